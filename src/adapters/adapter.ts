@@ -1,0 +1,34 @@
+import type * as tf from '@tensorflow/tfjs';
+import type { ProjectionName } from '../model/weights';
+
+/** One adapted weight matrix: projection `projection` of block `layer` (0-based). */
+export interface AdapterSite {
+  layer: number;
+  projection: ProjectionName;
+}
+
+/**
+ * The one interface every adapter implements (LoRA, CLoRA, uniform and learned composition).
+ * The model calls `apply` inside each adapted linear layer: y = x·W + b + apply(site, x).
+ * All tensors are created inside the caller's tf.tidy; adapters own only their variables.
+ */
+export interface Adapter {
+  readonly kind: string;
+  readonly sites: readonly AdapterSite[];
+  /** x·ΔW for `site`; x is [M, in], result [M, out]; null where this adapter leaves the site alone. */
+  apply(site: AdapterSite, x: tf.Tensor2D): tf.Tensor2D | null;
+  /** ΔW of `site` as an [in, out] matrix (for merging and analysis); null if not adapted. */
+  deltaWeight(site: AdapterSite): tf.Tensor2D | null;
+  /** Variables an optimiser should update (empty for frozen adapters). */
+  trainableVariables(): tf.Variable[];
+  /** Number of trainable scalars. */
+  parameterCount(): number;
+  /** A data-free regulariser on the adapter's own matrices (e.g. CLoRA's SADE); null if none. */
+  regularizer(): tf.Scalar | null;
+  dispose(): void;
+}
+
+/** Stable key of a site, e.g. "3.q". */
+export function siteKey(site: AdapterSite): string {
+  return `${site.layer}.${site.projection}`;
+}
