@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# All set-up on a fresh machine, idempotent and cached: Debian packages (when root), npm packages,
+# the Python venv for reference checks and Jupyter, the builds, the kernelspec and the labextension.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+stamp_dir=.cache/setup
+mkdir -p "$stamp_dir"
+
+say() { printf '\n[setup] %s\n' "$*" >&2; }
+
+# hash of the given files, to rebuild a step only when its inputs changed
+inputs_hash() { cat "$@" 2>/dev/null | sha256sum | cut -c1-16; }
+step_done() { [ -f "$stamp_dir/$1" ] && [ "$(cat "$stamp_dir/$1")" = "$2" ]; }
+mark_done() { echo "$2" > "$stamp_dir/$1"; }
+
+# --- Debian packages --------------------------------------------------------------------------
+apt_packages=(chromium dataset-fashion-mnist)
+missing=()
+for pkg in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    say "apt-get install ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    say "missing Debian packages (run as root or install them): ${missing[*]}"
+  fi
+fi
+
+# --- npm --------------------------------------------------------------------------------------
+h=$(inputs_hash package-lock.json)
+if [ ! -d node_modules ] || ! step_done npm "$h"; then
+  say "npm ci"
+  npm ci --no-audit --no-fund
+  mark_done npm "$h"
+fi
+
+# --- Python venv (test and benchmark references only) ----------------------------------------
+h=$(inputs_hash requirements-dev.txt)
+if [ ! -x .venv/bin/python ] || ! step_done venv "$h"; then
+  say "Python venv"
+  [ -x .venv/bin/python ] || python3 -m venv .venv
+  .venv/bin/pip install -q --upgrade pip >/dev/null
+  .venv/bin/pip install -q torch==2.13.0
+  .venv/bin/pip install -q -r requirements-dev.txt
+  mark_done venv "$h"
+fi
+
+# --- builds -----------------------------------------------------------------------------------
+say "build library"
+npm run -s build

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs every test suite after set-up and ends with one line `N passed, N failed, N skipped`.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+results=test-results
+rm -rf "$results"; mkdir -p "$results"
+
+if ! bash scripts/setup.sh; then
+  echo "setup failed" > "$results/setup.crashed"
+  node scripts/summarize-tests.js "$results"; exit 1
+fi
+
+# run_suite NAME RESULT_FILE COMMAND...: a suite that leaves no result file counts as one failure
+run_suite() {
+  local name=$1 result=$2; shift 2
+  printf '\n===== %s =====\n' "$name"
+  local start=$SECONDS
+  "$@"
+  echo "[$name] exit $? after $((SECONDS - start)) s"
+  [ -s "$result" ] || echo "no result file" > "$results/$name.crashed"
+}
+
+run_suite unit "$results/unit.vitest.json" \
+  npx vitest run --reporter=default --reporter=json --outputFile.json="$results/unit.vitest.json"
+
+node scripts/summarize-tests.js "$results"
