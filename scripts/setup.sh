@@ -50,5 +50,6 @@ if [ ! -x .venv/bin/python ] || ! step_done venv "$h"; then
 fi
 
 # --- builds -----------------------------------------------------------------------------------
-say "build library"
+say "build library and kernel"
 npm run -s build
+npm run -s build:kernel

@@ -23,4 +23,7 @@ run_suite() {
 run_suite unit "$results/unit.vitest.json" \
   npx vitest run --reporter=default --reporter=json --outputFile.json="$results/unit.vitest.json"
 
+# kernel conformance (jupyter_kernel_test), protocol tests, and every notebook run headlessly
+run_suite kernel "$results/kernel.junit.xml" bash test/kernel/run.sh "$results"
+
 node scripts/summarize-tests.js "$results"

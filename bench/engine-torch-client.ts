@@ -1,0 +1,47 @@
+/** Drives bench/engine_torch.py: one JSON request per line, one JSON reply per line. */
+import { ChildProcessWithoutNullStreams, spawn } from 'child_process';
+import * as path from 'path';
+import * as readline from 'readline';
+import { MissingResourceError } from '../src/errors';
+import type { Mode } from './engine-timing';
+
+export interface TorchInfo {
+  torch: string;
+  threads: number;
+  implementation: string;
+}
+
+export class TorchClient {
+  private constructor(
+    private readonly child: ChildProcessWithoutNullStreams,
+    private readonly lines: AsyncIterator<string>,
+    readonly info: TorchInfo,
+  ) {}
+
+  /** Starts the PyTorch side with `threads` threads (python: $LORA_RECYCLE_PYTHON or .venv). */
+  static async start(threads: number): Promise<TorchClient> {
+    const python = process.env.LORA_RECYCLE_PYTHON ?? path.join(__dirname, '..', '.venv', 'bin', 'python');
+    const child = spawn(python, [path.join(__dirname, 'engine_torch.py'), '--threads', String(threads)]);
+    let stderr = '';
+    child.stderr.on('data', (chunk) => { stderr = (stderr + String(chunk)).slice(-4000); });
+    const lines = readline.createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+    const first = await lines.next().catch(() => ({ done: true, value: '' }));
+    if (first.done) {
+      throw new MissingResourceError(`the PyTorch side (${python} bench/engine_torch.py) did not start; ` +
+        `it needs torch, transformers and peft (requirements-dev.txt). stderr: ${stderr}`);
+    }
+    return new TorchClient(child, lines, JSON.parse(first.value));
+  }
+
+  /** Milliseconds of `reps` steps after `warmup` untimed ones (and a longer warm-up on first use). */
+  async time(mode: Mode, batch: number, reps: number, warmup: number): Promise<number[]> {
+    this.child.stdin.write(`${JSON.stringify({ mode, batch, reps, warmup })}\n`);
+    const reply = await this.lines.next();
+    if (reply.done) throw new Error('the PyTorch side exited early');
+    return JSON.parse(reply.value).ms;
+  }
+
+  close(): void {
+    this.child.stdin.end();
+  }
+}

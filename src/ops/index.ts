@@ -1,0 +1,10 @@
+export { linear } from './linear';
+export { matMul2d } from './mat-mul-2d';
+export { layerNorm } from './layer-norm';
+export { quickGelu } from './quick-gelu';
+export { attention } from './attention';
+export type { AttentionOptions, AttentionResult } from './attention';
+export { selectTokens } from './select-tokens';
+export { extractPatches } from './extract-patches';
+export { roll } from './roll';
+export { batchMatMul } from './batch-mat-mul';
