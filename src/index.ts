@@ -1,0 +1,11 @@
+/**
+ * lora-recycle: recycle pre-tuned LoRAs into tuning-free few-shot learners.
+ * The public API, one line per area of the method (folders mirror method.md).
+ */
+export * from './errors';
+export * from './model/config';
+export * from './model/weights';
+export * from './adapters/adapter';
+export * from './progress/events';
+export * as ops from './ops';
+export { initWasmBackend } from './backend/wasm';
