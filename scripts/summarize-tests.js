@@ -40,5 +40,6 @@ for (const name of fs.existsSync(dir) ? fs.readdirSync(dir).sort() : []) {
   console.log(`  ${name}: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped`);
   for (const k of Object.keys(total)) total[k] += counts[k];
 }
-console.log(`${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`);
+console.log(`(${total.skipped} skipped)`);
+console.log(`${total.passed} passed, ${total.failed} failed`);
 process.exit(total.failed > 0 || total.passed === 0 ? 1 : 0);
