@@ -3,9 +3,8 @@
  * The public API, one line per area of the method (folders mirror method.md).
  */
 export * from './errors';
-export * from './model/config';
-export * from './model/weights';
-export * from './adapters/adapter';
+export * from './model';
+export * from './adapters';
 export * from './progress/events';
 export * as ops from './ops';
-export { initWasmBackend } from './backend/wasm';
+export * from './backend';

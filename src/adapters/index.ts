@@ -1,0 +1,6 @@
+export * from './adapter';
+export * from './sites';
+export * from './lora';
+export * from './composition';
+export * from './clora';
+export * from './merge';

@@ -1,0 +1,14 @@
+import type { ViTConfig } from '../../src/model/config';
+
+/** A very small CLIP-style config for fast tests: 8×8 images, patch 2 → 16 patches + [CLS]. */
+export const TEST_VIT: ViTConfig = {
+  imageSize: 8,
+  patchSize: 2,
+  channels: 3,
+  width: 12,
+  depth: 3,
+  heads: 2,
+  mlpWidth: 24,
+  projectionDim: 6,
+  layerNormEps: 1e-5,
+};
