@@ -15,7 +15,7 @@ step_done() { [ -f "$stamp_dir/$1" ] && [ "$(cat "$stamp_dir/$1")" = "$2" ]; }
 mark_done() { echo "$2" > "$stamp_dir/$1"; }
 
 # --- Debian packages --------------------------------------------------------------------------
-apt_packages=(chromium dataset-fashion-mnist)
+apt_packages=(chromium dataset-fashion-mnist fonts-dejavu-core fonts-dejavu-extra fonts-liberation)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -53,3 +53,6 @@ fi
 say "build library and kernel"
 npm run -s build
 npm run -s build:kernel
+
+# --- JupyterLab extension and kernelspec into .venv (cached) ----------------------------------
+bash scripts/install-jupyter.sh .venv/bin/python

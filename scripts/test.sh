@@ -26,4 +26,7 @@ run_suite unit "$results/unit.vitest.json" \
 # kernel conformance (jupyter_kernel_test), protocol tests, and every notebook run headlessly
 run_suite kernel "$results/kernel.junit.xml" bash test/kernel/run.sh "$results"
 
+# JupyterLab in headless Debian Chromium: every renderer, live updates, Stop, reload, unsafe payloads
+run_suite browser "$results/browser.playwright.json" bash test/browser/run.sh "$results/browser.playwright.json"
+
 node scripts/summarize-tests.js "$results"

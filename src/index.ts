@@ -8,3 +8,4 @@ export * from './adapters';
 export * from './progress/events';
 export * as ops from './ops';
 export * from './backend';
+export * from './display';

@@ -141,7 +141,7 @@ export class CellExecutor {
 
   /**
    * `require` for cells: `tslab` resolves to the kernel's own copy (so its display API reaches
-   * this kernel), the project's package name to the project root, and local .ts files that
+   * this kernel), the project's package name to the project root (`<name>/<sub>` to its build, dist/<sub>), and local .ts files that
    * the converter compiled to their compiled output.
    */
   private wrapRequire(req: NodeJS.Require, dir: string): NodeJS.Require {
@@ -150,7 +150,7 @@ export class CellExecutor {
     const wrapped = function (id: string) {
       if (id === "tslab") return require("tslab");
       if (id === projectName) return req(projectRoot);
-      if (id.startsWith(`${projectName}/`)) return req(path.join(projectRoot, id.slice(projectName.length + 1)));
+      if (id.startsWith(`${projectName}/`)) return req(path.join(projectRoot, "dist", id.slice(projectName.length + 1)));
       return self.requireSideOutput(path.resolve(dir, id)) ?? req(id);
     };
     return Object.assign(wrapped, req) as unknown as NodeJS.Require;

@@ -1,0 +1,41 @@
+import * as fs from 'fs';
+import * as path from 'path';
+
+let counter = 0;
+
+/**
+ * Writes `data` to `filePath` so readers never see a half-written file: the bytes go to a temporary
+ * file in the same directory, are flushed to disk (fsync), then renamed over the target.
+ * Missing parent directories are created.
+ */
+export function writeFileAtomic(filePath: string, data: Uint8Array | string): void {
+  const dir = path.dirname(path.resolve(filePath));
+  fs.mkdirSync(dir, { recursive: true });
+  counter += 1;
+  const tmp = path.join(dir, `.${path.basename(filePath)}.${process.pid}.${counter}.tmp`);
+  const fd = fs.openSync(tmp, 'w');
+  try {
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    let written = 0;
+    while (written < bytes.byteLength) {
+      written += fs.writeSync(fd, bytes, written, bytes.byteLength - written);
+    }
+    fs.fsyncSync(fd);
+  } catch (error) {
+    fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    throw error;
+  }
+  fs.closeSync(fd);
+  try {
+    fs.renameSync(tmp, filePath);
+  } catch (error) {
+    fs.rmSync(tmp, { force: true });
+    throw error;
+  }
+}
+
+/** JSON with two-space indentation and a final newline, written atomically. */
+export function writeJsonAtomic(filePath: string, value: unknown): void {
+  writeFileAtomic(filePath, `${JSON.stringify(value, null, 2)}\n`);
+}

@@ -1,0 +1,13 @@
+export { metaTrain } from './meta-train';
+export type { FeatureModel, MetaTrainOptions, MetaTrainResult } from './meta-train';
+export { metaLearningRate, PAPER_SCHEDULE } from './schedule';
+export type { WarmRestartSchedule } from './schedule';
+export { distillationLoss, episodeCrossEntropy } from './losses';
+export { Adam } from './adam';
+export type { AdamMoments, AdamOptions } from './adam';
+export { loadMetaCheckpoint, saveMetaCheckpoint } from './checkpoint';
+export type { BestSoFar, MetaCheckpoint } from './checkpoint';
+export {
+  episodeImages, flipPatchIndex, imagesByClass, interpolatedEpisode, singleLoraEpisode,
+} from './surrogate';
+export type { ClassifierHead, EpisodeShape, ImageRef, SurrogateEpisode, SurrogateSet, Teacher } from './surrogate';

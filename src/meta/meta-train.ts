@@ -1,0 +1,206 @@
+import * as fs from 'fs';
+import * as tf from '@tensorflow/tfjs';
+import type { Adapter } from '../adapters/adapter';
+import { CancelledError, CompatibilityError, ConfigError } from '../errors';
+import { prototypeLogits, prototypes, type PrototypeDistance } from '../evaluation';
+import type { RunControl } from '../progress/events';
+import { Adam } from './adam';
+import { BestSoFar, loadMetaCheckpoint, saveMetaCheckpoint } from './checkpoint';
+import { distillationLoss, episodeCrossEntropy } from './losses';
+import { SeededRandom } from '../random/seeded-random';
+import { metaLearningRate, PAPER_SCHEDULE, type WarmRestartSchedule } from './schedule';
+import {
+  episodeImages, imagesByClass, interpolatedEpisode, singleLoraEpisode,
+  type EpisodeShape, type SurrogateEpisode, type SurrogateSet,
+} from './surrogate';
+
+/** What meta-training needs of the backbone (VisionTransformer satisfies it). */
+export interface FeatureModel {
+  forward(images: tf.Tensor4D, options?: { adapter?: Adapter | null; patchPositions?: tf.Tensor2D }): { features: tf.Tensor2D };
+}
+
+export interface MetaTrainOptions extends RunControl {
+  steps: number; // total optimisation steps (one episode each)
+  episode: EpisodeShape; // N-way K-shot Q-query
+  patchGrid: number; // image side / patch side, to mirror kept patches under flips
+  /** Probability that a step draws a cross-task interpolated episode (CE) instead of a single-LoRA one (KL). */
+  interpolatedFraction?: number; // default 0.5
+  distance?: PrototypeDistance; // default 'euclidean'
+  flip?: boolean; // horizontal-flip augmentation, default true
+  schedule?: WarmRestartSchedule; // default PAPER_SCHEDULE
+  seed?: number;
+  /** Accuracy of the current meta-LoRA on the validation split (never meta-test). */
+  validate?: (adapter: Adapter) => number | Promise<number>;
+  validateEvery?: number; // steps; default 50; the last step is always validated
+  checkpointPath?: string;
+  checkpointEvery?: number; // steps; default 50
+  /** Continue from checkpointPath when it exists (default true). */
+  resume?: boolean;
+  run?: string; // run id in events, default 'meta-train'
+}
+
+export interface MetaTrainResult {
+  steps: number; // steps done in total (including those before a resume)
+  history: { step: number; kind: SurrogateEpisode['kind']; loss: number; lr: number; accuracy: number }[]; // this call's steps
+  validation: { step: number; accuracy: number }[];
+  best: { step: number; accuracy: number } | null; // the meta-LoRA left in the adapter when validation ran
+  trainSeconds: number; // time in training steps only (no validation, no checkpoints)
+  episodesPerSecond: number;
+}
+
+function validateOptions(options: MetaTrainOptions, sets: readonly SurrogateSet[]): void {
+  if (!Number.isInteger(options.steps) || options.steps < 0) throw new ConfigError(`metaTrain: steps must be a non-negative integer, found ${options.steps}`);
+  if (sets.length === 0) throw new ConfigError('metaTrain: expected at least one surrogate set, found none');
+  const fraction = options.interpolatedFraction ?? 0.5;
+  if (!(fraction >= 0 && fraction <= 1)) throw new ConfigError(`metaTrain: interpolatedFraction must be in [0, 1], found ${fraction}`);
+  for (const key of ['validateEvery', 'checkpointEvery'] as const) {
+    const value = options[key];
+    if (value !== undefined && (!Number.isInteger(value) || value < 1)) throw new ConfigError(`metaTrain: ${key} must be a positive integer, found ${value}`);
+  }
+}
+
+const readVariables = (variables: tf.Variable[]): Float32Array[] => variables.map((v) => Float32Array.from(v.dataSync() as Float32Array));
+
+function writeVariables(variables: tf.Variable[], values: Float32Array[], what: string): void {
+  if (values.length !== variables.length || values.some((v, i) => v.length !== variables[i].size)) {
+    throw new CompatibilityError(`${what}: holds ${values.length} tensors of sizes [${values.map((v) => v.length)}], the meta-LoRA has [${variables.map((v) => v.size)}]`);
+  }
+  variables.forEach((variable, i) => tf.tidy(() => variable.assign(tf.tensor(values[i], variable.shape))));
+}
+
+/**
+ * Meta-trains `metaAdapter` (a fresh meta-LoRA; only it trains) on the student `model` with
+ * surrogate episodes (method.md §1.5): single-LoRA episodes distil the set's teacher with KL on
+ * the query; cross-task interpolated episodes use cross-entropy. Adam with the warm-restart
+ * schedule; validation selects the best meta-LoRA; checkpoints allow an identical resume; the
+ * AbortSignal stops before the next step after saving a checkpoint (then CancelledError).
+ */
+export async function metaTrain(
+  model: FeatureModel,
+  metaAdapter: Adapter,
+  sets: readonly SurrogateSet[],
+  options: MetaTrainOptions,
+): Promise<MetaTrainResult> {
+  validateOptions(options, sets);
+  const shape = options.episode;
+  const run = options.run ?? 'meta-train';
+  const fraction = options.interpolatedFraction ?? 0.5;
+  const distance = options.distance ?? 'euclidean';
+  const flip = options.flip ?? true;
+  const schedule = options.schedule ?? PAPER_SCHEDULE;
+  const validateEvery = options.validateEvery ?? 50;
+  const checkpointEvery = options.checkpointEvery ?? 50;
+  const byClass = sets.map((set, i) => imagesByClass(set, i, shape));
+  const variables = metaAdapter.trainableVariables();
+  if (variables.length === 0) throw new ConfigError('metaTrain: the meta-adapter has no trainable variables');
+  const fingerprint = JSON.stringify({ shape, sets: sets.length, fraction, distance, flip, schedule, seed: options.seed ?? 0, sizes: variables.map((v) => v.size) });
+
+  let rng = new SeededRandom(options.seed ?? 0);
+  const adam = new Adam(variables);
+  let step = 0;
+  let best: BestSoFar | null = null;
+  const emit = options.onEvent ?? (() => undefined);
+  const checkpoint = (): string | null => {
+    if (!options.checkpointPath) return null;
+    saveMetaCheckpoint(options.checkpointPath, { step, rngState: rng.state, variables: readVariables(variables), adam: adam.moments(), best, fingerprint });
+    emit({ kind: 'checkpoint', run, step, path: options.checkpointPath });
+    return options.checkpointPath;
+  };
+
+  if (options.checkpointPath && (options.resume ?? true) && fs.existsSync(options.checkpointPath)) {
+    const saved = loadMetaCheckpoint(options.checkpointPath);
+    if (saved.fingerprint !== fingerprint) {
+      throw new CompatibilityError(`${options.checkpointPath}: checkpoint of another run (${saved.fingerprint}), this run is ${fingerprint}`);
+    }
+    writeVariables(variables, saved.variables, options.checkpointPath);
+    adam.restore(saved.adam);
+    rng = new SeededRandom(saved.rngState);
+    step = saved.step;
+    best = saved.best;
+    emit({ kind: 'phase', run, phase: 'resumed', message: `from step ${step} of ${options.checkpointPath}` });
+  }
+
+  const result: MetaTrainResult = { steps: step, history: [], validation: [], best: null, trainSeconds: 0, episodesPerSecond: 0 };
+  try {
+    while (step < options.steps) {
+      if (options.signal?.aborted) {
+        const saved = checkpoint();
+        throw new CancelledError(`meta-training stopped before step ${step + 1} of ${options.steps}; ${saved ? `state saved to ${saved}` : 'no checkpointPath, state not saved'}`);
+      }
+      const started = performance.now();
+      const episode = rng.next() < fraction
+        ? interpolatedEpisode(byClass, shape, (n, count) => rng.sample(n, count))
+        : singleLoraEpisode(byClass, rng.int(sets.length), shape);
+      const refs = [...episode.support, ...episode.query];
+      const flips = refs.map(() => flip && rng.next() < 0.5);
+      const lr = metaLearningRate(step, schedule);
+      const { loss, accuracy } = trainStep(model, metaAdapter, adam, sets, episode, episodeImages(sets, refs, flips, options.patchGrid), lr, distance);
+      result.trainSeconds += (performance.now() - started) / 1000;
+      step += 1;
+      const metrics: Record<string, number> = { loss, lr, accuracy };
+      result.history.push({ step, kind: episode.kind, loss, lr, accuracy });
+      if (options.validate && (step % validateEvery === 0 || step === options.steps)) {
+        const validationAccuracy = await options.validate(metaAdapter);
+        metrics.val_accuracy = validationAccuracy;
+        result.validation.push({ step, accuracy: validationAccuracy });
+        if (!best || validationAccuracy > best.accuracy) best = { step, accuracy: validationAccuracy, variables: readVariables(variables) };
+      }
+      emit({ kind: 'step', run, step, totalSteps: options.steps, metrics });
+      if (step % checkpointEvery === 0 || step === options.steps) checkpoint();
+      await new Promise((resolve) => setImmediate(resolve)); // lets an abort arrive between steps
+    }
+  } finally {
+    adam.dispose();
+  }
+  if (best) {
+    writeVariables(variables, best.variables, 'best meta-LoRA');
+    result.best = { step: best.step, accuracy: best.accuracy };
+  }
+  result.steps = step;
+  result.episodesPerSecond = result.history.length / Math.max(result.trainSeconds, 1e-9);
+  return result;
+}
+
+/** One Adam step on one episode; returns the loss and the student's query accuracy. */
+function trainStep(
+  model: FeatureModel,
+  metaAdapter: Adapter,
+  adam: Adam,
+  sets: readonly SurrogateSet[],
+  episode: SurrogateEpisode,
+  batch: { images: tf.Tensor4D; positions: tf.Tensor2D | null },
+  lr: number,
+  distance: PrototypeDistance,
+): { loss: number; accuracy: number } {
+  const supportCount = episode.support.length;
+  const queryCount = episode.query.length;
+  let predictions: tf.Tensor1D | null = null;
+  const lossValue = tf.tidy(() => {
+    const { images, positions } = batch;
+    const slicePositions = (start: number, size: number) => (positions ? tf.slice(positions, [start, 0], [size, -1]) : undefined);
+    // teacher = backbone + that LoRA + its head: a separate model, no gradient (logits are constants)
+    const teacherLogits = episode.teacherSet === null ? null : (() => {
+      const teacher = sets[episode.teacherSet].teacher;
+      const query = tf.slice(images, [supportCount, 0, 0, 0], [queryCount, -1, -1, -1]);
+      return teacher.head.apply(model.forward(query, { adapter: teacher.adapter, patchPositions: slicePositions(supportCount, queryCount) }).features);
+    })();
+    const queryLabels = tf.tensor1d(episode.queryLabels, 'int32');
+    const { value, grads } = tf.variableGrads(() => {
+      const features = model.forward(images, { adapter: metaAdapter, patchPositions: positions ?? undefined }).features; // [N·K + N·Q, D]
+      const protos = prototypes(tf.slice(features, [0, 0], [supportCount, -1]), episode.supportLabels, episode.ways); // [N, D]
+      const logits = prototypeLogits(tf.slice(features, [supportCount, 0], [queryCount, -1]), protos, distance); // [N·Q, N]
+      predictions = tf.keep(tf.argMax(logits, 1) as tf.Tensor1D);
+      const taskLoss = teacherLogits ? distillationLoss(teacherLogits, logits) : episodeCrossEntropy(logits, queryLabels);
+      const regularizer = metaAdapter.regularizer();
+      return (regularizer ? tf.add(taskLoss, regularizer) : taskLoss) as tf.Scalar;
+    }, metaAdapter.trainableVariables());
+    adam.apply(metaAdapter.trainableVariables().map((v) => grads[v.name]), lr);
+    return value.dataSync()[0];
+  });
+  batch.images.dispose();
+  batch.positions?.dispose();
+  const predicted = (predictions as tf.Tensor1D | null)?.dataSync() ?? new Int32Array();
+  (predictions as tf.Tensor1D | null)?.dispose();
+  const correct = episode.queryLabels.filter((label, i) => predicted[i] === label).length;
+  return { loss: lossValue, accuracy: correct / queryCount };
+}

@@ -1,0 +1,164 @@
+import * as tf from '@tensorflow/tfjs';
+import type { Adapter } from '../adapters/adapter';
+import { ConfigError, ShapeError } from '../errors';
+
+/** Anything that maps features [B, D] to class logits [B, N] (a LoRA's LinearHead). */
+export interface ClassifierHead {
+  apply(features: tf.Tensor2D): tf.Tensor2D;
+}
+
+/** The teacher of a surrogate set: backbone + that LoRA + its head, a model apart from the student. */
+export interface Teacher {
+  adapter: Adapter;
+  head: ClassifierHead;
+}
+
+/**
+ * Images inverted from one pre-tuned LoRA (method.md §1.3), ready for meta-training.
+ * `keptPatches` lists, per image, the patches that survived pruning (the sparse tokens fed
+ * to the student); null means every patch.
+ */
+export interface SurrogateSet {
+  images: tf.Tensor4D; // [B, H, W, C] normalised (masked where pruned)
+  targets: readonly number[]; // [B] class of each image under the teacher's head, 0..N−1
+  keptPatches: readonly (readonly number[])[] | null; // [B][n] patch indices, row-major
+  teacher: Teacher;
+}
+
+/** One image of a surrogate set. */
+export interface ImageRef {
+  set: number;
+  index: number;
+}
+
+/** An episode as indices: support first (N·K, class-major), then query (N·Q). */
+export interface SurrogateEpisode {
+  kind: 'single' | 'interpolated';
+  /** For a single-LoRA episode, the set whose teacher supplies the KL target. */
+  teacherSet: number | null;
+  ways: number;
+  support: ImageRef[];
+  supportLabels: number[];
+  query: ImageRef[];
+  queryLabels: number[];
+}
+
+export interface EpisodeShape {
+  ways: number; // N
+  shots: number; // K
+  queries: number; // Q per class
+}
+
+/** Per class of a set, the indices of its images in order. Throws if a class has too few images. */
+export function imagesByClass(set: SurrogateSet, setIndex: number, shape: EpisodeShape): number[][] {
+  const byClass: number[][] = Array.from({ length: shape.ways }, () => []);
+  set.targets.forEach((target, index) => {
+    if (!Number.isInteger(target) || target < 0 || target >= shape.ways) {
+      throw new ConfigError(`surrogate set ${setIndex}: targets must be integers in 0..${shape.ways - 1}, found ${target}`);
+    }
+    byClass[target].push(index);
+  });
+  const needed = shape.shots + shape.queries;
+  byClass.forEach((indices, label) => {
+    if (indices.length < needed) {
+      throw new ConfigError(
+        `surrogate set ${setIndex}: class ${label} has ${indices.length} images, a ${shape.shots}-shot ${shape.queries}-query episode needs ${needed}`,
+      );
+    }
+  });
+  return byClass;
+}
+
+function episodeOf(
+  kind: SurrogateEpisode['kind'],
+  teacherSet: number | null,
+  classes: { set: number; indices: number[] }[],
+  shape: EpisodeShape,
+): SurrogateEpisode {
+  const episode: SurrogateEpisode = { kind, teacherSet, ways: shape.ways, support: [], supportLabels: [], query: [], queryLabels: [] };
+  classes.forEach(({ set, indices }, label) => {
+    // support = the first K images of the class, query = the next Q (method.md §1.5)
+    indices.slice(0, shape.shots).forEach((index) => { episode.support.push({ set, index }); episode.supportLabels.push(label); });
+    indices.slice(shape.shots, shape.shots + shape.queries).forEach((index) => { episode.query.push({ set, index }); episode.queryLabels.push(label); });
+  });
+  return episode;
+}
+
+/** A single-LoRA episode: the N classes of set `setIndex`, labels = the teacher's classes. */
+export function singleLoraEpisode(byClass: number[][][], setIndex: number, shape: EpisodeShape): SurrogateEpisode {
+  return episodeOf('single', setIndex, byClass[setIndex].map((indices) => ({ set: setIndex, indices })), shape);
+}
+
+/**
+ * A cross-task interpolated episode: N (set, class) pairs drawn without replacement from all
+ * sets' classes, relabelled 0..N−1 in the drawn order. `draw(n, count)` returns `count`
+ * distinct integers of [0, n).
+ */
+export function interpolatedEpisode(
+  byClass: number[][][],
+  shape: EpisodeShape,
+  draw: (n: number, count: number) => number[],
+): SurrogateEpisode {
+  const pool = byClass.flatMap((classes, set) => classes.map((indices) => ({ set, indices })));
+  if (pool.length < shape.ways) {
+    throw new ConfigError(`interpolated episode: ${shape.ways} ways need ${shape.ways} surrogate classes, found ${pool.length}`);
+  }
+  return episodeOf('interpolated', null, draw(pool.length, shape.ways).map((i) => pool[i]), shape);
+}
+
+/** Row-major patch index of patch (r, c) after a horizontal flip: (r, G−1−c). */
+export function flipPatchIndex(index: number, grid: number): number {
+  const row = Math.floor(index / grid);
+  const col = index % grid;
+  return row * grid + (grid - 1 - col);
+}
+
+/** The tensors of an episode: images [N·K + N·Q, H, W, C] and, for sparse sets, positions int32 [same, n]. */
+export interface EpisodeImages {
+  images: tf.Tensor4D;
+  positions: tf.Tensor2D | null;
+}
+
+/**
+ * Gathers an episode's images (support then query), flipping image i horizontally when
+ * `flips[i]` (its kept patch positions are mirrored with it).
+ */
+export function episodeImages(sets: readonly SurrogateSet[], refs: readonly ImageRef[], flips: readonly boolean[], grid: number): EpisodeImages {
+  const sparse = sets[refs[0].set].keptPatches !== null;
+  const rows: number[][] = [];
+  if (sparse) {
+    for (const ref of refs) {
+      const kept = sets[ref.set].keptPatches;
+      if (!kept) throw new ShapeError(`episode mixes sparse and dense surrogate sets (set ${ref.set} has no kept patches)`);
+      rows.push(kept[ref.index].map((p) => p));
+    }
+    const n = rows[0].length;
+    const bad = rows.findIndex((r) => r.length !== n);
+    if (bad >= 0) throw new ShapeError(`episode images keep different numbers of patches: ${n} and ${rows[bad].length}`);
+  }
+  const images = tf.tidy(() => {
+    const perSet = new Map<number, { order: number[]; indices: number[] }>();
+    refs.forEach((ref, order) => {
+      const entry = perSet.get(ref.set) ?? { order: [], indices: [] };
+      entry.order.push(order); entry.indices.push(ref.index);
+      perSet.set(ref.set, entry);
+    });
+    const parts: tf.Tensor4D[] = [];
+    const orderOfParts: number[] = [];
+    perSet.forEach(({ order, indices }, set) => {
+      parts.push(tf.gather(sets[set].images, tf.tensor1d(indices, 'int32')));
+      orderOfParts.push(...order);
+    });
+    const stacked = parts.length === 1 ? parts[0] : tf.concat(parts, 0); // grouped by set
+    const inverse = new Array<number>(refs.length);
+    orderOfParts.forEach((order, row) => { inverse[order] = row; });
+    const ordered = tf.gather(stacked, tf.tensor1d(inverse, 'int32')) as tf.Tensor4D; // [B, H, W, C]
+    if (!flips.some(Boolean)) return ordered;
+    const mask = tf.tensor4d(flips.map((f) => (f ? 1 : 0)), [refs.length, 1, 1, 1], 'bool');
+    return tf.where(mask, tf.reverse(ordered, 2), ordered) as tf.Tensor4D;
+  });
+  const positions = sparse
+    ? tf.tensor2d(rows.map((row, i) => (flips[i] ? row.map((p) => flipPatchIndex(p, grid)) : row)), [rows.length, rows[0].length], 'int32')
+    : null;
+  return { images, positions };
+}

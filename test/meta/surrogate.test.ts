@@ -1,0 +1,66 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  episodeImages, flipPatchIndex, imagesByClass, interpolatedEpisode, singleLoraEpisode, type SurrogateSet,
+} from '../../src/meta/surrogate';
+import { ConfigError, ShapeError } from '../../src/errors';
+import { SeededRandom } from '../../src/random/seeded-random';
+
+beforeAll(async () => { await tf.setBackend('cpu'); });
+
+const shape = { ways: 2, shots: 1, queries: 2 };
+
+function set(targets: number[], kept: number[][] | null = null): SurrogateSet {
+  // image i is filled with the value i, so gathered rows can be identified
+  const images = tf.tensor4d(targets.flatMap((_, i) => new Array(2 * 2 * 1).fill(i)), [targets.length, 2, 2, 1]);
+  return { images, targets, keptPatches: kept, teacher: { adapter: null as never, head: { apply: (f) => f } } };
+}
+
+describe('surrogate episodes', () => {
+  it('single-LoRA episode: support = first K of each class, query = the next Q, labels = teacher classes', () => {
+    const s = set([0, 1, 0, 1, 0, 1]);
+    const episode = singleLoraEpisode([imagesByClass(s, 0, shape)], 0, shape);
+    expect(episode.kind).toBe('single');
+    expect(episode.teacherSet).toBe(0);
+    expect(episode.support.map((r) => r.index)).toEqual([0, 1]);
+    expect(episode.supportLabels).toEqual([0, 1]);
+    expect(episode.query.map((r) => r.index)).toEqual([2, 4, 3, 5]);
+    expect(episode.queryLabels).toEqual([0, 0, 1, 1]);
+  });
+
+  it('interpolated episode mixes classes of several sets and relabels them 0..N-1', () => {
+    const byClass = [imagesByClass(set([0, 1, 0, 1, 0, 1]), 0, shape), imagesByClass(set([1, 0, 1, 0, 1, 0]), 1, shape)];
+    const episode = interpolatedEpisode(byClass, shape, () => [3, 0]); // set 1 class 1, then set 0 class 0
+    expect(episode.teacherSet).toBeNull();
+    expect(episode.support).toEqual([{ set: 1, index: 0 }, { set: 0, index: 0 }]);
+    expect(episode.supportLabels).toEqual([0, 1]);
+    expect(episode.query).toEqual([{ set: 1, index: 2 }, { set: 1, index: 4 }, { set: 0, index: 2 }, { set: 0, index: 4 }]);
+    const rng = new SeededRandom(3);
+    const drawn = interpolatedEpisode(byClass, { ...shape, ways: 4 }, (n, c) => rng.sample(n, c));
+    expect(new Set(drawn.support.map((r) => `${r.set}/${r.index}`)).size).toBe(4);
+  });
+
+  it('rejects a class with fewer images than K + Q', () => {
+    expect(() => imagesByClass(set([0, 1, 0, 1]), 0, shape)).toThrow(ConfigError);
+  });
+
+  it('mirrors patch indices under a horizontal flip', () => {
+    expect(flipPatchIndex(0, 4)).toBe(3);
+    expect(flipPatchIndex(6, 4)).toBe(5); // row 1 col 2 → row 1 col 1
+    expect(flipPatchIndex(flipPatchIndex(13, 4), 4)).toBe(13);
+  });
+
+  it('gathers episode images in episode order, flipping images and their kept patches', () => {
+    const a = set([0, 1, 0, 1, 0, 1], [[0, 1], [1, 2], [2, 3], [0, 3], [1, 3], [0, 2]]);
+    a.images = tf.tensor4d([...Array(6).keys()].flatMap((i) => [i, 10 + i, 20 + i, 30 + i]), [6, 2, 2, 1]);
+    const { images, positions } = episodeImages([a], [{ set: 0, index: 3 }, { set: 0, index: 0 }], [false, true], 2);
+    expect(Array.from(images.dataSync())).toEqual([3, 13, 23, 33, 10, 0, 30, 20]);
+    expect(positions!.arraySync()).toEqual([[0, 3], [1, 0]]);
+  });
+
+  it('refuses to mix sparse sets that keep different numbers of patches', () => {
+    const a = set([0, 1, 0, 1, 0, 1], [[0], [1], [2], [3], [0], [1]]);
+    const b = set([0, 1, 0, 1, 0, 1], [[0, 1], [1, 2], [2, 3], [0, 3], [1, 3], [0, 2]]);
+    expect(() => episodeImages([a, b], [{ set: 0, index: 0 }, { set: 1, index: 0 }], [false, false], 2)).toThrow(ShapeError);
+  });
+});
