@@ -9,3 +9,4 @@ export * from './progress/events';
 export * as ops from './ops';
 export * from './backend';
 export * from './display';
+export * from './io';

@@ -47,11 +47,11 @@ export class CLoRA implements Adapter {
     const d = config.width;
     const bound = 1 / Math.sqrt(d);
     this.down = Array.from({ length: pairs }, () =>
-      tf.variable(tf.randomUniform([d, rank], -bound, bound, 'float32', seed++)) as tf.Variable<tf.Rank.R2>);
-    this.up = Array.from({ length: pairs }, () => tf.variable(tf.zeros([rank, d])) as tf.Variable<tf.Rank.R2>);
+      tf.tidy(() => tf.variable(tf.randomUniform([d, rank], -bound, bound, 'float32', seed++))) as tf.Variable<tf.Rank.R2>);
+    this.up = Array.from({ length: pairs }, () => tf.tidy(() => tf.variable(tf.zeros([rank, d]))) as tf.Variable<tf.Rank.R2>);
     this.cores = new Map(this.sites.map((site) => [
       siteKey(site),
-      Array.from({ length: pairs }, () => tf.variable(tf.eye(rank)) as tf.Variable<tf.Rank.R2>),
+      Array.from({ length: pairs }, () => tf.tidy(() => tf.variable(tf.eye(rank))) as tf.Variable<tf.Rank.R2>),
     ]));
   }
 

@@ -150,7 +150,7 @@ export class LearnedComposition extends Composition {
     super(parts);
     const layers = [...new Set(this.sites.map((s) => s.layer))].sort((a, b) => a - b);
     this.layerRow = new Map(layers.map((layer, row) => [layer, row]));
-    this.logits = tf.variable(tf.zeros([layers.length, parts.length]), true) as tf.Variable<tf.Rank.R2>;
+    this.logits = tf.tidy(() => tf.variable(tf.zeros([layers.length, parts.length]), true)) as tf.Variable<tf.Rank.R2>;
   }
 
   static create(parts: readonly LoraParameters[]): LearnedComposition {

@@ -41,8 +41,8 @@ export class LoRA implements Adapter {
       const bound = 1 / Math.sqrt(inputs);
       return {
         site,
-        a: tf.variable(tf.randomUniform([inputs, rank], -bound, bound, 'float32', seed++)) as tf.Variable<tf.Rank.R2>,
-        b: tf.variable(tf.zeros([rank, outputs])) as tf.Variable<tf.Rank.R2>,
+        a: tf.tidy(() => tf.variable(tf.randomUniform([inputs, rank], -bound, bound, 'float32', seed++))) as tf.Variable<tf.Rank.R2>,
+        b: tf.tidy(() => tf.variable(tf.zeros([rank, outputs]))) as tf.Variable<tf.Rank.R2>,
       };
     });
     return new LoRA(rank, options.alpha === undefined ? 1 : options.alpha / rank, factors);

@@ -55,10 +55,11 @@ export function currentBackend(): BackendInfo {
   return current;
 }
 
-function parseRequest(raw: string | undefined): BackendRequest {
+/** A backend name from text (environment, command line); `where` names the source in errors. */
+export function parseRequest(raw: string | undefined, where = BACKEND_ENV): BackendRequest {
   if (raw === undefined || raw === '' || raw === 'auto') return 'auto';
   if ((BACKEND_PREFERENCE as readonly string[]).includes(raw)) return raw as BackendName;
-  throw new ConfigError(`${BACKEND_ENV} must be one of auto, ${BACKEND_PREFERENCE.join(', ')}; found "${raw}"`);
+  throw new ConfigError(`${where} must be one of auto, ${BACKEND_PREFERENCE.join(', ')}; found "${raw}"`);
 }
 
 async function activate(name: BackendName): Promise<{ simd?: boolean; threads?: number }> {

@@ -11,6 +11,7 @@ export interface SupportTuning {
  * Minimises mean cross-entropy of `logitsOf(support)` against `labels` over `variables`
  * (plus `regularizer()` when given, e.g. CLoRA's SADE), with full-batch Adam at a constant rate.
  * support [N·K, H, W, C], labels [N·K]. Leaves no tensors behind except the updated variables.
+ * `onStep(step, loss)` (1-based) receives each step's training loss (read back only when given).
  */
 export function fitOnSupport(
   variables: tf.Variable[],
@@ -19,18 +20,20 @@ export function fitOnSupport(
   labels: readonly number[],
   tuning: SupportTuning,
   regularizer?: () => tf.Scalar | null,
+  onStep?: (step: number, loss: number) => void,
 ): void {
   const adam = new Adam(variables);
   try {
     for (let step = 0; step < tuning.steps; step++) {
       tf.tidy(() => {
-        const { grads } = tf.variableGrads(() => {
+        const { value, grads } = tf.variableGrads(() => {
           const logits = logitsOf(support); // [N·K, N]
           const loss = tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d([...labels], 'int32'), logits.shape[1]), logits);
           const extra = regularizer?.();
           return (extra ? tf.add(loss, extra) : loss) as tf.Scalar;
         }, variables);
         adam.apply(variables.map((v) => grads[v.name]), tuning.learningRate);
+        if (onStep) onStep(step + 1, value.dataSync()[0]);
       });
     }
   } finally {

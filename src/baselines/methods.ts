@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Adapter, LoraParameters } from '../adapters/adapter';
 import { CLoRA, LearnedComposition, LoRA, UniformComposition } from '../adapters';
 import { ConfigError } from '../errors';
-import { episodeAccuracy, featuresInBatches, type EpisodeTensors, type PrototypeDistance } from '../evaluation';
+import { episodeAccuracy, featuresInBatches, labelsAsArray, type EpisodeTensors, type PrototypeDistance } from '../evaluation';
 import { LinearHead } from '../model/head';
 import { VisionTransformer } from '../model/vision-transformer';
 import { mapViTWeights, weightTensors } from '../model/weights-tree';
@@ -31,9 +31,6 @@ export type EpisodeMethod = (context: MethodContext, episode: EpisodeTensors, op
 const DEFAULT_TUNING: SupportTuning = { steps: 30, learningRate: 1e-3 };
 const DEFAULT_FULL_TUNING: SupportTuning = { steps: 30, learningRate: 1e-4 };
 
-const labelsOf = (labels: tf.Tensor1D | readonly number[]): number[] =>
-  Array.isArray(labels) ? [...labels] : Array.from((labels as tf.Tensor1D).dataSync());
-
 /** Tuning-free prototype classification with `adapter` on the backbone (null = frozen backbone). */
 function prototypeMethod(adapterOf: (context: MethodContext) => Adapter | null, owned: boolean): EpisodeMethod {
   return (context, episode, options) => {
@@ -60,7 +57,7 @@ function headAccuracy(logits: tf.Tensor2D, queryLabels: readonly number[]): numb
  */
 function supportTunedMethod(adapterOf: ((context: MethodContext, options: MethodOptions) => Adapter) | null): EpisodeMethod {
   return (context, episode, options) => {
-    const supportLabels = labelsOf(episode.supportLabels);
+    const supportLabels = labelsAsArray(episode.supportLabels);
     const ways = Math.max(...supportLabels) + 1;
     const { backbone } = context;
     const adapter = adapterOf?.(context, options) ?? null;
@@ -70,7 +67,7 @@ function supportTunedMethod(adapterOf: ((context: MethodContext, options: Method
       fitOnSupport([...(adapter?.trainableVariables() ?? []), ...head.trainableVariables()], logitsOf, episode.support, supportLabels,
         options.tuning ?? DEFAULT_TUNING, adapter ? () => adapter.regularizer() : undefined);
       const logits = tf.tidy(() => head.apply(featuresInBatches((x) => backbone.forward(x, { adapter }).features, episode.query)));
-      try { return headAccuracy(logits, labelsOf(episode.queryLabels)); } finally { logits.dispose(); }
+      try { return headAccuracy(logits, labelsAsArray(episode.queryLabels)); } finally { logits.dispose(); }
     } finally {
       adapter?.dispose();
       head.dispose();
@@ -80,7 +77,7 @@ function supportTunedMethod(adapterOf: ((context: MethodContext, options: Method
 
 /** Linear probe: frozen features computed once, only a linear head trains on them. */
 const linearProbe: EpisodeMethod = (context, episode, options) => {
-  const supportLabels = labelsOf(episode.supportLabels);
+  const supportLabels = labelsAsArray(episode.supportLabels);
   const ways = Math.max(...supportLabels) + 1;
   const features = (x: tf.Tensor4D) => featuresInBatches((b) => context.backbone.forward(b).features, x);
   const supportFeatures = features(episode.support);
@@ -93,7 +90,7 @@ const linearProbe: EpisodeMethod = (context, episode, options) => {
       options.tuning ?? DEFAULT_TUNING);
     asImages.dispose();
     const logits = tf.tidy(() => head.apply(queryFeatures));
-    try { return headAccuracy(logits, labelsOf(episode.queryLabels)); } finally { logits.dispose(); }
+    try { return headAccuracy(logits, labelsAsArray(episode.queryLabels)); } finally { logits.dispose(); }
   } finally {
     [supportFeatures, queryFeatures].forEach((t) => t.dispose());
     head.dispose();
@@ -102,7 +99,7 @@ const linearProbe: EpisodeMethod = (context, episode, options) => {
 
 /** Full fine-tuning: a trainable copy of every backbone weight plus a head, trained on the support set. */
 const fullFineTuning: EpisodeMethod = (context, episode, options) => {
-  const supportLabels = labelsOf(episode.supportLabels);
+  const supportLabels = labelsAsArray(episode.supportLabels);
   const ways = Math.max(...supportLabels) + 1;
   const tuned = new VisionTransformer(context.backbone.config, mapViTWeights(context.backbone.weights, (t) => tf.variable(t, true)));
   const head = LinearHead.create(tuned.config.projectionDim, ways, options.seed ?? 0);
@@ -111,7 +108,7 @@ const fullFineTuning: EpisodeMethod = (context, episode, options) => {
     const logitsOf = (x: tf.Tensor4D) => head.apply(tuned.forward(x).features);
     fitOnSupport([...variables, ...head.trainableVariables()], logitsOf, episode.support, supportLabels, options.fullTuning ?? DEFAULT_FULL_TUNING);
     const logits = tf.tidy(() => head.apply(featuresInBatches((x) => tuned.forward(x).features, episode.query)));
-    try { return headAccuracy(logits, labelsOf(episode.queryLabels)); } finally { logits.dispose(); }
+    try { return headAccuracy(logits, labelsAsArray(episode.queryLabels)); } finally { logits.dispose(); }
   } finally {
     tuned.dispose();
     head.dispose();

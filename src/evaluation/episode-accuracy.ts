@@ -5,7 +5,7 @@ import { PrototypeDistance, prototypeLogits, prototypes } from './prototypes';
 /** Maps normalised images [B, H, W, C] to features [B, D] (e.g. a frozen backbone's f(x)). */
 export type FeatureFn = (images: tf.Tensor4D) => tf.Tensor2D;
 
-/** The tensors of one N-way K-shot episode (what src/data's episodeBatch returns). */
+/** The tensors of one N-way K-shot episode (what src/data's episodeTensors returns). */
 export interface EpisodeTensors {
   support: tf.Tensor4D; // [N·K, H, W, C] normalised
   supportLabels: tf.Tensor1D | readonly number[]; // [N·K] in 0..N−1
@@ -38,11 +38,11 @@ export function featuresInBatches(featureFn: FeatureFn, images: tf.Tensor4D, bat
  * prototype (largest −d) is their own class. Leaves no tensors behind.
  */
 export function episodeAccuracy(featureFn: FeatureFn, episode: EpisodeTensors, options: EpisodeAccuracyOptions = {}): number {
-  const queryLabels = toArray(episode.queryLabels);
+  const queryLabels = labelsAsArray(episode.queryLabels);
   if (queryLabels.length !== episode.query.shape[0]) {
     throw new ShapeError(`episodeAccuracy: ${episode.query.shape[0]} query images but ${queryLabels.length} query labels`);
   }
-  const supportLabels = toArray(episode.supportLabels);
+  const supportLabels = labelsAsArray(episode.supportLabels);
   const ways = Math.max(...supportLabels) + 1;
   const predictions = tf.tidy(() => {
     const protos = prototypes(featuresInBatches(featureFn, episode.support, options.batchSize), supportLabels, ways);
@@ -56,6 +56,7 @@ export function episodeAccuracy(featureFn: FeatureFn, episode: EpisodeTensors, o
   return correct / queryLabels.length;
 }
 
-function toArray(labels: tf.Tensor1D | readonly number[]): number[] {
+/** An episode's labels as a plain array, whichever form they came in. */
+export function labelsAsArray(labels: tf.Tensor1D | readonly number[]): number[] {
   return Array.isArray(labels) ? [...labels] : Array.from((labels as tf.Tensor1D).dataSync());
 }

@@ -13,8 +13,8 @@ export class LinearHead {
   static create(inDim: number, classes: number, seed = 0): LinearHead {
     const bound = 1 / Math.sqrt(inDim);
     return new LinearHead(
-      tf.variable(tf.randomUniform([inDim, classes], -bound, bound, 'float32', seed)),
-      tf.variable(tf.randomUniform([classes], -bound, bound, 'float32', seed + 1)),
+      tf.tidy(() => tf.variable(tf.randomUniform([inDim, classes], -bound, bound, 'float32', seed))),
+      tf.tidy(() => tf.variable(tf.randomUniform([classes], -bound, bound, 'float32', seed + 1))),
     );
   }
 
