@@ -10,3 +10,5 @@ export * as ops from './ops';
 export * from './backend';
 export * from './display';
 export * from './io';
+export * from './data';
+export * from './zoo';

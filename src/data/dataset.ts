@@ -1,0 +1,52 @@
+import * as tf from '@tensorflow/tfjs';
+import { ConfigError } from '../errors';
+import { normalizeImages } from '../model/preprocess';
+
+/** Base classes pre-tune the backbone and the LoRA zoo; validation selects; novel is meta-test. */
+export type Split = 'base' | 'validation' | 'novel' | 'test';
+
+export interface ClassInfo {
+  id: string; // stable across builds, e.g. "emoji:1f600" or "glyph:0416"
+  name: string;
+  split: Split;
+  category?: string;
+}
+
+/** One image of a class: `source` is who drew it (emoji artist set, font). */
+export interface ImageRecord {
+  classId: string;
+  source: string;
+  index: number; // row in the dataset's image store
+}
+
+/** The one dataset interface: classes with splits, images per class, pixels on demand. */
+export interface ImageDataset {
+  readonly name: string;
+  readonly imageSize: number; // square, RGB
+  readonly classes: readonly ClassInfo[];
+  imagesOf(classId: string): readonly ImageRecord[];
+  /** HWC RGB in [0, 1]. */
+  pixels(record: ImageRecord): Float32Array;
+  /** Licences of the image sources, for the data card. */
+  readonly licences: Readonly<Record<string, string>>;
+}
+
+export function classesOf(dataset: ImageDataset, split: Split): ClassInfo[] {
+  return dataset.classes.filter((c) => c.split === split);
+}
+
+/** Normalised model input [n, H, W, 3] for the records, in order. */
+export function toTensor(dataset: ImageDataset, records: readonly ImageRecord[]): tf.Tensor4D {
+  if (records.length === 0) throw new ConfigError(`toTensor: no images given (dataset ${dataset.name})`);
+  const s = dataset.imageSize;
+  const size = s * s * 3;
+  const data = new Float32Array(records.length * size);
+  records.forEach((r, i) => data.set(dataset.pixels(r), i * size));
+  return tf.tidy(() => normalizeImages(tf.tensor4d(data, [records.length, s, s, 3])));
+}
+
+/** A loader's option that must be a positive integer (image size, limits), or a ConfigError naming it. */
+export function positiveIntegerOption(value: number, name: string): number {
+  if (!Number.isInteger(value) || value < 1) throw new ConfigError(`${name} must be a positive integer, found ${String(value)}`);
+  return value;
+}

@@ -1,0 +1,11 @@
+export { buildZoo } from './build-zoo';
+export type { ZooBuildOptions } from './build-zoo';
+export { addPeftAdapters, loadZoo } from './load-zoo';
+export { MANIFEST_FILE, readZooManifest, validateZooManifest, ZOO_FORMAT } from './manifest';
+export type { ZooManifest, ZooManifestEntry } from './manifest';
+export { backboneFingerprint } from './backbone-fingerprint';
+export { pretuneLora } from './pretune';
+export type { PretuneOptions } from './pretune';
+export { Zoo } from './zoo';
+export { disposeZooEntry } from './zoo-entry';
+export type { TuningRecord, ZooEntry } from './zoo-entry';

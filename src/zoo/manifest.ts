@@ -1,0 +1,76 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { FileFormatError } from '../errors';
+import { writeJsonAtomic } from '../io/atomic-write';
+import type { ViTConfig } from '../model/config';
+import type { TuningRecord } from './zoo-entry';
+
+export const ZOO_FORMAT = 'lora-zoo@1';
+export const MANIFEST_FILE = 'zoo.json';
+
+/** One LoRA of a zoo on disk: our LoRA file, or a PEFT adapter directory saved elsewhere. */
+export interface ZooManifestEntry {
+  id: string;
+  format: 'lora' | 'peft';
+  path: string; // relative to the zoo directory, or absolute
+  classIds: string[];
+  record: TuningRecord | null;
+}
+
+/** zoo.json: which backbone the LoRAs belong to, how they were made, and the entries in order. */
+export interface ZooManifest {
+  format: typeof ZOO_FORMAT;
+  backbone: { fingerprint: string; config: ViTConfig };
+  /** The recipe of tuned entries (absent for a zoo of imported LoRAs only). */
+  recipe: { dataset: string; ways: number; shots: number; rank: number; steps: number; learningRate: number; seed: number } | null;
+  entries: ZooManifestEntry[];
+}
+
+export function manifestPath(dir: string): string {
+  return path.join(dir, MANIFEST_FILE);
+}
+
+/** Checks `manifest` as readZooManifest would, then writes it atomically. */
+export function writeZooManifest(dir: string, manifest: ZooManifest): void {
+  writeJsonAtomic(manifestPath(dir), validateZooManifest(manifest, manifestPath(dir)));
+}
+
+/** Reads and checks zoo.json of `dir`; undefined when the directory holds no zoo yet. */
+export function readZooManifest(dir: string): ZooManifest | undefined {
+  const file = manifestPath(dir);
+  if (!fs.existsSync(file)) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new FileFormatError(file, `not valid JSON (${(error as Error).message})`);
+  }
+  return validateZooManifest(json, file);
+}
+
+function fail(file: string, message: string): never {
+  throw new FileFormatError(file, message);
+}
+
+export function validateZooManifest(json: unknown, file: string): ZooManifest {
+  const m = json as Partial<ZooManifest> | null;
+  if (typeof m !== 'object' || m === null || Array.isArray(m)) fail(file, 'expected a JSON object');
+  if (m.format !== ZOO_FORMAT) fail(file, `"format" must be "${ZOO_FORMAT}", found ${JSON.stringify(m.format)}`);
+  const backbone = m.backbone;
+  if (typeof backbone?.fingerprint !== 'string' || typeof backbone.config !== 'object' || backbone.config === null) {
+    fail(file, '"backbone" must hold a "fingerprint" string and the backbone "config"');
+  }
+  if (!Array.isArray(m.entries)) fail(file, '"entries" must be a list');
+  const ids = new Set<string>();
+  m.entries.forEach((e, i) => {
+    const where = `entries[${i}]`;
+    if (typeof e?.id !== 'string' || !/^[\w.-]+$/.test(e.id)) fail(file, `${where}.id must be a name of letters, digits, "_", "." or "-", found ${JSON.stringify(e?.id)}`);
+    if (ids.has(e.id)) fail(file, `${where}.id "${e.id}" appears twice`);
+    ids.add(e.id);
+    if (e.format !== 'lora' && e.format !== 'peft') fail(file, `${where}.format must be "lora" or "peft", found ${JSON.stringify(e.format)}`);
+    if (typeof e.path !== 'string' || e.path === '') fail(file, `${where}.path must be a non-empty string`);
+    if (!Array.isArray(e.classIds) || !e.classIds.every((c) => typeof c === 'string')) fail(file, `${where}.classIds must be a list of strings`);
+    if (e.record !== null && (typeof e.record !== 'object' || !Number.isFinite(e.record?.steps))) fail(file, `${where}.record must be a tuning record or null`);
+  });
+  return m as ZooManifest;
+}

@@ -1,0 +1,56 @@
+import * as tf from '@tensorflow/tfjs';
+import { LoRA } from '../adapters/lora';
+import { fitOnSupport } from '../baselines/fit-on-support';
+import { labelsAsArray, type EpisodeTensors } from '../evaluation/episode-accuracy';
+import { LinearHead } from '../model/head';
+import type { VisionTransformer } from '../model/vision-transformer';
+import type { TuningRecord } from './zoo-entry';
+
+export interface PretuneOptions {
+  rank: number; // r of the LoRA on q and v of every block
+  steps: number; // full-batch Adam steps on the task's N·K training images
+  learningRate: number;
+  seed: number;
+  onStep?: (step: number, loss: number) => void;
+}
+
+/** Share of images whose head argmax is their label. */
+function headAccuracy(backbone: VisionTransformer, lora: LoRA, head: LinearHead, images: tf.Tensor4D, labels: readonly number[]): number {
+  const predicted = tf.tidy(() => tf.argMax(head.apply(backbone.forward(images, { adapter: lora }).features), 1).dataSync());
+  return labels.filter((label, i) => predicted[i] === label).length / labels.length;
+}
+
+/**
+ * Pre-tunes one LoRA of the zoo (method.md §1.1): a fresh LoRA (rank r on q, v; B = 0) and a
+ * fresh head Linear(D → N) trained jointly with cross-entropy on an N-way task's support images
+ * (`task.support`, normalised); the task's query images, other images of the same classes,
+ * measure held-out accuracy. The backbone stays frozen. The caller owns the LoRA and head.
+ */
+export function pretuneLora(
+  backbone: VisionTransformer, task: EpisodeTensors, ways: number, options: PretuneOptions,
+): { lora: LoRA; head: LinearHead; record: TuningRecord } {
+  const started = Date.now();
+  const supportLabels = labelsAsArray(task.supportLabels);
+  const queryLabels = labelsAsArray(task.queryLabels);
+  const lora = LoRA.create(backbone.config, { rank: options.rank, targets: ['q', 'v'], seed: options.seed });
+  const head = LinearHead.create(backbone.config.projectionDim, ways, options.seed);
+  let finalLoss = Number.NaN;
+  fitOnSupport(
+    [...lora.trainableVariables(), ...head.trainableVariables()],
+    (images) => head.apply(backbone.forward(images, { adapter: lora }).features),
+    task.support, supportLabels, { steps: options.steps, learningRate: options.learningRate }, undefined,
+    (step, loss) => { finalLoss = loss; options.onStep?.(step, loss); },
+  );
+  const heldOut = queryLabels.length;
+  const record: TuningRecord = {
+    steps: options.steps,
+    learningRate: options.learningRate,
+    seed: options.seed,
+    finalLoss,
+    trainAccuracy: headAccuracy(backbone, lora, head, task.support, supportLabels),
+    heldOutAccuracy: heldOut > 0 ? headAccuracy(backbone, lora, head, task.query, queryLabels) : null,
+    heldOutImages: heldOut,
+    seconds: (Date.now() - started) / 1000,
+  };
+  return { lora, head, record };
+}

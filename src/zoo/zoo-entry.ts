@@ -1,0 +1,33 @@
+import * as tf from '@tensorflow/tfjs';
+import type { LoraParameters } from '../adapters/adapter';
+import type { LinearHead } from '../model/head';
+
+/** How a LoRA of the zoo was pre-tuned, kept in its file and in the zoo manifest. */
+export interface TuningRecord {
+  steps: number;
+  learningRate: number;
+  seed: number;
+  finalLoss: number; // cross-entropy on its training images after the last step
+  trainAccuracy: number; // on its N·K training images
+  heldOutAccuracy: number | null; // on other images of the same classes (null when none were left)
+  heldOutImages: number;
+  seconds: number;
+}
+
+/**
+ * One pre-tuned LoRA (method.md §1.1): its factors, its task head Linear(D → N) with bias, the
+ * dataset class ids behind head outputs 0..N−1, and how it was tuned (null for LoRAs tuned
+ * elsewhere, e.g. imported from PEFT). The entry owns its tensors.
+ */
+export interface ZooEntry {
+  id: string;
+  parameters: LoraParameters;
+  head: LinearHead | null;
+  classIds: string[];
+  record: TuningRecord | null;
+}
+
+export function disposeZooEntry(entry: ZooEntry): void {
+  tf.dispose(entry.parameters.factors.flatMap((f) => [f.a, f.b]));
+  entry.head?.dispose();
+}
