@@ -12,3 +12,7 @@ export * from './display';
 export * from './io';
 export * from './data';
 export * from './zoo';
+export * from './evaluation';
+export * from './meta';
+export * from './baselines';
+export * from './random';

@@ -1,15 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import type { EpisodeTensors } from '../evaluation';
-import { meanWithInterval, type MeanWithInterval } from '../evaluation';
+import { disposeEpisode, meanWithInterval, type EpisodeSource, type MeanWithInterval } from '../evaluation';
 import { CancelledError, ConfigError } from '../errors';
 import type { RunControl } from '../progress/events';
 import { METHOD_NAMES, METHODS, type MethodContext, type MethodName, type MethodOptions } from './methods';
-
-/** Episodes produced on demand (their tensors are disposed after use), so 600 never sit in memory at once. */
-export interface EpisodeSource {
-  count: number;
-  episode(index: number): EpisodeTensors;
-}
 
 export interface MethodResult extends MeanWithInterval {
   method: MethodName;
@@ -17,11 +10,6 @@ export interface MethodResult extends MeanWithInterval {
   seconds: number;
 }
 
-function disposeEpisode(episode: EpisodeTensors): void {
-  for (const value of Object.values(episode)) {
-    if (value && typeof (value as { dispose?: unknown }).dispose === 'function') (value as { dispose(): void }).dispose();
-  }
-}
 
 /**
  * Accuracy of method `name` on every episode of `episodes` (the same list for every method),

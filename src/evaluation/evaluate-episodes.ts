@@ -44,6 +44,7 @@ export async function evaluateEpisodeSource(featureFn: FeatureFn, source: Episod
   return { accuracies, mean, ci95, episodes: accuracies.length };
 }
 
-function disposeEpisode(episode: EpisodeTensors): void {
+/** Disposes an episode's tensors (images, and labels given as tensors). */
+export function disposeEpisode(episode: EpisodeTensors): void {
   for (const value of Object.values(episode)) if (value instanceof tf.Tensor) value.dispose();
 }

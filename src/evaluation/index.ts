@@ -4,6 +4,6 @@ export { meanWithInterval } from './interval';
 export type { MeanWithInterval } from './interval';
 export { episodeAccuracy, featuresInBatches, labelsAsArray } from './episode-accuracy';
 export type { EpisodeAccuracyOptions, EpisodeTensors, FeatureFn } from './episode-accuracy';
-export { evaluateEpisodeSource } from './evaluate-episodes';
+export { disposeEpisode, evaluateEpisodeSource } from './evaluate-episodes';
 export type { EpisodeSource, EvaluateOptions, EvaluationResult } from './evaluate-episodes';
 export { rawPixelFeatures } from './raw-pixels';
