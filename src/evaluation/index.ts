@@ -7,3 +7,5 @@ export type { EpisodeAccuracyOptions, EpisodeTensors, FeatureFn } from './episod
 export { disposeEpisode, evaluateEpisodeSource } from './evaluate-episodes';
 export type { EpisodeSource, EvaluateOptions, EvaluationResult } from './evaluate-episodes';
 export { rawPixelFeatures } from './raw-pixels';
+export { episodeView } from './episode-view';
+export type { EpisodeViewOptions } from './episode-view';

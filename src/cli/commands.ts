@@ -1,0 +1,55 @@
+import type { ParseArgsConfig } from 'util';
+import type { RunControl } from '../progress/events';
+
+type OptionSpec = NonNullable<ParseArgsConfig['options']>;
+
+/** Parsed option values of a subcommand (strings and booleans; `--x a --x b` only where declared multiple). */
+export type OptionValues = Record<string, string | boolean | (string | boolean)[] | undefined>;
+
+/** What a subcommand may use: progress events, cancellation, and where to print results. */
+export interface CommandContext extends RunControl {
+  print(text: string): void;
+}
+
+export interface Command {
+  name: string;
+  summary: string;
+  usage: string; // the argument part of the usage line
+  options: OptionSpec;
+  run(values: OptionValues, context: CommandContext): Promise<void>;
+}
+
+const config = { config: { type: 'string', short: 'c' } } as const;
+const backend = { backend: { type: 'string' } } as const;
+
+/** Option declarations of every subcommand (their handlers live in src/cli/handlers.ts). */
+export const COMMAND_SPECS: Omit<Command, 'run'>[] = [
+  {
+    name: 'zoo', summary: 'pre-tune a zoo of LoRAs (rank 4 on q,v) with their heads on 5-way base-class tasks',
+    usage: '--config configs/tiny.json --out <dir> [--size N]',
+    options: { ...config, ...backend, out: { type: 'string', short: 'o' }, size: { type: 'string' } },
+  },
+  {
+    name: 'invert', summary: 'invert LoRAs of a zoo into surrogate images (PNGs, masks, masked images, result files)',
+    usage: '--config configs/tiny.json --zoo <dir> --out <dir> [--steps N] [--pruning layer:ratio,...] [--limit N]',
+    options: { ...config, ...backend, zoo: { type: 'string' }, out: { type: 'string', short: 'o' }, steps: { type: 'string' }, pruning: { type: 'string' }, limit: { type: 'string' } },
+  },
+  {
+    name: 'meta-train', summary: 'meta-train a meta-LoRA on surrogate episodes (checkpoints; resumes when interrupted)',
+    usage: '--config configs/tiny.json --zoo <dir> --surrogates <dir> --out <dir> [--steps N] [--no-resume]',
+    options: { ...config, ...backend, zoo: { type: 'string' }, surrogates: { type: 'string' }, out: { type: 'string', short: 'o' }, steps: { type: 'string' }, 'no-resume': { type: 'boolean' } },
+  },
+  {
+    name: 'evaluate', summary: 'evaluate methods on fixed few-shot episodes (mean ± 95 % interval) and write metrics JSON',
+    usage: '--config configs/tiny.json [--zoo <dir>] [--meta <lora file>] [--methods nn,lora-recycle,...] [--shots 1] [--episodes N] [--set emoji-novel] --out <metrics.json>',
+    options: {
+      ...config, ...backend, zoo: { type: 'string' }, meta: { type: 'string' }, methods: { type: 'string' }, shots: { type: 'string' },
+      episodes: { type: 'string' }, set: { type: 'string' }, out: { type: 'string', short: 'o' },
+    },
+  },
+  {
+    name: 'reproduce', summary: 'run the Table 2/3 and 4/5 analogues and write reports/<profile>.json and .md',
+    usage: '--profile quick|full [--out reports] [--work <dir>]',
+    options: { ...backend, profile: { type: 'string', short: 'p' }, out: { type: 'string', short: 'o' }, work: { type: 'string' } },
+  },
+];

@@ -1,0 +1,132 @@
+import * as path from 'path';
+import { LoRA } from '../adapters';
+import { ConfigError, MissingResourceError } from '../errors';
+import { loadLoraFile, saveLoraFile } from '../io';
+import { writeFileAtomic } from '../io/atomic-write';
+import { createPorts } from '../reproduce/wiring';
+import { loadRunConfig, pruningSchedule, type RunConfig } from '../reproduce/config';
+import { listSurrogates, loadSurrogate, saveSurrogate } from '../reproduce/surrogate-files';
+import { compareMethods, disposeInverted, trainMetaLora } from '../reproduce/stages';
+import { reproduce } from '../reproduce/reproduce';
+import { TUNING_FREE_METHODS, METHOD_NAMES } from '../baselines';
+import type { Command, CommandContext, OptionValues } from './commands';
+
+function required(values: OptionValues, name: string, command: string): string {
+  const value = values[name];
+  if (typeof value !== 'string' || value === '') throw new ConfigError(`${command}: --${name} is required`);
+  return value;
+}
+
+function integer(values: OptionValues, name: string, fallback: number): number {
+  const raw = values[name];
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`--${name} must be a positive integer, found "${String(raw)}"`);
+  return n;
+}
+
+/** "3:0.5,2:0.25" → {3: 0.5, 2: 0.25}. */
+export function parsePruning(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of text.split(',').filter(Boolean)) {
+    const match = /^(\d+):(0(?:\.\d+)?|\.\d+)$/.exec(part.trim());
+    if (!match) throw new ConfigError(`--pruning expects layer:ratio pairs such as 3:0.5, found "${part}"`);
+    out[match[1]] = Number(match[2]);
+  }
+  return out;
+}
+
+async function setUp(values: OptionValues, command: string): Promise<{ config: RunConfig; ports: ReturnType<typeof createPorts> }> {
+  const config = loadRunConfig(required(values, 'config', command));
+  return { config, ports: createPorts({ backend: typeof values.backend === 'string' ? values.backend : undefined }) };
+}
+
+const zoo: Command['run'] = async (values, context) => {
+  const { config, ports } = await setUp(values, 'zoo');
+  const size = integer(values, 'size', config.zoo.size);
+  const out = required(values, 'out', 'zoo');
+  const backbone = await ports.loadBackbone(config);
+  const built = await ports.zoo(backbone, { ...config, zoo: { ...config.zoo, size } }, out, context);
+  context.print(`zoo: ${built.size} LoRAs in ${out}${context.signal?.aborted ? ' (interrupted: run the same command again to finish)' : ''}`);
+  built.dispose();
+  backbone.dispose();
+};
+
+const invert: Command['run'] = async (values, context) => {
+  const { config, ports } = await setUp(values, 'invert');
+  const out = required(values, 'out', 'invert');
+  const run = { ...config, inversion: { ...config.inversion, steps: integer(values, 'steps', config.inversion.steps) } };
+  const pruning = typeof values.pruning === 'string' ? parsePruning(values.pruning) : run.inversion.pruning;
+  const backbone = await ports.loadBackbone(run);
+  const zooOnDisk = await ports.zoo(backbone, run, required(values, 'zoo', 'invert'), context);
+  const limit = integer(values, 'limit', zooOnDisk.size);
+  for (const entry of zooOnDisk.entries.slice(0, limit)) {
+    if (context.signal?.aborted) break;
+    const inverted = await ports.invert(backbone, entry, run, pruningSchedule(pruning), context);
+    saveSurrogate(out, entry.id, inverted);
+    const mean = inverted.teacherConfidence.reduce((a, b) => a + b, 0) / inverted.teacherConfidence.length;
+    context.print(`invert: ${entry.id} -> ${path.join(out, entry.id)} (teacher confidence ${mean.toFixed(3)}, ${inverted.iterationsPerSecond.toFixed(2)} it/s)`);
+    disposeInverted([inverted]);
+  }
+};
+
+const metaTrainCommand: Command['run'] = async (values, context) => {
+  const { config, ports } = await setUp(values, 'meta-train');
+  const out = required(values, 'out', 'meta-train');
+  const surrogates = required(values, 'surrogates', 'meta-train');
+  const backbone = await ports.loadBackbone(config);
+  const zooOnDisk = await ports.zoo(backbone, config, required(values, 'zoo', 'meta-train'), context);
+  const byId = new Map(zooOnDisk.entries.map((e) => [e.id, e]));
+  const inverted = listSurrogates(surrogates).map((id) => {
+    const entry = byId.get(id);
+    if (!entry) throw new MissingResourceError(`surrogate ${id} has no LoRA of that id in the zoo (its teacher)`);
+    if (!entry.head) throw new MissingResourceError(`LoRA ${id} of the zoo has no task head, so it cannot teach its surrogates`);
+    return loadSurrogate(surrogates, id, { adapter: LoRA.fromParameters(entry.parameters, { trainable: false }), head: entry.head });
+  });
+  if (inverted.length === 0) throw new MissingResourceError(`no surrogates in ${surrogates}; run "lora-recycle invert" first`);
+  const ev = config.evaluation;
+  const validation = await ports.episodes('emoji-validation', { ways: ev.ways, shots: config.metaTraining.shots, queries: ev.queries }, config.metaTraining.validationEpisodes, ev.seed + 1);
+  const { metaLora, result } = await trainMetaLora(backbone, inverted, config, validation, out, {
+    ...context, steps: integer(values, 'steps', config.metaTraining.steps), resume: !values['no-resume'],
+  });
+  const loraPath = path.join(out, 'meta-lora.safetensors');
+  saveLoraFile(loraPath, { parameters: metaLora.toParameters(), classIds: [], metadata: { kind: 'meta-lora', best: result.best, steps: result.steps } });
+  writeFileAtomic(path.join(out, 'meta-train-metrics.json'), `${JSON.stringify(result, null, 2)}\n`);
+  disposeInverted(inverted);
+  context.print(`meta-train: ${result.steps} steps, ${result.episodesPerSecond.toFixed(2)} episodes/s, best validation ${result.best ? `${(100 * result.best.accuracy).toFixed(2)} % at step ${result.best.step}` : 'n/a'} -> ${loraPath}`);
+};
+
+const evaluate: Command['run'] = async (values, context) => {
+  const { config, ports } = await setUp(values, 'evaluate');
+  const out = required(values, 'out', 'evaluate');
+  const methods = typeof values.methods === 'string' ? values.methods.split(',') : ['nn'];
+  const unknown = methods.find((m) => !(METHOD_NAMES as string[]).includes(m));
+  if (unknown) throw new ConfigError(`--methods: unknown method "${unknown}"; expected some of ${METHOD_NAMES.join(', ')}`);
+  const backbone = await ports.loadBackbone(config);
+  const zooOnDisk = typeof values.zoo === 'string' ? await ports.zoo(backbone, config, values.zoo, context) : null;
+  const meta = typeof values.meta === 'string' ? LoRA.fromParameters(loadLoraFile(values.meta).parameters, { trainable: false }) : null;
+  const set = typeof values.set === 'string' ? values.set : 'emoji-novel';
+  const shots = integer(values, 'shots', config.evaluation.shots[0]);
+  const episodes = integer(values, 'episodes', config.evaluation.episodes);
+  const source = await ports.episodes(set, { ways: config.evaluation.ways, shots, queries: config.evaluation.queries }, episodes, config.evaluation.seed);
+  if (!source) throw new MissingResourceError(`the data of set "${set}" is not installed`);
+  const results = await compareMethods({ backbone, zoo: zooOnDisk?.entries.map((e) => e.parameters) ?? [], metaLora: meta }, methods, source, episodes, config, context, TUNING_FREE_METHODS);
+  writeFileAtomic(out, `${JSON.stringify({ set, ways: config.evaluation.ways, shots, queries: config.evaluation.queries, results }, null, 2)}\n`);
+  for (const r of results) context.print(`${r.method}: ${(100 * r.mean).toFixed(2)} ± ${(100 * r.ci95).toFixed(2)} % over ${r.n} episodes`);
+};
+
+const reproduceCommand: Command['run'] = async (values, context: CommandContext) => {
+  const profile = typeof values.profile === 'string' ? values.profile : 'quick';
+  const ports = createPorts({ backend: typeof values.backend === 'string' ? values.backend : undefined });
+  const report = await reproduce(profile, ports, {
+    outDir: typeof values.out === 'string' ? values.out : 'reports',
+    workDir: typeof values.work === 'string' ? values.work : undefined,
+    onEvent: context.onEvent, signal: context.signal,
+  });
+  context.print(`reproduce: ${report.profile} profile in ${report.seconds.toFixed(0)} s`);
+  report.statements.forEach((s) => context.print(`  ${s}`));
+};
+
+export const HANDLERS: Record<string, Command['run']> = {
+  zoo, invert, 'meta-train': metaTrainCommand, evaluate, reproduce: reproduceCommand,
+};

@@ -1,0 +1,172 @@
+import * as tf from '@tensorflow/tfjs';
+import { MIME } from '../display/mime-types';
+import { ConfigError } from '../errors';
+import { Adam } from '../meta/adam';
+import type { Teacher } from '../meta/surrogate';
+import { normalizedPixelBounds } from '../model/preprocess';
+import type { PruningSchedule } from '../model/token-pruning';
+import type { VisionTransformer } from '../model/vision-transformer';
+import type { PriorCnn } from '../prior/prior-cnn';
+import { SeededRandom } from '../random/seeded-random';
+import { inversionGalleryBundle } from './gallery';
+import { applyJitter, drawJitter, type Jitter } from './jitter';
+import { patchMasks } from './masks';
+import { inversionObjective, type ObjectiveWeights } from './objective';
+import {
+  inversionTargets, pruningStartIteration, resolveInversionOptions, type InversionOptions, type ResolvedInversionOptions,
+} from './options';
+import { InversionResult, type InversionStep } from './result';
+import { pixelsOf, takeSnapshot, type InversionSnapshot } from './snapshot';
+import { teacherView } from './teacher-pass';
+
+/** Clamps normalised images per channel to the values of valid pixels [0, 1] (method.md §1.3). */
+type Clamp = (x: tf.Tensor4D) => tf.Tensor4D;
+
+function checkTeacherHead(backbone: VisionTransformer, teacher: Teacher, ways: number): void {
+  const classes = tf.tidy(() => teacher.head.apply(tf.zeros([1, backbone.config.projectionDim])).shape[1]);
+  if (classes !== ways) throw new ConfigError(`invertLora: ways is ${ways} but the teacher's head has ${classes} classes`);
+}
+
+/** One Adam step on the pixels, then the clamp; returns the iteration's loss terms. */
+function iterate(
+  backbone: VisionTransformer, teacher: Teacher, prior: PriorCnn | null, x: tf.Variable<tf.Rank.R4>, targets: tf.Tensor1D,
+  jitter: Jitter, weights: ObjectiveWeights, pruning: PruningSchedule, adam: Adam, learningRate: number, clamp: Clamp,
+): Omit<InversionStep, 'step'> {
+  const read: { names: string[]; values?: tf.Tensor1D; patchTokens: number } = { names: [], patchTokens: 0 };
+  tf.tidy(() => {
+    const { grads } = tf.variableGrads(() => {
+      const t = inversionObjective(backbone, teacher, prior, applyJitter(x, jitter), targets, weights, pruning);
+      const computed = Object.entries({ loss: t.total, crossEntropy: t.crossEntropy, prior: t.prior, tv: t.tv, l2: t.l2, confidence: t.confidence })
+        .filter((entry): entry is [string, tf.Scalar] => entry[1] !== null);
+      read.names = computed.map(([name]) => name);
+      read.values = tf.keep(tf.stack(computed.map(([, value]) => value)) as tf.Tensor1D); // survives the gradient scope
+      read.patchTokens = t.patchTokens;
+      return t.total;
+    }, [x]);
+    adam.apply([grads[x.name]], learningRate);
+    x.assign(clamp(x));
+  });
+  const values = read.values as tf.Tensor1D;
+  const terms = Object.fromEntries(Array.from(values.dataSync(), (v, i) => [read.names[i], v]));
+  values.dispose();
+  return {
+    loss: terms.loss, crossEntropy: terms.crossEntropy, prior: terms.prior ?? null, tv: terms.tv ?? null, l2: terms.l2 ?? null,
+    confidence: terms.confidence, patchTokens: read.patchTokens,
+  };
+}
+
+/**
+ * LoRA inversion (method.md §1.3–1.4): optimises a batch of N·(K+Q) images, K+Q per class,
+ * so that backbone + the teacher's LoRA + its head classify them as their targets, under the
+ * BatchNorm-statistics prior of `prior` (null: no prior) and optional TV / L2 priors. Adam on
+ * the normalised pixels (init N(0, 1)), a random roll and flip of the whole batch per step, a
+ * clamp to valid pixels after each step; from ⌊pruneFrom · steps⌋ on the teacher's forward is
+ * token-pruned by `options.pruning`. The AbortSignal stops before the next step and the result
+ * holds what exists (`stopped`). Deterministic given `seed`.
+ */
+export async function invertLora(
+  backbone: VisionTransformer, teacher: Teacher, prior: PriorCnn | null, options: InversionOptions,
+): Promise<InversionResult> {
+  const o = resolveInversionOptions(options, backbone.config, prior);
+  checkTeacherHead(backbone, teacher, o.ways);
+  const { imageSize, channels } = backbone.config;
+  const targets = inversionTargets(o.ways, o.shots + o.queries);
+  const pruneStart = pruningStartIteration(o);
+  const emit = o.onEvent ?? (() => undefined);
+  const random = new SeededRandom(o.seed);
+  const bounds = normalizedPixelBounds();
+  const low = tf.tensor1d(bounds.low);
+  const high = tf.tensor1d(bounds.high);
+  const clamp: Clamp = (x) => tf.minimum(tf.maximum(x, low), high);
+  // X ~ N(0, 1) in normalised space (method.md §1.3)
+  const x = tf.tidy(() => tf.variable(tf.randomNormal([targets.length, imageSize, imageSize, channels], 0, 1, 'float32', o.seed))) as tf.Variable<tf.Rank.R4>;
+  const targetTensor = tf.tensor1d(targets, 'int32');
+  const adam = new Adam([x], { beta1: o.betas[0], beta2: o.betas[1] });
+  const weights: ObjectiveWeights = { prior: o.priorWeight, tv: o.tvWeight, l2: o.l2Weight };
+  const history: InversionStep[] = [];
+  const snapshots: InversionSnapshot[] = [];
+  let seconds = 0;
+  let stopped = false;
+  try {
+    while (history.length < o.steps) {
+      if (o.signal?.aborted) {
+        stopped = true;
+        emit({ kind: 'phase', run: o.run, phase: 'stopped', message: `after ${history.length} of ${o.steps} steps` });
+        break;
+      }
+      const iteration = history.length;
+      const pruningOn = pruneStart !== null && iteration >= pruneStart;
+      if (pruningOn && iteration === pruneStart) {
+        emit({ kind: 'phase', run: o.run, phase: 'pruning', message: `pruning ${JSON.stringify(o.pruning)} from step ${iteration + 1}` });
+      }
+      const jitter = drawJitter(random, imageSize, o.maxShift, o.flip);
+      const started = performance.now();
+      const terms = iterate(backbone, teacher, prior, x, targetTensor, jitter, weights, pruningOn ? o.pruning : {}, adam, o.learningRate, clamp);
+      seconds += (performance.now() - started) / 1000;
+      const step = iteration + 1;
+      history.push({ step, ...terms });
+      const metrics = Object.fromEntries(Object.entries(terms).filter((entry): entry is [string, number] => entry[1] !== null));
+      emit({ kind: 'step', run: o.run, step, totalSteps: o.steps, metrics });
+      if (o.snapshotEvery !== null && step % o.snapshotEvery === 0) {
+        snapshots.push(snapshotAt(step, backbone, teacher, x, pruningOn ? o.pruning : {}, o));
+        emit({ kind: 'snapshot', run: o.run, step, payload: snapshotPayload(snapshots[snapshots.length - 1], targets, channels, backbone, o) });
+      }
+      await new Promise((resolve) => setImmediate(resolve)); // lets an abort arrive between steps
+    }
+    return finish(backbone, teacher, tf.tidy(() => clamp(x)), targets, o, { history, snapshots, stopped, seconds });
+  } finally {
+    adam.dispose();
+    tf.dispose([x, targetTensor, low, high]);
+  }
+}
+
+function snapshotAt(
+  step: number, backbone: VisionTransformer, teacher: Teacher, x: tf.Tensor4D, pruning: PruningSchedule, o: ResolvedInversionOptions,
+): InversionSnapshot {
+  const kept = Object.keys(pruning).length > 0 ? teacherView(backbone, teacher, x, pruning).keptPatches : null;
+  return takeSnapshot(step, x, o.snapshotSide, kept);
+}
+
+function snapshotPayload(
+  snapshot: InversionSnapshot, targets: number[], channels: number, backbone: VisionTransformer, o: ResolvedInversionOptions,
+): unknown {
+  const bundle = inversionGalleryBundle({
+    title: `Inversion at step ${snapshot.step} of ${o.steps}`,
+    classNames: o.classNames,
+    targets,
+    channels,
+    patchGrid: backbone.config.imageSize / backbone.config.patchSize,
+    frames: [snapshot],
+  });
+  return bundle[MIME.gallery];
+}
+
+/** The mask pass and the result: takes ownership of `images` (normalised, clamped). */
+function finish(
+  backbone: VisionTransformer, teacher: Teacher, images: tf.Tensor4D, targets: number[], o: ResolvedInversionOptions,
+  run: { history: InversionStep[]; snapshots: InversionSnapshot[]; stopped: boolean; seconds: number },
+): InversionResult {
+  const { imageSize, patchSize } = backbone.config;
+  const view = teacherView(backbone, teacher, images, o.pruning);
+  const pixels = pixelsOf(images);
+  const masks = view.keptPatches ? patchMasks(view.keptPatches, imageSize, patchSize) : tf.ones([targets.length, imageSize, imageSize, 1]) as tf.Tensor4D;
+  const maskedPixels = tf.mul(pixels, masks) as tf.Tensor4D;
+  const argMax = (p: number[]) => p.indexOf(Math.max(...p));
+  return new InversionResult({
+    pixels, images, masks, maskedPixels, targets,
+    keptPatches: view.keptPatches,
+    targetConfidence: view.probabilities.map((p, i) => p[targets[i]]),
+    teacherConfidence: view.probabilities.map((p) => Math.max(...p)),
+    teacherPredictions: view.probabilities.map(argMax),
+    history: run.history,
+    snapshots: run.snapshots,
+    steps: run.history.length,
+    totalSteps: o.steps,
+    stopped: run.stopped,
+    iterationsPerSecond: run.seconds > 0 ? run.history.length / run.seconds : 0,
+    teacher,
+    classNames: o.classNames,
+    patchSize,
+    snapshotSide: o.snapshotSide,
+  });
+}

@@ -1,0 +1,102 @@
+import { ConfigError } from '../errors';
+import type { ViTConfig } from '../model/config';
+import type { PruningSchedule } from '../model/token-pruning';
+import type { PriorCnn } from '../prior/prior-cnn';
+import type { RunControl } from '../progress/events';
+
+/** What `invertLora` accepts (method.md §1.3–1.4); defaults are the paper's. */
+export interface InversionOptions extends RunControl {
+  ways: number; // N: classes of the teacher's head
+  shots: number; // K
+  queries: number; // Q per class; the batch holds N·(K+Q) images, K+Q per class
+  steps: number; // iterations (paper: 2000)
+  learningRate?: number; // Adam lr, default 0.25
+  betas?: [number, number]; // Adam (β1, β2), default (0.5, 0.99)
+  priorWeight?: number; // weight of R_BN, default 0.01
+  tvWeight?: number; // total-variation prior, default 0
+  l2Weight?: number; // L2 prior, default 0
+  maxShift?: number; // largest roll as a fraction of the side, default 1/8
+  flip?: boolean; // horizontal flip with p = 0.5, default true
+  pruning?: PruningSchedule; // {layer: ratio}, default {} (no pruning)
+  pruneFrom?: number; // fraction of the iterations after which pruning is on, default 0.25
+  seed?: number; // pixel initialisation and jitter, default 0
+  snapshotEvery?: number; // keep the images every k steps (default: no snapshots)
+  snapshotSide?: number; // side of snapshot images, default min(imageSize, 64)
+  classNames?: string[]; // N names for displays, default "class i"
+  run?: string; // run id in events, default 'inversion'
+}
+
+/** The options with every default filled in. */
+export type ResolvedInversionOptions = Required<Omit<InversionOptions, 'onEvent' | 'signal' | 'snapshotEvery'>> &
+  Pick<InversionOptions, 'onEvent' | 'signal'> & { snapshotEvery: number | null };
+
+const isCount = (v: number, min: number) => Number.isInteger(v) && v >= min;
+
+function check(ok: boolean, message: string): void {
+  if (!ok) throw new ConfigError(`invertLora: ${message}`);
+}
+
+/** Pruning for inversion: each layer a block index, each ratio strictly inside (0, 1). */
+export function validateInversionPruning(pruning: PruningSchedule, depth: number): void {
+  for (const [layerText, ratio] of Object.entries(pruning)) {
+    const layer = Number(layerText);
+    check(Number.isInteger(layer) && layer >= 0 && layer < depth, `pruning layer ${layerText} is not a block index in 0..${depth - 1}`);
+    check(ratio > 0 && ratio < 1, `pruning ratio of layer ${layer} must be in (0, 1), found ${ratio}`);
+  }
+}
+
+/** Fills defaults and throws a ConfigError naming the first option that does not fit. */
+export function resolveInversionOptions(options: InversionOptions, config: ViTConfig, prior: PriorCnn | null): ResolvedInversionOptions {
+  const { ways, shots, queries, steps } = options;
+  check(isCount(ways, 1), `ways must be a positive integer, found ${ways}`);
+  check(isCount(shots, 1), `shots must be a positive integer, found ${shots}`);
+  check(isCount(queries, 0), `queries must be a non-negative integer, found ${queries}`);
+  check(isCount(steps, 0), `steps must be a non-negative integer, found ${steps}`);
+  check(config.channels === 3, `images are normalised with CLIP's RGB statistics, so the backbone needs 3 channels, found ${config.channels}`);
+  const resolved: ResolvedInversionOptions = {
+    ways, shots, queries, steps,
+    learningRate: options.learningRate ?? 0.25,
+    betas: options.betas ?? [0.5, 0.99],
+    priorWeight: options.priorWeight ?? 0.01,
+    tvWeight: options.tvWeight ?? 0,
+    l2Weight: options.l2Weight ?? 0,
+    maxShift: options.maxShift ?? 1 / 8,
+    flip: options.flip ?? true,
+    pruning: options.pruning ?? {},
+    pruneFrom: options.pruneFrom ?? 0.25,
+    seed: options.seed ?? 0,
+    snapshotEvery: options.snapshotEvery ?? null,
+    snapshotSide: options.snapshotSide ?? Math.min(config.imageSize, 64),
+    classNames: options.classNames ?? Array.from({ length: ways }, (_, i) => `class ${i}`),
+    run: options.run ?? 'inversion',
+    onEvent: options.onEvent,
+    signal: options.signal,
+  };
+  check(resolved.learningRate > 0, `learningRate must be > 0, found ${resolved.learningRate}`);
+  check(resolved.betas.length === 2 && resolved.betas.every((b) => b >= 0 && b < 1), `betas must be two numbers in [0, 1), found [${resolved.betas}]`);
+  for (const key of ['priorWeight', 'tvWeight', 'l2Weight'] as const) {
+    check(Number.isFinite(resolved[key]) && resolved[key] >= 0, `${key} must be a finite number ≥ 0, found ${resolved[key]}`);
+  }
+  check(resolved.maxShift >= 0 && resolved.maxShift <= 0.5, `maxShift must be in [0, 0.5], found ${resolved.maxShift}`);
+  check(resolved.pruneFrom >= 0 && resolved.pruneFrom <= 1, `pruneFrom must be in [0, 1], found ${resolved.pruneFrom}`);
+  validateInversionPruning(resolved.pruning, config.depth);
+  check(resolved.snapshotEvery === null || isCount(resolved.snapshotEvery, 1), `snapshotEvery must be a positive integer, found ${resolved.snapshotEvery}`);
+  check(isCount(resolved.snapshotSide, 1), `snapshotSide must be a positive integer, found ${resolved.snapshotSide}`);
+  check(resolved.classNames.length === ways, `classNames must name the ${ways} ways, found ${resolved.classNames.length} names`);
+  if (prior) {
+    const { imageSize, channels } = prior.config;
+    check(imageSize === config.imageSize && channels === config.channels,
+      `the prior CNN takes [${imageSize}, ${imageSize}, ${channels}] images, the backbone [${config.imageSize}, ${config.imageSize}, ${config.channels}]`);
+  }
+  return resolved;
+}
+
+/** 0-based iteration from which the pruned forward is used: ⌊pruneFrom · steps⌋; null without pruning. */
+export function pruningStartIteration(options: Pick<ResolvedInversionOptions, 'pruning' | 'pruneFrom' | 'steps'>): number | null {
+  return Object.keys(options.pruning).length === 0 ? null : Math.floor(options.pruneFrom * options.steps);
+}
+
+/** Targets 0..N−1, each repeated K+Q times (class-major). */
+export function inversionTargets(ways: number, perClass: number): number[] {
+  return Array.from({ length: ways * perClass }, (_, i) => Math.floor(i / perClass));
+}

@@ -1,0 +1,93 @@
+import * as tf from '@tensorflow/tfjs';
+import type { MimeBundle } from '../display/bundles';
+import type { SurrogateSet, Teacher } from '../meta/surrogate';
+import { normalizeImages } from '../model/preprocess';
+import { inversionGalleryBundle } from './gallery';
+import { resizedPixels, type InversionSnapshot } from './snapshot';
+
+/** The losses of one iteration: the total and the unweighted terms (null: weight 0, not computed). */
+export interface InversionStep {
+  step: number; // 1-based
+  loss: number; // the weighted total that was minimised
+  crossEntropy: number;
+  prior: number | null;
+  tv: number | null;
+  l2: number | null;
+  confidence: number; // mean teacher p(y | x) on the jittered batch
+  patchTokens: number; // patch tokens that reached the last layer (fewer once pruning is on)
+}
+
+export interface InversionResultData {
+  pixels: tf.Tensor4D; // [B, H, W, C] in [0, 1]
+  images: tf.Tensor4D; // [B, H, W, C] normalised
+  masks: tf.Tensor4D; // [B, H, W, 1], 1 = pixel of a surviving patch (all ones without pruning)
+  maskedPixels: tf.Tensor4D; // pixels ⊙ masks, in [0, 1]
+  targets: number[]; // [B] class-major, K+Q per class
+  keptPatches: number[][] | null; // [B][n] surviving patches of the final pruned forward; null without pruning
+  targetConfidence: number[]; // [B] teacher p(y_i | x_i) on the final images (pruned forward when pruning)
+  teacherConfidence: number[]; // [B] teacher max_c p(c | x_i)
+  teacherPredictions: number[]; // [B] teacher argmax_c p(c | x_i)
+  history: InversionStep[];
+  snapshots: InversionSnapshot[];
+  steps: number; // iterations done
+  totalSteps: number; // iterations asked for
+  stopped: boolean; // true when the AbortSignal ended the run early
+  iterationsPerSecond: number; // over the optimisation iterations only
+  teacher: Teacher;
+  classNames: string[];
+  patchSize: number;
+  snapshotSide: number; // side of the images in snapshots and in the gallery
+}
+
+// The class carries the data's fields (declaration merging; the constructor copies them in).
+export interface InversionResult extends Readonly<InversionResultData> {}
+
+/**
+ * Images inverted from one LoRA (method.md §1.3–1.4). Owns its four tensors (dispose()).
+ * Shows itself as a gallery (snapshots, then the final images with masks and confidences) in
+ * Jupyter kernels that follow the `Symbol.for('Jupyter.display')` convention.
+ */
+export class InversionResult {
+  constructor(data: InversionResultData) {
+    Object.assign(this, data);
+  }
+
+  /** The surrogate set for meta-training: normalised masked images (a new tensor the caller owns). */
+  toSurrogateSet(): SurrogateSet {
+    return {
+      images: normalizeImages(this.maskedPixels),
+      targets: [...this.targets],
+      keptPatches: this.keptPatches && this.keptPatches.map((row) => [...row]),
+      teacher: this.teacher,
+    };
+  }
+
+  /** The gallery bundle: every snapshot, then the final images with masks and target confidence. */
+  displayBundle(): MimeBundle {
+    const [, size, , channels] = this.pixels.shape;
+    const side = this.snapshotSide;
+    const final = resizedPixels(this.pixels, side);
+    const pixels = Float32Array.from(final.dataSync() as Float32Array);
+    final.dispose();
+    const ways = this.classNames.length;
+    const perClass = this.targets.length / ways;
+    const last = this.snapshots[this.snapshots.length - 1];
+    const earlier = last && last.step === this.steps ? this.snapshots.slice(0, -1) : this.snapshots;
+    return inversionGalleryBundle({
+      title: `Inverted images: ${ways} classes × ${perClass}, ${this.steps}/${this.totalSteps} steps${this.stopped ? ' (stopped)' : ''}`,
+      classNames: this.classNames,
+      targets: this.targets,
+      channels,
+      patchGrid: size / this.patchSize,
+      frames: [...earlier, { step: this.steps, side, pixels, keptPatches: this.keptPatches, confidence: this.targetConfidence }],
+    });
+  }
+
+  [Symbol.for('Jupyter.display')](): MimeBundle {
+    return this.displayBundle();
+  }
+
+  dispose(): void {
+    tf.dispose([this.pixels, this.images, this.masks, this.maskedPixels]);
+  }
+}

@@ -1,0 +1,57 @@
+import * as tf from '@tensorflow/tfjs';
+import { assetPath } from '../backbone/package-root';
+import { flattenTree, treeFromNamed, type TensorTree } from '../backbone/tensor-tree';
+import { FileFormatError } from '../errors';
+import { readSafetensors, tensorFromEntry, writeSafetensors } from '../io/safetensors';
+import { PriorCnn, PriorCnnConfig, PriorCnnWeights, validatePriorConfig } from './prior-cnn';
+
+const FORMAT = 'lora-recycle/prior-cnn@1';
+
+/** The prior shipped in the repository (trained by scripts/train-prior.ts). */
+export const SHIPPED_PRIOR_FILE = ['prior', 'prior-cnn.safetensors'];
+
+/**
+ * Saves a prior with its running statistics: tensors named as in PriorCnnWeights
+ * ("blocks.0.kernel" [3,3,Cin,Cout], "blocks.0.batchNorm.runningMean", "head.kernel", ...),
+ * config and free-form notes in the metadata. Atomic (src/io).
+ */
+export function savePrior(path: string, prior: PriorCnn, notes: Record<string, unknown> = {}): void {
+  const tensors = flattenTree(prior.weights as unknown as TensorTree);
+  writeSafetensors(path, tensors, { format: FORMAT, config: JSON.stringify(prior.config), notes: JSON.stringify(notes) });
+}
+
+/** Loads a prior saved by savePrior; every tensor's shape is checked against the stored config. */
+export function loadPrior(path: string): PriorCnn {
+  const file = readSafetensors(path);
+  if (file.metadata.format !== FORMAT) {
+    throw new FileFormatError(path, `expected metadata.format "${FORMAT}", found ${JSON.stringify(file.metadata.format)}`);
+  }
+  let config: PriorCnnConfig;
+  try {
+    config = JSON.parse(file.metadata.config) as PriorCnnConfig;
+    validatePriorConfig(config);
+  } catch (error) {
+    throw new FileFormatError(path, `metadata.config is not a valid PriorCnnConfig: ${(error as Error).message}`);
+  }
+  const template = PriorCnn.random(config, 0);
+  const named: Record<string, tf.Tensor> = {};
+  try {
+    for (const [name, t] of Object.entries(flattenTree(template.weights as unknown as TensorTree))) {
+      const entry = file.tensors.get(name);
+      if (!entry) throw new FileFormatError(path, `missing tensor "${name}" of shape [${t.shape}]`);
+      named[name] = tensorFromEntry(entry);
+    }
+    // treeFromNamed checks every shape against the template
+    return new PriorCnn(config, treeFromNamed(template.weights as unknown as TensorTree, named, path) as unknown as PriorCnnWeights);
+  } catch (error) {
+    tf.dispose(Object.values(named));
+    throw error;
+  } finally {
+    template.dispose();
+  }
+}
+
+/** The image prior shipped with the package (assets/prior/prior-cnn.safetensors). */
+export function loadShippedPrior(): PriorCnn {
+  return loadPrior(assetPath(...SHIPPED_PRIOR_FILE));
+}

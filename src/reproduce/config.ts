@@ -1,0 +1,74 @@
+import * as fs from 'fs';
+import { ConfigError, FileFormatError } from '../errors';
+import type { ViTConfig } from '../model/config';
+
+/** Where the backbone comes from. */
+export type BackboneSource =
+  | { source: 'shipped' } // the project's pretrained tiny ViT (falls back to nothing: an error names the recipe)
+  | { source: 'hf'; path: string } // a local HF CLIPVisionModel / CLIPModel model.safetensors (config.json beside it)
+  | { source: 'random'; config: 'tiny' | ViTConfig; seed?: number }; // random weights (tests)
+
+/** One configuration of the whole pipeline (configs/tiny.json, configs/paper-scale.json). */
+export interface RunConfig {
+  name: string;
+  backbone: BackboneSource;
+  data: { imageSize: number };
+  zoo: { size: number; ways: number; shots: number; steps: number; learningRate: number; rank: number };
+  inversion: {
+    steps: number; shots: number; queries: number; learningRate: number; priorWeight: number;
+    pruning: Record<string, number>; pruneStartFraction: number;
+  };
+  metaTraining: {
+    steps: number; shots: number; queries: number; interpolatedFraction: number; distance: 'euclidean' | 'squaredEuclidean';
+    validateEvery: number; checkpointEvery: number; validationEpisodes: number; flip: boolean;
+  };
+  evaluation: { episodes: number; ways: number; shots: number[]; queries: number; sets: string[]; seed: number };
+  baselines: { methods: string[]; episodes: number; tuningSteps: number; learningRate: number; fullTuningSteps: number; fullLearningRate: number };
+}
+
+const SECTIONS = ['backbone', 'data', 'zoo', 'inversion', 'metaTraining', 'evaluation', 'baselines'] as const;
+
+function positiveInteger(value: unknown, where: string): void {
+  if (!Number.isInteger(value) || (value as number) < 1) throw new ConfigError(`${where} must be a positive integer, found ${JSON.stringify(value)}`);
+}
+
+/** Throws a ConfigError naming the first missing or invalid field. */
+export function validateRunConfig(config: RunConfig, source = 'configuration'): RunConfig {
+  for (const section of SECTIONS) {
+    if (typeof config[section] !== 'object' || config[section] === null) throw new ConfigError(`${source}: missing section "${section}"`);
+  }
+  const b = config.backbone;
+  if (!['shipped', 'hf', 'random'].includes(b.source)) throw new ConfigError(`${source}: backbone.source must be shipped, hf or random, found ${JSON.stringify(b.source)}`);
+  if (b.source === 'hf' && typeof b.path !== 'string') throw new ConfigError(`${source}: backbone.path must name a local model.safetensors`);
+  for (const [section, keys] of [
+    ['zoo', ['size', 'ways', 'shots', 'steps', 'rank']],
+    ['inversion', ['steps', 'shots', 'queries']],
+    ['metaTraining', ['steps', 'shots', 'queries', 'validateEvery', 'checkpointEvery', 'validationEpisodes']],
+    ['evaluation', ['episodes', 'ways', 'queries']],
+    ['baselines', ['episodes']],
+  ] as const) {
+    for (const key of keys) positiveInteger((config[section] as unknown as Record<string, unknown>)[key], `${source}: ${section}.${key}`);
+  }
+  const fraction = config.metaTraining.interpolatedFraction;
+  if (!(fraction >= 0 && fraction <= 1)) throw new ConfigError(`${source}: metaTraining.interpolatedFraction must be in [0, 1], found ${fraction}`);
+  for (const [layer, ratio] of Object.entries(config.inversion.pruning)) {
+    if (!/^\d+$/.test(layer) || !(ratio >= 0 && ratio < 1)) throw new ConfigError(`${source}: inversion.pruning must map layer indices to ratios in [0, 1), found ${layer}: ${ratio}`);
+  }
+  if (!Array.isArray(config.evaluation.shots) || config.evaluation.shots.length === 0) throw new ConfigError(`${source}: evaluation.shots must be a non-empty list`);
+  return config;
+}
+
+export function loadRunConfig(file: string): RunConfig {
+  let json: unknown;
+  try {
+    json = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new FileFormatError(file, `not a readable JSON configuration (${(error as Error).message})`);
+  }
+  return validateRunConfig(json as RunConfig, file);
+}
+
+/** The pruning schedule of a configuration as the model takes it ({layer: ratio}). */
+export function pruningSchedule(pruning: Record<string, number>): Record<number, number> {
+  return Object.fromEntries(Object.entries(pruning).map(([layer, ratio]) => [Number(layer), ratio]));
+}

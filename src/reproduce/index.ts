@@ -1,0 +1,10 @@
+export { reproduce } from './reproduce';
+export type { ReproduceOptions } from './reproduce';
+export { createPorts } from './wiring';
+export type { InvertedLora, PipelinePorts } from './ports';
+export { loadRunConfig, pruningSchedule, validateRunConfig } from './config';
+export type { BackboneSource, RunConfig } from './config';
+export { profileFor } from './profiles';
+export type { ReproductionProfile } from './profiles';
+export { renderMarkdown } from './report';
+export type { Diagnostics, MethodRow, PruningRow, ReproductionReport, Table23Block } from './report';

@@ -1,0 +1,68 @@
+import { ConfigError } from '../errors';
+import type { RunConfig } from './config';
+
+/** How much of the reproduction a profile runs, on top of a RunConfig. */
+export interface ReproductionProfile {
+  name: 'quick' | 'full';
+  config: RunConfig;
+  /** Cross-domain sets evaluated besides novel emoji (those whose data is installed). */
+  crossDomainSets: string[];
+  /** Pruning schedules of the Table 4/5 analogue for a backbone of `depth` blocks. */
+  pruningRows(depth: number): { label: string; pruning: Record<string, number> }[];
+  /** LoRAs inverted per pruning row of Table 4/5 (the main run inverts the whole zoo). */
+  pruningLoras: number;
+  /** Meta-training steps per pruning row. */
+  pruningMetaSteps: number;
+  /** Episodes for the accuracy column of Table 4/5. */
+  pruningEpisodes: number;
+}
+
+type PruningRow = ReturnType<ReproductionProfile['pruningRows']>[number];
+
+/** Table 4/5 rows at `ratios`: none, then pruning in the last layer, then in the one before it. */
+function pruningRowsAt(depth: number, ratios: readonly number[]): PruningRow[] {
+  const last = depth - 1;
+  const other = Math.max(0, depth - 2);
+  return [
+    { label: 'none', pruning: {} },
+    ...ratios.map((ratio) => ({ label: `layer ${last} (last) ${ratio * 100} %`, pruning: { [last]: ratio } })),
+    ...(other === last ? [] : ratios.map((ratio) => ({ label: `layer ${other} ${ratio * 100} %`, pruning: { [other]: ratio } }))),
+  ];
+}
+
+const atMost = (value: number, cap: number) => Math.min(value, cap);
+
+/**
+ * full: the configuration as given (configs/tiny.json: 600 episodes), pruning at 25/50/75 %.
+ * quick: fits CI on 2 cores: every budget of the configuration capped (zoo, inversion and
+ * meta-training steps, episodes, queries), one ratio (50 %), novel emoji and MNIST only. Caps,
+ * not fixed values, so a smaller configuration (an end-to-end test's) stays as small as it is.
+ */
+export function profileFor(name: string, base: RunConfig): ReproductionProfile {
+  if (name === 'full') {
+    return {
+      name: 'full', config: base, crossDomainSets: base.evaluation.sets.filter((s) => s !== 'emoji-novel'),
+      pruningRows: (depth) => pruningRowsAt(depth, [0.25, 0.5, 0.75]), pruningLoras: 20, pruningMetaSteps: 500, pruningEpisodes: 200,
+    };
+  }
+  if (name !== 'quick') throw new ConfigError(`unknown profile "${name}"; expected quick or full`);
+  const { zoo, inversion, metaTraining, evaluation, baselines } = base;
+  const config: RunConfig = {
+    ...base,
+    name: 'quick',
+    zoo: { ...zoo, size: atMost(zoo.size, 5), steps: atMost(zoo.steps, 20) },
+    inversion: { ...inversion, steps: atMost(inversion.steps, 30), queries: atMost(inversion.queries, 5) },
+    metaTraining: {
+      ...metaTraining, steps: atMost(metaTraining.steps, 60), queries: atMost(metaTraining.queries, 5),
+      validateEvery: atMost(metaTraining.validateEvery, 30), checkpointEvery: atMost(metaTraining.checkpointEvery, 30),
+      validationEpisodes: atMost(metaTraining.validationEpisodes, 10),
+    },
+    evaluation: { ...evaluation, episodes: atMost(evaluation.episodes, 30), queries: atMost(evaluation.queries, 5) },
+    baselines: { ...baselines, episodes: atMost(baselines.episodes, 5), tuningSteps: atMost(baselines.tuningSteps, 5), fullTuningSteps: atMost(baselines.fullTuningSteps, 5) },
+  };
+  return {
+    name: 'quick', config, crossDomainSets: evaluation.sets.includes('mnist') ? ['mnist'] : [],
+    pruningRows: (depth) => pruningRowsAt(depth, [0.5]), pruningLoras: atMost(config.zoo.size, 2),
+    pruningMetaSteps: atMost(config.metaTraining.steps, 20), pruningEpisodes: atMost(config.evaluation.episodes, 15),
+  };
+}

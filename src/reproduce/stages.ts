@@ -1,0 +1,95 @@
+import * as path from 'path';
+import type { Adapter } from '../adapters/adapter';
+import { LoRA } from '../adapters';
+import { evaluateMethod, type MethodContext, type MethodResult } from '../baselines';
+import { disposeEpisode, episodeAccuracy, type EpisodeSource } from '../evaluation';
+import { metaTrain, type MetaTrainResult } from '../meta';
+import type { VisionTransformer } from '../model/vision-transformer';
+import type { RunControl } from '../progress/events';
+import type { RunConfig } from './config';
+import type { ZooEntry } from '../zoo';
+import type { InvertedLora, PipelinePorts } from './ports';
+
+/** Inverts the first `limit` zoo entries with `pruning`; the result owns its tensors. */
+export async function invertZoo(
+  ports: PipelinePorts, backbone: VisionTransformer, zoo: readonly ZooEntry[], config: RunConfig,
+  pruning: Record<number, number>, limit: number, control: RunControl,
+): Promise<InvertedLora[]> {
+  const out: InvertedLora[] = [];
+  for (const entry of zoo.slice(0, limit)) out.push(await ports.invert(backbone, entry, config, pruning, control));
+  return out;
+}
+
+/** Mean patch tokens kept per surrogate image (all patches when unpruned). */
+export function meanTokensKept(inverted: readonly InvertedLora[], patches: number): number {
+  const counts = inverted.flatMap((i) => (i.set.keptPatches ? i.set.keptPatches.map((k) => k.length) : i.set.targets.map(() => patches)));
+  return counts.reduce((a, b) => a + b, 0) / Math.max(1, counts.length);
+}
+
+/** Disposes the surrogate tensors and each teacher's adapter (the teacher's head belongs to the zoo). */
+export function disposeInverted(inverted: readonly InvertedLora[]): void {
+  for (const i of inverted) { i.set.images.dispose(); i.pixels.dispose(); i.masks?.dispose(); i.set.teacher.adapter.dispose(); }
+}
+
+/** Mean tuning-free prototype accuracy of `adapter` over an episode source (validation: never meta-test). */
+export function prototypeAccuracy(backbone: VisionTransformer, adapter: Adapter | null, source: EpisodeSource, distance: RunConfig['metaTraining']['distance']): number {
+  let total = 0;
+  for (let i = 0; i < source.count; i++) {
+    const episode = source.episode(i);
+    try {
+      total += episodeAccuracy((x) => backbone.forward(x, { adapter }).features, episode, { distance });
+    } finally {
+      disposeEpisode(episode);
+    }
+  }
+  return total / source.count;
+}
+
+/**
+ * A fresh meta-LoRA (rank from the zoo config, on q and v) meta-trained on the surrogate sets,
+ * selected on the validation episodes; checkpoints in `workDir/meta-checkpoint.json`.
+ */
+export async function trainMetaLora(
+  backbone: VisionTransformer, inverted: readonly InvertedLora[], config: RunConfig,
+  validation: EpisodeSource | null, workDir: string, control: RunControl & { steps?: number; seed?: number; resume?: boolean },
+): Promise<{ metaLora: LoRA; result: MetaTrainResult }> {
+  const m = config.metaTraining;
+  const metaLora = LoRA.create(backbone.config, { rank: config.zoo.rank, targets: ['q', 'v'], seed: control.seed ?? 1 });
+  const result = await metaTrain(backbone, metaLora, inverted.map((i) => i.set), {
+    steps: control.steps ?? m.steps,
+    episode: { ways: config.evaluation.ways, shots: m.shots, queries: m.queries },
+    patchGrid: backbone.config.imageSize / backbone.config.patchSize,
+    interpolatedFraction: m.interpolatedFraction,
+    distance: m.distance,
+    flip: m.flip,
+    seed: control.seed ?? 1,
+    validate: validation ? (adapter) => prototypeAccuracy(backbone, adapter, validation, m.distance) : undefined,
+    validateEvery: m.validateEvery,
+    checkpointPath: path.join(workDir, 'meta-checkpoint.json'),
+    checkpointEvery: m.checkpointEvery,
+    resume: control.resume ?? true,
+    onEvent: control.onEvent,
+    signal: control.signal,
+  });
+  return { metaLora, result };
+}
+
+/** Every method of `methods` on the same episodes; fine-tuning methods on the first `tunedEpisodes`. */
+export async function compareMethods(
+  context: MethodContext, methods: readonly string[], source: EpisodeSource, tunedEpisodes: number, config: RunConfig, control: RunControl,
+  tuningFree: readonly string[],
+): Promise<MethodResult[]> {
+  const results: MethodResult[] = [];
+  for (const method of methods) {
+    const count = tuningFree.includes(method) ? source.count : Math.min(tunedEpisodes, source.count);
+    results.push(await evaluateMethod(method, context, { count, episode: (i) => source.episode(i) }, {
+      distance: config.metaTraining.distance,
+      tuning: { steps: config.baselines.tuningSteps, learningRate: config.baselines.learningRate },
+      fullTuning: { steps: config.baselines.fullTuningSteps, learningRate: config.baselines.fullLearningRate },
+      rank: config.zoo.rank,
+      seed: config.evaluation.seed,
+      ...control,
+    }));
+  }
+  return results;
+}

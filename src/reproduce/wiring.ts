@@ -1,0 +1,116 @@
+import { LoRA } from '../adapters/lora';
+import { parseRequest, selectBackend } from '../backend/select';
+import { loadShippedBackbone } from '../backbone/shipped';
+import type { ImageDataset, Split } from '../data/dataset';
+import { loadEmojiDataset } from '../data/emoji';
+import { episodeSource, sampleEpisodes } from '../data/episodes';
+import { loadFashionMnist, loadMnist } from '../data/digits';
+import { loadGlyphDataset } from '../data/glyphs';
+import { ConfigError, MissingResourceError } from '../errors';
+import { invertLora } from '../inversion';
+import { loadHfClipVision } from '../io/hf-clip';
+import { TINY_VIT } from '../model/config';
+import { VisionTransformer } from '../model/vision-transformer';
+import { loadShippedPrior } from '../prior/prior-file';
+import type { PriorCnn } from '../prior/prior-cnn';
+import { buildZoo, loadZoo, readZooManifest } from '../zoo';
+import type { RunConfig } from './config';
+import type { PipelinePorts } from './ports';
+
+/** The episode sets the pipeline knows: loader and split. */
+const EPISODE_SETS: Record<string, { split: Split; load: (size: number) => Promise<ImageDataset> }> = {
+  'emoji-validation': { split: 'validation', load: (size) => loadEmojiDataset({ size }) },
+  'emoji-novel': { split: 'novel', load: (size) => loadEmojiDataset({ size }) },
+  'glyphs': { split: 'test', load: (size) => loadGlyphDataset({ size }) },
+  'mnist': { split: 'test', load: (size) => loadMnist({ size }) },
+  'fashion-mnist': { split: 'test', load: (size) => loadFashionMnist({ size }) },
+};
+
+function loadBackbone(config: RunConfig): VisionTransformer {
+  const b = config.backbone;
+  if (b.source === 'shipped') return loadShippedBackbone();
+  if (b.source === 'hf') {
+    const { config: vit, weights } = loadHfClipVision(b.path);
+    return new VisionTransformer(vit, weights);
+  }
+  return VisionTransformer.random(b.config === 'tiny' ? TINY_VIT : b.config, b.seed ?? 0);
+}
+
+/**
+ * The real pipeline behind PipelinePorts: the backbone of the configuration, the emoji base
+ * classes for the zoo, inversion with the shipped image prior, and the data sets' fixed episodes.
+ * Data sets load once per process (cached on disk after their first build).
+ */
+export function createPorts(options: { backend?: string } = {}): PipelinePorts {
+  const datasets = new Map<string, Promise<ImageDataset>>();
+  let prior: PriorCnn | null | undefined;
+  const dataset = (key: string, load: () => Promise<ImageDataset>) => {
+    if (!datasets.has(key)) datasets.set(key, load());
+    return datasets.get(key)!;
+  };
+  const ready = selectBackend(options.backend === undefined ? undefined : parseRequest(options.backend, '--backend'));
+  let imageSize = TINY_VIT.imageSize; // of the last backbone loaded: episodes are drawn at its size
+
+  return {
+    async loadBackbone(config) {
+      await ready;
+      const backbone = loadBackbone(config);
+      imageSize = backbone.config.imageSize;
+      return backbone;
+    },
+
+    async zoo(backbone, config, dir, control) {
+      const manifest = readZooManifest(dir);
+      if (manifest && manifest.recipe === null) return loadZoo(dir, backbone); // imported LoRAs only
+      const size = backbone.config.imageSize;
+      const emoji = await dataset(`emoji-${size}`, () => loadEmojiDataset({ size }));
+      const z = config.zoo;
+      return buildZoo(backbone, emoji, dir, {
+        size: z.size, ways: z.ways, shots: z.shots, rank: z.rank, steps: z.steps, learningRate: z.learningRate,
+        seed: config.evaluation.seed, onEvent: control.onEvent, signal: control.signal,
+      });
+    },
+
+    async invert(backbone, entry, config, pruning, control) {
+      if (!entry.head) throw new ConfigError(`LoRA "${entry.id}" has no task head, so it cannot be inverted (PEFT adapters carry none)`);
+      if (prior === undefined) prior = config.inversion.priorWeight > 0 ? loadShippedPrior() : null;
+      const inv = config.inversion;
+      const teacher = { adapter: LoRA.fromParameters(entry.parameters), head: entry.head };
+      const result = await invertLora(backbone, teacher, prior, {
+        ways: entry.head.classes, shots: inv.shots, queries: inv.queries, steps: inv.steps,
+        learningRate: inv.learningRate, priorWeight: inv.priorWeight, pruning, pruneFrom: inv.pruneStartFraction,
+        seed: config.evaluation.seed, classNames: entry.classIds, run: `inversion ${entry.id}`,
+        onEvent: control.onEvent, signal: control.signal,
+      });
+      try {
+        return {
+          set: result.toSurrogateSet(),
+          pixels: result.pixels.clone(),
+          masks: result.keptPatches ? result.masks.clone() : null,
+          teacherConfidence: [...result.targetConfidence],
+          iterationsPerSecond: result.iterationsPerSecond,
+        };
+      } finally {
+        result.dispose();
+      }
+    },
+
+    async episodes(set, shape, count, seed) {
+      const known = EPISODE_SETS[set];
+      if (!known) throw new ConfigError(`unknown episode set "${set}"; expected one of ${Object.keys(EPISODE_SETS).join(', ')}`);
+      let data: ImageDataset;
+      try {
+        data = await dataset(`${set.startsWith('emoji') ? 'emoji' : set}-${imageSize}`, () => known.load(imageSize));
+      } catch (error) {
+        if (error instanceof MissingResourceError) return null;
+        throw error;
+      }
+      return episodeSource(data, sampleEpisodes(data, known.split, { ...shape, count, seed }));
+    },
+
+    dispose() {
+      prior?.dispose();
+      prior = undefined;
+    },
+  };
+}

@@ -1,0 +1,74 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initWasmBackend } from '../../src/backend/wasm';
+import { backboneFeatures, evaluateFrozenFeatures, featureTable } from '../../src/backbone';
+import type { ImageDataset } from '../../src/data/dataset';
+import { episodeSource, sampleEpisodes } from '../../src/data/episodes';
+import { ConfigError } from '../../src/errors';
+import { evaluateEpisodeSource, rawPixelFeatures, type FeatureFn } from '../../src/evaluation';
+import { VisionTransformer, type ViTConfig } from '../../src/model';
+import { SeededRandom } from '../../src/random/seeded-random';
+import { syntheticDataset } from '../data/synthetic';
+
+const SMALL: ViTConfig = { imageSize: 8, patchSize: 4, channels: 3, width: 16, depth: 2, heads: 2, mlpWidth: 32, projectionDim: 8, layerNormEps: 1e-5 };
+
+/** 12 classes of 6 images; each image is seeded noise around a class colour, so classes differ but overlap. */
+function noisyDataset(): ImageDataset {
+  const base = syntheticDataset(Array(12).fill(6), 'novel', 8);
+  return {
+    ...base,
+    pixels(record) {
+      const random = new SeededRandom(record.index + 1);
+      const classShade = Number(record.classId.slice(1)) / 12;
+      return Float32Array.from({ length: 8 * 8 * 3 }, () => Math.min(1, Math.max(0, classShade + random.uniform(-0.4, 0.4))));
+    },
+  };
+}
+
+beforeAll(async () => {
+  await initWasmBackend();
+});
+
+describe('evaluateFrozenFeatures', () => {
+  it('gives the same per-episode accuracies as running the feature function on every episode', async () => {
+    const dataset = noisyDataset();
+    const list = sampleEpisodes(dataset, 'novel', { ways: 5, shots: 1, queries: 3, count: 12, seed: 4 });
+    const vit = VisionTransformer.random(SMALL, 3);
+    for (const featureFn of [backboneFeatures(vit), rawPixelFeatures]) {
+      const direct = await evaluateEpisodeSource(featureFn, episodeSource(dataset, list));
+      const cached = await evaluateFrozenFeatures(dataset, list, featureFn, { batchSize: 7 });
+      expect(cached.accuracies).toEqual(direct.accuracies);
+      expect(cached.mean).toBeCloseTo(direct.mean, 12);
+    }
+    // not a degenerate comparison: episodes differ in accuracy
+    const direct = await evaluateEpisodeSource(backboneFeatures(vit), episodeSource(dataset, list));
+    expect(new Set(direct.accuracies).size).toBeGreaterThan(1);
+    vit.dispose();
+  });
+
+  it('runs the feature function once per distinct image and leaves no tensors behind', async () => {
+    const dataset = noisyDataset();
+    const list = sampleEpisodes(dataset, 'novel', { ways: 5, shots: 2, queries: 2, count: 20, seed: 9 });
+    const distinct = new Set(list.episodes.flatMap((e) => [...e.supportImages, ...e.queryImages]));
+    let imagesSeen = 0;
+    const counting: FeatureFn = (images) => {
+      imagesSeen += images.shape[0];
+      return rawPixelFeatures(images);
+    };
+    const before = tf.memory().numTensors;
+    const table = featureTable(dataset, list, counting, 10);
+    expect(imagesSeen).toBe(distinct.size);
+    expect(table.rowOf.size).toBe(distinct.size);
+    expect(table.dim).toBe(8 * 8 * 3);
+    await evaluateFrozenFeatures(dataset, list, rawPixelFeatures);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('rejects an episode list that does not belong to the dataset', () => {
+    const dataset = noisyDataset();
+    const list = sampleEpisodes(dataset, 'novel', { ways: 5, shots: 1, queries: 1, count: 2, seed: 1 });
+    list.episodes[0].supportImages[0] = 10_000;
+    expect(() => featureTable(dataset, list, rawPixelFeatures)).toThrow(ConfigError);
+    expect(() => featureTable(dataset, list, rawPixelFeatures)).toThrow(/image 10000 is not an image of class/);
+  });
+});

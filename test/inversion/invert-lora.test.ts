@@ -1,0 +1,188 @@
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initWasmBackend } from '../../src/backend/wasm';
+import { MIME, keptIndicesToMask, validateGallery } from '../../src/display';
+import { ConfigError } from '../../src/errors';
+import { invertLora, type InversionOptions, type InversionResult } from '../../src/inversion';
+import { normalizedPixelBounds, normalizeImages, tokensAfterPruning } from '../../src/model';
+import { PriorCnn } from '../../src/prior';
+import type { RunEvent } from '../../src/progress/events';
+import { SMALL_VIT, smallSetup } from './fixtures';
+
+const { backbone, teacher, prior } = smallSetup(3);
+const base: InversionOptions = { ways: 3, shots: 1, queries: 1, steps: 8, seed: 4 };
+const PATCHES = 16;
+const GRID = 4;
+const PATCH = 4;
+
+beforeAll(async () => {
+  await initWasmBackend();
+});
+
+afterAll(() => {
+  backbone.dispose();
+  teacher.dispose();
+  prior.dispose();
+});
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const flat = (t: tf.Tensor) => Array.from(t.dataSync());
+
+/** The final images of `result` as the teacher sees them with `pruning`: kept patches and p(y | x). */
+function teacherOn(result: InversionResult, pruning: Record<number, number>): { kept: number[][]; confidence: number[] } {
+  return tf.tidy(() => {
+    const out = backbone.forward(result.images, { adapter: teacher.adapter, pruning });
+    const probabilities = tf.softmax(teacher.head.apply(out.features)).arraySync() as number[][];
+    return { kept: out.keptPatches.arraySync() as number[][], confidence: probabilities.map((p, i) => p[result.targets[i]]) };
+  });
+}
+
+describe('invertLora (method.md §1.3–1.4)', () => {
+  it('lowers the loss and raises the teacher\'s confidence on the targets, pixels staying valid', async () => {
+    const still = { ...base, steps: 25, flip: false, maxShift: 0 }; // without jitter the loss is one smooth objective
+    const start = await invertLora(backbone, teacher, prior, { ...still, steps: 0 });
+    const end = await invertLora(backbone, teacher, prior, still);
+    expect(end.targets).toEqual([0, 0, 1, 1, 2, 2]);
+    expect(mean(end.history.slice(-5).map((h) => h.loss))).toBeLessThan(mean(end.history.slice(0, 5).map((h) => h.loss)));
+    expect(mean(end.targetConfidence)).toBeGreaterThan(mean(start.targetConfidence) + 0.05);
+    expect(end.history.every((h) => h.prior !== null && h.prior > 0 && h.tv === null && h.l2 === null)).toBe(true);
+    // valid pixels: [0, 1] after de-normalisation, i.e. per-channel bounds in normalised space
+    const { low, high } = normalizedPixelBounds();
+    const images = end.images.arraySync().flat(3) as number[];
+    images.forEach((v, i) => {
+      expect(v).toBeGreaterThanOrEqual(low[i % 3] - 1e-5);
+      expect(v).toBeLessThanOrEqual(high[i % 3] + 1e-5);
+    });
+    expect(Math.min(...flat(end.pixels))).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...flat(end.pixels))).toBeLessThanOrEqual(1);
+    expect(end.keptPatches).toBeNull();
+    expect(flat(end.masks).every((m) => m === 1)).toBe(true);
+    start.dispose();
+    end.dispose();
+  });
+
+  it('prunes from ⌊0.25·steps⌋ on, keeps the compounded count, and masks exactly the surviving patches', async () => {
+    const events: RunEvent[] = [];
+    const pruning = { 0: 0.5, 1: 0.25 }; // 16 → 8 → 6 patch tokens
+    const kept = tokensAfterPruning(tokensAfterPruning(PATCHES, 0.5), 0.25);
+    expect(kept).toBe(6);
+    const result = await invertLora(backbone, teacher, prior, {
+      ...base, pruning, snapshotEvery: 4, snapshotSide: 8, tvWeight: 1e-3, l2Weight: 1e-3, onEvent: (e) => events.push(e),
+    });
+    expect(result.history.map((h) => h.patchTokens)).toEqual([16, 16, 6, 6, 6, 6, 6, 6]);
+    const phaseAt = events.findIndex((e) => e.kind === 'phase' && e.phase === 'pruning');
+    expect(events.filter((e) => e.kind === 'step').map((e) => events.indexOf(e) < phaseAt)).toEqual([true, true, false, false, false, false, false, false]);
+    expect(result.history.every((h) => h.tv !== null && h.l2 !== null)).toBe(true);
+    // the final mask pass: one un-jittered pruned forward of the teacher
+    const view = teacherOn(result, pruning);
+    expect(result.keptPatches).toEqual(view.kept);
+    result.targetConfidence.forEach((c, i) => expect(c).toBeCloseTo(view.confidence[i], 5));
+    for (const row of result.keptPatches!) {
+      expect(row).toHaveLength(kept);
+      expect(new Set(row).size).toBe(kept);
+      expect(row.every((p) => Number.isInteger(p) && p >= 0 && p < PATCHES)).toBe(true);
+    }
+    // masks [B, H, W, 1]: 1 exactly on the pixels of kept patches; masked = pixels ⊙ mask
+    expect(result.masks.shape).toEqual([6, 16, 16, 1]);
+    const masks = result.masks.arraySync() as number[][][][];
+    masks.forEach((image, b) => image.forEach((row, y) => row.forEach(([m], x) => {
+      const patch = Math.floor(y / PATCH) * GRID + Math.floor(x / PATCH);
+      expect(m).toBe(result.keptPatches![b].includes(patch) ? 1 : 0);
+    })));
+    const expectedMasked = tf.mul(result.pixels, result.masks);
+    expect(tf.max(tf.abs(tf.sub(expectedMasked, result.maskedPixels))).dataSync()[0]).toBe(0);
+    // the surrogate set: normalised masked images, targets, kept patches, the teacher
+    const set = result.toSurrogateSet();
+    const normalised = normalizeImages(result.maskedPixels);
+    expect(tf.max(tf.abs(tf.sub(set.images, normalised))).dataSync()[0]).toBeLessThan(1e-6);
+    expect(set.targets).toEqual(result.targets);
+    expect(set.keptPatches).toEqual(result.keptPatches);
+    expect(set.teacher).toBe(teacher);
+    tf.dispose([expectedMasked, normalised, set.images]);
+    // snapshots at steps 4 and 8, resized to 8×8, pruned (un-jittered) masks, each also sent as a gallery event
+    expect(result.snapshots.map((s) => s.step)).toEqual([4, 8]);
+    expect(result.snapshots.every((s) => s.keptPatches!.every((row) => row.length === kept))).toBe(true);
+    expect(result.snapshots[1].keptPatches).toEqual(result.keptPatches);
+    expect(result.snapshots.every((s) => s.side === 8 && s.pixels.length === 6 * 8 * 8 * 3 && s.pixels.every((v) => v >= 0 && v <= 1))).toBe(true);
+    const snapshotEvents = events.filter((e) => e.kind === 'snapshot');
+    expect(snapshotEvents.map((e) => e.kind === 'snapshot' && e.step)).toEqual([4, 8]);
+    snapshotEvents.forEach((e) => expect(() => validateGallery((e as { payload: unknown }).payload)).not.toThrow());
+    // the Jupyter display: a gallery whose last frame is the final images with masks and confidence
+    const bundle = (result as unknown as Record<symbol, () => Record<string, unknown>>)[Symbol.for('Jupyter.display')]();
+    const gallery = validateGallery(bundle[MIME.gallery]);
+    expect(gallery.snapshots.map((s) => s.step)).toEqual([4, 8]);
+    const last = gallery.snapshots[1].images;
+    expect(last.map((im) => im.classIndex)).toEqual(result.targets);
+    expect(last.map((im) => im.mask)).toEqual(result.keptPatches!.map((row) => keptIndicesToMask(row, PATCHES)));
+    expect(last.map((im) => im.confidence)).toEqual(result.targetConfidence);
+    expect(typeof bundle['text/plain']).toBe('string');
+    result.dispose();
+  });
+
+  it('gives the identical result for the same seed and a different one for another seed', async () => {
+    const options = { ...base, steps: 5, pruning: { 1: 0.5 } };
+    const a = await invertLora(backbone, teacher, prior, options);
+    const b = await invertLora(backbone, teacher, prior, options);
+    const c = await invertLora(backbone, teacher, prior, { ...options, seed: 5 });
+    expect(flat(b.images)).toEqual(flat(a.images));
+    expect(b.history).toEqual(a.history);
+    expect(b.keptPatches).toEqual(a.keptPatches);
+    expect(flat(c.images)).not.toEqual(flat(a.images));
+    [a, b, c].forEach((r) => r.dispose());
+  });
+
+  it('stops at the next step after an abort and returns a consistent partial result', async () => {
+    const controller = new AbortController();
+    const events: RunEvent[] = [];
+    const result = await invertLora(backbone, teacher, prior, {
+      ...base, steps: 50, pruning: { 1: 0.5 }, signal: controller.signal,
+      onEvent: (e) => { events.push(e); if (e.kind === 'step' && e.step === 3) controller.abort(); },
+    });
+    expect(result.stopped).toBe(true);
+    expect(result.steps).toBe(3);
+    expect(result.totalSteps).toBe(50);
+    expect(result.history.map((h) => h.step)).toEqual([1, 2, 3]);
+    expect(events.some((e) => e.kind === 'phase' && e.phase === 'stopped')).toBe(true);
+    expect(result.pixels.shape).toEqual([6, 16, 16, 3]);
+    expect(result.keptPatches!.every((row) => row.length === 8)).toBe(true);
+    expect(result.keptPatches).toEqual(teacherOn(result, { 1: 0.5 }).kept);
+    expect(result.targetConfidence).toHaveLength(6);
+    result.dispose();
+  });
+
+  it('leaves the tensor count flat across repeated inversions', async () => {
+    const once = async () => {
+      const result = await invertLora(backbone, teacher, prior, { ...base, steps: 3, pruning: { 1: 0.5 }, pruneFrom: 0, snapshotEvery: 2, tvWeight: 1e-3 });
+      result.toSurrogateSet().images.dispose();
+      result.displayBundle();
+      result.dispose();
+    };
+    await once();
+    const before = tf.memory().numTensors;
+    await once();
+    await once();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('refuses bad options with a ConfigError naming the problem', async () => {
+    const refuse = (options: Partial<InversionOptions>, pattern: RegExp, withPrior: PriorCnn | null = prior) =>
+      expect(invertLora(backbone, teacher, withPrior, { ...base, ...options })).rejects.toThrow(
+        expect.objectContaining({ name: ConfigError.name, message: expect.stringMatching(pattern) }),
+      );
+    await refuse({ ways: 4 }, /ways is 4 but the teacher's head has 3 classes/);
+    await refuse({ shots: 0 }, /shots must be a positive integer, found 0/);
+    await refuse({ queries: 1.5 }, /queries must be a non-negative integer/);
+    await refuse({ steps: -1 }, /steps must be a non-negative integer/);
+    await refuse({ pruning: { 1: 0 } }, /ratio of layer 1 must be in \(0, 1\), found 0/);
+    await refuse({ pruning: { 1: 1 } }, /ratio of layer 1 must be in \(0, 1\), found 1/);
+    await refuse({ pruning: { 2: 0.5 } }, /layer 2 is not a block index in 0\.\.1/);
+    await refuse({ pruneFrom: 1.5 }, /pruneFrom must be in \[0, 1\]/);
+    await refuse({ priorWeight: -1 }, /priorWeight must be a finite number ≥ 0/);
+    await refuse({ classNames: ['a'] }, /classNames must name the 3 ways, found 1/);
+    await refuse({ snapshotEvery: 0 }, /snapshotEvery must be a positive integer/);
+    const wrongPrior = PriorCnn.random({ imageSize: 8, channels: 3, widths: [4], classes: 2, batchNormEps: 1e-5 }, 1);
+    await refuse({}, /prior CNN takes \[8, 8, 3\] images, the backbone \[16, 16, 3\]/, wrongPrior);
+    wrongPrior.dispose();
+    expect(SMALL_VIT.depth).toBe(2);
+  });
+});

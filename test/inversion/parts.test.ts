@@ -1,0 +1,74 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initWasmBackend } from '../../src/backend/wasm';
+import { ShapeError } from '../../src/errors';
+import { LIMITS, MIME, validateGallery } from '../../src/display';
+import { applyJitter, drawJitter, inversionGalleryBundle, l2Prior, patchMasks, totalVariation } from '../../src/inversion';
+import { roll } from '../../src/ops';
+import { SeededRandom } from '../../src/random';
+
+beforeAll(async () => {
+  await initWasmBackend();
+});
+
+describe('image priors', () => {
+  it('total variation sums the L2 norms of horizontal, vertical and both diagonal differences', () => {
+    // one 2×2 grey image [[0, 1], [0, 1]]: horizontal (−1, −1) → √2, vertical 0, diagonals 1 and 1
+    const x = tf.tensor4d([0, 1, 0, 1], [1, 2, 2, 1]);
+    expect(totalVariation(x).dataSync()[0]).toBeCloseTo(Math.SQRT2 + 2, 4);
+    expect(totalVariation(tf.fill([2, 3, 3, 3], 0.7) as tf.Tensor4D).dataSync()[0]).toBeLessThan(1e-5);
+  });
+
+  it('the L2 prior is the mean over images of each image\'s L2 norm', () => {
+    const x = tf.tensor4d([3, 4, 0, 0, 1, 0, 0, 0], [2, 2, 2, 1]); // norms 5 and 1
+    expect(l2Prior(x).dataSync()[0]).toBeCloseTo(3, 5);
+  });
+});
+
+describe('jitter', () => {
+  it('rolls by at most ⌊side · maxShift⌋ pixels and flips about half the time', () => {
+    const random = new SeededRandom(3);
+    const draws = Array.from({ length: 400 }, () => drawJitter(random, 32, 1 / 8, true));
+    expect(Math.max(...draws.map((d) => Math.abs(d.dy)))).toBe(4);
+    expect(Math.max(...draws.map((d) => Math.abs(d.dx)))).toBe(4);
+    const flips = draws.filter((d) => d.flip).length;
+    expect(flips).toBeGreaterThan(150);
+    expect(flips).toBeLessThan(250);
+    expect(Array.from({ length: 20 }, () => drawJitter(random, 32, 0, false))).toEqual(Array(20).fill({ dy: 0, dx: 0, flip: false }));
+  });
+
+  it('applies the roll, then the mirror, to the whole batch', () => {
+    const x = tf.randomNormal([2, 5, 5, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
+    const expected = tf.reverse(roll(x, 2, -1), 2);
+    const got = applyJitter(x, { dy: 2, dx: -1, flip: true });
+    expect(tf.max(tf.abs(tf.sub(got, expected))).dataSync()[0]).toBe(0);
+  });
+});
+
+describe('patchMasks', () => {
+  it('sets exactly the pixels of the kept patches to 1', () => {
+    // 4×4 image, patch 2 → 2×2 grid; keep patches 1 (top right) and 2 (bottom left)
+    const mask = patchMasks([[1, 2]], 4, 2);
+    expect(mask.shape).toEqual([1, 4, 4, 1]);
+    expect(Array.from(mask.dataSync())).toEqual([0, 0, 1, 1, 0, 0, 1, 1, 1, 1, 0, 0, 1, 1, 0, 0]);
+    expect(() => patchMasks([[4]], 4, 2)).toThrow(ShapeError);
+  });
+});
+
+describe('inversionGalleryBundle', () => {
+  it('stays within the gallery limits: class-balanced images, evenly spread frames, always the last', () => {
+    const ways = 5;
+    const targets = Array.from({ length: 500 }, (_, i) => Math.floor(i / 100)); // 100 per class: over the 400 per snapshot
+    const frames = Array.from({ length: 60 }, (_, f) => ({ step: 10 * (f + 1), side: 2, pixels: new Float32Array(500 * 2 * 2 * 3).fill(f / 60), keptPatches: null }));
+    const gallery = validateGallery(inversionGalleryBundle({
+      title: 't', classNames: ['a', 'b', 'c', 'd', 'e'], targets, channels: 3, patchGrid: 1, frames,
+    })[MIME.gallery]);
+    const perFrame = LIMITS.imagesPerSnapshot;
+    expect(gallery.snapshots.every((s) => s.images.length === perFrame)).toBe(true);
+    expect(gallery.snapshots[0].images.filter((im) => im.classIndex === 4).map((im) => im.sample)).toEqual([...Array(perFrame / ways).keys()]);
+    const steps = gallery.snapshots.map((s) => s.step);
+    expect(steps).toHaveLength(Math.floor(LIMITS.galleryImages / perFrame));
+    expect(steps[0]).toBe(10);
+    expect(steps[steps.length - 1]).toBe(600);
+  });
+});

@@ -1,0 +1,57 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { RunConfig } from '../../src/reproduce/config';
+import { reproduce } from '../../src/reproduce/reproduce';
+import { createPorts } from '../../src/reproduce/wiring';
+
+// End to end on a micro profile: a random 2-block ViT at 32 px (patch 8), the real emoji and
+// MNIST data, the shipped image prior, every method, the pruning rows. Budgets are tiny: this
+// checks that the whole pipeline runs and reports, not what accuracy it reaches.
+const MICRO: RunConfig = {
+  name: 'micro',
+  backbone: { source: 'random', config: { imageSize: 32, patchSize: 8, channels: 3, width: 32, depth: 2, heads: 2, mlpWidth: 64, projectionDim: 32, layerNormEps: 1e-5 }, seed: 1 },
+  data: { imageSize: 32 },
+  zoo: { size: 3, ways: 5, shots: 2, steps: 4, learningRate: 0.01, rank: 2 },
+  inversion: { steps: 6, shots: 1, queries: 2, learningRate: 0.25, priorWeight: 0.01, pruning: { 1: 0.5 }, pruneStartFraction: 0.25 },
+  metaTraining: { steps: 6, shots: 1, queries: 2, interpolatedFraction: 0.5, distance: 'euclidean', validateEvery: 3, checkpointEvery: 3, validationEpisodes: 2, flip: true },
+  evaluation: { episodes: 3, ways: 5, shots: [1], queries: 2, sets: ['emoji-novel', 'mnist'], seed: 5 },
+  baselines: { methods: ['nn', 'uniform-nn', 'lora-recycle', 'linear-probe', 'lora-linear', 'learned-composition', 'clora', 'full-finetune'], episodes: 1, tuningSteps: 2, learningRate: 0.001, fullTuningSteps: 1, fullLearningRate: 0.0001 },
+};
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pipeline-test-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+describe('reproduce (quick profile on a micro configuration)', () => {
+  it('builds the zoo, inverts, meta-trains, evaluates every method and writes the report', async () => {
+    const configPath = path.join(tmp, 'micro.json');
+    fs.writeFileSync(configPath, JSON.stringify(MICRO));
+    const outDir = path.join(tmp, 'reports');
+    const before = tf.memory().numTensors;
+    const phases: string[] = [];
+    const ports = createPorts();
+    const report = await reproduce('quick', ports, {
+      tinyConfigPath: configPath, outDir, workDir: path.join(tmp, 'work'),
+      onEvent: (e) => { if (e.kind === 'phase' && e.run === 'reproduce') phases.push(e.phase); },
+    });
+    expect(phases.slice(0, 4)).toEqual(['backbone', 'zoo', 'inversion', 'meta-training']);
+    expect(fs.readdirSync(path.join(tmp, 'work', 'zoo')).filter((f) => f.endsWith('.safetensors'))).toHaveLength(3);
+    expect(report.table23.map((b) => `${b.set}/${b.shots}`)).toEqual(['emoji-novel/1', 'mnist/1']);
+    for (const block of report.table23) {
+      expect(block.rows.map((r) => r.method)).toEqual(MICRO.baselines.methods);
+      for (const row of block.rows) expect(row.mean).toBeGreaterThanOrEqual(0);
+    }
+    expect(report.table45.map((r) => r.label)).toEqual(['none', 'layer 1 (last) 50 %', 'layer 0 50 %']);
+    const dense = report.table45[0];
+    const pruned = report.table45[1];
+    expect(dense.tokensKept).toBe(dense.patchCount);
+    expect(pruned.tokensKept).toBe(dense.patchCount - Math.floor(0.5 * dense.patchCount));
+    expect(report.diagnostics.teacherConfidence.mean).toBeGreaterThan(0);
+    expect(JSON.parse(fs.readFileSync(path.join(outDir, 'quick.json'), 'utf8')).profile).toBe('quick');
+    expect(fs.readFileSync(path.join(outDir, 'quick.md'), 'utf8')).toMatch(/lora-recycle/);
+    ports.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  }, 600_000);
+});
