@@ -34,6 +34,8 @@ export interface Row {
 export interface Report {
   date: string;
   cpu: string;
+  /** os.loadavg() (1, 5, 15 min) when the run started and ended: the CPU is shared. */
+  load: { start: number[]; end: number[] };
   tfjs: { version: string; backend: string; simd: boolean; threads: number; fallbackReason?: string };
   torch: { version: string; threads: number; implementation: string };
   flopsNote: string;
@@ -56,7 +58,7 @@ export function markdown(report: Report): string {
   const lines = [
     `# Engine benchmark: tfjs-wasm vs PyTorch CPU (${report.date})`,
     '',
-    `CPU: ${report.cpu}. tfjs ${report.tfjs.version}, backend ${report.tfjs.backend}, SIMD ${report.tfjs.simd}, ` +
+    `CPU: ${report.cpu}; load average (1/5/15 min) ${loadText(report.load.start)} at the start, ${loadText(report.load.end)} at the end. tfjs ${report.tfjs.version}, backend ${report.tfjs.backend}, SIMD ${report.tfjs.simd}, ` +
       `${report.tfjs.threads} thread(s)${report.tfjs.fallbackReason ? ` (threaded build unavailable: ${report.tfjs.fallbackReason})` : ''}. ` +
       `PyTorch ${report.torch.version}, ${report.torch.threads} thread(s): ${report.torch.implementation}.`,
     '',
@@ -74,10 +76,14 @@ export function markdown(report: Report): string {
       `${r.torchMs.toFixed(0)} | ${r.tfjsImagesPerS.toFixed(0)} | ${r.torchImagesPerS.toFixed(0)} | ` +
       `${r.tfjsGflops.toFixed(1)} | ${r.torchGflops.toFixed(1)} | ${r.ratio.toFixed(2)} |`),
     '',
-    `engine_ratio_fwdbwd_b25 = ${report.engineRatioFwdbwdB25.toFixed(2)} (fwdbwd_lora, batch 25, first model row)`,
+    `engine_ratio_fwdbwd_b25 = ${report.engineRatioFwdbwdB25.toFixed(2)} (fwdbwd_lora, batch 25)`,
     '',
   ];
   return lines.join('\n');
+}
+
+function loadText(load: number[]): string {
+  return load.map((x) => x.toFixed(1)).join(' / ');
 }
 
 /** Writes `text` to `file` atomically (temp file + rename). */

@@ -17,6 +17,11 @@ export interface Adapter {
   readonly sites: readonly AdapterSite[];
   /** x·ΔW for `site`; x is [M, in], result [M, out]; null where this adapter leaves the site alone. */
   apply(site: AdapterSite, x: tf.Tensor2D): tf.Tensor2D | null;
+  /**
+   * When ΔW = scale·A·B at `site` (LoRA): A [in, r], B [r, out] and scale, so the model can run the
+   * adapted projection as one product (src/ops loraLinear) instead of calling `apply`.
+   */
+  lowRankFactors?(site: AdapterSite): { a: tf.Tensor2D; b: tf.Tensor2D; scale: number } | null;
   /** ΔW of `site` as an [in, out] matrix (for merging and analysis); null if not adapted. */
   deltaWeight(site: AdapterSite): tf.Tensor2D | null;
   /** Variables an optimiser should update (empty for frozen adapters). */

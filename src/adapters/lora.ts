@@ -83,6 +83,11 @@ export class LoRA implements Adapter {
     return this.bySite.get(siteKey(site));
   }
 
+  lowRankFactors(site: AdapterSite): { a: tf.Tensor2D; b: tf.Tensor2D; scale: number } | null {
+    const f = this.bySite.get(siteKey(site));
+    return f ? { a: f.a, b: f.b, scale: this.scale } : null;
+  }
+
   apply(site: AdapterSite, x: tf.Tensor2D): tf.Tensor2D | null {
     const f = this.bySite.get(siteKey(site));
     if (!f) return null;

@@ -13,6 +13,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { threadId } from 'worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { BackendError } from '../errors';
 
@@ -130,7 +131,7 @@ function writeWorkerScript(moduleWithContents: string, version: string): string 
   // The shipped string holds "\n" escapes that became real newlines; tfjs re-escapes them too.
   const contents = (require(moduleWithContents).wasmWorkerContents as string).replace(/\n/g, '\\n');
   if (fs.existsSync(target) && fs.readFileSync(target, 'utf8') === contents) return target;
-  const temp = `${target}.${process.pid}.tmp`;
+  const temp = `${target}.${process.pid}.${threadId}.tmp`;
   fs.writeFileSync(temp, contents);
   fs.renameSync(temp, target);
   return target;

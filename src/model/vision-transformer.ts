@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Adapter } from '../adapters/adapter';
 import { ShapeError } from '../errors';
-import { attention, extractPatches, layerNorm, linear, matMul2d, quickGelu, selectTokens } from '../ops';
+import { attention, extractPatches, layerNorm, linear, loraLinear, matMul2d, quickGelu, selectTokens } from '../ops';
 import { patchCount, validateViTConfig, type ViTConfig } from './config';
 import { randomViTWeights } from './init';
 import { weightTensors } from './weights-tree';
@@ -64,9 +64,15 @@ export class VisionTransformer {
       let { tokens, positions } = this.embed(images, options.patchPositions);
       let n = positions.shape[1]; // patch tokens present
       const attentions: tf.Tensor4D[] = [];
+      const last = this.config.depth - 1;
+      let cls: tf.Tensor2D | undefined; // [B, D], set when the last block runs on [CLS] only
       this.weights.blocks.forEach((block, layer) => {
         const ratio = pruning[layer] ?? 0;
         const needWeights = options.returnAttention || ratio > 0;
+        if (layer === last && !needWeights) {
+          cls = this.clsOnlyBlock(block, layer, tokens, b, 1 + n, adapter);
+          return;
+        }
         // x = x + Attn(LN1(x))  (pre-LN residual)
         const attended = this.attentionBlock(block, layer, tokens, b, 1 + n, adapter, needWeights);
         tokens = tf.add(tokens, attended.output);
@@ -81,10 +87,7 @@ export class VisionTransformer {
         // x = x + MLP(LN2(x)), on the survivors only
         tokens = tf.add(tokens, this.mlpBlock(block, layer, tokens, adapter));
       });
-      const cls = tf.reshape(tf.slice(tf.reshape(tokens, [b, 1 + n, this.config.width]), [0, 0, 0], [b, 1, -1]), [
-        b, this.config.width,
-      ]) as tf.Tensor2D;
-      const pooled = this.norm(cls, this.weights.postLayerNorm);
+      const pooled = this.norm(cls ?? this.clsRows(tokens, b, 1 + n), this.weights.postLayerNorm);
       const features = matMul2d(pooled, this.weights.projection); // [B, projectionDim]
       return options.returnAttention ? { features, attentions, keptPatches: positions } : { features, keptPatches: positions };
     });
@@ -150,16 +153,41 @@ export class VisionTransformer {
     return { output: this.project(block, 'o', layer, attended.output, adapter), weights: attended.weights };
   }
 
+  /**
+   * The last block when its attention weights are not wanted: only [CLS] reaches the output, so
+   * keys and values use every token but the queries, the output projection and the MLP run on the
+   * B [CLS] rows alone (about a fifth of a depth-4 model's products). x [B·T, D] → [CLS] rows [B, D].
+   */
+  private clsOnlyBlock(
+    block: BlockWeights, layer: number, x: tf.Tensor2D, batch: number, tokens: number, adapter: Adapter | null,
+  ): tf.Tensor2D {
+    const h = this.norm(x, block.ln1);
+    const q = this.project(block, 'q', layer, this.clsRows(h, batch, tokens), adapter); // [B, D]
+    const k = this.project(block, 'k', layer, h, adapter);
+    const v = this.project(block, 'v', layer, h, adapter);
+    const attended = attention(q, k, v, { batch, tokens, heads: this.config.heads, queryTokens: 1 });
+    const cls = tf.add(this.clsRows(x, batch, tokens), this.project(block, 'o', layer, attended.output, adapter)) as tf.Tensor2D;
+    return tf.add(cls, this.mlpBlock(block, layer, cls, adapter));
+  }
+
+  /** Token 0 of each image: x [B·T, D] → [B, D]. */
+  private clsRows(x: tf.Tensor2D, batch: number, tokens: number): tf.Tensor2D {
+    const d = this.config.width;
+    return tf.reshape(tf.slice(tf.reshape(x, [batch, tokens, d]), [0, 0, 0], [batch, 1, d]), [batch, d]);
+  }
+
   private mlpBlock(block: BlockWeights, layer: number, x: tf.Tensor2D, adapter: Adapter | null): tf.Tensor2D {
     const hidden = quickGelu(this.project(block, 'fc1', layer, this.norm(x, block.ln2), adapter));
     return this.project(block, 'fc2', layer, hidden as tf.Tensor2D, adapter);
   }
 
-  /** y = x·W + b, plus the adapter's x·ΔW where it adapts this site. */
+  /** y = x·W + b, plus the adapter's x·ΔW where it adapts this site (low-rank ΔW fused into one product). */
   private project(
     block: BlockWeights, projection: ProjectionName, layer: number, x: tf.Tensor2D, adapter: Adapter | null,
   ): tf.Tensor2D {
     const { kernel, bias } = block[projection];
+    const factors = adapter?.lowRankFactors?.({ layer, projection });
+    if (factors) return loraLinear(x, kernel, bias, factors.a, factors.b, factors.scale);
     const base = linear(x, kernel, bias);
     const delta = adapter?.apply({ layer, projection }, x);
     return delta ? tf.add(base, delta) : base;

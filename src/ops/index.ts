@@ -1,4 +1,5 @@
 export { linear } from './linear';
+export { loraLinear } from './lora-linear';
 export { matMul2d } from './mat-mul-2d';
 export { layerNorm } from './layer-norm';
 export { quickGelu } from './quick-gelu';

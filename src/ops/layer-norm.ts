@@ -4,9 +4,10 @@ import { expectRank, expectSize } from './shapes';
 
 /**
  * Layer normalisation over the last axis: x [M, D], gamma [D], beta [D] → [M, D].
- * Hand-written gradient (x̂ = (x − μ)·r, r = 1/√(σ² + ε)):
- * dx = r·(g − mean(g) − x̂·mean(g·x̂)) with g = dy·gamma; dgamma = Σ dy·x̂; dbeta = Σ dy.
- * About half the kernels of the autodiff gradient of the same formula.
+ * The normalisation x̂ = (x − μ)·r, r = 1/√(σ² + ε), carries a hand-written gradient
+ * dx = r·(g − mean(g) − x̂·mean(g·x̂)) with g = dL/dx̂; the affine part x̂·gamma + beta keeps the
+ * stock gradients, which tfjs computes only for inputs that need them (frozen gamma and beta cost
+ * nothing). About half the kernels of the autodiff gradient of the same formula.
  */
 export function layerNorm(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): tf.Tensor2D {
   expectRank(x, 2, 'layerNorm: x');
@@ -14,28 +15,28 @@ export function layerNorm(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D,
   expectRank(beta, 1, 'layerNorm: beta');
   expectSize(gamma.shape[0], x.shape[1], 'layerNorm: gamma length');
   expectSize(beta.shape[0], x.shape[1], 'layerNorm: beta length');
-  return normalise(eps)(x, gamma, beta) as tf.Tensor2D;
+  return tf.tidy(() => tf.add(tf.mul(normalise(eps)(x), gamma), beta));
 }
 
 const byEps = new Map<number, (...inputs: tf.Tensor[]) => tf.Tensor>();
 
+/** x [M, D] → x̂ [M, D], zero mean and unit variance per row. */
 function normalise(eps: number): (...inputs: tf.Tensor[]) => tf.Tensor {
   let op = byEps.get(eps);
   if (!op) {
-    op = customGradient(([x, gamma, beta], save) => {
+    op = customGradient(([x], save) => {
       const [xHat, rstd] = tf.tidy(() => {
         const mean = tf.mean(x, 1, true); // [M, 1]
         const centred = tf.sub(x, mean); // [M, D]
         const r = tf.rsqrt(tf.add(tf.mean(tf.square(centred), 1, true), eps)); // [M, 1]
         return [tf.mul(centred, r), r];
       });
-      save([xHat, rstd, gamma]);
+      save([xHat, rstd]);
       return {
-        value: tf.add(tf.mul(xHat, gamma), beta), // [M, D]
-        gradFunc: (dy, [sxHat, srstd, sgamma]) => {
-          const g = tf.mul(dy, sgamma); // [M, D]
+        value: xHat,
+        gradFunc: (g, [sxHat, srstd]) => {
           const inner = tf.sub(tf.sub(g, tf.mean(g, 1, true)), tf.mul(sxHat, tf.mean(tf.mul(g, sxHat), 1, true)));
-          return [tf.mul(inner, srstd), tf.sum(tf.mul(dy, sxHat), 0), tf.sum(dy, 0)];
+          return tf.mul(inner, srstd);
         },
       };
     });
