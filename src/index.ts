@@ -20,3 +20,4 @@ export * from './inversion';
 export * from './backbone';
 export * from './prior';
 export * from './reproduce';
+export * from './parallel';

@@ -1,18 +1,20 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { threadId } from 'worker_threads';
 
 let counter = 0;
 
 /**
  * Writes `data` to `filePath` so readers never see a half-written file: the bytes go to a temporary
- * file in the same directory, are flushed to disk (fsync), then renamed over the target.
+ * file in the same directory (named by process, thread and call: concurrent writers, worker threads
+ * included, never share one), are flushed to disk (fsync), then renamed over the target.
  * Missing parent directories are created.
  */
 export function writeFileAtomic(filePath: string, data: Uint8Array | string): void {
   const dir = path.dirname(path.resolve(filePath));
   fs.mkdirSync(dir, { recursive: true });
   counter += 1;
-  const tmp = path.join(dir, `.${path.basename(filePath)}.${process.pid}.${counter}.tmp`);
+  const tmp = path.join(dir, `.${path.basename(filePath)}.${process.pid}.${threadId}.${counter}.tmp`);
   const fd = fs.openSync(tmp, 'w');
   try {
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;

@@ -1,0 +1,33 @@
+import { ConfigError } from '../errors';
+import { loadFashionMnist, loadMnist } from '../data/digits';
+import { loadEmojiDataset } from '../data/emoji';
+import { loadGlyphDataset } from '../data/glyphs';
+import type { StoreDataset } from '../data/store-dataset';
+import type { DatasetSpec } from './jobs';
+
+const LOADERS: readonly DatasetSpec['loader'][] = ['emoji', 'glyphs', 'mnist', 'fashion-mnist'];
+
+/**
+ * The dataset a spec names, through its src/data loader (which reads the cache, or builds it the
+ * first time: build it once before starting workers, so that they only read it).
+ */
+export function loadDatasetSpec(spec: DatasetSpec): Promise<StoreDataset> {
+  if (!LOADERS.includes(spec?.loader)) {
+    throw new ConfigError(`dataset spec: loader must be one of ${LOADERS.join(', ')}, found ${JSON.stringify(spec?.loader)}`);
+  }
+  if (spec.limit !== undefined && spec.loader !== 'emoji') {
+    throw new ConfigError(`dataset spec: limit applies to the emoji loader only, found limit ${spec.limit} for ${spec.loader}`);
+  }
+  const common = { size: spec.size, cacheDir: spec.cacheDir };
+  switch (spec.loader) {
+    case 'emoji': return loadEmojiDataset({ ...common, limit: spec.limit });
+    case 'glyphs': return loadGlyphDataset(common);
+    case 'mnist': return loadMnist(common);
+    case 'fashion-mnist': return loadFashionMnist(common);
+  }
+}
+
+/** A key equal for specs that load the same dataset. */
+export function datasetSpecKey(spec: DatasetSpec): string {
+  return JSON.stringify([spec.loader, spec.size ?? null, spec.limit ?? null, spec.cacheDir ?? null]);
+}

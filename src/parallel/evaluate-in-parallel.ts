@@ -1,0 +1,91 @@
+import * as os from 'os';
+import type { BackendInfo } from '../backend/select';
+import { episodeSource, type EpisodeList } from '../data/episodes';
+import { ConfigError } from '../errors';
+import type { EpisodeAccuracyOptions } from '../evaluation/episode-accuracy';
+import type { EvaluationResult } from '../evaluation/evaluate-episodes';
+import { meanWithInterval } from '../evaluation/interval';
+import { loadDatasetSpec } from './dataset-spec';
+import type { DatasetSpec, EvaluateEpisodesJob, EvaluateEpisodesResult } from './jobs';
+import { runInWorkers, type PoolOutcome, type WorkerPoolOptions } from './pool';
+
+/**
+ * `parts` contiguous slices of the list (sizes differ by at most one, none empty), each a valid
+ * EpisodeList with the same header; concatenated they are the list.
+ */
+export function splitEpisodeList(list: EpisodeList, parts: number): EpisodeList[] {
+  if (!Number.isInteger(parts) || parts < 1) throw new ConfigError(`splitEpisodeList: parts must be a positive integer, found ${parts}`);
+  const total = list.episodes.length;
+  const count = Math.min(parts, total);
+  return Array.from({ length: count }, (_, i) => {
+    const start = Math.floor((i * total) / count);
+    const end = Math.floor(((i + 1) * total) / count);
+    return { ...list, episodes: list.episodes.slice(start, end) };
+  });
+}
+
+export interface ParallelEvaluationOptions extends WorkerPoolOptions, EpisodeAccuracyOptions {
+  lora?: string; // LoRA file added inside the backbone's forward
+  run?: string; // name in progress events, default "evaluate"
+  chunks?: number; // contiguous slices of the list, one job each; default the number of workers (or CPUs)
+}
+
+export interface ParallelEvaluationResult extends EvaluationResult {
+  /** Index in the list of each entry of `accuracies` (all of 0..n−1 unless stopped). */
+  episodeIndices: number[];
+  stopped: boolean; // mean and ci95 are NaN when stopped before any episode finished
+  backends: BackendInfo[]; // the backend each worker selected
+}
+
+/**
+ * evaluateEpisodeSource over worker threads: the list is cut into contiguous chunks, one
+ * evaluate-episodes job each, and the accuracies are put back in list order, so they are
+ * those of a single-process evaluation on the same backend. The dataset is loaded here first
+ * (building its cache once, and checking the list belongs to it). Step events count finished
+ * episodes over the whole list (run = options.run); other events are passed on unchanged.
+ */
+export async function evaluateInParallel(
+  backbone: string, dataset: DatasetSpec, list: EpisodeList, options: ParallelEvaluationOptions = {},
+): Promise<ParallelEvaluationResult> {
+  if (list.episodes.length === 0) throw new ConfigError('evaluateInParallel: the episode list holds no episodes');
+  episodeSource(await loadDatasetSpec(dataset), list);
+  const run = options.run ?? 'evaluate';
+  const chunks = splitEpisodeList(list, options.chunks ?? options.workers ?? os.availableParallelism());
+  const jobs: EvaluateEpisodesJob[] = chunks.map((episodes, i) => ({
+    kind: 'evaluate-episodes', id: `${run} chunk ${i + 1}/${chunks.length}`, backbone, lora: options.lora, dataset, episodes,
+    distance: options.distance, batchSize: options.batchSize,
+  }));
+  const jobIds = new Set(jobs.map((j) => j.id));
+  const finished: number[] = [];
+  const outcome = await runInWorkers(jobs, {
+    ...options,
+    onEvent: (event) => {
+      if (event.kind !== 'step' || !jobIds.has(event.run)) {
+        options.onEvent?.(event);
+        return;
+      }
+      finished.push(event.metrics.accuracy);
+      options.onEvent?.({
+        kind: 'step', run, step: finished.length, totalSteps: list.episodes.length,
+        metrics: { accuracy: event.metrics.accuracy, meanAccuracy: meanWithInterval(finished).mean },
+      });
+    },
+  });
+  return merge(outcome, chunks);
+}
+
+function merge(outcome: PoolOutcome<EvaluateEpisodesResult>, chunks: EpisodeList[]): ParallelEvaluationResult {
+  const accuracies: number[] = [];
+  const episodeIndices: number[] = [];
+  let start = 0;
+  outcome.results.forEach((result, i) => {
+    (result?.accuracies ?? []).forEach((accuracy, j) => {
+      accuracies.push(accuracy);
+      episodeIndices.push(start + j);
+    });
+    start += chunks[i].episodes.length;
+  });
+  const stopped = outcome.stopped || outcome.results.some((r) => r === null || r.stopped);
+  const { mean, ci95 } = accuracies.length > 0 ? meanWithInterval(accuracies) : { mean: NaN, ci95: NaN };
+  return { accuracies, mean, ci95, episodes: accuracies.length, episodeIndices, stopped, backends: outcome.backends };
+}

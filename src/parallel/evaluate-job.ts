@@ -1,0 +1,49 @@
+import { LoRA } from '../adapters/lora';
+import { episodeSource } from '../data/episodes';
+import { episodeAccuracy, type FeatureFn } from '../evaluation/episode-accuracy';
+import { disposeEpisode } from '../evaluation/evaluate-episodes';
+import { disposeLoraRecord, loadLoraFile } from '../io/lora-file';
+import type { ViTConfig } from '../model/config';
+import type { RunControl } from '../progress/events';
+import type { EvaluateEpisodesJob, EvaluateEpisodesResult } from './jobs';
+import type { JobResources } from './resources';
+
+/** The LoRA of a LoRA file as an adapter (factors checked against the backbone; the head is dropped). */
+export function loadLoraAdapter(file: string, config: ViTConfig): LoRA {
+  const record = loadLoraFile(file, config);
+  try {
+    return LoRA.fromParameters(record.parameters);
+  } finally {
+    disposeLoraRecord(record);
+  }
+}
+
+/**
+ * Prototype accuracy of every episode of the job, one at a time, exactly as
+ * evaluateEpisodeSource computes it (f(x) = the backbone's projected [CLS], with the LoRA when
+ * given). One step event per episode (run = job id). The signal stops between episodes and the
+ * result holds the accuracies so far.
+ */
+export async function runEvaluateEpisodes(job: EvaluateEpisodesJob, resources: JobResources, control: RunControl = {}): Promise<EvaluateEpisodesResult> {
+  const backbone = resources.backbone(job.backbone);
+  const source = episodeSource(await resources.dataset(job.dataset), job.episodes);
+  const adapter = job.lora ? loadLoraAdapter(job.lora, backbone.config) : null;
+  const featureFn: FeatureFn = (images) => backbone.forward(images, { adapter }).features;
+  const accuracies: number[] = [];
+  try {
+    for (let i = 0; i < source.count; i++) {
+      if (control.signal?.aborted) break;
+      const episode = source.episode(i);
+      try {
+        accuracies.push(episodeAccuracy(featureFn, episode, { distance: job.distance, batchSize: job.batchSize }));
+      } finally {
+        disposeEpisode(episode);
+      }
+      control.onEvent?.({ kind: 'step', run: job.id, step: i + 1, totalSteps: source.count, metrics: { accuracy: accuracies[i] } });
+      await new Promise((resolve) => setImmediate(resolve)); // lets an abort message arrive
+    }
+  } finally {
+    adapter?.dispose();
+  }
+  return { kind: 'evaluate-episodes', id: job.id, accuracies, episodes: source.count, stopped: accuracies.length < source.count };
+}

@@ -1,0 +1,14 @@
+/** Independent jobs (evaluating episodes, inverting LoRAs) in parallel worker threads. */
+export { runInWorkers, liveWorkerCount, WorkerError } from './pool';
+export type { PoolOutcome, WorkerPoolOptions } from './pool';
+export { evaluateInParallel, splitEpisodeList } from './evaluate-in-parallel';
+export type { ParallelEvaluationOptions, ParallelEvaluationResult } from './evaluate-in-parallel';
+export { runJob } from './run-job';
+export { JobResources } from './resources';
+export { loadDatasetSpec } from './dataset-spec';
+export { loadInversionOutput, saveInversionOutput, INVERSION_OUTPUT_FORMAT } from './inversion-output';
+export type { InversionOutput, InversionOutputInfo } from './inversion-output';
+export type {
+  DatasetSpec, EvaluateEpisodesJob, EvaluateEpisodesResult, InversionJobOptions, InvertLoraJob, InvertLoraSummary,
+  JobResult, ParallelJob, ResultOf,
+} from './jobs';

@@ -1,0 +1,60 @@
+import { LoRA } from '../adapters/lora';
+import { ConfigError } from '../errors';
+import { invertLora } from '../inversion';
+import { disposeLoraRecord, loadLoraFile } from '../io/lora-file';
+import type { Teacher } from '../meta/surrogate';
+import type { ViTConfig } from '../model/config';
+import { LinearHead } from '../model/head';
+import type { PriorCnn } from '../prior/prior-cnn';
+import { loadPrior } from '../prior/prior-file';
+import type { RunControl } from '../progress/events';
+import { saveInversionOutput } from './inversion-output';
+import type { InvertLoraJob, InvertLoraSummary } from './jobs';
+import type { JobResources } from './resources';
+
+/** A LoRA file with a head as an inversion teacher; also its class ids. The caller disposes both models. */
+export function loadTeacher(file: string, config: ViTConfig): { teacher: Teacher & { dispose(): void }; classIds: string[] } {
+  const record = loadLoraFile(file, config);
+  try {
+    if (!record.head) throw new ConfigError(`${file}: the LoRA has no task head, and inversion needs the head as its teacher's classifier`);
+    const adapter = LoRA.fromParameters(record.parameters);
+    const head = LinearHead.fromTensors(record.head.weight, record.head.bias);
+    return { teacher: { adapter, head, dispose: () => { adapter.dispose(); head.dispose(); } }, classIds: record.classIds };
+  } finally {
+    disposeLoraRecord(record);
+  }
+}
+
+/**
+ * Inverts the job's LoRA (invertLora with the backbone, its teacher and the prior, if any) and
+ * writes the result to job.output atomically. Events are invertLora's (run = job id unless the
+ * options name one); the signal stops before the next step and what exists is written.
+ */
+export async function runInvertLora(job: InvertLoraJob, resources: JobResources, control: RunControl = {}): Promise<InvertLoraSummary> {
+  const backbone = resources.backbone(job.backbone);
+  const { teacher, classIds } = loadTeacher(job.lora, backbone.config);
+  let prior: PriorCnn | null = null;
+  try {
+    prior = job.prior ? loadPrior(job.prior) : null;
+    const classNames = job.options.classNames ?? (classIds.length === job.options.ways ? classIds : undefined);
+    const result = await invertLora(backbone, teacher, prior, {
+      ...job.options, run: job.options.run ?? job.id, classNames, onEvent: control.onEvent, signal: control.signal,
+    });
+    try {
+      saveInversionOutput(job.output, result, { id: job.id, lora: job.lora });
+      const confidence = result.targetConfidence;
+      return {
+        kind: 'invert-lora', id: job.id, output: job.output, images: result.targets.length,
+        steps: result.steps, totalSteps: result.totalSteps, stopped: result.stopped,
+        lastStep: result.history[result.history.length - 1] ?? null,
+        meanTargetConfidence: confidence.reduce((a, b) => a + b, 0) / confidence.length,
+        iterationsPerSecond: result.iterationsPerSecond,
+      };
+    } finally {
+      result.dispose();
+    }
+  } finally {
+    teacher.dispose();
+    prior?.dispose();
+  }
+}

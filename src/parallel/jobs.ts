@@ -1,0 +1,98 @@
+import { ConfigError } from '../errors';
+import type { EpisodeList } from '../data/episodes';
+import type { PrototypeDistance } from '../evaluation/prototypes';
+import type { InversionOptions, InversionStep } from '../inversion';
+
+/**
+ * Jobs a worker thread can run. Every field is plain data (structured-clone safe): models and
+ * data are named by file, so each worker loads its own copy with its own TensorFlow.js.
+ */
+
+/** Which src/data loader builds the images an episode list indexes (read from its cache once built). */
+export interface DatasetSpec {
+  loader: 'emoji' | 'glyphs' | 'mnist' | 'fashion-mnist';
+  size?: number; // pixels, the loader's default when omitted (32)
+  limit?: number; // emoji only: first n emoji of each category
+  cacheDir?: string; // default: the loaders' default cache
+}
+
+/** Prototype accuracy of each episode of `episodes` (method.md §1.6), backbone + optional LoRA. */
+export interface EvaluateEpisodesJob {
+  kind: 'evaluate-episodes';
+  id: string; // names the job in progress events (their `run`) and in errors
+  backbone: string; // HF CLIP checkpoint: directory or model.safetensors (src/io saveHfClipVision)
+  lora?: string; // LoRA file (src/io saveLoraFile) added inside the forward; its head is not used
+  dataset: DatasetSpec; // where the images of the episodes come from
+  episodes: EpisodeList; // the episodes to evaluate, e.g. a contiguous slice of a longer list
+  distance?: PrototypeDistance;
+  batchSize?: number; // images per forward call (episodeAccuracy's batchSize)
+}
+
+export interface EvaluateEpisodesResult {
+  kind: 'evaluate-episodes';
+  id: string;
+  accuracies: number[]; // per episode evaluated, in list order
+  episodes: number; // episodes asked for; more than accuracies.length when stopped
+  stopped: boolean; // the AbortSignal ended the job early
+}
+
+/** Options of invertLora that can cross a thread boundary (no listener, no signal). */
+export type InversionJobOptions = Omit<InversionOptions, 'onEvent' | 'signal'>;
+
+/** LoRA inversion (method.md §1.3–1.4) of one LoRA file; the result is written to `output`. */
+export interface InvertLoraJob {
+  kind: 'invert-lora';
+  id: string;
+  backbone: string;
+  lora: string; // LoRA file with its task head (the teacher)
+  prior?: string; // image prior CNN (src/prior savePrior); omitted = no BatchNorm prior
+  options: InversionJobOptions; // `run` defaults to the job id; `classNames` to the LoRA's class ids
+  output: string; // directory, replaced atomically (see inversion-output.ts)
+}
+
+export interface InvertLoraSummary {
+  kind: 'invert-lora';
+  id: string;
+  output: string;
+  images: number; // N·(K+Q)
+  steps: number; // iterations done
+  totalSteps: number;
+  stopped: boolean;
+  lastStep: InversionStep | null; // losses of the last iteration
+  meanTargetConfidence: number; // teacher p(y | x) on the final images, averaged
+  iterationsPerSecond: number;
+}
+
+export type ParallelJob = EvaluateEpisodesJob | InvertLoraJob;
+export type JobResult = EvaluateEpisodesResult | InvertLoraSummary;
+
+/** The result type of a job type. */
+export type ResultOf<J extends ParallelJob> = J extends EvaluateEpisodesJob ? EvaluateEpisodesResult
+  : J extends InvertLoraJob ? InvertLoraSummary : never;
+
+/** How errors and events name a job: `"id" (job i, kind)`. */
+export function describeJob(job: ParallelJob, index: number): string {
+  return `"${job.id}" (job ${index}, ${job.kind})`;
+}
+
+const KINDS: readonly string[] = ['evaluate-episodes', 'invert-lora'];
+
+/** Checks what can be checked before any worker starts: kinds, ids (unique), file fields. */
+export function validateJobs(jobs: readonly ParallelJob[]): void {
+  const ids = new Set<string>();
+  jobs.forEach((job, index) => {
+    const where = `runInWorkers: job ${index}`;
+    if (typeof job !== 'object' || job === null || !KINDS.includes(job.kind)) {
+      throw new ConfigError(`${where}: kind must be one of ${KINDS.join(', ')}, found ${JSON.stringify((job as { kind?: unknown } | null)?.kind)}`);
+    }
+    if (typeof job.id !== 'string' || job.id === '') throw new ConfigError(`${where}: id must be a non-empty string, found ${JSON.stringify(job.id)}`);
+    if (ids.has(job.id)) throw new ConfigError(`${where}: id "${job.id}" is used by an earlier job; ids name jobs in events and errors`);
+    ids.add(job.id);
+    const files: [string, unknown][] = job.kind === 'invert-lora'
+      ? [['backbone', job.backbone], ['lora', job.lora], ['output', job.output]]
+      : [['backbone', job.backbone]];
+    for (const [name, value] of files) {
+      if (typeof value !== 'string' || value === '') throw new ConfigError(`${where} "${job.id}": ${name} must be a path, found ${JSON.stringify(value)}`);
+    }
+  });
+}

@@ -1,0 +1,58 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { LoRA } from '../../src/adapters';
+import { loadEmojiDataset, sampleEpisodes, type EpisodeList } from '../../src/data';
+import { saveHfClipVision, saveLoraFile } from '../../src/io';
+import type { ViTConfig } from '../../src/model';
+import { PriorCnn, savePrior } from '../../src/prior';
+import type { DatasetSpec } from '../../src/parallel';
+import { responsiveBackbone } from '../inversion/fixtures';
+
+/** 32×32 images (the emoji set's), patch 8 → 16 patches; small enough for the cpu backend. */
+export const PARALLEL_VIT: ViTConfig = {
+  imageSize: 32, patchSize: 8, channels: 3, width: 16, depth: 2, heads: 2, mlpWidth: 32, projectionDim: 8, layerNormEps: 1e-5,
+};
+
+/** 4 emoji of every category from the shared default cache (built once by the data tests). */
+export const EMOJI_SPEC: DatasetSpec = { loader: 'emoji', limit: 4 };
+
+export interface ParallelFiles {
+  dir: string;
+  backbone: string; // HF CLIP checkpoint directory
+  lora: string; // LoRA file with a 3-way head
+  loraB: string; // another one
+  prior: string;
+  list: EpisodeList; // 12 novel 5-way 1-shot episodes
+  remove(): void;
+}
+
+function saveRandomLora(file: string, config: ViTConfig, ways: number, seed: number): void {
+  const fresh = LoRA.create(config, { seed });
+  const parameters = fresh.toParameters();
+  fresh.dispose();
+  const factors = parameters.factors.map((f, i) => ({ site: f.site, a: f.a, b: tf.randomNormal(f.b.shape, 0, 0.5, 'float32', seed + 50 + i) as tf.Tensor2D }));
+  const head = { weight: tf.randomNormal([config.projectionDim, ways], 0, 1, 'float32', seed + 7) as tf.Tensor2D, bias: tf.zeros([ways]) as tf.Tensor1D };
+  saveLoraFile(file, { parameters: { ...parameters, factors }, head, classIds: Array.from({ length: ways }, (_, i) => `class-${seed}-${i}`), metadata: {} });
+  tf.dispose([...parameters.factors.flatMap((f) => [f.a, f.b]), ...factors.map((f) => f.b), head.weight, head.bias]);
+}
+
+/** Backbone, two LoRAs, a prior and an episode list on disk, in a fresh temporary directory. */
+export async function writeParallelFiles(): Promise<ParallelFiles> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parallel-test-'));
+  const backbone = responsiveBackbone(PARALLEL_VIT, 3);
+  saveHfClipVision(path.join(dir, 'backbone'), PARALLEL_VIT, backbone.weights);
+  backbone.dispose();
+  saveRandomLora(path.join(dir, 'a.safetensors'), PARALLEL_VIT, 3, 11);
+  saveRandomLora(path.join(dir, 'b.safetensors'), PARALLEL_VIT, 3, 23);
+  const prior = PriorCnn.random({ imageSize: 32, channels: 3, widths: [4, 6], classes: 2, batchNormEps: 1e-5 }, 5);
+  savePrior(path.join(dir, 'prior.safetensors'), prior);
+  prior.dispose();
+  const emoji = await loadEmojiDataset({ limit: EMOJI_SPEC.limit });
+  const list = sampleEpisodes(emoji, 'novel', { ways: 5, shots: 1, queries: 3, count: 12, seed: 3 });
+  return {
+    dir, backbone: path.join(dir, 'backbone'), lora: path.join(dir, 'a.safetensors'), loraB: path.join(dir, 'b.safetensors'),
+    prior: path.join(dir, 'prior.safetensors'), list, remove: () => fs.rmSync(dir, { recursive: true, force: true }),
+  };
+}
