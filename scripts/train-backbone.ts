@@ -94,10 +94,10 @@ async function evaluate(): Promise<void> {
     // one feature table per set and feature function, shared by the 1- and 5-shot lists
     const all = { ...lists[0], episodes: lists.flatMap((l) => l.episodes) };
     let started = Date.now();
-    const nnTable = featureTable(dataset, all, backboneFeatures(backbone));
+    const nnTable = await featureTable(dataset, all, backboneFeatures(backbone));
     const featureSeconds = (Date.now() - started) / 1000;
     console.log(`${set.name}: backbone features of ${nnTable.rowOf.size} images in ${featureSeconds.toFixed(0)} s`);
-    const rawTable = featureTable(dataset, all, rawPixelFeatures);
+    const rawTable = await featureTable(dataset, all, rawPixelFeatures);
     for (const list of lists) {
       const shots = list.shots;
       started = Date.now();

@@ -14,12 +14,13 @@ export interface FeatureTable {
 }
 
 /**
- * Runs `featureFn` once over every distinct image of `list` (in chunks of batchSize).
- * A frozen backbone maps each image on its own (eval mode, no batch statistics), so episodes
- * built from these rows classify exactly as episodes built from the images, at a fraction of
- * the forward passes (600 episodes of 80–100 images each draw on a few thousand images).
+ * Runs `featureFn` once over every distinct image of `list` (in chunks of batchSize, yielding to
+ * the event loop between chunks). A frozen backbone maps each image on its own (eval mode, no
+ * batch statistics), so episodes built from these rows classify exactly as episodes built from
+ * the images, at a fraction of the forward passes (600 episodes of 80–100 images each draw on a
+ * few thousand images).
  */
-export function featureTable(dataset: ImageDataset, list: EpisodeList, featureFn: FeatureFn, batchSize = 200): FeatureTable {
+export async function featureTable(dataset: ImageDataset, list: EpisodeList, featureFn: FeatureFn, batchSize = 200): Promise<FeatureTable> {
   const records = new Map<number, ImageRecord>();
   for (const episode of list.episodes) {
     const images = [...episode.supportImages.map((index, i) => [index, episode.supportLabels[i]]), ...episode.queryImages.map((index, i) => [index, episode.queryLabels[i]])];
@@ -43,6 +44,7 @@ export function featureTable(dataset: ImageDataset, list: EpisodeList, featureFn
     }
     features.set(values, start * dim);
     chunk.dispose();
+    await new Promise((resolve) => setImmediate(resolve));
   }
   return { rowOf, features, dim };
 }
@@ -78,7 +80,7 @@ export const tableFeatures: FeatureFn = (maps) => tf.reshape(maps, [maps.shape[0
  * image's features computed once (see featureTable). Mean ± 95 % interval over episodes.
  */
 export async function evaluateFrozenFeatures(dataset: ImageDataset, list: EpisodeList, featureFn: FeatureFn, options: EvaluateOptions = {}): Promise<EvaluationResult> {
-  const table = featureTable(dataset, list, featureFn, options.batchSize);
+  const table = await featureTable(dataset, list, featureFn, options.batchSize);
   return evaluateEpisodeSource(tableFeatures, tableEpisodeSource(list, table), options);
 }
 

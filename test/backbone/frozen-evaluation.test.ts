@@ -56,7 +56,7 @@ describe('evaluateFrozenFeatures', () => {
       return rawPixelFeatures(images);
     };
     const before = tf.memory().numTensors;
-    const table = featureTable(dataset, list, counting, 10);
+    const table = await featureTable(dataset, list, counting, 10);
     expect(imagesSeen).toBe(distinct.size);
     expect(table.rowOf.size).toBe(distinct.size);
     expect(table.dim).toBe(8 * 8 * 3);
@@ -64,11 +64,11 @@ describe('evaluateFrozenFeatures', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it('rejects an episode list that does not belong to the dataset', () => {
+  it('rejects an episode list that does not belong to the dataset', async () => {
     const dataset = noisyDataset();
     const list = sampleEpisodes(dataset, 'novel', { ways: 5, shots: 1, queries: 1, count: 2, seed: 1 });
     list.episodes[0].supportImages[0] = 10_000;
-    expect(() => featureTable(dataset, list, rawPixelFeatures)).toThrow(ConfigError);
-    expect(() => featureTable(dataset, list, rawPixelFeatures)).toThrow(/image 10000 is not an image of class/);
+    await expect(featureTable(dataset, list, rawPixelFeatures)).rejects.toThrow(ConfigError);
+    await expect(featureTable(dataset, list, rawPixelFeatures)).rejects.toThrow(/image 10000 is not an image of class/);
   });
 });
