@@ -29,7 +29,7 @@ export async function evaluateMethod(
     if (options.signal?.aborted) throw new CancelledError(`evaluation of ${name} stopped after ${i} of ${episodes.count} episodes (nothing to save)`);
     const episode = episodes.episode(i);
     try {
-      // tidy: also frees the initial values some factories leave behind when they create variables
+      // tidy: frees any intermediate tensor a method leaves behind (variables are the method's to dispose)
       tf.tidy(() => { accuracies.push(method(context, episode, { ...options, seed: (options.seed ?? 0) + i })); });
     } finally {
       disposeEpisode(episode);
