@@ -12,19 +12,22 @@ import { TINY_VIT, normalizeImages } from '../../src/model';
 import { PRIOR_CNN, bnPriorLoss, loadShippedPrior } from '../../src/prior';
 
 /**
- * NN (frozen backbone + prototypes) minus raw-pixel prototypes, novel emoji 5-way 1-shot,
- * 15 queries, measured on 600 episodes of seed 2026 (assets/backbone/evaluation.json,
- * MODEL_CARD.md): −0.16 ± 1.10 points. The shipped backbone (6 epochs, 49 min on a shared
- * CPU) does NOT yet beat raw pixels, it ties them; this test guards the measured margin, to be
- * raised to a positive one when a longer-trained backbone is shipped.
+ * NN (frozen backbone + prototypes) minus raw-pixel prototypes on novel emoji 5-way 1-shot,
+ * 15 queries, paired over the 600 episodes of seed 2026, as measured and shipped in
+ * assets/backbone/evaluation.json (MODEL_CARD.md: +1.27 ± 1.11 points for the 12-epoch backbone).
+ * The test recomputes it on the same 600 episodes: only floating-point differences between
+ * backends may move it, hence a tolerance of half a point.
  */
-const MEASURED_MARGIN = -0.0016;
-/**
- * The test uses the first 100 of those episodes (the sampler draws them in order), whose mean
- * differs from the 600-episode one by sampling: the tolerance is three standard errors of a
- * 100-episode mean of the paired per-episode differences (std 0.138 / √100 ≈ 0.014).
- */
-const TOLERANCE = 0.04;
+const TOLERANCE = 0.005;
+
+function measuredMargin(): number {
+  const evaluation = JSON.parse(fs.readFileSync(assetPath('backbone', 'evaluation.json'), 'utf8')) as {
+    results: { set: string; shots: number; nnMinusRaw: { mean: number } }[];
+  };
+  const row = evaluation.results.find((r) => r.set === 'emoji novel' && r.shots === 1);
+  if (!row) throw new Error('assets/backbone/evaluation.json has no emoji novel 1-shot row');
+  return row.nnMinusRaw.mean;
+}
 
 beforeAll(async () => {
   await initWasmBackend();
@@ -62,14 +65,15 @@ describe('the shipped backbone and image prior', () => {
     prior.dispose();
   });
 
-  it(`keeps its measured margin over raw-pixel prototypes on novel emoji 5-way 1-shot episodes, less ${TOLERANCE}`, async () => {
+  it('beats raw-pixel prototypes on novel emoji 5-way 1-shot episodes by the measured margin, less a tolerance', async () => {
     const emoji = await loadEmojiDataset();
-    const list = sampleEpisodes(emoji, 'novel', { ways: 5, shots: 1, queries: 15, count: 100, seed: 2026 });
+    const list = sampleEpisodes(emoji, 'novel', { ways: 5, shots: 1, queries: 15, count: 600, seed: 2026 });
     const backbone = loadShippedBackbone();
     const nn = await evaluateFrozenFeatures(emoji, list, backboneFeatures(backbone));
     const raw = await evaluateFrozenFeatures(emoji, list, rawPixelFeatures);
     backbone.dispose();
     const difference = meanWithInterval(nn.accuracies.map((a, i) => a - raw.accuracies[i]));
-    expect(difference.mean).toBeGreaterThan(MEASURED_MARGIN - TOLERANCE);
-  }, 180_000);
+    expect(difference.mean).toBeGreaterThan(0);
+    expect(difference.mean).toBeGreaterThan(measuredMargin() - TOLERANCE);
+  }, 300_000);
 });
