@@ -29,4 +29,8 @@ run_suite kernel "$results/kernel.junit.xml" bash test/kernel/run.sh "$results"
 # JupyterLab in headless Debian Chromium: every renderer, live updates, Stop, reload, unsafe payloads
 run_suite browser "$results/browser.playwright.json" bash test/browser/run.sh "$results/browser.playwright.json"
 
+# the quick profile of the reproduction on the tiny configuration (~9 min): report checked, kept in test-results/reports
+run_suite reproduce "$results/reproduce.junit.xml" bash -c \
+  'npm run -s reproduce -- --out "$1/reports"; node scripts/check-reproduction.js "$1/reports/quick.json" "$1/reproduce.junit.xml" "$?"' _ "$results"
+
 node scripts/summarize-tests.js "$results"

@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+// Checks a reproduction report (reports/<profile>.json) and writes its checks as JUnit XML, one
+// test case each, for scripts/summarize-tests.js.
+//   node scripts/check-reproduction.js REPORT_JSON JUNIT_XML EXIT_STATUS_OF_THE_RUN
+'use strict';
+const fs = require('fs');
+
+const [reportPath, junitPath, runStatus] = process.argv.slice(2);
+const checks = [];
+const check = (name, test) => {
+  let failure = null;
+  try {
+    const problem = test();
+    if (problem) failure = problem;
+  } catch (error) {
+    failure = error.message;
+  }
+  checks.push({ name, failure });
+};
+
+let report = null;
+check('the run exits with status 0', () => (runStatus === '0' ? null : `exit status ${runStatus}`));
+check('the report is readable JSON', () => { report = JSON.parse(fs.readFileSync(reportPath, 'utf8')); });
+const methods = () => report.settings.baselines.methods;
+check('Table 2/3: every set and shot has a row for every method', () => {
+  const blocks = report.table23.map((b) => `${b.set}/${b.shots}`);
+  if (!blocks.includes('emoji-novel/1') || !blocks.includes('emoji-novel/5')) return `blocks: ${blocks.join(', ')}`;
+  const bad = report.table23.find((b) => b.rows.map((r) => r.method).join() !== methods().join());
+  return bad ? `${bad.set}/${bad.shots} has methods ${bad.rows.map((r) => r.method).join(', ')}` : null;
+});
+check('Table 2/3: accuracies are fractions over at least one episode', () => {
+  const rows = report.table23.flatMap((b) => b.rows);
+  const bad = rows.find((r) => !(r.mean >= 0 && r.mean <= 1 && r.n >= 1 && r.ci95 >= 0));
+  return bad ? `bad row ${JSON.stringify(bad)}` : null;
+});
+check('Table 4/5: pruned rows keep fewer tokens and report throughput', () => {
+  const [dense, ...pruned] = report.table45;
+  if (!dense || dense.tokensKept !== dense.patchCount) return 'the first row must be unpruned';
+  if (pruned.length === 0) return 'no pruned rows';
+  const bad = pruned.find((r) => !(r.tokensKept < r.patchCount && r.metaEpisodesPerSecond > 0 && r.inversionIterationsPerSecond > 0));
+  return bad ? `bad row ${JSON.stringify(bad)}` : null;
+});
+check('diagnostics and statements are present', () => {
+  const d = report.diagnostics;
+  if (!(d.teacherConfidence.mean > 0 && d.learningCurve.length > 0)) return 'missing teacher confidence or learning curve';
+  return report.statements.length > 0 ? null : 'no statements';
+});
+
+const escape = (text) => String(text).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;');
+const failures = checks.filter((c) => c.failure).length;
+const cases = checks.map((c) => `  <testcase classname="reproduction" name="${escape(c.name)}">${c.failure ? `<failure message="${escape(c.failure)}"/>` : ''}</testcase>`);
+fs.writeFileSync(junitPath, `<?xml version="1.0" encoding="UTF-8"?>\n<testsuite name="reproduction" tests="${checks.length}" failures="${failures}" errors="0" skipped="0">\n${cases.join('\n')}\n</testsuite>\n`);
+for (const c of checks) console.log(`${c.failure ? 'FAIL' : 'ok  '} ${c.name}${c.failure ? `: ${c.failure}` : ''}`);
+process.exit(failures > 0 ? 1 : 0);
