@@ -29,13 +29,9 @@ import { loadGlyphDataset } from '../src/data/glyphs';
 import { evaluateEpisodeSource, meanWithInterval, rawPixelFeatures } from '../src/evaluation';
 import { writeJsonAtomic } from '../src/io';
 import { LinearHead, TINY_VIT, VisionTransformer, normalizeImages, type ViTWeights } from '../src/model';
+import { argument, optimiserOptions } from './training-recipe';
 
 const RECIPE = { batchSize: 64, peakLearningRate: 1e-3, floorLearningRate: 1e-5, warmupFraction: 0.05, tokenKeepRatio: 0.5, fullTokenFraction: 0.2, weightDecay: 0.05 };
-
-function argument(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
 
 /** Seconds per training step at the recipe's batch size, on a throw-away model (3 timed steps). */
 function measureStepSeconds(classes: number): number {
@@ -141,12 +137,7 @@ async function main(): Promise<void> {
     console.log(`measured ${measured.toFixed(2)} s/step (${(RECIPE.batchSize / measured).toFixed(1)} images/s): ${epochs} epochs fit ${minutes} min`);
   }
   const options: PretrainOptions = {
-    epochs,
-    batchSize: RECIPE.batchSize,
-    peakLearningRate: RECIPE.peakLearningRate,
-    floorLearningRate: RECIPE.floorLearningRate,
-    warmupFraction: RECIPE.warmupFraction,
-    adamw: { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: RECIPE.weightDecay },
+    ...optimiserOptions(RECIPE, epochs),
     tokenKeepRatio: RECIPE.tokenKeepRatio,
     fullTokenFraction: RECIPE.fullTokenFraction,
     seed,

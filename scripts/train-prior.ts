@@ -16,15 +16,11 @@ import { loadGlyphDataset } from '../src/data/glyphs';
 import { writeJsonAtomic } from '../src/io';
 import { normalizeImages } from '../src/model';
 import { PRIOR_CNN, SHIPPED_PRIOR_FILE, priorAccuracy, savePrior, trainPrior } from '../src/prior';
+import { argument, optimiserOptions } from './training-recipe';
 
 const RECIPE = { epochs: 6, batchSize: 64, peakLearningRate: 2e-3, floorLearningRate: 1e-5, warmupFraction: 0.05, weightDecay: 5e-4 };
 // characters are not mirror-symmetric: no flip; crops, shifts and colour jitter as for the backbone
 const AUGMENT = { ...DEFAULT_AUGMENT, flip: false };
-
-function argument(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
 
 async function main(): Promise<void> {
   const backend = await initWasmBackend();
@@ -35,12 +31,7 @@ async function main(): Promise<void> {
   const split = holdoutSplit(glyphs, base, 1, seed);
   const started = Date.now();
   const { prior, result } = await trainPrior(PRIOR_CNN, split.train, {
-    epochs,
-    batchSize: RECIPE.batchSize,
-    peakLearningRate: RECIPE.peakLearningRate,
-    floorLearningRate: RECIPE.floorLearningRate,
-    warmupFraction: RECIPE.warmupFraction,
-    adamw: { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: RECIPE.weightDecay },
+    ...optimiserOptions(RECIPE, epochs),
     augment: AUGMENT,
     normalize: normalizeImages,
     seed,

@@ -19,3 +19,5 @@ export type { BuildAllOptions, BuiltData } from './build-all';
 export { episodeSource, episodeTensors, sampleEpisodes } from './episodes';
 export type { Episode, EpisodeList, EpisodeOptions } from './episodes';
 export { loadEpisodes, saveEpisodes, validateEpisodeList } from './episode-file';
+export { datasetSpecKey, loadDatasetSpec } from './dataset-spec';
+export type { DatasetSpec } from './dataset-spec';

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { ShapeError } from '../errors';
-import { PrototypeDistance, prototypeLogits, prototypes } from './prototypes';
+import { PrototypeDistance, labelsAsArray, prototypeLogits, prototypes } from './prototypes';
 
 /** Maps normalised images [B, H, W, C] to features [B, D] (e.g. a frozen backbone's f(x)). */
 export type FeatureFn = (images: tf.Tensor4D) => tf.Tensor2D;
@@ -56,7 +56,3 @@ export function episodeAccuracy(featureFn: FeatureFn, episode: EpisodeTensors, o
   return correct / queryLabels.length;
 }
 
-/** An episode's labels as a plain array, whichever form they came in. */
-export function labelsAsArray(labels: tf.Tensor1D | readonly number[]): number[] {
-  return Array.isArray(labels) ? [...labels] : Array.from((labels as tf.Tensor1D).dataSync());
-}

@@ -2,8 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { asDisplay, episodeBundle, type Displayable } from '../display/bundles';
 import { imagesToPngDataUrls } from '../display/png';
 import { denormalizeImages } from '../model/preprocess';
-import { featuresInBatches, labelsAsArray, type EpisodeTensors, type FeatureFn } from './episode-accuracy';
-import { prototypeLogits, prototypes, type PrototypeDistance } from './prototypes';
+import { featuresInBatches, type EpisodeTensors, type FeatureFn } from './episode-accuracy';
+import { labelsAsArray, prototypeLogits, prototypes, type PrototypeDistance } from './prototypes';
 
 export interface EpisodeViewOptions {
   classNames?: string[]; // the N ways, default "class i"

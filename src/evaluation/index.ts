@@ -1,8 +1,8 @@
-export { DISTANCE_EPSILON, prototypeLogits, prototypes } from './prototypes';
+export { DISTANCE_EPSILON, labelsAsArray, prototypeLogits, prototypes } from './prototypes';
 export type { PrototypeDistance } from './prototypes';
 export { meanWithInterval } from './interval';
 export type { MeanWithInterval } from './interval';
-export { episodeAccuracy, featuresInBatches, labelsAsArray } from './episode-accuracy';
+export { episodeAccuracy, featuresInBatches } from './episode-accuracy';
 export type { EpisodeAccuracyOptions, EpisodeTensors, FeatureFn } from './episode-accuracy';
 export { disposeEpisode, evaluateEpisodeSource } from './evaluate-episodes';
 export type { EpisodeSource, EvaluateOptions, EvaluationResult } from './evaluate-episodes';

@@ -13,6 +13,11 @@ export type PrototypeDistance = 'euclidean' | 'squaredEuclidean';
  */
 export const DISTANCE_EPSILON = 1e-8;
 
+/** An episode's labels as a plain array, whichever form they came in. */
+export function labelsAsArray(labels: tf.Tensor1D | readonly number[]): number[] {
+  return Array.isArray(labels) ? [...labels] : Array.from((labels as tf.Tensor1D).dataSync());
+}
+
 /**
  * Prototype c_i = mean feature of class i's support examples.
  * supportFeatures [N·K, D], supportLabels int [N·K] in 0..ways−1 → [ways, D].
@@ -27,7 +32,7 @@ export function prototypes(
     throw new ShapeError(`prototypes: supportFeatures must be [N·K, D], found shape [${supportFeatures.shape}]`);
   }
   if (!Number.isInteger(ways) || ways < 1) throw new ConfigError(`prototypes: ways must be a positive integer, found ${ways}`);
-  const labels = Array.isArray(supportLabels) ? supportLabels : Array.from((supportLabels as tf.Tensor1D).dataSync());
+  const labels = labelsAsArray(supportLabels);
   const rows = supportFeatures.shape[0];
   if (labels.length !== rows) {
     throw new ShapeError(`prototypes: ${rows} support features but ${labels.length} support labels`);

@@ -5,8 +5,8 @@ import { ConfigError } from '../errors';
 import type { EpisodeAccuracyOptions } from '../evaluation/episode-accuracy';
 import type { EvaluationResult } from '../evaluation/evaluate-episodes';
 import { meanWithInterval } from '../evaluation/interval';
-import { loadDatasetSpec } from './dataset-spec';
-import type { DatasetSpec, EvaluateEpisodesJob, EvaluateEpisodesResult } from './jobs';
+import { loadDatasetSpec, type DatasetSpec } from '../data/dataset-spec';
+import type { EvaluateEpisodesJob, EvaluateEpisodesResult } from './jobs';
 import { runInWorkers, type PoolOutcome, type WorkerPoolOptions } from './pool';
 
 /**

@@ -5,10 +5,9 @@ export { evaluateInParallel, splitEpisodeList } from './evaluate-in-parallel';
 export type { ParallelEvaluationOptions, ParallelEvaluationResult } from './evaluate-in-parallel';
 export { runJob } from './run-job';
 export { JobResources } from './resources';
-export { loadDatasetSpec } from './dataset-spec';
 export { loadInversionOutput, saveInversionOutput, INVERSION_OUTPUT_FORMAT } from './inversion-output';
 export type { InversionOutput, InversionOutputInfo } from './inversion-output';
 export type {
-  DatasetSpec, EvaluateEpisodesJob, EvaluateEpisodesResult, InversionJobOptions, InvertLoraJob, InvertLoraSummary,
+  EvaluateEpisodesJob, EvaluateEpisodesResult, InversionJobOptions, InvertLoraJob, InvertLoraSummary,
   JobResult, ParallelJob, ResultOf,
 } from './jobs';

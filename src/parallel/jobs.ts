@@ -1,4 +1,5 @@
 import { ConfigError } from '../errors';
+import type { DatasetSpec } from '../data/dataset-spec';
 import type { EpisodeList } from '../data/episodes';
 import type { PrototypeDistance } from '../evaluation/prototypes';
 import type { InversionOptions, InversionStep } from '../inversion';
@@ -7,14 +8,6 @@ import type { InversionOptions, InversionStep } from '../inversion';
  * Jobs a worker thread can run. Every field is plain data (structured-clone safe): models and
  * data are named by file, so each worker loads its own copy with its own TensorFlow.js.
  */
-
-/** Which src/data loader builds the images an episode list indexes (read from its cache once built). */
-export interface DatasetSpec {
-  loader: 'emoji' | 'glyphs' | 'mnist' | 'fashion-mnist';
-  size?: number; // pixels, the loader's default when omitted (32)
-  limit?: number; // emoji only: first n emoji of each category
-  cacheDir?: string; // default: the loaders' default cache
-}
 
 /** Prototype accuracy of each episode of `episodes` (method.md §1.6), backbone + optional LoRA. */
 export interface EvaluateEpisodesJob {

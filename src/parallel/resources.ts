@@ -3,8 +3,7 @@ import * as path from 'path';
 import type { StoreDataset } from '../data/store-dataset';
 import { loadHfClipVision } from '../io/hf-clip';
 import { VisionTransformer } from '../model/vision-transformer';
-import { datasetSpecKey, loadDatasetSpec } from './dataset-spec';
-import type { DatasetSpec } from './jobs';
+import { datasetSpecKey, loadDatasetSpec, type DatasetSpec } from '../data/dataset-spec';
 
 /**
  * What the jobs of one worker share: backbones (by file, reloaded when the file changes) and

@@ -2,10 +2,8 @@ import { LoRA } from '../adapters/lora';
 import { parseRequest, selectBackend } from '../backend/select';
 import { loadShippedBackbone } from '../backbone/shipped';
 import type { ImageDataset, Split } from '../data/dataset';
-import { loadEmojiDataset } from '../data/emoji';
+import { datasetSpecKey, loadDatasetSpec, type DatasetSpec } from '../data/dataset-spec';
 import { episodeSource, sampleEpisodes } from '../data/episodes';
-import { loadFashionMnist, loadMnist } from '../data/digits';
-import { loadGlyphDataset } from '../data/glyphs';
 import { ConfigError, MissingResourceError } from '../errors';
 import { invertLora } from '../inversion';
 import { loadHfClipVision } from '../io/hf-clip';
@@ -17,13 +15,13 @@ import { buildZoo, loadZoo, readZooManifest } from '../zoo';
 import type { RunConfig } from './config';
 import type { PipelinePorts } from './ports';
 
-/** The episode sets the pipeline knows: loader and split. */
-const EPISODE_SETS: Record<string, { split: Split; load: (size: number) => Promise<ImageDataset> }> = {
-  'emoji-validation': { split: 'validation', load: (size) => loadEmojiDataset({ size }) },
-  'emoji-novel': { split: 'novel', load: (size) => loadEmojiDataset({ size }) },
-  'glyphs': { split: 'test', load: (size) => loadGlyphDataset({ size }) },
-  'mnist': { split: 'test', load: (size) => loadMnist({ size }) },
-  'fashion-mnist': { split: 'test', load: (size) => loadFashionMnist({ size }) },
+/** The episode sets the pipeline knows: which data set and which of its splits. */
+const EPISODE_SETS: Record<string, { split: Split; loader: DatasetSpec['loader'] }> = {
+  'emoji-validation': { split: 'validation', loader: 'emoji' },
+  'emoji-novel': { split: 'novel', loader: 'emoji' },
+  'glyphs': { split: 'test', loader: 'glyphs' },
+  'mnist': { split: 'test', loader: 'mnist' },
+  'fashion-mnist': { split: 'test', loader: 'fashion-mnist' },
 };
 
 function loadBackbone(config: RunConfig): VisionTransformer {
@@ -63,7 +61,8 @@ export function createPorts(options: { backend?: string } = {}): PipelinePorts {
       const manifest = readZooManifest(dir);
       if (manifest && manifest.recipe === null) return loadZoo(dir, backbone); // imported LoRAs only
       const size = backbone.config.imageSize;
-      const emoji = await dataset(`emoji-${size}`, () => loadEmojiDataset({ size }));
+      const spec: DatasetSpec = { loader: 'emoji', size };
+      const emoji = await dataset(datasetSpecKey(spec), () => loadDatasetSpec(spec));
       const z = config.zoo;
       return buildZoo(backbone, emoji, dir, {
         size: z.size, ways: z.ways, shots: z.shots, rank: z.rank, steps: z.steps, learningRate: z.learningRate,
@@ -100,7 +99,8 @@ export function createPorts(options: { backend?: string } = {}): PipelinePorts {
       if (!known) throw new ConfigError(`unknown episode set "${set}"; expected one of ${Object.keys(EPISODE_SETS).join(', ')}`);
       let data: ImageDataset;
       try {
-        data = await dataset(`${set.startsWith('emoji') ? 'emoji' : set}-${imageSize}`, () => known.load(imageSize));
+        const spec: DatasetSpec = { loader: known.loader, size: imageSize };
+        data = await dataset(datasetSpecKey(spec), () => loadDatasetSpec(spec));
       } catch (error) {
         if (error instanceof MissingResourceError) return null;
         throw error;

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { LoRA } from '../adapters/lora';
 import { fitOnSupport } from '../baselines/fit-on-support';
-import { labelsAsArray, type EpisodeTensors } from '../evaluation/episode-accuracy';
+import type { EpisodeTensors } from '../evaluation/episode-accuracy';
+import { labelsAsArray } from '../evaluation/prototypes';
 import { LinearHead } from '../model/head';
 import type { VisionTransformer } from '../model/vision-transformer';
 import type { TuningRecord } from './zoo-entry';

@@ -7,7 +7,7 @@ import { loadEmojiDataset, sampleEpisodes, type EpisodeList } from '../../src/da
 import { saveHfClipVision, saveLoraFile } from '../../src/io';
 import type { ViTConfig } from '../../src/model';
 import { PriorCnn, savePrior } from '../../src/prior';
-import type { DatasetSpec } from '../../src/parallel';
+import type { DatasetSpec } from '../../src/data';
 import { responsiveBackbone } from '../inversion/fixtures';
 
 /** 32×32 images (the emoji set's), patch 8 → 16 patches; small enough for the cpu backend. */

@@ -4,8 +4,9 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../src/backend';
 import { ConfigError } from '../../src/errors';
+import { loadDatasetSpec } from '../../src/data';
 import {
-  JobResources, loadDatasetSpec, loadInversionOutput, runJob, splitEpisodeList, type EvaluateEpisodesJob, type InvertLoraJob,
+  JobResources, loadInversionOutput, runJob, splitEpisodeList, type EvaluateEpisodesJob, type InvertLoraJob,
 } from '../../src/parallel';
 import { EMOJI_SPEC, writeParallelFiles, type ParallelFiles } from './fixtures';
 

@@ -1,9 +1,16 @@
 import { ConfigError } from '../errors';
-import { loadFashionMnist, loadMnist } from '../data/digits';
-import { loadEmojiDataset } from '../data/emoji';
-import { loadGlyphDataset } from '../data/glyphs';
-import type { StoreDataset } from '../data/store-dataset';
-import type { DatasetSpec } from './jobs';
+import { loadFashionMnist, loadMnist } from './digits';
+import { loadEmojiDataset } from './emoji';
+import { loadGlyphDataset } from './glyphs';
+import type { StoreDataset } from './store-dataset';
+
+/** A data set by name, as plain data (a worker job, a configuration): which loader, at what size. */
+export interface DatasetSpec {
+  loader: 'emoji' | 'glyphs' | 'mnist' | 'fashion-mnist';
+  size?: number; // pixels, the loader's default when omitted (32)
+  limit?: number; // emoji only: first n emoji of each category
+  cacheDir?: string; // default: the loaders' default cache
+}
 
 const LOADERS: readonly DatasetSpec['loader'][] = ['emoji', 'glyphs', 'mnist', 'fashion-mnist'];
 
