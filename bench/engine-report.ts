@@ -36,7 +36,7 @@ export interface Report {
   cpu: string;
   /** os.loadavg() (1, 5, 15 min) when the run started and ended: the CPU is shared. */
   load: { start: number[]; end: number[] };
-  tfjs: { version: string; backend: string; simd: boolean; threads: number; fallbackReason?: string };
+  tfjs: { version: string; backend: string; simd: boolean; threads: number; compiledKernels: boolean; fallbackReason?: string };
   torch: { version: string; threads: number; implementation: string };
   flopsNote: string;
   rows: (Row & { tfjsImagesPerS: number; torchImagesPerS: number; tfjsGflops: number; torchGflops: number; ratio: number })[];
@@ -59,7 +59,8 @@ export function markdown(report: Report): string {
     `# Engine benchmark: tfjs-wasm vs PyTorch CPU (${report.date})`,
     '',
     `CPU: ${report.cpu}; load average (1/5/15 min) ${loadText(report.load.start)} at the start, ${loadText(report.load.end)} at the end. tfjs ${report.tfjs.version}, backend ${report.tfjs.backend}, SIMD ${report.tfjs.simd}, ` +
-      `${report.tfjs.threads} thread(s)${report.tfjs.fallbackReason ? ` (threaded build unavailable: ${report.tfjs.fallbackReason})` : ''}. ` +
+      `${report.tfjs.threads} thread(s)${report.tfjs.fallbackReason ? ` (threaded build unavailable: ${report.tfjs.fallbackReason})` : ''}, ` +
+      `${report.tfjs.compiledKernels ? 'compiled kernels (src/ops/wasm: products, attention, LayerNorm, QuickGELU)' : 'stock kernels only'}. ` +
       `PyTorch ${report.torch.version}, ${report.torch.threads} thread(s): ${report.torch.implementation}.`,
     '',
     'Tiny config: 32×32 images, patch 4 → 65 tokens, width 192, depth 4, 3 heads, MLP 768, LoRA rank 4 on q, v.',

@@ -80,7 +80,7 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     cpu: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown'} (shared)`,
     load: { start: loadAtStart, end: os.loadavg() },
-    tfjs: { version: tf.version.tfjs, backend: tf.getBackend(), simd: info.simd, threads: info.threads, ...(info.fallbackReason ? { fallbackReason: info.fallbackReason } : {}) },
+    tfjs: { version: tf.version.tfjs, backend: tf.getBackend(), simd: info.simd, threads: info.threads, compiledKernels: info.fusedKernels, ...(info.fallbackReason ? { fallbackReason: info.fallbackReason } : {}) },
     torch: { version: torch.info.torch, threads: torch.info.threads, implementation: torch.info.implementation },
     flopsNote: `GFLOP/s are effective: ${(perImage / 1e6).toFixed(1)} MFLOP per image forward (matrix products only), ` +
       'forward+backward counted as 2× forward (one data-gradient pass; frozen weights need no weight gradient). ' +

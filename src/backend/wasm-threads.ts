@@ -20,9 +20,22 @@ import { BackendError } from '../errors';
 export const SUPPORTED_WASM_VERSION = '4.22.0';
 const INIT_TIMEOUT_MS = 30_000;
 
+/** The shared memory (heap) of a threaded backend built here, and its XNNPACK thread count. */
+export interface SharedHeap {
+  memory: { readonly buffer: ArrayBuffer | SharedArrayBuffer; grow(pages: number): number };
+  threads: number;
+}
+
+const sharedHeaps = new WeakMap<object, SharedHeap>();
+
+/** The heap of `backend` if it is a threaded wasm backend built by registerThreadedWasm (src/ops/wasm runs kernels in it). */
+export function sharedHeapOf(backend: object): SharedHeap | undefined {
+  return sharedHeaps.get(backend);
+}
+
 /** What the registered factory ended up building (filled when the backend is created). */
 export interface ThreadedWasmStatus {
-  threads: number; // threads XNNPACK reports; 1 after a fallback
+  threads: number; // threads for compute (XNNPACK's, or our kernels' when they run); 1 after a fallback
   fallbackReason?: string;
 }
 
@@ -36,8 +49,12 @@ type EmscriptenModule = {
  * Replaces the registered `wasm` factory by one that loads the threaded-SIMD build with
  * `threads` threads, falling back to the stock factory on any failure. Call before
  * tf.setBackend('wasm'); `status` is filled when the backend is created.
+ *
+ * `xnnpackThreads` (default `threads`) sizes the stock kernels' XNNPACK pool. When our own
+ * kernels (src/ops/wasm) do the heavy products on `threads` threads, give XNNPACK 1: its
+ * idle pool threads spin after every op they run and take the second core from ours.
  */
-export function registerThreadedWasm(threads: number): ThreadedWasmStatus {
+export function registerThreadedWasm(threads: number, xnnpackThreads = threads): ThreadedWasmStatus {
   require('@tensorflow/tfjs-backend-wasm'); // registers the kernels and the stock factory
   const stock = tf.findBackendFactory('wasm');
   if (!stock) throw new BackendError('@tensorflow/tfjs-backend-wasm registered no wasm backend factory');
@@ -45,8 +62,8 @@ export function registerThreadedWasm(threads: number): ThreadedWasmStatus {
   tf.removeBackend('wasm');
   tf.registerBackend('wasm', async () => {
     try {
-      const backend = await withTimeout(createThreadedBackend(threads), INIT_TIMEOUT_MS);
-      status.threads = (await import('@tensorflow/tfjs-backend-wasm')).getThreadsCount();
+      const backend = await withTimeout(createThreadedBackend(threads, xnnpackThreads), INIT_TIMEOUT_MS);
+      status.threads = threads;
       return backend;
     } catch (error) {
       status.fallbackReason = error instanceof Error ? error.message : String(error);
@@ -56,7 +73,7 @@ export function registerThreadedWasm(threads: number): ThreadedWasmStatus {
   return status;
 }
 
-async function createThreadedBackend(threads: number): Promise<tf.KernelBackend> {
+async function createThreadedBackend(threads: number, xnnpackThreads: number): Promise<tf.KernelBackend> {
   const wasmPkg = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
   const version = JSON.parse(fs.readFileSync(path.join(wasmPkg, 'package.json'), 'utf8')).version;
   if (version !== SUPPORTED_WASM_VERSION) {
@@ -85,11 +102,13 @@ async function createThreadedBackend(threads: number): Promise<tf.KernelBackend>
     dispose: module.cwrap('dispose', null, []),
   };
   const wasmApi = await import('@tensorflow/tfjs-backend-wasm');
-  wasmApi.setThreadsCount(threads);
+  wasmApi.setThreadsCount(xnnpackThreads);
   const backend = new wasmApi.BackendWasm(module as never);
-  if (wasmApi.getThreadsCount() !== threads) {
-    throw new Error(`asked XNNPACK for ${threads} threads, it reports ${wasmApi.getThreadsCount()}`);
+  if (wasmApi.getThreadsCount() !== xnnpackThreads) {
+    throw new Error(`asked XNNPACK for ${xnnpackThreads} threads, it reports ${wasmApi.getThreadsCount()}`);
   }
+  const memory = await instantiation.memory;
+  if (memory) sharedHeaps.set(backend, { memory, threads });
   // The pool's workers would keep Node alive after the program ends.
   for (const worker of module.PThread?.runningWorkers ?? []) worker.unref();
   return backend;
@@ -101,24 +120,29 @@ type WasmInstance = object;
 type WasmModule = object;
 declare const WebAssembly: {
   instantiate(bytes: Uint8Array, imports: WasmImports): Promise<{ instance: WasmInstance; module: WasmModule }>;
+  Memory: new (...args: never[]) => SharedHeap['memory'];
 };
 
 /**
  * Emscripten's instantiateWasm hook. The backend caps its XNNPACK pool at half the logical
  * cores it is told about (it assumes 2 hyper-threads per core), read once at start-up; on a
  * 2-core machine that is 1 thread whatever is asked. We report 2·threads cores to the module.
+ * The shared memory the module imports is kept (`memory`) for the fused kernels.
  */
 function instantiateWithCores(wasmFile: string, threads: number) {
   let fail: (error: unknown) => void = () => undefined;
   const failed = new Promise<never>((_, reject) => { fail = reject; });
+  let found: (memory: SharedHeap['memory'] | undefined) => void = () => undefined;
+  const memory = new Promise<SharedHeap['memory'] | undefined>((resolve) => { found = resolve; });
   const hook = (imports: WasmImports, receiveInstance: (i: WasmInstance, m: WasmModule) => void) => {
+    found(Object.values(imports).flatMap((fields) => Object.values(fields)).find((v) => v instanceof WebAssembly.Memory) as SharedHeap['memory'] | undefined);
     const env = { ...imports.env, emscripten_num_logical_cores: () => 2 * threads };
     WebAssembly.instantiate(fs.readFileSync(wasmFile), { ...imports, env })
       .then(({ instance, module }) => receiveInstance(instance, module))
       .catch(fail);
     return {}; // asynchronous instantiation
   };
-  return { hook, failed };
+  return { hook, failed, memory };
 }
 
 /**

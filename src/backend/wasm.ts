@@ -1,6 +1,7 @@
 import * as os from 'os';
 import * as tf from '@tensorflow/tfjs';
 import { BackendError, ConfigError } from '../errors';
+import { kernelsModule } from '../ops/wasm/compiled-module';
 import { registerSharingIdentity } from './wasm-kernels';
 import { registerThreadedWasm } from './wasm-threads';
 
@@ -9,7 +10,9 @@ export const WASM_THREADS_ENV = 'LORA_RECYCLE_WASM_THREADS';
 
 export interface WasmBackendInfo {
   simd: boolean;
-  threads: number; // XNNPACK threads actually in use
+  threads: number; // compute threads actually in use
+  /** Whether the compiled kernels (src/ops/wasm) run the products, attention and norms. */
+  fusedKernels: boolean;
   fallbackReason?: string; // why the threaded build was not used, if it was asked for
 }
 
@@ -18,13 +21,16 @@ let info: WasmBackendInfo | undefined;
 /**
  * Registers the wasm backend and makes it the active one: the threaded-SIMD build with
  * LORA_RECYCLE_WASM_THREADS threads (default min(2, CPUs)) under Node, else the stock
- * single-threaded SIMD build, with a copy-free Identity kernel (see wasm-kernels.ts).
+ * single-threaded SIMD build, with a copy-free Identity kernel (see wasm-kernels.ts). With the
+ * compiled kernels (dist/wasm/kernels.wasm; LORA_RECYCLE_FUSED_KERNELS=0 turns them off) those
+ * threads are theirs and XNNPACK keeps one.
  * Idempotent; the thread count is fixed at the first call.
  */
 export async function initWasmBackend(): Promise<WasmBackendInfo> {
   if (info && tf.getBackend() === 'wasm') return info;
   const threads = requestedThreads();
-  const status = threads > 1 && isNode() ? registerThreadedWasm(threads) : undefined;
+  const fusedKernels = process.env.LORA_RECYCLE_FUSED_KERNELS !== '0' && kernelsModule() !== null;
+  const status = threads > 1 && isNode() ? registerThreadedWasm(threads, fusedKernels ? 1 : threads) : undefined;
   if (!status) await import('@tensorflow/tfjs-backend-wasm');
   const ok = await tf.setBackend('wasm');
   if (!ok) throw new BackendError('the wasm backend failed to initialise (tf.setBackend("wasm") returned false)');
@@ -33,6 +39,7 @@ export async function initWasmBackend(): Promise<WasmBackendInfo> {
   info = {
     simd: Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')),
     threads: status ? status.threads : 1,
+    fusedKernels,
     ...(status?.fallbackReason ? { fallbackReason: status.fallbackReason } : {}),
   };
   return info;

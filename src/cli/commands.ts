@@ -48,8 +48,11 @@ export const COMMAND_SPECS: Omit<Command, 'run'>[] = [
     },
   },
   {
-    name: 'reproduce', summary: 'run the Table 2/3 and 4/5 analogues and write reports/<profile>.json and .md',
-    usage: '--profile quick|full [--out reports] [--work <dir>]',
-    options: { ...backend, profile: { type: 'string', short: 'p' }, out: { type: 'string', short: 'o' }, work: { type: 'string' } },
+    name: 'reproduce', summary: 'run the Table 2/3 and 4/5 analogues and write reports/<profile>.json and .md (--estimate: only estimate the run time from a quick report)',
+    usage: '--profile quick|full [--out reports] [--work <dir>] [--estimate [--from reports/quick.json]]',
+    options: {
+      ...backend, profile: { type: 'string', short: 'p' }, out: { type: 'string', short: 'o' }, work: { type: 'string' },
+      estimate: { type: 'boolean' }, from: { type: 'string' },
+    },
   },
 ];

@@ -8,6 +8,11 @@ import { loadRunConfig, pruningSchedule, type RunConfig } from '../reproduce/con
 import { listSurrogates, loadSurrogate, saveSurrogate } from '../reproduce/surrogate-files';
 import { compareMethods, disposeInverted, trainMetaLora } from '../reproduce/stages';
 import { reproduce } from '../reproduce/reproduce';
+import { estimateRunTime } from '../reproduce/estimate';
+import { formatDuration, writeEstimate } from '../reproduce/estimate-report';
+import { profileFor } from '../reproduce/profiles';
+import { readReproductionReport } from '../reproduce/report-file';
+import { packageRoot } from '../backbone/package-root';
 import { TUNING_FREE_METHODS, METHOD_NAMES } from '../baselines';
 import type { Command, CommandContext, OptionValues } from './commands';
 
@@ -115,8 +120,19 @@ const evaluate: Command['run'] = async (values, context) => {
   for (const r of results) context.print(`${r.method}: ${(100 * r.mean).toFixed(2)} ± ${(100 * r.ci95).toFixed(2)} % over ${r.n} episodes`);
 };
 
+/** The run time of `profile` estimated from a quick report's rates; runs nothing of the pipeline. */
+function estimateCommand(profile: string, values: OptionValues, context: CommandContext): void {
+  const tiny = loadRunConfig(path.join(packageRoot(), 'configs', 'tiny.json'));
+  const from = typeof values.from === 'string' ? values.from : path.join('reports', 'quick.json');
+  const estimate = estimateRunTime(readReproductionReport(from), profileFor('quick', tiny), profileFor(profile, tiny));
+  const written = writeEstimate(typeof values.out === 'string' ? values.out : 'reports', estimate);
+  context.print(`estimate: ${profile} profile ≈ ${formatDuration(estimate.totalSeconds)} (${estimate.totalSeconds.toFixed(0)} s; at least ${formatDuration(estimate.lowerBoundSeconds)}) on the machine of ${from} -> ${written.json}, ${written.markdown}`);
+  estimate.stages.forEach((s) => context.print(`  ${s.stage}: ${formatDuration(s.seconds)}`));
+}
+
 const reproduceCommand: Command['run'] = async (values, context: CommandContext) => {
   const profile = typeof values.profile === 'string' ? values.profile : 'quick';
+  if (values.estimate) return estimateCommand(profile, values, context);
   const ports = createPorts({ backend: typeof values.backend === 'string' ? values.backend : undefined });
   const report = await reproduce(profile, ports, {
     outDir: typeof values.out === 'string' ? values.out : 'reports',

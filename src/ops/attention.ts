@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { ShapeError } from '../errors';
 import { customGradient } from './custom-gradient';
+import { fusedAttention } from './fused-attention';
 import { expectRank } from './shapes';
+import { fusedKernelsActive } from './wasm/runtime';
 
 export interface AttentionOptions {
   batch: number; // B
@@ -20,7 +22,7 @@ export interface AttentionResult {
 /**
  * Multi-head scaled dot-product attention: softmax(q·kᵀ/√d_h)·v per head; q [B·T_q, D], k, v [B·T, D].
  *
- * On wasm, tfjs' batched matMul takes a slow path, so each of the B·H small products is run
+ * On wasm and cpu it is one compiled kernel each way (fused-attention.ts). The stock path: on wasm, tfjs' batched matMul takes a slow path, so each of the B·H small products is run
  * at once as one depthwise convolution (channels n = (b, h), a 1×K filter with multiplier P):
  * input [1, M, K, N] ⊛ filter [1, K, N, P] → [1, M, 1, N·P]. Tensors are laid out directly in
  * the orders those convolutions need (subscripts below: t query, s key, e head dim), and both
@@ -37,6 +39,12 @@ export function attention(q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, option
     }
   }
   if (q.shape[1] % h !== 0) throw new ShapeError(`attention: width ${q.shape[1]} must be divisible by heads ${h}`);
+  if (fusedKernelsActive()) {
+    const [output, weights] = fusedAttention(q, k, v, { batch: b, queryTokens: t, tokens: s, heads: h });
+    if (options.returnWeights) return { output, weights };
+    weights.dispose();
+    return { output };
+  }
   const dims: Dims = { b, t, s, h, e: q.shape[1] / h };
   return tf.tidy(() => {
     const probabilities = attentionWeights(dims)(q, k); // [T_q, B·H, T] (t, n, s)

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { BackendError } from '../errors';
 
-type GradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => Record<string, () => tf.Tensor>; // one thunk per input
+type GradFunc = (dy: tf.Tensor, saved: tf.Tensor[], attrs: Record<string, unknown>) => Record<string, () => tf.Tensor>; // one thunk per input
 type Invoke = (inputs: Record<string, tf.Tensor>, attrs: Record<string, unknown>) => tf.Tensor;
 
 /** What a kernel function receives and returns: tensor handles of the backend, not tf.Tensors. */
@@ -9,22 +9,21 @@ export type TensorInfo = { dataId: object; shape: number[]; dtype: tf.DataType }
 export type KernelBody = (inputs: Record<string, TensorInfo>, backend: tf.KernelBackend, attrs: Record<string, unknown>) => TensorInfo;
 
 /**
- * A stock kernel run under a private name, so it carries our own gradient without touching
- * the gradient tfjs registers for the stock kernel. Unlike tf.customGrad, each input's
- * gradient is a thunk: it is computed only if that input needs one (e.g. frozen weights cost
- * nothing). The alias is registered for the active backend on first use.
- */
-export function aliasKernel(alias: string, stockKernel: string, inputsToSave: string[], gradFunc: GradFunc): Invoke {
-  return compositeKernel(alias, (inputs, backend, attrs) => runStock(stockKernel, backend, inputs, attrs), inputsToSave, gradFunc);
-}
-
-/**
- * A kernel made of stock kernels (`body` calls them through runStock on tensor handles, and
- * disposes its intermediates), with a gradient given as one thunk per input like aliasKernel.
- * The forward is one node on the gradient tape, so none of its intermediates is saved.
+ * A kernel of our own name: `body` runs stock kernels (through runStock on tensor handles,
+ * disposing its intermediates) or the compiled kernels (src/ops/wasm). Unlike tf.customGrad,
+ * its gradient is one thunk per input, computed only if that input needs one (frozen weights
+ * cost nothing). The forward is one node on the gradient tape, so none of its intermediates is
+ * saved. The kernel is registered for the active backend on first use.
  */
 export function compositeKernel(name: string, body: KernelBody, inputsToSave: string[], gradFunc: GradFunc): Invoke {
-  tf.registerGradient({ kernelName: name, inputsToSave, gradFunc: (dy, saved) => gradFunc(dy as tf.Tensor, saved) });
+  tf.registerGradient({
+    kernelName: name, inputsToSave, gradFunc: (dy, saved, attrs) => gradFunc(dy as tf.Tensor, saved, (attrs ?? {}) as Record<string, unknown>),
+  });
+  return kernelWithoutGradient(name, body);
+}
+
+/** A kernel for the computations inside gradients (no gradient of its own), registered for the active backend on first use. */
+export function kernelWithoutGradient(name: string, body: KernelBody): Invoke {
   return (inputs, attrs) => {
     const backendName = tf.getBackend();
     if (!tf.getKernel(name, backendName)) {

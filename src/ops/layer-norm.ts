@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { customGradient } from './custom-gradient';
+import { compositeKernel, kernelWithoutGradient, type TensorInfo } from './kernel-alias';
 import { expectRank, expectSize } from './shapes';
+import { beginCall, fusedKernelsActive } from './wasm/runtime';
 
 /**
  * Layer normalisation over the last axis: x [M, D], gamma [D], beta [D] → [M, D].
@@ -8,6 +10,7 @@ import { expectRank, expectSize } from './shapes';
  * dx = r·(g − mean(g) − x̂·mean(g·x̂)) with g = dL/dx̂; the affine part x̂·gamma + beta keeps the
  * stock gradients, which tfjs computes only for inputs that need them (frozen gamma and beta cost
  * nothing). About half the kernels of the autodiff gradient of the same formula.
+ * On wasm/cpu the whole of it is one pass of kernels.c each way (μ and r recomputed from x).
  */
 export function layerNorm(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): tf.Tensor2D {
   expectRank(x, 2, 'layerNorm: x');
@@ -15,8 +18,38 @@ export function layerNorm(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D,
   expectRank(beta, 1, 'layerNorm: beta');
   expectSize(gamma.shape[0], x.shape[1], 'layerNorm: gamma length');
   expectSize(beta.shape[0], x.shape[1], 'layerNorm: beta length');
+  if (fusedKernelsActive()) return compiledLayerNorm({ x, gamma, beta }, { eps }) as tf.Tensor2D;
   return tf.tidy(() => tf.add(tf.mul(normalise(eps)(x), gamma), beta));
 }
+
+function compiled(name: string, x: TensorInfo, gamma: TensorInfo, other: TensorInfo, eps: number, backend: tf.KernelBackend): TensorInfo {
+  const call = beginCall(backend);
+  const [px, pg, po] = [x, gamma, other].map((t) => call.input(t));
+  const out = call.output(x.shape);
+  call.run(name, [x.shape[0], x.shape[1], px, pg, po, eps, out], 10 * x.shape[0] * x.shape[1]);
+  return call.finish()[0];
+}
+
+const compiledLayerNorm = compositeKernel(
+  'LoraRecycleLayerNorm',
+  ({ x, gamma, beta }, backend, attrs) => compiled('layernorm_forward', x, gamma, beta, attrs.eps as number, backend),
+  ['x', 'gamma'],
+  (dy, [x, gamma], attrs) => {
+    const eps = attrs.eps as number;
+    const xHat = () => tf.tidy(() => {
+      const centred = tf.sub(x, tf.mean(x, 1, true));
+      return tf.mul(centred, tf.rsqrt(tf.add(tf.mean(tf.square(centred), 1, true), eps)));
+    });
+    return {
+      x: () => compiledLayerNormGradient({ x, gamma, dy }, { eps }),
+      gamma: () => tf.sum(tf.mul(dy, xHat()), 0),
+      beta: () => tf.sum(dy, 0),
+    };
+  },
+);
+
+const compiledLayerNormGradient = kernelWithoutGradient('LoraRecycleLayerNormGrad', ({ x, gamma, dy }, backend, attrs) =>
+  compiled('layernorm_backward', x, gamma, dy, attrs.eps as number, backend));
 
 const byEps = new Map<number, (...inputs: tf.Tensor[]) => tf.Tensor>();
 

@@ -1,13 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
-import { aliasKernel } from './kernel-alias';
-import { matMul2d } from './mat-mul-2d';
+import { compositeKernel, runStock } from './kernel-alias';
+import { matMul2d, transposedProduct } from './mat-mul-2d';
 import { expectRank, expectSize } from './shapes';
+import { wasmProduct } from './wasm/product';
+import { fusedKernelsActive } from './wasm/runtime';
 
 /**
  * x·kernel + bias: x [M, in], kernel [in, out], bias [out] → [M, out].
- * With a bias, one fused product-and-bias kernel (XNNPACK adds the bias as it writes the
- * output: one kernel launch less than matMul2d + add), whose gradients use explicit
- * transposes like matMul2d's and are computed only for the inputs that need them.
+ * With a bias, one fused product-and-bias kernel (kernels.c `matmul` on wasm/cpu, else the
+ * stock _FusedMatMul: one kernel launch less than matMul2d + add), whose gradients are
+ * computed like matMul2d's, only for the inputs that need them.
  */
 export function linear(x: tf.Tensor2D, kernel: tf.Tensor2D, bias?: tf.Tensor1D): tf.Tensor2D {
   if (!bias) return matMul2d(x, kernel); // [M, out]
@@ -26,13 +28,20 @@ export function linear(x: tf.Tensor2D, kernel: tf.Tensor2D, bias?: tf.Tensor1D):
   });
 }
 
-const fusedLinear = aliasKernel('LoraRecycleLinear', '_FusedMatMul', ['a', 'b'], (dy, [a, b]) => {
-  const [, m, k] = a.shape as [number, number, number];
-  const n = b.shape[2] as number;
-  const dy2 = () => tf.reshape(dy, [m, n]) as tf.Tensor2D;
-  return {
-    a: () => tf.reshape(matMul2d(dy2(), tf.transpose(tf.reshape(b, [k, n]) as tf.Tensor2D)), [1, m, k]), // dy·Wᵀ
-    b: () => tf.reshape(matMul2d(tf.transpose(tf.reshape(a, [m, k]) as tf.Tensor2D), dy2()), [1, k, n]), // xᵀ·dy
-    bias: () => tf.sum(dy2(), 0), // Σ_rows dy
-  };
-});
+const fusedLinear = compositeKernel(
+  'LoraRecycleLinear',
+  (inputs, backend, attrs) => (fusedKernelsActive()
+    ? wasmProduct(backend, inputs.a, inputs.b, inputs.bias, false, false, [1, inputs.a.shape[1], inputs.b.shape[2]])
+    : runStock('_FusedMatMul', backend, inputs, attrs)),
+  ['a', 'b'],
+  (dy, [a, b]) => {
+    const [, m, k] = a.shape as [number, number, number];
+    const n = b.shape[2] as number;
+    const dy2 = () => tf.reshape(dy, [m, n]) as tf.Tensor2D;
+    return {
+      a: () => tf.reshape(transposedProduct(dy2(), tf.reshape(b, [k, n]) as tf.Tensor2D, false, true), [1, m, k]), // dy·Wᵀ
+      b: () => tf.reshape(transposedProduct(tf.reshape(a, [m, k]) as tf.Tensor2D, dy2(), true, false), [1, k, n]), // xᵀ·dy
+      bias: () => tf.sum(dy2(), 0), // Σ_rows dy
+    };
+  },
+);

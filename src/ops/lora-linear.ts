@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { compositeKernel, runStock } from './kernel-alias';
-import { matMul2d } from './mat-mul-2d';
+import { matMul2d, transposedProduct } from './mat-mul-2d';
 import { expectRank, expectSize } from './shapes';
+import { wasmProduct } from './wasm/product';
+import { fusedKernelsActive } from './wasm/runtime';
 
 /**
  * A LoRA-adapted projection as one product: x·(W + s·A·B) + bias, equal to
@@ -45,9 +47,9 @@ const mergedProduct = compositeKernel(
   ({ x, kernel, bias, loraA, loraB }, backend) => {
     const update = runStock('BatchMatMul', backend, { a: loraA, b: loraB }, PLAIN); // [1, in, out] A·B
     const merged = runStock('Add', backend, { a: kernel, b: update }); // W + A·B
-    const product = runStock('_FusedMatMul', backend, { a: x, b: merged, ...(bias ? { bias } : {}) }, {
-      ...PLAIN, activation: 'linear', leakyreluAlpha: 0,
-    });
+    const product = fusedKernelsActive()
+      ? wasmProduct(backend, x, merged, bias, false, false, [1, x.shape[1], merged.shape[2]])
+      : runStock('_FusedMatMul', backend, { a: x, b: merged, ...(bias ? { bias } : {}) }, { ...PLAIN, activation: 'linear', leakyreluAlpha: 0 });
     backend.disposeData(update.dataId);
     backend.disposeData(merged.dataId);
     return product;
@@ -63,12 +65,12 @@ const mergedProduct = compositeKernel(
     return {
       x: () => {
         const merged = tf.add(tf.reshape(kernel3, [k, n]), matMul2d(a2(), b2())) as tf.Tensor2D;
-        return tf.reshape(matMul2d(dy2(), tf.transpose(merged)), [1, m, k]); // dy·(W + A·B)ᵀ
+        return tf.reshape(transposedProduct(dy2(), merged, false, true), [1, m, k]); // dy·(W + A·B)ᵀ
       },
-      kernel: () => tf.reshape(matMul2d(tf.transpose(x2()), dy2()), [1, k, n]), // xᵀ·dy
+      kernel: () => tf.reshape(transposedProduct(x2(), dy2(), true, false), [1, k, n]), // xᵀ·dy
       bias: () => tf.sum(dy2(), 0),
-      loraA: () => tf.reshape(matMul2d(tf.transpose(x2()), matMul2d(dy2(), tf.transpose(b2()))), [1, k, r]), // xᵀ·(dy·Bᵀ)
-      loraB: () => tf.reshape(matMul2d(tf.transpose(matMul2d(x2(), a2())), dy2()), [1, r, n]), // (x·A)ᵀ·dy
+      loraA: () => tf.reshape(transposedProduct(x2(), transposedProduct(dy2(), b2(), false, true), true, false), [1, k, r]), // xᵀ·(dy·Bᵀ)
+      loraB: () => tf.reshape(transposedProduct(matMul2d(x2(), a2()), dy2(), true, false), [1, r, n]), // (x·A)ᵀ·dy
     };
   },
 );

@@ -66,3 +66,11 @@ export function profileFor(name: string, base: RunConfig): ReproductionProfile {
     pruningMetaSteps: atMost(config.metaTraining.steps, 20), pruningEpisodes: atMost(config.evaluation.episodes, 15),
   };
 }
+
+/** What a report records as its settings: the configuration and the Table 4/5 budgets of `profile`. */
+export function profileSettings(profile: ReproductionProfile, depth: number): Record<string, unknown> {
+  return {
+    ...profile.config, pruningRows: profile.pruningRows(depth),
+    pruningLoras: profile.pruningLoras, pruningMetaSteps: profile.pruningMetaSteps, pruningEpisodes: profile.pruningEpisodes,
+  };
+}

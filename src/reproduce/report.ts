@@ -35,6 +35,7 @@ export interface ReproductionReport {
   profile: string;
   startedAt: string;
   seconds: number; // wall time of the whole reproduction
+  stageSeconds?: Record<string, number>; // wall time per stage (backbone, zoo, inversion, ...); absent in reports written before it was measured
   machine: { cpus: number; backend: string; node: string };
   settings: Record<string, unknown>; // the configuration actually used
   table23: Table23Block[];
@@ -70,6 +71,7 @@ export function renderMarkdown(report: ReproductionReport): string {
   const lines: string[] = [
     `# LoRA Recycle reproduction — profile "${report.profile}"`, '',
     `Run ${report.startedAt}, ${report.seconds.toFixed(0)} s wall time on ${report.machine.cpus} CPU cores, backend ${report.machine.backend}, Node ${report.machine.node}.`, '',
+    ...(report.stageSeconds ? [`Wall time per stage: ${Object.entries(report.stageSeconds).map(([stage, s]) => `${stage} ${s.toFixed(0)} s`).join(', ')}.`, ''] : []),
     '## Who wins (measured)', '', ...report.statements.map((s) => `- ${s}`), '',
     '## Table 2/3 analogue: accuracy (%) on 5-way episodes, mean ± 95 % interval', '',
   ];

@@ -11,8 +11,9 @@ import type { RunControl } from '../progress/events';
 import { loadRunConfig, pruningSchedule } from './config';
 import { featureDiversity, summary, windowedCurve } from './diagnostics';
 import type { PipelinePorts } from './ports';
-import { profileFor } from './profiles';
+import { profileFor, profileSettings } from './profiles';
 import { renderMarkdown, verdicts, type PruningRow, type ReproductionReport, type Table23Block } from './report';
+import { StageClock } from './stage-clock';
 import { compareMethods, disposeInverted, invertZoo, meanTokensKept, trainMetaLora } from './stages';
 
 export interface ReproduceOptions extends RunControl {
@@ -35,7 +36,11 @@ export async function reproduce(profileName: string, ports: PipelinePorts, optio
   const config = profile.config;
   const workDir = options.workDir ?? fs.mkdtempSync(path.join(os.tmpdir(), `lora-recycle-${profile.name}-`));
   const control: RunControl = { onEvent: options.onEvent, signal: options.signal };
-  const phase = (name: string, message?: string) => options.onEvent?.({ kind: 'phase', run: 'reproduce', phase: name, message });
+  const clock = new StageClock();
+  const phase = (name: string, message?: string) => {
+    clock.start(name);
+    options.onEvent?.({ kind: 'phase', run: 'reproduce', phase: name, message });
+  };
   const ev = config.evaluation;
   const notes: string[] = [];
 
@@ -103,6 +108,7 @@ export async function reproduce(profileName: string, ports: PipelinePorts, optio
     rowLora.dispose();
   }
 
+  clock.stop();
   const statements = verdicts(table23);
   const dense = table45.find((r) => Object.keys(r.pruning).length === 0);
   for (const row of table45) {
@@ -117,8 +123,9 @@ export async function reproduce(profileName: string, ports: PipelinePorts, optio
     profile: profile.name,
     startedAt: new Date(started).toISOString(),
     seconds: (Date.now() - started) / 1000,
+    stageSeconds: clock.seconds(),
     machine: { cpus: os.cpus().length, backend: tf.getBackend(), node: process.version },
-    settings: { ...config, pruningRows: rows, pruningLoras: profile.pruningLoras, pruningMetaSteps: profile.pruningMetaSteps, pruningEpisodes: profile.pruningEpisodes },
+    settings: profileSettings(profile, backbone.config.depth),
     table23,
     table45,
     diagnostics: {
