@@ -15,6 +15,7 @@ interface WasmBackendInternals {
   dataIdMap: { get(dataId: object): { memoryOffset: number } };
   wasm: { _malloc(bytes: number): number; _free(pointer: number): void };
   makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
+  disposeData(dataId: object): boolean;
 }
 
 /**
@@ -94,12 +95,22 @@ class InPlaceCall implements KernelCall {
   }
 
   run(name: string, args: number[], work = Infinity): void {
-    this.threads.run(name, args, work < SMALL_WORK ? 1 : this.threads.threads);
+    try {
+      this.threads.run(name, args, work < SMALL_WORK ? 1 : this.threads.threads);
+    } catch (error) { // nothing of a failed call stays allocated
+      for (const info of this.outputs) this.backend.disposeData(info.dataId);
+      this.freeScratch();
+      throw error;
+    }
   }
 
   finish(): TensorInfo[] {
-    for (const p of this.scratches) this.backend.wasm._free(p);
+    this.freeScratch();
     return this.outputs;
+  }
+
+  private freeScratch(): void {
+    for (const p of this.scratches.splice(0)) this.backend.wasm._free(p);
   }
 }
 
