@@ -1,7 +1,7 @@
 import * as os from 'os';
 import * as tf from '@tensorflow/tfjs';
 import { BackendError, ConfigError } from '../errors';
-import { kernelsModule } from '../ops/wasm/compiled-module';
+import { compiledKernelsEnabled } from '../ops/wasm/compiled-module';
 import { registerSharingIdentity } from './wasm-kernels';
 import { registerThreadedWasm } from './wasm-threads';
 
@@ -29,7 +29,7 @@ let info: WasmBackendInfo | undefined;
 export async function initWasmBackend(): Promise<WasmBackendInfo> {
   if (info && tf.getBackend() === 'wasm') return info;
   const threads = requestedThreads();
-  const fusedKernels = process.env.LORA_RECYCLE_FUSED_KERNELS !== '0' && kernelsModule() !== null;
+  const fusedKernels = compiledKernelsEnabled();
   const status = threads > 1 && isNode() ? registerThreadedWasm(threads, fusedKernels ? 1 : threads) : undefined;
   if (!status) await import('@tensorflow/tfjs-backend-wasm');
   const ok = await tf.setBackend('wasm');

@@ -1,8 +1,8 @@
-import * as fs from 'fs';
 import { FileFormatError } from '../errors';
 import { writeJsonAtomic } from '../io/atomic-write';
 import type { Split } from './dataset';
 import type { Episode, EpisodeList } from './episodes';
+import { readJsonFile } from '../io/read-json';
 
 /** Writes a fixed episode list as JSON, atomically (checked first, so no bad file is written). */
 export function saveEpisodes(filePath: string, list: EpisodeList): void {
@@ -12,12 +12,7 @@ export function saveEpisodes(filePath: string, list: EpisodeList): void {
 
 /** Reads an episode list written by saveEpisodes; every field is checked (FileFormatError naming it). */
 export function loadEpisodes(filePath: string): EpisodeList {
-  let value: unknown;
-  try {
-    value = JSON.parse(fs.readFileSync(filePath, 'utf8'));
-  } catch (error) {
-    throw new FileFormatError(filePath, `not a readable JSON episode list (${(error as Error).message})`);
-  }
+  const value = readJsonFile(filePath, 'not a readable JSON episode list');
   return validateEpisodeList(value, filePath);
 }
 

@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { ConfigError, FileFormatError } from '../errors';
 import type { ViTConfig } from '../model/config';
+import { readJsonFile } from './read-json';
 
 /** The fields of HF `CLIPVisionConfig` this project reads and writes (config.json). */
 export interface HfVisionConfigJson {
@@ -24,12 +25,7 @@ export interface HfVisionConfigJson {
 export function readHfVisionConfig(dir: string): HfVisionConfigJson | null {
   const file = path.join(dir, 'config.json');
   if (!fs.existsSync(file)) return null;
-  let json: Record<string, unknown>;
-  try {
-    json = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
-  } catch (error) {
-    throw new FileFormatError(file, `not valid JSON (${(error as Error).message})`);
-  }
+  const json = readJsonFile(file, 'not valid JSON') as Record<string, unknown>;
   if (typeof json !== 'object' || json === null) throw new FileFormatError(file, 'expected a JSON object');
   const vision = json.vision_config;
   if (typeof vision === 'object' && vision !== null) {

@@ -8,6 +8,7 @@ import { factorsFromPeftTensors } from './lora-factors';
 import { LoraRecord, saveLoraFile } from './lora-file';
 import { HF_TARGET } from './peft-names';
 import { readSafetensors } from './safetensors';
+import { readJsonFile } from './read-json';
 
 /** The adapter_config.json fields that decide how a PEFT LoRA is applied. */
 interface PeftLoraConfig {
@@ -26,12 +27,7 @@ interface PeftLoraConfig {
 
 function readAdapterConfig(file: string): PeftLoraConfig {
   if (!fs.existsSync(file)) throw new MissingResourceError(`${file}: no such file (a PEFT adapter directory holds adapter_config.json and adapter_model.safetensors)`);
-  let json: unknown;
-  try {
-    json = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (error) {
-    throw new FileFormatError(file, `not valid JSON (${(error as Error).message})`);
-  }
+  const json = readJsonFile(file, 'not valid JSON');
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new FileFormatError(file, 'expected a JSON object');
   return json as PeftLoraConfig;
 }

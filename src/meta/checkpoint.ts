@@ -1,7 +1,7 @@
-import * as fs from 'fs';
 import { FileFormatError } from '../errors';
 import { writeFileAtomic } from '../io/atomic-write';
 import type { AdamMoments } from './adam';
+import { readJsonFile } from '../io/read-json';
 
 /** The best meta-LoRA seen so far, selected on the validation split. */
 export interface BestSoFar {
@@ -53,12 +53,7 @@ export function saveMetaCheckpoint(file: string, checkpoint: MetaCheckpoint): vo
 }
 
 export function loadMetaCheckpoint(file: string): MetaCheckpoint {
-  let json: Record<string, any>;
-  try {
-    json = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (error) {
-    throw new FileFormatError(file, `not a readable meta-training checkpoint (${(error as Error).message})`);
-  }
+  const json = readJsonFile(file, 'not a readable meta-training checkpoint') as Record<string, any>;
   if (json?.format !== FORMAT) throw new FileFormatError(file, `expected format "${FORMAT}", found "${json?.format}"`);
   for (const key of ['step', 'rngState'] as const) {
     if (!Number.isInteger(json[key]) || json[key] < 0) throw new FileFormatError(file, `${key} must be a non-negative integer, found ${json[key]}`);

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { TensorInfo } from './kernel-alias';
+import { registerForActiveBackend, type TensorInfo } from './kernel-alias';
 import { beginCall } from './wasm/runtime';
 
 const FORWARD = 'LoraRecycleFusedAttention';
@@ -34,17 +34,8 @@ function backwardKernel(inputs: Record<string, TensorInfo>, backend: tf.KernelBa
 let gradientRegistered = false;
 
 function ensureRegistered(): void {
-  const backendName = tf.getBackend();
-  for (const [name, body] of [[FORWARD, forwardKernel], [BACKWARD, backwardKernel]] as const) {
-    if (!tf.getKernel(name, backendName)) {
-      tf.registerKernel({
-        kernelName: name,
-        backendName,
-        kernelFunc: ({ inputs, backend, attrs }) =>
-          body(inputs as unknown as Record<string, TensorInfo>, backend as tf.KernelBackend, (attrs ?? {}) as Record<string, unknown>),
-      });
-    }
-  }
+  registerForActiveBackend(FORWARD, forwardKernel);
+  registerForActiveBackend(BACKWARD, backwardKernel);
   if (gradientRegistered) return;
   gradientRegistered = true;
   tf.registerGradient({

@@ -25,17 +25,21 @@ export function compositeKernel(name: string, body: KernelBody, inputsToSave: st
 /** A kernel for the computations inside gradients (no gradient of its own), registered for the active backend on first use. */
 export function kernelWithoutGradient(name: string, body: KernelBody): Invoke {
   return (inputs, attrs) => {
-    const backendName = tf.getBackend();
-    if (!tf.getKernel(name, backendName)) {
-      tf.registerKernel({
-        kernelName: name,
-        backendName,
-        kernelFunc: ({ inputs: given, backend, attrs: a }) =>
-          body(given as unknown as Record<string, TensorInfo>, backend as tf.KernelBackend, (a ?? {}) as Record<string, unknown>),
-      });
-    }
+    registerForActiveBackend(name, body);
     return tf.engine().runKernel(name, inputs as tf.NamedTensorMap, attrs as never) as tf.Tensor;
   };
+}
+
+/** Registers `body` as kernel `name` of the active backend, unless it already is. */
+export function registerForActiveBackend(name: string, body: (...args: Parameters<KernelBody>) => TensorInfo | TensorInfo[]): void {
+  const backendName = tf.getBackend();
+  if (tf.getKernel(name, backendName)) return;
+  tf.registerKernel({
+    kernelName: name,
+    backendName,
+    kernelFunc: ({ inputs, backend, attrs }) =>
+      body(inputs as unknown as Record<string, TensorInfo>, backend as tf.KernelBackend, (attrs ?? {}) as Record<string, unknown>),
+  });
 }
 
 /** Runs the stock kernel `kernelName` of `backend` on tensor handles (inside a kernel body). */

@@ -5,6 +5,7 @@ import { FileFormatError, MissingResourceError } from '../errors';
 import { writeJsonAtomic } from '../io/atomic-write';
 import { readSafetensors, toFloat32, writeSafetensors } from '../io/safetensors';
 import type { InversionResult, InversionStep } from '../inversion';
+import { readJsonFile } from '../io/read-json';
 
 export const INVERSION_OUTPUT_FORMAT = 'lora-recycle/inversion@1';
 const TENSORS_FILE = 'images.safetensors';
@@ -59,12 +60,7 @@ export function saveInversionOutput(dir: string, result: InversionResult, about:
 export function loadInversionOutput(dir: string): InversionOutput {
   const jsonPath = path.join(dir, JSON_FILE);
   if (!fs.existsSync(jsonPath)) throw new MissingResourceError(`${dir} holds no inversion (no ${JSON_FILE})`);
-  let info: InversionOutputInfo;
-  try {
-    info = JSON.parse(fs.readFileSync(jsonPath, 'utf8'));
-  } catch (error) {
-    throw new FileFormatError(jsonPath, `not valid JSON (${(error as Error).message})`);
-  }
+  const info = readJsonFile(jsonPath, 'not valid JSON') as InversionOutputInfo;
   if (info?.format !== INVERSION_OUTPUT_FORMAT) throw new FileFormatError(jsonPath, `expected format ${INVERSION_OUTPUT_FORMAT}, found ${JSON.stringify(info?.format)}`);
   const tensorsPath = path.join(dir, TENSORS_FILE);
   const { tensors } = readSafetensors(tensorsPath);

@@ -1,6 +1,6 @@
-import * as fs from 'fs';
-import { ConfigError, FileFormatError } from '../errors';
+import { ConfigError } from '../errors';
 import type { ViTConfig } from '../model/config';
+import { readJsonFile } from '../io/read-json';
 
 /** Where the backbone comes from. */
 export type BackboneSource =
@@ -59,12 +59,7 @@ export function validateRunConfig(config: RunConfig, source = 'configuration'): 
 }
 
 export function loadRunConfig(file: string): RunConfig {
-  let json: unknown;
-  try {
-    json = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (error) {
-    throw new FileFormatError(file, `not a readable JSON configuration (${(error as Error).message})`);
-  }
+  const json = readJsonFile(file, 'not a readable JSON configuration');
   return validateRunConfig(json as RunConfig, file);
 }
 

@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import { FileFormatError, MissingResourceError } from '../errors';
 import type { ReproductionReport } from './report';
+import { readJsonFile } from '../io/read-json';
 
 type Json = Record<string, unknown>;
 
@@ -50,11 +51,6 @@ export function checkReportShape(json: unknown, source: string): ReproductionRep
 /** Reads a report written by `reproduce` (reports/<profile>.json). */
 export function readReproductionReport(file: string): ReproductionReport {
   if (!fs.existsSync(file)) throw new MissingResourceError(`${file} not found; run the quick profile first (npm run reproduce), it writes reports/quick.json`);
-  let json: unknown;
-  try {
-    json = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (error) {
-    throw new FileFormatError(file, `not a readable JSON report (${(error as Error).message})`);
-  }
+  const json = readJsonFile(file, 'not a readable JSON report');
   return checkReportShape(json, file);
 }

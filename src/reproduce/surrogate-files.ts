@@ -6,6 +6,7 @@ import { FileFormatError, MissingResourceError } from '../errors';
 import { writeFileAtomic } from '../io/atomic-write';
 import type { Teacher } from '../meta/surrogate';
 import type { InvertedLora } from './ports';
+import { readJsonFile } from '../io/read-json';
 
 /** Contents of `<dir>/<id>/surrogate.json`: what meta-training needs, the images as float32 base64. */
 interface SurrogateFile {
@@ -65,12 +66,7 @@ export function listSurrogates(dir: string): string[] {
 /** Reads `<dir>/<id>/surrogate.json` back; `teacher` is rebuilt by the caller from the zoo. */
 export function loadSurrogate(dir: string, id: string, teacher: Teacher): InvertedLora {
   const file = path.join(dir, id, 'surrogate.json');
-  let json: SurrogateFile;
-  try {
-    json = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (error) {
-    throw new FileFormatError(file, `not a readable surrogate file (${(error as Error).message})`);
-  }
+  const json = readJsonFile(file, 'not a readable surrogate file') as SurrogateFile;
   if (json.format !== 'lora-recycle/surrogate@1') throw new FileFormatError(file, `expected format lora-recycle/surrogate@1, found ${json.format}`);
   const bytes = Buffer.from(json.images, 'base64');
   const count = json.shape.reduce((a, b) => a * b, 1);

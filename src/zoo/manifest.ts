@@ -4,6 +4,7 @@ import { FileFormatError } from '../errors';
 import { writeJsonAtomic } from '../io/atomic-write';
 import type { ViTConfig } from '../model/config';
 import type { TuningRecord } from './zoo-entry';
+import { readJsonFile } from '../io/read-json';
 
 export const ZOO_FORMAT = 'lora-zoo@1';
 export const MANIFEST_FILE = 'zoo.json';
@@ -39,12 +40,7 @@ export function writeZooManifest(dir: string, manifest: ZooManifest): void {
 export function readZooManifest(dir: string): ZooManifest | undefined {
   const file = manifestPath(dir);
   if (!fs.existsSync(file)) return undefined;
-  let json: unknown;
-  try {
-    json = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (error) {
-    throw new FileFormatError(file, `not valid JSON (${(error as Error).message})`);
-  }
+  const json = readJsonFile(file, 'not valid JSON');
   return validateZooManifest(json, file);
 }
 

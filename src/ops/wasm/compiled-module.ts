@@ -27,3 +27,8 @@ export function kernelsModule(): WasmModule | null {
   }
   return compiled;
 }
+
+/** Built and not turned off (LORA_RECYCLE_FUSED_KERNELS=0 selects the stock kernels). */
+export function compiledKernelsEnabled(): boolean {
+  return process.env.LORA_RECYCLE_FUSED_KERNELS !== '0' && kernelsModule() !== null;
+}

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { BackendError } from '../../errors';
 import { sharedHeapOf } from '../../backend/wasm-threads';
 import type { TensorInfo } from '../kernel-alias';
-import { kernelsModule, wasmApi, type WasmMemory } from './compiled-module';
+import { compiledKernelsEnabled, kernelsModule, wasmApi, type WasmMemory } from './compiled-module';
 import { readFloat32, writeFloat32 } from './tensor-data';
 import { KernelThreads } from './thread-pool';
 
@@ -40,8 +40,7 @@ export interface KernelCall {
 
 /** Whether fused kernels can run here: built, on wasm or cpu, and not turned off. */
 export function fusedKernelsActive(): boolean {
-  if (process.env.LORA_RECYCLE_FUSED_KERNELS === '0') return false;
-  return ['wasm', 'cpu'].includes(tf.getBackend()) && kernelsModule() !== null;
+  return ['wasm', 'cpu'].includes(tf.getBackend()) && compiledKernelsEnabled();
 }
 
 export function beginCall(backend: tf.KernelBackend): KernelCall {
