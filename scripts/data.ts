@@ -8,13 +8,13 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { progressBar } from '../src/cli/progress-bar';
-import { buildAllData, defaultCacheDir, EMOJI_SPLITS, GLYPH_SCRIPTS, summarizeDataset, type DatasetSummary } from '../src/data';
+import { buildAllData, defaultCacheDir, EMOJI_SPLITS, GLYPH_SCRIPTS, SPLITS, summarizeDataset, type DatasetSummary } from '../src/data';
 import { ConfigError } from '../src/errors';
 import { writeFileAtomic } from '../src/io/atomic-write';
 
 const CARD = path.resolve(__dirname, '..', 'docs', 'data-card.md');
 const BENCH = path.resolve(__dirname, '..', 'bench', 'results', 'data-build.json');
-const SPLIT_ORDER = ['base', 'validation', 'novel', 'test'] as const;
+const SPLIT_ORDER = SPLITS;
 
 function sizeOption(): number {
   const i = process.argv.indexOf('--size');

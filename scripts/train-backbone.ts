@@ -1,6 +1,6 @@
 /**
- * Recipe of the shipped backbone (issue 3): supervised pretraining of TINY_VIT on the emoji base
- * classes, then assets/backbone/tiny-vit.safetensors (HF CLIP layout) + training record JSON.
+ * Recipe of the shipped backbone: supervised pretraining of TINY_VIT on the emoji 'pretrain'
+ * classes and the glyph base classes (never the zoo's emoji 'base' classes), then assets/backbone/tiny-vit.safetensors (HF CLIP layout) + training record JSON.
  *   npm run train:backbone -- [--epochs N | --minutes M] [--seed S] [--fresh]
  * Without --epochs the epoch count is chosen from a measured step time to fit --minutes
  * (default 14); the record states the epochs used, and `--epochs N` reproduces the run.
@@ -14,7 +14,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { initWasmBackend } from '../src/backend/wasm';
-import { assetPath, backboneAccuracy, backboneFeatures, featureTable, holdoutSplit, loadShippedBackbone, tableEpisodeSource, tableFeatures, pretrainBackbone, saveBackbone, type PretrainOptions } from '../src/backbone';
+import { assetPath, backboneAccuracy, backboneFeatures, concatLabelled, featureTable, holdoutSplit, loadShippedBackbone, tableEpisodeSource, tableFeatures, pretrainBackbone, saveBackbone, type PretrainOptions } from '../src/backbone';
 import { backboneClassifier } from '../src/backbone/pretrain';
 import { AdamW } from '../src/backbone/adamw';
 import { SeededRandom } from '../src/random/seeded-random';
@@ -22,7 +22,7 @@ import { variablesOf, type TensorTree } from '../src/backbone/tensor-tree';
 import { progressBar } from '../src/cli/progress-bar';
 import { classesOf, type ImageDataset, type Split } from '../src/data/dataset';
 import { loadFashionMnist, loadMnist } from '../src/data/digits';
-import { loadEmojiDataset } from '../src/data/emoji';
+import { EMOJI_SPLITS, loadEmojiDataset } from '../src/data/emoji';
 import type { StoreDataset } from '../src/data/store-dataset';
 import { sampleEpisodes } from '../src/data/episodes';
 import { loadGlyphDataset } from '../src/data/glyphs';
@@ -122,9 +122,15 @@ async function main(): Promise<void> {
   const checkpointPath = path.resolve(__dirname, '..', '.cache', 'backbone', 'pretrain.ckpt.safetensors');
   if (process.argv.includes('--fresh')) fs.rmSync(checkpointPath, { force: true });
   fs.mkdirSync(path.dirname(checkpointPath), { recursive: true });
+  // the paper's premise: the backbone never sees the zoo's classes (emoji 'base') nor meta-test ones
   const emoji = await loadEmojiDataset({ onEvent: progressBar() });
-  const base = classesOf(emoji, 'base');
-  const split = holdoutSplit(emoji, base, 1, seed);
+  const glyphs = await loadGlyphDataset({ onEvent: progressBar() });
+  const parts = [holdoutSplit(emoji, classesOf(emoji, 'pretrain'), 1, seed), holdoutSplit(glyphs, classesOf(glyphs, 'base'), 1, seed)];
+  const split = {
+    classIds: parts.flatMap((p) => p.classIds),
+    train: concatLabelled(parts.map((p) => p.train)),
+    heldOut: concatLabelled(parts.map((p) => p.heldOut)),
+  };
   const stepsPerEpoch = Math.floor(split.train.size / RECIPE.batchSize);
   let epochs = Number(argument('epochs') ?? 0);
   let measured: number | undefined;
@@ -154,7 +160,15 @@ async function main(): Promise<void> {
   const trainAccuracy = backboneAccuracy(backbone, head, split.train, train.filter((i) => i % 4 === 0));
   saveBackbone(assetPath('backbone', 'tiny-vit.safetensors'), backbone);
   writeJsonAtomic(assetPath('backbone', 'training-record.json'), {
-    data: { dataset: emoji.name, checksum: emoji.checksum, split: 'base', classes: split.classIds.length, trainImages: split.train.size, heldOutImages: split.heldOut.size, holdout: 'one drawing (artist) per class, chosen with the seed' },
+    data: {
+      sets: [
+        { dataset: emoji.name, checksum: emoji.checksum, split: 'pretrain', categories: Object.keys(EMOJI_SPLITS).filter((g) => EMOJI_SPLITS[g] === 'pretrain'), classes: parts[0].classIds.length, trainImages: parts[0].train.size },
+        { dataset: glyphs.name, checksum: glyphs.checksum, split: 'base', classes: parts[1].classIds.length, trainImages: parts[1].train.size },
+      ],
+      classes: split.classIds.length, trainImages: split.train.size, heldOutImages: split.heldOut.size,
+      holdout: 'one drawing (artist or font) per class, chosen with the seed',
+      neverSeen: 'emoji base (the zoo\'s classes), validation and novel; glyph test; MNIST; Fashion-MNIST',
+    },
     recipe: { ...RECIPE, epochs, seed, steps: record.totalSteps, augment: 'random resized crop 0.75–1 with ±12.5 % shift (white fill), horizontal flip, brightness ±0.1, contrast ±20 %, saturation ±30 %', schedule: 'linear warm-up then cosine to the floor', optimizer: 'AdamW (decoupled weight decay on matrices)' },
     backend,
     measuredSecondsPerStepBeforeTraining: measured ?? null,

@@ -10,7 +10,7 @@ export { backboneAccuracy, backboneClassifier, pretrainBackbone } from './pretra
 export type { PretrainOptions, PretrainResult } from './pretrain';
 export { assetPath, packageRoot } from './package-root';
 export { loadShippedBackbone, saveBackbone, SHIPPED_BACKBONE_FILE } from './shipped';
-export { holdoutSplit, labelledImages } from './labelled-images';
+export { concatLabelled, holdoutSplit, labelledImages } from './labelled-images';
 export type { HoldoutSplit } from './labelled-images';
 export { backboneFeatures, evaluateFrozenFeatures, featureTable, tableEpisodeSource, tableFeatures } from './frozen-evaluation';
 export type { FeatureTable } from './frozen-evaluation';

@@ -50,3 +50,36 @@ export function holdoutSplit(dataset: ImageDataset, classes: readonly ClassInfo[
   const classIds = classes.map((c) => c.id);
   return { classIds, train: labelledImages(dataset, train, classIds), heldOut: labelledImages(dataset, heldOut, classIds) };
 }
+
+/** One labelled set from several, classes stacked in order (the second set's labels follow the first's). */
+export function concatLabelled(parts: readonly LabelledImages[]): LabelledImages {
+  if (parts.length === 0) throw new ConfigError('concatLabelled: no sets given');
+  const offsets: { start: number; classOffset: number; part: LabelledImages }[] = [];
+  let size = 0;
+  let classes = 0;
+  for (const part of parts) {
+    offsets.push({ start: size, classOffset: classes, part });
+    size += part.size;
+    classes += part.classes;
+  }
+  const locate = (index: number) => {
+    if (!Number.isInteger(index) || index < 0 || index >= size) throw new ConfigError(`concatLabelled: index ${index} outside 0..${size - 1}`);
+    let k = offsets.length - 1;
+    while (offsets[k].start > index) k -= 1;
+    return { entry: offsets[k], local: index - offsets[k].start };
+  };
+  return {
+    size,
+    classes,
+    pixels(indices) {
+      return tf.tidy(() => tf.concat(indices.map((index) => {
+        const { entry, local } = locate(index);
+        return entry.part.pixels([local]);
+      }), 0) as tf.Tensor4D);
+    },
+    labels: (indices) => indices.map((index) => {
+      const { entry, local } = locate(index);
+      return entry.classOffset + entry.part.labels([local])[0];
+    }),
+  };
+}

@@ -2,8 +2,18 @@ import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../errors';
 import { normalizeImages } from '../model/preprocess';
 
-/** Base classes pre-tune the backbone and the LoRA zoo; validation selects; novel is meta-test. */
-export type Split = 'base' | 'validation' | 'novel' | 'test';
+/**
+ * pretrain: the backbone's pretraining classes; base: the classes the LoRA zoo is tuned on (and the
+ * oracle's real episodes); validation selects; novel / test are meta-test. As in the paper, the
+ * backbone never sees the zoo's tasks, and meta-test classes are seen by neither.
+ */
+export type Split = 'pretrain' | 'base' | 'validation' | 'novel' | 'test';
+
+/** Every split, in reading order (files, cards). */
+export const SPLITS: readonly Split[] = ['pretrain', 'base', 'validation', 'novel', 'test'];
+
+/** Splits whose images some model trains on: a held-out image must never copy one of theirs. */
+export const TRAINING_SPLITS: readonly Split[] = ['pretrain', 'base'];
 
 export interface ClassInfo {
   id: string; // stable across builds, e.g. "emoji:1f600" or "glyph:0416"

@@ -1,6 +1,6 @@
 import { FileFormatError } from '../errors';
 import { writeJsonAtomic } from '../io/atomic-write';
-import type { Split } from './dataset';
+import { SPLITS, type Split } from './dataset';
 import type { Episode, EpisodeList } from './episodes';
 import { readJsonFile } from '../io/read-json';
 
@@ -16,7 +16,6 @@ export function loadEpisodes(filePath: string): EpisodeList {
   return validateEpisodeList(value, filePath);
 }
 
-const SPLITS: readonly Split[] = ['base', 'validation', 'novel', 'test'];
 
 type Fail = (detail: string) => never;
 

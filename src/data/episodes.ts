@@ -2,7 +2,7 @@ import { ConfigError } from '../errors';
 import type { EpisodeTensors } from '../evaluation/episode-accuracy';
 import type { EpisodeSource } from '../evaluation/evaluate-episodes';
 import { SeededRandom } from '../random/seeded-random';
-import { classesOf, ImageDataset, ImageRecord, Split, toTensor } from './dataset';
+import { classesOf, ImageDataset, ImageRecord, Split, SPLITS, toTensor } from './dataset';
 
 export interface EpisodeOptions {
   ways: number; // N classes per episode
@@ -47,7 +47,6 @@ export interface EpisodeList {
   episodes: Episode[];
 }
 
-const SPLITS: readonly Split[] = ['base', 'validation', 'novel', 'test'];
 const FORMAT = 'lora-recycle-episodes/1';
 const QUERY_RULE = 'queries per class = min(Q, images of the class - K); classes with fewer than K + 1 images are skipped'
   + '; with disjointSources, support comes from one half of the sources and query from the other, and a class takes part'

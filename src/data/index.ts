@@ -1,4 +1,4 @@
-export { classesOf, toTensor } from './dataset';
+export { classesOf, SPLITS, toTensor, TRAINING_SPLITS } from './dataset';
 export type { ClassInfo, ImageDataset, ImageRecord, Split } from './dataset';
 export { StoreDataset } from './store-dataset';
 export { readStore, writeStore } from './image-store';

@@ -1,6 +1,7 @@
 export { DISTANCE_EPSILON, labelsAsArray, prototypeLogits, prototypes } from './prototypes';
 export type { PrototypeDistance } from './prototypes';
 export { meanWithInterval } from './interval';
+export { pairedDifference } from './paired';
 export type { MeanWithInterval } from './interval';
 export { episodeAccuracy, featuresInBatches } from './episode-accuracy';
 export type { EpisodeAccuracyOptions, EpisodeTensors, FeatureFn } from './episode-accuracy';

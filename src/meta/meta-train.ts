@@ -26,6 +26,12 @@ export interface MetaTrainOptions extends RunControl {
   /** Probability that a step draws a cross-task interpolated episode (CE) instead of a single-LoRA one (KL). */
   interpolatedFraction?: number; // default 0.5
   distance?: PrototypeDistance; // default 'euclidean'
+  /**
+   * s in p(y=i|x) = softmax_i(−s·d(f(x), c_i)) for the training losses only (evaluation's argmax
+   * does not depend on it). Default 1, the paper's; raw feature distances can make the softmax far
+   * too sharp or too flat for the teacher's distribution, and s sets that temperature.
+   */
+  logitScale?: number;
   flip?: boolean; // horizontal-flip augmentation, default true
   schedule?: WarmRestartSchedule; // default PAPER_SCHEDULE
   seed?: number;
@@ -53,6 +59,8 @@ function validateOptions(options: MetaTrainOptions, sets: readonly SurrogateSet[
   if (sets.length === 0) throw new ConfigError('metaTrain: expected at least one surrogate set, found none');
   const fraction = options.interpolatedFraction ?? 0.5;
   if (!(fraction >= 0 && fraction <= 1)) throw new ConfigError(`metaTrain: interpolatedFraction must be in [0, 1], found ${fraction}`);
+  const scale = options.logitScale ?? 1;
+  if (!(scale > 0 && Number.isFinite(scale))) throw new ConfigError(`metaTrain: logitScale must be a positive number, found ${scale}`);
   for (const key of ['validateEvery', 'checkpointEvery'] as const) {
     const value = options[key];
     if (value !== undefined && (!Number.isInteger(value) || value < 1)) throw new ConfigError(`metaTrain: ${key} must be a positive integer, found ${value}`);
@@ -86,6 +94,7 @@ export async function metaTrain(
   const run = options.run ?? 'meta-train';
   const fraction = options.interpolatedFraction ?? 0.5;
   const distance = options.distance ?? 'euclidean';
+  const logitScale = options.logitScale ?? 1;
   const flip = options.flip ?? true;
   const schedule = options.schedule ?? PAPER_SCHEDULE;
   const validateEvery = options.validateEvery ?? 50;
@@ -93,7 +102,10 @@ export async function metaTrain(
   const byClass = sets.map((set, i) => imagesByClass(set, i, shape));
   const variables = metaAdapter.trainableVariables();
   if (variables.length === 0) throw new ConfigError('metaTrain: the meta-adapter has no trainable variables');
-  const fingerprint = JSON.stringify({ shape, sets: sets.length, fraction, distance, flip, schedule, seed: options.seed ?? 0, sizes: variables.map((v) => v.size) });
+  const fingerprint = JSON.stringify({
+    shape, sets: sets.length, fraction, distance, flip, schedule, seed: options.seed ?? 0, sizes: variables.map((v) => v.size),
+    ...(logitScale === 1 ? {} : { logitScale }),
+  });
 
   let rng = new SeededRandom(options.seed ?? 0);
   const adam = new Adam(variables);
@@ -134,7 +146,7 @@ export async function metaTrain(
       const refs = [...episode.support, ...episode.query];
       const flips = refs.map(() => flip && rng.next() < 0.5);
       const lr = metaLearningRate(step, schedule);
-      const { loss, accuracy } = trainStep(model, metaAdapter, adam, sets, episode, episodeImages(sets, refs, flips, options.patchGrid), lr, distance);
+      const { loss, accuracy } = trainStep(model, metaAdapter, adam, sets, episode, episodeImages(sets, refs, flips, options.patchGrid), lr, distance, logitScale);
       result.trainSeconds += (performance.now() - started) / 1000;
       step += 1;
       const metrics: Record<string, number> = { loss, lr, accuracy };
@@ -171,6 +183,7 @@ function trainStep(
   batch: { images: tf.Tensor4D; positions: tf.Tensor2D | null },
   lr: number,
   distance: PrototypeDistance,
+  logitScale: number,
 ): { loss: number; accuracy: number } {
   const supportCount = episode.support.length;
   const queryCount = episode.query.length;
@@ -188,7 +201,8 @@ function trainStep(
     const { value, grads } = tf.variableGrads(() => {
       const features = model.forward(images, { adapter: metaAdapter, patchPositions: positions ?? undefined }).features; // [N·K + N·Q, D]
       const protos = prototypes(tf.slice(features, [0, 0], [supportCount, -1]), episode.supportLabels, episode.ways); // [N, D]
-      const logits = prototypeLogits(tf.slice(features, [supportCount, 0], [queryCount, -1]), protos, distance); // [N·Q, N]
+      const negativeDistances = prototypeLogits(tf.slice(features, [supportCount, 0], [queryCount, -1]), protos, distance); // [N·Q, N], −d
+      const logits = logitScale === 1 ? negativeDistances : tf.mul(negativeDistances, logitScale) as tf.Tensor2D;
       predictions = tf.keep(tf.argMax(logits, 1) as tf.Tensor1D);
       const taskLoss = teacherLogits ? distillationLoss(teacherLogits, logits) : episodeCrossEntropy(logits, queryLabels);
       const regularizer = metaAdapter.regularizer();

@@ -3,7 +3,7 @@ import type { RunConfig } from './config';
 
 /** How much of the reproduction a profile runs, on top of a RunConfig. */
 export interface ReproductionProfile {
-  name: 'quick' | 'full';
+  name: 'quick' | 'standard' | 'full';
   config: RunConfig;
   /** Cross-domain sets evaluated besides novel emoji (those whose data is installed). */
   crossDomainSets: string[];
@@ -15,7 +15,16 @@ export interface ReproductionProfile {
   pruningMetaSteps: number;
   /** Episodes for the accuracy column of Table 4/5. */
   pruningEpisodes: number;
+  /**
+   * The ablation's pruned row: LoRA Recycle meta-trained on surrogates inverted with this schedule
+   * for a backbone of `depth` blocks, evaluated like every other row; null: no such row (the
+   * oracle and noise rows always run).
+   */
+  ablationPruning(depth: number): Record<string, number> | null;
 }
+
+/** Pruning of the last block at `ratio` (the paper's default place). */
+const lastLayer = (ratio: number) => (depth: number) => ({ [depth - 1]: ratio });
 
 type PruningRow = ReturnType<ReproductionProfile['pruningRows']>[number];
 
@@ -43,9 +52,11 @@ export function profileFor(name: string, base: RunConfig): ReproductionProfile {
     return {
       name: 'full', config: base, crossDomainSets: base.evaluation.sets.filter((s) => s !== 'emoji-novel'),
       pruningRows: (depth) => pruningRowsAt(depth, [0.25, 0.5, 0.75]), pruningLoras: 20, pruningMetaSteps: 500, pruningEpisodes: 200,
+      ablationPruning: lastLayer(0.5),
     };
   }
-  if (name !== 'quick') throw new ConfigError(`unknown profile "${name}"; expected quick or full`);
+  if (name === 'standard') return standardProfile(base);
+  if (name !== 'quick') throw new ConfigError(`unknown profile "${name}"; expected quick, standard or full`);
   const { zoo, inversion, metaTraining, evaluation, baselines } = base;
   const config: RunConfig = {
     ...base,
@@ -64,6 +75,35 @@ export function profileFor(name: string, base: RunConfig): ReproductionProfile {
     name: 'quick', config, crossDomainSets: evaluation.sets.includes('mnist') ? ['mnist'] : [],
     pruningRows: (depth) => pruningRowsAt(depth, [0.5]), pruningLoras: atMost(config.zoo.size, 2),
     pruningMetaSteps: atMost(config.metaTraining.steps, 20), pruningEpisodes: atMost(config.evaluation.episodes, 15),
+    ablationPruning: () => null,
+  };
+}
+
+/**
+ * standard: the measured report of the project (reports/standard.*), sized to fit an hour on a
+ * 2-core machine: 600 fixed episodes for the tuning-free rows and 100 for fine-tuning ones on
+ * every set, the whole ablation (oracle, noise, pruned), one pruning ratio for Table 4/5.
+ */
+function standardProfile(base: RunConfig): ReproductionProfile {
+  const { zoo, inversion, metaTraining, evaluation, baselines } = base;
+  const config: RunConfig = {
+    ...base,
+    name: 'standard',
+    zoo: { ...zoo, size: atMost(zoo.size, 16) },
+    inversion: { ...inversion, steps: atMost(inversion.steps, 100), queries: atMost(inversion.queries, 5) },
+    metaTraining: {
+      ...metaTraining, steps: atMost(metaTraining.steps, 400), queries: atMost(metaTraining.queries, 5),
+      validateEvery: atMost(metaTraining.validateEvery, 50), checkpointEvery: atMost(metaTraining.checkpointEvery, 50),
+      validationEpisodes: atMost(metaTraining.validationEpisodes, 60),
+    },
+    evaluation: { ...evaluation, episodes: atMost(evaluation.episodes, 600) },
+    baselines: { ...baselines, episodes: atMost(baselines.episodes, 100) },
+  };
+  return {
+    name: 'standard', config, crossDomainSets: evaluation.sets.filter((s) => s !== 'emoji-novel'),
+    pruningRows: (depth) => pruningRowsAt(depth, [0.5]), pruningLoras: atMost(config.zoo.size, 4),
+    pruningMetaSteps: atMost(config.metaTraining.steps, 100), pruningEpisodes: atMost(config.evaluation.episodes, 200),
+    ablationPruning: lastLayer(0.5),
   };
 }
 
@@ -72,5 +112,6 @@ export function profileSettings(profile: ReproductionProfile, depth: number): Re
   return {
     ...profile.config, pruningRows: profile.pruningRows(depth),
     pruningLoras: profile.pruningLoras, pruningMetaSteps: profile.pruningMetaSteps, pruningEpisodes: profile.pruningEpisodes,
+    ablationPruning: profile.ablationPruning(depth),
   };
 }

@@ -4,12 +4,14 @@ import type { MeanWithInterval } from '../evaluation';
 export interface MethodRow extends MeanWithInterval {
   method: string;
   seconds: number;
+  vsNn?: MeanWithInterval; // this method − NN on the same episodes (paired); absent for NN itself and in older reports
 }
 
 export interface Table23Block {
   set: string; // e.g. "emoji-novel", "mnist"
   shots: number;
   rows: MethodRow[];
+  paired?: Record<string, MeanWithInterval>; // the ablation's other paired differences, keyed "a − b" (ablation.ts)
 }
 
 /** One row of the Table 4/5 analogue: a pruning schedule. */
@@ -29,6 +31,16 @@ export interface Diagnostics {
   learningCurve: { step: number; loss: number; accuracy: number }[]; // meta-training, averaged in windows
   validation: { step: number; accuracy: number }[];
   bestStep: number | null;
+  teacherConfidenceBySource?: Record<string, { mean: number; min: number; max: number }>; // per ablation variant: surrogates, real images, noise...
+  bestStepBySource?: Record<string, number | null>;
+}
+
+/** The one number the project is judged by: LoRA Recycle − NN on novel emoji, paired, in points. */
+export interface Headline {
+  set: string;
+  ways: number;
+  shots: number;
+  recycleMinusNn: { mean: number; ci95: number };
 }
 
 export interface ReproductionReport {
@@ -38,6 +50,8 @@ export interface ReproductionReport {
   stageSeconds?: Record<string, number>; // wall time per stage (backbone, zoo, inversion, ...); absent in reports written before it was measured
   machine: { cpus: number; backend: string; node: string };
   settings: Record<string, unknown>; // the configuration actually used
+  headline?: Headline | null; // absent in reports written before the ablation
+  figure?: { file: string; caption: string }; // PNG beside the report: real, noise, inverted and pruned images per zoo LoRA
   table23: Table23Block[];
   table45: PruningRow[];
   diagnostics: Diagnostics;
@@ -46,6 +60,8 @@ export interface ReproductionReport {
 }
 
 const pct = (x: MeanWithInterval) => `${(100 * x.mean).toFixed(2)} ± ${(100 * x.ci95).toFixed(2)}`;
+const signed = (points: number) => `${points >= 0 ? '+' : ''}${points.toFixed(2)}`;
+const pointsOf = (d: MeanWithInterval) => `${signed(100 * d.mean)} ± ${(100 * d.ci95).toFixed(2)}`;
 
 /** Honest one-line verdicts: LoRA Recycle against NN and against the best other method, per setting. */
 export function verdicts(blocks: readonly Table23Block[]): string[] {
@@ -72,12 +88,16 @@ export function renderMarkdown(report: ReproductionReport): string {
     `# LoRA Recycle reproduction — profile "${report.profile}"`, '',
     `Run ${report.startedAt}, ${report.seconds.toFixed(0)} s wall time on ${report.machine.cpus} CPU cores, backend ${report.machine.backend}, Node ${report.machine.node}.`, '',
     ...(report.stageSeconds ? [`Wall time per stage: ${Object.entries(report.stageSeconds).map(([stage, s]) => `${stage} ${s.toFixed(0)} s`).join(', ')}.`, ''] : []),
+    ...(report.headline ? [`**Headline**: LoRA Recycle − NN on ${report.headline.set} ${report.headline.ways}-way ${report.headline.shots}-shot, paired over the same episodes: ${signed(report.headline.recycleMinusNn.mean)} ± ${report.headline.recycleMinusNn.ci95.toFixed(2)} points.`, ''] : []),
     '## Who wins (measured)', '', ...report.statements.map((s) => `- ${s}`), '',
+    ...(report.figure ? ['## What inversion makes', '', `![inverted images](${report.figure.file})`, '', report.figure.caption, ''] : []),
     '## Table 2/3 analogue: accuracy (%) on 5-way episodes, mean ± 95 % interval', '',
+    'Every row of a block runs on the same episodes; "vs NN" is the paired difference (method − NN, per episode) with its 95 % interval, in points. Rows below the line are the ablation\'s meta-LoRAs (same meta-training, other images).', '',
   ];
   for (const block of report.table23) {
-    lines.push(`### ${block.set}, ${block.shots}-shot`, '', '| method | accuracy | episodes | seconds |', '|---|---|---|---|');
-    for (const row of block.rows) lines.push(`| ${row.method} | ${pct(row)} | ${row.n} | ${row.seconds.toFixed(1)} |`);
+    lines.push(`### ${block.set}, ${block.shots}-shot`, '', '| method | accuracy | vs NN (paired) | episodes | seconds |', '|---|---|---|---|---|');
+    for (const row of block.rows) lines.push(`| ${row.method} | ${pct(row)} | ${row.vsNn ? pointsOf(row.vsNn) : ''} | ${row.n} | ${row.seconds.toFixed(1)} |`);
+    for (const [pair, d] of Object.entries(block.paired ?? {})) lines.push(`| ${pair} (paired) | | ${pointsOf(d)} | ${d.n} | |`);
     lines.push('');
   }
   lines.push('## Table 4/5 analogue: token pruning during inversion', '',
@@ -88,6 +108,8 @@ export function renderMarkdown(report: ReproductionReport): string {
   const d = report.diagnostics;
   lines.push('', '## Diagnostics', '',
     `- Inversion teacher confidence (softmax of the LoRA's head on each surrogate's target): mean ${d.teacherConfidence.mean.toFixed(3)}, min ${d.teacherConfidence.min.toFixed(3)}, max ${d.teacherConfidence.max.toFixed(3)}.`,
+    ...(d.teacherConfidenceBySource ? [`- Teacher confidence on each source's images (mean): ${Object.entries(d.teacherConfidenceBySource).map(([k, v]) => `${k} ${v.mean.toFixed(3)}`).join(', ')}.`] : []),
+    ...(d.bestStepBySource ? [`- Selected (best validation) step per meta-LoRA: ${Object.entries(d.bestStepBySource).map(([k, v]) => `${k} ${v ?? 'n/a'}`).join(', ')}.`] : []),
     `- Surrogate diversity (mean pairwise cosine distance of backbone features): within class ${d.surrogateDiversity.withinClass.toFixed(3)}, between classes ${d.surrogateDiversity.betweenClass.toFixed(3)}` +
       (d.surrogateDiversity.realWithinClass !== undefined ? `; real novel images within class ${d.surrogateDiversity.realWithinClass.toFixed(3)}.` : '.'),
     `- Meta-training: best validation step ${d.bestStep ?? 'n/a'}; validation accuracy ${d.validation.map((v) => `${v.step}: ${(100 * v.accuracy).toFixed(1)}`).join(', ') || 'n/a'}.`,

@@ -1,24 +1,28 @@
-import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { TUNING_FREE_METHODS } from '../baselines';
-import { disposeEpisode, labelsAsArray } from '../evaluation';
+import { UniformComposition, type LoRA } from '../adapters';
+import { TUNING_FREE_METHODS, type MethodName } from '../baselines';
+import { disposeEpisode, labelsAsArray, pairedDifference } from '../evaluation';
+import type { MetaTrainResult } from '../meta';
 import { packageRoot } from '../backbone/package-root';
 import { writeFileAtomic } from '../io/atomic-write';
 import { patchCount } from '../model/config';
 import type { RunControl } from '../progress/events';
 import { loadRunConfig, pruningSchedule } from './config';
 import { featureDiversity, summary, windowedCurve } from './diagnostics';
-import type { PipelinePorts } from './ports';
+import type { InvertedLora, PipelinePorts } from './ports';
+import { ABLATION_PAIRS, ABLATION_VARIANTS, ablationStatements, pairedComparisons, type AblationVariant } from './ablation';
+import { metaDir, saveArtifacts } from './artifacts';
+import { writeInversionFigure } from './inversion-figure';
 import { profileFor, profileSettings } from './profiles';
 import { renderMarkdown, verdicts, type PruningRow, type ReproductionReport, type Table23Block } from './report';
 import { StageClock } from './stage-clock';
-import { compareMethods, disposeInverted, invertZoo, meanTokensKept, trainMetaLora } from './stages';
+import { compareMethods, disposeInverted, evaluateTuningFree, invertZoo, meanTokensKept, trainMetaLora, type TuningFreeRow } from './stages';
 
 export interface ReproduceOptions extends RunControl {
   outDir?: string; // default 'reports'
-  workDir?: string; // zoo, checkpoints; default a fresh temporary directory
+  workDir?: string; // zoo, surrogates, meta-LoRAs, checkpoints; default <outDir>/<profile>-run
   tinyConfigPath?: string; // default configs/tiny.json of the package
   /** Writes nothing when false (tests). */
   write?: boolean;
@@ -34,7 +38,10 @@ export async function reproduce(profileName: string, ports: PipelinePorts, optio
   const tiny = loadRunConfig(options.tinyConfigPath ?? path.join(packageRoot(), 'configs', 'tiny.json'));
   const profile = profileFor(profileName, tiny);
   const config = profile.config;
-  const workDir = options.workDir ?? fs.mkdtempSync(path.join(os.tmpdir(), `lora-recycle-${profile.name}-`));
+  const outDir = options.outDir ?? 'reports';
+  const write = options.write ?? true;
+  // the run's artifacts (zoo, surrogates, meta-LoRAs, checkpoints) stay beside its report for reuse and resumes
+  const workDir = options.workDir ?? path.join(outDir, `${profile.name}-run`);
   const control: RunControl = { onEvent: options.onEvent, signal: options.signal };
   const clock = new StageClock();
   const phase = (name: string, message?: string) => {
@@ -56,21 +63,49 @@ export async function reproduce(profileName: string, ports: PipelinePorts, optio
   const validation = await ports.episodes('emoji-validation', { ways: ev.ways, shots: config.metaTraining.shots, queries: ev.queries }, config.metaTraining.validationEpisodes, ev.seed + 1);
   if (!validation) notes.push('No validation split available: the last meta-LoRA was kept (no selection).');
   phase('meta-training', `${config.metaTraining.steps} steps`);
-  const { metaLora, result: metaResult } = await trainMetaLora(backbone, inverted, config, validation, path.join(workDir, 'meta'), control);
+  const { metaLora, result: metaResult } = await trainMetaLora(backbone, inverted, config, validation, metaDir(workDir, 'lora-recycle'), control);
+
+  // the ablation: the same meta-training on other images, the same teachers (ablation.ts)
+  const variants = new Map<AblationVariant, { lora: LoRA; images: InvertedLora[]; result: MetaTrainResult }>();
+  variants.set('lora-recycle', { lora: metaLora, images: inverted, result: metaResult });
+  const ablationPruning = profile.ablationPruning(backbone.config.depth);
+  const sources: [AblationVariant, () => Promise<InvertedLora[]>][] = [
+    ['oracle', async () => { const out: InvertedLora[] = []; for (const entry of zoo) out.push(await ports.realImages(backbone, entry, config)); return out; }],
+    ['noise', () => invertZoo(ports, backbone, zoo, { ...config, inversion: { ...config.inversion, steps: 0 } }, {}, zoo.length, control)],
+    ...(ablationPruning ? [['lora-recycle-pruned', () => invertZoo(ports, backbone, zoo, config, pruningSchedule(ablationPruning), zoo.length, control)] as [AblationVariant, () => Promise<InvertedLora[]>]] : []),
+  ];
+  for (const [variant, images] of sources) {
+    phase(`ablation: ${variant}`, ABLATION_VARIANTS[variant]);
+    const sets = await images();
+    const trained = await trainMetaLora(backbone, sets, config, validation, metaDir(workDir, variant), control);
+    variants.set(variant, { lora: trained.metaLora, images: sets, result: trained.result });
+  }
 
   phase('diagnostics');
-  const confidences = inverted.flatMap((i) => i.teacherConfidence);
   const diversity = tf.tidy(() => {
     const first = inverted.slice(0, 3);
     const features = tf.concat(first.map((i) => backbone.forward(i.set.images).features), 0) as tf.Tensor2D;
     const labels = first.flatMap((i, s) => i.set.targets.map((t) => s * ev.ways + t));
     return featureDiversity(features, labels);
   });
-  disposeInverted(inverted);
+  const teacherConfidenceBySource = Object.fromEntries([...variants].map(([variant, v]) => [variant, summary(v.images.flatMap((i) => i.teacherConfidence))]));
+  phase('artifacts', workDir);
+  const artifacts = saveArtifacts(workDir, zoo, variants);
+  const figureFile = `${profile.name}-inversions.png`;
+  const figureCaption = writeInversionFigure(path.join(outDir, figureFile), zoo, variants, 3, write);
+  for (const v of variants.values()) disposeInverted(v.images);
 
   const table23: Table23Block[] = [];
+  const uniform = UniformComposition.create(zoo.map((z) => z.parameters));
+  const tuningFreeRows: TuningFreeRow[] = [
+    { method: 'nn', adapter: null },
+    { method: 'uniform-nn', adapter: uniform },
+    ...[...variants].map(([method, v]) => ({ method, adapter: v.lora })),
+  ];
+  const tunedMethods = config.baselines.methods.filter((m) => !TUNING_FREE_METHODS.includes(m as MethodName));
   const context = { backbone, zoo: zoo.map((z) => z.parameters), metaLora };
   let realWithinClass: number | undefined;
+  const ablation: string[] = [];
   for (const set of ['emoji-novel', ...profile.crossDomainSets]) {
     for (const shots of ev.shots) {
       const source = await ports.episodes(set, { ways: ev.ways, shots, queries: ev.queries }, ev.episodes, ev.seed);
@@ -81,10 +116,18 @@ export async function reproduce(profileName: string, ports: PipelinePorts, optio
         disposeEpisode(e);
       }
       phase('evaluation', `${set} ${shots}-shot`);
-      const results = await compareMethods(context, config.baselines.methods, source, config.baselines.episodes, config, control, TUNING_FREE_METHODS);
-      table23.push({ set, shots, rows: results.map((r) => ({ method: r.method, mean: r.mean, ci95: r.ci95, n: r.n, seconds: r.seconds })) });
+      const tuningFree = await evaluateTuningFree(backbone, tuningFreeRows, source, config, control);
+      const tuned = await compareMethods(context, tunedMethods, source, config.baselines.episodes, config, control, TUNING_FREE_METHODS);
+      const all = [...tuningFree, ...tuned];
+      const accuracies = new Map(all.map((r) => [r.method as string, r.accuracies]));
+      const nn = accuracies.get('nn')!;
+      const rows = all.map((r) => ({ method: r.method, mean: r.mean, ci95: r.ci95, n: r.n, seconds: r.seconds, ...(r.method === 'nn' ? {} : { vsNn: pairedDifference(r.accuracies, nn) }) }));
+      const paired = pairedComparisons(accuracies, ABLATION_PAIRS);
+      table23.push({ set, shots, rows, paired });
+      ablation.push(...ablationStatements({ setting: `${set} 5-way ${shots}-shot`, vsNn: Object.fromEntries(rows.map((r) => [r.method, r.vsNn])), paired }));
     }
   }
+  uniform.dispose();
 
   const table45: PruningRow[] = [];
   const novelOneShot = await ports.episodes('emoji-novel', { ways: ev.ways, shots: 1, queries: ev.queries }, profile.pruningEpisodes, ev.seed);
@@ -109,7 +152,7 @@ export async function reproduce(profileName: string, ports: PipelinePorts, optio
   }
 
   clock.stop();
-  const statements = verdicts(table23);
+  const statements = [...verdicts(table23), ...ablation];
   const dense = table45.find((r) => Object.keys(r.pruning).length === 0);
   for (const row of table45) {
     if (row === dense || !dense) continue;
@@ -117,8 +160,11 @@ export async function reproduce(profileName: string, ports: PipelinePorts, optio
   }
   notes.push(
     `Profile ${profile.name}: zoo ${zoo.length} LoRAs, ${config.inversion.steps} inversion steps, ${config.metaTraining.steps} meta-training steps, ${ev.episodes} episodes for tuning-free methods and ${config.baselines.episodes} for fine-tuning ones (${config.baselines.tuningSteps} steps); the paper uses 100 LoRAs, 2000 inversion steps, 240,000 episodes and a CLIP ViT-B/16.`,
-    'Meta-LoRA selected on the emoji validation split (never on meta-test episodes).',
+    'Every meta-LoRA (LoRA Recycle and the ablation\'s) selected on the emoji validation split, never on meta-test episodes; all rows of a block use the same episodes, and "vs NN" is the paired difference with its 95 % interval.',
+    `Artifacts kept in ${workDir}: ${artifacts.join(', ')}.`,
   );
+  const headlineBlock = table23.find((b) => b.set === 'emoji-novel' && b.shots === Math.min(...ev.shots));
+  const headlineDifference = headlineBlock?.rows.find((r) => r.method === 'lora-recycle')?.vsNn;
   const report: ReproductionReport = {
     profile: profile.name,
     startedAt: new Date(started).toISOString(),
@@ -126,23 +172,28 @@ export async function reproduce(profileName: string, ports: PipelinePorts, optio
     stageSeconds: clock.seconds(),
     machine: { cpus: os.cpus().length, backend: tf.getBackend(), node: process.version },
     settings: profileSettings(profile, backbone.config.depth),
+    headline: headlineBlock && headlineDifference
+      ? { set: 'emoji-novel', ways: ev.ways, shots: headlineBlock.shots, recycleMinusNn: { mean: 100 * headlineDifference.mean, ci95: 100 * headlineDifference.ci95 } }
+      : null,
+    ...(figureCaption ? { figure: { file: figureFile, caption: figureCaption } } : {}),
     table23,
     table45,
     diagnostics: {
-      teacherConfidence: summary(confidences),
+      teacherConfidence: teacherConfidenceBySource['lora-recycle'],
+      teacherConfidenceBySource,
       surrogateDiversity: { ...diversity, ...(realWithinClass !== undefined ? { realWithinClass } : {}) },
       learningCurve: windowedCurve(metaResult.history, ['loss', 'accuracy']) as { step: number; loss: number; accuracy: number }[],
       validation: metaResult.validation,
       bestStep: metaResult.best?.step ?? null,
+      bestStepBySource: Object.fromEntries([...variants].map(([variant, v]) => [variant, v.result.best?.step ?? null])),
     },
     statements,
     notes,
   };
-  metaLora.dispose();
+  for (const v of variants.values()) v.lora.dispose();
   zooOnDisk.dispose();
   backbone.dispose();
-  if (options.write ?? true) {
-    const outDir = options.outDir ?? 'reports';
+  if (write) {
     writeFileAtomic(path.join(outDir, `${profile.name}.json`), `${JSON.stringify(report, null, 2)}\n`);
     writeFileAtomic(path.join(outDir, `${profile.name}.md`), renderMarkdown(report));
   }

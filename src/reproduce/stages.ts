@@ -2,13 +2,15 @@ import * as path from 'path';
 import type { Adapter } from '../adapters/adapter';
 import { LoRA } from '../adapters';
 import { evaluateMethod, type MethodContext, type MethodResult } from '../baselines';
-import { disposeEpisode, episodeAccuracy, type EpisodeSource } from '../evaluation';
+import * as tf from '@tensorflow/tfjs';
+import { tableFeatures } from '../backbone/frozen-evaluation';
+import { disposeEpisode, episodeAccuracy, evaluateEpisodeSource, type EpisodeSource, type MeanWithInterval } from '../evaluation';
 import { metaTrain, type MetaTrainResult } from '../meta';
 import type { VisionTransformer } from '../model/vision-transformer';
 import type { RunControl } from '../progress/events';
 import type { RunConfig } from './config';
 import type { ZooEntry } from '../zoo';
-import type { InvertedLora, PipelinePorts } from './ports';
+import type { InvertedLora, PipelineEpisodes, PipelinePorts } from './ports';
 
 /** Inverts the first `limit` zoo entries with `pruning`; the result owns its tensors. */
 export async function invertZoo(
@@ -61,6 +63,7 @@ export async function trainMetaLora(
     patchGrid: backbone.config.imageSize / backbone.config.patchSize,
     interpolatedFraction: m.interpolatedFraction,
     distance: m.distance,
+    logitScale: m.logitScale,
     flip: m.flip,
     seed: control.seed ?? 1,
     validate: validation ? (adapter) => prototypeAccuracy(backbone, adapter, validation, m.distance) : undefined,
@@ -72,6 +75,32 @@ export async function trainMetaLora(
     signal: control.signal,
   });
   return { metaLora, result };
+}
+
+/** A tuning-free row: prototype classification on backbone + `adapter` (null: the frozen backbone). */
+export interface TuningFreeRow {
+  method: string;
+  adapter: Adapter | null;
+}
+
+/**
+ * Each tuning-free row on the same episodes, with every distinct image's features computed once
+ * per row when the source allows it (exact: the feature function is fixed), else episode by episode.
+ */
+export async function evaluateTuningFree(
+  backbone: VisionTransformer, rows: readonly TuningFreeRow[], source: PipelineEpisodes, config: RunConfig, control: RunControl,
+): Promise<(MeanWithInterval & { method: string; accuracies: number[]; seconds: number })[]> {
+  const out = [];
+  for (const row of rows) {
+    const started = performance.now();
+    const featureFn = (x: tf.Tensor4D) => backbone.forward(x, { adapter: row.adapter }).features;
+    const options = { distance: config.metaTraining.distance, run: `evaluate ${row.method}`, ...control };
+    const result = source.withFeatures
+      ? await evaluateEpisodeSource(tableFeatures, await source.withFeatures(featureFn), options)
+      : await evaluateEpisodeSource(featureFn, source, options);
+    out.push({ method: row.method, mean: result.mean, ci95: result.ci95, n: result.episodes, accuracies: result.accuracies, seconds: (performance.now() - started) / 1000 });
+  }
+  return out;
 }
 
 /** Every method of `methods` on the same episodes; fine-tuning methods on the first `tunedEpisodes`. */

@@ -12,6 +12,8 @@ import { VisionTransformer } from '../model/vision-transformer';
 import { loadShippedPrior } from '../prior/prior-file';
 import type { PriorCnn } from '../prior/prior-cnn';
 import { buildZoo, loadZoo, readZooManifest } from '../zoo';
+import { featureTable, tableEpisodeSource } from '../backbone/frozen-evaluation';
+import { realImageSet } from './real-images';
 import type { RunConfig } from './config';
 import type { PipelinePorts } from './ports';
 
@@ -94,6 +96,14 @@ export function createPorts(options: { backend?: string } = {}): PipelinePorts {
       }
     },
 
+    async realImages(backbone, entry, config) {
+      if (!entry.head) throw new ConfigError(`LoRA "${entry.id}" has no task head, so it cannot label real images (PEFT adapters carry none)`);
+      const spec: DatasetSpec = { loader: 'emoji', size: backbone.config.imageSize };
+      const emoji = await dataset(datasetSpecKey(spec), () => loadDatasetSpec(spec));
+      const perClass = config.inversion.shots + config.inversion.queries;
+      return realImageSet(backbone, emoji, entry, perClass, config.evaluation.seed);
+    },
+
     async episodes(set, shape, count, seed) {
       const known = EPISODE_SETS[set];
       if (!known) throw new ConfigError(`unknown episode set "${set}"; expected one of ${Object.keys(EPISODE_SETS).join(', ')}`);
@@ -105,7 +115,8 @@ export function createPorts(options: { backend?: string } = {}): PipelinePorts {
         if (error instanceof MissingResourceError) return null;
         throw error;
       }
-      return episodeSource(data, sampleEpisodes(data, known.split, { ...shape, count, seed }));
+      const list = sampleEpisodes(data, known.split, { ...shape, count, seed });
+      return { ...episodeSource(data, list), withFeatures: async (featureFn) => tableEpisodeSource(list, await featureTable(data, list, featureFn)) };
     },
 
     dispose() {

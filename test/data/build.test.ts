@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadEmojiDataset, loadGlyphDataset, type StoreDataset } from '../../src/data';
+import { loadEmojiDataset, loadGlyphDataset, TRAINING_SPLITS, type StoreDataset } from '../../src/data';
 import { withoutBaseCopies } from '../../src/data/base-copies';
 
 const temp: string[] = [];
@@ -21,7 +21,7 @@ describe('data build', () => {
     const second = await loadEmojiDataset({ limit: 2, cacheDir: b });
     expect(second.checksum).toBe(first.checksum);
     expect(second.classes).toEqual(first.classes);
-    expect(new Set(first.classes.map((c) => c.split))).toEqual(new Set(['base', 'validation', 'novel']));
+    expect(new Set(first.classes.map((c) => c.split))).toEqual(new Set(['pretrain', 'base', 'validation', 'novel']));
     expect(first.imageCount).toBeGreaterThan(first.classes.length * 6 - 1); // every class has ≥ 6 artists
     const storeBytes = fs.readFileSync(path.join(a, 'emoji-32-limit2.bin'));
     expect(storeBytes.equals(fs.readFileSync(path.join(b, 'emoji-32-limit2.bin')))).toBe(true);
@@ -40,10 +40,10 @@ describe('data build', () => {
 function baseCopies(dataset: StoreDataset): string[] {
   const hash = (pixels: Float32Array) => createHash('sha256').update(new Uint8Array(pixels.buffer)).digest('hex');
   const base = new Map<string, string>();
-  for (const c of dataset.classes.filter((c) => c.split === 'base')) {
+  for (const c of dataset.classes.filter((c) => TRAINING_SPLITS.includes(c.split))) {
     for (const r of dataset.imagesOf(c.id)) base.set(`${r.source} ${hash(dataset.pixels(r))}`, c.name);
   }
-  return dataset.classes.filter((c) => c.split !== 'base').flatMap((c) => dataset.imagesOf(c.id)
+  return dataset.classes.filter((c) => !TRAINING_SPLITS.includes(c.split)).flatMap((c) => dataset.imagesOf(c.id)
     .map((r) => base.get(`${r.source} ${hash(dataset.pixels(r))}`))
     .filter((name): name is string => name !== undefined)
     .map((name) => `${c.name} (${c.split}) = ${name} (base)`));
@@ -62,7 +62,10 @@ function expectSplitsDisjoint(dataset: StoreDataset, splits: string[]): void {
 describe('splits of the default data', () => {
   it('emoji: no class in two splits, and no held-out image copies a base image', async () => {
     const emoji = await loadEmojiDataset();
-    expectSplitsDisjoint(emoji, ['base', 'validation', 'novel']);
+    expectSplitsDisjoint(emoji, ['pretrain', 'base', 'validation', 'novel']);
+    // the backbone's pretraining categories and the zoo's are disjoint (the paper's premise)
+    const categories = (split: string) => new Set(emoji.classes.filter((c) => c.split === split).map((c) => c.category));
+    expect([...categories('pretrain')].filter((g) => categories('base').has(g))).toEqual([]);
     expect(emoji.classes.filter((c) => c.split === 'novel').length).toBeGreaterThan(200);
   });
 
@@ -94,5 +97,21 @@ describe('withoutBaseCopies', () => {
     const kept = withoutBaseCopies(classes, images, 2);
     expect(kept.classes.map((c) => c.id)).toEqual(['b', 'n']);
     expect(kept.images.map((i) => `${i.classId}/${i.source}`)).toEqual(['b/x', 'b/y', 'n/y', 'n/z']);
+  });
+
+  it('guards against copies of the backbone\'s pretraining images too, and keeps training splits whole', () => {
+    const classes = [
+      { id: 'p', name: 'p', split: 'pretrain' as const },
+      { id: 'b', name: 'b', split: 'base' as const },
+      { id: 'v', name: 'v', split: 'validation' as const },
+    ];
+    const images = [
+      { classId: 'p', source: 'x', pixels: px(1) },
+      { classId: 'b', source: 'x', pixels: px(1) }, // a zoo image equal to a pretraining one: both train, kept
+      { classId: 'v', source: 'x', pixels: px(1) }, // held out, equal to a pretraining image: dropped
+      { classId: 'v', source: 'y', pixels: px(5) },
+    ];
+    const kept = withoutBaseCopies(classes, images, 1);
+    expect(kept.images.map((i) => `${i.classId}/${i.source}`)).toEqual(['p/x', 'b/x', 'v/y']);
   });
 });

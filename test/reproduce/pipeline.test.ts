@@ -39,10 +39,25 @@ describe('reproduce (quick profile on a micro configuration)', () => {
     expect(phases.slice(0, 4)).toEqual(['backbone', 'zoo', 'inversion', 'meta-training']);
     expect(fs.readdirSync(path.join(tmp, 'work', 'zoo')).filter((f) => f.endsWith('.safetensors'))).toHaveLength(3);
     expect(report.table23.map((b) => `${b.set}/${b.shots}`)).toEqual(['emoji-novel/1', 'mnist/1']);
+    const tuned = MICRO.baselines.methods.filter((m) => !['nn', 'uniform-nn', 'lora-recycle'].includes(m));
     for (const block of report.table23) {
-      expect(block.rows.map((r) => r.method)).toEqual(MICRO.baselines.methods);
+      // the tuning-free rows and the ablation's meta-LoRAs first, then the fine-tuning baselines
+      expect(block.rows.map((r) => r.method)).toEqual(['nn', 'uniform-nn', 'lora-recycle', 'oracle', 'noise', ...tuned]);
       for (const row of block.rows) expect(row.mean).toBeGreaterThanOrEqual(0);
+      // every row is paired with NN on the same episodes (fine-tuning rows on the first baselines.episodes)
+      for (const row of block.rows.slice(1)) expect(row.vsNn?.n).toBe(row.n);
+      expect(Object.keys(block.paired ?? {})).toEqual(['lora-recycle − noise', 'oracle − lora-recycle']);
     }
+    expect(report.headline).toEqual({ set: 'emoji-novel', ways: 5, shots: 1, recycleMinusNn: expect.objectContaining({ mean: expect.any(Number), ci95: expect.any(Number) }) });
+    // the oracle and noise meta-LoRAs went through the same meta-training (checkpoint, validation selection) as LoRA Recycle's
+    for (const dir of ['meta', 'meta-oracle', 'meta-noise']) {
+      expect(fs.existsSync(path.join(tmp, 'work', dir, 'meta-checkpoint.json'))).toBe(true);
+      expect(fs.existsSync(path.join(tmp, 'work', dir, 'meta-lora.safetensors'))).toBe(true);
+    }
+    expect(Object.keys(report.diagnostics.bestStepBySource ?? {})).toEqual(['lora-recycle', 'oracle', 'noise']);
+    expect(report.diagnostics.teacherConfidenceBySource?.oracle.mean).toBeGreaterThan(0);
+    expect(fs.readdirSync(path.join(tmp, 'work', 'surrogates', 'lora-recycle')).sort()).toEqual(fs.readdirSync(path.join(tmp, 'work', 'zoo')).filter((f) => f.endsWith('.safetensors')).map((f) => f.replace(/\.safetensors$/, '')).sort());
+    expect(fs.existsSync(path.join(outDir, 'quick-inversions.png'))).toBe(true);
     expect(report.table45.map((r) => r.label)).toEqual(['none', 'layer 1 (last) 50 %', 'layer 0 50 %']);
     const dense = report.table45[0];
     const pruned = report.table45[1];

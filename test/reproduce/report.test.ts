@@ -29,7 +29,7 @@ describe('reproduction report', () => {
       statements: ['x'], notes: ['y'],
     };
     const md = renderMarkdown(report);
-    expect(md).toContain('| nn | 50.00 ± 2.00 | 50 | 1.0 |');
+    expect(md).toContain('| nn | 50.00 ± 2.00 |  | 50 | 1.0 |');
     expect(md).toContain('| last layer 50 % | 40.00 ± 1.00 | 3.00 | 5.00 | 32.0 / 64 |');
     expect(md).toContain('| 10 | 1.0000 | 50.0 |');
   });

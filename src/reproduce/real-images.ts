@@ -1,0 +1,46 @@
+import * as tf from '@tensorflow/tfjs';
+import { LoRA } from '../adapters/lora';
+import type { ImageDataset, ImageRecord } from '../data/dataset';
+import { normalizeImages } from '../model/preprocess';
+import { ConfigError } from '../errors';
+import type { VisionTransformer } from '../model/vision-transformer';
+import { SeededRandom } from '../random/seeded-random';
+import type { ZooEntry } from '../zoo';
+import type { InvertedLora } from './ports';
+
+/**
+ * `perClass` real images of each of `entry`'s classes (drawn with `seed`, cycling when a class has
+ * fewer), labelled by their position in the LoRA's task, with the LoRA as teacher: the oracle's
+ * stand-in for an inversion, same shape and same teacher, so meta-training runs unchanged on it.
+ * teacherConfidence is the teacher's softmax on each real image's own class.
+ */
+export function realImageSet(backbone: VisionTransformer, dataset: ImageDataset, entry: ZooEntry, perClass: number, seed: number): InvertedLora {
+  if (!entry.head) throw new ConfigError(`LoRA "${entry.id}" has no task head`);
+  const random = new SeededRandom(seed);
+  const records: ImageRecord[] = [];
+  const targets: number[] = [];
+  entry.classIds.forEach((classId, label) => {
+    const images = dataset.imagesOf(classId);
+    if (images.length === 0) throw new ConfigError(`realImageSet: class "${classId}" of LoRA "${entry.id}" has no images in ${dataset.name}`);
+    const order = random.permutation(images.length);
+    for (let i = 0; i < perClass; i++) {
+      records.push(images[order[i % images.length]]);
+      targets.push(label);
+    }
+  });
+  const s = dataset.imageSize;
+  const pixels = tf.tidy(() => {
+    const data = new Float32Array(records.length * s * s * 3);
+    records.forEach((r, i) => data.set(dataset.pixels(r), i * s * s * 3));
+    return tf.tensor4d(data, [records.length, s, s, 3]);
+  });
+  const images = tf.tidy(() => normalizeImages(pixels));
+  const teacher = { adapter: LoRA.fromParameters(entry.parameters, { trainable: false }), head: entry.head };
+  const confidence = tf.tidy(() => {
+    const probabilities = tf.softmax(teacher.head.apply(backbone.forward(images, { adapter: teacher.adapter }).features));
+    return tf.sum(tf.mul(probabilities, tf.oneHot(tf.tensor1d(targets, 'int32'), entry.classIds.length)), 1);
+  });
+  const teacherConfidence = Array.from(confidence.dataSync());
+  confidence.dispose();
+  return { set: { images, targets, keptPatches: null, teacher }, pixels, masks: null, teacherConfidence, iterationsPerSecond: 0 };
+}
