@@ -1,7 +1,7 @@
 import * as path from 'path';
 import { LoRA } from '../adapters';
 import { ConfigError, MissingResourceError } from '../errors';
-import { loadLoraFile, saveLoraFile } from '../io';
+import { loadLora, saveLoraFile } from '../io';
 import { writeFileAtomic } from '../io/atomic-write';
 import { createPorts } from '../reproduce/wiring';
 import { loadRunConfig, pruningSchedule, type RunConfig } from '../reproduce/config';
@@ -95,7 +95,7 @@ const metaTrainCommand: Command['run'] = async (values, context) => {
     ...context, steps: integer(values, 'steps', config.metaTraining.steps), resume: !values['no-resume'],
   });
   const loraPath = path.join(out, 'meta-lora.safetensors');
-  saveLoraFile(loraPath, { parameters: metaLora.toParameters(), classIds: [], metadata: { kind: 'meta-lora', best: result.best, steps: result.steps } });
+  saveLoraFile(loraPath, { parameters: metaLora.toParameters(), classIds: [], metadata: { kind: 'meta-lora', selected: result.best ? 'best' : 'last', best: result.best, steps: result.steps } });
   writeFileAtomic(path.join(out, 'meta-train-metrics.json'), `${JSON.stringify(result, null, 2)}\n`);
   disposeInverted(inverted);
   context.print(`meta-train: ${result.steps} steps, ${result.episodesPerSecond.toFixed(2)} episodes/s, best validation ${result.best ? `${(100 * result.best.accuracy).toFixed(2)} % at step ${result.best.step}` : 'n/a'} -> ${loraPath}`);
@@ -109,7 +109,7 @@ const evaluate: Command['run'] = async (values, context) => {
   if (unknown) throw new ConfigError(`--methods: unknown method "${unknown}"; expected some of ${METHOD_NAMES.join(', ')}`);
   const backbone = await ports.loadBackbone(config);
   const zooOnDisk = typeof values.zoo === 'string' ? await ports.zoo(backbone, config, values.zoo, context) : null;
-  const meta = typeof values.meta === 'string' ? LoRA.fromParameters(loadLoraFile(values.meta).parameters, { trainable: false }) : null;
+  const meta = typeof values.meta === 'string' ? loadLora(values.meta, { config: backbone.config }) : null;
   const set = typeof values.set === 'string' ? values.set : 'emoji-novel';
   const shots = integer(values, 'shots', config.evaluation.shots[0]);
   const episodes = integer(values, 'episodes', config.evaluation.episodes);
