@@ -43,7 +43,7 @@ describe('episodeView', () => {
     const support = far(e.support).arraySync() as number[][];
     const query = far(e.query).arraySync() as number[][];
     const protos = [0, 1, 2].map((c) => {
-      const rows = support.filter((_, i) => e.supportLabels[i] === c);
+      const rows = support.filter((_, i) => (e.supportLabels as number[])[i] === c);
       return rows[0].map((_, j) => rows.reduce((a, r) => a + r[j], 0) / rows.length);
     });
     const dist = query.map((q) => protos.map((p) => Math.sqrt(p.reduce((a, v, j) => a + (v - q[j]) ** 2, 0))));
