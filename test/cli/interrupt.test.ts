@@ -55,6 +55,7 @@ describe('Ctrl+C on the command line', () => {
     expect(resumed.stdout).toMatch(new RegExp(`^step ${at + 1}$`, 'm'));
     expect(resumed.stdout).not.toMatch(new RegExp(`^step ${at}$`, 'm'));
     expect(weights(resumed.stdout)).toBe(weights(straight.stdout));
+    fs.rmSync(tmp, { recursive: true, force: true });
   });
 });
 

@@ -11,7 +11,9 @@ const withoutGlyphs = (name: string) =>
 
 describe('emoji class names', () => {
   it('say what the class is in words, so a view means the same where the emoji font is missing', async () => {
-    const emoji = await loadEmojiDataset({ limit: 2, cacheDir: fs.mkdtempSync(path.join(os.tmpdir(), 'emoji-names-')) });
+    const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'emoji-names-'));
+    const emoji = await loadEmojiDataset({ limit: 2, cacheDir });
+    fs.rmSync(cacheDir, { recursive: true, force: true });
     expect(emoji.classes.length).toBeGreaterThan(10);
     for (const c of emoji.classes) expect(withoutGlyphs(c.name), c.name).toMatch(/\p{L}{2,}/u);
     // the views write class names whole: the words travel with the glyph
