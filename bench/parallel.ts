@@ -10,7 +10,8 @@
  * The machine is shared: os.loadavg() is recorded around every measurement, and before each
  * workload a calibration measures what 2 threads can get here at all (parallel-calibration.ts:
  * throughput of 2 vs 1 threads on a fixed pure-JS and a fixed wasm matMul loop; 2.0 when idle).
- * Writes bench/results/parallel.json and parallel.md.
+ * Writes bench/results/parallel.json and parallel.md, and caches main 2T vs 2W×1T per workload for
+ * the library's choice of execution (src/parallel/execution-choice.ts, .cache/parallel-timings.json).
  * Options: --episodes 40  --loras 4  --steps 20  --queries 1 (inversion Q per class)  --rounds 1.
  */
 import * as fs from 'fs';
@@ -26,7 +27,7 @@ import { writeFileAtomic } from '../src/io/atomic-write';
 import { saveHfClipVision, saveLoraFile } from '../src/io';
 import { TINY_VIT, VisionTransformer } from '../src/model';
 import type { DatasetSpec } from '../src/data';
-import { evaluateInParallel, JobResources, runInWorkers, runJob, type InvertLoraJob } from '../src/parallel';
+import { chooseExecution, evaluateInParallel, JobResources, PARALLEL_MODE_ENV, runInWorkers, runJob, saveMeasuredTimings, timingsFile, type InvertLoraJob, type MeasuredTimings } from '../src/parallel';
 import { PRIOR_CNN, PriorCnn, savePrior } from '../src/prior';
 import type { RunListener } from '../src/progress/events';
 import { twoThreadRatios } from './parallel-calibration';
@@ -166,6 +167,12 @@ async function main(): Promise<void> {
     afterStartUpSpeedUpOverOneWorker: rate(workload, '2W×1T') / rate(workload, '1W×1T'),
     machineTwoThreadRatio: calibration[workload],
   }));
+  const loads = measurements.map((m) => m.loadBefore[0]);
+  const timings: MeasuredTimings = Object.fromEntries(summary.map((s) => [s.workload, {
+    inProcess: s.seconds['main 2T'], workers: s.seconds['2W×1T'], measuredAt: new Date().toISOString(), load: Math.max(...loads),
+  }]));
+  saveMeasuredTimings(timings);
+  const choice = Object.fromEntries(summary.map((s) => [s.workload, chooseExecution(s.workload, timings).mode]));
   const sameAccuracies = SETUPS.every((s) => JSON.stringify(accuracies.get(s)) === JSON.stringify(accuracies.get('main 2T')));
   const report = {
     date: new Date().toISOString(),
@@ -175,17 +182,20 @@ async function main(): Promise<void> {
     invert: { loras, steps, batch: WAYS * (1 + queries), prior: 'PRIOR_CNN widths (random)', pruning: 'none' },
     goal: 'speed-up of 2W×1T over 1W×1T ≥ 1.6 (issue 4)',
     summary,
+    libraryChoice: choice,
     measurements,
   };
   const out = path.join(__dirname, 'results');
   writeFileAtomic(path.join(out, 'parallel.json'), `${JSON.stringify(report, null, 2)}\n`);
-  const loads = measurements.map((m) => m.loadBefore[0]);
   const md = [
     `# Worker-thread speed-up (${report.date})`,
     '',
-    `${report.model}, ${report.cpus} CPUs shared with other jobs: 1-minute load average between ${Math.min(...loads).toFixed(1)} and ${Math.max(...loads).toFixed(1)} during the runs`,
+    `**Measured under load**: ${report.model}, ${report.cpus} CPUs shared with other jobs, 1-minute load average between ${Math.min(...loads).toFixed(1)} and ${Math.max(...loads).toFixed(1)} during the runs`,
     `(per measurement in parallel.json). Wall seconds include worker start-up; "after start-up" compares steps (episodes, inversion`,
     `iterations) per second between the first and the last step event. Medians of ${rounds} round(s), order alternating.`,
+    '',
+    ...summary.map((s) => `- **${s.workload}**: 2 workers × 1 thread vs 1 worker × 1 thread ${s.speedUpOverOneWorker.toFixed(2)}×; vs the default in-process run with 2 threads ${s.speedUpOverMainTwoThreads.toFixed(2)}× → executionFor('${s.workload}') picks ${choice[s.workload] === 'workers' ? '2 workers' : 'in-process'} on this machine`),
+    `  (src/parallel/execution-choice.ts, from these timings, cached in .cache/parallel-timings.json; ${PARALLEL_MODE_ENV}=workers|in-process|evaluate=…,invert=… overrides)`,
     '',
     `- evaluate: ${episodes} episodes of emoji-32 novel, ${WAYS}-way 1-shot 15-query; accuracies identical in all setups: ${sameAccuracies ? 'yes' : 'NO'}`,
     `- invert: ${loras} LoRAs × ${steps} steps, batch ${WAYS * (1 + queries)} images, BN prior, no pruning`,
@@ -199,7 +209,8 @@ async function main(): Promise<void> {
     '',
   ].join('\n');
   writeFileAtomic(path.join(out, 'parallel.md'), md);
-  console.log(summary.map((s) => `${s.workload}_speedup_2w_vs_1w=${s.speedUpOverOneWorker.toFixed(2)}`).join(' '));
+  console.log(summary.map((s) => `${s.workload}_speedup_2w_vs_1w=${s.speedUpOverOneWorker.toFixed(2)} ${s.workload}_speedup_2w_vs_main2t=${s.speedUpOverMainTwoThreads.toFixed(2)} ${s.workload}_choice=${choice[s.workload]}`).join(' '));
+  console.log(`timings cached in ${timingsFile()}`);
 }
 
 main().catch((error) => {

@@ -56,4 +56,5 @@ if ! cmp -s extension/labextension/package.json "$target/package.json"; then
   mv "$target.tmp" "$target"
 fi
 node kernel/dist/main.js install --sys-prefix --python "$python" >/dev/null
+bash scripts/install-lab-settings.sh "$prefix"
 say "ready: labextension $name and kernelspec lora-recycle-ts in $prefix"

@@ -1,9 +1,12 @@
 import * as path from 'path';
 import { LoRA } from '../adapters';
 import { ConfigError, MissingResourceError } from '../errors';
-import { loadLoraFile, saveLoraFile } from '../io';
+import { loadLora, saveLoraFile } from '../io';
 import { writeFileAtomic } from '../io/atomic-write';
+import type { VisionTransformer } from '../model/vision-transformer';
 import { createPorts } from '../reproduce/wiring';
+import type { PipelinePorts } from '../reproduce/ports';
+import { loadZoo, type Zoo } from '../zoo';
 import { loadRunConfig, pruningSchedule, type RunConfig } from '../reproduce/config';
 import { listSurrogates, loadSurrogate, saveSurrogate } from '../reproduce/surrogate-files';
 import { compareMethods, disposeInverted, trainMetaLora } from '../reproduce/stages';
@@ -41,13 +44,27 @@ export function parsePruning(text: string): Record<string, number> {
   return out;
 }
 
-async function setUp(values: OptionValues, command: string): Promise<{ config: RunConfig; ports: ReturnType<typeof createPorts> }> {
+type PortsFactory = (options: { backend?: string }) => PipelinePorts;
+
+function setUp(values: OptionValues, command: string, portsFor: PortsFactory): { config: RunConfig; ports: PipelinePorts } {
   const config = loadRunConfig(required(values, 'config', command));
-  return { config, ports: createPorts({ backend: typeof values.backend === 'string' ? values.backend : undefined }) };
+  return { config, ports: portsFor({ backend: typeof values.backend === 'string' ? values.backend : undefined }) };
 }
 
-const zoo: Command['run'] = async (values, context) => {
-  const { config, ports } = await setUp(values, 'zoo');
+/**
+ * The zoo in `dir` as it is on disk (building and extending zoos is `zoo`'s job), with one line
+ * when its size differs from the configuration's.
+ */
+function zooAsItIs(backbone: VisionTransformer, config: RunConfig, dir: string, command: string, context: CommandContext): Zoo {
+  const zoo = loadZoo(dir, backbone);
+  if (zoo.size !== config.zoo.size) {
+    context.print(`${command}: using the ${zoo.size} LoRAs of zoo ${dir} (the configuration's zoo.size is ${config.zoo.size}; "lora-recycle zoo --size N" builds more)`);
+  }
+  return zoo;
+}
+
+const zoo = (portsFor: PortsFactory): Command['run'] => async (values, context) => {
+  const { config, ports } = setUp(values, 'zoo', portsFor);
   const size = integer(values, 'size', config.zoo.size);
   const out = required(values, 'out', 'zoo');
   const backbone = await ports.loadBackbone(config);
@@ -57,17 +74,22 @@ const zoo: Command['run'] = async (values, context) => {
   backbone.dispose();
 };
 
-const invert: Command['run'] = async (values, context) => {
-  const { config, ports } = await setUp(values, 'invert');
+const invert = (portsFor: PortsFactory): Command['run'] => async (values, context) => {
+  const { config, ports } = setUp(values, 'invert', portsFor);
   const out = required(values, 'out', 'invert');
   const run = { ...config, inversion: { ...config.inversion, steps: integer(values, 'steps', config.inversion.steps) } };
   const pruning = typeof values.pruning === 'string' ? parsePruning(values.pruning) : run.inversion.pruning;
   const backbone = await ports.loadBackbone(run);
-  const zooOnDisk = await ports.zoo(backbone, run, required(values, 'zoo', 'invert'), context);
+  const zooOnDisk = zooAsItIs(backbone, run, required(values, 'zoo', 'invert'), 'invert', context);
   const limit = integer(values, 'limit', zooOnDisk.size);
   for (const entry of zooOnDisk.entries.slice(0, limit)) {
     if (context.signal?.aborted) break;
     const inverted = await ports.invert(backbone, entry, run, pruningSchedule(pruning), context);
+    if (context.signal?.aborted) { // stopped part-way: not a surrogate to train on
+      disposeInverted([inverted]);
+      context.print(`invert: interrupted during ${entry.id}, which is not written`);
+      break;
+    }
     saveSurrogate(out, entry.id, inverted);
     const mean = inverted.teacherConfidence.reduce((a, b) => a + b, 0) / inverted.teacherConfidence.length;
     context.print(`invert: ${entry.id} -> ${path.join(out, entry.id)} (teacher confidence ${mean.toFixed(3)}, ${inverted.iterationsPerSecond.toFixed(2)} it/s)`);
@@ -75,12 +97,12 @@ const invert: Command['run'] = async (values, context) => {
   }
 };
 
-const metaTrainCommand: Command['run'] = async (values, context) => {
-  const { config, ports } = await setUp(values, 'meta-train');
+const metaTrainCommand = (portsFor: PortsFactory): Command['run'] => async (values, context) => {
+  const { config, ports } = setUp(values, 'meta-train', portsFor);
   const out = required(values, 'out', 'meta-train');
   const surrogates = required(values, 'surrogates', 'meta-train');
   const backbone = await ports.loadBackbone(config);
-  const zooOnDisk = await ports.zoo(backbone, config, required(values, 'zoo', 'meta-train'), context);
+  const zooOnDisk = zooAsItIs(backbone, config, required(values, 'zoo', 'meta-train'), 'meta-train', context);
   const byId = new Map(zooOnDisk.entries.map((e) => [e.id, e]));
   const inverted = listSurrogates(surrogates).map((id) => {
     const entry = byId.get(id);
@@ -95,21 +117,21 @@ const metaTrainCommand: Command['run'] = async (values, context) => {
     ...context, steps: integer(values, 'steps', config.metaTraining.steps), resume: !values['no-resume'],
   });
   const loraPath = path.join(out, 'meta-lora.safetensors');
-  saveLoraFile(loraPath, { parameters: metaLora.toParameters(), classIds: [], metadata: { kind: 'meta-lora', best: result.best, steps: result.steps } });
+  saveLoraFile(loraPath, { parameters: metaLora.toParameters(), classIds: [], metadata: { kind: 'meta-lora', selected: result.best ? 'best' : 'last', best: result.best, steps: result.steps } });
   writeFileAtomic(path.join(out, 'meta-train-metrics.json'), `${JSON.stringify(result, null, 2)}\n`);
   disposeInverted(inverted);
   context.print(`meta-train: ${result.steps} steps, ${result.episodesPerSecond.toFixed(2)} episodes/s, best validation ${result.best ? `${(100 * result.best.accuracy).toFixed(2)} % at step ${result.best.step}` : 'n/a'} -> ${loraPath}`);
 };
 
-const evaluate: Command['run'] = async (values, context) => {
-  const { config, ports } = await setUp(values, 'evaluate');
+const evaluate = (portsFor: PortsFactory): Command['run'] => async (values, context) => {
+  const { config, ports } = setUp(values, 'evaluate', portsFor);
   const out = required(values, 'out', 'evaluate');
   const methods = typeof values.methods === 'string' ? values.methods.split(',') : ['nn'];
   const unknown = methods.find((m) => !(METHOD_NAMES as string[]).includes(m));
   if (unknown) throw new ConfigError(`--methods: unknown method "${unknown}"; expected some of ${METHOD_NAMES.join(', ')}`);
   const backbone = await ports.loadBackbone(config);
-  const zooOnDisk = typeof values.zoo === 'string' ? await ports.zoo(backbone, config, values.zoo, context) : null;
-  const meta = typeof values.meta === 'string' ? LoRA.fromParameters(loadLoraFile(values.meta).parameters, { trainable: false }) : null;
+  const zooOnDisk = typeof values.zoo === 'string' ? zooAsItIs(backbone, config, values.zoo, 'evaluate', context) : null;
+  const meta = typeof values.meta === 'string' ? loadLora(values.meta, { config: backbone.config }) : null;
   const set = typeof values.set === 'string' ? values.set : 'emoji-novel';
   const shots = integer(values, 'shots', config.evaluation.shots[0]);
   const episodes = integer(values, 'episodes', config.evaluation.episodes);
@@ -130,10 +152,10 @@ function estimateCommand(profile: string, values: OptionValues, context: Command
   estimate.stages.forEach((s) => context.print(`  ${s.stage}: ${formatDuration(s.seconds)}`));
 }
 
-const reproduceCommand: Command['run'] = async (values, context: CommandContext) => {
+const reproduceCommand = (portsFor: PortsFactory): Command['run'] => async (values, context: CommandContext) => {
   const profile = typeof values.profile === 'string' ? values.profile : 'quick';
   if (values.estimate) return estimateCommand(profile, values, context);
-  const ports = createPorts({ backend: typeof values.backend === 'string' ? values.backend : undefined });
+  const ports = portsFor({ backend: typeof values.backend === 'string' ? values.backend : undefined });
   const report = await reproduce(profile, ports, {
     outDir: typeof values.out === 'string' ? values.out : 'reports',
     workDir: typeof values.work === 'string' ? values.work : undefined,
@@ -143,6 +165,9 @@ const reproduceCommand: Command['run'] = async (values, context: CommandContext)
   report.statements.forEach((s) => context.print(`  ${s}`));
 };
 
-export const HANDLERS: Record<string, Command['run']> = {
-  zoo, invert, 'meta-train': metaTrainCommand, evaluate, reproduce: reproduceCommand,
-};
+/** The subcommands on the pipeline ports `portsFor` makes (tests pass fakes). */
+export function makeHandlers(portsFor: PortsFactory = createPorts): Record<string, Command['run']> {
+  return { zoo: zoo(portsFor), invert: invert(portsFor), 'meta-train': metaTrainCommand(portsFor), evaluate: evaluate(portsFor), reproduce: reproduceCommand(portsFor) };
+}
+
+export const HANDLERS = makeHandlers();

@@ -51,11 +51,36 @@ export async function main(argv: readonly string[], io: CliIO = { stdout: proces
   }
 }
 
-if (require.main === module) {
-  const controller = new AbortController();
-  process.once('SIGINT', () => {
-    process.stderr.write('\ninterrupt: stopping at the next step (state is saved; run the same command again to resume)\n');
-    controller.abort();
-  });
-  main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, signal: controller.signal }).then((code) => process.exit(code));
+/** Repeats of one Ctrl+C closer than this are copies (the terminal signals the whole process group and npm forwards it again). */
+const REPEAT_MS = 1000;
+
+/**
+ * The SIGINT listener of the command line: the first interrupt aborts `controller` (the run stops
+ * at its next step boundary, saving what it can resume from); copies of it within a second are
+ * ignored; a later interrupt quits at once without saving (exit code 130).
+ */
+export function interruptListener(
+  controller: AbortController, stderr: ProgressSink, exit: (code: number) => void = (code) => process.exit(code), now: () => number = Date.now,
+): () => void {
+  let first: number | null = null;
+  return () => {
+    const time = now();
+    if (first === null) {
+      first = time;
+      stderr.write('\ninterrupt: stopping at the next step and saving what can be resumed (run the same command again to resume; Ctrl+C again quits without saving)\n');
+      controller.abort();
+    } else if (time - first >= REPEAT_MS) {
+      stderr.write('\nsecond interrupt: quitting without saving\n');
+      exit(130);
+    }
+  };
 }
+
+/** Runs `argv` as this process: Ctrl+C through interruptListener, exit code from main. */
+export async function runProcess(argv: readonly string[], handlers?: CliIO['handlers']): Promise<void> {
+  const controller = new AbortController();
+  process.on('SIGINT', interruptListener(controller, process.stderr));
+  process.exit(await main(argv, { stdout: process.stdout, stderr: process.stderr, signal: controller.signal, handlers }));
+}
+
+if (require.main === module) void runProcess(process.argv.slice(2));

@@ -9,6 +9,7 @@ export { PayloadError } from './payload-error';
 export { PNG_DATA_URL_PREFIX } from './check';
 export * from './validate';
 export * from './bundles';
+export { formatProbability, queryCaption, queryScores } from './episode-caption';
 export { encodePng, imagesToPngDataUrls, pngDataUrlOf, crc32 } from './png';
 export { escapeXml } from './svg';
 export * from './live-curves';

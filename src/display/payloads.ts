@@ -131,13 +131,17 @@ export interface EpisodeSupportImage {
 export interface EpisodeQueryImage extends EpisodeSupportImage {
   /** predicted class index */
   prediction?: number;
-  /** probability of the predicted class in [0, 1] */
+  /** probability of the predicted class in [0, 1] (what it is: EpisodePayload.scoring) */
   confidence?: number;
+  /** distance to the runner-up class's prototype minus distance to the predicted one (≥ 0) */
+  margin?: number;
 }
 
 export interface EpisodePayload {
   version: 1;
   title?: string;
+  /** one line saying what `confidence` and `margin` are */
+  scoring?: string;
   /** the N ways of the episode */
   classes: string[];
   support: EpisodeSupportImage[];

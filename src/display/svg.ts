@@ -3,7 +3,8 @@
  * Notebook, VS Code, GitHub and nbconvert show without the extension. Images are embedded as
  * <image> elements with their PNG data URLs; every text goes through `escapeXml`.
  */
-import type { EpisodePayload, GalleryPayload, PatchGrid, PruningPayload, ZooPayload } from './payloads';
+import type { EpisodePayload, EpisodeQueryImage, GalleryPayload, PatchGrid, PruningPayload, ZooPayload } from './payloads';
+import { queryScores } from './episode-caption';
 
 export const CELL = 48; // drawn size of one image, px
 const GAP = 6;
@@ -92,7 +93,11 @@ export function episodeSvg(p: EpisodePayload): string {
   const perRow = 10;
   const body = [svgText(4, 14, p.title ?? 'Episode', { bold: true })];
   let y = 24;
-  const section = (name: string, items: { src: string; label: number; prediction?: number }[]) => {
+  if (p.scoring) {
+    body.push(svgText(4, y + 10, p.scoring, { size: 9 }));
+    y += 14;
+  }
+  const section = (name: string, items: EpisodeQueryImage[]) => {
     body.push(svgText(4, y + 10, name, { bold: true }));
     y += 16;
     items.forEach((im, i) => {
@@ -103,6 +108,7 @@ export function episodeSvg(p: EpisodePayload): string {
         const ok = im.prediction === im.label;
         body.push(`<rect x="${x - 1}" y="${yy - 1}" width="${CELL + 2}" height="${CELL + 2}" fill="none" stroke="${ok ? 'green' : 'red'}" stroke-width="2"/>`);
         body.push(svgText(x, yy + CELL + 11, `${ok ? '✓' : '✗'} ${p.classes[im.prediction]}`, { size: 9 }));
+        body.push(svgText(x, yy + CELL + 21, queryScores(im), { size: 9 }));
       } else {
         body.push(svgText(x, yy + CELL + 11, p.classes[im.label], { size: 9 }));
       }

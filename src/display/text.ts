@@ -32,7 +32,7 @@ export function episodeText(p: EpisodePayload): string {
   const predicted = p.query.filter((q) => q.prediction !== undefined);
   const right = predicted.filter((q) => q.prediction === q.label).length;
   const acc = predicted.length ? `, ${right}/${predicted.length} query images right (${pct(right / predicted.length)})` : '';
-  return `${p.title ?? 'Episode'}: ${p.classes.length}-way, ${p.support.length} support, ${p.query.length} query${acc}; classes ${p.classes.join(', ')}`;
+  return `${p.title ?? 'Episode'}: ${p.classes.length}-way, ${p.support.length} support, ${p.query.length} query${acc}; classes ${p.classes.join(', ')}${p.scoring ? `\n${p.scoring}` : ''}`;
 }
 
 export function zooText(p: ZooPayload): string {

@@ -135,9 +135,11 @@ export function validateEpisode(value: unknown, path = 'episode'): EpisodePayloa
       label: classIndex(im.label, `${p}.label`, classes),
       prediction: optional(im.prediction, (c) => classIndex(c, `${p}.prediction`, classes)),
       confidence: optional(im.confidence, (c) => probability(c, `${p}.confidence`)),
+      margin: optional(im.margin, (m) => finite(m, `${p}.margin`, { min: 0 })),
     };
   });
-  return { version: version(o.version, `${path}.version`), title: title(o, path), classes, support, query };
+  const scoring = optional(o.scoring, (v) => text(v, `${path}.scoring`));
+  return { version: version(o.version, `${path}.version`), title: title(o, path), scoring, classes, support, query };
 }
 
 // ---------------------------------------------------------------- zoo

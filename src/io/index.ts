@@ -4,3 +4,4 @@ export { SAFETENSORS_DTYPES, DTYPE_SIZE, type SafetensorsDtype } from './safeten
 export * from './hf-clip';
 export * from './lora-file';
 export * from './peft-adapter';
+export * from './load-lora';

@@ -5,8 +5,10 @@ export type { WarmRestartSchedule } from './schedule';
 export { distillationLoss, episodeCrossEntropy } from './losses';
 export { Adam } from './adam';
 export type { AdamMoments, AdamOptions } from './adam';
-export { loadMetaCheckpoint, saveMetaCheckpoint } from './checkpoint';
-export type { BestSoFar, MetaCheckpoint } from './checkpoint';
+export { loadMetaCheckpoint, META_CHECKPOINT_FORMAT, metaLoraLayout, saveMetaCheckpoint } from './checkpoint';
+export type { BestSoFar, MetaCheckpoint, MetaLoraLayout, MetaTrainStep, MetaValidation } from './checkpoint';
+export { loadCheckpointLora } from './checkpoint-lora';
+export type { CheckpointLoraChoice } from './checkpoint-lora';
 export {
   episodeImages, flipPatchIndex, imagesByClass, interpolatedEpisode, singleLoraEpisode,
 } from './surrogate';

@@ -5,7 +5,7 @@ import { CancelledError, CompatibilityError, ConfigError } from '../errors';
 import { prototypeLogits, prototypes, type PrototypeDistance } from '../evaluation';
 import type { RunControl } from '../progress/events';
 import { Adam } from './adam';
-import { BestSoFar, loadMetaCheckpoint, saveMetaCheckpoint } from './checkpoint';
+import { BestSoFar, loadMetaCheckpoint, metaLoraLayout, saveMetaCheckpoint, type MetaTrainStep, type MetaValidation } from './checkpoint';
 import { distillationLoss, episodeCrossEntropy } from './losses';
 import { SeededRandom } from '../random/seeded-random';
 import { metaLearningRate, PAPER_SCHEDULE, type WarmRestartSchedule } from './schedule';
@@ -47,11 +47,11 @@ export interface MetaTrainOptions extends RunControl {
 
 export interface MetaTrainResult {
   steps: number; // steps done in total (including those before a resume)
-  history: { step: number; kind: SurrogateEpisode['kind']; loss: number; lr: number; accuracy: number }[]; // this call's steps
-  validation: { step: number; accuracy: number }[];
+  history: MetaTrainStep[]; // every step of the run, including those before a resume (kept in the checkpoint)
+  validation: MetaValidation[]; // every validation of the run
   best: { step: number; accuracy: number } | null; // the meta-LoRA left in the adapter when validation ran
-  trainSeconds: number; // time in training steps only (no validation, no checkpoints)
-  episodesPerSecond: number;
+  trainSeconds: number; // this call's time in training steps only (no validation, no checkpoints)
+  episodesPerSecond: number; // this call's steps / trainSeconds
 }
 
 function validateOptions(options: MetaTrainOptions, sets: readonly SurrogateSet[]): void {
@@ -111,10 +111,15 @@ export async function metaTrain(
   const adam = new Adam(variables);
   let step = 0;
   let best: BestSoFar | null = null;
+  const history: MetaTrainStep[] = [];
+  const validation: MetaValidation[] = [];
+  const layout = metaLoraLayout(metaAdapter, variables);
   const emit = options.onEvent ?? (() => undefined);
   const checkpoint = (): string | null => {
     if (!options.checkpointPath) return null;
-    saveMetaCheckpoint(options.checkpointPath, { step, rngState: rng.state, variables: readVariables(variables), adam: adam.moments(), best, fingerprint });
+    saveMetaCheckpoint(options.checkpointPath, {
+      step, rngState: rng.state, last: readVariables(variables), adam: adam.moments(), best, history, validation, lora: layout, fingerprint,
+    });
     emit({ kind: 'checkpoint', run, step, path: options.checkpointPath });
     return options.checkpointPath;
   };
@@ -124,15 +129,18 @@ export async function metaTrain(
     if (saved.fingerprint !== fingerprint) {
       throw new CompatibilityError(`${options.checkpointPath}: checkpoint of another run (${saved.fingerprint}), this run is ${fingerprint}`);
     }
-    writeVariables(variables, saved.variables, options.checkpointPath);
+    writeVariables(variables, saved.last, options.checkpointPath);
     adam.restore(saved.adam);
     rng = new SeededRandom(saved.rngState);
     step = saved.step;
     best = saved.best;
+    history.push(...saved.history);
+    validation.push(...saved.validation);
     emit({ kind: 'phase', run, phase: 'resumed', message: `from step ${step} of ${options.checkpointPath}` });
   }
 
-  const result: MetaTrainResult = { steps: step, history: [], validation: [], best: null, trainSeconds: 0, episodesPerSecond: 0 };
+  const firstStep = step;
+  const result: MetaTrainResult = { steps: step, history, validation, best: null, trainSeconds: 0, episodesPerSecond: 0 };
   try {
     while (step < options.steps) {
       if (options.signal?.aborted) {
@@ -150,11 +158,11 @@ export async function metaTrain(
       result.trainSeconds += (performance.now() - started) / 1000;
       step += 1;
       const metrics: Record<string, number> = { loss, lr, accuracy };
-      result.history.push({ step, kind: episode.kind, loss, lr, accuracy });
+      history.push({ step, kind: episode.kind, loss, lr, accuracy });
       if (options.validate && (step % validateEvery === 0 || step === options.steps)) {
         const validationAccuracy = await options.validate(metaAdapter);
         metrics.val_accuracy = validationAccuracy;
-        result.validation.push({ step, accuracy: validationAccuracy });
+        validation.push({ step, accuracy: validationAccuracy });
         if (!best || validationAccuracy > best.accuracy) best = { step, accuracy: validationAccuracy, variables: readVariables(variables) };
       }
       emit({ kind: 'step', run, step, totalSteps: options.steps, metrics });
@@ -169,7 +177,7 @@ export async function metaTrain(
     result.best = { step: best.step, accuracy: best.accuracy };
   }
   result.steps = step;
-  result.episodesPerSecond = result.history.length / Math.max(result.trainSeconds, 1e-9);
+  result.episodesPerSecond = (step - firstStep) / Math.max(result.trainSeconds, 1e-9);
   return result;
 }
 

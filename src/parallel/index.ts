@@ -11,3 +11,8 @@ export type {
   EvaluateEpisodesJob, EvaluateEpisodesResult, InversionJobOptions, InvertLoraJob, InvertLoraSummary,
   JobResult, ParallelJob, ResultOf,
 } from './jobs';
+export {
+  chooseExecution, executionFor, measuredTimings, parseExecutionOverride, saveMeasuredTimings, timingsFile,
+  PARALLEL_JOB_KINDS, PARALLEL_MODE_ENV, REFERENCE_TIMINGS, WORKERS_MARGIN,
+} from './execution-choice';
+export type { ExecutionChoice, ExecutionMode, ExecutionTimings, MeasuredTimings, ParallelJobKind } from './execution-choice';

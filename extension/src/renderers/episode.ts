@@ -1,9 +1,11 @@
 /**
  * Episode view: the support set by class, then the query images with their predictions, marked
- * right (✓) or wrong (✗), and the episode accuracy.
+ * right (✓) or wrong (✗), their confidence and distance margin (what they are: the payload's
+ * `scoring` line), and the episode accuracy.
  */
 import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import type { EpisodePayload, EpisodeQueryImage } from '../../../src/display/payloads';
+import { queryCaption } from '../../../src/display/episode-caption';
 import { el } from '../dom';
 import { PayloadRenderer } from './base';
 
@@ -23,6 +25,7 @@ export class EpisodeRenderer extends PayloadRenderer<'episode'> {
     const summary = predicted.length ? `${right}/${predicted.length} right (${((100 * right) / predicted.length).toFixed(1)}%)` : 'no predictions';
     this.node.replaceChildren(
       el('div', { class: 'lr-title' }, `${p.title ?? 'Episode'} — ${p.classes.length}-way, ${summary}`),
+      ...(p.scoring ? [el('div', { class: 'lr-note' }, p.scoring)] : []),
       el('div', { class: 'lr-section-label' }, `support (${p.support.length})`),
       el('div', { class: 'lr-episode-support' }, ...support),
       el('div', { class: 'lr-section-label' }, `query (${p.query.length})`),
@@ -36,11 +39,8 @@ export class EpisodeRenderer extends PayloadRenderer<'episode'> {
       return el('figure', { class: 'lr-figure' }, el('img', { class: 'lr-episode-img', src: q.src, alt: truth }), el('figcaption', {}, truth));
     }
     const ok = q.prediction === q.label;
-    const predicted = p.classes[q.prediction];
-    const conf = q.confidence !== undefined ? ` ${q.confidence.toFixed(2)}` : '';
-    const caption = ok ? `✓ ${predicted}${conf}` : `✗ ${predicted}${conf} (is ${truth})`;
     return el('figure', { class: `lr-figure ${ok ? 'lr-right' : 'lr-wrong'}`, 'data-correct': String(ok) },
-      el('img', { class: 'lr-episode-img', src: q.src, alt: `${truth}, predicted ${predicted}` }),
-      el('figcaption', {}, caption));
+      el('img', { class: 'lr-episode-img', src: q.src, alt: `${truth}, predicted ${p.classes[q.prediction]}` }),
+      el('figcaption', {}, queryCaption(p, q)));
   }
 }

@@ -1,0 +1,106 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeHandlers } from '../../src/cli/handlers';
+import { episodeSource, sampleEpisodes } from '../../src/data/episodes';
+import { MissingResourceError } from '../../src/errors';
+import { VisionTransformer, type ViTConfig } from '../../src/model';
+import type { InvertedLora, PipelinePorts } from '../../src/reproduce/ports';
+import { buildZoo, readZooManifest } from '../../src/zoo';
+import { syntheticDataset } from '../data/synthetic';
+
+const MICRO: ViTConfig = { imageSize: 8, patchSize: 4, channels: 3, width: 16, depth: 2, heads: 2, mlpWidth: 32, projectionDim: 16, layerNormEps: 1e-5 };
+const tinyConfig = path.join(__dirname, '..', '..', 'configs', 'tiny.json'); // zoo.size 100
+
+let tmp: string;
+let zooDir: string;
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'zoo-commands-'));
+  zooDir = path.join(tmp, 'zoo');
+  const backbone = VisionTransformer.random(MICRO, 3);
+  const base = syntheticDataset([6, 6, 6, 6, 6, 6], 'base', 8);
+  (await buildZoo(backbone, base, zooDir, { size: 2, ways: 5, shots: 1, heldOut: 1, rank: 2, steps: 1, learningRate: 0.01, seed: 1 })).dispose();
+  backbone.dispose();
+});
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+/** Ports whose `zoo` (build or extend) must not be called; inversion and episodes are cheap stand-ins. */
+function fakePorts(inverted: string[]): PipelinePorts {
+  const novel = syntheticDataset([4, 4, 4, 4, 4, 4], 'novel', 8);
+  return {
+    loadBackbone: async () => VisionTransformer.random(MICRO, 3), // the zoo's backbone (same seed, same fingerprint)
+    zoo: async () => { throw new Error('the zoo port builds or extends a zoo; a command that reads one must not call it'); },
+    invert: async (_backbone, entry) => {
+      inverted.push(entry.id);
+      const images = tf.zeros([1, 8, 8, 3]) as tf.Tensor4D;
+      return {
+        set: { images, targets: [0], keptPatches: null, teacher: { adapter: { dispose: () => undefined } as never, head: entry.head! } },
+        pixels: images.clone(), masks: null, teacherConfidence: [1], iterationsPerSecond: 1,
+      } satisfies InvertedLora;
+    },
+    episodes: async (_set, shape, count, seed) => episodeSource(novel, sampleEpisodes(novel, 'novel', { ...shape, count, seed })),
+    dispose: () => undefined,
+  };
+}
+
+async function run(command: string, args: string[], inverted: string[] = []): Promise<string[]> {
+  const printed: string[] = [];
+  const values = Object.fromEntries(args.map((a, i) => (a.startsWith('--') ? [a.slice(2), args[i + 1]] : null)).filter((e): e is [string, string] => e !== null));
+  await makeHandlers(() => fakePorts(inverted))[command](values, { print: (t) => printed.push(t) });
+  return printed;
+}
+
+const sizeLine = /using the 2 LoRAs of zoo .* \(the configuration's zoo\.size is 100; "lora-recycle zoo --size N" builds more\)/;
+
+describe('commands that read a zoo use it as it is', () => {
+  it('invert inverts the 2 LoRAs of a 2-LoRA zoo, says once that the configuration wants 100, and leaves the zoo as it was', async () => {
+    const before = fs.readFileSync(path.join(zooDir, 'zoo.json'), 'utf8');
+    const inverted: string[] = [];
+    const printed = await run('invert', ['--config', tinyConfig, '--zoo', zooDir, '--out', path.join(tmp, 'surrogates')], inverted);
+    expect(inverted).toEqual(['lora-0000', 'lora-0001']);
+    expect(printed.filter((l) => sizeLine.test(l))).toHaveLength(1);
+    expect(fs.readFileSync(path.join(zooDir, 'zoo.json'), 'utf8')).toBe(before);
+    expect(readZooManifest(zooDir)!.entries).toHaveLength(2);
+  });
+
+  it('meta-train loads the zoo without extending it (then needs surrogates)', async () => {
+    const empty = fs.mkdtempSync(path.join(tmp, 'none-'));
+    const printed: string[] = [];
+    await expect(makeHandlers(() => fakePorts([]))['meta-train'](
+      { config: tinyConfig, zoo: zooDir, surrogates: empty, out: path.join(tmp, 'meta') }, { print: (t) => printed.push(t) },
+    )).rejects.toThrow(MissingResourceError);
+    expect(printed.filter((l) => sizeLine.test(l))).toHaveLength(1);
+    expect(readZooManifest(zooDir)!.entries).toHaveLength(2);
+  });
+
+  it('evaluate runs on the zoo as it is', async () => {
+    const out = path.join(tmp, 'metrics.json');
+    const printed = await run('evaluate', ['--config', tinyConfig, '--zoo', zooDir, '--methods', 'uniform-nn', '--episodes', '1', '--out', out]);
+    expect(printed.filter((l) => sizeLine.test(l))).toHaveLength(1);
+    expect(JSON.parse(fs.readFileSync(out, 'utf8')).results[0]).toMatchObject({ method: 'uniform-nn', n: 1 });
+    expect(readZooManifest(zooDir)!.entries).toHaveLength(2);
+  });
+
+  it('names the missing zoo instead of building one', async () => {
+    await expect(run('invert', ['--config', tinyConfig, '--zoo', path.join(tmp, 'nothing'), '--out', path.join(tmp, 's2')]))
+      .rejects.toThrow(/holds no LoRA zoo \(no zoo\.json\)/);
+    expect(fs.existsSync(path.join(tmp, 'nothing'))).toBe(false);
+  });
+});
+
+describe('invert interrupted', () => {
+  it('does not write the surrogate of the LoRA it was inverting when stopped', async () => {
+    const controller = new AbortController();
+    const ports = fakePorts([]);
+    const invertOne = ports.invert;
+    ports.invert = async (...args) => { controller.abort(); return invertOne(...args); }; // Ctrl+C during the first inversion
+    const out = path.join(tmp, 'stopped');
+    const printed: string[] = [];
+    await makeHandlers(() => ports).invert({ config: tinyConfig, zoo: zooDir, out }, { print: (t) => printed.push(t), signal: controller.signal });
+    expect(fs.existsSync(path.join(out, 'lora-0000'))).toBe(false);
+    expect(printed).toContain('invert: interrupted during lora-0000, which is not written');
+  });
+});
