@@ -41,6 +41,7 @@ function fakePorts(inverted: string[]): PipelinePorts {
         pixels: images.clone(), masks: null, teacherConfidence: [1], iterationsPerSecond: 1,
       } satisfies InvertedLora;
     },
+    realImages: async () => { throw new Error('no command reads real zoo images'); },
     episodes: async (_set, shape, count, seed) => episodeSource(novel, sampleEpisodes(novel, 'novel', { ...shape, count, seed })),
     dispose: () => undefined,
   };
