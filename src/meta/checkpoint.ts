@@ -53,6 +53,7 @@ export interface MetaCheckpoint {
   history: MetaTrainStep[]; // every step of the run, across resumes
   validation: MetaValidation[];
   lora: MetaLoraLayout | null;
+  logitScale: number; // s of the losses' softmax(−s·d), as calibrated or given: a resume keeps it
   /** Describes the run (shapes, options); a resume with a different run is refused. */
   fingerprint: string;
 }
@@ -135,6 +136,7 @@ export function saveMetaCheckpoint(file: string, checkpoint: MetaCheckpoint): vo
     fingerprint: checkpoint.fingerprint,
     selected: checkpoint.best ? 'best' : 'last',
     lora: checkpoint.lora,
+    logitScale: checkpoint.logitScale,
     last: { step: checkpoint.step, variables: checkpoint.last.map(encode) },
     best: checkpoint.best && { step: checkpoint.best.step, accuracy: checkpoint.best.accuracy, variables: checkpoint.best.variables.map(encode) },
     adam: { step: checkpoint.adam.step, first: checkpoint.adam.first.map(encode), second: checkpoint.adam.second.map(encode) },
@@ -160,7 +162,10 @@ export function loadMetaCheckpoint(file: string): MetaCheckpoint {
     throw new FileFormatError(file, `last: expected {step: ${json.step}, variables}`);
   }
   const best = json.best;
+  const logitScale = json.logitScale ?? 1; // absent in checkpoints of runs at the paper's s = 1
+  if (!(typeof logitScale === 'number' && logitScale > 0)) throw new FileFormatError(file, `logitScale must be a positive number, found ${JSON.stringify(json.logitScale)}`);
   return {
+    logitScale,
     step: json.step,
     rngState: json.rngState,
     fingerprint: String(json.fingerprint),

@@ -5,6 +5,7 @@ import { CancelledError, CompatibilityError, ConfigError } from '../errors';
 import { prototypeLogits, prototypes, type PrototypeDistance } from '../evaluation';
 import type { RunControl } from '../progress/events';
 import { Adam } from './adam';
+import { calibrateLogitScale } from './logit-scale';
 import { BestSoFar, loadMetaCheckpoint, metaLoraLayout, saveMetaCheckpoint, type MetaTrainStep, type MetaValidation } from './checkpoint';
 import { distillationLoss, episodeCrossEntropy } from './losses';
 import { SeededRandom } from '../random/seeded-random';
@@ -30,8 +31,9 @@ export interface MetaTrainOptions extends RunControl {
    * s in p(y=i|x) = softmax_i(−s·d(f(x), c_i)) for the training losses only (evaluation's argmax
    * does not depend on it). Default 1, the paper's; raw feature distances can make the softmax far
    * too sharp or too flat for the teacher's distribution, and s sets that temperature.
+   * 'calibrated': chosen on the training images before the first step (calibrateLogitScale).
    */
-  logitScale?: number;
+  logitScale?: number | 'calibrated';
   flip?: boolean; // horizontal-flip augmentation, default true
   schedule?: WarmRestartSchedule; // default PAPER_SCHEDULE
   seed?: number;
@@ -47,6 +49,7 @@ export interface MetaTrainOptions extends RunControl {
 
 export interface MetaTrainResult {
   steps: number; // steps done in total (including those before a resume)
+  logitScale: number; // s of the training losses (the calibrated value when asked for)
   history: MetaTrainStep[]; // every step of the run, including those before a resume (kept in the checkpoint)
   validation: MetaValidation[]; // every validation of the run
   best: { step: number; accuracy: number } | null; // the meta-LoRA left in the adapter when validation ran
@@ -60,7 +63,9 @@ function validateOptions(options: MetaTrainOptions, sets: readonly SurrogateSet[
   const fraction = options.interpolatedFraction ?? 0.5;
   if (!(fraction >= 0 && fraction <= 1)) throw new ConfigError(`metaTrain: interpolatedFraction must be in [0, 1], found ${fraction}`);
   const scale = options.logitScale ?? 1;
-  if (!(scale > 0 && Number.isFinite(scale))) throw new ConfigError(`metaTrain: logitScale must be a positive number, found ${scale}`);
+  if (scale !== 'calibrated' && !(typeof scale === 'number' && scale > 0 && Number.isFinite(scale))) {
+    throw new ConfigError(`metaTrain: logitScale must be a positive number or 'calibrated', found ${String(scale)}`);
+  }
   for (const key of ['validateEvery', 'checkpointEvery'] as const) {
     const value = options[key];
     if (value !== undefined && (!Number.isInteger(value) || value < 1)) throw new ConfigError(`metaTrain: ${key} must be a positive integer, found ${value}`);
@@ -94,7 +99,11 @@ export async function metaTrain(
   const run = options.run ?? 'meta-train';
   const fraction = options.interpolatedFraction ?? 0.5;
   const distance = options.distance ?? 'euclidean';
-  const logitScale = options.logitScale ?? 1;
+  const checkpointPath = options.checkpointPath ?? null;
+  const saved = checkpointPath && (options.resume ?? true) && fs.existsSync(checkpointPath) ? loadMetaCheckpoint(checkpointPath) : null;
+  // calibrated once, on the fresh meta-LoRA before the first step; a resume keeps the checkpoint's s
+  const logitScale = options.logitScale !== 'calibrated' ? options.logitScale ?? 1
+    : saved ? saved.logitScale : calibrateLogitScale(model, metaAdapter, sets, shape, options.patchGrid, distance, (options.seed ?? 0) + 1);
   const flip = options.flip ?? true;
   const schedule = options.schedule ?? PAPER_SCHEDULE;
   const validateEvery = options.validateEvery ?? 50;
@@ -104,7 +113,7 @@ export async function metaTrain(
   if (variables.length === 0) throw new ConfigError('metaTrain: the meta-adapter has no trainable variables');
   const fingerprint = JSON.stringify({
     shape, sets: sets.length, fraction, distance, flip, schedule, seed: options.seed ?? 0, sizes: variables.map((v) => v.size),
-    ...(logitScale === 1 ? {} : { logitScale }),
+    ...(options.logitScale === undefined || options.logitScale === 1 ? {} : { logitScale: options.logitScale }),
   });
 
   let rng = new SeededRandom(options.seed ?? 0);
@@ -118,18 +127,17 @@ export async function metaTrain(
   const checkpoint = (): string | null => {
     if (!options.checkpointPath) return null;
     saveMetaCheckpoint(options.checkpointPath, {
-      step, rngState: rng.state, last: readVariables(variables), adam: adam.moments(), best, history, validation, lora: layout, fingerprint,
+      step, rngState: rng.state, last: readVariables(variables), adam: adam.moments(), best, history, validation, lora: layout, logitScale, fingerprint,
     });
     emit({ kind: 'checkpoint', run, step, path: options.checkpointPath });
     return options.checkpointPath;
   };
 
-  if (options.checkpointPath && (options.resume ?? true) && fs.existsSync(options.checkpointPath)) {
-    const saved = loadMetaCheckpoint(options.checkpointPath);
+  if (saved) {
     if (saved.fingerprint !== fingerprint) {
       throw new CompatibilityError(`${options.checkpointPath}: checkpoint of another run (${saved.fingerprint}), this run is ${fingerprint}`);
     }
-    writeVariables(variables, saved.last, options.checkpointPath);
+    writeVariables(variables, saved.last, checkpointPath!);
     adam.restore(saved.adam);
     rng = new SeededRandom(saved.rngState);
     step = saved.step;
@@ -140,7 +148,7 @@ export async function metaTrain(
   }
 
   const firstStep = step;
-  const result: MetaTrainResult = { steps: step, history, validation, best: null, trainSeconds: 0, episodesPerSecond: 0 };
+  const result: MetaTrainResult = { steps: step, history, validation, best: null, trainSeconds: 0, episodesPerSecond: 0, logitScale };
   try {
     while (step < options.steps) {
       if (options.signal?.aborted) {

@@ -21,7 +21,7 @@ export interface RunConfig {
   metaTraining: {
     steps: number; shots: number; queries: number; interpolatedFraction: number; distance: 'euclidean' | 'squaredEuclidean';
     validateEvery: number; checkpointEvery: number; validationEpisodes: number; flip: boolean;
-    logitScale?: number; // s in softmax(−s·d) of the training losses; default 1
+    logitScale?: number | 'calibrated'; // s in softmax(−s·d) of the training losses; default 1; 'calibrated': set on the training images
   };
   evaluation: { episodes: number; ways: number; shots: number[]; queries: number; sets: string[]; seed: number };
   baselines: { methods: string[]; episodes: number; tuningSteps: number; learningRate: number; fullTuningSteps: number; fullLearningRate: number };
@@ -53,7 +53,9 @@ export function validateRunConfig(config: RunConfig, source = 'configuration'): 
   const fraction = config.metaTraining.interpolatedFraction;
   if (!(fraction >= 0 && fraction <= 1)) throw new ConfigError(`${source}: metaTraining.interpolatedFraction must be in [0, 1], found ${fraction}`);
   const scale = config.metaTraining.logitScale;
-  if (scale !== undefined && !(typeof scale === 'number' && scale > 0 && Number.isFinite(scale))) throw new ConfigError(`${source}: metaTraining.logitScale must be a positive number, found ${JSON.stringify(scale)}`);
+  if (scale !== undefined && scale !== 'calibrated' && !(typeof scale === 'number' && scale > 0 && Number.isFinite(scale))) {
+    throw new ConfigError(`${source}: metaTraining.logitScale must be a positive number or "calibrated", found ${JSON.stringify(scale)}`);
+  }
   for (const [layer, ratio] of Object.entries(config.inversion.pruning)) {
     if (!/^\d+$/.test(layer) || !(ratio >= 0 && ratio < 1)) throw new ConfigError(`${source}: inversion.pruning must map layer indices to ratios in [0, 1), found ${layer}: ${ratio}`);
   }

@@ -33,6 +33,7 @@ export interface Diagnostics {
   bestStep: number | null;
   teacherConfidenceBySource?: Record<string, { mean: number; min: number; max: number }>; // per ablation variant: surrogates, real images, noise...
   bestStepBySource?: Record<string, number | null>;
+  logitScaleBySource?: Record<string, number>; // s of softmax(−s·d) in each meta-training's losses
 }
 
 /** The one number the project is judged by: LoRA Recycle − NN on novel emoji, paired, in points. */
@@ -109,6 +110,7 @@ export function renderMarkdown(report: ReproductionReport): string {
   lines.push('', '## Diagnostics', '',
     `- Inversion teacher confidence (softmax of the LoRA's head on each surrogate's target): mean ${d.teacherConfidence.mean.toFixed(3)}, min ${d.teacherConfidence.min.toFixed(3)}, max ${d.teacherConfidence.max.toFixed(3)}.`,
     ...(d.teacherConfidenceBySource ? [`- Teacher confidence on each source's images (mean): ${Object.entries(d.teacherConfidenceBySource).map(([k, v]) => `${k} ${v.mean.toFixed(3)}`).join(', ')}.`] : []),
+    ...(d.logitScaleBySource ? [`- Logit scale s of the meta-training losses softmax(−s·d): ${Object.entries(d.logitScaleBySource).map(([k, v]) => `${k} ${v.toPrecision(3)}`).join(', ')}.`] : []),
     ...(d.bestStepBySource ? [`- Selected (best validation) step per meta-LoRA: ${Object.entries(d.bestStepBySource).map(([k, v]) => `${k} ${v ?? 'n/a'}`).join(', ')}.`] : []),
     `- Surrogate diversity (mean pairwise cosine distance of backbone features): within class ${d.surrogateDiversity.withinClass.toFixed(3)}, between classes ${d.surrogateDiversity.betweenClass.toFixed(3)}` +
       (d.surrogateDiversity.realWithinClass !== undefined ? `; real novel images within class ${d.surrogateDiversity.realWithinClass.toFixed(3)}.` : '.'),

@@ -186,6 +186,7 @@ export async function reproduce(profileName: string, ports: PipelinePorts, optio
       validation: metaResult.validation,
       bestStep: metaResult.best?.step ?? null,
       bestStepBySource: Object.fromEntries([...variants].map(([variant, v]) => [variant, v.result.best?.step ?? null])),
+      logitScaleBySource: Object.fromEntries([...variants].map(([variant, v]) => [variant, v.result.logitScale])),
     },
     statements,
     notes,

@@ -54,6 +54,18 @@ describe('metaTrain', () => {
     expect(weightsOf(resumed)).toEqual(weightsOf(straight));
   });
 
+  it("calibrates the logit scale once on the fresh meta-adapter and keeps it across a resume", async () => {
+    const straight = new ToyAdapter(8, 500);
+    const whole = await metaTrain(model, straight, sets, { ...base, logitScale: 'calibrated' });
+    expect(whole.logitScale).not.toBe(1);
+    const file = tempFile('ckpt.json');
+    await metaTrain(model, new ToyAdapter(8, 500), sets, { ...base, steps: 4, logitScale: 'calibrated', checkpointPath: file, checkpointEvery: 4 });
+    const resumed = await metaTrain(model, new ToyAdapter(8, 999), sets, { ...base, logitScale: 'calibrated', checkpointPath: file, checkpointEvery: 4 });
+    expect(resumed.logitScale).toBe(whole.logitScale); // from the checkpoint: the different start would calibrate otherwise
+    expect(resumed.history.map((h) => h.loss)).toEqual(whole.history.map((h) => h.loss));
+    fs.rmSync(path.dirname(file), { recursive: true, force: true });
+  });
+
   it('stops at the next step after an abort, saves its state there, and resumes (twice) to the same weights and metrics', async () => {
     // validation depends on the weights, so equal validation histories mean equal states when validated
     const options = { ...base, steps: 8, validateEvery: 2, validate: (a: Adapter) => Math.abs(weightsOf(a as ToyAdapter).reduce((x, y) => x + y, 0)) % 1 };
