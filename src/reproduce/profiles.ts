@@ -21,6 +21,13 @@ export interface ReproductionProfile {
    * oracle and noise rows always run).
    */
   ablationPruning(depth: number): Record<string, number> | null;
+  /** Whether the fine-tuning baselines run on a (set, shots) block; the tuning-free rows always do. */
+  tunesOn(set: string, shots: number): boolean;
+}
+
+/** "layer 3 (last) 50 %" for {3: 0.5} in a 4-block backbone. */
+export function pruningLabel(pruning: Record<string, number>, depth: number): string {
+  return Object.entries(pruning).map(([layer, ratio]) => `layer ${layer}${Number(layer) === depth - 1 ? ' (last)' : ''} ${ratio * 100} %`).join(', ');
 }
 
 /** Pruning of the last block at `ratio` (the paper's default place). */
@@ -34,8 +41,8 @@ function pruningRowsAt(depth: number, ratios: readonly number[]): PruningRow[] {
   const other = Math.max(0, depth - 2);
   return [
     { label: 'none', pruning: {} },
-    ...ratios.map((ratio) => ({ label: `layer ${last} (last) ${ratio * 100} %`, pruning: { [last]: ratio } })),
-    ...(other === last ? [] : ratios.map((ratio) => ({ label: `layer ${other} ${ratio * 100} %`, pruning: { [other]: ratio } }))),
+    ...ratios.map((ratio) => ({ label: pruningLabel({ [last]: ratio }, depth), pruning: { [last]: ratio } })),
+    ...(other === last ? [] : ratios.map((ratio) => ({ label: pruningLabel({ [other]: ratio }, depth), pruning: { [other]: ratio } }))),
   ];
 }
 
@@ -52,7 +59,7 @@ export function profileFor(name: string, base: RunConfig): ReproductionProfile {
     return {
       name: 'full', config: base, crossDomainSets: base.evaluation.sets.filter((s) => s !== 'emoji-novel'),
       pruningRows: (depth) => pruningRowsAt(depth, [0.25, 0.5, 0.75]), pruningLoras: 20, pruningMetaSteps: 500, pruningEpisodes: 200,
-      ablationPruning: lastLayer(0.5),
+      ablationPruning: lastLayer(0.5), tunesOn: () => true,
     };
   }
   if (name === 'standard') return standardProfile(base);
@@ -75,38 +82,41 @@ export function profileFor(name: string, base: RunConfig): ReproductionProfile {
     name: 'quick', config, crossDomainSets: evaluation.sets.includes('mnist') ? ['mnist'] : [],
     pruningRows: (depth) => pruningRowsAt(depth, [0.5]), pruningLoras: atMost(config.zoo.size, 2),
     pruningMetaSteps: atMost(config.metaTraining.steps, 20), pruningEpisodes: atMost(config.evaluation.episodes, 15),
-    ablationPruning: () => null,
+    ablationPruning: () => null, tunesOn: () => true,
   };
 }
 
 /**
- * standard: the measured report of the project (reports/standard.*), sized to fit an hour on a
- * 2-core machine: 600 fixed episodes for the tuning-free rows and 100 for fine-tuning ones on
- * every set, the whole ablation (oracle, noise, pruned), one pruning ratio for Table 4/5.
+ * standard: the measured report of the project (reports/standard.*), sized for about 45 minutes on
+ * a 2-core machine: 600 fixed episodes for the tuning-free rows on every set; the whole ablation
+ * (oracle, noise, pruned inversion) on a 12-LoRA zoo; the fine-tuning baselines on 100 episodes of
+ * novel emoji 1-shot with 25 steps at a head-sized learning rate (all of them on every set would
+ * take hours here); Table 4/5 from the ablation's unpruned and pruned runs of the whole zoo.
  */
 function standardProfile(base: RunConfig): ReproductionProfile {
   const { zoo, inversion, metaTraining, evaluation, baselines } = base;
   const config: RunConfig = {
     ...base,
     name: 'standard',
-    zoo: { ...zoo, size: atMost(zoo.size, 16) },
-    inversion: { ...inversion, steps: atMost(inversion.steps, 100), queries: atMost(inversion.queries, 5) },
+    zoo: { ...zoo, size: atMost(zoo.size, 12) },
+    inversion: { ...inversion, steps: atMost(inversion.steps, 60), queries: atMost(inversion.queries, 5) },
     metaTraining: {
-      ...metaTraining, steps: atMost(metaTraining.steps, 400), queries: atMost(metaTraining.queries, 5),
+      ...metaTraining, steps: atMost(metaTraining.steps, 300), queries: atMost(metaTraining.queries, 5),
       validateEvery: atMost(metaTraining.validateEvery, 50), checkpointEvery: atMost(metaTraining.checkpointEvery, 50),
-      validationEpisodes: atMost(metaTraining.validationEpisodes, 60),
+      validationEpisodes: atMost(metaTraining.validationEpisodes, 40),
     },
     evaluation: { ...evaluation, episodes: atMost(evaluation.episodes, 600) },
-    baselines: { ...baselines, episodes: atMost(baselines.episodes, 100) },
+    baselines: {
+      ...baselines, episodes: atMost(baselines.episodes, 100), tuningSteps: atMost(baselines.tuningSteps, 25), learningRate: 1e-2,
+      fullTuningSteps: atMost(baselines.fullTuningSteps, 25),
+    },
   };
   return {
     name: 'standard', config, crossDomainSets: evaluation.sets.filter((s) => s !== 'emoji-novel'),
-    pruningRows: (depth) => pruningRowsAt(depth, [0.5]), pruningLoras: atMost(config.zoo.size, 4),
-    pruningMetaSteps: atMost(config.metaTraining.steps, 100), pruningEpisodes: atMost(config.evaluation.episodes, 200),
-    ablationPruning: lastLayer(0.5),
+    pruningRows: () => [], pruningLoras: 0, pruningMetaSteps: 0, pruningEpisodes: 0,
+    ablationPruning: lastLayer(0.5), tunesOn: (set, shots) => set === 'emoji-novel' && shots === 1,
   };
 }
-
 /** What a report records as its settings: the configuration and the Table 4/5 budgets of `profile`. */
 export function profileSettings(profile: ReproductionProfile, depth: number): Record<string, unknown> {
   return {

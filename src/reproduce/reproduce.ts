@@ -15,7 +15,7 @@ import type { InvertedLora, PipelinePorts } from './ports';
 import { ABLATION_PAIRS, ABLATION_VARIANTS, ablationStatements, pairedComparisons, type AblationVariant } from './ablation';
 import { metaDir, saveArtifacts } from './artifacts';
 import { writeInversionFigure } from './inversion-figure';
-import { profileFor, profileSettings } from './profiles';
+import { profileFor, profileSettings, pruningLabel } from './profiles';
 import { renderMarkdown, verdicts, type PruningRow, type ReproductionReport, type Table23Block } from './report';
 import { StageClock } from './stage-clock';
 import { compareMethods, disposeInverted, evaluateTuningFree, invertZoo, meanTokensKept, trainMetaLora, type TuningFreeRow } from './stages';
@@ -88,6 +88,10 @@ export async function reproduce(profileName: string, ports: PipelinePorts, optio
     const labels = first.flatMap((i, s) => i.set.targets.map((t) => s * ev.ways + t));
     return featureDiversity(features, labels);
   });
+  const inversionStats = new Map([...variants].map(([variant, v]) => [variant, {
+    inversionIterationsPerSecond: v.images.reduce((s, i) => s + i.iterationsPerSecond, 0) / v.images.length,
+    tokensKept: meanTokensKept(v.images, patches),
+  }]));
   const teacherConfidenceBySource = Object.fromEntries([...variants].map(([variant, v]) => [variant, summary(v.images.flatMap((i) => i.teacherConfidence))]));
   phase('artifacts', workDir);
   const artifacts = saveArtifacts(workDir, zoo, variants);
@@ -117,7 +121,7 @@ export async function reproduce(profileName: string, ports: PipelinePorts, optio
       }
       phase('evaluation', `${set} ${shots}-shot`);
       const tuningFree = await evaluateTuningFree(backbone, tuningFreeRows, source, config, control);
-      const tuned = await compareMethods(context, tunedMethods, source, config.baselines.episodes, config, control, TUNING_FREE_METHODS);
+      const tuned = profile.tunesOn(set, shots) ? await compareMethods(context, tunedMethods, source, config.baselines.episodes, config, control, TUNING_FREE_METHODS) : [];
       const all = [...tuningFree, ...tuned];
       const accuracies = new Map(all.map((r) => [r.method as string, r.accuracies]));
       const nn = accuracies.get('nn')!;
@@ -129,9 +133,20 @@ export async function reproduce(profileName: string, ports: PipelinePorts, optio
   }
   uniform.dispose();
 
+  // Table 4/5 rows the ablation already measured on the whole zoo (no pruning, and its pruned variant)
   const table45: PruningRow[] = [];
-  const novelOneShot = await ports.episodes('emoji-novel', { ways: ev.ways, shots: 1, queries: ev.queries }, profile.pruningEpisodes, ev.seed);
+  const novelBlock = table23.find((b) => b.set === 'emoji-novel' && b.shots === 1);
+  if (ablationPruning && novelBlock) {
+    for (const [variant, label, pruning] of [['lora-recycle', 'none', {}], ['lora-recycle-pruned', pruningLabel(ablationPruning, backbone.config.depth), ablationPruning]] as const) {
+      const row = novelBlock.rows.find((r) => r.method === variant)!;
+      table45.push({
+        label: `${label} (whole zoo)`, pruning, accuracy: { mean: row.mean, ci95: row.ci95, n: row.n },
+        ...inversionStats.get(variant)!, metaEpisodesPerSecond: variants.get(variant)!.result.episodesPerSecond, patchCount: patches,
+      });
+    }
+  }
   const rows = profile.pruningRows(backbone.config.depth);
+  const novelOneShot = rows.length > 0 ? await ports.episodes('emoji-novel', { ways: ev.ways, shots: 1, queries: ev.queries }, profile.pruningEpisodes, ev.seed) : null;
   for (const row of rows) {
     phase('pruning', row.label);
     const rowInverted = await invertZoo(ports, backbone, zoo, config, pruningSchedule(row.pruning), profile.pruningLoras, control);
