@@ -36,11 +36,11 @@ const number = (n: number): string => n.toLocaleString('en-US');
 function splitRule(name: string): string {
   if (name.startsWith('emoji')) {
     const bySplit = SPLIT_ORDER.map((split) => [split, Object.keys(EMOJI_SPLITS).filter((g) => EMOJI_SPLITS[g] === split)] as const).filter(([, g]) => g.length);
-    return `Split by Unicode emoji category: ${bySplit.map(([split, groups]) => `${split} = ${groups.join(', ')}`).join('; ')}. Emoji drawn by fewer than 6 artist sets are left out; a held-out emoji keeps no drawing identical to a base emoji's drawing by the same artist.`;
+    return `Split by Unicode emoji category: ${bySplit.map(([split, groups]) => `${split} = ${groups.join(', ')}`).join('; ')}. The backbone is pretrained on the pretrain categories (and the glyph base scripts), the LoRA zoo is tuned on the base categories, validation selects meta-LoRAs, and novel is meta-test: as in the paper, the backbone never sees the zoo's tasks, and no model sees a meta-test class. Emoji drawn by fewer than 6 artist sets are left out; a held-out emoji keeps no drawing identical to a pretrain or base emoji's drawing by the same artist.`;
   }
   if (name.startsWith('glyphs')) {
     const bySplit = SPLIT_ORDER.map((split) => [split, GLYPH_SCRIPTS.filter((s) => s.split === split).map((s) => s.script)] as const).filter(([, s]) => s.length);
-    return `Split by script: ${bySplit.map(([split, scripts]) => `${split} = ${scripts.join(', ')}`).join('; ')}. Characters present in fewer than 6 fonts (by cmap) are left out, and so are held-out characters drawn exactly like a base character in some font (homoglyphs such as Greek Α = Latin A).`;
+    return `Split by script: ${bySplit.map(([split, scripts]) => `${split} = ${scripts.join(', ')}`).join('; ')}. The base scripts pretrain the backbone (beside the emoji pretrain categories) and the image-prior CNN; test is a cross-domain meta-test set. Characters present in fewer than 6 fonts (by cmap) are left out, and so are held-out characters drawn exactly like a base character in some font (homoglyphs such as Greek Α = Latin A).`;
   }
   return 'The 10,000 test images, all in split test (a cross-domain test set), resized to the set size and made RGB.';
 }
