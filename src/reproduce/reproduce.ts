@@ -1,4 +1,3 @@
-import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
@@ -6,6 +5,7 @@ import { TUNING_FREE_METHODS } from '../baselines';
 import { disposeEpisode, labelsAsArray } from '../evaluation';
 import { packageRoot } from '../backbone/package-root';
 import { writeFileAtomic } from '../io/atomic-write';
+import { withTemporaryDir } from '../io/temp-dir';
 import { patchCount } from '../model/config';
 import type { RunControl } from '../progress/events';
 import { loadRunConfig, pruningSchedule } from './config';
@@ -18,7 +18,7 @@ import { compareMethods, disposeInverted, invertZoo, meanTokensKept, trainMetaLo
 
 export interface ReproduceOptions extends RunControl {
   outDir?: string; // default 'reports'
-  workDir?: string; // zoo, checkpoints; default a fresh temporary directory
+  workDir?: string; // zoo, checkpoints; default a fresh temporary directory, removed at the end
   tinyConfigPath?: string; // default configs/tiny.json of the package
   /** Writes nothing when false (tests). */
   write?: boolean;
@@ -30,11 +30,12 @@ export interface ReproduceOptions extends RunControl {
  * throughput, tokens kept), with diagnostics, to reports/<profile>.json and .md.
  */
 export async function reproduce(profileName: string, ports: PipelinePorts, options: ReproduceOptions = {}): Promise<ReproductionReport> {
+  if (options.workDir === undefined) return withTemporaryDir(`lora-recycle-${profileName}-`, (workDir) => reproduce(profileName, ports, { ...options, workDir }));
   const started = Date.now();
   const tiny = loadRunConfig(options.tinyConfigPath ?? path.join(packageRoot(), 'configs', 'tiny.json'));
   const profile = profileFor(profileName, tiny);
   const config = profile.config;
-  const workDir = options.workDir ?? fs.mkdtempSync(path.join(os.tmpdir(), `lora-recycle-${profile.name}-`));
+  const workDir = options.workDir;
   const control: RunControl = { onEvent: options.onEvent, signal: options.signal };
   const clock = new StageClock();
   const phase = (name: string, message?: string) => {
