@@ -1,13 +1,15 @@
 /**
- * Interrupt points at a cell's `await`s: `await X` becomes `await CHECK(X)`, where CHECK passes X
- * through until the cell is interrupted, and after that rejects with the interrupt instead of
- * waiting. A loop that awaits therefore stops at its next await once interrupted, even when it
- * never looks at `jupyter.signal`; an await already in progress (a library run stopping at its
- * next step) still completes. Only the cell's own code is rewritten, on the line it was on.
+ * Interrupt points at the `await`s of a cell's top-level code: `await X` becomes `await CHECK(X)`,
+ * where CHECK passes X through until the cell is interrupted, and after that rejects with the
+ * interrupt instead of waiting. A loop in the cell that awaits therefore stops at its next await
+ * once interrupted, even when it never looks at `jupyter.signal`; an await already in progress (a
+ * library run stopping at its next step) still completes. Awaits inside functions the cell defines
+ * are left alone: they may be callbacks of a library run that is ending its step cleanly.
+ * The rewrite keeps every line where it was (tracebacks name cell lines).
  */
 import * as ts from "typescript";
 
-/** `js` (a compiled cell) with every `await X` turned into `await check(X)`; lines are kept. */
+/** `js` (a compiled cell) with each top-level `await X` turned into `await check(X)`; lines are kept. */
 export function withAwaitCheckpoints(js: string, check: string): string {
   const source = ts.createSourceFile("cell.js", js, ts.ScriptTarget.Latest, false, ts.ScriptKind.JS);
   const inserts: Array<{ at: number; text: string }> = [];
@@ -15,7 +17,7 @@ export function withAwaitCheckpoints(js: string, check: string): string {
     if (ts.isAwaitExpression(node)) {
       inserts.push({ at: node.expression.getStart(source), text: `${check}(` }, { at: node.expression.end, text: ")" });
     }
-    ts.forEachChild(node, visit);
+    if (!ts.isFunctionLike(node)) ts.forEachChild(node, visit);
   };
   visit(source);
   inserts.sort((a, b) => b.at - a.at); // from the end, so that earlier offsets stay valid
