@@ -84,7 +84,7 @@ test('the step slider and the mask controls change the gallery', async () => {
 
 test('the enlarged image sits inside the output below the controls, follows the slider, closes with Escape or its button', async () => {
   const gallery = page.locator('.lr-gallery:not(.lr-has-error)');
-  const output = page.locator('.jp-OutputArea-output').filter({ has: gallery });
+  const output = page.locator('.jp-OutputArea-child').filter({ has: gallery }); // the gallery's output, prompt included
   const enlarged = gallery.locator('.lr-enlarged');
   await gallery.locator('.lr-thumb').first().click();
   await expect(enlarged).toBeVisible();
@@ -128,7 +128,7 @@ test('malformed and script-bearing payloads render a safe error', async () => {
   // markup in the curves' title and metric names is shown by Plotly as text, not as formatting or links
   const plot = page.locator('.lr-curves:not(.lr-has-error) .lr-plot');
   await expect(plot.locator('.gtitle')).toHaveText(CURVES_TITLE);
-  await expect(plot.locator('.ytitle').filter({ hasText: CURVES_METRIC })).toHaveCount(1);
+  await expect(plot.locator('text[class$="title"]').filter({ hasText: CURVES_METRIC })).toHaveCount(1); // its y axis title (y2title)
   await expect(plot.locator('.legendtext').filter({ hasText: `${CURVES_METRIC} (train)` })).toHaveCount(1);
   expect(await plot.locator('.main-svg a, .main-svg image, .main-svg tspan[style*="bold"]').count()).toBe(0);
   expect(await page.evaluate(() => window.__xss)).toBeUndefined();
