@@ -1,7 +1,7 @@
 import * as path from 'path';
-import { LoRA, type LoraParameters } from '../adapters';
+import { LoRA } from '../adapters';
 import { ConfigError, MissingResourceError } from '../errors';
-import { loadLoraFile, saveLoraFile } from '../io';
+import { disposeLoraRecord, loadLoraFile, saveLoraFile, type LoraRecord } from '../io';
 import { writeFileAtomic } from '../io/atomic-write';
 import { createPorts } from '../reproduce/wiring';
 import { loadRunConfig, pruningSchedule, type RunConfig } from '../reproduce/config';
@@ -47,11 +47,6 @@ export function parsePruning(text: string): Record<string, number> {
 function setUp(values: OptionValues, command: string, own: Own): { config: RunConfig; ports: ReturnType<typeof createPorts> } {
   const config = loadRunConfig(required(values, 'config', command));
   return { config, ports: own(createPorts({ backend: typeof values.backend === 'string' ? values.backend : undefined })) };
-}
-
-/** Frees the tensors of LoRA parameters (copies such as toParameters() returns, or a file's). */
-function disposeParameters(parameters: LoraParameters): void {
-  for (const f of parameters.factors) { f.a.dispose(); f.b.dispose(); }
 }
 
 const zoo: Command['run'] = (values, context) => withOwned(async (own) => {
@@ -113,20 +108,20 @@ const metaTrainCommand: Command['run'] = (values, context) => withOwned(async (o
   });
   own(metaLora);
   const loraPath = path.join(out, 'meta-lora.safetensors');
-  const parameters = metaLora.toParameters();
-  own({ dispose: () => disposeParameters(parameters) });
-  saveLoraFile(loraPath, { parameters, classIds: [], metadata: { kind: 'meta-lora', best: result.best, steps: result.steps } });
+  const record: LoraRecord = { parameters: metaLora.toParameters(), classIds: [], metadata: { kind: 'meta-lora', best: result.best, steps: result.steps } };
+  own({ dispose: () => disposeLoraRecord(record) });
+  saveLoraFile(loraPath, record);
   writeFileAtomic(path.join(out, 'meta-train-metrics.json'), `${JSON.stringify(result, null, 2)}\n`);
   context.print(`meta-train: ${result.steps} steps, ${result.episodesPerSecond.toFixed(2)} episodes/s, best validation ${result.best ? `${(100 * result.best.accuracy).toFixed(2)} % at step ${result.best.step}` : 'n/a'} -> ${loraPath}`);
 });
 
 /** The meta-LoRA of a LoRA file, frozen; the file's tensors are freed once copied into it. */
 function loadMetaLora(file: string): LoRA {
-  const { parameters } = loadLoraFile(file);
+  const record = loadLoraFile(file);
   try {
-    return LoRA.fromParameters(parameters, { trainable: false });
+    return LoRA.fromParameters(record.parameters, { trainable: false });
   } finally {
-    disposeParameters(parameters);
+    disposeLoraRecord(record);
   }
 }
 
