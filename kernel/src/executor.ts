@@ -1,12 +1,14 @@
 /**
  * Compiles a cell with tslab's converter and runs it in this process: keeps declarations
  * between cells, returns the value of the cell's last expression, stops on interrupt
- * (SIGINT for synchronous code, the cell's AbortSignal for awaited work), and reports
+ * (SIGINT for synchronous code; for awaited work the cell's AbortSignal, and every `await` the
+ * cell begins after the interrupt rejects: see await-checkpoints.ts), and reports
  * errors with tracebacks in cell line numbers.
  */
 import Module from "module";
 import * as path from "path";
 import * as vm from "vm";
+import { awaitCheckpoint, withAwaitCheckpoints } from "./await-checkpoints";
 import { installCompileHooks, stripMapComments, takeCellMaps } from "./compile-hooks";
 import { ErrorContent, Tracebacks, WRAPPER_LINES } from "./traceback";
 
@@ -36,6 +38,8 @@ interface ExecutorOptions {
   projectName: string;
   /** TypeScript declarations of the globals every cell sees (see `setGlobal`). */
   globalDeclarations: string;
+  /** The AbortSignal of the cell whose code is running (`jupyter.signal`): its awaits check it. */
+  currentSignal: () => AbortSignal;
 }
 
 export class CellExecutor {
@@ -61,6 +65,7 @@ export class CellExecutor {
     vm.runInThisContext("(x) => { globalThis.__loraRecycleKernel__ = x; }")({
       exports: this.exports,
       require: this.require,
+      checkpoint: (value: unknown) => awaitCheckpoint(opts.currentSignal(), value),
     });
   }
 
@@ -98,7 +103,8 @@ export class CellExecutor {
     }
     this.tracebacks.register(file, maps, code);
     const head = converted.hasToplevelAwait ? "(async function (exports, require) {" : "(function (exports, require) {";
-    const wrapped = `${head}\n${stripMapComments(converted.output)}\n})(__loraRecycleKernel__.exports, __loraRecycleKernel__.require)`;
+    const body = withAwaitCheckpoints(stripMapComments(converted.output), "__loraRecycleKernel__.checkpoint");
+    const wrapped = `${head}\n${body}\n})(__loraRecycleKernel__.exports, __loraRecycleKernel__.require)`;
     if (WRAPPER_LINES !== 1) throw new Error("wrapper line count changed");
     // declarations count once the cell starts: what ran before a failure stays usable, as in a REPL
     this.prevDecl = converted.declOutput ?? "";

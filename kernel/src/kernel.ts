@@ -18,7 +18,10 @@ import { child, Message } from "./wire";
 export const CONTROL_TARGET = "lora_recycle.control";
 /** How long to keep reading the sockets after a failed cell, to abort requests already sent. */
 const ABORT_DRAIN_MS = 20;
-/** After an interrupt, how long an awaiting cell may take to stop by itself before it is abandoned. */
+/**
+ * After an interrupt, how long a cell may take to end the await it is in (e.g. a library run
+ * stopping at its next step) before it is abandoned; its next await stops it (await-checkpoints.ts).
+ */
 const INTERRUPT_GRACE_MS = Number(process.env.LORA_RECYCLE_INTERRUPT_GRACE_MS ?? 10_000);
 
 interface CellContext {
@@ -69,8 +72,9 @@ export class Kernel {
   }
 
   /**
-   * Aborts the running cell's AbortSignal; returns whether a cell was running. An awaiting cell
-   * gets INTERRUPT_GRACE_MS to stop at its next step, a second interrupt abandons it at once.
+   * Aborts the running cell's AbortSignal; returns whether a cell was running. The cell stops at
+   * its next await; the await it is in gets INTERRUPT_GRACE_MS to end, a second interrupt
+   * abandons it at once.
    */
   interrupt(reason: Error): boolean {
     const cell = this.running;

@@ -26,11 +26,12 @@ function option(args: string[], name: string): string | undefined {
 async function startKernel(connectionFile: string): Promise<void> {
   const projectName: string = require(path.join(PROJECT_ROOT, "package.json")).name;
   const api = path.join(__dirname, "api");
-  const executor = new CellExecutor({
+  const executor: CellExecutor = new CellExecutor({
     rootDir: process.cwd(),
     projectRoot: PROJECT_ROOT,
     projectName,
     globalDeclarations: `declare global { const jupyter: import(${JSON.stringify(api)}).JupyterApi; }\n`,
+    currentSignal: () => kernel.api.signal,
   });
   const kernel = new Kernel(KernelSockets.fromFile(connectionFile), executor);
   executor.setGlobal("jupyter", kernel.api);

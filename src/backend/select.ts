@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { BackendError, ConfigError } from '../errors';
+import { quietNodeBackendAdvice } from './quiet-advice';
 import { initWasmBackend } from './wasm';
 
 /** Backends in order of speed on a CPU machine; native ones are optional npm packages. */
@@ -30,7 +31,8 @@ let current: BackendInfo | undefined;
 /**
  * Activates the fastest backend present (or the requested one) and reports it.
  * Order: the argument, else $LORA_RECYCLE_BACKEND, else 'auto'. A named backend that cannot
- * start is an error; 'auto' falls through to the next one and records why.
+ * start is an error; 'auto' falls through to the next one and records why. Once a backend is
+ * chosen, tfjs' banner advising to install tfjs-node is silenced (the skipped reasons say it).
  */
 export async function selectBackend(preferred?: BackendRequest): Promise<BackendInfo> {
   const request = preferred ?? parseRequest(process.env[BACKEND_ENV]);
@@ -39,6 +41,7 @@ export async function selectBackend(preferred?: BackendRequest): Promise<Backend
   for (const name of candidates) {
     try {
       current = { ...(await activate(name)), name, tfjsName: tf.getBackend(), skipped };
+      quietNodeBackendAdvice();
       return current;
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);

@@ -1,7 +1,7 @@
 import * as path from 'path';
 import { LoRA } from '../adapters';
 import { ConfigError, MissingResourceError } from '../errors';
-import { loadLora, saveLoraFile } from '../io';
+import { disposeLoraRecord, loadLora, saveLoraFile, type LoraRecord } from '../io';
 import { writeFileAtomic } from '../io/atomic-write';
 import type { VisionTransformer } from '../model/vision-transformer';
 import { createPorts } from '../reproduce/wiring';
@@ -17,7 +17,9 @@ import { profileFor } from '../reproduce/profiles';
 import { readReproductionReport } from '../reproduce/report-file';
 import { packageRoot } from '../backbone/package-root';
 import { TUNING_FREE_METHODS, METHOD_NAMES } from '../baselines';
+import type { InvertedLora } from '../reproduce/ports';
 import type { Command, CommandContext, OptionValues } from './commands';
+import { withOwned, type Own } from './with-owned';
 
 function required(values: OptionValues, name: string, command: string): string {
   const value = values[name];
@@ -46,9 +48,10 @@ export function parsePruning(text: string): Record<string, number> {
 
 type PortsFactory = (options: { backend?: string }) => PipelinePorts;
 
-function setUp(values: OptionValues, command: string, portsFor: PortsFactory): { config: RunConfig; ports: PipelinePorts } {
+/** The configuration of the command and the pipeline ports (owned: their prior is freed at the end). */
+function setUp(values: OptionValues, command: string, portsFor: PortsFactory, own: Own): { config: RunConfig; ports: PipelinePorts } {
   const config = loadRunConfig(required(values, 'config', command));
-  return { config, ports: portsFor({ backend: typeof values.backend === 'string' ? values.backend : undefined }) };
+  return { config, ports: own(portsFor({ backend: typeof values.backend === 'string' ? values.backend : undefined })) };
 }
 
 /**
@@ -63,75 +66,85 @@ function zooAsItIs(backbone: VisionTransformer, config: RunConfig, dir: string, 
   return zoo;
 }
 
-const zoo = (portsFor: PortsFactory): Command['run'] => async (values, context) => {
-  const { config, ports } = setUp(values, 'zoo', portsFor);
+const zoo = (portsFor: PortsFactory): Command['run'] => (values, context) => withOwned(async (own) => {
+  const { config, ports } = setUp(values, 'zoo', portsFor, own);
   const size = integer(values, 'size', config.zoo.size);
   const out = required(values, 'out', 'zoo');
-  const backbone = await ports.loadBackbone(config);
-  const built = await ports.zoo(backbone, { ...config, zoo: { ...config.zoo, size } }, out, context);
+  const backbone = own(await ports.loadBackbone(config));
+  const built = own(await ports.zoo(backbone, { ...config, zoo: { ...config.zoo, size } }, out, context));
   context.print(`zoo: ${built.size} LoRAs in ${out}${context.signal?.aborted ? ' (interrupted: run the same command again to finish)' : ''}`);
-  built.dispose();
-  backbone.dispose();
-};
+});
 
-const invert = (portsFor: PortsFactory): Command['run'] => async (values, context) => {
-  const { config, ports } = setUp(values, 'invert', portsFor);
+const invert = (portsFor: PortsFactory): Command['run'] => (values, context) => withOwned(async (own) => {
+  const { config, ports } = setUp(values, 'invert', portsFor, own);
   const out = required(values, 'out', 'invert');
   const run = { ...config, inversion: { ...config.inversion, steps: integer(values, 'steps', config.inversion.steps) } };
   const pruning = typeof values.pruning === 'string' ? parsePruning(values.pruning) : run.inversion.pruning;
-  const backbone = await ports.loadBackbone(run);
-  const zooOnDisk = zooAsItIs(backbone, run, required(values, 'zoo', 'invert'), 'invert', context);
+  const backbone = own(await ports.loadBackbone(run));
+  const zooOnDisk = own(zooAsItIs(backbone, run, required(values, 'zoo', 'invert'), 'invert', context));
   const limit = integer(values, 'limit', zooOnDisk.size);
   for (const entry of zooOnDisk.entries.slice(0, limit)) {
     if (context.signal?.aborted) break;
     const inverted = await ports.invert(backbone, entry, run, pruningSchedule(pruning), context);
-    if (context.signal?.aborted) { // stopped part-way: not a surrogate to train on
+    try {
+      if (context.signal?.aborted) { // stopped part-way: not a surrogate to train on
+        context.print(`invert: interrupted during ${entry.id}, which is not written`);
+        break;
+      }
+      saveSurrogate(out, entry.id, inverted);
+      const mean = inverted.teacherConfidence.reduce((a, b) => a + b, 0) / inverted.teacherConfidence.length;
+      context.print(`invert: ${entry.id} -> ${path.join(out, entry.id)} (teacher confidence ${mean.toFixed(3)}, ${inverted.iterationsPerSecond.toFixed(2)} it/s)`);
+    } finally {
       disposeInverted([inverted]);
-      context.print(`invert: interrupted during ${entry.id}, which is not written`);
-      break;
     }
-    saveSurrogate(out, entry.id, inverted);
-    const mean = inverted.teacherConfidence.reduce((a, b) => a + b, 0) / inverted.teacherConfidence.length;
-    context.print(`invert: ${entry.id} -> ${path.join(out, entry.id)} (teacher confidence ${mean.toFixed(3)}, ${inverted.iterationsPerSecond.toFixed(2)} it/s)`);
-    disposeInverted([inverted]);
   }
-};
+});
 
-const metaTrainCommand = (portsFor: PortsFactory): Command['run'] => async (values, context) => {
-  const { config, ports } = setUp(values, 'meta-train', portsFor);
+const metaTrainCommand = (portsFor: PortsFactory): Command['run'] => (values, context) => withOwned(async (own) => {
+  const { config, ports } = setUp(values, 'meta-train', portsFor, own);
   const out = required(values, 'out', 'meta-train');
   const surrogates = required(values, 'surrogates', 'meta-train');
-  const backbone = await ports.loadBackbone(config);
-  const zooOnDisk = zooAsItIs(backbone, config, required(values, 'zoo', 'meta-train'), 'meta-train', context);
+  const backbone = own(await ports.loadBackbone(config));
+  const zooOnDisk = own(zooAsItIs(backbone, config, required(values, 'zoo', 'meta-train'), 'meta-train', context));
   const byId = new Map(zooOnDisk.entries.map((e) => [e.id, e]));
-  const inverted = listSurrogates(surrogates).map((id) => {
+  const inverted: InvertedLora[] = [];
+  own({ dispose: () => disposeInverted(inverted) });
+  for (const id of listSurrogates(surrogates)) {
     const entry = byId.get(id);
     if (!entry) throw new MissingResourceError(`surrogate ${id} has no LoRA of that id in the zoo (its teacher)`);
     if (!entry.head) throw new MissingResourceError(`LoRA ${id} of the zoo has no task head, so it cannot teach its surrogates`);
-    return loadSurrogate(surrogates, id, { adapter: LoRA.fromParameters(entry.parameters, { trainable: false }), head: entry.head });
-  });
+    const adapter = LoRA.fromParameters(entry.parameters, { trainable: false });
+    try {
+      inverted.push(loadSurrogate(surrogates, id, { adapter, head: entry.head }));
+    } catch (error) {
+      adapter.dispose();
+      throw error;
+    }
+  }
   if (inverted.length === 0) throw new MissingResourceError(`no surrogates in ${surrogates}; run "lora-recycle invert" first`);
   const ev = config.evaluation;
   const validation = await ports.episodes('emoji-validation', { ways: ev.ways, shots: config.metaTraining.shots, queries: ev.queries }, config.metaTraining.validationEpisodes, ev.seed + 1);
   const { metaLora, result } = await trainMetaLora(backbone, inverted, config, validation, out, {
     ...context, steps: integer(values, 'steps', config.metaTraining.steps), resume: !values['no-resume'],
   });
+  own(metaLora);
   const loraPath = path.join(out, 'meta-lora.safetensors');
-  saveLoraFile(loraPath, { parameters: metaLora.toParameters(), classIds: [], metadata: { kind: 'meta-lora', selected: result.best ? 'best' : 'last', best: result.best, steps: result.steps } });
+  const record: LoraRecord = { parameters: metaLora.toParameters(), classIds: [], metadata: { kind: 'meta-lora', selected: result.best ? 'best' : 'last', best: result.best, steps: result.steps } };
+  own({ dispose: () => disposeLoraRecord(record) });
+  saveLoraFile(loraPath, record);
   writeFileAtomic(path.join(out, 'meta-train-metrics.json'), `${JSON.stringify(result, null, 2)}\n`);
-  disposeInverted(inverted);
   context.print(`meta-train: ${result.steps} steps, ${result.episodesPerSecond.toFixed(2)} episodes/s, best validation ${result.best ? `${(100 * result.best.accuracy).toFixed(2)} % at step ${result.best.step}` : 'n/a'} -> ${loraPath}`);
-};
+});
 
-const evaluate = (portsFor: PortsFactory): Command['run'] => async (values, context) => {
-  const { config, ports } = setUp(values, 'evaluate', portsFor);
+const evaluate = (portsFor: PortsFactory): Command['run'] => (values, context) => withOwned(async (own) => {
+  const { config, ports } = setUp(values, 'evaluate', portsFor, own);
   const out = required(values, 'out', 'evaluate');
   const methods = typeof values.methods === 'string' ? values.methods.split(',') : ['nn'];
   const unknown = methods.find((m) => !(METHOD_NAMES as string[]).includes(m));
   if (unknown) throw new ConfigError(`--methods: unknown method "${unknown}"; expected some of ${METHOD_NAMES.join(', ')}`);
-  const backbone = await ports.loadBackbone(config);
-  const zooOnDisk = typeof values.zoo === 'string' ? zooAsItIs(backbone, config, values.zoo, 'evaluate', context) : null;
-  const meta = typeof values.meta === 'string' ? loadLora(values.meta, { config: backbone.config }) : null;
+  const backbone = own(await ports.loadBackbone(config));
+  const zooOnDisk = typeof values.zoo === 'string' ? own(zooAsItIs(backbone, config, values.zoo, 'evaluate', context)) : null;
+  const meta = typeof values.meta === 'string' ? own(loadLora(values.meta, { config: backbone.config })) : null;
   const set = typeof values.set === 'string' ? values.set : 'emoji-novel';
   const shots = integer(values, 'shots', config.evaluation.shots[0]);
   const episodes = integer(values, 'episodes', config.evaluation.episodes);
@@ -140,7 +153,7 @@ const evaluate = (portsFor: PortsFactory): Command['run'] => async (values, cont
   const results = await compareMethods({ backbone, zoo: zooOnDisk?.entries.map((e) => e.parameters) ?? [], metaLora: meta }, methods, source, episodes, config, context, TUNING_FREE_METHODS);
   writeFileAtomic(out, `${JSON.stringify({ set, ways: config.evaluation.ways, shots, queries: config.evaluation.queries, results }, null, 2)}\n`);
   for (const r of results) context.print(`${r.method}: ${(100 * r.mean).toFixed(2)} ± ${(100 * r.ci95).toFixed(2)} % over ${r.n} episodes`);
-};
+});
 
 /** The run time of `profile` estimated from a quick report's rates; runs nothing of the pipeline. */
 function estimateCommand(profile: string, values: OptionValues, context: CommandContext): void {
@@ -155,12 +168,11 @@ function estimateCommand(profile: string, values: OptionValues, context: Command
 const reproduceCommand = (portsFor: PortsFactory): Command['run'] => async (values, context: CommandContext) => {
   const profile = typeof values.profile === 'string' ? values.profile : 'quick';
   if (values.estimate) return estimateCommand(profile, values, context);
-  const ports = portsFor({ backend: typeof values.backend === 'string' ? values.backend : undefined });
-  const report = await reproduce(profile, ports, {
+  const report = await withOwned(async (own) => reproduce(profile, own(portsFor({ backend: typeof values.backend === 'string' ? values.backend : undefined })), {
     outDir: typeof values.out === 'string' ? values.out : 'reports',
     workDir: typeof values.work === 'string' ? values.work : undefined,
     onEvent: context.onEvent, signal: context.signal,
-  });
+  }));
   context.print(`reproduce: ${report.profile} profile in ${report.seconds.toFixed(0)} s`);
   report.statements.forEach((s) => context.print(`  ${s}`));
 };

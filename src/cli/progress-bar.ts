@@ -1,4 +1,4 @@
-import type { RunEvent, RunListener } from '../progress/events';
+import type { RunEvent, RunListener, StepEvent } from '../progress/events';
 
 /** Where a progress bar writes: a TTY gets one redrawn line, anything else one line per update. */
 export interface ProgressSink {
@@ -21,15 +21,39 @@ function formatDuration(seconds: number): string {
   return s >= 3600 ? `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m` : s >= 60 ? `${Math.floor(s / 60)}m${s % 60}s` : `${s}s`;
 }
 
+/** Where a run's rate is measured from, and the step it last reported. */
+interface RunClock {
+  time: number; // ms when `step` was reported first
+  step: number;
+  lastStep: number;
+  totalSteps: number;
+}
+
+/**
+ * The clock of `event`'s run, started afresh when a run of that name begins again: its step is
+ * not past the last one (a restart or resume), its length changed, or the previous run finished.
+ */
+function clockFor(clocks: Map<string, RunClock>, event: StepEvent, now: number): RunClock {
+  const previous = clocks.get(event.run);
+  const continues = previous !== undefined && event.step > previous.lastStep
+    && event.totalSteps === previous.totalSteps && previous.lastStep < previous.totalSteps;
+  const clock = continues ? previous : { time: now, step: event.step, lastStep: event.step, totalSteps: event.totalSteps };
+  clock.lastStep = event.step;
+  clocks.set(event.run, clock);
+  return clock;
+}
+
 /**
  * Turns the run events of src/progress into progress bars: `run [####----] 12/100 eta 30s loss=0.51`.
- * Non-TTY sinks (CI logs) get at most one line every `minIntervalMs` per run, plus the last step.
+ * The ETA comes from the rate of the current run of that name since its first step (`--` until
+ * there is a second one). Non-TTY sinks (CI logs) get at most one line every `minIntervalMs` per
+ * run, plus the last step. `clock` gives the time in ms (tests pass a fake one).
  */
-export function progressBar(sink: ProgressSink = process.stderr, minIntervalMs = 2000): RunListener {
-  const started = new Map<string, { time: number; step: number }>();
+export function progressBar(sink: ProgressSink = process.stderr, minIntervalMs = 2000, clock: () => number = Date.now): RunListener {
+  const clocks = new Map<string, RunClock>();
   const lastPrinted = new Map<string, number>();
   return (event: RunEvent) => {
-    const now = Date.now();
+    const now = clock();
     if (event.kind === 'phase') {
       sink.write(`${sink.isTTY ? '\r\x1b[K' : ''}${event.run}: ${event.phase}${event.message ? ` (${event.message})` : ''}\n`);
       return;
@@ -39,14 +63,14 @@ export function progressBar(sink: ProgressSink = process.stderr, minIntervalMs =
       return;
     }
     if (event.kind !== 'step') return;
-    const origin = started.get(event.run) ?? { time: now, step: event.step - 1 };
-    started.set(event.run, origin);
+    const origin = clockFor(clocks, event, now);
     const last = event.step >= event.totalSteps;
     if (!sink.isTTY && !last && now - (lastPrinted.get(event.run) ?? 0) < minIntervalMs) return;
     lastPrinted.set(event.run, now);
     const fraction = event.totalSteps > 0 ? Math.min(1, event.step / event.totalSteps) : 0;
     const filled = Math.round(fraction * BAR_WIDTH);
-    const rate = (event.step - origin.step) / Math.max(1e-3, (now - origin.time) / 1000);
+    const seconds = (now - origin.time) / 1000;
+    const rate = seconds > 0 ? (event.step - origin.step) / seconds : 0;
     const eta = rate > 0 ? (event.totalSteps - event.step) / rate : Infinity;
     const metrics = Object.entries(event.metrics).map(([name, value]) => formatMetric(name, value)).join(' ');
     const line = `${event.run} [${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}] ${event.step}/${event.totalSteps} eta ${formatDuration(eta)} ${metrics}`;

@@ -7,6 +7,7 @@ import { disposeEpisode, labelsAsArray, pairedDifference } from '../evaluation';
 import type { MetaTrainResult } from '../meta';
 import { packageRoot } from '../backbone/package-root';
 import { writeFileAtomic } from '../io/atomic-write';
+import { withTemporaryDir } from '../io/temp-dir';
 import { patchCount } from '../model/config';
 import type { RunControl } from '../progress/events';
 import { loadRunConfig, pruningSchedule } from './config';
@@ -22,7 +23,11 @@ import { compareMethods, disposeInverted, evaluateTuningFree, invertZoo, meanTok
 
 export interface ReproduceOptions extends RunControl {
   outDir?: string; // default 'reports'
-  workDir?: string; // zoo, surrogates, meta-LoRAs, checkpoints; default <outDir>/<profile>-run
+  /**
+   * Zoo, surrogates, meta-LoRAs, checkpoints. Default <outDir>/<profile>-run, kept for reuse and
+   * resumes; with write: false, a temporary directory removed at the end.
+   */
+  workDir?: string;
   tinyConfigPath?: string; // default configs/tiny.json of the package
   /** Writes nothing when false (tests). */
   write?: boolean;
@@ -34,14 +39,17 @@ export interface ReproduceOptions extends RunControl {
  * throughput, tokens kept), with diagnostics, to reports/<profile>.json and .md.
  */
 export async function reproduce(profileName: string, ports: PipelinePorts, options: ReproduceOptions = {}): Promise<ReproductionReport> {
+  const outDir = options.outDir ?? 'reports';
+  const write = options.write ?? true;
+  if (options.workDir === undefined) {
+    if (write) return reproduce(profileName, ports, { ...options, workDir: path.join(outDir, `${profileName}-run`) });
+    return withTemporaryDir(`lora-recycle-${profileName}-`, (workDir) => reproduce(profileName, ports, { ...options, workDir }));
+  }
   const started = Date.now();
   const tiny = loadRunConfig(options.tinyConfigPath ?? path.join(packageRoot(), 'configs', 'tiny.json'));
   const profile = profileFor(profileName, tiny);
   const config = profile.config;
-  const outDir = options.outDir ?? 'reports';
-  const write = options.write ?? true;
-  // the run's artifacts (zoo, surrogates, meta-LoRAs, checkpoints) stay beside its report for reuse and resumes
-  const workDir = options.workDir ?? path.join(outDir, `${profile.name}-run`);
+  const workDir = options.workDir;
   const control: RunControl = { onEvent: options.onEvent, signal: options.signal };
   const clock = new StageClock();
   const phase = (name: string, message?: string) => {

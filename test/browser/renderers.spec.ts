@@ -8,7 +8,7 @@ import { expect, test, type Browser, type Page } from '@playwright/test';
 import * as path from 'node:path';
 import { PROJECT_ROOT, startJupyterLab, type JupyterLabServer } from './jupyter-server';
 import { command, kernelIdle, openNotebook, startCommand, type LabWindow } from './lab';
-import { testNotebook } from './test-notebook';
+import { CURVES_METRIC, CURVES_TITLE, testNotebook } from './test-notebook';
 
 declare const window: LabWindow; // evaluated in the page
 declare function getComputedStyle(element: unknown): { opacity: string };
@@ -75,10 +75,43 @@ test('the step slider and the mask controls change the gallery', async () => {
   expect(await maskOpacity()).toBeCloseTo(0.5);
 
   await gallery.locator('.lr-thumb').first().click();
-  await expect(gallery.locator('.lr-enlarged')).toContainText('cat · sample 0 · step 50');
+  const enlarged = gallery.locator('.lr-enlarged');
+  await expect(enlarged).toContainText('cat · sample 0 · step 50');
   await shot('02-gallery-enlarged');
   await page.keyboard.press('Escape');
-  await expect(gallery.locator('.lr-enlarged')).toHaveCount(0);
+  await expect(enlarged).toHaveCount(0);
+});
+
+test('the enlarged image sits inside the output below the controls, follows the slider, closes with Escape or its button', async () => {
+  const gallery = page.locator('.lr-gallery:not(.lr-has-error)');
+  const output = page.locator('.jp-OutputArea-child').filter({ has: gallery }); // the gallery's output, prompt included
+  const enlarged = gallery.locator('.lr-enlarged');
+  await gallery.locator('.lr-thumb').first().click();
+  await expect(enlarged).toBeVisible();
+  const box = (await enlarged.boundingBox())!;
+  const out = (await output.boundingBox())!;
+  const controls = (await gallery.locator('.lr-controls').boundingBox())!;
+  expect(box.y).toBeGreaterThanOrEqual(out.y); // not cut off at the top of the cell
+  expect(box.y + box.height).toBeLessThanOrEqual(out.y + out.height + 0.5);
+  expect(box.x).toBeGreaterThanOrEqual(out.x);
+  expect(box.x + box.width).toBeLessThanOrEqual(out.x + out.width + 0.5);
+  expect(box.y).toBeGreaterThanOrEqual(controls.y + controls.height); // the slider and mask controls stay uncovered
+  await expect(gallery.locator('.lr-slider')).toBeVisible();
+  await gallery.locator('.lr-slider').click({ trial: true }); // clickable: nothing lies on top of it
+  await gallery.locator('.lr-mask-toggle').click({ trial: true });
+
+  await gallery.locator('.lr-slider').focus();
+  await page.keyboard.press('End');
+  await expect(enlarged).toContainText('cat · sample 0 · step 100'); // follows the slider
+  await enlarged.locator('.lr-enlarged-img').click();
+  await page.keyboard.press('Escape'); // also after a click inside it
+  await expect(enlarged).toHaveCount(0);
+  await expect(gallery.locator('.lr-thumb').first()).toBeFocused();
+
+  await gallery.locator('.lr-thumb').nth(1).click();
+  await expect(enlarged).toContainText('sample 1');
+  await enlarged.locator('.lr-close').click();
+  await expect(enlarged).toHaveCount(0);
 });
 
 test('malformed and script-bearing payloads render a safe error', async () => {
@@ -92,6 +125,12 @@ test('malformed and script-bearing payloads render a safe error', async () => {
   await expect(page.locator('.lr-zoo caption')).toContainText('<script>window.__xss = 1</script>');
   await expect(page.locator('.lr-zoo tbody th').nth(1)).toHaveText('<img src=x onerror=window.__xss=2>');
   expect(await page.locator('.lr-view script, .lr-view img[onerror], .lr-view [src^="javascript:"]').count()).toBe(0);
+  // markup in the curves' title and metric names is shown by Plotly as text, not as formatting or links
+  const plot = page.locator('.lr-curves:not(.lr-has-error) .lr-plot');
+  await expect(plot.locator('.gtitle')).toHaveText(CURVES_TITLE);
+  await expect(plot.locator('text[class$="title"]').filter({ hasText: CURVES_METRIC })).toHaveCount(1); // its y axis title (y2title)
+  await expect(plot.locator('.legendtext').filter({ hasText: `${CURVES_METRIC} (train)` })).toHaveCount(1);
+  expect(await plot.locator('.main-svg a, .main-svg image, .main-svg tspan[style*="bold"]').count()).toBe(0);
   expect(await page.evaluate(() => window.__xss)).toBeUndefined();
   await page.locator('.lr-error').first().scrollIntoViewIfNeeded();
   await shot('03-errors');

@@ -52,12 +52,16 @@ export const MALFORMED = `jupyter.display({ [MIME.gallery]: { version: 1, classe
 jupyter.display({ [MIME.episode]: { version: 1, classes: ["<script>window.__xss=4</script>"], support: [{ src: "data:text/html;base64,PHNjcmlwdD4=", label: 0 }], query: [] }, "text/plain": "bad episode" }, { raw: true });
 jupyter.display({ [MIME.curves]: { version: 2, series: [] }, "text/plain": "bad curves" }, { raw: true });`;
 
-export const LIVE_LOOP = `const curves = new LiveCurves({ title: "meta-training", run: "browser-test", throttleMs: 100 });
+/** Markup in the title and a metric name must show as text in the Plotly chart. */
+export const CURVES_TITLE = 'meta-training <b>bold</b> <a href="javascript:window.__xss=5">link</a> <img src=x onerror=window.__xss=6>';
+export const CURVES_METRIC = '<b>accuracy</b>';
+
+export const LIVE_LOOP = `const curves = new LiveCurves({ title: ${JSON.stringify(CURVES_TITLE)}, run: "browser-test", throttleMs: 100 });
 let step = 0;
 while (!jupyter.signal.aborted && step < 1200) {
   step++;
-  const val = step % 10 === 0 ? { val_loss: 2.2 / Math.sqrt(step), val_accuracy: 0.9 - 0.9 / Math.sqrt(step) } : {};
-  curves.addMetrics(step, { loss: 2 / Math.sqrt(step), accuracy: 1 - 1 / Math.sqrt(step), lr: 1e-3 * Math.min(1, step / 20), ...val });
+  const val = step % 10 === 0 ? { val_loss: 2.2 / Math.sqrt(step), ${JSON.stringify(`val_${CURVES_METRIC}`)}: 0.9 - 0.9 / Math.sqrt(step) } : {};
+  curves.addMetrics(step, { loss: 2 / Math.sqrt(step), ${JSON.stringify(CURVES_METRIC)}: 1 - 1 / Math.sqrt(step), lr: 1e-3 * Math.min(1, step / 20), ...val });
   await new Promise((r) => setTimeout(r, 25));
 }
 curves.finish();

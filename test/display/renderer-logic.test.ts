@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { validateGallery } from '../../src/display';
-import { curvesFigure, stopState } from '../../extension/src/logic/curves-figure';
+import { curvesFigure, plotlyText, stopState } from '../../extension/src/logic/curves-figure';
 import { droppedPatches, galleryLayout, keptFraction, nextSnapshotIndex, rangeKey, sliderKey, snapshotImages } from '../../extension/src/logic/gallery-layout';
 import { Throttle, type Timers } from '../../extension/src/logic/throttle';
 import { classifyEntry } from '../../extension/src/logic/workspace';
@@ -65,6 +65,37 @@ describe('curves figure', () => {
     expect(lo2).toBeGreaterThanOrEqual(0);
     expect(hi1).toBe(1);
     expect(fig.layout.uirevision).toBe('r1');
+  });
+
+  it('hands Plotly every payload string escaped, so markup in titles and names shows as text', () => {
+    const link = '<a href="javascript:window.__xss=5">t</a>';
+    const img = '<img src=x onerror=window.__xss=6>';
+    const fig = curvesFigure({
+      version: 1, title: `run <b>${link}</b> & co`, xLabel: '<i>step</i>',
+      series: [{ metric: img, split: 'train', x: [1], y: [1] }, { metric: '<b>acc</b>', split: 'validation', x: [1], y: [0.5] }],
+    }, THEME);
+    const texts = [
+      (fig.layout.title as { text: string }).text,
+      (fig.layout.xaxis as { title: { text: string } }).title.text,
+      (fig.layout.yaxis as { title: { text: string } }).title.text,
+      (fig.layout.yaxis2 as { title: { text: string } }).title.text,
+      ...fig.data.map((t) => t.name),
+    ];
+    for (const text of texts) expect(text).not.toMatch(/[<>]/);
+    expect(texts).toEqual([
+      'run &lt;b&gt;&lt;a href="javascript:window.__xss=5"&gt;t&lt;/a&gt;&lt;/b&gt; &amp; co',
+      '&lt;i&gt;step&lt;/i&gt;',
+      '&lt;img src=x onerror=window.__xss=6&gt;',
+      '&lt;b&gt;acc&lt;/b&gt;',
+      '&lt;img src=x onerror=window.__xss=6&gt; (train)',
+      '&lt;b&gt;acc&lt;/b&gt; (validation)',
+    ]);
+  });
+
+  it('escapes &, < and > and leaves other text alone', () => {
+    expect(plotlyText('a < b && c > d')).toBe('a &lt; b &amp;&amp; c &gt; d');
+    expect(plotlyText('&lt;')).toBe('&amp;lt;'); // an entity in the payload stays literal too
+    expect(plotlyText('val_loss (train) 95 %')).toBe('val_loss (train) 95 %');
   });
 
   it('offers Stop only while a stoppable run is going on', () => {

@@ -43,7 +43,10 @@ describe('Hugging Face CLIP vision checkpoints', () => {
     reference = VisionTransformer.random(CONFIG, 7);
     saveHfClipVision(saved, CONFIG, reference.weights);
   });
-  afterAll(() => reference.dispose());
+  afterAll(() => {
+    reference.dispose();
+    fs.rmSync(root, { recursive: true, force: true });
+  });
 
   it('round-trips every weight and the configuration through save and load', () => {
     const loaded = loadHfClipVision(saved);

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LoRA } from '../../src/adapters/lora';
 import { CompatibilityError, FileFormatError, ShapeError } from '../../src/errors';
 import { LoraRecord, disposeLoraRecord, loadLoraFile, saveLoraFile } from '../../src/io/lora-file';
@@ -19,8 +19,12 @@ const FIXTURE_CONFIG: ViTConfig = {
 };
 const FIXTURE = path.join(__dirname, 'fixtures', 'peft-clip-r4');
 
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'lorafile-'));
+afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+
+/** A fresh directory of this test file's temp root (removed after the file's tests). */
 function tmp(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'lorafile-'));
+  return fs.mkdtempSync(path.join(root, 'case-'));
 }
 
 /** A record with random non-zero factors on q, v and fc1, a 5-class head and metadata. */

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { FileFormatError } from '../../src/errors';
 import { disposeLoraRecord, loadLoraFile, saveLoraFile } from '../../src/io/lora-file';
 import { encodeSafetensors, readSafetensors, toFloat32 } from '../../src/io/safetensors';
@@ -171,6 +171,7 @@ describe('LoRA file loader under corruption', () => {
   it('gives only FileFormatErrors (and leaks no tensors) for 300 corrupted LoRA files', async () => {
     await tf.setBackend('cpu');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lorafuzz-'));
+    onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }));
     const good = path.join(dir, 'good.safetensors');
     const factor = (shape: [number, number], seed: number) => tf.randomNormal(shape, 0, 1, 'float32', seed) as tf.Tensor2D;
     const record = {

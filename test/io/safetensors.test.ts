@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { FileFormatError, MissingResourceError } from '../../src/errors';
 import {
   encodeSafetensors, readSafetensors, tensorFromEntry, toFloat32, writeSafetensors,
@@ -27,6 +27,7 @@ describe('safetensors', () => {
 
   it('round-trips F32, I32 and F16 tensors with metadata, header aligned to 8 bytes', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'st-'));
+    onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }));
     const file = path.join(dir, 'sub', 'x.safetensors');
     const weight = tf.tensor2d([[1, -2.5, 3], [4, 5, 6e-3]]);
     writeSafetensors(file, {
@@ -136,6 +137,7 @@ describe('safetensors', () => {
 
   it('writeFileAtomic replaces a file without leaving temporaries', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aw-'));
+    onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }));
     const file = path.join(dir, 'a.txt');
     writeFileAtomic(file, 'one');
     writeFileAtomic(file, new Uint8Array([0x74, 0x77, 0x6f]));

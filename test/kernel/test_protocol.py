@@ -76,6 +76,64 @@ def test_second_interrupt_abandons_an_await_that_ignores_the_signal(kernel):
     assert reply["content"]["status"] == "ok"
 
 
+AWAIT_LOOP_IGNORING_THE_SIGNAL = """
+let ticks = 0;
+while (true) {                                   // never looks at jupyter.signal
+  await new Promise((r) => setTimeout(r, 10));
+  ticks++;
+}
+"""
+
+
+def test_interrupt_stops_an_async_loop_that_ignores_the_signal_at_its_next_await(kernel):
+    km, kc, _ = kernel
+    msg_id = start_cell(kc, AWAIT_LOOP_IGNORING_THE_SIGNAL)
+    interrupted = time.monotonic()
+    km.interrupt_kernel()
+    reply = shell_reply(kc, msg_id, timeout=30)
+    iopub_until_idle(kc, msg_id)
+    seconds = time.monotonic() - interrupted
+    assert reply["content"]["status"] == "error"
+    assert reply["content"]["ename"] == "Interrupted"
+    # The loop's next await begins within 10 ms of the interrupt; 3 s leaves room for a loaded
+    # machine and is far below the grace period (10 s) after which the kernel gave up on the cell.
+    assert seconds < 3, f"interrupt took {seconds:.1f} s"
+    # state kept, and the loop really stopped (not left running in the background)
+    _, out = run(kc, "ticks")
+    ticks = int(of_type(out, "execute_result")[0]["content"]["data"]["text/plain"])
+    assert ticks > 0
+    time.sleep(0.3)
+    _, out = run(kc, "ticks")
+    assert int(of_type(out, "execute_result")[0]["content"]["data"]["text/plain"]) == ticks
+
+
+RUN_WITH_A_CELL_CALLBACK = """
+// stands for a library run that checks the signal at each step and awaits a callback of the cell
+async function train(validate: () => Promise<number>): Promise<string> {
+  for (let step = 0; step < 2000; step++) {
+    if (jupyter.signal.aborted) return `ended cleanly at step ${step}`;
+    await new Promise((r) => setTimeout(r, 10));
+    await validate();
+    if (step === 5) console.log("running");
+  }
+  return "ran to the end";
+}
+const outcome = await train(async () => { await new Promise((r) => setTimeout(r, 1)); return 1; });
+console.log(outcome);
+"""
+
+
+def test_interrupt_lets_the_run_in_progress_and_its_callbacks_end_cleanly(kernel):
+    km, kc, _ = kernel
+    msg_id = kc.execute(RUN_WITH_A_CELL_CALLBACK)
+    wait_iopub(kc, lambda m: m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "stream" and "running" in m["content"]["text"])
+    km.interrupt_kernel()
+    reply = shell_reply(kc, msg_id, timeout=30)
+    out = iopub_until_idle(kc, msg_id)
+    assert reply["content"]["status"] == "ok"
+    assert stdout(out).startswith("ended cleanly at step ")
+
+
 def test_interrupt_stops_synchronous_code(kernel):
     km, kc, _ = kernel
     msg_id = start_cell(kc, "while (true) {}")

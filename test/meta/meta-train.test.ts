@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metaTrain, type MetaTrainOptions } from '../../src/meta/meta-train';
 import { metaLearningRate } from '../../src/meta/schedule';
 import { CancelledError, CompatibilityError, FileFormatError } from '../../src/errors';
@@ -16,7 +16,9 @@ const model = new ToyModel(4 * 4 * 3, 8);
 const sets = [toySet(model, 3, 4, 11), toySet(model, 3, 4, 21), toySet(model, 3, 4, 31)];
 const base: MetaTrainOptions = { steps: 8, episode: { ways: 3, shots: 1, queries: 2 }, patchGrid: 2, seed: 5, interpolatedFraction: 0.5 };
 const weightsOf = (a: ToyAdapter) => [...a.a.dataSync(), ...a.b.dataSync()];
-const tempFile = (name: string) => path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'meta-')), name);
+const tempRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'meta-'));
+afterAll(() => fs.rmSync(tempRoot, { recursive: true, force: true }));
+const tempFile = (name: string) => path.join(fs.mkdtempSync(path.join(tempRoot, 'case-')), name);
 
 describe('metaTrain', () => {
   it('updates only the meta-adapter, follows the schedule and reports every step', async () => {

@@ -32,6 +32,14 @@ const GAP = 0.08;
 
 export const isLearningRate = (metric: string) => /^(lr|learning[_ ]?rate)$/i.test(metric);
 
+/**
+ * `text` for a Plotly string: Plotly reads titles, axis titles and trace names as a subset of HTML
+ * (<b>, <a href>, <br>, entities); escaping &, < and > makes it show any payload string as text.
+ */
+export function plotlyText(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
 /** Metrics in order of first appearance: loss, accuracy, lr, ... */
 export function metricsOf(p: CurvesPayload): string[] {
   return [...new Set(p.series.map((s) => s.metric))];
@@ -44,7 +52,7 @@ export function curvesFigure(p: CurvesPayload, theme: Theme): PlotFigure {
   const data: PlotTrace[] = p.series.map((s) => ({
     type: 'scatter',
     mode: 'lines',
-    name: `${s.metric} (${s.split})`,
+    name: plotlyText(`${s.metric} (${s.split})`),
     x: s.x,
     y: s.y,
     xaxis: 'x',
@@ -53,7 +61,7 @@ export function curvesFigure(p: CurvesPayload, theme: Theme): PlotFigure {
     line: { color: SPLIT_COLOR[s.split], dash: s.split === 'validation' ? 'dash' : 'solid', width: 2 },
   }));
   const layout: Record<string, unknown> = {
-    title: p.title ? { text: p.title, font: { size: 14 } } : undefined,
+    title: p.title ? { text: plotlyText(p.title), font: { size: 14 } } : undefined,
     height: 70 + n * PANEL_PX,
     margin: { l: 70, r: 20, t: p.title ? 40 : 20, b: 40 },
     paper_bgcolor: 'rgba(0,0,0,0)',
@@ -62,14 +70,14 @@ export function curvesFigure(p: CurvesPayload, theme: Theme): PlotFigure {
     showlegend: true,
     legend: { orientation: 'h', y: -0.12 / n },
     uirevision: p.run ?? 'curves', // keep zoom and legend toggles across in-place updates
-    xaxis: { title: { text: p.xLabel ?? 'step' }, gridcolor: theme.grid, zeroline: false, anchor: axisName(n - 1) },
+    xaxis: { title: { text: plotlyText(p.xLabel ?? 'step') }, gridcolor: theme.grid, zeroline: false, anchor: axisName(n - 1) },
   };
   const band = (1 - GAP * (n - 1)) / n;
   metrics.forEach((metric, i) => {
     const top = 1 - i * (band + GAP);
     const positive = p.series.filter((s) => s.metric === metric).every((s) => s.y.every((v) => v > 0));
     layout[i === 0 ? 'yaxis' : `yaxis${i + 1}`] = {
-      title: { text: metric },
+      title: { text: plotlyText(metric) },
       domain: [Math.max(0, top - band), top],
       gridcolor: theme.grid,
       zeroline: false,

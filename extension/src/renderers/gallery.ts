@@ -1,7 +1,9 @@
 /**
  * Inversion gallery: surrogate images by class (rows) and sample (columns), a step slider over the
  * snapshots, the pruning-mask overlay with toggle and opacity, target class and teacher confidence
- * per image, click (or Enter) to enlarge. The slider swaps image sources in place.
+ * per image, click (or Enter) to enlarge: the enlarged image opens inside the output, between the
+ * controls and the grid (it covers nothing and follows the slider), and closes with its button or
+ * Escape. The slider swaps image sources in place.
  */
 import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import type { GalleryImage, GalleryPayload } from '../../../src/display/payloads';
@@ -24,14 +26,24 @@ export class GalleryRenderer extends PayloadRenderer<'gallery'> {
   private stepLabel: HTMLElement | null = null;
   private showMasks = true;
   private opacity = 0.6;
+  private grid: HTMLElement | null = null;
+  /** The enlarged image: which cell, and its panel once drawn. */
+  private enlarged: { key: string; panel: HTMLElement | null } | null = null;
 
   constructor(options: IRenderMime.IRendererOptions) {
     super('gallery', options);
+    this.node.addEventListener('keydown', (e) => {
+      if (e.key !== 'Escape' || !this.enlarged) return;
+      e.preventDefault();
+      e.stopPropagation();
+      this.closeEnlarged();
+    });
   }
 
   protected reset(): void {
     this.payload = null;
     this.cells.clear();
+    this.enlarged = null;
   }
 
   protected draw(p: GalleryPayload): void {
@@ -87,6 +99,8 @@ export class GalleryRenderer extends PayloadRenderer<'gallery'> {
       }
     });
     const title = el('div', { class: 'lr-title' }, p.title ?? 'Inverted images');
+    this.grid = table;
+    if (this.enlarged) this.enlarged.panel = null; // redrawn by showSnapshot
     this.node.replaceChildren(title, controls, table);
     this.applyMaskStyle();
   }
@@ -131,6 +145,7 @@ export class GalleryRenderer extends PayloadRenderer<'gallery'> {
     if (this.stepLabel) this.stepLabel.textContent = `${snap.step} (${index + 1}/${p.snapshots.length})`;
     if (this.slider && this.slider.value !== String(index)) this.slider.value = String(index);
     this.node.dataset.step = String(snap.step);
+    if (this.enlarged) this.drawEnlarged(false);
   }
 
   private fillCell(view: CellView, im: GalleryImage | undefined): void {
@@ -149,27 +164,43 @@ export class GalleryRenderer extends PayloadRenderer<'gallery'> {
   }
 
   private enlarge(key: string): void {
+    this.enlarged = { key, panel: this.enlarged?.panel ?? null };
+    this.drawEnlarged(true);
+  }
+
+  /** Draws the enlarged image of the current snapshot in flow above the grid; `focus`: on its Close button. */
+  private drawEnlarged(focus: boolean): void {
     const p = this.payload;
-    const im = p && snapshotImages(p, this.index).get(key);
-    if (!p || !im) return;
-    const opener = this.cells.get(key)?.button;
+    const shown = this.enlarged;
+    const im = p && shown && snapshotImages(p, this.index).get(shown.key);
+    if (!p || !shown || !im) {
+      this.closeEnlarged(focus);
+      return;
+    }
     const img = el('img', { class: 'lr-enlarged-img', alt: p.classes[im.classIndex], src: im.src });
     const mask = el('canvas', { class: 'lr-mask', 'aria-hidden': 'true' });
     if (im.mask && p.patchGrid) drawMask(mask, droppedPatches(im.mask, p.patchGrid), p.patchGrid.rows, p.patchGrid.cols);
     const close = el('button', { type: 'button', class: 'lr-close' }, 'Close');
+    close.addEventListener('click', () => this.closeEnlarged());
     const caption = `${p.classes[im.classIndex]} · sample ${im.sample} · step ${p.snapshots[this.index].step}${im.confidence !== undefined ? ` · teacher ${formatConfidence(im.confidence)}` : ''}`;
-    const dialog = el('div', { class: 'lr-enlarged', role: 'dialog', 'aria-label': 'Enlarged image' },
+    // tabindex -1: a click inside keeps the focus here, so Escape still reaches the view
+    const panel = el('div', { class: 'lr-enlarged', role: 'region', 'aria-label': 'Enlarged image', tabindex: '-1' },
       el('div', { class: 'lr-enlarged-frame' }, img, mask), el('div', { class: 'lr-caption' }, caption), close);
-    const dismiss = () => {
-      dialog.remove();
-      opener?.focus();
-    };
-    close.addEventListener('click', dismiss);
-    dialog.addEventListener('keydown', (e) => {
-      if (e.key === 'Escape') dismiss();
-    });
-    this.node.querySelector('.lr-enlarged')?.remove();
-    this.node.append(dialog);
-    close.focus();
+    if (shown.panel) shown.panel.replaceWith(panel);
+    else this.grid?.before(panel);
+    shown.panel = panel;
+    if (focus) {
+      close.focus();
+      panel.scrollIntoView({ block: 'nearest' });
+    }
+  }
+
+  /** Removes the enlarged image; `refocus`: gives the focus back to the thumbnail that opened it. */
+  private closeEnlarged(refocus = true): void {
+    const shown = this.enlarged;
+    if (!shown) return;
+    this.enlarged = null;
+    shown.panel?.remove();
+    if (refocus) this.cells.get(shown.key)?.button.focus();
   }
 }
