@@ -11,7 +11,8 @@
  * workload a calibration measures what 2 threads can get here at all (parallel-calibration.ts:
  * throughput of 2 vs 1 threads on a fixed pure-JS and a fixed wasm matMul loop; 2.0 when idle).
  * Writes bench/results/parallel.json and parallel.md, and caches main 2T vs 2W×1T per workload for
- * the library's choice of execution (src/parallel/execution-choice.ts, .cache/parallel-timings.json).
+ * the library's choice of execution (src/parallel/execution-choice.ts, .cache/parallel-timings.json),
+ * which evaluateEpisodeList and invertLoraJobs follow.
  * Options: --episodes 40  --loras 4  --steps 20  --queries 1 (inversion Q per class)  --rounds 1.
  */
 import * as fs from 'fs';
@@ -195,7 +196,8 @@ async function main(): Promise<void> {
     `iterations) per second between the first and the last step event. Medians of ${rounds} round(s), order alternating.`,
     '',
     ...summary.map((s) => `- **${s.workload}**: 2 workers × 1 thread vs 1 worker × 1 thread ${s.speedUpOverOneWorker.toFixed(2)}×; vs the default in-process run with 2 threads ${s.speedUpOverMainTwoThreads.toFixed(2)}× → executionFor('${s.workload}') picks ${choice[s.workload] === 'workers' ? '2 workers' : 'in-process'} on this machine`),
-    `  (src/parallel/execution-choice.ts, from these timings, cached in .cache/parallel-timings.json; ${PARALLEL_MODE_ENV}=workers|in-process|evaluate=…,invert=… overrides)`,
+    `  (src/parallel/execution-choice.ts, from these timings, cached in .cache/parallel-timings.json; ${PARALLEL_MODE_ENV}=workers|in-process|evaluate=…,invert=… overrides;`,
+    '  evaluateEpisodeList and invertLoraJobs run each kind the way executionFor picks)',
     '',
     `- evaluate: ${episodes} episodes of emoji-32 novel, ${WAYS}-way 1-shot 15-query; accuracies identical in all setups: ${sameAccuracies ? 'yes' : 'NO'}`,
     `- invert: ${loras} LoRAs × ${steps} steps, batch ${WAYS * (1 + queries)} images, BN prior, no pruning`,

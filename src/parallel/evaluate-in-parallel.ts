@@ -6,8 +6,10 @@ import type { EpisodeAccuracyOptions } from '../evaluation/episode-accuracy';
 import type { EvaluationResult } from '../evaluation/evaluate-episodes';
 import { meanWithInterval } from '../evaluation/interval';
 import { loadDatasetSpec, type DatasetSpec } from '../data/dataset-spec';
+import { resolveExecution, type ExecutionChoice, type ExecutionMode } from './execution-choice';
 import type { EvaluateEpisodesJob, EvaluateEpisodesResult } from './jobs';
-import { runInWorkers, type PoolOutcome, type WorkerPoolOptions } from './pool';
+import type { PoolOutcome, WorkerPoolOptions } from './pool';
+import { runJobsAs } from './run-jobs';
 
 /**
  * `parts` contiguous slices of the list (sizes differ by at most one, none empty), each a valid
@@ -34,7 +36,16 @@ export interface ParallelEvaluationResult extends EvaluationResult {
   /** Index in the list of each entry of `accuracies` (all of 0..n−1 unless stopped). */
   episodeIndices: number[];
   stopped: boolean; // mean and ci95 are NaN when stopped before any episode finished
-  backends: BackendInfo[]; // the backend each worker selected
+  backends: BackendInfo[]; // the backend each worker selected (in-process: this thread's)
+}
+
+export interface EpisodeListEvaluationOptions extends ParallelEvaluationOptions {
+  /** Overrides executionFor('evaluate'): "in-process" (this thread, one chunk) or "workers". */
+  execution?: ExecutionMode;
+}
+
+export interface EpisodeListEvaluationResult extends ParallelEvaluationResult {
+  execution: ExecutionChoice; // how it ran, and why
 }
 
 /**
@@ -47,17 +58,35 @@ export interface ParallelEvaluationResult extends EvaluationResult {
 export async function evaluateInParallel(
   backbone: string, dataset: DatasetSpec, list: EpisodeList, options: ParallelEvaluationOptions = {},
 ): Promise<ParallelEvaluationResult> {
-  if (list.episodes.length === 0) throw new ConfigError('evaluateInParallel: the episode list holds no episodes');
+  return evaluateAs('workers', backbone, dataset, list, options);
+}
+
+/**
+ * The same evaluation run as executionFor('evaluate') says for this machine (or
+ * options.execution): in worker threads (evaluateInParallel), or in this thread as one job of
+ * the same code on this thread's backend. Same accuracies, order and events either way.
+ */
+export async function evaluateEpisodeList(
+  backbone: string, dataset: DatasetSpec, list: EpisodeList, options: EpisodeListEvaluationOptions = {},
+): Promise<EpisodeListEvaluationResult> {
+  const execution = resolveExecution('evaluate', options.execution);
+  return { ...(await evaluateAs(execution.mode, backbone, dataset, list, options)), execution };
+}
+
+async function evaluateAs(
+  mode: ExecutionMode, backbone: string, dataset: DatasetSpec, list: EpisodeList, options: ParallelEvaluationOptions,
+): Promise<ParallelEvaluationResult> {
+  if (list.episodes.length === 0) throw new ConfigError('evaluating episodes: the episode list holds no episodes');
   episodeSource(await loadDatasetSpec(dataset), list);
   const run = options.run ?? 'evaluate';
-  const chunks = splitEpisodeList(list, options.chunks ?? options.workers ?? os.availableParallelism());
+  const chunks = splitEpisodeList(list, options.chunks ?? (mode === 'workers' ? options.workers ?? os.availableParallelism() : 1));
   const jobs: EvaluateEpisodesJob[] = chunks.map((episodes, i) => ({
     kind: 'evaluate-episodes', id: `${run} chunk ${i + 1}/${chunks.length}`, backbone, lora: options.lora, dataset, episodes,
     distance: options.distance, batchSize: options.batchSize,
   }));
   const jobIds = new Set(jobs.map((j) => j.id));
   const finished: number[] = [];
-  const outcome = await runInWorkers(jobs, {
+  const outcome = await runJobsAs(mode, jobs, {
     ...options,
     onEvent: (event) => {
       if (event.kind !== 'step' || !jobIds.has(event.run)) {

@@ -107,3 +107,10 @@ export function saveMeasuredTimings(timings: MeasuredTimings, file: string = tim
 export function executionFor(kind: ParallelJobKind, options: { env?: NodeJS.ProcessEnv; file?: string } = {}): ExecutionChoice {
   return chooseExecution(kind, measuredTimings(options.file), (options.env ?? process.env)[PARALLEL_MODE_ENV]);
 }
+
+/** `explicit` when given (an entry point's `execution` option), else executionFor(kind). */
+export function resolveExecution(kind: ParallelJobKind, explicit?: ExecutionMode): ExecutionChoice {
+  if (explicit === undefined) return executionFor(kind);
+  if (!(MODES as string[]).includes(explicit)) throw new ConfigError(`execution must be "in-process" or "workers", found ${JSON.stringify(explicit)}`);
+  return { mode: explicit, reason: 'execution option' };
+}

@@ -1,8 +1,13 @@
-/** Independent jobs (evaluating episodes, inverting LoRAs) in parallel worker threads. */
+/** Independent jobs (evaluating episodes, inverting LoRAs) in worker threads or in this thread, whichever is faster here. */
 export { runInWorkers, liveWorkerCount, WorkerError } from './pool';
 export type { PoolOutcome, WorkerPoolOptions } from './pool';
-export { evaluateInParallel, splitEpisodeList } from './evaluate-in-parallel';
-export type { ParallelEvaluationOptions, ParallelEvaluationResult } from './evaluate-in-parallel';
+export { evaluateEpisodeList, evaluateInParallel, splitEpisodeList } from './evaluate-in-parallel';
+export type {
+  EpisodeListEvaluationOptions, EpisodeListEvaluationResult, ParallelEvaluationOptions, ParallelEvaluationResult,
+} from './evaluate-in-parallel';
+export { runInThisThread } from './in-process';
+export { invertLoraJobs, runJobsAs } from './run-jobs';
+export type { ChosenExecutionOptions } from './run-jobs';
 export { runJob } from './run-job';
 export { JobResources } from './resources';
 export { loadInversionOutput, saveInversionOutput, INVERSION_OUTPUT_FORMAT } from './inversion-output';
@@ -12,7 +17,7 @@ export type {
   JobResult, ParallelJob, ResultOf,
 } from './jobs';
 export {
-  chooseExecution, executionFor, measuredTimings, parseExecutionOverride, saveMeasuredTimings, timingsFile,
+  chooseExecution, executionFor, measuredTimings, parseExecutionOverride, resolveExecution, saveMeasuredTimings, timingsFile,
   PARALLEL_JOB_KINDS, PARALLEL_MODE_ENV, REFERENCE_TIMINGS, WORKERS_MARGIN,
 } from './execution-choice';
 export type { ExecutionChoice, ExecutionMode, ExecutionTimings, MeasuredTimings, ParallelJobKind } from './execution-choice';
