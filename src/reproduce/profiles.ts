@@ -87,10 +87,10 @@ export function profileFor(name: string, base: RunConfig): ReproductionProfile {
 }
 
 /**
- * standard: the measured report of the project (reports/standard.*), sized for about 45 minutes on
- * a 2-core machine: 600 fixed episodes for the tuning-free rows on every set; the whole ablation
- * (oracle, noise, pruned inversion) on a 12-LoRA zoo; the fine-tuning baselines on 100 episodes of
- * novel emoji 1-shot with 25 steps at a head-sized learning rate (all of them on every set would
+ * standard: the measured report of the project (reports/standard.*), sized for well under an hour
+ * on a 2-core machine: 600 fixed episodes for the tuning-free rows on every set; the whole ablation
+ * (oracle, noise, pruned inversion) on a 10-LoRA zoo; the fine-tuning baselines on 100 episodes of
+ * novel emoji 1-shot with 15 steps at a head-sized learning rate (all of them on every set would
  * take hours here); Table 4/5 from the ablation's unpruned and pruned runs of the whole zoo.
  */
 function standardProfile(base: RunConfig): ReproductionProfile {
@@ -98,17 +98,17 @@ function standardProfile(base: RunConfig): ReproductionProfile {
   const config: RunConfig = {
     ...base,
     name: 'standard',
-    zoo: { ...zoo, size: atMost(zoo.size, 12) },
-    inversion: { ...inversion, steps: atMost(inversion.steps, 60), queries: atMost(inversion.queries, 5) },
+    zoo: { ...zoo, size: atMost(zoo.size, 10), steps: atMost(zoo.steps, 40) },
+    inversion: { ...inversion, steps: atMost(inversion.steps, 50), queries: atMost(inversion.queries, 5) },
     metaTraining: {
-      ...metaTraining, steps: atMost(metaTraining.steps, 300), queries: atMost(metaTraining.queries, 5),
+      ...metaTraining, steps: atMost(metaTraining.steps, 250), queries: atMost(metaTraining.queries, 5),
       validateEvery: atMost(metaTraining.validateEvery, 50), checkpointEvery: atMost(metaTraining.checkpointEvery, 50),
-      validationEpisodes: atMost(metaTraining.validationEpisodes, 40),
+      validationEpisodes: atMost(metaTraining.validationEpisodes, 30),
     },
     evaluation: { ...evaluation, episodes: atMost(evaluation.episodes, 600) },
     baselines: {
-      ...baselines, episodes: atMost(baselines.episodes, 100), tuningSteps: atMost(baselines.tuningSteps, 25), learningRate: 1e-2,
-      fullTuningSteps: atMost(baselines.fullTuningSteps, 25),
+      ...baselines, episodes: atMost(baselines.episodes, 100), tuningSteps: atMost(baselines.tuningSteps, 15), learningRate: 1e-2,
+      fullTuningSteps: atMost(baselines.fullTuningSteps, 15),
     },
   };
   return {
