@@ -14,7 +14,7 @@ import { PRIOR_CNN, bnPriorLoss, loadShippedPrior } from '../../src/prior';
 /**
  * NN (frozen backbone + prototypes) minus raw-pixel prototypes on novel emoji 5-way 1-shot,
  * 15 queries, paired over the 600 episodes of seed 2026, as measured and shipped in
- * assets/backbone/evaluation.json (MODEL_CARD.md: +5.55 ± 1.11 points for the 29-epoch backbone).
+ * assets/backbone/evaluation.json (MODEL_CARD.md: −3.25 ± 1.06 points for the backbone pretrained away from the zoo's classes).
  * The test recomputes it on the same 600 episodes: only floating-point differences between
  * backends may move it, hence a tolerance of half a point.
  */
