@@ -65,7 +65,7 @@ describe('the shipped backbone and image prior', () => {
     prior.dispose();
   });
 
-  it('beats raw-pixel prototypes on novel emoji 5-way 1-shot episodes by the measured margin, less a tolerance', async () => {
+  it('keeps its measured margin over raw-pixel prototypes on novel emoji 5-way 1-shot episodes, within a tolerance', async () => {
     const emoji = await loadEmojiDataset();
     const list = sampleEpisodes(emoji, 'novel', { ways: 5, shots: 1, queries: 15, count: 600, seed: 2026 });
     const backbone = loadShippedBackbone();
@@ -73,7 +73,7 @@ describe('the shipped backbone and image prior', () => {
     const raw = await evaluateFrozenFeatures(emoji, list, rawPixelFeatures);
     backbone.dispose();
     const difference = meanWithInterval(nn.accuracies.map((a, i) => a - raw.accuracies[i]));
-    expect(difference.mean).toBeGreaterThan(0);
-    expect(difference.mean).toBeGreaterThan(measuredMargin() - TOLERANCE);
+    // a backbone pretrained away from the zoo's classes may lose to raw pixels here (the model card says by how much)
+    expect(Math.abs(difference.mean - measuredMargin())).toBeLessThan(TOLERANCE);
   }, 300_000);
 });
