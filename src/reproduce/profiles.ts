@@ -90,7 +90,7 @@ export function profileFor(name: string, base: RunConfig): ReproductionProfile {
  * standard: the measured report of the project (reports/standard.*), sized for well under an hour
  * on a 2-core machine: 600 fixed episodes for the tuning-free rows on every set; the whole ablation
  * (oracle, noise, pruned inversion) on a 10-LoRA zoo; the fine-tuning baselines on 100 episodes of
- * novel emoji 1-shot with 15 steps at a head-sized learning rate (all of them on every set would
+ * novel emoji 1-shot with 10 steps at a head-sized learning rate (all of them on every set would
  * take hours here); Table 4/5 from the ablation's unpruned and pruned runs of the whole zoo.
  */
 function standardProfile(base: RunConfig): ReproductionProfile {
@@ -99,16 +99,16 @@ function standardProfile(base: RunConfig): ReproductionProfile {
     ...base,
     name: 'standard',
     zoo: { ...zoo, size: atMost(zoo.size, 10), steps: atMost(zoo.steps, 40) },
-    inversion: { ...inversion, steps: atMost(inversion.steps, 50), queries: atMost(inversion.queries, 5) },
+    inversion: { ...inversion, steps: atMost(inversion.steps, 30), queries: atMost(inversion.queries, 5) },
     metaTraining: {
-      ...metaTraining, steps: atMost(metaTraining.steps, 250), queries: atMost(metaTraining.queries, 5),
+      ...metaTraining, steps: atMost(metaTraining.steps, 150), queries: atMost(metaTraining.queries, 5),
       validateEvery: atMost(metaTraining.validateEvery, 50), checkpointEvery: atMost(metaTraining.checkpointEvery, 50),
       validationEpisodes: atMost(metaTraining.validationEpisodes, 30),
     },
     evaluation: { ...evaluation, episodes: atMost(evaluation.episodes, 600) },
     baselines: {
-      ...baselines, episodes: atMost(baselines.episodes, 100), tuningSteps: atMost(baselines.tuningSteps, 15), learningRate: 1e-2,
-      fullTuningSteps: atMost(baselines.fullTuningSteps, 15),
+      ...baselines, episodes: atMost(baselines.episodes, 100), tuningSteps: atMost(baselines.tuningSteps, 10), learningRate: 1e-2,
+      fullTuningSteps: atMost(baselines.fullTuningSteps, 10),
     },
   };
   return {
