@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LoRA } from '../../src/adapters/lora';
 import { FileFormatError } from '../../src/errors';
 import { loadLora } from '../../src/io/load-lora';
@@ -34,6 +34,11 @@ function expectSameLora(found: LoRA, expected: LoRA): void {
   }
 }
 
+/** Temporary folders of this file, removed after its tests. */
+const temporary: string[] = [];
+const made = (dir: string) => { temporary.push(dir); return dir; };
+afterAll(() => temporary.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
+
 describe('loadLora', () => {
   it('is exported from the package entry', () => {
     expect(lr.loadLora).toBe(loadLora);
@@ -42,7 +47,7 @@ describe('loadLora', () => {
 
   it('reads a LoRA file (with a head) into a frozen LoRA with the file\'s rank, scale and sites, leaking nothing', () => {
     const lora = sampleLora();
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'load-lora-')), 'a.safetensors');
+    const file = path.join(made(fs.mkdtempSync(path.join(os.tmpdir(), 'load-lora-'))), 'a.safetensors');
     const parameters = lora.toParameters();
     const head = { weight: tf.ones([TEST_VIT.projectionDim, 3]) as tf.Tensor2D, bias: tf.zeros([3]) as tf.Tensor1D };
     saveLoraFile(file, { parameters, head, classIds: ['a', 'b', 'c'], metadata: {} });
@@ -62,7 +67,7 @@ describe('loadLora', () => {
 
   it('reads a PEFT adapter directory', () => {
     const lora = sampleLora();
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'load-lora-peft-'));
+    const dir = made(fs.mkdtempSync(path.join(os.tmpdir(), 'load-lora-peft-')));
     const parameters = lora.toParameters();
     savePeftAdapter(dir, { parameters, classIds: [], metadata: {} });
     tf.dispose(parameters.factors.flatMap((f) => [f.a, f.b]));
@@ -73,7 +78,7 @@ describe('loadLora', () => {
   });
 
   it('names the problem for a file that is no LoRA or does not fit the backbone', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'load-lora-bad-'));
+    const dir = made(fs.mkdtempSync(path.join(os.tmpdir(), 'load-lora-bad-')));
     const notLora = path.join(dir, 'x.safetensors');
     fs.writeFileSync(notLora, 'garbage');
     expect(() => loadLora(notLora)).toThrow(FileFormatError);
