@@ -46,3 +46,20 @@ export function runStep(model: EngineModel, mode: Mode, images: tf.Tensor4D, cot
   for (const t of result) t.dataSync();
   tf.dispose([...result, ...chunks.flat()]);
 }
+
+/** What the PyTorch side can time: the model steps, a chain of small ops, one large product. */
+export type TimedMode = Mode | 'small_ops' | 'matmul';
+
+/** `count` dependent additions on a 16-vector, read back: the per-op overhead of a backend. */
+export function runSmallOps(count: number): void {
+  tf.tidy(() => {
+    let x: tf.Tensor = tf.ones([16]);
+    for (let i = 0; i < count; i++) x = tf.add(x, 1);
+    x.dataSync();
+  });
+}
+
+/** One n×n by n×n product, read back: a backend's large-kernel speed. */
+export function matMulStep(a: tf.Tensor2D, b: tf.Tensor2D): void {
+  tf.tidy(() => tf.matMul(a, b).dataSync());
+}

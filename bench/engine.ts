@@ -1,103 +1,82 @@
 /**
- * Engine benchmark: the tiny ViT with LoRA in tfjs (wasm) and in PyTorch CPU, in one run.
- * Writes bench/results/engine.json and engine.md; the last printed line is
- * `engine_ratio_fwdbwd_b25=<x>`. Options: --batches 25,100  --reps 3 (per round; 3 rounds)  --micro 100.
+ * Engine benchmark: the library's ViT with LoRA on every installed tfjs backend (wasm, and the
+ * native tensorflow one where set-up built it) against PyTorch CPU, in one run. Each backend runs
+ * in its own process (bench/engine-backend.ts), interleaved with PyTorch steps.
+ * Writes bench/results/engine.{json,md} and assets/backend/speeds.json, the measurements
+ * selectBackend('auto') goes by. Last printed line: `engine_ratio_fwdbwd_b25=<best backend's ratio>`.
+ *   npm run bench:engine [-- --backends wasm,tensorflow --models tiny,vit-b16 --reps 3]
  */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import * as tf from '@tensorflow/tfjs';
-import { initWasmBackend } from '../src/backend/wasm';
-import { LoRA } from '../src/adapters';
-import { TINY_VIT, VisionTransformer } from '../src/model';
-import { forwardFlopsPerImage, markdown, Report, stepFlops, withDerived, writeAtomic } from './engine-report';
-import { EngineModel, Mode, MODES, runStep } from './engine-timing';
-import { TorchClient } from './engine-torch-client';
+import { parseArgs } from 'util';
+import { assetPath } from '../src/backbone/package-root';
+import { MEASURED_SPEEDS_ASSET, type MeasuredSpeeds } from '../src/backend/measured-speeds';
+import type { BackendPart } from './engine-backend';
+import { markdown, writeAtomic, type EngineReport } from './engine-report';
 
-const RANK = 4;
-const ROUNDS = 3;
-
-function option(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
-}
-
-/** The library's model: src/model's VisionTransformer with src/adapters' LoRA (rank 4 on q, v). */
-function libraryModel(): EngineModel {
-  const vit = VisionTransformer.random(TINY_VIT, 1);
-  const lora = LoRA.create(TINY_VIT, { rank: RANK });
-  return {
-    name: 'src/model VisionTransformer + LoRA',
-    forward: (images) => vit.forward(images, { adapter: lora }).features,
-    trainableVariables: () => lora.trainableVariables(),
-  };
-}
-
-function median(xs: number[]): number {
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
-
-async function main(): Promise<void> {
-  const batches = option('batches', '25,100').split(',').map(Number);
-  const reps = Number(option('reps', '3'));
-  const micro = Number(option('micro', '100'));
-  const loadAtStart = os.loadavg();
-  const info = await initWasmBackend();
-  const model = libraryModel();
-  const perImage = forwardFlopsPerImage(TINY_VIT, RANK);
-  const torch = await TorchClient.start(info.threads);
-  const rows: Report['rows'] = [];
+function installed(pkg: string): boolean {
   try {
-    for (const batch of batches) {
-      const images = tf.randomNormal([batch, TINY_VIT.imageSize, TINY_VIT.imageSize, TINY_VIT.channels], 0, 1, 'float32', 3) as tf.Tensor4D;
-      const cotangent = tf.randomNormal([batch, TINY_VIT.projectionDim], 0, 1, 'float32', 4) as tf.Tensor2D;
-      for (const mode of MODES) {
-        const microBatch = mode === 'forward' ? batch : Math.min(batch, micro);
-        const step = () => runStep(model, mode, images, cotangent, microBatch);
-        const tfjs: number[] = [];
-        const pytorch: number[] = [];
-        for (let round = 0; round < ROUNDS; round++) { // alternating blocks: load on the shared CPU hits both alike
-          step(); // warm-up
-          for (let i = 0; i < reps; i++) {
-            const start = performance.now();
-            step();
-            tfjs.push(performance.now() - start);
-          }
-          pytorch.push(...(await torch.time(mode, batch, reps, 1)));
-        }
-        const row = withDerived({ model: model.name, mode, batch, microBatch, tfjsMs: median(tfjs), torchMs: median(pytorch), flops: stepFlops(mode, batch, perImage), tfjsSamples: tfjs, torchSamples: pytorch });
-        rows.push(row);
-        console.log(`${model.name} ${mode} b${batch}: tfjs ${row.tfjsMs.toFixed(0)} ms, PyTorch ${row.torchMs.toFixed(0)} ms, ` +
-          `ratio ${row.ratio.toFixed(2)} (live tensors ${tf.memory().numTensors})`);
-      }
-      tf.dispose([images, cotangent]);
-    }
-  } finally {
-    torch.close();
+    require.resolve(pkg);
+    return true;
+  } catch {
+    return false;
   }
-  const headline = rows.find((r) => r.mode === ('fwdbwd_lora' as Mode) && r.batch === 25);
-  const report: Report = {
+}
+
+/** Runs one backend's part in a child process and reads its result. */
+function runPart(backend: string, models: string, reps: string): BackendPart {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lora-recycle-engine-'));
+  try {
+    const out = path.join(dir, 'part.json');
+    const child = spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'engine-backend.ts'),
+      '--backend', backend, '--models', models, '--reps', reps, '--out', out], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3' } });
+    if (child.status !== 0 || !fs.existsSync(out)) throw new Error(`the ${backend} part of the benchmark failed (exit ${child.status})`);
+    return JSON.parse(fs.readFileSync(out, 'utf8'));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The measurements selectBackend('auto') uses: per workload, each backend's and PyTorch's step time. */
+function speedsOf(report: EngineReport): MeasuredSpeeds {
+  const workloads = new Map<string, MeasuredSpeeds['workloads'][number]>();
+  for (const part of report.parts) {
+    for (const row of part.rows) {
+      const key = `${row.model}/${row.mode}/${row.batch}`;
+      const entry = workloads.get(key) ?? { model: row.model, mode: row.mode, batch: row.batch, flopsPerStep: row.flops, ms: {} };
+      entry.ms[part.backend.tfjsName as 'wasm' | 'tensorflow'] = Math.round(row.tfjsMs);
+      entry.ms.pytorch = Math.round(Math.min(entry.ms.pytorch ?? Infinity, row.torchMs));
+      workloads.set(key, entry);
+    }
+  }
+  return { measured: report.date, source: 'bench/results/engine.md', workloads: [...workloads.values()] };
+}
+
+function main(): void {
+  const { values } = parseArgs({
+    options: { backends: { type: 'string' }, models: { type: 'string', default: 'tiny,vit-b16' }, reps: { type: 'string', default: '3' } },
+  });
+  const backends = values.backends?.split(',') ?? ['wasm', ...(installed('@tensorflow/tfjs-node') ? ['tensorflow'] : [])];
+  const loadAtStart = os.loadavg();
+  const parts = backends.map((backend) => runPart(backend, values.models, values.reps));
+  const report: EngineReport = {
     date: new Date().toISOString(),
     cpu: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown'} (shared)`,
     load: { start: loadAtStart, end: os.loadavg() },
-    tfjs: { version: tf.version.tfjs, backend: tf.getBackend(), simd: info.simd, threads: info.threads, compiledKernels: info.fusedKernels, ...(info.fallbackReason ? { fallbackReason: info.fallbackReason } : {}) },
-    torch: { version: torch.info.torch, threads: torch.info.threads, implementation: torch.info.implementation },
-    flopsNote: `GFLOP/s are effective: ${(perImage / 1e6).toFixed(1)} MFLOP per image forward (matrix products only), ` +
-      'forward+backward counted as 2× forward (one data-gradient pass; frozen weights need no weight gradient). ' +
-      'Both sides are credited with the full model\'s products; the tfjs model runs its last block on the [CLS] rows only ' +
-      '(the output reads nothing else), PyTorch\'s CLIPVisionModel runs it on every token.',
-    rows,
-    engineRatioFwdbwdB25: headline ? headline.ratio : NaN,
+    parts,
   };
   const dir = path.join(__dirname, 'results');
   writeAtomic(path.join(dir, 'engine.json'), `${JSON.stringify(report, null, 2)}\n`);
   const md = markdown(report);
   writeAtomic(path.join(dir, 'engine.md'), md);
+  if (backends.includes('wasm') && backends.includes('tensorflow')) {
+    writeAtomic(assetPath(...MEASURED_SPEEDS_ASSET), `${JSON.stringify(speedsOf(report), null, 2)}\n`);
+  }
   console.log(md);
-  console.log(`engine_ratio_fwdbwd_b25=${report.engineRatioFwdbwdB25.toFixed(3)}`);
+  const ratios = parts.flatMap((p) => p.rows.filter((r) => r.model === 'tiny' && r.mode === 'fwdbwd_lora' && r.batch === 25).map((r) => r.tfjsMs / r.torchMs));
+  console.log(`engine_ratio_fwdbwd_b25=${Math.min(...ratios).toFixed(3)}`);
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+main();

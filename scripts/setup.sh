@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # All set-up on a fresh machine, idempotent and cached: Debian packages (when root), npm packages,
-# the Python venv for reference checks and Jupyter, the builds, the kernelspec and the labextension.
+# the Python venv for reference checks and Jupyter, the builds, the native TensorFlow backend, the
+# kernelspec and the labextension.
+#   bash scripts/setup.sh [--gpu]    (npm run setup -- --gpu)
+# LORA_RECYCLE_NATIVE: cpu (default) builds @tensorflow/tfjs-node, gpu its -gpu twin with the CUDA
+# wheels (same as --gpu), off skips the native backend (wasm only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -53,6 +57,18 @@ fi
 say "build library (TypeScript and the wasm kernels) and the Jupyter kernel"
 npm run -s build
 npm run -s build:kernel
+
+# --- native TensorFlow backend (optional: on failure the wasm backend stays) --------------------
+native=${LORA_RECYCLE_NATIVE:-cpu}
+[ "${1:-}" = "--gpu" ] && native=gpu
+case $native in
+  off) say "native TensorFlow backend skipped (LORA_RECYCLE_NATIVE=off): wasm only" ;;
+  cpu|gpu)
+    native_flag=(); [ "$native" = gpu ] && native_flag=(--gpu)
+    bash scripts/setup-native.sh "${native_flag[@]}" \
+      || say "native TensorFlow backend not built (see the lines above); the wasm backend is used" ;;
+  *) say "LORA_RECYCLE_NATIVE must be cpu, gpu or off; found \"$native\""; exit 1 ;;
+esac
 
 # --- JupyterLab extension and kernelspec into .venv (cached) ----------------------------------
 bash scripts/install-jupyter.sh .venv/bin/python

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ShapeError } from '../errors';
 import { customGradient } from './custom-gradient';
 import { fusedAttention } from './fused-attention';
+import { batchedMatMulIsFast, matMulAttention } from './matmul-attention';
 import { expectRank } from './shapes';
 import { fusedKernelsActive } from './wasm/runtime';
 
@@ -22,7 +23,8 @@ export interface AttentionResult {
 /**
  * Multi-head scaled dot-product attention: softmax(q·kᵀ/√d_h)·v per head; q [B·T_q, D], k, v [B·T, D].
  *
- * On wasm and cpu it is one compiled kernel each way (fused-attention.ts). The stock path: on wasm, tfjs' batched matMul takes a slow path, so each of the B·H small products is run
+ * On wasm and cpu it is one compiled kernel each way (fused-attention.ts); on the native
+ * TensorFlow backend two batched matMuls (matmul-attention.ts). The stock path: on wasm, tfjs' batched matMul takes a slow path, so each of the B·H small products is run
  * at once as one depthwise convolution (channels n = (b, h), a 1×K filter with multiplier P):
  * input [1, M, K, N] ⊛ filter [1, K, N, P] → [1, M, 1, N·P]. Tensors are laid out directly in
  * the orders those convolutions need (subscripts below: t query, s key, e head dim), and both
@@ -41,6 +43,12 @@ export function attention(q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, option
   if (q.shape[1] % h !== 0) throw new ShapeError(`attention: width ${q.shape[1]} must be divisible by heads ${h}`);
   if (fusedKernelsActive()) {
     const [output, weights] = fusedAttention(q, k, v, { batch: b, queryTokens: t, tokens: s, heads: h });
+    if (options.returnWeights) return { output, weights };
+    weights.dispose();
+    return { output };
+  }
+  if (batchedMatMulIsFast()) {
+    const { output, weights } = matMulAttention(q, k, v, { b, t, s, h });
     if (options.returnWeights) return { output, weights };
     weights.dispose();
     return { output };

@@ -1,13 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { ShapeError } from '../errors';
 import { customGradient } from './custom-gradient';
+import { batchedMatMulIsFast } from './matmul-attention';
 import { expectRank } from './shapes';
 
 /**
  * Batched product a[n]·b[n]: a [N, M, K], b [N, K, P] → [N, M, P].
  * Written as one depthwise convolution (channels = N, filter 1×K with multiplier P), which
  * runs on XNNPACK; tfjs' batched matMul on wasm takes a slow path (~4× slower here).
- * Its gradient is two more such products, so it is differentiable on every backend.
+ * Its gradient is two more such products, so it is differentiable on every backend. On the
+ * native TensorFlow backend, whose batched matMul is fast, it is tf.matMul itself.
  */
 export function batchMatMul(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
   expectRank(a, 3, 'batchMatMul: a');
@@ -15,7 +17,7 @@ export function batchMatMul(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
   if (a.shape[0] !== b.shape[0] || a.shape[2] !== b.shape[1]) {
     throw new ShapeError(`batchMatMul: shapes [${a.shape}] and [${b.shape}] do not chain`);
   }
-  return depthwiseProduct(a, b) as tf.Tensor3D;
+  return (batchedMatMulIsFast() ? tf.matMul(a, b) : depthwiseProduct(a, b)) as tf.Tensor3D;
 }
 
 const depthwiseProduct = customGradient(([a, b], save) => {

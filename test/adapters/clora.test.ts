@@ -1,13 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CLoRA, mergeAdapter } from '../../src/adapters';
-import { initWasmBackend } from '../../src/backend/wasm';
 import { ConfigError } from '../../src/errors';
 import { VisionTransformer } from '../../src/model';
 import { TEST_VIT } from '../model/tiny-config';
+import { useTestBackend } from '../test-backend';
 
 beforeAll(async () => {
-  await initWasmBackend();
+  await useTestBackend('wasm');
 });
 
 /** Gives every variable random values, so that ΔW ≠ 0 and the components differ. */

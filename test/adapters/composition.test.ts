@@ -1,13 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LearnedComposition, LoRA, UniformComposition, type LoraParameters } from '../../src/adapters';
-import { initWasmBackend } from '../../src/backend/wasm';
 import { CompatibilityError } from '../../src/errors';
 import { VisionTransformer } from '../../src/model';
 import { TEST_VIT } from '../model/tiny-config';
+import { useTestBackend } from '../test-backend';
 
 beforeAll(async () => {
-  await initWasmBackend();
+  await useTestBackend('wasm');
 });
 
 const maxAbsDiff = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);

@@ -1,13 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LoRA, mergeAdapter, unmergeAdapter } from '../../src/adapters';
-import { initWasmBackend } from '../../src/backend/wasm';
 import { ConfigError, ShapeError } from '../../src/errors';
 import { LinearHead, VisionTransformer, cloneViTWeights, weightTensors } from '../../src/model';
 import { TEST_VIT } from '../model/tiny-config';
+import { useTestBackend } from '../test-backend';
 
 beforeAll(async () => {
-  await initWasmBackend();
+  await useTestBackend('wasm');
 });
 
 const images = () => tf.randomNormal([2, 8, 8, 3], 0, 1, 'float32', 5) as tf.Tensor4D;

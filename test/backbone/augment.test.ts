@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initWasmBackend } from '../../src/backend/wasm';
 import { augmentPixels, cosineLearningRate, DEFAULT_AUGMENT } from '../../src/backbone';
 import { SeededRandom } from '../../src/random/seeded-random';
+import { useTestBackend } from '../test-backend';
 
 beforeAll(async () => {
-  await initWasmBackend();
+  await useTestBackend('wasm');
 });
 
 describe('augmentPixels', () => {

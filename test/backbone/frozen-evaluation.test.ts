@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initWasmBackend } from '../../src/backend/wasm';
 import { backboneFeatures, evaluateFrozenFeatures, featureTable } from '../../src/backbone';
 import type { ImageDataset } from '../../src/data/dataset';
 import { episodeSource, sampleEpisodes } from '../../src/data/episodes';
@@ -9,6 +8,7 @@ import { evaluateEpisodeSource, rawPixelFeatures, type FeatureFn } from '../../s
 import { VisionTransformer, type ViTConfig } from '../../src/model';
 import { SeededRandom } from '../../src/random/seeded-random';
 import { syntheticDataset } from '../data/synthetic';
+import { useTestBackend } from '../test-backend';
 
 const SMALL: ViTConfig = { imageSize: 8, patchSize: 4, channels: 3, width: 16, depth: 2, heads: 2, mlpWidth: 32, projectionDim: 8, layerNormEps: 1e-5 };
 
@@ -26,7 +26,7 @@ function noisyDataset(): ImageDataset {
 }
 
 beforeAll(async () => {
-  await initWasmBackend();
+  await useTestBackend('wasm');
 });
 
 describe('evaluateFrozenFeatures', () => {

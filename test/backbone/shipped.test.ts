@@ -1,7 +1,6 @@
 import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initWasmBackend } from '../../src/backend/wasm';
 import { assetPath, backboneFeatures, evaluateFrozenFeatures, loadShippedBackbone } from '../../src/backbone';
 import { classesOf, toTensor } from '../../src/data/dataset';
 import { loadEmojiDataset } from '../../src/data/emoji';
@@ -10,6 +9,7 @@ import { loadGlyphDataset } from '../../src/data/glyphs';
 import { meanWithInterval, rawPixelFeatures } from '../../src/evaluation';
 import { TINY_VIT, normalizeImages } from '../../src/model';
 import { PRIOR_CNN, bnPriorLoss, loadShippedPrior } from '../../src/prior';
+import { useTestBackend } from '../test-backend';
 
 /**
  * NN (frozen backbone + prototypes) minus raw-pixel prototypes on novel emoji 5-way 1-shot,
@@ -30,7 +30,7 @@ function measuredMargin(): number {
 }
 
 beforeAll(async () => {
-  await initWasmBackend();
+  await useTestBackend('wasm');
 });
 
 describe('the shipped backbone and image prior', () => {

@@ -3,14 +3,14 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initWasmBackend } from '../../src/backend/wasm';
 import { DEFAULT_AUGMENT, DEFAULT_SUPERVISED, LabelledImages, TrainableClassifier, classifierAccuracy, trainSupervised } from '../../src/backbone';
 import { CancelledError } from '../../src/errors';
+import { useTestBackend } from '../test-backend';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'supervised-'));
 
 beforeAll(async () => {
-  await initWasmBackend();
+  await useTestBackend('wasm');
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 

@@ -5,6 +5,7 @@ import { evaluateMethod, fitOnSupport, METHOD_NAMES } from '../../src/baselines'
 import { ConfigError } from '../../src/errors';
 import { episodeAccuracy, type EpisodeSource, type EpisodeTensors } from '../../src/evaluation';
 import { LinearHead, VisionTransformer, type ViTConfig } from '../../src/model';
+import { useTestBackend } from '../test-backend';
 
 const MICRO: ViTConfig = { imageSize: 8, patchSize: 4, channels: 3, width: 16, depth: 2, heads: 2, mlpWidth: 32, projectionDim: 16, layerNormEps: 1e-5 };
 let backbone: VisionTransformer;
@@ -38,7 +39,7 @@ function randomLora(seed: number): ReturnType<LoRA['toParameters']> {
 }
 
 beforeAll(async () => {
-  await tf.setBackend('cpu');
+  await useTestBackend('cpu');
   backbone = VisionTransformer.random(MICRO, 3);
   zoo = [randomLora(1), randomLora(2), randomLora(3)];
 });

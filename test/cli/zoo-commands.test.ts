@@ -10,6 +10,7 @@ import { VisionTransformer, type ViTConfig } from '../../src/model';
 import type { InvertedLora, PipelinePorts } from '../../src/reproduce/ports';
 import { buildZoo, readZooManifest } from '../../src/zoo';
 import { syntheticDataset } from '../data/synthetic';
+import { useTestBackend } from '../test-backend';
 
 const MICRO: ViTConfig = { imageSize: 8, patchSize: 4, channels: 3, width: 16, depth: 2, heads: 2, mlpWidth: 32, projectionDim: 16, layerNormEps: 1e-5 };
 const tinyConfig = path.join(__dirname, '..', '..', 'configs', 'tiny.json'); // zoo.size 100
@@ -17,7 +18,7 @@ const tinyConfig = path.join(__dirname, '..', '..', 'configs', 'tiny.json'); // 
 let tmp: string;
 let zooDir: string;
 beforeAll(async () => {
-  await tf.setBackend('cpu');
+  await useTestBackend('cpu');
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'zoo-commands-'));
   zooDir = path.join(tmp, 'zoo');
   const backbone = VisionTransformer.random(MICRO, 3);

@@ -3,18 +3,18 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initWasmBackend } from '../../src/backend/wasm';
 import { episodeSource, episodeTensors, loadEmojiDataset, loadEpisodes, sampleEpisodes, saveEpisodes, type EpisodeList, type StoreDataset } from '../../src/data';
 import { ConfigError, FileFormatError } from '../../src/errors';
 import { evaluateEpisodeSource, rawPixelFeatures } from '../../src/evaluation';
 import { CLIP_MEAN, CLIP_STD } from '../../src/model/preprocess';
 import { syntheticDataset } from './synthetic';
+import { useTestBackend } from '../test-backend';
 
 let emoji: StoreDataset;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'episodes-test-'));
 
 beforeAll(async () => {
-  await initWasmBackend();
+  await useTestBackend('wasm');
   // 4 emoji of every category: real artists, all three splits, shared through the default cache
   emoji = await loadEmojiDataset({ limit: 4 });
 });

@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initWasmBackend } from '../../src/backend/wasm';
 import { CancelledError, ConfigError, ShapeError } from '../../src/errors';
 import { DISTANCE_EPSILON, episodeAccuracy, evaluateEpisodeSource, meanWithInterval, prototypeLogits, prototypes } from '../../src/evaluation';
+import { useTestBackend } from '../test-backend';
 
 beforeAll(async () => {
-  await initWasmBackend();
+  await useTestBackend('wasm');
 });
 
 function close(actual: ArrayLike<number>, expected: number[], tol = 1e-5): void {

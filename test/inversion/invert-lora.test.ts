@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initWasmBackend } from '../../src/backend/wasm';
 import { MIME, keptIndicesToMask, validateGallery } from '../../src/display';
 import { ConfigError } from '../../src/errors';
 import { invertLora, type InversionOptions, type InversionResult } from '../../src/inversion';
@@ -8,6 +7,7 @@ import { normalizedPixelBounds, normalizeImages, tokensAfterPruning } from '../.
 import { PriorCnn } from '../../src/prior';
 import type { RunEvent } from '../../src/progress/events';
 import { SMALL_VIT, smallSetup } from './fixtures';
+import { useTestBackend } from '../test-backend';
 
 const { backbone, teacher, prior } = smallSetup(3);
 const base: InversionOptions = { ways: 3, shots: 1, queries: 1, steps: 8, seed: 4 };
@@ -16,7 +16,7 @@ const GRID = 4;
 const PATCH = 4;
 
 beforeAll(async () => {
-  await initWasmBackend();
+  await useTestBackend('wasm');
 });
 
 afterAll(() => {

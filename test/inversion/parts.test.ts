@@ -1,14 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initWasmBackend } from '../../src/backend/wasm';
 import { ShapeError } from '../../src/errors';
 import { LIMITS, MIME, validateGallery } from '../../src/display';
 import { applyJitter, drawJitter, inversionGalleryBundle, l2Prior, patchMasks, totalVariation } from '../../src/inversion';
 import { roll } from '../../src/ops';
 import { SeededRandom } from '../../src/random';
+import { useTestBackend } from '../test-backend';
 
 beforeAll(async () => {
-  await initWasmBackend();
+  await useTestBackend('wasm');
 });
 
 describe('image priors', () => {

@@ -9,6 +9,7 @@ import { WritableTensor, readSafetensors, toFloat32, writeSafetensors } from '..
 import type { ViTConfig } from '../../src/model/config';
 import { VisionTransformer } from '../../src/model/vision-transformer';
 import { weightTensors } from '../../src/model/weights-tree';
+import { useTestBackend } from '../test-backend';
 
 const CONFIG: ViTConfig = {
   imageSize: 16, patchSize: 4, channels: 3, width: 16, depth: 2, heads: 2, mlpWidth: 32, projectionDim: 8, layerNormEps: 1e-5,
@@ -37,7 +38,7 @@ function disposeLoaded(loaded: { weights: Parameters<typeof weightTensors>[0] })
 
 describe('Hugging Face CLIP vision checkpoints', () => {
   beforeAll(async () => {
-    await tf.setBackend('cpu');
+    await useTestBackend('cpu');
     root = fs.mkdtempSync(path.join(os.tmpdir(), 'hfclip-'));
     saved = path.join(root, 'saved');
     reference = VisionTransformer.random(CONFIG, 7);

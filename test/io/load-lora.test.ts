@@ -10,8 +10,9 @@ import { saveLoraFile } from '../../src/io/lora-file';
 import { savePeftAdapter } from '../../src/io/peft-adapter';
 import * as lr from '../../src/index';
 import { TEST_VIT } from '../model/tiny-config';
+import { useTestBackend } from '../test-backend';
 
-beforeAll(async () => { await tf.setBackend('cpu'); });
+beforeAll(async () => { await useTestBackend('cpu'); });
 
 /** A LoRA with non-zero B (a fresh one has B = 0) and scale α/r = 0.5. */
 function sampleLora(): LoRA {

@@ -9,6 +9,7 @@ import { LoraRecord, disposeLoraRecord, loadLoraFile, saveLoraFile } from '../..
 import { loadPeftAdapter, savePeftAdapter } from '../../src/io/peft-adapter';
 import { WritableTensor, readSafetensors, toFloat32, writeSafetensors } from '../../src/io/safetensors';
 import type { ViTConfig } from '../../src/model/config';
+import { useTestBackend } from '../test-backend';
 
 const CONFIG: ViTConfig = {
   imageSize: 16, patchSize: 4, channels: 3, width: 16, depth: 3, heads: 2, mlpWidth: 32, projectionDim: 8, layerNormEps: 1e-5,
@@ -69,7 +70,7 @@ function edited(file: string, edit: (t: Map<string, WritableTensor>, m: Record<s
 
 describe('LoRA files', () => {
   beforeAll(async () => {
-    await tf.setBackend('cpu');
+    await useTestBackend('cpu');
   });
 
   it('round-trips factors, head, class ids and metadata, checked against the backbone', () => {

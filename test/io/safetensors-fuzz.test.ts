@@ -8,6 +8,7 @@ import { disposeLoraRecord, loadLoraFile, saveLoraFile } from '../../src/io/lora
 import { encodeSafetensors, readSafetensors, toFloat32 } from '../../src/io/safetensors';
 import { DTYPE_SIZE, SAFETENSORS_DTYPES } from '../../src/io/safetensors-codec';
 import { SeededRandom } from '../../src/random/seeded-random';
+import { useTestBackend } from '../test-backend';
 
 function validFile(): Uint8Array {
   return encodeSafetensors({
@@ -169,7 +170,7 @@ describe('safetensors reader under corruption', () => {
 
 describe('LoRA file loader under corruption', () => {
   it('gives only FileFormatErrors (and leaks no tensors) for 300 corrupted LoRA files', async () => {
-    await tf.setBackend('cpu');
+    await useTestBackend('cpu');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lorafuzz-'));
     onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }));
     const good = path.join(dir, 'good.safetensors');

@@ -9,6 +9,7 @@ import {
 } from '../../src/io/safetensors';
 import { floatToHalf, halfToFloat } from '../../src/io/safetensors-codec';
 import { writeFileAtomic } from '../../src/io/atomic-write';
+import { useTestBackend } from '../test-backend';
 
 /** Builds a file by hand from a header object and raw data bytes. */
 function handMade(header: unknown, data: Uint8Array): Uint8Array {
@@ -22,7 +23,7 @@ function handMade(header: unknown, data: Uint8Array): Uint8Array {
 
 describe('safetensors', () => {
   beforeAll(async () => {
-    await tf.setBackend('cpu');
+    await useTestBackend('cpu');
   });
 
   it('round-trips F32, I32 and F16 tensors with metadata, header aligned to 8 bytes', () => {

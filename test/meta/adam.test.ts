@@ -2,8 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Adam } from '../../src/meta/adam';
 import { CompatibilityError } from '../../src/errors';
+import { useTestBackend } from '../test-backend';
 
-beforeAll(async () => { await tf.setBackend('cpu'); });
+beforeAll(async () => { await useTestBackend('cpu'); });
 
 describe('Adam', () => {
   it('takes the hand-computed first two steps', () => {

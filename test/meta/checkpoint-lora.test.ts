@@ -8,8 +8,9 @@ import { CompatibilityError, MissingResourceError } from '../../src/errors';
 import { loadCheckpointLora } from '../../src/meta/checkpoint-lora';
 import { metaTrain, type MetaTrainOptions } from '../../src/meta/meta-train';
 import { ToyAdapter, ToyModel, toySet } from './toy';
+import { useTestBackend } from '../test-backend';
 
-beforeAll(async () => { await tf.setBackend('cpu'); });
+beforeAll(async () => { await useTestBackend('cpu'); });
 
 const model = new ToyModel(4 * 4 * 3, 8);
 const sets = [toySet(model, 3, 4, 11), toySet(model, 3, 4, 21)];

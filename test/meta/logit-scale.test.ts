@@ -5,8 +5,9 @@ import { calibrateLogitScale, LOGIT_SCALE_GRID, scaledCrossEntropy } from '../..
 import type { FeatureModel } from '../../src/meta/meta-train';
 import type { SurrogateSet } from '../../src/meta/surrogate';
 import { SeededRandom } from '../../src/random/seeded-random';
+import { useTestBackend } from '../test-backend';
 
-beforeAll(async () => { await tf.setBackend('cpu'); });
+beforeAll(async () => { await useTestBackend('cpu'); });
 
 /** Features = flattened image × `gain`: the same geometry at any distance scale. */
 const scaledModel = (gain: number): FeatureModel => ({

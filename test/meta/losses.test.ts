@@ -2,8 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { distillationLoss, episodeCrossEntropy } from '../../src/meta/losses';
 import { ShapeError } from '../../src/errors';
+import { useTestBackend } from '../test-backend';
 
-beforeAll(async () => { await tf.setBackend('cpu'); });
+beforeAll(async () => { await useTestBackend('cpu'); });
 
 function softmax(row: number[]): number[] {
   const e = row.map(Math.exp);

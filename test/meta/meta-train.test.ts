@@ -9,8 +9,9 @@ import { CancelledError, CompatibilityError, FileFormatError } from '../../src/e
 import type { RunEvent } from '../../src/progress/events';
 import type { Adapter } from '../../src/adapters/adapter';
 import { ToyAdapter, ToyModel, toySet } from './toy';
+import { useTestBackend } from '../test-backend';
 
-beforeAll(async () => { await tf.setBackend('cpu'); });
+beforeAll(async () => { await useTestBackend('cpu'); });
 
 const model = new ToyModel(4 * 4 * 3, 8);
 const sets = [toySet(model, 3, 4, 11), toySet(model, 3, 4, 21), toySet(model, 3, 4, 31)];

@@ -5,8 +5,9 @@ import {
 } from '../../src/meta/surrogate';
 import { ConfigError, ShapeError } from '../../src/errors';
 import { SeededRandom } from '../../src/random/seeded-random';
+import { useTestBackend } from '../test-backend';
 
-beforeAll(async () => { await tf.setBackend('cpu'); });
+beforeAll(async () => { await useTestBackend('cpu'); });
 
 const shape = { ways: 2, shots: 1, queries: 2 };
 

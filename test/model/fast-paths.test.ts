@@ -1,12 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LoRA, type Adapter } from '../../src/adapters';
-import { initWasmBackend } from '../../src/backend/wasm';
 import { VisionTransformer } from '../../src/model';
 import { TEST_VIT } from './tiny-config';
+import { useTestBackend } from '../test-backend';
 
 beforeAll(async () => {
-  await initWasmBackend();
+  await useTestBackend('wasm');
 });
 
 /** A LoRA with random B (ΔW ≠ 0) and α ≠ r (scale ≠ 1). */

@@ -1,12 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initWasmBackend } from '../../src/backend/wasm';
 import { ConfigError } from '../../src/errors';
 import { VisionTransformer, clsAttentionScores, tokensAfterPruning } from '../../src/model';
 import { TEST_VIT } from './tiny-config';
+import { useTestBackend } from '../test-backend';
 
 beforeAll(async () => {
-  await initWasmBackend();
+  await useTestBackend('wasm');
 });
 
 const x = () => tf.randomNormal([3, 8, 8, 3], 0, 1, 'float32', 21) as tf.Tensor4D;

@@ -1,13 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LoRA } from '../../src/adapters';
-import { initWasmBackend } from '../../src/backend/wasm';
 import { ShapeError } from '../../src/errors';
 import { VisionTransformer, TINY_VIT, randomViTWeights } from '../../src/model';
 import { TEST_VIT } from './tiny-config';
+import { useTestBackend } from '../test-backend';
 
 beforeAll(async () => {
-  await initWasmBackend();
+  await useTestBackend('wasm');
 });
 
 function images(batch: number, seed = 7): tf.Tensor4D {

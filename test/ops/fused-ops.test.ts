@@ -1,12 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initWasmBackend } from '../../src/backend/wasm';
 import { ShapeError } from '../../src/errors';
 import { attention, layerNorm, linear, loraLinear } from '../../src/ops';
 import { cotangentGrads, expectAllClose, expectFiniteDifference, expectNoLeak, randn } from './helpers';
+import { useTestBackend } from '../test-backend';
 
 beforeAll(async () => {
-  await initWasmBackend();
+  await useTestBackend('wasm');
 });
 
 /** Kernel names run by the gradient of Σ f(x) w.r.t. `sources` only (the other inputs frozen). */

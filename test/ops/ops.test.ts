@@ -1,12 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initWasmBackend } from '../../src/backend/wasm';
 import { ShapeError } from '../../src/errors';
 import { attention, batchMatMul, extractPatches, layerNorm, linear, matMul2d, quickGelu, roll, selectTokens } from '../../src/ops';
 import { cotangentGrads, expectAllClose, expectFiniteDifference, expectNoLeak, randn } from './helpers';
+import { useTestBackend } from '../test-backend';
+
+let backend: string;
 
 beforeAll(async () => {
-  await initWasmBackend();
+  backend = await useTestBackend('wasm');
 });
 
 /** Compares value and gradients of `fast` with an independent stock-tfjs formulation `reference`. */
@@ -17,9 +19,9 @@ function expectSameAsReference(fast: (...x: tf.Tensor[]) => tf.Tensor, reference
   });
 }
 
-describe('ops on the wasm backend', () => {
-  it('runs on wasm', () => {
-    expect(tf.getBackend()).toBe('wasm');
+describe('ops on the backend under test', () => {
+  it('runs on the backend under test (wasm unless a pass names another)', () => {
+    expect(tf.getBackend()).toBe(backend);
   });
 
   it('matMul2d matches tf.matMul in value and gradient, and finite differences', () => {

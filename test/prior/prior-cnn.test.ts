@@ -1,13 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initWasmBackend } from '../../src/backend/wasm';
 import { ShapeError } from '../../src/errors';
 import { PriorCnn, PriorCnnConfig, bnPriorLoss, conv3x3 } from '../../src/prior';
+import { useTestBackend } from '../test-backend';
 
 const SMALL: PriorCnnConfig = { imageSize: 8, channels: 3, widths: [4, 6], classes: 3, batchNormEps: 1e-5 };
 
+let backend: string;
+
 beforeAll(async () => {
-  await initWasmBackend();
+  backend = await useTestBackend('wasm');
 });
 
 /** Sets each layer's running statistics to the batch statistics of `x`, layer by layer. */
@@ -77,8 +79,8 @@ describe('PriorCnn and the BatchNorm prior', () => {
     prior.dispose();
   });
 
-  it('R_BN has a finite, non-zero gradient w.r.t. the pixels on wasm, and leaks no tensors', () => {
-    expect(tf.getBackend()).toBe('wasm');
+  it('R_BN has a finite, non-zero gradient w.r.t. the pixels on the backend under test, and leaks no tensors', () => {
+    expect(tf.getBackend()).toBe(backend);
     const prior = PriorCnn.random(SMALL, 10);
     const x = tf.randomNormal([4, 8, 8, 3], 1, 2, 'float32', 11) as tf.Tensor4D;
     const step = () => tf.tidy(() => tf.grad((a: tf.Tensor) => bnPriorLoss(a as tf.Tensor4D, prior))(x));

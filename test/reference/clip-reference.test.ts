@@ -5,7 +5,6 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LoRA } from '../../src/adapters';
 import type { LoraParameters } from '../../src/adapters/adapter';
-import { initWasmBackend } from '../../src/backend/wasm';
 import {
   disposeLoraRecord, loadHfClipVision, loadPeftAdapter, readSafetensorsTensors, saveHfClipVision, savePeftAdapter, type LoraRecord,
 } from '../../src/io';
@@ -14,11 +13,13 @@ import { normalizeImages, VisionTransformer, type ViTConfig } from '../../src/mo
 import { randomViTWeights } from '../../src/model/init';
 import { mapViTWeights, weightTensors } from '../../src/model/weights-tree';
 import { generateReference, missingVenvReason } from './reference-data';
+import { selectBackend } from '../../src/backend';
+import { nativeTestBackends } from '../test-backend';
 
 /**
  * The TypeScript CLIP vision tower against HF transformers + PEFT (float64 reference from the
  * same float32 weights, see make_reference.py), loaded through the public loaders of src/io, on
- * the wasm and the cpu backend. Tolerances: outputs max |Δ| ≤ 1e-4 (the issue's bound); gradients
+ * the wasm and the cpu backend, and on the native tensorflow backend where set-up built it. Tolerances: outputs max |Δ| ≤ 1e-4 (the issue's bound); gradients
  * relative Frobenius error ≤ 1e-3 per tensor and max |Δ| ≤ 1e-3 · max |reference|.
  * Without the venv the checks are skipped locally, and fail under CI=true.
  */
@@ -92,7 +93,7 @@ describe.skipIf(venvMissing !== null)('CLIP vision tower against PyTorch', () =>
     if (root) fs.rmSync(root, { recursive: true, force: true });
   });
 
-  describe.each(['wasm', 'cpu'] as const)('on the %s backend', (backend) => {
+  describe.each(['wasm', 'cpu', ...nativeTestBackends()] as const)('on the %s backend', (backend) => {
     let ref: Record<string, tf.Tensor>;
     let metadata: Record<string, string>;
     let pyConfig: Record<string, number | string>;
@@ -102,8 +103,7 @@ describe.skipIf(venvMissing !== null)('CLIP vision tower against PyTorch', () =>
     let tensorsAtStart: number;
 
     beforeAll(async () => {
-      if (backend === 'wasm') await initWasmBackend();
-      else await tf.setBackend('cpu');
+      await selectBackend(backend);
       expect(tf.getBackend()).toBe(backend);
       tensorsAtStart = tf.memory().numTensors;
       const file = readSafetensorsTensors(path.join(dir, 'reference.safetensors'));

@@ -10,6 +10,7 @@ import { ablationStatements, pairedComparisons } from '../../src/reproduce/ablat
 import { realImageSet } from '../../src/reproduce/real-images';
 import type { ZooEntry } from '../../src/zoo';
 import { syntheticDataset } from '../data/synthetic';
+import { useTestBackend } from '../test-backend';
 
 // The ablation's oracle and noise rows: the oracle's images are real images of the LoRA's own
 // classes in the shape an inversion has, the noise is an inversion that never steps, and both
@@ -20,7 +21,7 @@ let backbone: VisionTransformer;
 let entry: ZooEntry;
 
 beforeAll(async () => {
-  await tf.setBackend('cpu');
+  await useTestBackend('cpu');
   backbone = VisionTransformer.random(CONFIG, 1);
   const lora = LoRA.create(CONFIG, { rank: 2, targets: ['q', 'v'], seed: 2 });
   entry = { id: 'lora-0', parameters: lora.toParameters(), head: LinearHead.create(CONFIG.projectionDim, 3, 3), classIds: ['c1', 'c3', 'c4'], record: null };

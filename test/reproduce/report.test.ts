@@ -4,8 +4,9 @@ import { featureDiversity, windowedCurve } from '../../src/reproduce/diagnostics
 import { renderMarkdown, verdicts, type ReproductionReport } from '../../src/reproduce/report';
 import { loadRunConfig, validateRunConfig } from '../../src/reproduce/config';
 import { ConfigError } from '../../src/errors';
+import { useTestBackend } from '../test-backend';
 
-beforeAll(async () => { await tf.setBackend('cpu'); });
+beforeAll(async () => { await useTestBackend('cpu'); });
 
 const row = (method: string, mean: number, ci95: number) => ({ method, mean, ci95, n: 50, seconds: 1 });
 
