@@ -141,7 +141,7 @@ describe('runInWorkers', () => {
     const reference = await runJob(job('reference a', files.lora, 'ref-a'), resources);
     resources.dispose();
     const [a, b] = outcome.results;
-    expect(a).toMatchObject({ id: 'invert a', images: 6, steps: 4, totalSteps: 4, stopped: false });
+    expect(a).toMatchObject({ id: 'invert a', images: 6, steps: 4, totalSteps: 4 });
     expect(a!.lastStep).toEqual(reference.kind === 'invert-lora' ? reference.lastStep : null);
     const fromWorker = loadInversionOutput(path.join(files.dir, 'out-a'));
     const inThread = loadInversionOutput(path.join(files.dir, 'ref-a'));
