@@ -12,14 +12,11 @@ import { TINY_VIT, VisionTransformer } from '../src/model';
 import { forwardFlopsPerImage, markdown, Report, stepFlops, withDerived, writeAtomic } from './engine-report';
 import { EngineModel, Mode, MODES, runStep } from './engine-timing';
 import { TorchClient } from './engine-torch-client';
+import { commandLine } from '../scripts/command-line';
 
 const RANK = 4;
 const ROUNDS = 3;
 
-function option(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
-}
 
 /** The library's model: src/model's VisionTransformer with src/adapters' LoRA (rank 4 on q, v). */
 function libraryModel(): EngineModel {
@@ -38,9 +35,10 @@ function median(xs: number[]): number {
 }
 
 async function main(): Promise<void> {
-  const batches = option('batches', '25,100').split(',').map(Number);
-  const reps = Number(option('reps', '3'));
-  const micro = Number(option('micro', '100'));
+  const option = commandLine({ batches: '25,100', reps: '3', micro: '100' }).values;
+  const batches = option.batches.split(',').map(Number);
+  const reps = Number(option.reps);
+  const micro = Number(option.micro);
   const loadAtStart = os.loadavg();
   const info = await initWasmBackend();
   const model = libraryModel();
