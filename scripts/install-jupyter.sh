@@ -26,8 +26,8 @@ if [ ! -d extension/node_modules ] || ! step_done npm "$h"; then
   mark_done npm "$h"
 fi
 
-# --- build: tsc (extension + shared src/display schemas), then @jupyter/builder --------------
-h=$(tree_hash extension/src extension/style extension/package.json extension/tsconfig.json src/display src/errors.ts)
+# --- build: tsc (extension + shared src/display schemas + the kernel's control protocol), then @jupyter/builder
+h=$(tree_hash extension/src extension/style extension/package.json extension/tsconfig.json src/display src/errors.ts kernel/src/control-protocol.ts)
 if [ ! -f extension/labextension/package.json ] || ! step_done build "$h"; then
   say "building the labextension"
   rm -rf extension/lib
