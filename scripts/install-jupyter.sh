@@ -55,6 +55,8 @@ if ! cmp -s extension/labextension/package.json "$target/package.json"; then
   rm -rf "$target"
   mv "$target.tmp" "$target"
 fi
+# every run installs the kernelspec again: its launcher finds this checkout relative to itself, or at
+# this path (kernel/src/install.ts), so a moved checkout needs this script once more
 node kernel/dist/main.js install --sys-prefix --python "$python" >/dev/null
 bash scripts/install-lab-settings.sh "$prefix"
 say "ready: labextension $name and kernelspec lora-recycle-ts in $prefix"
