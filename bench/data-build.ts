@@ -10,12 +10,12 @@ import * as path from 'path';
 import { progressBar } from '../src/cli/progress-bar';
 import { buildAllData, summarizeDataset } from '../src/data';
 import { writeFileAtomic, writeJsonAtomic } from '../src/io/atomic-write';
+import { commandLine } from '../scripts/command-line';
 
 const RESULTS = path.resolve(__dirname, 'results');
 
 async function main(): Promise<void> {
-  const i = process.argv.indexOf('--size');
-  const size = i >= 0 ? Number(process.argv[i + 1]) : 32;
+  const size = Number(commandLine({ size: '32' }).values.size);
   const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lora-recycle-data-bench-'));
   const rssBeforeMiB = process.memoryUsage().rss / 2 ** 20;
   const started = performance.now();

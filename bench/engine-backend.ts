@@ -5,8 +5,8 @@
  *   node --import tsx bench/engine-backend.ts --backend wasm --models tiny,vit-b16 --reps 3 --out FILE
  */
 import * as fs from 'fs';
-import { parseArgs } from 'util';
 import * as tf from '@tensorflow/tfjs';
+import { commandLine } from '../scripts/command-line';
 import { LoRA } from '../src/adapters';
 import { selectBackend, type BackendInfo, type BackendName } from '../src/backend';
 import { forwardFlopsPerImage } from '../src/backend/measured-speeds';
@@ -100,9 +100,7 @@ async function measureModel(name: string, threads: number, reps: number, part: B
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: { backend: { type: 'string' }, models: { type: 'string', default: 'tiny,vit-b16' }, reps: { type: 'string', default: '3' }, out: { type: 'string' } },
-  });
+  const { values } = commandLine({ backend: undefined, models: 'tiny,vit-b16', reps: '3', out: undefined });
   if (!values.backend || !values.out) throw new Error('engine-backend needs --backend NAME and --out FILE');
   const backend = await selectBackend(values.backend as BackendName);
   const threads = backend.threads ?? 2;

@@ -10,7 +10,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { parseArgs } from 'util';
+import { commandLine } from '../scripts/command-line';
 import { assetPath } from '../src/backbone/package-root';
 import { MEASURED_SPEEDS_ASSET, type MeasuredSpeeds } from '../src/backend/measured-speeds';
 import type { BackendPart } from './engine-backend';
@@ -55,9 +55,7 @@ function speedsOf(report: EngineReport): MeasuredSpeeds {
 }
 
 function main(): void {
-  const { values } = parseArgs({
-    options: { backends: { type: 'string' }, models: { type: 'string', default: 'tiny,vit-b16' }, reps: { type: 'string', default: '3' } },
-  });
+  const { values } = commandLine({ backends: undefined, models: 'tiny,vit-b16', reps: '3' });
   const backends = values.backends?.split(',') ?? ['wasm', ...(installed('@tensorflow/tfjs-node') ? ['tensorflow'] : [])];
   const loadAtStart = os.loadavg();
   const parts = backends.map((backend) => runPart(backend, values.models, values.reps));

@@ -14,15 +14,13 @@ import { invertLora } from '../src/inversion';
 import { writeFileAtomic } from '../src/io/atomic-write';
 import { LinearHead, TINY_VIT, VisionTransformer } from '../src/model';
 import { PRIOR_CNN, PriorCnn } from '../src/prior';
+import { commandLine } from '../scripts/command-line';
 
-function option(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
-}
 
 async function main(): Promise<void> {
-  const steps = Number(option('steps', '100'));
-  const backend = option('backend', 'wasm');
+  const option = commandLine({ steps: '100', backend: 'wasm', ratios: '0,0.25,0.5,0.75' }).values;
+  const steps = Number(option.steps);
+  const backend = option.backend;
   if (backend === 'wasm') await initWasmBackend();
   else await tf.setBackend(backend);
   const backbone = VisionTransformer.random(TINY_VIT, 1);
@@ -33,7 +31,7 @@ async function main(): Promise<void> {
   const head = LinearHead.create(TINY_VIT.projectionDim, 5, 3);
   const prior = PriorCnn.random({ ...PRIOR_CNN, classes: 10 }, 4);
   const last = TINY_VIT.depth - 1;
-  const ratios = option('ratios', '0,0.25,0.5,0.75').split(',').map(Number);
+  const ratios = option.ratios.split(',').map(Number);
   const variants = ratios.map((ratio) => (ratio === 0
     ? { name: 'no pruning', pruning: {} }
     : { name: `layer ${last} ρ=${ratio}`, pruning: { [last]: ratio } }));

@@ -32,14 +32,11 @@ import { chooseExecution, evaluateInParallel, JobResources, PARALLEL_MODE_ENV, r
 import { PRIOR_CNN, PriorCnn, savePrior } from '../src/prior';
 import type { RunListener } from '../src/progress/events';
 import { twoThreadRatios } from './parallel-calibration';
+import { commandLine } from '../scripts/command-line';
 
 const WAYS = 5;
 const DATASET: DatasetSpec = { loader: 'emoji' };
 
-function option(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
-}
 
 type Setup = 'main 2T' | '1W×1T' | '2W×1T';
 const SETUPS: Setup[] = ['main 2T', '1W×1T', '2W×1T'];
@@ -78,11 +75,12 @@ function saveTeacherLora(file: string, seed: number): void {
 }
 
 async function main(): Promise<void> {
-  const episodes = Number(option('episodes', '40'));
-  const loras = Number(option('loras', '4'));
-  const steps = Number(option('steps', '20'));
-  const queries = Number(option('queries', '1'));
-  const rounds = Number(option('rounds', '1'));
+  const option = commandLine({ episodes: '40', loras: '4', steps: '20', queries: '1', rounds: '1' }).values;
+  const episodes = Number(option.episodes);
+  const loras = Number(option.loras);
+  const steps = Number(option.steps);
+  const queries = Number(option.queries);
+  const rounds = Number(option.rounds);
   process.env[WASM_THREADS_ENV] = '2'; // the main-process baseline: wasm with 2 threads
   const mainBackend = await selectBackend('wasm');
 

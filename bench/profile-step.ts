@@ -7,15 +7,13 @@ import { initWasmBackend } from '../src/backend/wasm';
 import { LoRA } from '../src/adapters';
 import { TINY_VIT, VisionTransformer } from '../src/model';
 import { runStep } from './engine-timing';
+import { commandLine } from '../scripts/command-line';
 
-function option(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
-}
 
 async function main(): Promise<void> {
-  const batch = Number(option('batch', '25'));
-  const reps = Number(option('reps', '5'));
+  const option = commandLine({ batch: '25', reps: '5' }).values;
+  const batch = Number(option.batch);
+  const reps = Number(option.reps);
   await initWasmBackend();
   const vit = VisionTransformer.random(TINY_VIT, 1);
   const lora = LoRA.create(TINY_VIT, { rank: 4 });

@@ -11,17 +11,12 @@ import { progressBar } from '../src/cli/progress-bar';
 import { buildAllData, defaultCacheDir, EMOJI_SPLITS, GLYPH_SCRIPTS, SPLITS, summarizeDataset, type DatasetSummary } from '../src/data';
 import { ConfigError } from '../src/errors';
 import { writeFileAtomic } from '../src/io/atomic-write';
+import { commandLine } from './command-line';
 
 const CARD = path.resolve(__dirname, '..', 'docs', 'data-card.md');
 const BENCH = path.resolve(__dirname, '..', 'bench', 'results', 'data-build.json');
 const SPLIT_ORDER = SPLITS;
 
-function sizeOption(): number {
-  const i = process.argv.indexOf('--size');
-  const size = i >= 0 ? Number(process.argv[i + 1]) : 32;
-  if (size !== 32 && size !== 64) throw new ConfigError(`--size must be 32 or 64, found ${process.argv[i + 1]}`);
-  return size;
-}
 
 function splitText(s: DatasetSummary): string {
   return SPLIT_ORDER.filter((k) => s.splits[k]).map((k) => `${k} ${s.splits[k]!.classes}/${s.splits[k]!.images}`).join(', ');
@@ -90,9 +85,10 @@ function card(summaries: DatasetSummary[], missing: { name: string; message: str
 }
 
 async function main(): Promise<void> {
-  const command = process.argv[2];
+  const { values, positionals: [command] } = commandLine({ size: '32' });
   if (command !== 'build' && command !== 'card') throw new ConfigError(`usage: npm run data -- build|card [--size 32|64], found ${command ?? 'no command'}`);
-  const size = sizeOption();
+  const size = Number(values.size);
+  if (size !== 32 && size !== 64) throw new ConfigError(`--size must be 32 or 64, found ${values.size}`);
   console.log(`data cache: ${defaultCacheDir()}`);
   const started = Date.now();
   const built = await buildAllData({ size, onEvent: progressBar() });

@@ -26,8 +26,8 @@ if [ ! -d extension/node_modules ] || ! step_done npm "$h"; then
   mark_done npm "$h"
 fi
 
-# --- build: tsc (extension + shared src/display schemas), then @jupyter/builder --------------
-h=$(tree_hash extension/src extension/style extension/package.json extension/tsconfig.json src/display src/errors.ts)
+# --- build: tsc (extension + shared src/display schemas + the kernel's control protocol), then @jupyter/builder
+h=$(tree_hash extension/src extension/style extension/package.json extension/tsconfig.json src/display src/errors.ts kernel/src/control-protocol.ts)
 if [ ! -f extension/labextension/package.json ] || ! step_done build "$h"; then
   say "building the labextension"
   rm -rf extension/lib
@@ -55,6 +55,8 @@ if ! cmp -s extension/labextension/package.json "$target/package.json"; then
   rm -rf "$target"
   mv "$target.tmp" "$target"
 fi
+# every run installs the kernelspec again: its launcher finds this checkout relative to itself, or at
+# this path (kernel/src/install.ts), so a moved checkout needs this script once more
 node kernel/dist/main.js install --sys-prefix --python "$python" >/dev/null
 bash scripts/install-lab-settings.sh "$prefix"
 say "ready: labextension $name and kernelspec lora-recycle-ts in $prefix"

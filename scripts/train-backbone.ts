@@ -29,7 +29,11 @@ import { loadGlyphDataset } from '../src/data/glyphs';
 import { evaluateEpisodeSource, meanWithInterval, rawPixelFeatures } from '../src/evaluation';
 import { writeJsonAtomic } from '../src/io';
 import { LinearHead, TINY_VIT, VisionTransformer, normalizeImages, type ViTWeights } from '../src/model';
-import { argument, optimiserOptions } from './training-recipe';
+import { commandLine } from './command-line';
+import { optimiserOptions } from './training-recipe';
+
+const parseCommandLine = () => commandLine({ epochs: undefined, minutes: '14', seed: '0', episodes: undefined, 'digits-pool': undefined }, ['evaluate', 'fresh']).values;
+type Args = ReturnType<typeof parseCommandLine>;
 
 const RECIPE = { batchSize: 64, peakLearningRate: 1e-3, floorLearningRate: 1e-5, warmupFraction: 0.05, tokenKeepRatio: 0.5, fullTokenFraction: 0.2, weightDecay: 0.05 };
 
@@ -69,11 +73,11 @@ function firstImagesPerClass<T extends ImageDataset>(dataset: T, perClass: numbe
   return Object.assign(Object.create(dataset) as T, { imagesOf: (classId: string) => dataset.imagesOf(classId).slice(0, perClass) });
 }
 
-async function evaluate(): Promise<void> {
+async function evaluate(args: Args): Promise<void> {
   const backend = await initWasmBackend();
-  const episodes = Number(argument('episodes') ?? EVALUATION.episodes);
+  const episodes = Number(args.episodes ?? EVALUATION.episodes);
   // MNIST and Fashion-MNIST have 1,000 test images per class; --digits-pool N draws their episodes from the first N
-  const digitsPool = argument('digits-pool') ? Number(argument('digits-pool')) : undefined;
+  const digitsPool = args['digits-pool'] ? Number(args['digits-pool']) : undefined;
   const digits = async (load: () => Promise<StoreDataset>) => (digitsPool ? firstImagesPerClass(await load(), digitsPool) : load());
   const backbone = loadShippedBackbone();
   const sets: { name: string; split: Split; pooled?: boolean; load: () => Promise<ImageDataset & { checksum: string }> }[] = [
@@ -116,11 +120,12 @@ async function evaluate(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  if (process.argv.includes('--evaluate')) return evaluate();
+  const args = parseCommandLine();
+  if (args.evaluate) return evaluate(args);
   const backend = await initWasmBackend();
-  const seed = Number(argument('seed') ?? 0);
+  const seed = Number(args.seed);
   const checkpointPath = path.resolve(__dirname, '..', '.cache', 'backbone', 'pretrain.ckpt.safetensors');
-  if (process.argv.includes('--fresh')) fs.rmSync(checkpointPath, { force: true });
+  if (args.fresh) fs.rmSync(checkpointPath, { force: true });
   fs.mkdirSync(path.dirname(checkpointPath), { recursive: true });
   // the paper's premise: the backbone never sees the zoo's classes (emoji 'base') nor meta-test ones
   const emoji = await loadEmojiDataset({ onEvent: progressBar() });
@@ -132,10 +137,10 @@ async function main(): Promise<void> {
     heldOut: concatLabelled(parts.map((p) => p.heldOut)),
   };
   const stepsPerEpoch = Math.floor(split.train.size / RECIPE.batchSize);
-  let epochs = Number(argument('epochs') ?? 0);
+  let epochs = Number(args.epochs ?? 0);
   let measured: number | undefined;
   if (!epochs) {
-    const minutes = Number(argument('minutes') ?? 14);
+    const minutes = Number(args.minutes);
     measured = measureStepSeconds(split.classIds.length);
     // the measured step drops tokens; the last fullTokenFraction of steps run all of them (≈ 1/keep × slower)
     const meanStep = measured * (1 - RECIPE.fullTokenFraction + RECIPE.fullTokenFraction / RECIPE.tokenKeepRatio);

@@ -16,7 +16,8 @@ import { loadGlyphDataset } from '../src/data/glyphs';
 import { writeJsonAtomic } from '../src/io';
 import { normalizeImages } from '../src/model';
 import { PRIOR_CNN, SHIPPED_PRIOR_FILE, priorAccuracy, savePrior, trainPrior } from '../src/prior';
-import { argument, optimiserOptions } from './training-recipe';
+import { commandLine } from './command-line';
+import { optimiserOptions } from './training-recipe';
 
 const RECIPE = { epochs: 6, batchSize: 64, peakLearningRate: 2e-3, floorLearningRate: 1e-5, warmupFraction: 0.05, weightDecay: 5e-4 };
 // characters are not mirror-symmetric: no flip; crops, shifts and colour jitter as for the backbone
@@ -24,8 +25,9 @@ const AUGMENT = { ...DEFAULT_AUGMENT, flip: false };
 
 async function main(): Promise<void> {
   const backend = await initWasmBackend();
-  const seed = Number(argument('seed') ?? 0);
-  const epochs = Number(argument('epochs') ?? RECIPE.epochs);
+  const args = commandLine({ seed: '0', epochs: String(RECIPE.epochs) }).values;
+  const seed = Number(args.seed);
+  const epochs = Number(args.epochs);
   const glyphs = await loadGlyphDataset({ onEvent: progressBar() });
   const base = classesOf(glyphs, 'base');
   const split = holdoutSplit(glyphs, base, 1, seed);

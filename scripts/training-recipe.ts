@@ -1,11 +1,5 @@
-/** What the training scripts (train-backbone.ts, train-prior.ts) share: arguments and the optimiser part of a recipe. */
+/** What the training scripts (train-backbone.ts, train-prior.ts) share: the optimiser part of a recipe. */
 import { DEFAULT_ADAMW } from '../src/backbone/adamw';
-
-/** The value after `--name` on the command line, if any. */
-export function argument(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
 
 export interface OptimiserRecipe {
   batchSize: number;

@@ -1,12 +1,12 @@
 /**
  * Stopping a run from the front end: the renderer asks the plugin (which knows the shell) for the
- * kernel of the notebook its node sits in, opens a comm on `lora_recycle.control` and sends
- * {"type": "stop"}; the kernel aborts the running cell's `jupyter.signal` and answers
- * {"type": "stopped", "running": bool}.
+ * kernel of the notebook its node sits in, opens a comm on the kernel's control target and sends
+ * {"type": "stop"} (the protocol: kernel/src/control-protocol.ts).
  */
 import type { Kernel } from '@jupyterlab/services';
+import { CONTROL_TARGET, type StopReply, type StopRequest } from '../../kernel/src/control-protocol';
 
-export const CONTROL_TARGET = 'lora_recycle.control';
+export type { StopReply };
 
 type KernelLocator = (node: HTMLElement) => Kernel.IKernelConnection | null;
 let locator: KernelLocator = () => null;
@@ -20,12 +20,6 @@ export function kernelFor(node: HTMLElement): Kernel.IKernelConnection | null {
   return locator(node);
 }
 
-export interface StopReply {
-  type: string;
-  running?: boolean;
-  message?: string;
-}
-
 export async function sendStop(kernel: Kernel.IKernelConnection, timeoutMs = 5000): Promise<StopReply> {
   const comm = kernel.createComm(CONTROL_TARGET);
   const reply = new Promise<StopReply>((resolve, reject) => {
@@ -37,7 +31,8 @@ export async function sendStop(kernel: Kernel.IKernelConnection, timeoutMs = 500
   });
   // Not awaiting `.done`: while a cell runs the kernel publishes no idle for comm messages.
   comm.open({}).done.catch(() => undefined);
-  comm.send({ type: 'stop' }).done.catch(() => undefined);
+  const request: StopRequest = { type: 'stop' };
+  comm.send({ ...request }).done.catch(() => undefined);
   try {
     return await reply;
   } finally {

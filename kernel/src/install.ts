@@ -1,7 +1,11 @@
 /**
  * Installs the kernelspec ("TypeScript (LoRA Recycle)") into a Jupyter data directory:
  * --user, --sys-prefix (of the Python given by --python, default the active venv) or --prefix.
- * The spec runs this Node binary on this checkout's kernel/dist/main.js.
+ * The spec runs this Node binary on `launch.js`, a launcher written beside kernel.json
+ * (`{resource_dir}`, which Jupyter fills in): it starts this checkout's kernel/dist/main.js, found
+ * first by its path relative to the kernelspec (so a checkout moved together with the kernelspec
+ * inside it, e.g. in its .venv, keeps working), then by the absolute path at install time. When
+ * neither exists it says so and names the command that installs the kernelspec again.
  */
 import { execFileSync } from "child_process";
 import * as fs from "fs";
@@ -18,9 +22,12 @@ export interface InstallOptions {
   name?: string;
 }
 
+/** The built entry point of this kernel (kernel/dist/main.js). */
+const MAIN_JS = path.join(__dirname, "main.js");
+
 export function kernelSpec(): Record<string, unknown> {
   return {
-    argv: [process.execPath, path.join(__dirname, "main.js"), "kernel", "--connection-file", "{connection_file}"],
+    argv: [process.execPath, "{resource_dir}/launch.js", "kernel", "--connection-file", "{connection_file}"],
     display_name: DISPLAY_NAME,
     language: "typescript",
     interrupt_mode: "signal",
@@ -50,12 +57,36 @@ function userDataDir(): string {
   return path.join(process.env.XDG_DATA_HOME ?? path.join(os.homedir(), ".local", "share"), "jupyter");
 }
 
-/** Writes <kernels>/<name>/kernel.json atomically (temp dir + rename); returns the spec dir. */
-export function install(opts: InstallOptions): string {
+/**
+ * The launcher of a kernelspec in `specDir` for the kernel entry point `mainJs`: plain CommonJS
+ * that runs mainJs with the arguments it was given.
+ */
+export function launcherSource(specDir: string, mainJs: string): string {
+  const relative = path.relative(specDir, mainJs);
+  return `// Written by "main.js install" (kernel/src/install.ts): starts the lora-recycle kernel.
+"use strict";
+const fs = require("fs");
+const path = require("path");
+// relative to this kernelspec first (the checkout moved with it), then where it was installed from
+const candidates = [path.resolve(__dirname, ${JSON.stringify(relative)}), ${JSON.stringify(mainJs)}];
+const main = candidates.find((file) => fs.existsSync(file));
+if (!main) {
+  console.error("lora-recycle kernel: expected kernel/dist/main.js at " + candidates.join(" or ") + ", found neither " +
+    "(the checkout moved or its kernel is not built); in the checkout run: bash scripts/install-jupyter.sh");
+  process.exit(1);
+}
+process.argv[1] = main;
+require(main);
+`;
+}
+
+/** Writes <kernels>/<name>/ (kernel.json and launch.js) atomically (temp dir + rename); returns the spec dir. */
+export function install(opts: InstallOptions, mainJs = MAIN_JS): string {
   const dir = path.join(kernelsDir(opts), opts.name ?? KERNEL_NAME);
   fs.mkdirSync(path.dirname(dir), { recursive: true });
   const tmp = fs.mkdtempSync(`${dir}.tmp-`);
   fs.writeFileSync(path.join(tmp, "kernel.json"), JSON.stringify(kernelSpec(), null, 2) + "\n");
+  fs.writeFileSync(path.join(tmp, "launch.js"), launcherSource(dir, mainJs));
   fs.rmSync(dir, { recursive: true, force: true });
   fs.renameSync(tmp, dir);
   return dir;

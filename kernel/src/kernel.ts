@@ -6,6 +6,7 @@
 import { AsyncLocalStorage } from "async_hooks";
 import { createJupyterApi, JupyterApi } from "./api";
 import { CommManager } from "./comms";
+import { CONTROL_TARGET, type StopReply } from "./control-protocol";
 import { toBundle } from "./display";
 import { CellExecutor, InterruptedError } from "./executor";
 import { History } from "./history";
@@ -14,8 +15,6 @@ import { log } from "./log";
 import { Channel, KernelSockets } from "./sockets";
 import { child, Message } from "./wire";
 
-/** Comm target the JupyterLab extension uses to stop a running cell: send {"type": "stop"}. */
-export const CONTROL_TARGET = "lora_recycle.control";
 /** How long to keep reading the sockets after a failed cell, to abort requests already sent. */
 const ABORT_DRAIN_MS = 20;
 /**
@@ -57,9 +56,9 @@ export class Kernel {
     });
     this.comms.registerTarget(CONTROL_TARGET, (comm) => {
       comm.onMsg((data) => {
-        if (data.type !== "stop") return comm.send({ type: "error", message: `expected {"type": "stop"}, found type ${JSON.stringify(data.type)}` });
-        const stopped = this.interrupt(new InterruptedError("stopped from the front end"));
-        comm.send({ type: "stopped", running: stopped });
+        const reply = (content: StopReply) => comm.send(content);
+        if (data.type !== "stop") return reply({ type: "error", message: `expected {"type": "stop"}, found type ${JSON.stringify(data.type)}` });
+        reply({ type: "stopped", running: this.interrupt(new InterruptedError("stopped from the front end")) });
       });
     });
   }

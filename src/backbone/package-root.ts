@@ -6,7 +6,7 @@ let cached: string | undefined;
 
 /**
  * The directory of this package's package.json, found by walking up from this file, so shipped
- * assets resolve the same from src/ (tsx, vitest), dist/src/ (the build) and notebooks.
+ * assets resolve the same from src/ (tsx, vitest), dist/ (the build, tsconfig.build.json) and notebooks.
  */
 export function packageRoot(): string {
   if (cached) return cached;

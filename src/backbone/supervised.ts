@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { CancelledError, ConfigError } from '../errors';
+import { ConfigError } from '../errors';
 import type { RunControl } from '../progress/events';
+import { runSteps } from '../progress/run-steps';
 import { AdamW, AdamWOptions, DEFAULT_ADAMW } from './adamw';
 import { AugmentOptions, augmentPixels, DEFAULT_AUGMENT } from './augment';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint';
@@ -48,7 +49,7 @@ export interface SupervisedOptions extends RunControl {
   seed: number;
   /** Pixels in [0, 1] → model input (CLIP normalisation for our models). */
   normalize: (pixels: tf.Tensor4D) => tf.Tensor4D;
-  /** Where state is saved every `checkpointEvery` steps, on cancellation and at the end; resumed from if present. */
+  /** Where state is saved every `checkpointEvery` steps, on a stop and at the end (runSteps); resumed from if present. */
   checkpointPath?: string;
   checkpointEvery: number;
 }
@@ -90,10 +91,10 @@ export async function trainSupervised(model: TrainableClassifier, data: Labelled
   };
   const optimizer = new AdamW(model.parameters, options.adamw);
   const savedState = () => ({ ...prefixed('param.', model.parameters), ...prefixed('buffer.', model.buffers ?? {}), ...optimizer.state() });
-  const save = async (step: number) => {
-    if (!options.checkpointPath) return;
+  const save = (step: number): string | null => {
+    if (!options.checkpointPath) return null;
     saveCheckpoint(options.checkpointPath, savedState(), { run: options.run, step, totalSteps });
-    options.onEvent?.({ kind: 'checkpoint', run: options.run, step, path: options.checkpointPath });
+    return options.checkpointPath;
   };
   let done = 0;
   if (options.checkpointPath) {
@@ -109,7 +110,8 @@ export async function trainSupervised(model: TrainableClassifier, data: Labelled
   const lossHistory: number[] = [];
   let order: number[] = [];
   try {
-    for (let step = done + 1; step <= totalSteps; step++) {
+    const loop = { run: options.run, total: totalSteps, done, checkpoint: save, checkpointEvery: options.checkpointEvery, onEvent: options.onEvent, signal: options.signal };
+    await runSteps(loop, (step) => {
       const epoch = Math.floor((step - 1) / stepsPerEpoch);
       const within = (step - 1) % stepsPerEpoch;
       if (within === 0 || order.length === 0) order = new SeededRandom(mix(options.seed, epoch)).permutation(data.size);
@@ -119,15 +121,8 @@ export async function trainSupervised(model: TrainableClassifier, data: Labelled
       const loss = trainStep(model, optimizer, data, indices, lr, context, options);
       lossHistory.push(loss);
       done = step;
-      options.onEvent?.({ kind: 'step', run: options.run, step, totalSteps, metrics: { loss, lr, epoch: epoch + 1 } });
-      if (step % options.checkpointEvery === 0 && step < totalSteps) await save(step);
-      await new Promise((resolve) => setImmediate(resolve)); // let an abort arrive
-      if (options.signal?.aborted && step < totalSteps) {
-        await save(step);
-        throw new CancelledError(`${options.run} stopped at step ${step} of ${totalSteps}` + (options.checkpointPath ? `; state saved to ${options.checkpointPath}` : ' (no checkpointPath, state not saved)'));
-      }
-    }
-    await save(totalSteps);
+      return { loss, lr, epoch: epoch + 1 };
+    });
   } finally {
     optimizer.dispose();
   }

@@ -72,7 +72,7 @@ const zoo = (portsFor: PortsFactory): Command['run'] => (values, context) => wit
   const out = required(values, 'out', 'zoo');
   const backbone = own(await ports.loadBackbone(config));
   const built = own(await ports.zoo(backbone, { ...config, zoo: { ...config.zoo, size } }, out, context));
-  context.print(`zoo: ${built.size} LoRAs in ${out}${context.signal?.aborted ? ' (interrupted: run the same command again to finish)' : ''}`);
+  context.print(`zoo: ${built.size} LoRAs in ${out}`);
 });
 
 const invert = (portsFor: PortsFactory): Command['run'] => (values, context) => withOwned(async (own) => {
@@ -84,13 +84,9 @@ const invert = (portsFor: PortsFactory): Command['run'] => (values, context) => 
   const zooOnDisk = own(zooAsItIs(backbone, run, required(values, 'zoo', 'invert'), 'invert', context));
   const limit = integer(values, 'limit', zooOnDisk.size);
   for (const entry of zooOnDisk.entries.slice(0, limit)) {
-    if (context.signal?.aborted) break;
+    // a stop throws CancelledError out of the inversion in progress: its surrogate is not written
     const inverted = await ports.invert(backbone, entry, run, pruningSchedule(pruning), context);
     try {
-      if (context.signal?.aborted) { // stopped part-way: not a surrogate to train on
-        context.print(`invert: interrupted during ${entry.id}, which is not written`);
-        break;
-      }
       saveSurrogate(out, entry.id, inverted);
       const mean = inverted.teacherConfidence.reduce((a, b) => a + b, 0) / inverted.teacherConfidence.length;
       context.print(`invert: ${entry.id} -> ${path.join(out, entry.id)} (teacher confidence ${mean.toFixed(3)}, ${inverted.iterationsPerSecond.toFixed(2)} it/s)`);

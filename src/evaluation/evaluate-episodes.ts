@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { CancelledError } from '../errors';
 import type { RunControl } from '../progress/events';
+import { runSteps } from '../progress/run-steps';
 import { EpisodeAccuracyOptions, EpisodeTensors, FeatureFn, episodeAccuracy } from './episode-accuracy';
 import { meanWithInterval } from './interval';
 
@@ -24,24 +24,37 @@ export interface EvaluationResult {
 /**
  * Tuning-free prototype classification over every episode of `source` (method.md §1.6): one
  * forward pass per episode, mean accuracy ± 95 % interval. One step event per episode; the
- * AbortSignal stops between episodes (there is no state to save).
+ * AbortSignal stops between episodes (forEachEpisode: CancelledError, there is no state to save).
  */
 export async function evaluateEpisodeSource(featureFn: FeatureFn, source: EpisodeSource, options: EvaluateOptions = {}): Promise<EvaluationResult> {
-  const run = options.run ?? 'evaluate';
-  const accuracies: number[] = [];
-  for (let i = 0; i < source.count; i++) {
-    if (options.signal?.aborted) throw new CancelledError(`${run} stopped after ${i} of ${source.count} episodes (nothing to save)`);
-    const episode = source.episode(i);
+  const accuracies = await forEachEpisode(source, { ...options, run: options.run ?? 'evaluate' },
+    (episode) => episodeAccuracy(featureFn, episode, options),
+    (sofar) => ({ accuracy: sofar[sofar.length - 1], meanAccuracy: meanWithInterval(sofar).mean }));
+  const { mean, ci95 } = meanWithInterval(accuracies);
+  return { accuracies, mean, ci95, episodes: accuracies.length };
+}
+
+/**
+ * `score` of every episode of `source`, in episode order, through runSteps (one step event per
+ * episode with `metrics` of the scores so far; the one stop policy). Each episode is built on
+ * demand and disposed after use.
+ */
+export async function forEachEpisode<T>(
+  source: EpisodeSource, control: RunControl & { run: string },
+  score: (episode: EpisodeTensors, index: number) => T,
+  metrics: (sofar: readonly T[]) => Record<string, number> = () => ({}),
+): Promise<T[]> {
+  const scores: T[] = [];
+  await runSteps({ run: control.run, onEvent: control.onEvent, signal: control.signal, total: source.count, unit: 'episodes' }, (step) => {
+    const episode = source.episode(step - 1);
     try {
-      accuracies.push(episodeAccuracy(featureFn, episode, options));
+      scores.push(score(episode, step - 1));
     } finally {
       disposeEpisode(episode);
     }
-    options.onEvent?.({ kind: 'step', run, step: i + 1, totalSteps: source.count, metrics: { accuracy: accuracies[i], meanAccuracy: meanWithInterval(accuracies).mean } });
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-  const { mean, ci95 } = meanWithInterval(accuracies);
-  return { accuracies, mean, ci95, episodes: accuracies.length };
+    return metrics(scores);
+  });
+  return scores;
 }
 
 /** Disposes an episode's tensors (images, and labels given as tensors). */

@@ -5,7 +5,7 @@ export { pairedDifference } from './paired';
 export type { MeanWithInterval } from './interval';
 export { episodeAccuracy, featuresInBatches } from './episode-accuracy';
 export type { EpisodeAccuracyOptions, EpisodeTensors, FeatureFn } from './episode-accuracy';
-export { disposeEpisode, evaluateEpisodeSource } from './evaluate-episodes';
+export { disposeEpisode, evaluateEpisodeSource, forEachEpisode } from './evaluate-episodes';
 export type { EpisodeSource, EvaluateOptions, EvaluationResult } from './evaluate-episodes';
 export { rawPixelFeatures } from './raw-pixels';
 export { episodeView } from './episode-view';

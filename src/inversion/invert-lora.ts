@@ -7,6 +7,7 @@ import { normalizedPixelBounds } from '../model/preprocess';
 import type { PruningSchedule } from '../model/token-pruning';
 import type { VisionTransformer } from '../model/vision-transformer';
 import type { PriorCnn } from '../prior/prior-cnn';
+import { runSteps } from '../progress/run-steps';
 import { SeededRandom } from '../random/seeded-random';
 import { inversionGalleryBundle } from './gallery';
 import { applyJitter, drawJitter, type Jitter } from './jitter';
@@ -61,8 +62,8 @@ function iterate(
  * BatchNorm-statistics prior of `prior` (null: no prior) and optional TV / L2 priors. Adam on
  * the normalised pixels (init N(0, 1)), a random roll and flip of the whole batch per step, a
  * clamp to valid pixels after each step; from ⌊pruneFrom · steps⌋ on the teacher's forward is
- * token-pruned by `options.pruning`. The AbortSignal stops before the next step and the result
- * holds what exists (`stopped`). Deterministic given `seed`.
+ * token-pruned by `options.pruning`. The AbortSignal stops before the next step with
+ * CancelledError (runSteps; nothing is kept). Deterministic given `seed`.
  */
 export async function invertLora(
   backbone: VisionTransformer, teacher: Teacher, prior: PriorCnn | null, options: InversionOptions,
@@ -86,34 +87,25 @@ export async function invertLora(
   const history: InversionStep[] = [];
   const snapshots: InversionSnapshot[] = [];
   let seconds = 0;
-  let stopped = false;
   try {
-    while (history.length < o.steps) {
-      if (o.signal?.aborted) {
-        stopped = true;
-        emit({ kind: 'phase', run: o.run, phase: 'stopped', message: `after ${history.length} of ${o.steps} steps` });
-        break;
-      }
-      const iteration = history.length;
+    await runSteps({ run: o.run, total: o.steps, onEvent: o.onEvent, signal: o.signal }, (step) => {
+      const iteration = step - 1;
       const pruningOn = pruneStart !== null && iteration >= pruneStart;
       if (pruningOn && iteration === pruneStart) {
-        emit({ kind: 'phase', run: o.run, phase: 'pruning', message: `pruning ${JSON.stringify(o.pruning)} from step ${iteration + 1}` });
+        emit({ kind: 'phase', run: o.run, phase: 'pruning', message: `pruning ${JSON.stringify(o.pruning)} from step ${step}` });
       }
       const jitter = drawJitter(random, imageSize, o.maxShift, o.flip);
       const started = performance.now();
       const terms = iterate(backbone, teacher, prior, x, targetTensor, jitter, weights, pruningOn ? o.pruning : {}, adam, o.learningRate, clamp);
       seconds += (performance.now() - started) / 1000;
-      const step = iteration + 1;
       history.push({ step, ...terms });
-      const metrics = Object.fromEntries(Object.entries(terms).filter((entry): entry is [string, number] => entry[1] !== null));
-      emit({ kind: 'step', run: o.run, step, totalSteps: o.steps, metrics });
       if (o.snapshotEvery !== null && step % o.snapshotEvery === 0) {
         snapshots.push(snapshotAt(step, backbone, teacher, x, pruningOn ? o.pruning : {}, o));
         emit({ kind: 'snapshot', run: o.run, step, payload: snapshotPayload(snapshots[snapshots.length - 1], targets, channels, backbone, o) });
       }
-      await new Promise((resolve) => setImmediate(resolve)); // lets an abort arrive between steps
-    }
-    return finish(backbone, teacher, tf.tidy(() => clamp(x)), targets, o, { history, snapshots, stopped, seconds });
+      return Object.fromEntries(Object.entries(terms).filter((entry): entry is [string, number] => entry[1] !== null));
+    });
+    return finish(backbone, teacher, tf.tidy(() => clamp(x)), targets, o, { history, snapshots, seconds });
   } finally {
     adam.dispose();
     tf.dispose([x, targetTensor, low, high]);
@@ -144,7 +136,7 @@ function snapshotPayload(
 /** The mask pass and the result: takes ownership of `images` (normalised, clamped). */
 function finish(
   backbone: VisionTransformer, teacher: Teacher, images: tf.Tensor4D, targets: number[], o: ResolvedInversionOptions,
-  run: { history: InversionStep[]; snapshots: InversionSnapshot[]; stopped: boolean; seconds: number },
+  run: { history: InversionStep[]; snapshots: InversionSnapshot[]; seconds: number },
 ): InversionResult {
   const { imageSize, patchSize } = backbone.config;
   const view = teacherView(backbone, teacher, images, o.pruning);
@@ -162,7 +154,6 @@ function finish(
     snapshots: run.snapshots,
     steps: run.history.length,
     totalSteps: o.steps,
-    stopped: run.stopped,
     iterationsPerSecond: run.seconds > 0 ? run.history.length / run.seconds : 0,
     teacher,
     classNames: o.classNames,

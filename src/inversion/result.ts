@@ -31,7 +31,6 @@ export interface InversionResultData {
   snapshots: InversionSnapshot[];
   steps: number; // iterations done
   totalSteps: number; // iterations asked for
-  stopped: boolean; // true when the AbortSignal ended the run early
   iterationsPerSecond: number; // over the optimisation iterations only
   teacher: Teacher;
   classNames: string[];
@@ -74,7 +73,7 @@ export class InversionResult {
     const last = this.snapshots[this.snapshots.length - 1];
     const earlier = last && last.step === this.steps ? this.snapshots.slice(0, -1) : this.snapshots;
     return inversionGalleryBundle({
-      title: `Inverted images: ${ways} classes × ${perClass}, ${this.steps}/${this.totalSteps} steps${this.stopped ? ' (stopped)' : ''}`,
+      title: `Inverted images: ${ways} classes × ${perClass}, ${this.steps}/${this.totalSteps} steps`,
       classNames: this.classNames,
       targets: this.targets,
       channels,

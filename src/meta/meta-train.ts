@@ -1,9 +1,10 @@
 import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs';
 import type { Adapter } from '../adapters/adapter';
-import { CancelledError, CompatibilityError, ConfigError } from '../errors';
+import { CompatibilityError, ConfigError } from '../errors';
 import { prototypeLogits, prototypes, type PrototypeDistance } from '../evaluation';
 import type { RunControl } from '../progress/events';
+import { runSteps } from '../progress/run-steps';
 import { Adam } from './adam';
 import { calibrateLogitScale } from './logit-scale';
 import { BestSoFar, loadMetaCheckpoint, metaLoraLayout, saveMetaCheckpoint, type MetaTrainStep, type MetaValidation } from './checkpoint';
@@ -86,7 +87,7 @@ function writeVariables(variables: tf.Variable[], values: Float32Array[], what: 
  * surrogate episodes (method.md §1.5): single-LoRA episodes distil the set's teacher with KL on
  * the query; cross-task interpolated episodes use cross-entropy. Adam with the warm-restart
  * schedule; validation selects the best meta-LoRA; checkpoints allow an identical resume; the
- * AbortSignal stops before the next step after saving a checkpoint (then CancelledError).
+ * AbortSignal stops before the next step after saving a checkpoint (runSteps: CancelledError).
  */
 export async function metaTrain(
   model: FeatureModel,
@@ -129,7 +130,6 @@ export async function metaTrain(
     saveMetaCheckpoint(options.checkpointPath, {
       step, rngState: rng.state, last: readVariables(variables), adam: adam.moments(), best, history, validation, lora: layout, logitScale, fingerprint,
     });
-    emit({ kind: 'checkpoint', run, step, path: options.checkpointPath });
     return options.checkpointPath;
   };
 
@@ -150,11 +150,7 @@ export async function metaTrain(
   const firstStep = step;
   const result: MetaTrainResult = { steps: step, history, validation, best: null, trainSeconds: 0, episodesPerSecond: 0, logitScale };
   try {
-    while (step < options.steps) {
-      if (options.signal?.aborted) {
-        const saved = checkpoint();
-        throw new CancelledError(`meta-training stopped before step ${step + 1} of ${options.steps}; ${saved ? `state saved to ${saved}` : 'no checkpointPath, state not saved'}`);
-      }
+    await runSteps({ run, total: options.steps, done: step, checkpoint, checkpointEvery, onEvent: options.onEvent, signal: options.signal }, async () => {
       const started = performance.now();
       const episode = rng.next() < fraction
         ? interpolatedEpisode(byClass, shape, (n, count) => rng.sample(n, count))
@@ -173,10 +169,8 @@ export async function metaTrain(
         validation.push({ step, accuracy: validationAccuracy });
         if (!best || validationAccuracy > best.accuracy) best = { step, accuracy: validationAccuracy, variables: readVariables(variables) };
       }
-      emit({ kind: 'step', run, step, totalSteps: options.steps, metrics });
-      if (step % checkpointEvery === 0 || step === options.steps) checkpoint();
-      await new Promise((resolve) => setImmediate(resolve)); // lets an abort arrive between steps
-    }
+      return metrics;
+    });
   } finally {
     adam.dispose();
   }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { registerForActiveBackend, type TensorInfo } from './kernel-alias';
+import { registerForActiveBackend, type TensorInfo } from './composite-kernel';
 import { beginCall } from './wasm/runtime';
 
 const FORWARD = 'LoraRecycleFusedAttention';

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { customGradient } from './custom-gradient';
-import { compositeKernel, kernelWithoutGradient, type TensorInfo } from './kernel-alias';
+import { compositeKernel, kernelWithoutGradient, type TensorInfo } from './composite-kernel';
 import { expectRank, expectSize } from './shapes';
 import { beginCall, fusedKernelsActive } from './wasm/runtime';
 

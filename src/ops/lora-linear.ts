@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { compositeKernel, runStock } from './kernel-alias';
+import { compositeKernel, runStock } from './composite-kernel';
 import { matMul2d, transposedProduct } from './mat-mul-2d';
 import { expectRank, expectSize } from './shapes';
 import { wasmProduct } from './wasm/product';

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { compositeKernel, kernelWithoutGradient, runStock, type TensorInfo } from './kernel-alias';
+import { compositeKernel, kernelWithoutGradient, runStock, type TensorInfo } from './composite-kernel';
 import { expectRank, expectSize } from './shapes';
 import { wasmProduct } from './wasm/product';
 import { fusedKernelsActive } from './wasm/runtime';

@@ -114,7 +114,7 @@ function merge(outcome: PoolOutcome<EvaluateEpisodesResult>, chunks: EpisodeList
     });
     start += chunks[i].episodes.length;
   });
-  const stopped = outcome.stopped || outcome.results.some((r) => r === null || r.stopped);
+  const stopped = outcome.stopped || outcome.results.some((r) => r === null);
   const { mean, ci95 } = accuracies.length > 0 ? meanWithInterval(accuracies) : { mean: NaN, ci95: NaN };
   return { accuracies, mean, ci95, episodes: accuracies.length, episodeIndices, stopped, backends: outcome.backends };
 }

@@ -1,7 +1,7 @@
 import { LoRA } from '../adapters/lora';
 import { episodeSource } from '../data/episodes';
 import { episodeAccuracy, type FeatureFn } from '../evaluation/episode-accuracy';
-import { disposeEpisode } from '../evaluation/evaluate-episodes';
+import { forEachEpisode } from '../evaluation/evaluate-episodes';
 import { disposeLoraRecord, loadLoraFile } from '../io/lora-file';
 import type { ViTConfig } from '../model/config';
 import type { RunControl } from '../progress/events';
@@ -21,29 +21,20 @@ export function loadLoraAdapter(file: string, config: ViTConfig): LoRA {
 /**
  * Prototype accuracy of every episode of the job, one at a time, exactly as
  * evaluateEpisodeSource computes it (f(x) = the backbone's projected [CLS], with the LoRA when
- * given). One step event per episode (run = job id). The signal stops between episodes and the
- * result holds the accuracies so far.
+ * given). One step event per episode (run = job id). The signal stops between episodes
+ * (forEachEpisode: CancelledError; the pool counts the job as not finished).
  */
 export async function runEvaluateEpisodes(job: EvaluateEpisodesJob, resources: JobResources, control: RunControl = {}): Promise<EvaluateEpisodesResult> {
   const backbone = resources.backbone(job.backbone);
   const source = episodeSource(await resources.dataset(job.dataset), job.episodes);
   const adapter = job.lora ? loadLoraAdapter(job.lora, backbone.config) : null;
   const featureFn: FeatureFn = (images) => backbone.forward(images, { adapter }).features;
-  const accuracies: number[] = [];
   try {
-    for (let i = 0; i < source.count; i++) {
-      if (control.signal?.aborted) break;
-      const episode = source.episode(i);
-      try {
-        accuracies.push(episodeAccuracy(featureFn, episode, { distance: job.distance, batchSize: job.batchSize }));
-      } finally {
-        disposeEpisode(episode);
-      }
-      control.onEvent?.({ kind: 'step', run: job.id, step: i + 1, totalSteps: source.count, metrics: { accuracy: accuracies[i] } });
-      await new Promise((resolve) => setImmediate(resolve)); // lets an abort message arrive
-    }
+    const accuracies = await forEachEpisode(source, { run: job.id, onEvent: control.onEvent, signal: control.signal },
+      (episode) => episodeAccuracy(featureFn, episode, { distance: job.distance, batchSize: job.batchSize }),
+      (sofar) => ({ accuracy: sofar[sofar.length - 1] }));
+    return { kind: 'evaluate-episodes', id: job.id, accuracies, episodes: source.count };
   } finally {
     adapter?.dispose();
   }
-  return { kind: 'evaluate-episodes', id: job.id, accuracies, episodes: source.count, stopped: accuracies.length < source.count };
 }

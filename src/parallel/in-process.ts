@@ -1,5 +1,5 @@
 import { currentBackend, selectBackend, type BackendInfo, type BackendRequest } from '../backend/select';
-import { BackendError } from '../errors';
+import { BackendError, CancelledError } from '../errors';
 import { validateJobs, type ParallelJob, type ResultOf } from './jobs';
 import type { PoolOutcome, WorkerPoolOptions } from './pool';
 import { JobResources } from './resources';
@@ -31,7 +31,11 @@ export async function runInThisThread<J extends ParallelJob>(jobs: readonly J[],
   const resources = new JobResources();
   try {
     for (let i = 0; i < jobs.length && !aborted(); i++) {
-      results[i] = await runJob(jobs[i], resources, { onEvent: options.onEvent, signal: options.signal }) as ResultOf<J>;
+      try {
+        results[i] = await runJob(jobs[i], resources, { onEvent: options.onEvent, signal: options.signal }) as ResultOf<J>;
+      } catch (error) {
+        if (!(error instanceof CancelledError && aborted())) throw error;
+      }
     }
   } finally {
     resources.dispose();

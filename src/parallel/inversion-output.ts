@@ -25,7 +25,6 @@ export interface InversionOutputInfo {
   teacherPredictions: number[]; // [B]
   steps: number;
   totalSteps: number;
-  stopped: boolean;
   iterationsPerSecond: number;
   history: InversionStep[];
 }
@@ -47,7 +46,7 @@ export function saveInversionOutput(dir: string, result: InversionResult, about:
     format: INVERSION_OUTPUT_FORMAT, id: about.id, lora: about.lora, shape: [b, h, w, c],
     classNames: [...result.classNames], targets: [...result.targets], keptPatches: result.keptPatches,
     targetConfidence: result.targetConfidence, teacherConfidence: result.teacherConfidence, teacherPredictions: result.teacherPredictions,
-    steps: result.steps, totalSteps: result.totalSteps, stopped: result.stopped, iterationsPerSecond: result.iterationsPerSecond,
+    steps: result.steps, totalSteps: result.totalSteps, iterationsPerSecond: result.iterationsPerSecond,
     history: result.history,
   };
   replaceDirectory(dir, (temp) => {

@@ -28,7 +28,7 @@ export function loadTeacher(file: string, config: ViTConfig): { teacher: Teacher
 /**
  * Inverts the job's LoRA (invertLora with the backbone, its teacher and the prior, if any) and
  * writes the result to job.output atomically. Events are invertLora's (run = job id unless the
- * options name one); the signal stops before the next step and what exists is written.
+ * options name one); the signal stops before the next step with CancelledError and nothing is written.
  */
 export async function runInvertLora(job: InvertLoraJob, resources: JobResources, control: RunControl = {}): Promise<InvertLoraSummary> {
   const backbone = resources.backbone(job.backbone);
@@ -45,7 +45,7 @@ export async function runInvertLora(job: InvertLoraJob, resources: JobResources,
       const confidence = result.targetConfidence;
       return {
         kind: 'invert-lora', id: job.id, output: job.output, images: result.targets.length,
-        steps: result.steps, totalSteps: result.totalSteps, stopped: result.stopped,
+        steps: result.steps, totalSteps: result.totalSteps,
         lastStep: result.history[result.history.length - 1] ?? null,
         meanTargetConfidence: confidence.reduce((a, b) => a + b, 0) / confidence.length,
         iterationsPerSecond: result.iterationsPerSecond,

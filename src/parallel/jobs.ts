@@ -24,9 +24,8 @@ export interface EvaluateEpisodesJob {
 export interface EvaluateEpisodesResult {
   kind: 'evaluate-episodes';
   id: string;
-  accuracies: number[]; // per episode evaluated, in list order
-  episodes: number; // episodes asked for; more than accuracies.length when stopped
-  stopped: boolean; // the AbortSignal ended the job early
+  accuracies: number[]; // per episode, in list order
+  episodes: number; // episodes of the job
 }
 
 /** Options of invertLora that can cross a thread boundary (no listener, no signal). */
@@ -50,7 +49,6 @@ export interface InvertLoraSummary {
   images: number; // N·(K+Q)
   steps: number; // iterations done
   totalSteps: number;
-  stopped: boolean;
   lastStep: InversionStep | null; // losses of the last iteration
   meanTargetConfidence: number; // teacher p(y | x) on the final images, averaged
   iterationsPerSecond: number;

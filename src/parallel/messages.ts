@@ -24,6 +24,7 @@ export type FromWorker =
   | { type: 'setup-failed'; error: SerializedError }
   | { type: 'event'; index: number; event: RunEvent }
   | { type: 'done'; index: number; result: JobResult }
+  | { type: 'stopped'; index: number } // the abort stopped the job (CancelledError): it did not finish
   | { type: 'failed'; index: number; error: SerializedError };
 
 export function serializeError(error: unknown): SerializedError {

@@ -14,8 +14,8 @@ export interface WorkerPoolOptions extends RunControl {
 }
 
 export interface PoolOutcome<R> {
-  results: (R | null)[]; // in job order; null: the signal came before the job started
-  stopped: boolean; // the signal ended the run (a job it interrupted reports stopped itself)
+  results: (R | null)[]; // in job order; null: the job did not finish (the signal stopped it or came before it)
+  stopped: boolean; // the signal ended the run
   backends: BackendInfo[]; // the backend each worker selected
 }
 
@@ -37,8 +37,8 @@ export function liveWorkerCount(): number {
  * Runs serialisable jobs in worker threads, each worker taking the next job when it finishes
  * one. Every worker first selects its backend (selectBackend(backend), wasm with
  * threadsPerWorker threads). Progress events of the jobs are passed to onEvent as they come.
- * The AbortSignal is forwarded to the running jobs, which stop at their next step; the promise
- * then resolves with what finished. A job that throws, or a worker that dies, rejects with a
+ * The AbortSignal is forwarded to the running jobs, which stop at their next step (CancelledError,
+ * runSteps); the promise then resolves with the jobs that finished. A job that throws, or a worker that dies, rejects with a
  * WorkerError naming the job. Workers are terminated (and have exited) before the promise settles.
  */
 export async function runInWorkers<J extends ParallelJob>(jobs: readonly J[], options: WorkerPoolOptions = {}): Promise<PoolOutcome<ResultOf<J>>> {
@@ -110,6 +110,10 @@ class PoolRun<J extends ParallelJob> {
         return;
       case 'done':
         this.results[message.index] = message.result as ResultOf<J>;
+        this.assigned.delete(worker);
+        this.dispatch(worker);
+        return;
+      case 'stopped': // its result stays null
         this.assigned.delete(worker);
         this.dispatch(worker);
         return;

@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from 'worker_threads';
 import { selectBackend } from '../backend/select';
-import { BackendError } from '../errors';
+import { BackendError, CancelledError } from '../errors';
 import { serializeError, type FromWorker, type ToWorker, type WorkerSetup } from './messages';
 import { JobResources } from './resources';
 import { runJob } from './run-job';
@@ -31,13 +31,15 @@ async function serve(): Promise<void> {
       return;
     }
     const { index, job } = message;
-    running = new AbortController();
-    if (aborted) running.abort();
+    const controller = new AbortController();
+    running = controller;
+    if (aborted) controller.abort();
     try {
-      const result = await runJob(job, resources, { signal: running.signal, onEvent: (event) => send({ type: 'event', index, event }) });
+      const result = await runJob(job, resources, { signal: controller.signal, onEvent: (event) => send({ type: 'event', index, event }) });
       send({ type: 'done', index, result });
     } catch (error) {
-      send({ type: 'failed', index, error: serializeError(error) });
+      if (error instanceof CancelledError && controller.signal.aborted) send({ type: 'stopped', index });
+      else send({ type: 'failed', index, error: serializeError(error) });
     } finally {
       running = null;
     }

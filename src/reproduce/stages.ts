@@ -4,7 +4,7 @@ import { LoRA } from '../adapters';
 import { evaluateMethod, type MethodContext, type MethodResult } from '../baselines';
 import * as tf from '@tensorflow/tfjs';
 import { tableFeatures } from '../backbone/frozen-evaluation';
-import { disposeEpisode, episodeAccuracy, evaluateEpisodeSource, type EpisodeSource, type MeanWithInterval } from '../evaluation';
+import { episodeAccuracy, evaluateEpisodeSource, forEachEpisode, type EpisodeSource, type MeanWithInterval } from '../evaluation';
 import { metaTrain, type MetaTrainResult } from '../meta';
 import type { VisionTransformer } from '../model/vision-transformer';
 import type { RunControl } from '../progress/events';
@@ -34,17 +34,10 @@ export function disposeInverted(inverted: readonly InvertedLora[]): void {
 }
 
 /** Mean tuning-free prototype accuracy of `adapter` over an episode source (validation: never meta-test). */
-export function prototypeAccuracy(backbone: VisionTransformer, adapter: Adapter | null, source: EpisodeSource, distance: RunConfig['metaTraining']['distance']): number {
-  let total = 0;
-  for (let i = 0; i < source.count; i++) {
-    const episode = source.episode(i);
-    try {
-      total += episodeAccuracy((x) => backbone.forward(x, { adapter }).features, episode, { distance });
-    } finally {
-      disposeEpisode(episode);
-    }
-  }
-  return total / source.count;
+export async function prototypeAccuracy(backbone: VisionTransformer, adapter: Adapter | null, source: EpisodeSource, distance: RunConfig['metaTraining']['distance']): Promise<number> {
+  const accuracies = await forEachEpisode(source, { run: 'validate' },
+    (episode) => episodeAccuracy((x) => backbone.forward(x, { adapter }).features, episode, { distance }));
+  return accuracies.reduce((a, b) => a + b, 0) / source.count;
 }
 
 /**

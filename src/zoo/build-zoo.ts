@@ -6,6 +6,7 @@ import { CompatibilityError } from '../errors';
 import { saveLoraFile } from '../io/lora-file';
 import type { VisionTransformer } from '../model/vision-transformer';
 import type { RunControl } from '../progress/events';
+import { runSteps } from '../progress/run-steps';
 import { backboneFingerprint } from './backbone-fingerprint';
 import { loadZoo } from './load-zoo';
 import { readZooManifest, writeZooManifest, ZOO_FORMAT, type ZooManifest } from './manifest';
@@ -24,15 +25,14 @@ export interface ZooBuildOptions extends RunControl {
   split?: Split; // classes the tasks draw from, default 'base' (never validation or novel)
 }
 
-const nextTick = () => new Promise<void>((resolve) => setImmediate(resolve));
-
 /**
  * Builds (or finishes) a zoo of `size` LoRAs in `dir` (method.md §1.1): LoRA i is pre-tuned on
  * the i-th of `size` seeded N-way K-shot tasks over the base classes, then written as a LoRA file
  * (factors in PEFT naming, head with bias, class ids, tuning record) and added to zoo.json, both
  * atomically. The tasks depend only on the dataset, options and seed, so an interrupted build
  * (AbortSignal, crash) resumes where it stopped and ends with the zoo an uninterrupted run makes.
- * Returns the zoo loaded from disk (the caller owns it); on abort, the LoRAs finished so far.
+ * Returns the zoo loaded from disk (the caller owns it). The AbortSignal stops between LoRAs with
+ * CancelledError (runSteps); the LoRAs finished so far stay in `dir` and the same call finishes the zoo.
  */
 export async function buildZoo(backbone: VisionTransformer, dataset: ImageDataset, dir: string, options: ZooBuildOptions): Promise<Zoo> {
   const split = options.split ?? 'base';
@@ -52,8 +52,12 @@ export async function buildZoo(backbone: VisionTransformer, dataset: ImageDatase
   const tasks = sampleEpisodes(dataset, split, {
     ways: options.ways, shots: options.shots, queries: options.heldOut ?? 5, count: options.size, seed: options.seed,
   }).episodes;
-  for (let i = manifest.entries.length; i < options.size; i++) {
-    if (options.signal?.aborted) break;
+  const loop = {
+    run: 'zoo', total: options.size, done: manifest.entries.length, unit: 'LoRAs', onEvent: options.onEvent, signal: options.signal,
+    checkpoint: () => { writeZooManifest(dir, manifest); return dir; },
+  };
+  await runSteps(loop, (step) => {
+    const i = step - 1;
     const id = `lora-${String(i).padStart(4, '0')}`;
     const task = episodeTensors(dataset, tasks[i]);
     let tuned;
@@ -76,13 +80,7 @@ export async function buildZoo(backbone: VisionTransformer, dataset: ImageDatase
       head.dispose();
     }
     manifest.entries.push({ id, format: 'lora', path: `${id}.safetensors`, classIds: tasks[i].classIds, record });
-    writeZooManifest(dir, manifest);
-    options.onEvent?.({
-      kind: 'step', run: 'zoo', step: i + 1, totalSteps: options.size,
-      metrics: { loss: record.finalLoss, trainAccuracy: record.trainAccuracy, ...(record.heldOutAccuracy === null ? {} : { heldOutAccuracy: record.heldOutAccuracy }) },
-    });
-    options.onEvent?.({ kind: 'checkpoint', run: 'zoo', step: i + 1, path: dir });
-    await nextTick(); // lets an interrupt (AbortSignal) arrive between LoRAs
-  }
+    return { loss: record.finalLoss, trainAccuracy: record.trainAccuracy, ...(record.heldOutAccuracy === null ? {} : { heldOutAccuracy: record.heldOutAccuracy }) };
+  });
   return loadZoo(dir, backbone);
 }

@@ -46,7 +46,7 @@ describe('Ctrl+C on the command line', () => {
     const stopped = await runCli(out, 12, 3, 400);
     // the shell in front may die of the SIGINT; the run itself must stop in order (the pipes close when it exits)
     const at = lastStep(stopped.stdout);
-    expect(stopped.stderr).toContain(`CancelledError: meta-training stopped before step ${at + 1} of 12; state saved to ${path.join(out, 'meta-checkpoint.json')}`);
+    expect(stopped.stderr).toContain(`CancelledError: meta-train stopped after ${at} of 12 steps; state saved to ${path.join(out, 'meta-checkpoint.json')}`);
     expect(at).toBeLessThan(12);
     expect(JSON.parse(fs.readFileSync(path.join(out, 'meta-checkpoint.json'), 'utf8')).step).toBe(at); // the interrupt step, no periodic checkpoint was due
 

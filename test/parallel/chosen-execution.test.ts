@@ -1,3 +1,4 @@
+import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -125,14 +126,15 @@ describe('invertLoraJobs', () => {
 });
 
 describe('runInThisThread', () => {
-  it('stops at the next step on the signal and leaves the jobs not started as null', async () => {
+  it('stops at the next step on the signal and leaves the jobs not finished as null', async () => {
     const controller = new AbortController();
     const jobs: InvertLoraJob[] = ['first', 'second'].map((id) => ({
       kind: 'invert-lora', id, backbone: files.backbone, lora: files.lora, output: path.join(files.dir, `stop-${id}`), options: { ways: 3, shots: 1, queries: 0, steps: 20 },
     }));
     const outcome = await runInThisThread(jobs, { signal: controller.signal, onEvent: (e) => { if (e.kind === 'step' && e.step === 2) controller.abort(); } });
     expect(outcome.stopped).toBe(true);
-    expect(outcome.results[0]).toMatchObject({ id: 'first', stopped: true, steps: 2, totalSteps: 20 });
+    expect(outcome.results[0]).toBeNull(); // stopped part-way: not finished, nothing written
+    expect(fs.existsSync(path.join(files.dir, 'stop-first'))).toBe(false);
     expect(outcome.results[1]).toBeNull();
     expect(await runInThisThread(jobs, { signal: controller.signal })).toEqual({ results: [null, null], stopped: true, backends: [] });
   });

@@ -3,7 +3,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../src/backend';
-import { ConfigError } from '../../src/errors';
+import { CancelledError, ConfigError } from '../../src/errors';
 import { loadDatasetSpec } from '../../src/data';
 import {
   JobResources, loadInversionOutput, runJob, splitEpisodeList, type EvaluateEpisodesJob, type InvertLoraJob,
@@ -50,20 +50,19 @@ describe('jobs in this thread', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it('stop between steps on the signal and return or write what exists', async () => {
+  it('stop between steps on the signal with CancelledError and write nothing', async () => {
     const resources = new JobResources();
     const controller = new AbortController();
     const evaluate: EvaluateEpisodesJob = { kind: 'evaluate-episodes', id: 'e', backbone: files.backbone, dataset: EMOJI_SPEC, episodes: files.list };
-    const partial = await runJob(evaluate, resources, { signal: controller.signal, onEvent: (e) => { if (e.kind === 'step' && e.step === 3) controller.abort(); } });
-    expect(partial).toMatchObject({ stopped: true, episodes: 12 });
-    expect(partial.kind === 'evaluate-episodes' && partial.accuracies).toHaveLength(3);
+    const partial = runJob(evaluate, resources, { signal: controller.signal, onEvent: (e) => { if (e.kind === 'step' && e.step === 3) controller.abort(); } });
+    await expect(partial).rejects.toThrow(new CancelledError('e stopped after 3 of 12 episodes; nothing saved'));
 
     const stop = new AbortController();
     const output = path.join(files.dir, 'stopped');
     const invert: InvertLoraJob = { kind: 'invert-lora', id: 'i', backbone: files.backbone, lora: files.lora, output, options: { ways: 3, shots: 1, queries: 0, steps: 50 } };
-    const summary = await runJob(invert, resources, { signal: stop.signal, onEvent: (e) => { if (e.kind === 'step' && e.step === 2) stop.abort(); } });
-    expect(summary).toMatchObject({ stopped: true, steps: 2, totalSteps: 50 });
-    expect(loadInversionOutput(output)).toMatchObject({ stopped: true, steps: 2, shape: [3, 32, 32, 3], targets: [0, 1, 2] });
+    const summary = runJob(invert, resources, { signal: stop.signal, onEvent: (e) => { if (e.kind === 'step' && e.step === 2) stop.abort(); } });
+    await expect(summary).rejects.toThrow(new CancelledError('i stopped after 2 of 50 steps; nothing saved'));
+    expect(fs.existsSync(output)).toBe(false);
     resources.dispose();
   });
 

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClassInfo, ImageDataset, ImageRecord } from '../../src/data/dataset';
 import { episodeTensors, sampleEpisodes } from '../../src/data/episodes';
-import { CompatibilityError, FileFormatError } from '../../src/errors';
+import { CancelledError, CompatibilityError, FileFormatError } from '../../src/errors';
 import { VisionTransformer, type ViTConfig } from '../../src/model';
 import { addPeftAdapters, buildZoo, loadZoo, pretuneLora, readZooManifest, type ZooBuildOptions } from '../../src/zoo';
 
@@ -107,9 +107,9 @@ describe('buildZoo and loadZoo', () => {
   it('resumes an interrupted build and ends with the files of an uninterrupted one', async () => {
     const dir = path.join(tmp, 'resumed');
     const controller = new AbortController();
-    const partial = await buildZoo(backbone, dataset, dir, { ...OPTIONS, signal: controller.signal, onEvent: (e) => { if (e.kind === 'step' && e.step === 2) controller.abort(); } });
-    expect(partial.size).toBe(2);
-    partial.dispose();
+    const stopped = buildZoo(backbone, dataset, dir, { ...OPTIONS, signal: controller.signal, onEvent: (e) => { if (e.kind === 'step' && e.step === 2) controller.abort(); } });
+    await expect(stopped).rejects.toThrow(new CancelledError(`zoo stopped after 2 of 3 LoRAs; state saved to ${dir}`));
+    expect(readZooManifest(dir)!.entries).toHaveLength(2);
     const done = await buildZoo(backbone, dataset, dir, OPTIONS);
     expect(done.size).toBe(3);
     done.dispose();

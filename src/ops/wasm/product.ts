@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import type { TensorInfo } from '../kernel-alias';
+import type { TensorInfo } from '../composite-kernel';
 import { beginCall } from './runtime';
 
 /**

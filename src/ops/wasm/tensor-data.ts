@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { TensorInfo } from '../kernel-alias';
+import type { TensorInfo } from '../composite-kernel';
 
 interface WasmBackendInternals {
   dataIdMap: { get(dataId: object): { memoryOffset: number } };
