@@ -7,7 +7,8 @@ import { makeHandlers } from '../../src/cli/handlers';
 import { episodeSource, sampleEpisodes } from '../../src/data/episodes';
 import { MissingResourceError } from '../../src/errors';
 import { VisionTransformer, type ViTConfig } from '../../src/model';
-import type { InvertedLora, PipelinePorts } from '../../src/reproduce/ports';
+import type { PipelinePorts } from '../../src/reproduce/ports';
+import { writeSurrogateSet, type RecordedSurrogateSet } from '../../src/surrogate';
 import { buildZoo, readZooManifest } from '../../src/zoo';
 import { syntheticDataset } from '../data/synthetic';
 
@@ -33,14 +34,19 @@ function fakePorts(inverted: string[]): PipelinePorts {
   return {
     loadBackbone: async () => VisionTransformer.random(MICRO, 3), // the zoo's backbone (same seed, same fingerprint)
     zoo: async () => { throw new Error('the zoo port builds or extends a zoo; a command that reads one must not call it'); },
-    invert: async (_backbone, entry) => {
+    invert: async (_backbone, _zoo, entries, _config, _pruning, out, control) => entries.map((entry) => {
       inverted.push(entry.id);
-      const images = tf.zeros([1, 8, 8, 3]) as tf.Tensor4D;
-      return {
-        set: { images, targets: [0], keptPatches: null, teacher: { adapter: { dispose: () => undefined } as never, head: entry.head! } },
-        pixels: images.clone(), masks: null, teacherConfidence: [1], iterationsPerSecond: 1,
-      } satisfies InvertedLora;
-    },
+      const set: RecordedSurrogateSet = {
+        images: tf.zeros([1, 8, 8, 3]), pixels: tf.zeros([1, 8, 8, 3]), masks: null, targets: [0], keptPatches: null,
+        teacher: { adapter: { dispose: () => undefined } as never, head: entry.head! },
+        record: {
+          teacherLora: entry.id, classNames: entry.classIds, targetConfidence: [1], maxConfidence: [1], teacherPredictions: [0],
+          steps: 1, totalSteps: 1, stopped: Boolean(control.signal?.aborted), iterationsPerSecond: 1, history: [],
+        },
+      };
+      writeSurrogateSet(path.join(out, entry.id), set); // as the real port's jobs do
+      return set;
+    }),
     realImages: async () => { throw new Error('no command reads real zoo images'); },
     episodes: async (_set, shape, count, seed) => episodeSource(novel, sampleEpisodes(novel, 'novel', { ...shape, count, seed })),
     dispose: () => undefined,
@@ -93,7 +99,7 @@ describe('commands that read a zoo use it as it is', () => {
 });
 
 describe('invert interrupted', () => {
-  it('does not write the surrogate of the LoRA it was inverting when stopped', async () => {
+  it('does not keep the surrogate of the LoRA it was inverting when stopped', async () => {
     const controller = new AbortController();
     const ports = fakePorts([]);
     const invertOne = ports.invert;
@@ -102,6 +108,6 @@ describe('invert interrupted', () => {
     const printed: string[] = [];
     await makeHandlers(() => ports).invert({ config: tinyConfig, zoo: zooDir, out }, { print: (t) => printed.push(t), signal: controller.signal });
     expect(fs.existsSync(path.join(out, 'lora-0000'))).toBe(false);
-    expect(printed).toContain('invert: interrupted during lora-0000, which is not written');
+    expect(printed).toContain('invert: interrupted during lora-0000, which is not kept');
   });
 });
