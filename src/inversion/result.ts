@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { MimeBundle } from '../display/bundles';
 import { normalizeImages } from '../model/preprocess';
-import type { RecordedSurrogateSet, SurrogateSet, Teacher } from '../surrogate/set';
+import type { RecordedSurrogateSet, SurrogateRecord, SurrogateSet, Teacher } from '../surrogate/set';
 import { inversionGalleryBundle } from './gallery';
 import { resizedPixels, type InversionSnapshot } from './snapshot';
 
@@ -69,15 +69,15 @@ export class InversionResult {
    */
   toRecordedSurrogateSet(teacherLora: string): RecordedSurrogateSet {
     const masks = this.keptPatches ? this.masks.clone() : null;
+    return { ...this.toSurrogateSet(), pixels: this.pixels.clone(), masks, record: this.surrogateRecord(teacherLora) };
+  }
+
+  /** How this inversion was made, as a surrogate set's record (plain data, copied). */
+  surrogateRecord(teacherLora: string): SurrogateRecord {
     return {
-      ...this.toSurrogateSet(),
-      pixels: this.pixels.clone(),
-      masks,
-      record: {
-        teacherLora, classNames: [...this.classNames], targetConfidence: [...this.targetConfidence], maxConfidence: [...this.maxConfidence],
-        teacherPredictions: [...this.teacherPredictions], steps: this.steps, totalSteps: this.totalSteps, stopped: this.stopped,
-        iterationsPerSecond: this.iterationsPerSecond, history: this.history.map((step) => ({ ...step })),
-      },
+      teacherLora, classNames: [...this.classNames], targetConfidence: [...this.targetConfidence], maxConfidence: [...this.maxConfidence],
+      teacherPredictions: [...this.teacherPredictions], steps: this.steps, totalSteps: this.totalSteps, stopped: this.stopped,
+      iterationsPerSecond: this.iterationsPerSecond, history: this.history.map((step) => ({ ...step })),
     };
   }
 

@@ -1,4 +1,3 @@
-import * as tf from '@tensorflow/tfjs';
 import { LoRA } from '../adapters/lora';
 import { ConfigError } from '../errors';
 import { invertLora } from '../inversion';
@@ -28,8 +27,9 @@ export function loadTeacher(file: string, config: ViTConfig): { teacher: Teacher
 
 /**
  * Inverts the job's LoRA (invertLora with the backbone, its teacher and the prior, if any) and
- * writes the surrogate set to the directory job.output (writeSurrogateSet, atomically). Events are invertLora's (run = job id unless the
- * options name one); the signal stops before the next step and what exists is written.
+ * writes its surrogate set to the directory job.output (writeSurrogateSet, atomically). Events
+ * are invertLora's (run = job id unless the options name one); the signal stops before the next
+ * step and what exists is written (record.stopped).
  */
 export async function runInvertLora(job: InvertLoraJob, resources: JobResources, control: RunControl = {}): Promise<InvertLoraSummary> {
   const backbone = resources.backbone(job.backbone);
@@ -42,12 +42,10 @@ export async function runInvertLora(job: InvertLoraJob, resources: JobResources,
       ...job.options, run: job.options.run ?? job.id, classNames, onEvent: control.onEvent, signal: control.signal,
     });
     try {
-      const set = result.toRecordedSurrogateSet(job.lora);
-      try {
-        writeSurrogateSet(job.output, set);
-      } finally {
-        tf.dispose([set.images, set.pixels, ...(set.masks ? [set.masks] : [])]); // the teacher is disposed below
-      }
+      writeSurrogateSet(job.output, {
+        pixels: result.pixels, masks: result.keptPatches ? result.masks : null, targets: result.targets, keptPatches: result.keptPatches,
+        record: result.surrogateRecord(job.lora),
+      });
       const confidence = result.targetConfidence;
       return {
         kind: 'invert-lora', id: job.id, output: job.output, images: result.targets.length,

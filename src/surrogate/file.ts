@@ -27,7 +27,7 @@ export interface SurrogateData {
  * old set or the new one, never a mix. The student images are not stored: they are the pixels,
  * masked and normalised, recomputed on reading.
  */
-export function writeSurrogateSet(dir: string, set: RecordedSurrogateSet): void {
+export function writeSurrogateSet(dir: string, set: Pick<RecordedSurrogateSet, 'pixels' | 'masks' | 'targets' | 'keptPatches' | 'record'>): void {
   const [b, h, w, c] = set.pixels.shape;
   const info: SurrogateFileInfo = {
     format: SURROGATE_FORMAT, shape: [b, h, w, c], targets: [...set.targets],
