@@ -3,7 +3,6 @@ import type { LoRA } from '../adapters';
 import { disposeLoraRecord, saveLoraFile } from '../io';
 import type { MetaTrainResult } from '../meta';
 import type { AblationVariant } from './ablation';
-import type { RecordedSurrogateSet } from '../surrogate/set';
 
 /** Where a variant's meta-training keeps its checkpoint and its selected meta-LoRA, under the run's folder. */
 export function metaDir(workDir: string, variant: AblationVariant): string {
@@ -25,7 +24,7 @@ const INVERTED_VARIANTS: readonly AblationVariant[] = ['lora-recycle', 'noise', 
  * to `workDir`.
  */
 export function saveArtifacts(
-  workDir: string, variants: ReadonlyMap<AblationVariant, { lora: LoRA; images: RecordedSurrogateSet[]; result: MetaTrainResult }>,
+  workDir: string, variants: ReadonlyMap<AblationVariant, { lora: LoRA; result: MetaTrainResult }>,
 ): string[] {
   const written = ['zoo/'];
   for (const [variant, { lora, result }] of variants) {
