@@ -41,12 +41,12 @@ afterAll(() => {
 });
 
 describe('invertZooEntries (the reproduction through the parallel jobs)', () => {
-  it('gives bit for bit the images, kept patches and confidences of invertLora called directly', async () => {
-    vi.stubEnv(PARALLEL_MODE_ENV, 'invert=in-process');
+  it.each(['in-process', 'workers'])('gives bit for bit the images, kept patches and confidences of invertLora called directly (%s)', async (mode) => {
+    vi.stubEnv(PARALLEL_MODE_ENV, `invert=${mode}`);
     const pruning = { 1: 0.5 };
-    const out = path.join(tmp, 'surrogates');
+    const out = path.join(tmp, `surrogates-${mode}`);
     const before = tf.memory().numTensors;
-    const sets = await invertZooEntries(backbone, zoo.directory!, zoo.entries, CONFIG, pruning, out, {});
+    const sets = await invertZooEntries(backbone, zoo.directory!, zoo.entries, CONFIG, pruning, out, { backend: 'cpu' });
     expect(sets.map((s) => s.record.classNames)).toEqual(zoo.entries.map((e) => e.classIds));
     expect(fs.readdirSync(out).sort()).toEqual(zoo.entries.map((e) => e.id).sort());
     for (const [i, entry] of zoo.entries.entries()) {
