@@ -50,7 +50,7 @@ check('Table 4/5: pruned rows keep fewer tokens and report throughput', () => {
 });
 check('diagnostics and statements are present', () => {
   const d = report.diagnostics;
-  if (!(d.teacherConfidence.mean > 0 && d.learningCurve.length > 0)) return 'missing teacher confidence or learning curve';
+  if (!(d.targetConfidence.mean > 0 && d.learningCurve.length > 0)) return 'missing target confidence or learning curve';
   return report.statements.length > 0 ? null : 'no statements';
 });
 

@@ -16,6 +16,7 @@ export * from './evaluation';
 export * from './meta';
 export * from './baselines';
 export * from './random';
+export * from './surrogate';
 export * from './inversion';
 export * from './backbone';
 export * from './prior';

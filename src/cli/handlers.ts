@@ -1,3 +1,4 @@
+import * as fs from 'fs';
 import * as path from 'path';
 import { LoRA } from '../adapters';
 import { ConfigError, MissingResourceError } from '../errors';
@@ -8,8 +9,8 @@ import { createPorts } from '../reproduce/wiring';
 import type { PipelinePorts } from '../reproduce/ports';
 import { loadZoo, type Zoo } from '../zoo';
 import { loadRunConfig, pruningSchedule, type RunConfig } from '../reproduce/config';
-import { listSurrogates, loadSurrogate, saveSurrogate } from '../reproduce/surrogate-files';
-import { compareMethods, disposeInverted, trainMetaLora } from '../reproduce/stages';
+import { disposeSurrogateSets, listSurrogateSets, readSurrogateSet, type RecordedSurrogateSet } from '../surrogate';
+import { compareMethods, trainMetaLora } from '../reproduce/stages';
 import { reproduce } from '../reproduce/reproduce';
 import { estimateRunTime } from '../reproduce/estimate';
 import { formatDuration, writeEstimate } from '../reproduce/estimate-report';
@@ -17,7 +18,6 @@ import { profileFor } from '../reproduce/profiles';
 import { readReproductionReport } from '../reproduce/report-file';
 import { packageRoot } from '../backbone/package-root';
 import { TUNING_FREE_METHODS, METHOD_NAMES } from '../baselines';
-import type { InvertedLora } from '../reproduce/ports';
 import type { Command, CommandContext, OptionValues } from './commands';
 import { withOwned, type Own } from './with-owned';
 
@@ -82,18 +82,15 @@ const invert = (portsFor: PortsFactory): Command['run'] => (values, context) => 
   const pruning = typeof values.pruning === 'string' ? parsePruning(values.pruning) : run.inversion.pruning;
   const backbone = own(await ports.loadBackbone(run));
   const zooOnDisk = own(zooAsItIs(backbone, run, required(values, 'zoo', 'invert'), 'invert', context));
-  const limit = integer(values, 'limit', zooOnDisk.size);
-  for (const entry of zooOnDisk.entries.slice(0, limit)) {
-    // a stop throws CancelledError out of the inversion in progress: its surrogate is not written
-    const inverted = await ports.invert(backbone, entry, run, pruningSchedule(pruning), context);
-    try {
-      saveSurrogate(out, entry.id, inverted);
-      const mean = inverted.teacherConfidence.reduce((a, b) => a + b, 0) / inverted.teacherConfidence.length;
-      context.print(`invert: ${entry.id} -> ${path.join(out, entry.id)} (teacher confidence ${mean.toFixed(3)}, ${inverted.iterationsPerSecond.toFixed(2)} it/s)`);
-    } finally {
-      disposeInverted([inverted]);
-    }
-  }
+  const entries = zooOnDisk.entries.slice(0, integer(values, 'limit', zooOnDisk.size));
+  // a stop throws CancelledError out of the inversions: the finished ones are written, the stopped one is not
+  const sets = await ports.invert(backbone, zooOnDisk, entries, run, pruningSchedule(pruning), out, context);
+  own({ dispose: () => disposeSurrogateSets(sets) });
+  sets.forEach(({ record }, i) => {
+    const dir = path.join(out, entries[i].id);
+    const mean = record.targetConfidence.reduce((a, b) => a + b, 0) / record.targetConfidence.length;
+    context.print(`invert: ${entries[i].id} -> ${dir} (target confidence ${mean.toFixed(3)}, ${record.iterationsPerSecond.toFixed(2)} it/s)`);
+  });
 });
 
 const metaTrainCommand = (portsFor: PortsFactory): Command['run'] => (values, context) => withOwned(async (own) => {
@@ -103,15 +100,15 @@ const metaTrainCommand = (portsFor: PortsFactory): Command['run'] => (values, co
   const backbone = own(await ports.loadBackbone(config));
   const zooOnDisk = own(zooAsItIs(backbone, config, required(values, 'zoo', 'meta-train'), 'meta-train', context));
   const byId = new Map(zooOnDisk.entries.map((e) => [e.id, e]));
-  const inverted: InvertedLora[] = [];
-  own({ dispose: () => disposeInverted(inverted) });
-  for (const id of listSurrogates(surrogates)) {
+  const inverted: RecordedSurrogateSet[] = [];
+  own({ dispose: () => disposeSurrogateSets(inverted) });
+  for (const id of listSurrogateSets(surrogates)) {
     const entry = byId.get(id);
     if (!entry) throw new MissingResourceError(`surrogate ${id} has no LoRA of that id in the zoo (its teacher)`);
     if (!entry.head) throw new MissingResourceError(`LoRA ${id} of the zoo has no task head, so it cannot teach its surrogates`);
     const adapter = LoRA.fromParameters(entry.parameters, { trainable: false });
     try {
-      inverted.push(loadSurrogate(surrogates, id, { adapter, head: entry.head }));
+      inverted.push(readSurrogateSet(path.join(surrogates, id), { adapter, head: entry.head }));
     } catch (error) {
       adapter.dispose();
       throw error;

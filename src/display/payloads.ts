@@ -51,7 +51,7 @@ export interface GalleryImage {
   sample: number;
   /** PNG data URL */
   src: string;
-  /** teacher confidence p(y* | x̂) in [0, 1] */
+  /** target confidence: the teacher's p(y* | x̂) for the image's own target class, in [0, 1] */
   confidence?: number;
   /** 0/1 per patch (rows·cols), 1 = kept by token pruning; needs `patchGrid` */
   mask?: number[];

@@ -7,7 +7,7 @@ const pct = (f: number) => `${(100 * f).toFixed(1)}%`;
 export function galleryText(p: GalleryPayload): string {
   const last = p.snapshots[p.snapshots.length - 1];
   const conf = last.images.map((im) => im.confidence).filter((c): c is number => c !== undefined);
-  const mean = conf.length ? `, mean teacher confidence ${(conf.reduce((a, b) => a + b, 0) / conf.length).toFixed(3)}` : '';
+  const mean = conf.length ? `, mean target confidence ${(conf.reduce((a, b) => a + b, 0) / conf.length).toFixed(3)}` : '';
   return `${p.title ?? 'Inversion gallery'}: ${last.images.length} images of ${p.classes.length} classes, ${p.snapshots.length} snapshots (last at step ${last.step})${mean}`;
 }
 

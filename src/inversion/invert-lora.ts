@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { MIME } from '../display/mime-types';
 import { ConfigError } from '../errors';
 import { Adam } from '../meta/adam';
-import type { Teacher } from '../meta/surrogate';
+import type { Teacher } from '../surrogate/set';
 import { normalizedPixelBounds } from '../model/preprocess';
 import type { PruningSchedule } from '../model/token-pruning';
 import type { VisionTransformer } from '../model/vision-transformer';
@@ -148,7 +148,7 @@ function finish(
     pixels, images, masks, maskedPixels, targets,
     keptPatches: view.keptPatches,
     targetConfidence: view.probabilities.map((p, i) => p[targets[i]]),
-    teacherConfidence: view.probabilities.map((p) => Math.max(...p)),
+    maxConfidence: view.probabilities.map((p) => Math.max(...p)),
     teacherPredictions: view.probabilities.map(argMax),
     history: run.history,
     snapshots: run.snapshots,

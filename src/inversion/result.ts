@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { MimeBundle } from '../display/bundles';
-import type { SurrogateSet, Teacher } from '../meta/surrogate';
 import { normalizeImages } from '../model/preprocess';
+import type { RecordedSurrogateSet, SurrogateRecord, SurrogateSet, Teacher } from '../surrogate/set';
 import { inversionGalleryBundle } from './gallery';
 import { resizedPixels, type InversionSnapshot } from './snapshot';
 
@@ -25,7 +25,7 @@ export interface InversionResultData {
   targets: number[]; // [B] class-major, K+Q per class
   keptPatches: number[][] | null; // [B][n] surviving patches of the final pruned forward; null without pruning
   targetConfidence: number[]; // [B] teacher p(y_i | x_i) on the final images (pruned forward when pruning)
-  teacherConfidence: number[]; // [B] teacher max_c p(c | x_i)
+  maxConfidence: number[]; // [B] teacher max_c p(c | x_i)
   teacherPredictions: number[]; // [B] teacher argmax_c p(c | x_i)
   history: InversionStep[];
   snapshots: InversionSnapshot[];
@@ -58,6 +58,25 @@ export class InversionResult {
       targets: [...this.targets],
       keptPatches: this.keptPatches && this.keptPatches.map((row) => [...row]),
       teacher: this.teacher,
+    };
+  }
+
+  /**
+   * The product of this inversion (new tensors the caller owns; the teacher is shared): the
+   * surrogate set with its pixels, masks (null without pruning) and record. `teacherLora` names
+   * the LoRA inverted (zoo id or file).
+   */
+  toRecordedSurrogateSet(teacherLora: string): RecordedSurrogateSet {
+    const masks = this.keptPatches ? this.masks.clone() : null;
+    return { ...this.toSurrogateSet(), pixels: this.pixels.clone(), masks, record: this.surrogateRecord(teacherLora) };
+  }
+
+  /** How this inversion was made, as a surrogate set's record (plain data, copied). */
+  surrogateRecord(teacherLora: string): SurrogateRecord {
+    return {
+      teacherLora, classNames: [...this.classNames], targetConfidence: [...this.targetConfidence], maxConfidence: [...this.maxConfidence],
+      teacherPredictions: [...this.teacherPredictions], steps: this.steps, totalSteps: this.totalSteps,
+      iterationsPerSecond: this.iterationsPerSecond, history: this.history.map((step) => ({ ...step })),
     };
   }
 

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { Teacher } from '../meta/surrogate';
+import type { Teacher } from '../surrogate/set';
 import type { PruningSchedule } from '../model/token-pruning';
 import type { VisionTransformer } from '../model/vision-transformer';
 

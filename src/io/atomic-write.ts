@@ -41,3 +41,28 @@ export function writeFileAtomic(filePath: string, data: Uint8Array | string): vo
 export function writeJsonAtomic(filePath: string, value: unknown): void {
   writeFileAtomic(filePath, `${JSON.stringify(value, null, 2)}\n`);
 }
+
+/**
+ * Fills a fresh sibling directory with `write`, then renames it to `dir` (an earlier `dir` is
+ * replaced), so readers see the old directory or the new one, never a mix. On error the sibling
+ * is removed and `dir` is left as it was.
+ */
+export function replaceDirectoryAtomic(dir: string, write: (temp: string) => void): void {
+  const target = path.resolve(dir);
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  const temp = fs.mkdtempSync(`${path.join(path.dirname(target), `.${path.basename(target)}`)}.${process.pid}-${threadId}-`);
+  try {
+    write(temp);
+    if (fs.existsSync(target)) {
+      const old = `${temp}.old`;
+      fs.renameSync(target, old);
+      fs.renameSync(temp, target);
+      fs.rmSync(old, { recursive: true, force: true });
+    } else {
+      fs.renameSync(temp, target);
+    }
+  } catch (error) {
+    fs.rmSync(temp, { recursive: true, force: true });
+    throw error;
+  }
+}

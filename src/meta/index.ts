@@ -11,5 +11,5 @@ export { loadCheckpointLora } from './checkpoint-lora';
 export type { CheckpointLoraChoice } from './checkpoint-lora';
 export {
   episodeImages, flipPatchIndex, imagesByClass, interpolatedEpisode, singleLoraEpisode,
-} from './surrogate';
-export type { ClassifierHead, EpisodeShape, ImageRef, SurrogateEpisode, SurrogateSet, Teacher } from './surrogate';
+} from './surrogate-episodes';
+export type { EpisodeShape, ImageRef, SurrogateEpisode } from './surrogate-episodes';

@@ -3,7 +3,8 @@ import type { Adapter } from '../adapters/adapter';
 import { prototypeLogits, prototypes, type PrototypeDistance } from '../evaluation';
 import { SeededRandom } from '../random/seeded-random';
 import type { FeatureModel } from './meta-train';
-import { episodeImages, imagesByClass, interpolatedEpisode, singleLoraEpisode, type EpisodeShape, type SurrogateSet } from './surrogate';
+import { episodeImages, imagesByClass, interpolatedEpisode, singleLoraEpisode, type EpisodeShape } from './surrogate-episodes';
+import type { SurrogateSet } from '../surrogate/set';
 
 /** Candidate scales s of softmax(−s·d): 10^−3 … 10^1 in 41 log steps. */
 export const LOGIT_SCALE_GRID: readonly number[] = Array.from({ length: 41 }, (_, i) => 10 ** (-3 + i / 10));

@@ -13,8 +13,9 @@ import { SeededRandom } from '../random/seeded-random';
 import { metaLearningRate, PAPER_SCHEDULE, type WarmRestartSchedule } from './schedule';
 import {
   episodeImages, imagesByClass, interpolatedEpisode, singleLoraEpisode,
-  type EpisodeShape, type SurrogateEpisode, type SurrogateSet,
-} from './surrogate';
+  type EpisodeShape, type SurrogateEpisode,
+} from './surrogate-episodes';
+import type { SurrogateSet } from '../surrogate/set';
 
 /** What meta-training needs of the backbone (VisionTransformer satisfies it). */
 export interface FeatureModel {

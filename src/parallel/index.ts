@@ -10,8 +10,6 @@ export { invertLoraJobs, runJobsAs } from './run-jobs';
 export type { ChosenExecutionOptions } from './run-jobs';
 export { runJob } from './run-job';
 export { JobResources } from './resources';
-export { loadInversionOutput, saveInversionOutput, INVERSION_OUTPUT_FORMAT } from './inversion-output';
-export type { InversionOutput, InversionOutputInfo } from './inversion-output';
 export type {
   EvaluateEpisodesJob, EvaluateEpisodesResult, InversionJobOptions, InvertLoraJob, InvertLoraSummary,
   JobResult, ParallelJob, ResultOf,

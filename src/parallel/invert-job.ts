@@ -2,13 +2,13 @@ import { LoRA } from '../adapters/lora';
 import { ConfigError } from '../errors';
 import { invertLora } from '../inversion';
 import { disposeLoraRecord, loadLoraFile } from '../io/lora-file';
-import type { Teacher } from '../meta/surrogate';
+import { writeSurrogateSet } from '../surrogate/file';
+import type { Teacher } from '../surrogate/set';
 import type { ViTConfig } from '../model/config';
 import { LinearHead } from '../model/head';
 import type { PriorCnn } from '../prior/prior-cnn';
 import { loadPrior } from '../prior/prior-file';
 import type { RunControl } from '../progress/events';
-import { saveInversionOutput } from './inversion-output';
 import type { InvertLoraJob, InvertLoraSummary } from './jobs';
 import type { JobResources } from './resources';
 
@@ -27,8 +27,9 @@ export function loadTeacher(file: string, config: ViTConfig): { teacher: Teacher
 
 /**
  * Inverts the job's LoRA (invertLora with the backbone, its teacher and the prior, if any) and
- * writes the result to job.output atomically. Events are invertLora's (run = job id unless the
- * options name one); the signal stops before the next step with CancelledError and nothing is written.
+ * writes its surrogate set to the directory job.output (writeSurrogateSet, atomically). Events
+ * are invertLora's (run = job id unless the options name one); the signal stops before the next
+ * step with CancelledError, and nothing is written.
  */
 export async function runInvertLora(job: InvertLoraJob, resources: JobResources, control: RunControl = {}): Promise<InvertLoraSummary> {
   const backbone = resources.backbone(job.backbone);
@@ -41,7 +42,10 @@ export async function runInvertLora(job: InvertLoraJob, resources: JobResources,
       ...job.options, run: job.options.run ?? job.id, classNames, onEvent: control.onEvent, signal: control.signal,
     });
     try {
-      saveInversionOutput(job.output, result, { id: job.id, lora: job.lora });
+      writeSurrogateSet(job.output, {
+        pixels: result.pixels, masks: result.keptPatches ? result.masks : null, targets: result.targets, keptPatches: result.keptPatches,
+        record: result.surrogateRecord(job.lora),
+      });
       const confidence = result.targetConfidence;
       return {
         kind: 'invert-lora', id: job.id, output: job.output, images: result.targets.length,

@@ -39,7 +39,7 @@ export interface InvertLoraJob {
   lora: string; // LoRA file with its task head (the teacher)
   prior?: string; // image prior CNN (src/prior savePrior); omitted = no BatchNorm prior
   options: InversionJobOptions; // `run` defaults to the job id; `classNames` to the LoRA's class ids
-  output: string; // directory, replaced atomically (see inversion-output.ts)
+  output: string; // directory of the surrogate set, replaced atomically (src/surrogate writeSurrogateSet)
 }
 
 export interface InvertLoraSummary {

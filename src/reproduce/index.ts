@@ -1,7 +1,7 @@
 export { reproduce } from './reproduce';
 export type { ReproduceOptions } from './reproduce';
 export { createPorts } from './wiring';
-export type { InvertedLora, PipelinePorts } from './ports';
+export type { PipelinePorts } from './ports';
 export { loadRunConfig, pruningSchedule, validateRunConfig } from './config';
 export type { BackboneSource, RunConfig } from './config';
 export { profileFor } from './profiles';

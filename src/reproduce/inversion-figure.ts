@@ -2,7 +2,7 @@ import { encodePng } from '../display';
 import { writeFileAtomic } from '../io/atomic-write';
 import type { ZooEntry } from '../zoo';
 import type { AblationVariant } from './ablation';
-import type { InvertedLora } from './ports';
+import type { RecordedSurrogateSet } from '../surrogate/set';
 
 /** Rows of each LoRA's block, top to bottom, when the run has them. */
 export const FIGURE_ROWS: readonly { variant: AblationVariant; label: string; masked: boolean }[] = [
@@ -21,7 +21,7 @@ const BLOCK_GAP = 12; // between LoRAs
  * column per class of its task and one row per image source of FIGURE_ROWS (the first image of
  * that class in each), each image scaled ×2. Returns the row labels used, for the report's caption.
  */
-export function inversionFigure(zoo: readonly ZooEntry[], images: ReadonlyMap<AblationVariant, { images: InvertedLora[] }>, loras: number): { png: Buffer; rows: string[]; loras: string[] } {
+export function inversionFigure(zoo: readonly ZooEntry[], images: ReadonlyMap<AblationVariant, { images: RecordedSurrogateSet[] }>, loras: number): { png: Buffer; rows: string[]; loras: string[] } {
   const rows = FIGURE_ROWS.filter((r) => images.has(r.variant));
   const count = Math.min(loras, zoo.length);
   const sample = images.get(rows[0].variant)!.images[0];
@@ -37,7 +37,7 @@ export function inversionFigure(zoo: readonly ZooEntry[], images: ReadonlyMap<Ab
       const pixels = inverted.pixels.dataSync() as Float32Array;
       const masks = row.masked && inverted.masks ? (inverted.masks.dataSync() as Float32Array) : null;
       for (let k = 0; k < zoo[l].classIds.length; k++) {
-        const index = inverted.set.targets.indexOf(k);
+        const index = inverted.targets.indexOf(k);
         if (index < 0) continue;
         const top = GAP + (l * rows.length + r) * cell.h + l * BLOCK_GAP;
         const left = GAP + k * cell.w;
@@ -59,7 +59,7 @@ export function inversionFigure(zoo: readonly ZooEntry[], images: ReadonlyMap<Ab
 }
 
 /** Writes inversionFigure atomically when `write`; returns its caption (or null when nothing was written). */
-export function writeInversionFigure(file: string, zoo: readonly ZooEntry[], images: ReadonlyMap<AblationVariant, { images: InvertedLora[] }>, loras: number, write: boolean): string | null {
+export function writeInversionFigure(file: string, zoo: readonly ZooEntry[], images: ReadonlyMap<AblationVariant, { images: RecordedSurrogateSet[] }>, loras: number, write: boolean): string | null {
   if (!write || zoo.length === 0) return null;
   const figure = inversionFigure(zoo, images, loras);
   writeFileAtomic(file, figure.png);

@@ -1,19 +1,9 @@
-import type * as tf from '@tensorflow/tfjs';
 import type { EpisodeSource, FeatureFn } from '../evaluation';
-import type { SurrogateSet } from '../meta/surrogate';
+import type { RecordedSurrogateSet } from '../surrogate/set';
 import type { RunControl } from '../progress/events';
 import type { VisionTransformer } from '../model/vision-transformer';
 import type { Zoo, ZooEntry } from '../zoo';
 import type { RunConfig } from './config';
-
-/** What one inversion gives the pipeline; it owns its tensors and its teacher's adapter (disposeInverted). */
-export interface InvertedLora {
-  set: SurrogateSet; // normalised (masked where pruned) images + teacher
-  pixels: tf.Tensor4D; // [B, H, W, C] in [0, 1], for PNGs
-  masks: tf.Tensor4D | null; // [B, H, W, 1] 1 = surviving patch
-  teacherConfidence: number[]; // teacher softmax on each image's target
-  iterationsPerSecond: number;
-}
 
 /**
  * A fixed episode list. `withFeatures` (when the images are known, not only their tensors) gives
@@ -33,14 +23,24 @@ export interface PipelinePorts {
   loadBackbone(config: RunConfig): Promise<VisionTransformer>;
   /** Builds the zoo into `dir`, or loads it when `dir` already holds one. */
   zoo(backbone: VisionTransformer, config: RunConfig, dir: string, control: RunControl): Promise<Zoo>;
-  invert(backbone: VisionTransformer, entry: ZooEntry, config: RunConfig, pruning: Record<number, number>, control: RunControl): Promise<InvertedLora>;
+  /**
+   * Inverts `entries` of `zoo` (saved in zoo.directory) with `pruning`, each into `<out>/<id>/`
+   * (writeSurrogateSet), and returns the sets read back (the real one runs the parallel pool's
+   * job code, invert-zoo.ts), in the order of `entries`; a stop throws CancelledError (the
+   * finished sets stay in `out`). Each set owns its tensors and its teacher's adapter
+   * (disposeSurrogateSets).
+   */
+  invert(
+    backbone: VisionTransformer, zoo: Zoo, entries: readonly ZooEntry[], config: RunConfig,
+    pruning: Record<number, number>, out: string, control: RunControl,
+  ): Promise<RecordedSurrogateSet[]>;
   /**
    * The oracle's counterpart of an inversion: real images of the LoRA's own classes (the data the
    * zoo was tuned on), as many per class as an inversion makes (shots + queries), same teacher.
    */
-  realImages(backbone: VisionTransformer, entry: ZooEntry, config: RunConfig): Promise<InvertedLora>;
+  realImages(backbone: VisionTransformer, entry: ZooEntry, config: RunConfig): Promise<RecordedSurrogateSet>;
   /** Fixed, seeded episodes of set `set` ('emoji-validation', 'emoji-novel', 'glyphs', 'mnist', ...); null if its data is absent. */
   episodes(set: string, shape: { ways: number; shots: number; queries: number }, count: number, seed: number): Promise<PipelineEpisodes | null>;
-  /** Frees what the ports hold between calls (e.g. the image prior). */
+  /** Lets go of what the ports keep between calls (e.g. loaded data sets). */
   dispose(): void;
 }

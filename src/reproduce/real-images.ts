@@ -6,15 +6,16 @@ import { ConfigError } from '../errors';
 import type { VisionTransformer } from '../model/vision-transformer';
 import { SeededRandom } from '../random/seeded-random';
 import type { ZooEntry } from '../zoo';
-import type { InvertedLora } from './ports';
+import type { RecordedSurrogateSet } from '../surrogate/set';
 
 /**
  * `perClass` real images of each of `entry`'s classes (drawn with `seed`, cycling when a class has
  * fewer), labelled by their position in the LoRA's task, with the LoRA as teacher: the oracle's
  * stand-in for an inversion, same shape and same teacher, so meta-training runs unchanged on it.
- * teacherConfidence is the teacher's softmax on each real image's own class.
+ * The record's targetConfidence is the teacher's softmax on each real image's own class, its
+ * maxConfidence and teacherPredictions the largest softmax and its class; nothing was optimised.
  */
-export function realImageSet(backbone: VisionTransformer, dataset: ImageDataset, entry: ZooEntry, perClass: number, seed: number): InvertedLora {
+export function realImageSet(backbone: VisionTransformer, dataset: ImageDataset, entry: ZooEntry, perClass: number, seed: number): RecordedSurrogateSet {
   if (!entry.head) throw new ConfigError(`LoRA "${entry.id}" has no task head`);
   const random = new SeededRandom(seed);
   const records: ImageRecord[] = [];
@@ -36,11 +37,14 @@ export function realImageSet(backbone: VisionTransformer, dataset: ImageDataset,
   });
   const images = tf.tidy(() => normalizeImages(pixels));
   const teacher = { adapter: LoRA.fromParameters(entry.parameters, { trainable: false }), head: entry.head };
-  const confidence = tf.tidy(() => {
-    const probabilities = tf.softmax(teacher.head.apply(backbone.forward(images, { adapter: teacher.adapter }).features));
-    return tf.sum(tf.mul(probabilities, tf.oneHot(tf.tensor1d(targets, 'int32'), entry.classIds.length)), 1);
-  });
-  const teacherConfidence = Array.from(confidence.dataSync());
-  confidence.dispose();
-  return { set: { images, targets, keptPatches: null, teacher }, pixels, masks: null, teacherConfidence, iterationsPerSecond: 0 };
+  const probabilities = tf.tidy(() => tf.softmax(teacher.head.apply(backbone.forward(images, { adapter: teacher.adapter }).features)));
+  const rows = probabilities.arraySync() as number[][];
+  probabilities.dispose();
+  const record = {
+    teacherLora: entry.id, classNames: [...entry.classIds],
+    targetConfidence: rows.map((p, i) => p[targets[i]]), maxConfidence: rows.map((p) => Math.max(...p)),
+    teacherPredictions: rows.map((p) => p.indexOf(Math.max(...p))),
+    steps: 0, totalSteps: 0, iterationsPerSecond: 0, history: [],
+  };
+  return { images, pixels, masks: null, targets, keptPatches: null, teacher, record };
 }

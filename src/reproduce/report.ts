@@ -26,12 +26,12 @@ export interface PruningRow {
 }
 
 export interface Diagnostics {
-  teacherConfidence: { mean: number; min: number; max: number }; // teacher softmax on its own target, over surrogates
+  targetConfidence: { mean: number; min: number; max: number }; // teacher p(y_i | x_i): softmax on each surrogate's own target class
   surrogateDiversity: { withinClass: number; betweenClass: number; realWithinClass?: number }; // mean pairwise cosine distance of features
   learningCurve: { step: number; loss: number; accuracy: number }[]; // meta-training, averaged in windows
   validation: { step: number; accuracy: number }[];
   bestStep: number | null;
-  teacherConfidenceBySource?: Record<string, { mean: number; min: number; max: number }>; // per ablation variant: surrogates, real images, noise...
+  targetConfidenceBySource?: Record<string, { mean: number; min: number; max: number }>; // targetConfidence per ablation variant: surrogates, real images, noise...
   bestStepBySource?: Record<string, number | null>;
   logitScaleBySource?: Record<string, number>; // s of softmax(−s·d) in each meta-training's losses
 }
@@ -108,8 +108,8 @@ export function renderMarkdown(report: ReproductionReport): string {
   }
   const d = report.diagnostics;
   lines.push('', '## Diagnostics', '',
-    `- Inversion teacher confidence (softmax of the LoRA's head on each surrogate's target): mean ${d.teacherConfidence.mean.toFixed(3)}, min ${d.teacherConfidence.min.toFixed(3)}, max ${d.teacherConfidence.max.toFixed(3)}.`,
-    ...(d.teacherConfidenceBySource ? [`- Teacher confidence on each source's images (mean): ${Object.entries(d.teacherConfidenceBySource).map(([k, v]) => `${k} ${v.mean.toFixed(3)}`).join(', ')}.`] : []),
+    `- Inversion target confidence (softmax of the LoRA's head on each surrogate's own target class): mean ${d.targetConfidence.mean.toFixed(3)}, min ${d.targetConfidence.min.toFixed(3)}, max ${d.targetConfidence.max.toFixed(3)}.`,
+    ...(d.targetConfidenceBySource ? [`- Target confidence on each source's images (mean): ${Object.entries(d.targetConfidenceBySource).map(([k, v]) => `${k} ${v.mean.toFixed(3)}`).join(', ')}.`] : []),
     ...(d.logitScaleBySource ? [`- Logit scale s of the meta-training losses softmax(−s·d): ${Object.entries(d.logitScaleBySource).map(([k, v]) => `${k} ${v.toPrecision(3)}`).join(', ')}.`] : []),
     ...(d.bestStepBySource ? [`- Selected (best validation) step per meta-LoRA: ${Object.entries(d.bestStepBySource).map(([k, v]) => `${k} ${v ?? 'n/a'}`).join(', ')}.`] : []),
     `- Surrogate diversity (mean pairwise cosine distance of backbone features): within class ${d.surrogateDiversity.withinClass.toFixed(3)}, between classes ${d.surrogateDiversity.betweenClass.toFixed(3)}` +

@@ -10,16 +10,17 @@ import { writeFileAtomic } from '../io/atomic-write';
 import { withTemporaryDir } from '../io/temp-dir';
 import { patchCount } from '../model/config';
 import type { RunControl } from '../progress/events';
-import { loadRunConfig, pruningSchedule } from './config';
+import { loadRunConfig, pruningSchedule, type RunConfig } from './config';
 import { featureDiversity, summary, windowedCurve } from './diagnostics';
-import type { InvertedLora, PipelinePorts } from './ports';
+import { disposeSurrogateSets, type RecordedSurrogateSet } from '../surrogate/set';
+import type { PipelinePorts } from './ports';
 import { ABLATION_PAIRS, ABLATION_VARIANTS, ablationStatements, pairedComparisons, type AblationVariant } from './ablation';
-import { metaDir, saveArtifacts } from './artifacts';
+import { metaDir, saveArtifacts, surrogateDir } from './artifacts';
 import { writeInversionFigure } from './inversion-figure';
 import { profileFor, profileSettings, pruningLabel } from './profiles';
 import { renderMarkdown, verdicts, type PruningRow, type ReproductionReport, type Table23Block } from './report';
 import { StageClock } from './stage-clock';
-import { compareMethods, disposeInverted, evaluateTuningFree, invertZoo, meanTokensKept, trainMetaLora, type TuningFreeRow } from './stages';
+import { compareMethods, evaluateTuningFree, meanTokensKept, trainMetaLora, type TuningFreeRow } from './stages';
 
 export interface ReproduceOptions extends RunControl {
   outDir?: string; // default 'reports'
@@ -67,20 +68,22 @@ export async function reproduce(profileName: string, ports: PipelinePorts, optio
   const zoo = zooOnDisk.entries;
 
   phase('inversion', `${zoo.length} LoRAs × ${config.inversion.steps} steps`);
-  const inverted = await invertZoo(ports, backbone, zoo, config, pruningSchedule(config.inversion.pruning), zoo.length, control);
+  const invertAs = (variant: AblationVariant, inversion: RunConfig['inversion'], pruning: Record<number, number>) =>
+    ports.invert(backbone, zooOnDisk, zoo, { ...config, inversion }, pruning, surrogateDir(workDir, variant), control);
+  const inverted = await invertAs('lora-recycle', config.inversion, pruningSchedule(config.inversion.pruning));
   const validation = await ports.episodes('emoji-validation', { ways: ev.ways, shots: config.metaTraining.shots, queries: ev.queries }, config.metaTraining.validationEpisodes, ev.seed + 1);
   if (!validation) notes.push('No validation split available: the last meta-LoRA was kept (no selection).');
   phase('meta-training', `${config.metaTraining.steps} steps`);
   const { metaLora, result: metaResult } = await trainMetaLora(backbone, inverted, config, validation, metaDir(workDir, 'lora-recycle'), control);
 
   // the ablation: the same meta-training on other images, the same teachers (ablation.ts)
-  const variants = new Map<AblationVariant, { lora: LoRA; images: InvertedLora[]; result: MetaTrainResult }>();
+  const variants = new Map<AblationVariant, { lora: LoRA; images: RecordedSurrogateSet[]; result: MetaTrainResult }>();
   variants.set('lora-recycle', { lora: metaLora, images: inverted, result: metaResult });
   const ablationPruning = profile.ablationPruning(backbone.config.depth);
-  const sources: [AblationVariant, () => Promise<InvertedLora[]>][] = [
-    ['oracle', async () => { const out: InvertedLora[] = []; for (const entry of zoo) out.push(await ports.realImages(backbone, entry, config)); return out; }],
-    ['noise', () => invertZoo(ports, backbone, zoo, { ...config, inversion: { ...config.inversion, steps: 0 } }, {}, zoo.length, control)],
-    ...(ablationPruning ? [['lora-recycle-pruned', () => invertZoo(ports, backbone, zoo, config, pruningSchedule(ablationPruning), zoo.length, control)] as [AblationVariant, () => Promise<InvertedLora[]>]] : []),
+  const sources: [AblationVariant, () => Promise<RecordedSurrogateSet[]>][] = [
+    ['oracle', async () => { const out: RecordedSurrogateSet[] = []; for (const entry of zoo) out.push(await ports.realImages(backbone, entry, config)); return out; }],
+    ['noise', () => invertAs('noise', { ...config.inversion, steps: 0 }, {})],
+    ...(ablationPruning ? [['lora-recycle-pruned', () => invertAs('lora-recycle-pruned', config.inversion, pruningSchedule(ablationPruning))] as [AblationVariant, () => Promise<RecordedSurrogateSet[]>]] : []),
   ];
   for (const [variant, images] of sources) {
     phase(`ablation: ${variant}`, ABLATION_VARIANTS[variant]);
@@ -92,20 +95,20 @@ export async function reproduce(profileName: string, ports: PipelinePorts, optio
   phase('diagnostics');
   const diversity = tf.tidy(() => {
     const first = inverted.slice(0, 3);
-    const features = tf.concat(first.map((i) => backbone.forward(i.set.images).features), 0) as tf.Tensor2D;
-    const labels = first.flatMap((i, s) => i.set.targets.map((t) => s * ev.ways + t));
+    const features = tf.concat(first.map((set) => backbone.forward(set.images).features), 0) as tf.Tensor2D;
+    const labels = first.flatMap((set, s) => set.targets.map((t) => s * ev.ways + t));
     return featureDiversity(features, labels);
   });
   const inversionStats = new Map([...variants].map(([variant, v]) => [variant, {
-    inversionIterationsPerSecond: v.images.reduce((s, i) => s + i.iterationsPerSecond, 0) / v.images.length,
+    inversionIterationsPerSecond: v.images.reduce((s, set) => s + set.record.iterationsPerSecond, 0) / v.images.length,
     tokensKept: meanTokensKept(v.images, patches),
   }]));
-  const teacherConfidenceBySource = Object.fromEntries([...variants].map(([variant, v]) => [variant, summary(v.images.flatMap((i) => i.teacherConfidence))]));
+  const targetConfidenceBySource = Object.fromEntries([...variants].map(([variant, v]) => [variant, summary(v.images.flatMap((set) => set.record.targetConfidence))]));
   phase('artifacts', workDir);
-  const artifacts = saveArtifacts(workDir, zoo, variants);
+  const artifacts = saveArtifacts(workDir, variants);
   const figureFile = `${profile.name}-inversions.png`;
   const figureCaption = writeInversionFigure(path.join(outDir, figureFile), zoo, variants, 3, write);
-  for (const v of variants.values()) disposeInverted(v.images);
+  for (const v of variants.values()) disposeSurrogateSets(v.images);
 
   const table23: Table23Block[] = [];
   const uniform = UniformComposition.create(zoo.map((z) => z.parameters));
@@ -157,8 +160,8 @@ export async function reproduce(profileName: string, ports: PipelinePorts, optio
   const novelOneShot = rows.length > 0 ? await ports.episodes('emoji-novel', { ways: ev.ways, shots: 1, queries: ev.queries }, profile.pruningEpisodes, ev.seed) : null;
   for (const row of rows) {
     phase('pruning', row.label);
-    const rowInverted = await invertZoo(ports, backbone, zoo, config, pruningSchedule(row.pruning), profile.pruningLoras, control);
     const dir = path.join(workDir, `pruning-${table45.length}`);
+    const rowInverted = await ports.invert(backbone, zooOnDisk, zoo.slice(0, profile.pruningLoras), config, pruningSchedule(row.pruning), path.join(dir, 'surrogates'), control);
     const { metaLora: rowLora, result } = await trainMetaLora(backbone, rowInverted, config, null, dir, { ...control, steps: profile.pruningMetaSteps });
     const accuracy = novelOneShot
       ? await compareMethods({ backbone, zoo: [], metaLora: rowLora }, ['lora-recycle'], novelOneShot, 0, config, control, TUNING_FREE_METHODS)
@@ -166,11 +169,11 @@ export async function reproduce(profileName: string, ports: PipelinePorts, optio
     table45.push({
       label: row.label, pruning: row.pruning,
       accuracy: accuracy[0] ? { mean: accuracy[0].mean, ci95: accuracy[0].ci95, n: accuracy[0].n } : { mean: NaN, ci95: NaN, n: 0 },
-      inversionIterationsPerSecond: rowInverted.reduce((s, i) => s + i.iterationsPerSecond, 0) / rowInverted.length,
+      inversionIterationsPerSecond: rowInverted.reduce((s, set) => s + set.record.iterationsPerSecond, 0) / rowInverted.length,
       metaEpisodesPerSecond: result.episodesPerSecond,
       tokensKept: meanTokensKept(rowInverted, patches), patchCount: patches,
     });
-    disposeInverted(rowInverted);
+    disposeSurrogateSets(rowInverted);
     rowLora.dispose();
   }
 
@@ -202,8 +205,8 @@ export async function reproduce(profileName: string, ports: PipelinePorts, optio
     table23,
     table45,
     diagnostics: {
-      teacherConfidence: teacherConfidenceBySource['lora-recycle'],
-      teacherConfidenceBySource,
+      targetConfidence: targetConfidenceBySource['lora-recycle'],
+      targetConfidenceBySource,
       surrogateDiversity: { ...diversity, ...(realWithinClass !== undefined ? { realWithinClass } : {}) },
       learningCurve: windowedCurve(metaResult.history, ['loss', 'accuracy']) as { step: number; loss: number; accuracy: number }[],
       validation: metaResult.validation,

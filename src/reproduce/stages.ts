@@ -9,28 +9,13 @@ import { metaTrain, type MetaTrainResult } from '../meta';
 import type { VisionTransformer } from '../model/vision-transformer';
 import type { RunControl } from '../progress/events';
 import type { RunConfig } from './config';
-import type { ZooEntry } from '../zoo';
-import type { InvertedLora, PipelineEpisodes, PipelinePorts } from './ports';
-
-/** Inverts the first `limit` zoo entries with `pruning`; the result owns its tensors. */
-export async function invertZoo(
-  ports: PipelinePorts, backbone: VisionTransformer, zoo: readonly ZooEntry[], config: RunConfig,
-  pruning: Record<number, number>, limit: number, control: RunControl,
-): Promise<InvertedLora[]> {
-  const out: InvertedLora[] = [];
-  for (const entry of zoo.slice(0, limit)) out.push(await ports.invert(backbone, entry, config, pruning, control));
-  return out;
-}
+import type { SurrogateSet } from '../surrogate/set';
+import type { PipelineEpisodes } from './ports';
 
 /** Mean patch tokens kept per surrogate image (all patches when unpruned). */
-export function meanTokensKept(inverted: readonly InvertedLora[], patches: number): number {
-  const counts = inverted.flatMap((i) => (i.set.keptPatches ? i.set.keptPatches.map((k) => k.length) : i.set.targets.map(() => patches)));
+export function meanTokensKept(sets: readonly SurrogateSet[], patches: number): number {
+  const counts = sets.flatMap((s) => (s.keptPatches ? s.keptPatches.map((k) => k.length) : s.targets.map(() => patches)));
   return counts.reduce((a, b) => a + b, 0) / Math.max(1, counts.length);
-}
-
-/** Disposes the surrogate tensors and each teacher's adapter (the teacher's head belongs to the zoo). */
-export function disposeInverted(inverted: readonly InvertedLora[]): void {
-  for (const i of inverted) { i.set.images.dispose(); i.pixels.dispose(); i.masks?.dispose(); i.set.teacher.adapter.dispose(); }
 }
 
 /** Mean tuning-free prototype accuracy of `adapter` over an episode source (validation: never meta-test). */
@@ -45,12 +30,12 @@ export async function prototypeAccuracy(backbone: VisionTransformer, adapter: Ad
  * selected on the validation episodes; checkpoints in `workDir/meta-checkpoint.json`.
  */
 export async function trainMetaLora(
-  backbone: VisionTransformer, inverted: readonly InvertedLora[], config: RunConfig,
+  backbone: VisionTransformer, sets: readonly SurrogateSet[], config: RunConfig,
   validation: EpisodeSource | null, workDir: string, control: RunControl & { steps?: number; seed?: number; resume?: boolean },
 ): Promise<{ metaLora: LoRA; result: MetaTrainResult }> {
   const m = config.metaTraining;
   const metaLora = LoRA.create(backbone.config, { rank: config.zoo.rank, targets: ['q', 'v'], seed: control.seed ?? 1 });
-  const result = await metaTrain(backbone, metaLora, inverted.map((i) => i.set), {
+  const result = await metaTrain(backbone, metaLora, sets, {
     steps: control.steps ?? m.steps,
     episode: { ways: config.evaluation.ways, shots: m.shots, queries: m.queries },
     patchGrid: backbone.config.imageSize / backbone.config.patchSize,

@@ -1,18 +1,15 @@
-import { LoRA } from '../adapters/lora';
 import { parseRequest, selectBackend } from '../backend/select';
 import { loadShippedBackbone } from '../backbone/shipped';
 import type { ImageDataset, Split } from '../data/dataset';
 import { datasetSpecKey, loadDatasetSpec, type DatasetSpec } from '../data/dataset-spec';
 import { episodeSource, sampleEpisodes } from '../data/episodes';
 import { ConfigError, MissingResourceError } from '../errors';
-import { invertLora } from '../inversion';
 import { loadHfClipVision } from '../io/hf-clip';
 import { TINY_VIT } from '../model/config';
 import { VisionTransformer } from '../model/vision-transformer';
-import { loadShippedPrior } from '../prior/prior-file';
-import type { PriorCnn } from '../prior/prior-cnn';
 import { buildZoo, loadZoo, readZooManifest } from '../zoo';
 import { featureTable, tableEpisodeSource } from '../backbone/frozen-evaluation';
+import { invertZooEntries } from './invert-zoo';
 import { realImageSet } from './real-images';
 import type { RunConfig } from './config';
 import type { PipelinePorts } from './ports';
@@ -38,17 +35,18 @@ function loadBackbone(config: RunConfig): VisionTransformer {
 
 /**
  * The real pipeline behind PipelinePorts: the backbone of the configuration, the emoji base
- * classes for the zoo, inversion with the shipped image prior, and the data sets' fixed episodes.
- * Data sets load once per process (cached on disk after their first build).
+ * classes for the zoo, inversion with the shipped image prior as parallel jobs (invert-zoo.ts),
+ * and the data sets' fixed episodes. Data sets load once per process (cached on disk after their
+ * first build).
  */
 export function createPorts(options: { backend?: string } = {}): PipelinePorts {
   const datasets = new Map<string, Promise<ImageDataset>>();
-  let prior: PriorCnn | null | undefined;
   const dataset = (key: string, load: () => Promise<ImageDataset>) => {
     if (!datasets.has(key)) datasets.set(key, load());
     return datasets.get(key)!;
   };
-  const ready = selectBackend(options.backend === undefined ? undefined : parseRequest(options.backend, '--backend'));
+  const request = options.backend === undefined ? undefined : parseRequest(options.backend, '--backend');
+  const ready = selectBackend(request);
   let imageSize = TINY_VIT.imageSize; // of the last backbone loaded: episodes are drawn at its size
 
   return {
@@ -72,28 +70,9 @@ export function createPorts(options: { backend?: string } = {}): PipelinePorts {
       });
     },
 
-    async invert(backbone, entry, config, pruning, control) {
-      if (!entry.head) throw new ConfigError(`LoRA "${entry.id}" has no task head, so it cannot be inverted (PEFT adapters carry none)`);
-      if (prior === undefined) prior = config.inversion.priorWeight > 0 ? loadShippedPrior() : null;
-      const inv = config.inversion;
-      const teacher = { adapter: LoRA.fromParameters(entry.parameters), head: entry.head };
-      const result = await invertLora(backbone, teacher, prior, {
-        ways: entry.head.classes, shots: inv.shots, queries: inv.queries, steps: inv.steps,
-        learningRate: inv.learningRate, priorWeight: inv.priorWeight, pruning, pruneFrom: inv.pruneStartFraction,
-        seed: config.evaluation.seed, classNames: entry.classIds, run: `inversion ${entry.id}`,
-        onEvent: control.onEvent, signal: control.signal,
-      });
-      try {
-        return {
-          set: result.toSurrogateSet(),
-          pixels: result.pixels.clone(),
-          masks: result.keptPatches ? result.masks.clone() : null,
-          teacherConfidence: [...result.targetConfidence],
-          iterationsPerSecond: result.iterationsPerSecond,
-        };
-      } finally {
-        result.dispose();
-      }
+    async invert(backbone, zoo, entries, config, pruning, out, control) {
+      if (!zoo.directory) throw new ConfigError('inverting a zoo through jobs needs the zoo saved in a directory (the jobs read its LoRA files)');
+      return invertZooEntries(backbone, zoo.directory, entries, config, pruning, out, { ...control, backend: request });
     },
 
     async realImages(backbone, entry, config) {
@@ -120,8 +99,7 @@ export function createPorts(options: { backend?: string } = {}): PipelinePorts {
     },
 
     dispose() {
-      prior?.dispose();
-      prior = undefined;
+      datasets.clear();
     },
   };
 }

@@ -1,6 +1,6 @@
 export { buildZoo } from './build-zoo';
 export type { ZooBuildOptions } from './build-zoo';
-export { addPeftAdapters, loadZoo } from './load-zoo';
+export { addPeftAdapters, loadZoo, zooEntryFile } from './load-zoo';
 export { MANIFEST_FILE, readZooManifest, validateZooManifest, ZOO_FORMAT } from './manifest';
 export type { ZooManifest, ZooManifestEntry } from './manifest';
 export { backboneFingerprint } from './backbone-fingerprint';

@@ -77,3 +77,10 @@ export function addPeftAdapters(dir: string, backbone: VisionTransformer, adapte
   fs.mkdirSync(dir, { recursive: true });
   writeZooManifest(dir, manifest);
 }
+
+/** The file of LoRA `id` of the zoo saved in `dir` (from its manifest). */
+export function zooEntryFile(dir: string, id: string): string {
+  const entry = readZooManifest(dir)?.entries.find((e) => e.id === id);
+  if (!entry) throw new MissingResourceError(`zoo ${dir} lists no LoRA "${id}"`);
+  return resolveEntryPath(dir, entry);
+}

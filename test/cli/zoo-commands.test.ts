@@ -7,7 +7,8 @@ import { makeHandlers } from '../../src/cli/handlers';
 import { episodeSource, sampleEpisodes } from '../../src/data/episodes';
 import { CancelledError, MissingResourceError } from '../../src/errors';
 import { VisionTransformer, type ViTConfig } from '../../src/model';
-import type { InvertedLora, PipelinePorts } from '../../src/reproduce/ports';
+import type { PipelinePorts } from '../../src/reproduce/ports';
+import { writeSurrogateSet, type RecordedSurrogateSet } from '../../src/surrogate';
 import { buildZoo, readZooManifest } from '../../src/zoo';
 import { syntheticDataset } from '../data/synthetic';
 import { useTestBackend } from '../test-backend';
@@ -34,15 +35,20 @@ function fakePorts(inverted: string[]): PipelinePorts {
   return {
     loadBackbone: async () => VisionTransformer.random(MICRO, 3), // the zoo's backbone (same seed, same fingerprint)
     zoo: async () => { throw new Error('the zoo port builds or extends a zoo; a command that reads one must not call it'); },
-    invert: async (_backbone, entry, _config, _pruning, control) => {
+    invert: async (_backbone, _zoo, entries, _config, _pruning, out, control) => entries.map((entry) => {
       if (control.signal?.aborted) throw new CancelledError(`inversion of ${entry.id} stopped after 0 of 1 steps; nothing saved`); // as invertLora
       inverted.push(entry.id);
-      const images = tf.zeros([1, 8, 8, 3]) as tf.Tensor4D;
-      return {
-        set: { images, targets: [0], keptPatches: null, teacher: { adapter: { dispose: () => undefined } as never, head: entry.head! } },
-        pixels: images.clone(), masks: null, teacherConfidence: [1], iterationsPerSecond: 1,
-      } satisfies InvertedLora;
-    },
+      const set: RecordedSurrogateSet = {
+        images: tf.zeros([1, 8, 8, 3]), pixels: tf.zeros([1, 8, 8, 3]), masks: null, targets: [0], keptPatches: null,
+        teacher: { adapter: { dispose: () => undefined } as never, head: entry.head! },
+        record: {
+          teacherLora: entry.id, classNames: entry.classIds, targetConfidence: [1], maxConfidence: [1], teacherPredictions: [0],
+          steps: 1, totalSteps: 1, iterationsPerSecond: 1, history: [],
+        },
+      };
+      writeSurrogateSet(path.join(out, entry.id), set); // as the real port's jobs do
+      return set;
+    }),
     realImages: async () => { throw new Error('no command reads real zoo images'); },
     episodes: async (_set, shape, count, seed) => episodeSource(novel, sampleEpisodes(novel, 'novel', { ...shape, count, seed })),
     dispose: () => undefined,
@@ -95,7 +101,7 @@ describe('commands that read a zoo use it as it is', () => {
 });
 
 describe('invert interrupted', () => {
-  it('does not write the surrogate of the LoRA it was inverting when stopped', async () => {
+  it('does not keep the surrogate of the LoRA it was inverting when stopped', async () => {
     const controller = new AbortController();
     const ports = fakePorts([]);
     const invertOne = ports.invert;

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { LoRA } from '../../src/adapters';
-import type { Teacher } from '../../src/meta/surrogate';
+import type { Teacher } from '../../src/surrogate/set';
 import { LinearHead, VisionTransformer, mapViTWeights, randomViTWeights, weightTensors, type ViTConfig } from '../../src/model';
 import { PriorCnn, type PriorCnnConfig } from '../../src/prior';
 

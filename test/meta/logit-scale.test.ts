@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Adapter } from '../../src/adapters/adapter';
 import { calibrateLogitScale, LOGIT_SCALE_GRID, scaledCrossEntropy } from '../../src/meta/logit-scale';
 import type { FeatureModel } from '../../src/meta/meta-train';
-import type { SurrogateSet } from '../../src/meta/surrogate';
+import type { SurrogateSet } from '../../src/surrogate/set';
 import { SeededRandom } from '../../src/random/seeded-random';
 import { useTestBackend } from '../test-backend';
 

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Adapter, AdapterSite } from '../../src/adapters/adapter';
 import type { FeatureModel } from '../../src/meta/meta-train';
-import type { SurrogateSet } from '../../src/meta/surrogate';
+import type { SurrogateSet } from '../../src/surrogate/set';
 
 /** A LoRA-like adapter on one site: x·A·B with A [D, r], B [r, D] (B not zero, so both factors learn). */
 export class ToyAdapter implements Adapter {

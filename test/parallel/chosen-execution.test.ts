@@ -5,10 +5,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { currentBackend, selectBackend } from '../../src/backend';
 import { ConfigError } from '../../src/errors';
 import {
-  evaluateEpisodeList, executionFor, invertLoraJobs, liveWorkerCount, loadInversionOutput, PARALLEL_MODE_ENV, runInThisThread,
+  evaluateEpisodeList, executionFor, invertLoraJobs, liveWorkerCount, PARALLEL_MODE_ENV, runInThisThread,
   type ExecutionMode, type InvertLoraJob,
 } from '../../src/parallel';
 import type { StepEvent } from '../../src/progress/events';
+import { readSurrogateData } from '../../src/surrogate';
 import { EMOJI_SPEC, writeParallelFiles, type ParallelFiles } from './fixtures';
 
 let files: ParallelFiles;
@@ -115,12 +116,12 @@ describe('invertLoraJobs', () => {
     expect(here.results.map((r) => r?.id)).toEqual(['a', 'b']);
     expect(here.results.map((r) => r?.lastStep)).toEqual(pool.results.map((r) => r?.lastStep));
     for (const name of ['a', 'b']) {
-      const inThread = loadInversionOutput(path.join(files.dir, `here-${name}`));
-      const fromWorker = loadInversionOutput(path.join(files.dir, `pool-${name}`));
+      const inThread = readSurrogateData(path.join(files.dir, `here-${name}`));
+      const fromWorker = readSurrogateData(path.join(files.dir, `pool-${name}`));
       expect(inThread.pixels).toEqual(fromWorker.pixels);
-      expect(inThread.keptPatches).toEqual(fromWorker.keptPatches);
+      expect(inThread.info.keptPatches).toEqual(fromWorker.info.keptPatches);
     }
-    expect(loadInversionOutput(path.join(files.dir, 'here-a')).pixels).not.toEqual(loadInversionOutput(path.join(files.dir, 'here-b')).pixels);
+    expect(readSurrogateData(path.join(files.dir, 'here-a')).pixels).not.toEqual(readSurrogateData(path.join(files.dir, 'here-b')).pixels);
     expect(liveWorkerCount()).toBe(0);
   });
 });

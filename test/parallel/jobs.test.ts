@@ -6,8 +6,9 @@ import { selectBackend } from '../../src/backend';
 import { CancelledError, ConfigError } from '../../src/errors';
 import { loadDatasetSpec } from '../../src/data';
 import {
-  JobResources, loadInversionOutput, runJob, splitEpisodeList, type EvaluateEpisodesJob, type InvertLoraJob,
+  JobResources, runJob, splitEpisodeList, type EvaluateEpisodesJob, type InvertLoraJob,
 } from '../../src/parallel';
+import { readSurrogateData } from '../../src/surrogate';
 import { EMOJI_SPEC, writeParallelFiles, type ParallelFiles } from './fixtures';
 
 let files: ParallelFiles;
@@ -66,18 +67,17 @@ describe('jobs in this thread', () => {
     resources.dispose();
   });
 
-  it('replace an earlier inversion directory as a whole', async () => {
+  it('replace an earlier surrogate set directory as a whole', async () => {
     const resources = new JobResources();
     const output = path.join(files.dir, 'replaced');
     const job = (seed: number): InvertLoraJob => ({ kind: 'invert-lora', id: `seed ${seed}`, backbone: files.backbone, lora: files.lora, output, options: { ways: 3, shots: 1, queries: 0, steps: 1, seed } });
     await runJob(job(1), resources);
     fs.writeFileSync(path.join(output, 'stale.txt'), 'from an earlier run');
-    const first = loadInversionOutput(output);
+    const first = readSurrogateData(output);
     await runJob(job(2), resources);
-    const second = loadInversionOutput(output);
-    expect(second.id).toBe('seed 2');
+    const second = readSurrogateData(output);
     expect(second.pixels).not.toEqual(first.pixels);
-    expect(fs.readdirSync(output).sort()).toEqual(['images.safetensors', 'inversion.json']);
+    expect(fs.readdirSync(output).sort()).toEqual(['image-0.png', 'image-1.png', 'image-2.png', 'surrogate.json', 'surrogate.safetensors']);
     resources.dispose();
   });
 

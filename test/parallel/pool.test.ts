@@ -6,10 +6,11 @@ import { episodeSource, loadEmojiDataset } from '../../src/data';
 import { evaluateEpisodeSource } from '../../src/evaluation';
 import { loadLoraAdapter } from '../../src/parallel/evaluate-job';
 import {
-  JobResources, WorkerError, evaluateInParallel, liveWorkerCount, loadInversionOutput, runInWorkers, runJob,
+  JobResources, WorkerError, evaluateInParallel, liveWorkerCount, runInWorkers, runJob,
   type EvaluateEpisodesJob, type InvertLoraJob,
 } from '../../src/parallel';
 import type { RunEvent, StepEvent } from '../../src/progress/events';
+import { readSurrogateData } from '../../src/surrogate';
 import { EMOJI_SPEC, writeParallelFiles, type ParallelFiles } from './fixtures';
 
 let files: ParallelFiles;
@@ -143,13 +144,13 @@ describe('runInWorkers', () => {
     const [a, b] = outcome.results;
     expect(a).toMatchObject({ id: 'invert a', images: 6, steps: 4, totalSteps: 4 });
     expect(a!.lastStep).toEqual(reference.kind === 'invert-lora' ? reference.lastStep : null);
-    const fromWorker = loadInversionOutput(path.join(files.dir, 'out-a'));
-    const inThread = loadInversionOutput(path.join(files.dir, 'ref-a'));
+    const fromWorker = readSurrogateData(path.join(files.dir, 'out-a'));
+    const inThread = readSurrogateData(path.join(files.dir, 'ref-a'));
     expect(fromWorker.pixels).toEqual(inThread.pixels);
     expect(fromWorker.masks).toEqual(inThread.masks);
-    expect(fromWorker.keptPatches).toEqual(inThread.keptPatches);
-    expect(fromWorker.classNames).toEqual(['class-11-0', 'class-11-1', 'class-11-2']); // the LoRA's class ids
-    expect(loadInversionOutput(path.join(files.dir, 'out-b')).pixels).not.toEqual(fromWorker.pixels);
+    expect(fromWorker.info.keptPatches).toEqual(inThread.info.keptPatches);
+    expect(fromWorker.info.classNames).toEqual(['class-11-0', 'class-11-1', 'class-11-2']); // the LoRA's class ids
+    expect(readSurrogateData(path.join(files.dir, 'out-b')).pixels).not.toEqual(fromWorker.pixels);
     expect(b!.output).toBe(path.join(files.dir, 'out-b'));
     expect(fs.readdirSync(files.dir).filter((f) => f.startsWith('.'))).toEqual([]); // no temporary directory left
     expect(liveWorkerCount()).toBe(0);

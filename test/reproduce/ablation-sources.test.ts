@@ -38,21 +38,23 @@ describe('oracle images (realImageSet)', () => {
     const data = syntheticDataset([4, 4, 2, 4, 4], 'base', 8); // class c3 has 4 images, all distinct
     const before = tf.memory().numTensors;
     const set = realImageSet(backbone, data, entry, 3, 7);
-    expect(set.set.targets).toEqual([0, 0, 0, 1, 1, 1, 2, 2, 2]);
-    expect(set.set.images.shape).toEqual([9, 8, 8, 3]);
-    expect(set.set.keptPatches).toBeNull();
+    expect(set.targets).toEqual([0, 0, 0, 1, 1, 1, 2, 2, 2]);
+    expect(set.images.shape).toEqual([9, 8, 8, 3]);
+    expect(set.keptPatches).toBeNull();
     // each image is one of its class's own (synthetic pixels = store index / 255), distinct within the class
     const values = (set.pixels.arraySync() as number[][][][]).map((image) => Math.round(image[0][0][0] * 255));
     const own = (classId: string) => data.imagesOf(classId).map((r) => r.index);
-    values.forEach((index, i) => expect(own(entry.classIds[set.set.targets[i]])).toContain(index));
+    values.forEach((index, i) => expect(own(entry.classIds[set.targets[i]])).toContain(index));
     expect(new Set(values.slice(0, 3)).size).toBe(3);
     // the student sees the normalised images; the teacher is the zoo LoRA with its head
-    expect(tf.tidy(() => maxAbsDifference(set.set.images, normalizeImages(set.pixels)))).toBeLessThan(1e-6);
-    expect(set.set.teacher.head).toBe(entry.head);
-    expect(set.teacherConfidence).toHaveLength(9);
-    set.teacherConfidence.forEach((p) => expect(p).toBeGreaterThan(0));
-    tf.dispose([set.set.images, set.pixels]);
-    set.set.teacher.adapter.dispose();
+    expect(tf.tidy(() => maxAbsDifference(set.images, normalizeImages(set.pixels)))).toBeLessThan(1e-6);
+    expect(set.teacher.head).toBe(entry.head);
+    expect(set.record.targetConfidence).toHaveLength(9);
+    set.record.targetConfidence.forEach((p) => expect(p).toBeGreaterThan(0));
+    set.record.maxConfidence.forEach((p, i) => expect(p).toBeGreaterThanOrEqual(set.record.targetConfidence[i]));
+    expect(set.record).toMatchObject({ teacherLora: 'lora-0', classNames: entry.classIds, steps: 0, stopped: false });
+    tf.dispose([set.images, set.pixels]);
+    set.teacher.adapter.dispose();
     expect(tf.memory().numTensors).toBe(before);
   });
 
@@ -61,8 +63,8 @@ describe('oracle images (realImageSet)', () => {
     const set = realImageSet(backbone, data, entry, 4, 1);
     const values = (set.pixels.arraySync() as number[][][][]).map((image) => Math.round(image[0][0][0] * 255));
     expect(new Set(values.slice(0, 4)).size).toBe(2); // c1 has 2 images, each used twice
-    tf.dispose([set.set.images, set.pixels]);
-    set.set.teacher.adapter.dispose();
+    tf.dispose([set.images, set.pixels]);
+    set.teacher.adapter.dispose();
   });
 
   it('names a class without images', () => {

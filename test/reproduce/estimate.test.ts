@@ -46,7 +46,7 @@ function quickReport(overrides: Partial<ReproductionReport> = {}): ReproductionR
       pruningRow('layer 1 (last) 50 %', { 1: 0.5 }, 10 / 9, 10 / 3),
       pruningRow('layer 0 50 %', { 0: 0.5 }, 10 / 9, 10 / 3),
     ],
-    diagnostics: { teacherConfidence: { mean: 1, min: 1, max: 1 }, surrogateDiversity: { withinClass: 0, betweenClass: 0 }, learningCurve: [], validation: [], bestStep: null },
+    diagnostics: { targetConfidence: { mean: 1, min: 1, max: 1 }, surrogateDiversity: { withinClass: 0, betweenClass: 0 }, learningCurve: [], validation: [], bestStep: null },
     statements: [], notes: [],
     ...overrides,
   };

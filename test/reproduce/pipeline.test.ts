@@ -55,7 +55,7 @@ describe('reproduce (quick profile on a micro configuration)', () => {
       expect(fs.existsSync(path.join(tmp, 'work', dir, 'meta-lora.safetensors'))).toBe(true);
     }
     expect(Object.keys(report.diagnostics.bestStepBySource ?? {})).toEqual(['lora-recycle', 'oracle', 'noise']);
-    expect(report.diagnostics.teacherConfidenceBySource?.oracle.mean).toBeGreaterThan(0);
+    expect(report.diagnostics.targetConfidenceBySource?.oracle.mean).toBeGreaterThan(0);
     expect(fs.readdirSync(path.join(tmp, 'work', 'surrogates', 'lora-recycle')).sort()).toEqual(fs.readdirSync(path.join(tmp, 'work', 'zoo')).filter((f) => f.endsWith('.safetensors')).map((f) => f.replace(/\.safetensors$/, '')).sort());
     expect(fs.existsSync(path.join(outDir, 'quick-inversions.png'))).toBe(true);
     expect(report.table45.map((r) => r.label)).toEqual(['none', 'layer 1 (last) 50 %', 'layer 0 50 %']);
@@ -63,7 +63,7 @@ describe('reproduce (quick profile on a micro configuration)', () => {
     const pruned = report.table45[1];
     expect(dense.tokensKept).toBe(dense.patchCount);
     expect(pruned.tokensKept).toBe(dense.patchCount - Math.floor(0.5 * dense.patchCount));
-    expect(report.diagnostics.teacherConfidence.mean).toBeGreaterThan(0);
+    expect(report.diagnostics.targetConfidence.mean).toBeGreaterThan(0);
     expect(JSON.parse(fs.readFileSync(path.join(outDir, 'quick.json'), 'utf8')).profile).toBe('quick');
     expect(fs.readFileSync(path.join(outDir, 'quick.md'), 'utf8')).toMatch(/lora-recycle/);
     ports.dispose();

@@ -26,7 +26,7 @@ describe('reproduction report', () => {
       profile: 'quick', startedAt: '2026-01-01T00:00:00Z', seconds: 100, machine: { cpus: 2, backend: 'wasm', node: 'v20' }, settings: {},
       table23: [{ set: 'emoji-novel', shots: 1, rows: [row('nn', 0.5, 0.02)] }],
       table45: [{ label: 'last layer 50 %', pruning: { 3: 0.5 }, accuracy: { mean: 0.4, ci95: 0.01, n: 50 }, inversionIterationsPerSecond: 3, metaEpisodesPerSecond: 5, tokensKept: 32, patchCount: 64 }],
-      diagnostics: { teacherConfidence: { mean: 0.9, min: 0.5, max: 1 }, surrogateDiversity: { withinClass: 0.1, betweenClass: 0.3 }, learningCurve: [{ step: 10, loss: 1, accuracy: 0.5 }], validation: [], bestStep: null },
+      diagnostics: { targetConfidence: { mean: 0.9, min: 0.5, max: 1 }, surrogateDiversity: { withinClass: 0.1, betweenClass: 0.3 }, learningCurve: [{ step: 10, loss: 1, accuracy: 0.5 }], validation: [], bestStep: null },
       statements: ['x'], notes: ['y'],
     };
     const md = renderMarkdown(report);

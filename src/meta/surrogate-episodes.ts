@@ -1,29 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import type { Adapter } from '../adapters/adapter';
 import { ConfigError, ShapeError } from '../errors';
-
-/** Anything that maps features [B, D] to class logits [B, N] (a LoRA's LinearHead). */
-export interface ClassifierHead {
-  apply(features: tf.Tensor2D): tf.Tensor2D;
-}
-
-/** The teacher of a surrogate set: backbone + that LoRA + its head, a model apart from the student. */
-export interface Teacher {
-  adapter: Adapter;
-  head: ClassifierHead;
-}
-
-/**
- * Images inverted from one pre-tuned LoRA (method.md §1.3), ready for meta-training.
- * `keptPatches` lists, per image, the patches that survived pruning (the sparse tokens fed
- * to the student); null means every patch.
- */
-export interface SurrogateSet {
-  images: tf.Tensor4D; // [B, H, W, C] normalised (masked where pruned)
-  targets: readonly number[]; // [B] class of each image under the teacher's head, 0..N−1
-  keptPatches: readonly (readonly number[])[] | null; // [B][n] patch indices, row-major
-  teacher: Teacher;
-}
+import type { SurrogateSet } from '../surrogate/set';
 
 /** One image of a surrogate set. */
 export interface ImageRef {

@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  episodeImages, flipPatchIndex, imagesByClass, interpolatedEpisode, singleLoraEpisode, type SurrogateSet,
-} from '../../src/meta/surrogate';
+  episodeImages, flipPatchIndex, imagesByClass, interpolatedEpisode, singleLoraEpisode,
+} from '../../src/meta/surrogate-episodes';
+import type { SurrogateSet } from '../../src/surrogate/set';
 import { ConfigError, ShapeError } from '../../src/errors';
 import { SeededRandom } from '../../src/random/seeded-random';
 import { useTestBackend } from '../test-backend';

@@ -1,0 +1,81 @@
+import * as path from 'path';
+import { LoRA } from '../adapters/lora';
+import { assetPath } from '../backbone/package-root';
+import { saveBackbone, SHIPPED_BACKBONE_FILE } from '../backbone/shipped';
+import type { BackendRequest } from '../backend/select';
+import { CancelledError, ConfigError } from '../errors';
+import { withTemporaryDir } from '../io/temp-dir';
+import type { VisionTransformer } from '../model/vision-transformer';
+import { invertLoraJobs, type InvertLoraJob } from '../parallel';
+import { SHIPPED_PRIOR_FILE } from '../prior/prior-file';
+import type { RunControl } from '../progress/events';
+import { disposeSurrogateSets, readSurrogateSet, type RecordedSurrogateSet } from '../surrogate';
+import { zooEntryFile, type ZooEntry } from '../zoo';
+import type { RunConfig } from './config';
+
+/** One invert-lora job per zoo LoRA: the run's inversion settings, output `<out>/<id>/`. */
+export function zooInversionJobs(
+  files: { backbone: string; zoo: string; prior?: string }, entries: readonly ZooEntry[], config: RunConfig,
+  pruning: Record<number, number>, out: string,
+): InvertLoraJob[] {
+  const inv = config.inversion;
+  return entries.map((entry) => {
+    if (!entry.head) throw new ConfigError(`LoRA "${entry.id}" has no task head, so it cannot be inverted (PEFT adapters carry none)`);
+    return {
+      kind: 'invert-lora', id: entry.id, backbone: files.backbone, lora: zooEntryFile(files.zoo, entry.id), prior: files.prior,
+      output: path.join(out, entry.id),
+      options: {
+        ways: entry.head.classes, shots: inv.shots, queries: inv.queries, steps: inv.steps, learningRate: inv.learningRate,
+        priorWeight: inv.priorWeight, pruning, pruneFrom: inv.pruneStartFraction, seed: config.evaluation.seed,
+        classNames: entry.classIds, run: `inversion ${entry.id}`,
+      },
+    };
+  });
+}
+
+/** The backbone's HF CLIP file: the configuration's, or (random backbones) `backbone` saved under `temp`. */
+function backboneFile(config: RunConfig, backbone: VisionTransformer, temp: string): string {
+  const b = config.backbone;
+  if (b.source === 'shipped') return assetPath(...SHIPPED_BACKBONE_FILE);
+  if (b.source === 'hf') return b.path;
+  saveBackbone(path.join(temp, 'backbone'), backbone);
+  return path.join(temp, 'backbone');
+}
+
+/**
+ * Inverts `entries` of the zoo saved in `zooDir` through the job code of the parallel pool
+ * (invertLoraJobs: in this thread or in worker threads, as executionFor('invert') says; the same
+ * images either way), each into `<out>/<id>/`, and reads the sets back with the zoo's LoRA (a new
+ * adapter each set owns) and head as teacher, in the order of `entries`. A stop throws
+ * CancelledError once the running jobs have ended: the sets finished by then stay in `out`.
+ */
+export async function invertZooEntries(
+  backbone: VisionTransformer, zooDir: string, entries: readonly ZooEntry[], config: RunConfig,
+  pruning: Record<number, number>, out: string, control: RunControl & { backend?: BackendRequest },
+): Promise<RecordedSurrogateSet[]> {
+  const outcome = await withTemporaryDir('lora-recycle-backbone-', (temp) => {
+    const prior = config.inversion.priorWeight > 0 ? assetPath(...SHIPPED_PRIOR_FILE) : undefined;
+    const jobs = zooInversionJobs({ backbone: backboneFile(config, backbone, temp), zoo: zooDir, prior }, entries, config, pruning, out);
+    return invertLoraJobs(jobs, { onEvent: control.onEvent, signal: control.signal, backend: control.backend });
+  });
+  if (outcome.stopped) {
+    const done = outcome.results.filter((r) => r !== null).length;
+    throw new CancelledError(`inversion of the zoo stopped after ${done} of ${entries.length} LoRAs; the finished surrogate sets are in ${out}`);
+  }
+  const sets: RecordedSurrogateSet[] = [];
+  try {
+    entries.forEach((entry) => {
+      const adapter = LoRA.fromParameters(entry.parameters, { trainable: false });
+      try {
+        sets.push(readSurrogateSet(path.join(out, entry.id), { adapter, head: entry.head! }));
+      } catch (error) {
+        adapter.dispose();
+        throw error;
+      }
+    });
+  } catch (error) {
+    disposeSurrogateSets(sets);
+    throw error;
+  }
+  return sets;
+}
