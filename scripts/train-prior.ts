@@ -8,7 +8,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { initWasmBackend } from '../src/backend/wasm';
-import { assetPath, holdoutSplit } from '../src/backbone';
+import { holdoutSplit } from '../src/backbone';
+import { assetPath } from '../src/paths';
 import { DEFAULT_AUGMENT } from '../src/backbone/augment';
 import { progressBar } from '../src/cli/progress-bar';
 import { classesOf } from '../src/data/dataset';

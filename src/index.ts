@@ -3,6 +3,7 @@
  * The public API, one line per area of the method (folders mirror method.md).
  */
 export * from './errors';
+export * from './paths';
 export * from './model';
 export * from './adapters';
 export * from './progress/events';

@@ -8,7 +8,6 @@ export { classifierAccuracy, DEFAULT_SUPERVISED, trainSupervised } from './super
 export type { LabelledImages, StepContext, SupervisedOptions, SupervisedResult, TrainableClassifier } from './supervised';
 export { backboneAccuracy, backboneClassifier, pretrainBackbone } from './pretrain';
 export type { PretrainOptions, PretrainResult } from './pretrain';
-export { assetPath, packageRoot } from './package-root';
 export { loadShippedBackbone, saveBackbone, SHIPPED_BACKBONE_FILE } from './shipped';
 export { concatLabelled, holdoutSplit, labelledImages } from './labelled-images';
 export type { HoldoutSplit } from './labelled-images';

@@ -3,7 +3,6 @@ export type { ClassInfo, ImageDataset, ImageRecord, Split } from './dataset';
 export { StoreDataset } from './store-dataset';
 export { readStore, writeStore } from './image-store';
 export type { ImageStore, StoreIndex } from './image-store';
-export { defaultCacheDir } from './cache-dir';
 export { readIdx } from './idx';
 export type { IdxArray } from './idx';
 export { EMOJI_ARTISTS, EMOJI_SPLITS, loadEmojiDataset } from './emoji';

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { assetPath } from '../backbone/package-root';
+import { assetPath } from '../paths/package-root';
 import { flattenTree, treeFromNamed, type TensorTree } from '../backbone/tensor-tree';
 import { FileFormatError } from '../errors';
 import { readSafetensors, tensorFromEntry, writeSafetensors } from '../io/safetensors';
