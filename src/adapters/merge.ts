@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ViTWeights, BlockWeights } from '../model/weights';
 import { cloneViTWeights } from '../model/weights-tree';
-import type { Adapter } from './adapter';
+import type { Adapter } from '../model/adapter-hook';
 
 /**
  * A copy of the weights with each adapted kernel replaced by W ± ΔW (the adapter's update is

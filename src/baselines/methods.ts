@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import type { Adapter, LoraParameters } from '../adapters/adapter';
+import type { Adapter } from '../model/adapter-hook';
+import type { LoraParameters } from '../adapters/lora-parameters';
 import { CLoRA, LearnedComposition, LoRA, UniformComposition } from '../adapters';
 import { ConfigError } from '../errors';
 import { episodeAccuracy, featuresInBatches, labelsAsArray, type EpisodeTensors, type PrototypeDistance } from '../evaluation';

@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import type { Adapter, AdapterSite } from '../adapters/adapter';
+import type { Adapter, AdapterSite } from '../model/adapter-hook';
 import { FileFormatError } from '../errors';
 import { writeFileAtomic } from '../io/atomic-write';
 import { PROJECTION_NAMES } from '../model/weights';

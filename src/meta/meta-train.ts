@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs';
-import type { Adapter } from '../adapters/adapter';
+import type { Adapter } from '../model/adapter-hook';
 import { CancelledError, CompatibilityError, ConfigError } from '../errors';
 import { prototypeLogits, prototypes, type PrototypeDistance } from '../evaluation';
 import type { RunControl } from '../progress/events';

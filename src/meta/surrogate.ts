@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { Adapter } from '../adapters/adapter';
+import type { Adapter } from '../model/adapter-hook';
 import { ConfigError, ShapeError } from '../errors';
 
 /** Anything that maps features [B, D] to class logits [B, N] (a LoRA's LinearHead). */

@@ -1,5 +1,6 @@
 export * from './config';
 export * from './weights';
+export * from './adapter-hook';
 export * from './preprocess';
 export * from './init';
 export * from './weights-tree';

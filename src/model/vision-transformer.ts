@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { Adapter } from '../adapters/adapter';
+import type { Adapter } from './adapter-hook';
 import { ShapeError } from '../errors';
 import { attention, extractPatches, layerNorm, linear, loraLinear, matMul2d, quickGelu, selectTokens } from '../ops';
 import { patchCount, validateViTConfig, type ViTConfig } from './config';

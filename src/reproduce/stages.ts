@@ -1,5 +1,5 @@
 import * as path from 'path';
-import type { Adapter } from '../adapters/adapter';
+import type { Adapter } from '../model/adapter-hook';
 import { LoRA } from '../adapters';
 import { evaluateMethod, type MethodContext, type MethodResult } from '../baselines';
 import * as tf from '@tensorflow/tfjs';

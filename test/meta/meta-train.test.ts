@@ -7,7 +7,7 @@ import { metaTrain, type MetaTrainOptions } from '../../src/meta/meta-train';
 import { metaLearningRate } from '../../src/meta/schedule';
 import { CancelledError, CompatibilityError, FileFormatError } from '../../src/errors';
 import type { RunEvent } from '../../src/progress/events';
-import type { Adapter } from '../../src/adapters/adapter';
+import type { Adapter } from '../../src/model/adapter-hook';
 import { ToyAdapter, ToyModel, toySet } from './toy';
 
 beforeAll(async () => { await tf.setBackend('cpu'); });

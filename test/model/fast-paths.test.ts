@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { LoRA, type Adapter } from '../../src/adapters';
+import { LoRA } from '../../src/adapters';
 import { initWasmBackend } from '../../src/backend/wasm';
-import { VisionTransformer } from '../../src/model';
+import { VisionTransformer, type Adapter } from '../../src/model';
 import { TEST_VIT } from './tiny-config';
 
 beforeAll(async () => {

@@ -4,7 +4,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LoRA } from '../../src/adapters';
-import type { LoraParameters } from '../../src/adapters/adapter';
+import type { LoraParameters } from '../../src/adapters/lora-parameters';
 import { initWasmBackend } from '../../src/backend/wasm';
 import {
   disposeLoraRecord, loadHfClipVision, loadPeftAdapter, readSafetensorsTensors, saveHfClipVision, savePeftAdapter, type LoraRecord,
