@@ -1,10 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../errors';
-import { toTensor, type ImageDataset, type ImageRecord } from '../data/dataset';
-import type { EpisodeList } from '../data/episodes';
+import { pixelTensor, type ImageDataset, type ImageRecord } from '../data/dataset';
+import type { EpisodeList, EpisodeSource, EpisodeTensors } from '../data/episodes';
+import { normalizeImages } from '../model/preprocess';
 import type { VisionTransformer } from '../model/vision-transformer';
-import type { EpisodeTensors, FeatureFn } from '../evaluation/episode-accuracy';
-import { evaluateEpisodeSource, type EpisodeSource, type EvaluateOptions, type EvaluationResult } from '../evaluation/evaluate-episodes';
+import type { FeatureFn } from '../evaluation/episode-accuracy';
+import { evaluateEpisodeSource, type EvaluateOptions, type EvaluationResult } from '../evaluation/evaluate-episodes';
 
 /** f(x) of every image an episode list uses, computed once: row `rowOf.get(storeIndex)` of `features`. */
 export interface FeatureTable {
@@ -36,7 +37,7 @@ export async function featureTable(dataset: ImageDataset, list: EpisodeList, fea
   let features = new Float32Array(0);
   let dim = 0;
   for (let start = 0; start < ordered.length; start += batchSize) {
-    const chunk = tf.tidy(() => featureFn(toTensor(dataset, ordered.slice(start, start + batchSize))));
+    const chunk = tf.tidy(() => featureFn(normalizeImages(pixelTensor(dataset, ordered.slice(start, start + batchSize)))));
     const values = chunk.dataSync() as Float32Array;
     if (start === 0) {
       dim = chunk.shape[1];

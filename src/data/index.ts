@@ -1,5 +1,5 @@
-export { classesOf, SPLITS, toTensor, TRAINING_SPLITS } from './dataset';
-export type { ClassInfo, ImageDataset, ImageRecord, Split } from './dataset';
+export { classesOf, pixelTensor, SPLITS, TRAINING_SPLITS } from './dataset';
+export type { ClassInfo, ImageDataset, ImageRecord, ImageTransform, Split } from './dataset';
 export { StoreDataset } from './store-dataset';
 export { readStore, writeStore } from './image-store';
 export type { ImageStore, StoreIndex } from './image-store';
@@ -16,7 +16,7 @@ export { summarizeDataset } from './summary';
 export type { DatasetSummary } from './summary';
 export type { BuildAllOptions, BuiltData } from './build-all';
 export { episodeSource, episodeTensors, sampleEpisodes } from './episodes';
-export type { Episode, EpisodeList, EpisodeOptions } from './episodes';
+export type { Episode, EpisodeList, EpisodeOptions, EpisodeSource, EpisodeTensors } from './episodes';
 export { loadEpisodes, saveEpisodes, validateEpisodeList } from './episode-file';
 export { datasetSpecKey, loadDatasetSpec } from './dataset-spec';
 export type { DatasetSpec } from './dataset-spec';

@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
-import type { EpisodeSource, FeatureFn } from '../evaluation';
+import type { EpisodeSource } from '../data/episodes';
+import type { FeatureFn } from '../evaluation';
 import type { SurrogateSet } from '../meta/surrogate';
 import type { RunControl } from '../progress/events';
 import type { VisionTransformer } from '../model/vision-transformer';

@@ -6,7 +6,7 @@ import type { ImageDataset } from '../../src/data/dataset';
 import { episodeSource, sampleEpisodes } from '../../src/data/episodes';
 import { ConfigError } from '../../src/errors';
 import { evaluateEpisodeSource, rawPixelFeatures, type FeatureFn } from '../../src/evaluation';
-import { VisionTransformer, type ViTConfig } from '../../src/model';
+import { normalizeImages, VisionTransformer, type ViTConfig } from '../../src/model';
 import { SeededRandom } from '../../src/random/seeded-random';
 import { syntheticDataset } from '../data/synthetic';
 
@@ -35,13 +35,13 @@ describe('evaluateFrozenFeatures', () => {
     const list = sampleEpisodes(dataset, 'novel', { ways: 5, shots: 1, queries: 3, count: 12, seed: 4 });
     const vit = VisionTransformer.random(SMALL, 3);
     for (const featureFn of [backboneFeatures(vit), rawPixelFeatures]) {
-      const direct = await evaluateEpisodeSource(featureFn, episodeSource(dataset, list));
+      const direct = await evaluateEpisodeSource(featureFn, episodeSource(dataset, list, normalizeImages));
       const cached = await evaluateFrozenFeatures(dataset, list, featureFn, { batchSize: 7 });
       expect(cached.accuracies).toEqual(direct.accuracies);
       expect(cached.mean).toBeCloseTo(direct.mean, 12);
     }
     // not a degenerate comparison: episodes differ in accuracy
-    const direct = await evaluateEpisodeSource(backboneFeatures(vit), episodeSource(dataset, list));
+    const direct = await evaluateEpisodeSource(backboneFeatures(vit), episodeSource(dataset, list, normalizeImages));
     expect(new Set(direct.accuracies).size).toBeGreaterThan(1);
     vit.dispose();
   });

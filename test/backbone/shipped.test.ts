@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initWasmBackend } from '../../src/backend/wasm';
 import { backboneFeatures, evaluateFrozenFeatures, loadShippedBackbone } from '../../src/backbone';
 import { assetPath } from '../../src/paths';
-import { classesOf, toTensor } from '../../src/data/dataset';
+import { classesOf, pixelTensor } from '../../src/data/dataset';
 import { loadEmojiDataset } from '../../src/data/emoji';
 import { sampleEpisodes } from '../../src/data/episodes';
 import { loadGlyphDataset } from '../../src/data/glyphs';
@@ -58,7 +58,7 @@ describe('the shipped backbone and image prior', () => {
     }
     const records = classesOf(glyphs, 'base').slice(0, 32).map((c) => glyphs.imagesOf(c.id)[0]);
     const rBn = tf.tidy(() => {
-      const glyphBatch = toTensor(glyphs, records);
+      const glyphBatch = normalizeImages(pixelTensor(glyphs, records));
       const noise = normalizeImages(tf.randomUniform(glyphBatch.shape, 0, 1, 'float32', 2) as tf.Tensor4D);
       return [bnPriorLoss(glyphBatch, prior).dataSync()[0], bnPriorLoss(noise, prior).dataSync()[0]];
     });

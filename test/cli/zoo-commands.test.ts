@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeHandlers } from '../../src/cli/handlers';
 import { episodeSource, sampleEpisodes } from '../../src/data/episodes';
 import { MissingResourceError } from '../../src/errors';
-import { VisionTransformer, type ViTConfig } from '../../src/model';
+import { normalizeImages, VisionTransformer, type ViTConfig } from '../../src/model';
 import type { InvertedLora, PipelinePorts } from '../../src/reproduce/ports';
 import { buildZoo, readZooManifest } from '../../src/zoo';
 import { syntheticDataset } from '../data/synthetic';
@@ -42,7 +42,7 @@ function fakePorts(inverted: string[]): PipelinePorts {
       } satisfies InvertedLora;
     },
     realImages: async () => { throw new Error('no command reads real zoo images'); },
-    episodes: async (_set, shape, count, seed) => episodeSource(novel, sampleEpisodes(novel, 'novel', { ...shape, count, seed })),
+    episodes: async (_set, shape, count, seed) => episodeSource(novel, sampleEpisodes(novel, 'novel', { ...shape, count, seed }), normalizeImages),
     dispose: () => undefined,
   };
 }
