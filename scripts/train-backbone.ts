@@ -17,7 +17,7 @@ import { initWasmBackend } from '../src/backend/wasm';
 import { backboneAccuracy, backboneFeatures, concatLabelled, featureTable, holdoutSplit, loadShippedBackbone, tableEpisodeSource, tableFeatures, pretrainBackbone, saveBackbone, type PretrainOptions } from '../src/backbone';
 import { assetPath } from '../src/paths';
 import { backboneClassifier } from '../src/backbone/pretrain';
-import { AdamW } from '../src/backbone/adamw';
+import { Adam, DEFAULT_ADAMW } from '../src/optim/adam';
 import { SeededRandom } from '../src/random/seeded-random';
 import { variablesOf, type TensorTree } from '../src/backbone/tensor-tree';
 import { progressBar } from '../src/cli/progress-bar';
@@ -41,7 +41,7 @@ function measureStepSeconds(classes: number): number {
   init.dispose();
   const head = LinearHead.create(TINY_VIT.projectionDim, classes, 1);
   const model = backboneClassifier(vit, head, RECIPE.tokenKeepRatio);
-  const optimizer = new AdamW(model.parameters);
+  const optimizer = new Adam(model.parameters, DEFAULT_ADAMW);
   const names = Object.keys(model.parameters);
   const x = tf.randomNormal([RECIPE.batchSize, 32, 32, 3]) as tf.Tensor4D;
   const y = tf.oneHot(tf.randomUniform([RECIPE.batchSize], 0, classes, 'int32'), classes);

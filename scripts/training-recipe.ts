@@ -1,5 +1,5 @@
 /** What the training scripts (train-backbone.ts, train-prior.ts) share: arguments and the optimiser part of a recipe. */
-import { DEFAULT_ADAMW } from '../src/backbone/adamw';
+import { DEFAULT_ADAMW } from '../src/optim/adam';
 
 /** The value after `--name` on the command line, if any. */
 export function argument(name: string): string | undefined {

@@ -4,6 +4,7 @@
  */
 export * from './errors';
 export * from './paths';
+export * from './optim';
 export * from './model';
 export * from './adapters';
 export * from './progress/events';

@@ -1,9 +1,5 @@
-export { cosineLearningRate } from './schedule';
-export type { CosineSchedule } from './schedule';
 export { augmentPixels, DEFAULT_AUGMENT } from './augment';
 export type { AugmentOptions } from './augment';
-export { AdamW, DEFAULT_ADAMW } from './adamw';
-export type { AdamWOptions } from './adamw';
 export { classifierAccuracy, DEFAULT_SUPERVISED, trainSupervised } from './supervised';
 export type { LabelledImages, StepContext, SupervisedOptions, SupervisedResult, TrainableClassifier } from './supervised';
 export { backboneAccuracy, backboneClassifier, pretrainBackbone } from './pretrain';

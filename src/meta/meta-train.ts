@@ -4,12 +4,13 @@ import type { Adapter } from '../model/adapter-hook';
 import { CancelledError, CompatibilityError, ConfigError } from '../errors';
 import { prototypeLogits, prototypes, type PrototypeDistance } from '../evaluation';
 import type { RunControl } from '../progress/events';
-import { Adam } from './adam';
 import { calibrateLogitScale } from './logit-scale';
 import { BestSoFar, loadMetaCheckpoint, metaLoraLayout, saveMetaCheckpoint, type MetaTrainStep, type MetaValidation } from './checkpoint';
 import { distillationLoss, episodeCrossEntropy } from './losses';
+import { Adam } from '../optim/adam';
+import { warmupCosineRate, type WarmupCosineSchedule } from '../optim/schedule';
 import { SeededRandom } from '../random/seeded-random';
-import { metaLearningRate, PAPER_SCHEDULE, type WarmRestartSchedule } from './schedule';
+import { PAPER_SCHEDULE } from './schedule';
 import {
   episodeImages, imagesByClass, interpolatedEpisode, singleLoraEpisode,
   type EpisodeShape, type SurrogateEpisode, type SurrogateSet,
@@ -35,7 +36,7 @@ export interface MetaTrainOptions extends RunControl {
    */
   logitScale?: number | 'calibrated';
   flip?: boolean; // horizontal-flip augmentation, default true
-  schedule?: WarmRestartSchedule; // default PAPER_SCHEDULE
+  schedule?: WarmupCosineSchedule; // default PAPER_SCHEDULE, indexed by the 0-based step
   seed?: number;
   /** Accuracy of the current meta-LoRA on the validation split (never meta-test). */
   validate?: (adapter: Adapter) => number | Promise<number>;
@@ -161,7 +162,7 @@ export async function metaTrain(
         : singleLoraEpisode(byClass, rng.int(sets.length), shape);
       const refs = [...episode.support, ...episode.query];
       const flips = refs.map(() => flip && rng.next() < 0.5);
-      const lr = metaLearningRate(step, schedule);
+      const lr = warmupCosineRate(step, schedule);
       const { loss, accuracy } = trainStep(model, metaAdapter, adam, sets, episode, episodeImages(sets, refs, flips, options.patchGrid), lr, distance, logitScale);
       result.trainSeconds += (performance.now() - started) / 1000;
       step += 1;
