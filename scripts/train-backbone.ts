@@ -19,7 +19,6 @@ import { assetPath } from '../src/paths';
 import { backboneClassifier } from '../src/backbone/pretrain';
 import { Adam, DEFAULT_ADAMW } from '../src/optim/adam';
 import { SeededRandom } from '../src/random/seeded-random';
-import { variablesOf, type TensorTree } from '../src/backbone/tensor-tree';
 import { progressBar } from '../src/cli/progress-bar';
 import { classesOf, type ImageDataset, type Split } from '../src/data/dataset';
 import { loadFashionMnist, loadMnist } from '../src/data/digits';
@@ -29,7 +28,7 @@ import { sampleEpisodes } from '../src/data/episodes';
 import { loadGlyphDataset } from '../src/data/glyphs';
 import { evaluateEpisodeSource, meanWithInterval, rawPixelFeatures } from '../src/evaluation';
 import { writeJsonAtomic } from '../src/io';
-import { LinearHead, TINY_VIT, VisionTransformer, normalizeImages, type ViTWeights } from '../src/model';
+import { LinearHead, TINY_VIT, VisionTransformer, normalizeImages, variablesOf } from '../src/model';
 import { argument, optimiserOptions } from './training-recipe';
 
 const RECIPE = { batchSize: 64, peakLearningRate: 1e-3, floorLearningRate: 1e-5, warmupFraction: 0.05, tokenKeepRatio: 0.5, fullTokenFraction: 0.2, weightDecay: 0.05 };
@@ -37,7 +36,7 @@ const RECIPE = { batchSize: 64, peakLearningRate: 1e-3, floorLearningRate: 1e-5,
 /** Seconds per training step at the recipe's batch size, on a throw-away model (3 timed steps). */
 function measureStepSeconds(classes: number): number {
   const init = VisionTransformer.random(TINY_VIT, 123);
-  const vit = new VisionTransformer(TINY_VIT, variablesOf(init.weights as unknown as TensorTree) as unknown as ViTWeights);
+  const vit = new VisionTransformer(TINY_VIT, variablesOf(init.weights));
   init.dispose();
   const head = LinearHead.create(TINY_VIT.projectionDim, classes, 1);
   const model = backboneClassifier(vit, head, RECIPE.tokenKeepRatio);

@@ -7,7 +7,7 @@ import type { EpisodeTensors } from '../data/episodes';
 import { episodeAccuracy, featuresInBatches, labelsAsArray, type PrototypeDistance } from '../evaluation';
 import { LinearHead } from '../model/head';
 import { VisionTransformer } from '../model/vision-transformer';
-import { mapViTWeights, weightTensors } from '../model/weights-tree';
+import { treeTensors, variablesOf } from '../model/tensor-tree';
 import { fitOnSupport, type SupportTuning } from './fit-on-support';
 
 /** What the methods compare: the frozen backbone, the LoRA zoo, and LoRA Recycle's meta-LoRA. */
@@ -103,10 +103,10 @@ const linearProbe: EpisodeMethod = (context, episode, options) => {
 const fullFineTuning: EpisodeMethod = (context, episode, options) => {
   const supportLabels = labelsAsArray(episode.supportLabels);
   const ways = Math.max(...supportLabels) + 1;
-  const tuned = new VisionTransformer(context.backbone.config, mapViTWeights(context.backbone.weights, (t) => tf.variable(t, true)));
+  const tuned = new VisionTransformer(context.backbone.config, variablesOf(context.backbone.weights));
   const head = LinearHead.create(tuned.config.projectionDim, ways, options.seed ?? 0);
   try {
-    const variables = weightTensors(tuned.weights) as tf.Variable[];
+    const variables = treeTensors(tuned.weights) as tf.Variable[];
     const logitsOf = (x: tf.Tensor4D) => head.apply(tuned.forward(x).features);
     fitOnSupport([...variables, ...head.trainableVariables()], logitsOf, episode.support, supportLabels, options.fullTuning ?? DEFAULT_FULL_TUNING);
     const logits = tf.tidy(() => head.apply(featuresInBatches((x) => tuned.forward(x).features, episode.query)));

@@ -3,7 +3,7 @@ export * from './weights';
 export * from './adapter-hook';
 export * from './preprocess';
 export * from './init';
-export * from './weights-tree';
+export * from './tensor-tree';
 export * from './validate-weights';
 export * from './token-pruning';
 export * from './vision-transformer';

@@ -8,7 +8,7 @@ import { loadHfClipVision, saveHfClipVision } from '../../src/io/hf-clip';
 import { WritableTensor, readSafetensors, toFloat32, writeSafetensors } from '../../src/io/safetensors';
 import type { ViTConfig } from '../../src/model/config';
 import { VisionTransformer } from '../../src/model/vision-transformer';
-import { weightTensors } from '../../src/model/weights-tree';
+import { treeTensors } from '../../src/model/tensor-tree';
 
 const CONFIG: ViTConfig = {
   imageSize: 16, patchSize: 4, channels: 3, width: 16, depth: 2, heads: 2, mlpWidth: 32, projectionDim: 8, layerNormEps: 1e-5,
@@ -31,8 +31,8 @@ function variant(name: string, edit: (t: Map<string, WritableTensor>) => void, k
   return dir;
 }
 
-function disposeLoaded(loaded: { weights: Parameters<typeof weightTensors>[0] }): void {
-  tf.dispose(weightTensors(loaded.weights));
+function disposeLoaded(loaded: { weights: Parameters<typeof treeTensors>[0] }): void {
+  tf.dispose(treeTensors(loaded.weights));
 }
 
 describe('Hugging Face CLIP vision checkpoints', () => {
@@ -51,7 +51,7 @@ describe('Hugging Face CLIP vision checkpoints', () => {
   it('round-trips every weight and the configuration through save and load', () => {
     const loaded = loadHfClipVision(saved);
     expect(loaded.config).toEqual(CONFIG);
-    const [expected, found] = [weightTensors(reference.weights), weightTensors(loaded.weights)];
+    const [expected, found] = [treeTensors(reference.weights), treeTensors(loaded.weights)];
     expect(found.length).toBe(expected.length);
     expected.forEach((t, i) => {
       expect(found[i].shape).toEqual(t.shape);
