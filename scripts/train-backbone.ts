@@ -14,7 +14,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { initWasmBackend } from '../src/backend/wasm';
-import { backboneAccuracy, backboneFeatures, concatLabelled, featureTable, holdoutSplit, loadShippedBackbone, tableEpisodeSource, tableFeatures, pretrainBackbone, saveBackbone, type PretrainOptions } from '../src/backbone';
+import { backboneAccuracy, backboneFeatures, concatLabelled, featureTable, holdoutSplit, loadShippedBackbone, tableEpisodeSource, pretrainBackbone, saveBackbone, type PretrainOptions } from '../src/backbone';
 import { assetPath } from '../src/paths';
 import { backboneClassifier } from '../src/backbone/pretrain';
 import { Adam, DEFAULT_ADAMW } from '../src/optim/adam';
@@ -26,7 +26,7 @@ import { EMOJI_SPLITS, loadEmojiDataset } from '../src/data/emoji';
 import type { StoreDataset } from '../src/data/store-dataset';
 import { sampleEpisodes } from '../src/data/episodes';
 import { loadGlyphDataset } from '../src/data/glyphs';
-import { evaluateEpisodeSource, meanWithInterval, rawPixelFeatures } from '../src/evaluation';
+import { evaluateEpisodeSource, flattenImages, meanWithInterval } from '../src/evaluation';
 import { writeJsonAtomic } from '../src/io';
 import { LinearHead, TINY_VIT, VisionTransformer, normalizeImages, variablesOf } from '../src/model';
 import { argument, optimiserOptions } from './training-recipe';
@@ -93,12 +93,12 @@ async function evaluate(): Promise<void> {
     const nnTable = await featureTable(dataset, all, backboneFeatures(backbone));
     const featureSeconds = (Date.now() - started) / 1000;
     console.log(`${set.name}: backbone features of ${nnTable.rowOf.size} images in ${featureSeconds.toFixed(0)} s`);
-    const rawTable = await featureTable(dataset, all, rawPixelFeatures);
+    const rawTable = await featureTable(dataset, all, flattenImages);
     for (const list of lists) {
       const shots = list.shots;
       started = Date.now();
-      const nn = await evaluateEpisodeSource(tableFeatures, tableEpisodeSource(list, nnTable), { run: `${set.name} ${shots}-shot NN`, onEvent: progressBar() });
-      const raw = await evaluateEpisodeSource(tableFeatures, tableEpisodeSource(list, rawTable), { run: `${set.name} ${shots}-shot raw pixels`, onEvent: progressBar() });
+      const nn = await evaluateEpisodeSource(flattenImages, tableEpisodeSource(list, nnTable), { run: `${set.name} ${shots}-shot NN`, onEvent: progressBar() });
+      const raw = await evaluateEpisodeSource(flattenImages, tableEpisodeSource(list, rawTable), { run: `${set.name} ${shots}-shot raw pixels`, onEvent: progressBar() });
       const difference = meanWithInterval(nn.accuracies.map((a, i) => a - raw.accuracies[i])); // paired: same episodes
       results.push({
         set: set.name, dataset: dataset.name, checksum: dataset.checksum, split: set.split, ways: EVALUATION.ways, shots, queries: EVALUATION.queries,

@@ -4,7 +4,7 @@ import type { LoraParameters } from '../adapters/lora-parameters';
 import { CLoRA, LearnedComposition, LoRA, UniformComposition } from '../adapters';
 import { ConfigError } from '../errors';
 import type { EpisodeTensors } from '../data/episodes';
-import { episodeAccuracy, featuresInBatches, labelsAsArray, type PrototypeDistance } from '../evaluation';
+import { episodeAccuracy, featuresInBatches, flattenImages, labelsAsArray, type PrototypeDistance } from '../evaluation';
 import { LinearHead } from '../model/head';
 import { VisionTransformer } from '../model/vision-transformer';
 import { treeTensors, variablesOf } from '../model/tensor-tree';
@@ -88,7 +88,7 @@ const linearProbe: EpisodeMethod = (context, episode, options) => {
   try {
     // the head sees features, so they travel through fitOnSupport as a [N·K, D, 1, 1] "image"
     const asImages = tf.reshape(supportFeatures, [...supportFeatures.shape, 1, 1]) as tf.Tensor4D;
-    fitOnSupport(head.trainableVariables(), (x) => head.apply(tf.reshape(x, [x.shape[0], -1]) as tf.Tensor2D), asImages, supportLabels,
+    fitOnSupport(head.trainableVariables(), (x) => head.apply(flattenImages(x)), asImages, supportLabels,
       options.tuning ?? DEFAULT_TUNING);
     asImages.dispose();
     const logits = tf.tidy(() => head.apply(queryFeatures));

@@ -7,6 +7,6 @@ export { episodeAccuracy, featuresInBatches } from './episode-accuracy';
 export type { EpisodeAccuracyOptions, FeatureFn } from './episode-accuracy';
 export { disposeEpisode, evaluateEpisodeSource } from './evaluate-episodes';
 export type { EvaluateOptions, EvaluationResult } from './evaluate-episodes';
-export { rawPixelFeatures } from './raw-pixels';
+export { flattenImages } from './flatten-images';
 export { episodeView } from './episode-view';
 export type { EpisodeViewOptions } from './episode-view';

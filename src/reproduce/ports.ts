@@ -19,7 +19,7 @@ export interface InvertedLora {
 /**
  * A fixed episode list. `withFeatures` (when the images are known, not only their tensors) gives
  * the same episodes with each distinct image replaced by its feature under a fixed feature
- * function, computed once ([n, 1, 1, D] maps for tableFeatures): exact for tuning-free methods, at
+ * function, computed once ([n, 1, 1, D] maps for flattenImages): exact for tuning-free methods, at
  * a fraction of the forward passes.
  */
 export interface PipelineEpisodes extends EpisodeSource {

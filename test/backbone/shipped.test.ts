@@ -8,7 +8,7 @@ import { classesOf, pixelTensor } from '../../src/data/dataset';
 import { loadEmojiDataset } from '../../src/data/emoji';
 import { sampleEpisodes } from '../../src/data/episodes';
 import { loadGlyphDataset } from '../../src/data/glyphs';
-import { meanWithInterval, rawPixelFeatures } from '../../src/evaluation';
+import { meanWithInterval, flattenImages } from '../../src/evaluation';
 import { TINY_VIT, normalizeImages } from '../../src/model';
 import { PRIOR_CNN, bnPriorLoss, loadShippedPrior } from '../../src/prior';
 
@@ -71,7 +71,7 @@ describe('the shipped backbone and image prior', () => {
     const list = sampleEpisodes(emoji, 'novel', { ways: 5, shots: 1, queries: 15, count: 600, seed: 2026 });
     const backbone = loadShippedBackbone();
     const nn = await evaluateFrozenFeatures(emoji, list, backboneFeatures(backbone));
-    const raw = await evaluateFrozenFeatures(emoji, list, rawPixelFeatures);
+    const raw = await evaluateFrozenFeatures(emoji, list, flattenImages);
     backbone.dispose();
     const difference = meanWithInterval(nn.accuracies.map((a, i) => a - raw.accuracies[i]));
     // a backbone pretrained away from the zoo's classes may lose to raw pixels here (the model card says by how much)

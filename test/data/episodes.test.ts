@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initWasmBackend } from '../../src/backend/wasm';
 import { episodeSource, episodeTensors, loadEmojiDataset, loadEpisodes, sampleEpisodes, saveEpisodes, type EpisodeList, type StoreDataset } from '../../src/data';
 import { ConfigError, FileFormatError } from '../../src/errors';
-import { evaluateEpisodeSource, rawPixelFeatures } from '../../src/evaluation';
+import { evaluateEpisodeSource, flattenImages } from '../../src/evaluation';
 import { CLIP_MEAN, CLIP_STD, normalizeImages } from '../../src/model/preprocess';
 import { syntheticDataset } from './synthetic';
 
@@ -173,8 +173,8 @@ describe('episode tensors', () => {
     const list = sampleEpisodes(emoji, 'novel', { ...OPTIONS, count: 6 });
     const source = episodeSource(emoji, list, normalizeImages);
     const before = tf.memory().numTensors;
-    const first = await evaluateEpisodeSource(rawPixelFeatures, source);
-    const second = await evaluateEpisodeSource(rawPixelFeatures, source);
+    const first = await evaluateEpisodeSource(flattenImages, source);
+    const second = await evaluateEpisodeSource(flattenImages, source);
     expect(tf.memory().numTensors).toBe(before);
     expect(first.episodes).toBe(6);
     expect(second.accuracies).toEqual(first.accuracies);
