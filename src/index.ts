@@ -5,6 +5,7 @@
 export * from './errors';
 export * from './paths';
 export * from './optim';
+export * from './training';
 export * from './model';
 export * from './adapters';
 export * from './progress/events';

@@ -1,7 +1,3 @@
-export { augmentPixels, DEFAULT_AUGMENT } from './augment';
-export type { AugmentOptions } from './augment';
-export { classifierAccuracy, DEFAULT_SUPERVISED, trainSupervised } from './supervised';
-export type { LabelledImages, StepContext, SupervisedOptions, SupervisedResult, TrainableClassifier } from './supervised';
 export { backboneAccuracy, backboneClassifier, pretrainBackbone } from './pretrain';
 export type { PretrainOptions, PretrainResult } from './pretrain';
 export { loadShippedBackbone, saveBackbone, SHIPPED_BACKBONE_FILE } from './shipped';

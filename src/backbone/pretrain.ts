@@ -5,7 +5,7 @@ import { LinearHead } from '../model/head';
 import { normalizeImages } from '../model/preprocess';
 import { VisionTransformer } from '../model/vision-transformer';
 import type { RunControl } from '../progress/events';
-import { DEFAULT_SUPERVISED, LabelledImages, SupervisedOptions, SupervisedResult, TrainableClassifier, classifierAccuracy, trainSupervised } from './supervised';
+import { DEFAULT_SUPERVISED, LabelledImages, SupervisedOptions, SupervisedResult, TrainableClassifier, classifierAccuracy, trainSupervised } from '../training/supervised';
 import { flattenTree, variablesOf } from '../model/tensor-tree';
 
 export interface PretrainOptions extends Partial<Omit<SupervisedOptions, 'run' | 'normalize'>>, RunControl {

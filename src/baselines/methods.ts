@@ -8,7 +8,7 @@ import { episodeAccuracy, featuresInBatches, flattenImages, labelsAsArray, type 
 import { LinearHead } from '../model/head';
 import { VisionTransformer } from '../model/vision-transformer';
 import { treeTensors, variablesOf } from '../model/tensor-tree';
-import { fitOnSupport, type SupportTuning } from './fit-on-support';
+import { fitOnSupport, type SupportTuning } from '../training/fit-on-support';
 
 /** What the methods compare: the frozen backbone, the LoRA zoo, and LoRA Recycle's meta-LoRA. */
 export interface MethodContext {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { flattenTree, variablesOf } from '../model/tensor-tree';
-import { DEFAULT_SUPERVISED, LabelledImages, SupervisedOptions, SupervisedResult, TrainableClassifier, classifierAccuracy, trainSupervised } from '../backbone/supervised';
+import { DEFAULT_SUPERVISED, LabelledImages, SupervisedOptions, SupervisedResult, TrainableClassifier, classifierAccuracy, trainSupervised } from '../training/supervised';
 import type { RunControl } from '../progress/events';
 import { PriorCnn, PriorCnnConfig } from './prior-cnn';
 

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { LoRA } from '../adapters/lora';
-import { fitOnSupport } from '../baselines/fit-on-support';
+import { fitOnSupport } from '../training/fit-on-support';
 import type { EpisodeTensors } from '../data/episodes';
 import { labelsAsArray } from '../evaluation/prototypes';
 import { LinearHead } from '../model/head';

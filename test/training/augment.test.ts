@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initWasmBackend } from '../../src/backend/wasm';
-import { augmentPixels, DEFAULT_AUGMENT } from '../../src/backbone';
+import { augmentPixels, DEFAULT_AUGMENT } from '../../src/training';
 import { SeededRandom } from '../../src/random/seeded-random';
 
 beforeAll(async () => {

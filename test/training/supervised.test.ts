@@ -4,7 +4,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initWasmBackend } from '../../src/backend/wasm';
-import { DEFAULT_AUGMENT, DEFAULT_SUPERVISED, LabelledImages, TrainableClassifier, classifierAccuracy, trainSupervised } from '../../src/backbone';
+import { DEFAULT_AUGMENT, DEFAULT_SUPERVISED, LabelledImages, TrainableClassifier, classifierAccuracy, trainSupervised } from '../../src/training';
 import { CancelledError } from '../../src/errors';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'supervised-'));
