@@ -26,11 +26,12 @@ function importSpecifiers(source: string): string[] {
   return patterns.flatMap((re) => [...code.matchAll(re)].map((m) => m[1])).filter((s) => s.startsWith('.'));
 }
 
-/** "ops" for src/ops/wasm/x.ts, "errors" for src/errors.ts, null for src/index.ts. */
+/** "ops" for src/ops/wasm/x.ts (or an import of '../ops'), "errors" for src/errors.ts, null for src/index.ts. */
 function folderOf(file: string): string | null {
   const [first, ...rest] = path.relative(SRC, file).split(path.sep);
   if (rest.length > 0) return first;
-  return first === 'index.ts' ? null : first.replace(/\.(d\.)?ts$/, '');
+  const name = first.replace(/\.(d\.)?ts$/, '');
+  return name === '' || name === 'index' ? null : name;
 }
 
 /** Folder → folder edges, each with one file-level example for the failure message. */
