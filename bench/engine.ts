@@ -11,7 +11,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { commandLine } from '../scripts/command-line';
-import { assetPath } from '../src/backbone/package-root';
+import { assetPath } from '../src/paths';
 import { MEASURED_SPEEDS_ASSET, type MeasuredSpeeds } from '../src/backend/measured-speeds';
 import type { BackendPart } from './engine-backend';
 import { markdown, writeAtomic, type EngineReport } from './engine-report';

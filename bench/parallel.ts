@@ -26,7 +26,7 @@ import { episodeSource, loadEmojiDataset, sampleEpisodes } from '../src/data';
 import { evaluateEpisodeSource } from '../src/evaluation';
 import { writeFileAtomic } from '../src/io/atomic-write';
 import { saveHfClipVision, saveLoraFile } from '../src/io';
-import { TINY_VIT, VisionTransformer } from '../src/model';
+import { normalizeImages, TINY_VIT, VisionTransformer } from '../src/model';
 import type { DatasetSpec } from '../src/data';
 import { chooseExecution, evaluateInParallel, JobResources, PARALLEL_MODE_ENV, runInWorkers, runJob, saveMeasuredTimings, timingsFile, type InvertLoraJob, type MeasuredTimings } from '../src/parallel';
 import { PRIOR_CNN, PriorCnn, savePrior } from '../src/prior';
@@ -108,7 +108,7 @@ async function main(): Promise<void> {
     'main 2T': async (onEvent) => {
       const resources = new JobResources();
       const backbone = resources.backbone(backbonePath);
-      const result = await evaluateEpisodeSource((x) => backbone.forward(x).features, episodeSource(emoji, list), { onEvent });
+      const result = await evaluateEpisodeSource((x) => backbone.forward(x).features, episodeSource(emoji, list, normalizeImages), { onEvent });
       resources.dispose();
       accuracies.set('main 2T', result.accuracies);
       return [mainBackend];

@@ -3,12 +3,13 @@
  *   npm run data -- build [--size 32|64]   build (or validate the cached) emoji, glyph, MNIST and
  *                                          Fashion-MNIST sets; print counts and checksums
  *   npm run data -- card [--size 32|64]    the same, then write docs/data-card.md
- * The cache is $LORA_RECYCLE_DATA_DIR, else the user's cache directory (src/data/cache-dir.ts).
+ * The cache is $LORA_RECYCLE_DATA_DIR, else the user's cache directory (src/paths/cache-dir.ts).
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { progressBar } from '../src/cli/progress-bar';
-import { buildAllData, defaultCacheDir, EMOJI_SPLITS, GLYPH_SCRIPTS, SPLITS, summarizeDataset, type DatasetSummary } from '../src/data';
+import { buildAllData, EMOJI_SPLITS, GLYPH_SCRIPTS, SPLITS, summarizeDataset, type DatasetSummary } from '../src/data';
+import { defaultCacheDir } from '../src/paths';
 import { ConfigError } from '../src/errors';
 import { writeFileAtomic } from '../src/io/atomic-write';
 import { commandLine } from './command-line';

@@ -14,11 +14,11 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { initWasmBackend } from '../src/backend/wasm';
-import { assetPath, backboneAccuracy, backboneFeatures, concatLabelled, featureTable, holdoutSplit, loadShippedBackbone, tableEpisodeSource, tableFeatures, pretrainBackbone, saveBackbone, type PretrainOptions } from '../src/backbone';
+import { backboneAccuracy, backboneFeatures, concatLabelled, featureTable, holdoutSplit, loadShippedBackbone, tableEpisodeSource, pretrainBackbone, saveBackbone, type PretrainOptions } from '../src/backbone';
+import { assetPath } from '../src/paths';
 import { backboneClassifier } from '../src/backbone/pretrain';
-import { AdamW } from '../src/backbone/adamw';
+import { Adam, DEFAULT_ADAMW } from '../src/optim/adam';
 import { SeededRandom } from '../src/random/seeded-random';
-import { variablesOf, type TensorTree } from '../src/backbone/tensor-tree';
 import { progressBar } from '../src/cli/progress-bar';
 import { classesOf, type ImageDataset, type Split } from '../src/data/dataset';
 import { loadFashionMnist, loadMnist } from '../src/data/digits';
@@ -26,9 +26,9 @@ import { EMOJI_SPLITS, loadEmojiDataset } from '../src/data/emoji';
 import type { StoreDataset } from '../src/data/store-dataset';
 import { sampleEpisodes } from '../src/data/episodes';
 import { loadGlyphDataset } from '../src/data/glyphs';
-import { evaluateEpisodeSource, meanWithInterval, rawPixelFeatures } from '../src/evaluation';
+import { evaluateEpisodeSource, flattenImages, meanWithInterval } from '../src/evaluation';
 import { writeJsonAtomic } from '../src/io';
-import { LinearHead, TINY_VIT, VisionTransformer, normalizeImages, type ViTWeights } from '../src/model';
+import { LinearHead, TINY_VIT, VisionTransformer, normalizeImages, variablesOf } from '../src/model';
 import { commandLine } from './command-line';
 import { optimiserOptions } from './training-recipe';
 
@@ -40,11 +40,11 @@ const RECIPE = { batchSize: 64, peakLearningRate: 1e-3, floorLearningRate: 1e-5,
 /** Seconds per training step at the recipe's batch size, on a throw-away model (3 timed steps). */
 function measureStepSeconds(classes: number): number {
   const init = VisionTransformer.random(TINY_VIT, 123);
-  const vit = new VisionTransformer(TINY_VIT, variablesOf(init.weights as unknown as TensorTree) as unknown as ViTWeights);
+  const vit = new VisionTransformer(TINY_VIT, variablesOf(init.weights));
   init.dispose();
   const head = LinearHead.create(TINY_VIT.projectionDim, classes, 1);
   const model = backboneClassifier(vit, head, RECIPE.tokenKeepRatio);
-  const optimizer = new AdamW(model.parameters);
+  const optimizer = new Adam(model.parameters, DEFAULT_ADAMW);
   const names = Object.keys(model.parameters);
   const x = tf.randomNormal([RECIPE.batchSize, 32, 32, 3]) as tf.Tensor4D;
   const y = tf.oneHot(tf.randomUniform([RECIPE.batchSize], 0, classes, 'int32'), classes);
@@ -97,12 +97,12 @@ async function evaluate(args: Args): Promise<void> {
     const nnTable = await featureTable(dataset, all, backboneFeatures(backbone));
     const featureSeconds = (Date.now() - started) / 1000;
     console.log(`${set.name}: backbone features of ${nnTable.rowOf.size} images in ${featureSeconds.toFixed(0)} s`);
-    const rawTable = await featureTable(dataset, all, rawPixelFeatures);
+    const rawTable = await featureTable(dataset, all, flattenImages);
     for (const list of lists) {
       const shots = list.shots;
       started = Date.now();
-      const nn = await evaluateEpisodeSource(tableFeatures, tableEpisodeSource(list, nnTable), { run: `${set.name} ${shots}-shot NN`, onEvent: progressBar() });
-      const raw = await evaluateEpisodeSource(tableFeatures, tableEpisodeSource(list, rawTable), { run: `${set.name} ${shots}-shot raw pixels`, onEvent: progressBar() });
+      const nn = await evaluateEpisodeSource(flattenImages, tableEpisodeSource(list, nnTable), { run: `${set.name} ${shots}-shot NN`, onEvent: progressBar() });
+      const raw = await evaluateEpisodeSource(flattenImages, tableEpisodeSource(list, rawTable), { run: `${set.name} ${shots}-shot raw pixels`, onEvent: progressBar() });
       const difference = meanWithInterval(nn.accuracies.map((a, i) => a - raw.accuracies[i])); // paired: same episodes
       results.push({
         set: set.name, dataset: dataset.name, checksum: dataset.checksum, split: set.split, ways: EVALUATION.ways, shots, queries: EVALUATION.queries,

@@ -8,8 +8,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { initWasmBackend } from '../src/backend/wasm';
-import { assetPath, holdoutSplit } from '../src/backbone';
-import { DEFAULT_AUGMENT } from '../src/backbone/augment';
+import { holdoutSplit } from '../src/backbone';
+import { assetPath } from '../src/paths';
+import { DEFAULT_AUGMENT } from '../src/training/augment';
 import { progressBar } from '../src/cli/progress-bar';
 import { classesOf } from '../src/data/dataset';
 import { loadGlyphDataset } from '../src/data/glyphs';

@@ -1,5 +1,5 @@
 /** What the training scripts (train-backbone.ts, train-prior.ts) share: the optimiser part of a recipe. */
-import { DEFAULT_ADAMW } from '../src/backbone/adamw';
+import { DEFAULT_ADAMW } from '../src/optim/adam';
 
 export interface OptimiserRecipe {
   batchSize: number;

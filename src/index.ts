@@ -3,6 +3,9 @@
  * The public API, one line per area of the method (folders mirror method.md).
  */
 export * from './errors';
+export * from './paths';
+export * from './optim';
+export * from './training';
 export * from './model';
 export * from './adapters';
 export * from './progress/events';

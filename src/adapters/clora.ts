@@ -3,7 +3,7 @@ import { ConfigError } from '../errors';
 import type { ViTConfig } from '../model/config';
 import type { ProjectionName } from '../model/weights';
 import { matMul2d } from '../ops';
-import { siteKey, type Adapter, type AdapterSite } from './adapter';
+import { siteKey, type Adapter, type AdapterSite } from '../model/adapter-hook';
 import { sitesFor } from './sites';
 
 export interface CLoRAOptions {

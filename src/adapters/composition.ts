@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { CompatibilityError } from '../errors';
 import { matMul2d } from '../ops';
-import { siteKey, type Adapter, type AdapterSite, type LoraParameters } from './adapter';
+import { siteKey, type Adapter, type AdapterSite } from '../model/adapter-hook';
+import type { LoraParameters } from './lora-parameters';
 
 /** One frozen LoRA inside a composition: per site its own A [in, r] and B [r, out] and scale. */
 interface FrozenPart {

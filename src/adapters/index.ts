@@ -1,4 +1,4 @@
-export * from './adapter';
+export * from './lora-parameters';
 export * from './sites';
 export * from './lora';
 export * from './composition';

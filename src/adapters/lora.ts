@@ -3,7 +3,8 @@ import { ConfigError, ShapeError } from '../errors';
 import type { ViTConfig } from '../model/config';
 import type { ProjectionName } from '../model/weights';
 import { matMul2d } from '../ops';
-import { siteKey, type Adapter, type AdapterSite, type LoraParameters } from './adapter';
+import { siteKey, type Adapter, type AdapterSite } from '../model/adapter-hook';
+import type { LoraParameters } from './lora-parameters';
 import { projectionShape, sitesFor } from './sites';
 
 export interface LoraOptions {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ViTWeights, BlockWeights } from '../model/weights';
-import { cloneViTWeights } from '../model/weights-tree';
-import type { Adapter } from './adapter';
+import { mapTree } from '../model/tensor-tree';
+import type { Adapter } from '../model/adapter-hook';
 
 /**
  * A copy of the weights with each adapted kernel replaced by W ± ΔW (the adapter's update is
@@ -9,7 +9,7 @@ import type { Adapter } from './adapter';
  * result owns all its tensors (hand it to a VisionTransformer).
  */
 function withDelta(weights: ViTWeights, adapter: Adapter, sign: 1 | -1): ViTWeights {
-  const copy = cloneViTWeights(weights);
+  const copy = mapTree(weights, (t) => t.clone());
   const blocks = copy.blocks.map((block, layer) => {
     const next: BlockWeights = { ...block };
     for (const site of adapter.sites.filter((s) => s.layer === layer)) {

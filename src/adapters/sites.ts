@@ -1,7 +1,7 @@
 import type { ViTConfig } from '../model/config';
 import { PROJECTION_NAMES, type ProjectionName } from '../model/weights';
 import { ConfigError } from '../errors';
-import type { AdapterSite } from './adapter';
+import type { AdapterSite } from '../model/adapter-hook';
 
 /** Input and output sizes of a projection of a block. */
 export function projectionShape(config: ViTConfig, projection: ProjectionName): [number, number] {

@@ -1,10 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../errors';
-import { toTensor, type ImageDataset, type ImageRecord } from '../data/dataset';
-import type { EpisodeList } from '../data/episodes';
+import { pixelTensor, type ImageDataset, type ImageRecord } from '../data/dataset';
+import type { EpisodeList, EpisodeSource, EpisodeTensors } from '../data/episodes';
+import { normalizeImages } from '../model/preprocess';
 import type { VisionTransformer } from '../model/vision-transformer';
-import type { EpisodeTensors, FeatureFn } from '../evaluation/episode-accuracy';
-import { evaluateEpisodeSource, type EpisodeSource, type EvaluateOptions, type EvaluationResult } from '../evaluation/evaluate-episodes';
+import type { FeatureFn } from '../evaluation/episode-accuracy';
+import { flattenImages } from '../evaluation/flatten-images';
+import { evaluateEpisodeSource, type EvaluateOptions, type EvaluationResult } from '../evaluation/evaluate-episodes';
 
 /** f(x) of every image an episode list uses, computed once: row `rowOf.get(storeIndex)` of `features`. */
 export interface FeatureTable {
@@ -36,7 +38,7 @@ export async function featureTable(dataset: ImageDataset, list: EpisodeList, fea
   let features = new Float32Array(0);
   let dim = 0;
   for (let start = 0; start < ordered.length; start += batchSize) {
-    const chunk = tf.tidy(() => featureFn(toTensor(dataset, ordered.slice(start, start + batchSize))));
+    const chunk = tf.tidy(() => featureFn(normalizeImages(pixelTensor(dataset, ordered.slice(start, start + batchSize)))));
     const values = chunk.dataSync() as Float32Array;
     if (start === 0) {
       dim = chunk.shape[1];
@@ -51,7 +53,7 @@ export async function featureTable(dataset: ImageDataset, list: EpisodeList, fea
 
 /**
  * The episodes of `list` with each image replaced by its precomputed feature, as a 1×1×D map
- * ([n, 1, 1, D]); evaluate them with `tableFeatures`, which flattens the map back to f(x).
+ * ([n, 1, 1, D]); evaluate them with `flattenImages`, which reads the map back as f(x).
  */
 export function tableEpisodeSource(list: EpisodeList, table: FeatureTable): EpisodeSource {
   const rows = (images: number[]): tf.Tensor4D => {
@@ -72,16 +74,13 @@ export function tableEpisodeSource(list: EpisodeList, table: FeatureTable): Epis
   };
 }
 
-/** The feature function of tableEpisodeSource's episodes: [n, 1, 1, D] → [n, D]. */
-export const tableFeatures: FeatureFn = (maps) => tf.reshape(maps, [maps.shape[0], -1]) as tf.Tensor2D;
-
 /**
  * Prototype (NN) accuracy of a frozen feature function over every episode of `list`, with each
  * image's features computed once (see featureTable). Mean ± 95 % interval over episodes.
  */
 export async function evaluateFrozenFeatures(dataset: ImageDataset, list: EpisodeList, featureFn: FeatureFn, options: EvaluateOptions = {}): Promise<EvaluationResult> {
   const table = await featureTable(dataset, list, featureFn, options.batchSize);
-  return evaluateEpisodeSource(tableFeatures, tableEpisodeSource(list, table), options);
+  return evaluateEpisodeSource(flattenImages, tableEpisodeSource(list, table), options);
 }
 
 /** f(x) = the backbone's projected [CLS] feature (all tokens, no adapter). */

@@ -1,16 +1,7 @@
-export { cosineLearningRate } from './schedule';
-export type { CosineSchedule } from './schedule';
-export { augmentPixels, DEFAULT_AUGMENT } from './augment';
-export type { AugmentOptions } from './augment';
-export { AdamW, DEFAULT_ADAMW } from './adamw';
-export type { AdamWOptions } from './adamw';
-export { classifierAccuracy, DEFAULT_SUPERVISED, trainSupervised } from './supervised';
-export type { LabelledImages, StepContext, SupervisedOptions, SupervisedResult, TrainableClassifier } from './supervised';
 export { backboneAccuracy, backboneClassifier, pretrainBackbone } from './pretrain';
 export type { PretrainOptions, PretrainResult } from './pretrain';
-export { assetPath, packageRoot } from './package-root';
 export { loadShippedBackbone, saveBackbone, SHIPPED_BACKBONE_FILE } from './shipped';
 export { concatLabelled, holdoutSplit, labelledImages } from './labelled-images';
 export type { HoldoutSplit } from './labelled-images';
-export { backboneFeatures, evaluateFrozenFeatures, featureTable, tableEpisodeSource, tableFeatures } from './frozen-evaluation';
+export { backboneFeatures, evaluateFrozenFeatures, featureTable, tableEpisodeSource } from './frozen-evaluation';
 export type { FeatureTable } from './frozen-evaluation';

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../errors';
 import type { ClassInfo, ImageDataset, ImageRecord } from '../data/dataset';
-import type { LabelledImages } from './supervised';
+import type { LabelledImages } from '../training/supervised';
 import { SeededRandom } from '../random/seeded-random';
 
 /** `records` of `dataset` labelled by the position of their class in `classIds`. */

@@ -4,10 +4,9 @@ import { patchCount, TINY_VIT, ViTConfig } from '../model/config';
 import { LinearHead } from '../model/head';
 import { normalizeImages } from '../model/preprocess';
 import { VisionTransformer } from '../model/vision-transformer';
-import type { ViTWeights } from '../model/weights';
 import type { RunControl } from '../progress/events';
-import { DEFAULT_SUPERVISED, LabelledImages, SupervisedOptions, SupervisedResult, TrainableClassifier, classifierAccuracy, trainSupervised } from './supervised';
-import { flattenTree, variablesOf, type TensorTree } from './tensor-tree';
+import { DEFAULT_SUPERVISED, LabelledImages, SupervisedOptions, SupervisedResult, TrainableClassifier, classifierAccuracy, trainSupervised } from '../training/supervised';
+import { flattenTree, variablesOf } from '../model/tensor-tree';
 
 export interface PretrainOptions extends Partial<Omit<SupervisedOptions, 'run' | 'normalize'>>, RunControl {
   config?: ViTConfig; // default TINY_VIT
@@ -37,7 +36,7 @@ export async function pretrainBackbone(data: LabelledImages, options: PretrainOp
   const config = options.config ?? TINY_VIT;
   const seed = options.seed ?? 0;
   const initial = VisionTransformer.random(config, seed);
-  const backbone = new VisionTransformer(config, variablesOf(initial.weights as unknown as TensorTree) as unknown as ViTWeights);
+  const backbone = new VisionTransformer(config, variablesOf(initial.weights));
   const head = LinearHead.create(config.projectionDim, data.classes, seed + 1);
   const record = await trainSupervised(backboneClassifier(backbone, head, options.tokenKeepRatio ?? 1, options.fullTokenFraction ?? 0.2), data, {
     ...DEFAULT_SUPERVISED,
@@ -54,7 +53,7 @@ export function backboneClassifier(backbone: VisionTransformer, head: LinearHead
   if (!(tokenKeepRatio > 0 && tokenKeepRatio <= 1)) throw new ConfigError(`tokenKeepRatio must be in (0, 1], found ${tokenKeepRatio}`);
   const patches = patchCount(backbone.config);
   const kept = Math.max(1, Math.round(tokenKeepRatio * patches));
-  const vit = flattenTree(backbone.weights as unknown as TensorTree) as Record<string, tf.Variable>;
+  const vit = flattenTree(backbone.weights) as Record<string, tf.Variable>;
   const parameters: Record<string, tf.Variable> = {};
   for (const [name, v] of Object.entries(vit)) parameters[`vit.${name}`] = v;
   parameters['head.weight'] = head.weight;

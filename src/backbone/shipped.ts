@@ -1,6 +1,6 @@
 import { loadHfClipVision, saveHfClipVision } from '../io';
 import { VisionTransformer } from '../model/vision-transformer';
-import { assetPath } from './package-root';
+import { assetPath } from '../paths/package-root';
 
 /** The backbone shipped in the repository (trained by scripts/train-backbone.ts), HF CLIP layout. */
 export const SHIPPED_BACKBONE_FILE = ['backbone', 'tiny-vit.safetensors'];

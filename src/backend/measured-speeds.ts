@@ -1,5 +1,5 @@
 import * as fs from 'fs';
-import { assetPath } from '../backbone/package-root';
+import { assetPath } from '../paths';
 import { MissingResourceError } from '../errors';
 
 /** CPU backends whose speed the engine benchmark measures (the GPU twin runs the same CPU kernels without a GPU). */

@@ -1,7 +1,7 @@
 import * as os from 'os';
 import * as tf from '@tensorflow/tfjs';
 import { BackendError, ConfigError } from '../errors';
-import { compiledKernelsEnabled } from '../ops/wasm/compiled-module';
+import { compiledKernelsEnabled } from './compiled-module';
 import { registerSharingIdentity } from './wasm-kernels';
 import { registerThreadedWasm } from './wasm-threads';
 

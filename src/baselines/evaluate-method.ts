@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { forEachEpisode, meanWithInterval, type EpisodeSource, type MeanWithInterval } from '../evaluation';
+import type { EpisodeSource } from '../data/episodes';
+import { forEachEpisode, meanWithInterval, type MeanWithInterval } from '../evaluation';
 import { ConfigError } from '../errors';
 import type { RunControl } from '../progress/events';
 import { METHOD_NAMES, METHODS, type MethodContext, type MethodName, type MethodOptions } from './methods';

@@ -2,5 +2,3 @@ export { evaluateMethod } from './evaluate-method';
 export type { MethodResult } from './evaluate-method';
 export { METHODS, METHOD_NAMES, TUNING_FREE_METHODS } from './methods';
 export type { EpisodeMethod, MethodContext, MethodName, MethodOptions } from './methods';
-export { fitOnSupport } from './fit-on-support';
-export type { SupportTuning } from './fit-on-support';

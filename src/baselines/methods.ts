@@ -1,12 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
-import type { Adapter, LoraParameters } from '../adapters/adapter';
+import type { Adapter } from '../model/adapter-hook';
+import type { LoraParameters } from '../adapters/lora-parameters';
 import { CLoRA, LearnedComposition, LoRA, UniformComposition } from '../adapters';
 import { ConfigError } from '../errors';
-import { episodeAccuracy, featuresInBatches, labelsAsArray, type EpisodeTensors, type PrototypeDistance } from '../evaluation';
+import type { EpisodeTensors } from '../data/episodes';
+import { episodeAccuracy, featuresInBatches, flattenImages, labelsAsArray, type PrototypeDistance } from '../evaluation';
 import { LinearHead } from '../model/head';
 import { VisionTransformer } from '../model/vision-transformer';
-import { mapViTWeights, weightTensors } from '../model/weights-tree';
-import { fitOnSupport, type SupportTuning } from './fit-on-support';
+import { treeTensors, variablesOf } from '../model/tensor-tree';
+import { fitOnSupport, type SupportTuning } from '../training/fit-on-support';
 
 /** What the methods compare: the frozen backbone, the LoRA zoo, and LoRA Recycle's meta-LoRA. */
 export interface MethodContext {
@@ -86,7 +88,7 @@ const linearProbe: EpisodeMethod = (context, episode, options) => {
   try {
     // the head sees features, so they travel through fitOnSupport as a [N·K, D, 1, 1] "image"
     const asImages = tf.reshape(supportFeatures, [...supportFeatures.shape, 1, 1]) as tf.Tensor4D;
-    fitOnSupport(head.trainableVariables(), (x) => head.apply(tf.reshape(x, [x.shape[0], -1]) as tf.Tensor2D), asImages, supportLabels,
+    fitOnSupport(head.trainableVariables(), (x) => head.apply(flattenImages(x)), asImages, supportLabels,
       options.tuning ?? DEFAULT_TUNING);
     asImages.dispose();
     const logits = tf.tidy(() => head.apply(queryFeatures));
@@ -101,10 +103,10 @@ const linearProbe: EpisodeMethod = (context, episode, options) => {
 const fullFineTuning: EpisodeMethod = (context, episode, options) => {
   const supportLabels = labelsAsArray(episode.supportLabels);
   const ways = Math.max(...supportLabels) + 1;
-  const tuned = new VisionTransformer(context.backbone.config, mapViTWeights(context.backbone.weights, (t) => tf.variable(t, true)));
+  const tuned = new VisionTransformer(context.backbone.config, variablesOf(context.backbone.weights));
   const head = LinearHead.create(tuned.config.projectionDim, ways, options.seed ?? 0);
   try {
-    const variables = weightTensors(tuned.weights) as tf.Variable[];
+    const variables = treeTensors(tuned.weights) as tf.Variable[];
     const logitsOf = (x: tf.Tensor4D) => head.apply(tuned.forward(x).features);
     fitOnSupport([...variables, ...head.trainableVariables()], logitsOf, episode.support, supportLabels, options.fullTuning ?? DEFAULT_FULL_TUNING);
     const logits = tf.tidy(() => head.apply(featuresInBatches((x) => tuned.forward(x).features, episode.query)));

@@ -16,7 +16,7 @@ import { estimateRunTime } from '../reproduce/estimate';
 import { formatDuration, writeEstimate } from '../reproduce/estimate-report';
 import { profileFor } from '../reproduce/profiles';
 import { readReproductionReport } from '../reproduce/report-file';
-import { packageRoot } from '../backbone/package-root';
+import { packageRoot } from '../paths/package-root';
 import { TUNING_FREE_METHODS, METHOD_NAMES } from '../baselines';
 import type { Command, CommandContext, OptionValues } from './commands';
 import { withOwned, type Own } from './with-owned';

@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../errors';
-import { normalizeImages } from '../model/preprocess';
 
 /**
  * pretrain: the backbone's pretraining classes; base: the classes the LoRA zoo is tuned on (and the
@@ -45,14 +44,20 @@ export function classesOf(dataset: ImageDataset, split: Split): ClassInfo[] {
   return dataset.classes.filter((c) => c.split === split);
 }
 
-/** Normalised model input [n, H, W, 3] for the records, in order. */
-export function toTensor(dataset: ImageDataset, records: readonly ImageRecord[]): tf.Tensor4D {
-  if (records.length === 0) throw new ConfigError(`toTensor: no images given (dataset ${dataset.name})`);
+/**
+ * What a consumer does to pixels [B, H, W, 3] in [0, 1] before use, e.g. the model's
+ * normalizeImages. As in timm, transforms belong to the model side: the data layer only applies one.
+ */
+export type ImageTransform = (pixels01: tf.Tensor4D) => tf.Tensor4D;
+
+/** Pixels [n, H, W, 3] in [0, 1] of the records, in order (the model's normalisation is the caller's). */
+export function pixelTensor(dataset: ImageDataset, records: readonly ImageRecord[]): tf.Tensor4D {
+  if (records.length === 0) throw new ConfigError(`pixelTensor: no images given (dataset ${dataset.name})`);
   const s = dataset.imageSize;
   const size = s * s * 3;
   const data = new Float32Array(records.length * size);
   records.forEach((r, i) => data.set(dataset.pixels(r), i * size));
-  return tf.tidy(() => normalizeImages(tf.tensor4d(data, [records.length, s, s, 3])));
+  return tf.tensor4d(data, [records.length, s, s, 3]);
 }
 
 /** A loader's option that must be a positive integer (image size, limits), or a ConfigError naming it. */

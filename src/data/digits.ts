@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { FileFormatError, MissingResourceError } from '../errors';
 import type { RunControl } from '../progress/events';
-import { defaultCacheDir } from './cache-dir';
+import { defaultCacheDir } from '../paths/cache-dir';
 import { positiveIntegerOption } from './dataset';
 import { readIdx } from './idx';
 import { readStore, writeStore } from './image-store';

@@ -4,7 +4,7 @@ import { positiveIntegerOption, type ClassInfo, type Split } from './dataset';
 import { readStore, writeStore } from './image-store';
 import { withoutBaseCopies } from './base-copies';
 import { mapLimited, rasterizeSvg } from './rasterize';
-import { defaultCacheDir } from './cache-dir';
+import { defaultCacheDir } from '../paths/cache-dir';
 import { StoreDataset } from './store-dataset';
 
 /**

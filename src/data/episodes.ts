@@ -1,8 +1,7 @@
+import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../errors';
-import type { EpisodeTensors } from '../evaluation/episode-accuracy';
-import type { EpisodeSource } from '../evaluation/evaluate-episodes';
 import { SeededRandom } from '../random/seeded-random';
-import { classesOf, ImageDataset, ImageRecord, Split, SPLITS, toTensor } from './dataset';
+import { classesOf, pixelTensor, SPLITS, type ImageDataset, type ImageRecord, type ImageTransform, type Split } from './dataset';
 
 export interface EpisodeOptions {
   ways: number; // N classes per episode
@@ -148,12 +147,26 @@ function crossSourceEpisode(random: SeededRandom, eligible: { id: string; images
   throw new ConfigError(`sampleEpisodes: in ${SOURCE_SPLIT_ATTEMPTS} random halvings of the sources of ${where}, never ${ways} classes had ${shots} support-half and 1 query-half image; lower N or K, or drop disjointSources`);
 }
 
+/** The tensors of one N-way K-shot episode (what evaluateEpisodeSource and episodeAccuracy take). */
+export interface EpisodeTensors {
+  support: tf.Tensor4D; // [N·K, H, W, C], pixels after the consumer's transform
+  supportLabels: tf.Tensor1D | readonly number[]; // [N·K] in 0..N−1
+  query: tf.Tensor4D; // [N·Q, H, W, C]
+  queryLabels: tf.Tensor1D | readonly number[]; // [N·Q]
+}
+
+/** Episodes built on demand (and disposed after use), so hundreds never sit in memory at once. */
+export interface EpisodeSource {
+  count: number;
+  episode(index: number): EpisodeTensors;
+}
+
 /**
- * The tensors of one episode (what evaluateEpisodeSource and episodeAccuracy take): images
- * normalised as the model expects (normalizeImages, CLIP statistics), labels as plain arrays.
- * The caller disposes support and query. Every image must belong to its label's class.
+ * The tensors of one episode: images as `transform` makes them of pixels in [0, 1] (for the model,
+ * normalizeImages), labels as plain arrays. The caller disposes support and query. Every image
+ * must belong to its label's class.
  */
-export function episodeTensors(dataset: ImageDataset, episode: Episode): EpisodeTensors {
+export function episodeTensors(dataset: ImageDataset, episode: Episode, transform: ImageTransform): EpisodeTensors {
   const records = (images: number[], labels: number[], part: string): ImageRecord[] => images.map((index, i) => {
     const classId = episode.classIds[labels[i]];
     if (classId === undefined) throw new ConfigError(`episodeTensors: ${part} label ${labels[i]} has no class (${episode.classIds.length} ways)`);
@@ -163,19 +176,20 @@ export function episodeTensors(dataset: ImageDataset, episode: Episode): Episode
   });
   const supportRecords = records(episode.supportImages, episode.supportLabels, 'support');
   const queryRecords = records(episode.queryImages, episode.queryLabels, 'query');
-  const support = toTensor(dataset, supportRecords);
+  const images = (part: ImageRecord[]) => tf.tidy(() => transform(pixelTensor(dataset, part)));
+  const support = images(supportRecords);
   try {
-    return { support, supportLabels: [...episode.supportLabels], query: toTensor(dataset, queryRecords), queryLabels: [...episode.queryLabels] };
+    return { support, supportLabels: [...episode.supportLabels], query: images(queryRecords), queryLabels: [...episode.queryLabels] };
   } catch (error) {
     support.dispose();
     throw error;
   }
 }
 
-/** A fixed episode list as the EpisodeSource of evaluateEpisodeSource (tensors built per episode). */
-export function episodeSource(dataset: ImageDataset, list: EpisodeList): EpisodeSource {
+/** A fixed episode list as the EpisodeSource of evaluateEpisodeSource (tensors built per episode, see episodeTensors). */
+export function episodeSource(dataset: ImageDataset, list: EpisodeList, transform: ImageTransform): EpisodeSource {
   if (list.dataset !== dataset.name || list.imageSize !== dataset.imageSize) {
     throw new ConfigError(`episodeSource: the episodes were sampled from ${list.dataset} at ${list.imageSize}px, not ${dataset.name} at ${dataset.imageSize}px`);
   }
-  return { count: list.episodes.length, episode: (i) => episodeTensors(dataset, list.episodes[i]) };
+  return { count: list.episodes.length, episode: (i) => episodeTensors(dataset, list.episodes[i], transform) };
 }

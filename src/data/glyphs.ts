@@ -3,7 +3,7 @@ import * as path from 'path';
 import * as opentype from 'opentype.js';
 import { MissingResourceError } from '../errors';
 import type { RunControl } from '../progress/events';
-import { defaultCacheDir } from './cache-dir';
+import { defaultCacheDir } from '../paths/cache-dir';
 import { positiveIntegerOption, type ClassInfo, type Split } from './dataset';
 import { readStore, writeStore } from './image-store';
 import { withoutBaseCopies } from './base-copies';

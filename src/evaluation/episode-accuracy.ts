@@ -1,17 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
+import type { EpisodeTensors } from '../data/episodes';
 import { ShapeError } from '../errors';
 import { PrototypeDistance, labelsAsArray, prototypeLogits, prototypes } from './prototypes';
 
 /** Maps normalised images [B, H, W, C] to features [B, D] (e.g. a frozen backbone's f(x)). */
 export type FeatureFn = (images: tf.Tensor4D) => tf.Tensor2D;
-
-/** The tensors of one N-way K-shot episode (what src/data's episodeTensors returns). */
-export interface EpisodeTensors {
-  support: tf.Tensor4D; // [N·K, H, W, C] normalised
-  supportLabels: tf.Tensor1D | readonly number[]; // [N·K] in 0..N−1
-  query: tf.Tensor4D; // [N·Q, H, W, C]
-  queryLabels: tf.Tensor1D | readonly number[]; // [N·Q]
-}
 
 export interface EpisodeAccuracyOptions {
   distance?: PrototypeDistance;

@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
+import type { EpisodeTensors } from '../data/episodes';
 import { asDisplay, episodeBundle, type Displayable } from '../display/bundles';
 import { imagesToPngDataUrls } from '../display/png';
 import { ConfigError } from '../errors';
 import { denormalizeImages } from '../model/preprocess';
-import { featuresInBatches, type EpisodeTensors, type FeatureFn } from './episode-accuracy';
+import { featuresInBatches, type FeatureFn } from './episode-accuracy';
 import { labelsAsArray, prototypeLogits, prototypes, type PrototypeDistance } from './prototypes';
 
 export interface EpisodeViewOptions {

@@ -1,14 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
+import type { EpisodeSource, EpisodeTensors } from '../data/episodes';
 import type { RunControl } from '../progress/events';
 import { runSteps } from '../progress/run-steps';
-import { EpisodeAccuracyOptions, EpisodeTensors, FeatureFn, episodeAccuracy } from './episode-accuracy';
+import { episodeAccuracy, type EpisodeAccuracyOptions, type FeatureFn } from './episode-accuracy';
 import { meanWithInterval } from './interval';
-
-/** Episodes built on demand (and disposed after use), so hundreds never sit in memory at once. */
-export interface EpisodeSource {
-  count: number;
-  episode(index: number): EpisodeTensors;
-}
 
 export interface EvaluateOptions extends EpisodeAccuracyOptions, RunControl {
   run?: string; // name in progress events; default "evaluate"

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { MIME } from '../display/mime-types';
 import { ConfigError } from '../errors';
-import { Adam } from '../meta/adam';
+import { Adam } from '../optim/adam';
 import type { Teacher } from '../surrogate/set';
 import { normalizedPixelBounds } from '../model/preprocess';
 import type { PruningSchedule } from '../model/token-pruning';

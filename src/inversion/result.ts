@@ -4,18 +4,10 @@ import { normalizeImages } from '../model/preprocess';
 import type { RecordedSurrogateSet, SurrogateRecord, SurrogateSet, Teacher } from '../surrogate/set';
 import { inversionGalleryBundle } from './gallery';
 import { resizedPixels, type InversionSnapshot } from './snapshot';
+import type { InversionStep } from '../surrogate/set';
 
 /** The losses of one iteration: the total and the unweighted terms (null: weight 0, not computed). */
-export interface InversionStep {
-  step: number; // 1-based
-  loss: number; // the weighted total that was minimised
-  crossEntropy: number;
-  prior: number | null;
-  tv: number | null;
-  l2: number | null;
-  confidence: number; // mean teacher p(y | x) on the jittered batch
-  patchTokens: number; // patch tokens that reached the last layer (fewer once pruning is on)
-}
+export type { InversionStep };
 
 export interface InversionResultData {
   pixels: tf.Tensor4D; // [B, H, W, C] in [0, 1]

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { siteKey, type AdapterSite, type LoraFactors } from '../adapters/adapter';
+import { siteKey, type AdapterSite } from '../model/adapter-hook';
+import type { LoraFactors } from '../adapters/lora-parameters';
 import { projectionShape } from '../adapters/sites';
 import { FileFormatError } from '../errors';
 import type { ViTConfig } from '../model/config';

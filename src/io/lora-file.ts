@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { siteKey, type LoraParameters } from '../adapters/adapter';
+import { siteKey } from '../model/adapter-hook';
+import type { LoraParameters } from '../adapters/lora-parameters';
 import { FileFormatError, ShapeError } from '../errors';
 import type { ViTConfig } from '../model/config';
 import { HF_TARGET, peftFactorName } from './peft-names';

@@ -1,4 +1,4 @@
-import type { AdapterSite } from '../adapters/adapter';
+import type { AdapterSite } from '../model/adapter-hook';
 import type { ProjectionName } from '../model/weights';
 
 /**

@@ -1,9 +1,9 @@
 import type * as tf from '@tensorflow/tfjs';
-import type { Adapter, AdapterSite } from '../adapters/adapter';
+import type { Adapter, AdapterSite } from '../model/adapter-hook';
 import { FileFormatError } from '../errors';
 import { writeFileAtomic } from '../io/atomic-write';
 import { PROJECTION_NAMES } from '../model/weights';
-import type { AdamMoments } from './adam';
+import type { AdamMoments } from '../optim/adam';
 import { readJsonFile } from '../io/read-json';
 
 /** One optimisation step of a meta-training run. */

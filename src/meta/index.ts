@@ -1,10 +1,7 @@
 export { metaTrain } from './meta-train';
 export type { FeatureModel, MetaTrainOptions, MetaTrainResult } from './meta-train';
-export { metaLearningRate, PAPER_SCHEDULE } from './schedule';
-export type { WarmRestartSchedule } from './schedule';
+export { PAPER_SCHEDULE } from './schedule';
 export { distillationLoss, episodeCrossEntropy } from './losses';
-export { Adam } from './adam';
-export type { AdamMoments, AdamOptions } from './adam';
 export { loadMetaCheckpoint, META_CHECKPOINT_FORMAT, metaLoraLayout, saveMetaCheckpoint } from './checkpoint';
 export type { BestSoFar, MetaCheckpoint, MetaLoraLayout, MetaTrainStep, MetaValidation } from './checkpoint';
 export { loadCheckpointLora } from './checkpoint-lora';

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { Adapter } from '../adapters/adapter';
+import type { Adapter } from '../model/adapter-hook';
 import { prototypeLogits, prototypes, type PrototypeDistance } from '../evaluation';
 import { SeededRandom } from '../random/seeded-random';
 import type { FeatureModel } from './meta-train';

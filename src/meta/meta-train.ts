@@ -1,16 +1,17 @@
 import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs';
-import type { Adapter } from '../adapters/adapter';
+import type { Adapter } from '../model/adapter-hook';
 import { CompatibilityError, ConfigError } from '../errors';
 import { prototypeLogits, prototypes, type PrototypeDistance } from '../evaluation';
 import type { RunControl } from '../progress/events';
 import { runSteps } from '../progress/run-steps';
-import { Adam } from './adam';
 import { calibrateLogitScale } from './logit-scale';
 import { BestSoFar, loadMetaCheckpoint, metaLoraLayout, saveMetaCheckpoint, type MetaTrainStep, type MetaValidation } from './checkpoint';
 import { distillationLoss, episodeCrossEntropy } from './losses';
+import { Adam } from '../optim/adam';
+import { warmupCosineRate, type WarmupCosineSchedule } from '../optim/schedule';
 import { SeededRandom } from '../random/seeded-random';
-import { metaLearningRate, PAPER_SCHEDULE, type WarmRestartSchedule } from './schedule';
+import { PAPER_SCHEDULE } from './schedule';
 import {
   episodeImages, imagesByClass, interpolatedEpisode, singleLoraEpisode,
   type EpisodeShape, type SurrogateEpisode,
@@ -37,7 +38,7 @@ export interface MetaTrainOptions extends RunControl {
    */
   logitScale?: number | 'calibrated';
   flip?: boolean; // horizontal-flip augmentation, default true
-  schedule?: WarmRestartSchedule; // default PAPER_SCHEDULE
+  schedule?: WarmupCosineSchedule; // default PAPER_SCHEDULE, indexed by the 0-based step
   seed?: number;
   /** Accuracy of the current meta-LoRA on the validation split (never meta-test). */
   validate?: (adapter: Adapter) => number | Promise<number>;
@@ -158,7 +159,7 @@ export async function metaTrain(
         : singleLoraEpisode(byClass, rng.int(sets.length), shape);
       const refs = [...episode.support, ...episode.query];
       const flips = refs.map(() => flip && rng.next() < 0.5);
-      const lr = metaLearningRate(step, schedule);
+      const lr = warmupCosineRate(step, schedule);
       const { loss, accuracy } = trainStep(model, metaAdapter, adam, sets, episode, episodeImages(sets, refs, flips, options.patchGrid), lr, distance, logitScale);
       result.trainSeconds += (performance.now() - started) / 1000;
       step += 1;

@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
-import type { Adapter } from '../adapters/adapter';
+import type { Adapter } from './adapter-hook';
 import { ShapeError } from '../errors';
 import { attention, extractPatches, layerNorm, linear, loraLinear, matMul2d, quickGelu, selectTokens } from '../ops';
 import { patchCount, validateViTConfig, type ViTConfig } from './config';
 import { randomViTWeights } from './init';
-import { weightTensors } from './weights-tree';
+import { treeTensors } from './tensor-tree';
 import {
   clsAttentionScores, keepTopTokens, tokensAfterPruning, validatePruningSchedule, type PruningSchedule,
 } from './token-pruning';
@@ -94,7 +94,7 @@ export class VisionTransformer {
   }
 
   dispose(): void {
-    for (const t of weightTensors(this.weights)) t.dispose();
+    for (const t of treeTensors(this.weights)) t.dispose();
   }
 
   private checkImages(images: tf.Tensor4D): void {

@@ -5,6 +5,7 @@ import { ConfigError } from '../errors';
 import type { EpisodeAccuracyOptions } from '../evaluation/episode-accuracy';
 import type { EvaluationResult } from '../evaluation/evaluate-episodes';
 import { meanWithInterval } from '../evaluation/interval';
+import { normalizeImages } from '../model/preprocess';
 import { loadDatasetSpec, type DatasetSpec } from '../data/dataset-spec';
 import { resolveExecution, type ExecutionChoice, type ExecutionMode } from './execution-choice';
 import type { EvaluateEpisodesJob, EvaluateEpisodesResult } from './jobs';
@@ -77,7 +78,7 @@ async function evaluateAs(
   mode: ExecutionMode, backbone: string, dataset: DatasetSpec, list: EpisodeList, options: ParallelEvaluationOptions,
 ): Promise<ParallelEvaluationResult> {
   if (list.episodes.length === 0) throw new ConfigError('evaluating episodes: the episode list holds no episodes');
-  episodeSource(await loadDatasetSpec(dataset), list);
+  episodeSource(await loadDatasetSpec(dataset), list, normalizeImages); // throws early if the list does not fit the data
   const run = options.run ?? 'evaluate';
   const chunks = splitEpisodeList(list, options.chunks ?? (mode === 'workers' ? options.workers ?? os.availableParallelism() : 1));
   const jobs: EvaluateEpisodesJob[] = chunks.map((episodes, i) => ({

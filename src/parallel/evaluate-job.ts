@@ -4,6 +4,7 @@ import { episodeAccuracy, type FeatureFn } from '../evaluation/episode-accuracy'
 import { forEachEpisode } from '../evaluation/evaluate-episodes';
 import { disposeLoraRecord, loadLoraFile } from '../io/lora-file';
 import type { ViTConfig } from '../model/config';
+import { normalizeImages } from '../model/preprocess';
 import type { RunControl } from '../progress/events';
 import type { EvaluateEpisodesJob, EvaluateEpisodesResult } from './jobs';
 import type { JobResources } from './resources';
@@ -26,7 +27,7 @@ export function loadLoraAdapter(file: string, config: ViTConfig): LoRA {
  */
 export async function runEvaluateEpisodes(job: EvaluateEpisodesJob, resources: JobResources, control: RunControl = {}): Promise<EvaluateEpisodesResult> {
   const backbone = resources.backbone(job.backbone);
-  const source = episodeSource(await resources.dataset(job.dataset), job.episodes);
+  const source = episodeSource(await resources.dataset(job.dataset), job.episodes, normalizeImages);
   const adapter = job.lora ? loadLoraAdapter(job.lora, backbone.config) : null;
   const featureFn: FeatureFn = (images) => backbone.forward(images, { adapter }).features;
   try {

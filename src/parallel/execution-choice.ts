@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { packageRoot } from '../backbone/package-root';
+import { packageRoot } from '../paths/package-root';
 import { ConfigError, FileFormatError } from '../errors';
 import { writeJsonAtomic } from '../io/atomic-write';
 import { readJsonFile } from '../io/read-json';

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { assetPath } from '../backbone/package-root';
-import { flattenTree, treeFromNamed, type TensorTree } from '../backbone/tensor-tree';
+import { assetPath } from '../paths/package-root';
+import { flattenTree, treeFromNamed } from '../model/tensor-tree';
 import { FileFormatError } from '../errors';
 import { readSafetensors, tensorFromEntry, writeSafetensors } from '../io/safetensors';
 import { PriorCnn, PriorCnnConfig, PriorCnnWeights, validatePriorConfig } from './prior-cnn';
@@ -16,7 +16,7 @@ export const SHIPPED_PRIOR_FILE = ['prior', 'prior-cnn.safetensors'];
  * config and free-form notes in the metadata. Atomic (src/io).
  */
 export function savePrior(path: string, prior: PriorCnn, notes: Record<string, unknown> = {}): void {
-  const tensors = flattenTree(prior.weights as unknown as TensorTree);
+  const tensors = flattenTree(prior.weights);
   writeSafetensors(path, tensors, { format: FORMAT, config: JSON.stringify(prior.config), notes: JSON.stringify(notes) });
 }
 
@@ -36,13 +36,13 @@ export function loadPrior(path: string): PriorCnn {
   const template = PriorCnn.random(config, 0);
   const named: Record<string, tf.Tensor> = {};
   try {
-    for (const [name, t] of Object.entries(flattenTree(template.weights as unknown as TensorTree))) {
+    for (const [name, t] of Object.entries(flattenTree(template.weights))) {
       const entry = file.tensors.get(name);
       if (!entry) throw new FileFormatError(path, `missing tensor "${name}" of shape [${t.shape}]`);
       named[name] = tensorFromEntry(entry);
     }
     // treeFromNamed checks every shape against the template
-    return new PriorCnn(config, treeFromNamed(template.weights as unknown as TensorTree, named, path) as unknown as PriorCnnWeights);
+    return new PriorCnn(config, treeFromNamed(template.weights, named, path));
   } catch (error) {
     tf.dispose(Object.values(named));
     throw error;

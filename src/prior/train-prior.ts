@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { flattenTree, variablesOf, type TensorTree } from '../backbone/tensor-tree';
-import { DEFAULT_SUPERVISED, LabelledImages, SupervisedOptions, SupervisedResult, TrainableClassifier, classifierAccuracy, trainSupervised } from '../backbone/supervised';
+import { flattenTree, variablesOf } from '../model/tensor-tree';
+import { DEFAULT_SUPERVISED, LabelledImages, SupervisedOptions, SupervisedResult, TrainableClassifier, classifierAccuracy, trainSupervised } from '../training/supervised';
 import type { RunControl } from '../progress/events';
-import { PriorCnn, PriorCnnConfig, PriorCnnWeights } from './prior-cnn';
+import { PriorCnn, PriorCnnConfig } from './prior-cnn';
 
 /** PyTorch's BatchNorm momentum: running ← (1 − m)·running + m·batch. */
 export const BATCH_NORM_MOMENTUM = 0.1;
@@ -20,7 +20,7 @@ export interface PriorTrainingOptions extends Partial<Omit<SupervisedOptions, 'r
 export async function trainPrior(config: PriorCnnConfig, data: LabelledImages, options: PriorTrainingOptions): Promise<{ prior: PriorCnn; result: SupervisedResult }> {
   const seed = options.seed ?? 0;
   const initial = PriorCnn.random({ ...config, classes: data.classes }, seed);
-  const weights = variablesOf(initial.weights as unknown as TensorTree) as unknown as PriorCnnWeights;
+  const weights = variablesOf(initial.weights);
   initial.dispose();
   const prior = new PriorCnn({ ...config, classes: data.classes }, weights);
   const model = priorAsClassifier(prior);
@@ -30,7 +30,7 @@ export async function trainPrior(config: PriorCnnConfig, data: LabelledImages, o
 
 /** The loop's view of a prior whose tensors are tf.Variables. */
 export function priorAsClassifier(prior: PriorCnn): TrainableClassifier {
-  const all = flattenTree(prior.weights as unknown as TensorTree) as Record<string, tf.Variable>;
+  const all = flattenTree(prior.weights) as Record<string, tf.Variable>;
   const isBuffer = (name: string) => /running(Mean|Variance)$/.test(name);
   const parameters = Object.fromEntries(Object.entries(all).filter(([n]) => !isBuffer(n)));
   const buffers = Object.fromEntries(Object.entries(all).filter(([n]) => isBuffer(n)));

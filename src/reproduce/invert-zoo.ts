@@ -1,6 +1,6 @@
 import * as path from 'path';
 import { LoRA } from '../adapters/lora';
-import { assetPath } from '../backbone/package-root';
+import { assetPath } from '../paths';
 import { saveBackbone, SHIPPED_BACKBONE_FILE } from '../backbone/shipped';
 import type { BackendRequest } from '../backend/select';
 import { CancelledError, ConfigError } from '../errors';

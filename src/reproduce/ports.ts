@@ -1,4 +1,5 @@
-import type { EpisodeSource, FeatureFn } from '../evaluation';
+import type { EpisodeSource } from '../data/episodes';
+import type { FeatureFn } from '../evaluation';
 import type { RecordedSurrogateSet } from '../surrogate/set';
 import type { RunControl } from '../progress/events';
 import type { VisionTransformer } from '../model/vision-transformer';
@@ -8,7 +9,7 @@ import type { RunConfig } from './config';
 /**
  * A fixed episode list. `withFeatures` (when the images are known, not only their tensors) gives
  * the same episodes with each distinct image replaced by its feature under a fixed feature
- * function, computed once ([n, 1, 1, D] maps for tableFeatures): exact for tuning-free methods, at
+ * function, computed once ([n, 1, 1, D] maps for flattenImages): exact for tuning-free methods, at
  * a fraction of the forward passes.
  */
 export interface PipelineEpisodes extends EpisodeSource {

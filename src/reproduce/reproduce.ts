@@ -5,7 +5,7 @@ import { UniformComposition, type LoRA } from '../adapters';
 import { TUNING_FREE_METHODS, type MethodName } from '../baselines';
 import { disposeEpisode, labelsAsArray, pairedDifference } from '../evaluation';
 import type { MetaTrainResult } from '../meta';
-import { packageRoot } from '../backbone/package-root';
+import { packageRoot } from '../paths/package-root';
 import { writeFileAtomic } from '../io/atomic-write';
 import { withTemporaryDir } from '../io/temp-dir';
 import { patchCount } from '../model/config';

@@ -1,10 +1,10 @@
 import * as path from 'path';
-import type { Adapter } from '../adapters/adapter';
+import type { Adapter } from '../model/adapter-hook';
 import { LoRA } from '../adapters';
 import { evaluateMethod, type MethodContext, type MethodResult } from '../baselines';
 import * as tf from '@tensorflow/tfjs';
-import { tableFeatures } from '../backbone/frozen-evaluation';
-import { episodeAccuracy, evaluateEpisodeSource, forEachEpisode, type EpisodeSource, type MeanWithInterval } from '../evaluation';
+import type { EpisodeSource } from '../data/episodes';
+import { episodeAccuracy, evaluateEpisodeSource, flattenImages, forEachEpisode, type MeanWithInterval } from '../evaluation';
 import { metaTrain, type MetaTrainResult } from '../meta';
 import type { VisionTransformer } from '../model/vision-transformer';
 import type { RunControl } from '../progress/events';
@@ -74,7 +74,7 @@ export async function evaluateTuningFree(
     const featureFn = (x: tf.Tensor4D) => backbone.forward(x, { adapter: row.adapter }).features;
     const options = { distance: config.metaTraining.distance, run: `evaluate ${row.method}`, ...control };
     const result = source.withFeatures
-      ? await evaluateEpisodeSource(tableFeatures, await source.withFeatures(featureFn), options)
+      ? await evaluateEpisodeSource(flattenImages, await source.withFeatures(featureFn), options)
       : await evaluateEpisodeSource(featureFn, source, options);
     out.push({ method: row.method, mean: result.mean, ci95: result.ci95, n: result.episodes, accuracies: result.accuracies, seconds: (performance.now() - started) / 1000 });
   }

@@ -5,6 +5,7 @@ import { datasetSpecKey, loadDatasetSpec, type DatasetSpec } from '../data/datas
 import { episodeSource, sampleEpisodes } from '../data/episodes';
 import { ConfigError, MissingResourceError } from '../errors';
 import { loadHfClipVision } from '../io/hf-clip';
+import { normalizeImages } from '../model/preprocess';
 import { TINY_VIT } from '../model/config';
 import { VisionTransformer } from '../model/vision-transformer';
 import { buildZoo, loadZoo, readZooManifest } from '../zoo';
@@ -95,7 +96,7 @@ export function createPorts(options: { backend?: string } = {}): PipelinePorts {
         throw error;
       }
       const list = sampleEpisodes(data, known.split, { ...shape, count, seed });
-      return { ...episodeSource(data, list), withFeatures: async (featureFn) => tableEpisodeSource(list, await featureTable(data, list, featureFn)) };
+      return { ...episodeSource(data, list, normalizeImages), withFeatures: async (featureFn) => tableEpisodeSource(list, await featureTable(data, list, featureFn)) };
     },
 
     dispose() {

@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { Adapter } from '../adapters/adapter';
-import type { InversionStep } from '../inversion/result';
+import type { Adapter } from '../model/adapter-hook';
 import { normalizeImages } from '../model/preprocess';
 
 /** Anything that maps features [B, D] to class logits [B, N] (a LoRA's LinearHead). */
@@ -62,4 +61,16 @@ export function disposeSurrogateSets(sets: readonly RecordedSurrogateSet[]): voi
 /** The normalised student input of pixels in [0, 1]: masked where `masks` is given. */
 export function studentImages(pixels: tf.Tensor4D, masks: tf.Tensor4D | null): tf.Tensor4D {
   return tf.tidy(() => normalizeImages(masks ? (tf.mul(pixels, masks) as tf.Tensor4D) : pixels));
+}
+
+/** One iteration of an inversion, as recorded with the surrogate set it made. */
+export interface InversionStep {
+  step: number; // 1-based
+  loss: number; // the weighted total that was minimised
+  crossEntropy: number;
+  prior: number | null;
+  tv: number | null;
+  l2: number | null;
+  confidence: number; // mean teacher p(y | x) on the jittered batch
+  patchTokens: number; // patch tokens that reached the last layer (fewer once pruning is on)
 }

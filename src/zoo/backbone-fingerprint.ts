@@ -1,6 +1,6 @@
 import { createHash } from 'crypto';
 import type { VisionTransformer } from '../model/vision-transformer';
-import { weightTensors } from '../model/weights-tree';
+import { treeTensors } from '../model/tensor-tree';
 
 /**
  * A short id of a backbone's exact weights (sha256 of every weight's values, in tree order),
@@ -8,7 +8,7 @@ import { weightTensors } from '../model/weights-tree';
  */
 export function backboneFingerprint(backbone: VisionTransformer): string {
   const hash = createHash('sha256');
-  for (const tensor of weightTensors(backbone.weights)) {
+  for (const tensor of treeTensors(backbone.weights)) {
     const values = tensor.dataSync() as Float32Array;
     hash.update(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
   }

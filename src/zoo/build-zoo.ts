@@ -4,6 +4,7 @@ import type { ImageDataset, Split } from '../data/dataset';
 import { episodeTensors, sampleEpisodes } from '../data/episodes';
 import { CompatibilityError } from '../errors';
 import { saveLoraFile } from '../io/lora-file';
+import { normalizeImages } from '../model/preprocess';
 import type { VisionTransformer } from '../model/vision-transformer';
 import type { RunControl } from '../progress/events';
 import { runSteps } from '../progress/run-steps';
@@ -59,7 +60,7 @@ export async function buildZoo(backbone: VisionTransformer, dataset: ImageDatase
   await runSteps(loop, (step) => {
     const i = step - 1;
     const id = `lora-${String(i).padStart(4, '0')}`;
-    const task = episodeTensors(dataset, tasks[i]);
+    const task = episodeTensors(dataset, tasks[i], normalizeImages);
     let tuned;
     try {
       tuned = pretuneLora(backbone, task, options.ways, { rank: options.rank, steps: options.steps, learningRate: options.learningRate, seed: options.seed + i });

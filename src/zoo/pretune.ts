@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { LoRA } from '../adapters/lora';
-import { fitOnSupport } from '../baselines/fit-on-support';
-import type { EpisodeTensors } from '../evaluation/episode-accuracy';
+import { fitOnSupport } from '../training/fit-on-support';
+import type { EpisodeTensors } from '../data/episodes';
 import { labelsAsArray } from '../evaluation/prototypes';
 import { LinearHead } from '../model/head';
 import type { VisionTransformer } from '../model/vision-transformer';

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { LoraParameters } from '../adapters/adapter';
+import type { LoraParameters } from '../adapters/lora-parameters';
 import type { LinearHead } from '../model/head';
 
 /** How a LoRA of the zoo was pre-tuned, kept in its file and in the zoo manifest. */

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LoRA, mergeAdapter, unmergeAdapter } from '../../src/adapters';
 import { ConfigError, ShapeError } from '../../src/errors';
-import { LinearHead, VisionTransformer, cloneViTWeights, weightTensors } from '../../src/model';
+import { LinearHead, VisionTransformer, mapTree, treeTensors } from '../../src/model';
 import { TEST_VIT } from '../model/tiny-config';
 import { useTestBackend } from '../test-backend';
 
@@ -62,8 +62,8 @@ describe('LoRA', () => {
     const merged = new VisionTransformer(TEST_VIT, mergeAdapter(model.weights, lora));
     expect(maxAbsDiff(merged.forward(x).features, model.forward(x, { adapter: lora }).features)).toBeLessThan(1e-5);
     const restored = unmergeAdapter(merged.weights, lora);
-    const original = weightTensors(model.weights);
-    weightTensors(restored).forEach((t, i) => expect(maxAbsDiff(t, original[i])).toBeLessThan(1e-5));
+    const original = treeTensors(model.weights);
+    treeTensors(restored).forEach((t, i) => expect(maxAbsDiff(t, original[i])).toBeLessThan(1e-5));
     model.dispose();
     merged.dispose();
   });
@@ -102,10 +102,10 @@ describe('LoRA', () => {
 });
 
 describe('weights helpers', () => {
-  it('cloneViTWeights makes an independent copy', () => {
+  it('mapTree with clone makes an independent copy', () => {
     const model = VisionTransformer.random(TEST_VIT, 10);
-    const copy = cloneViTWeights(model.weights);
+    const copy = mapTree(model.weights, (t) => t.clone());
     model.dispose();
-    expect(() => weightTensors(copy).map((t) => t.dataSync())).not.toThrow();
+    expect(() => treeTensors(copy).map((t) => t.dataSync())).not.toThrow();
   });
 });

@@ -4,8 +4,8 @@ import { backboneFeatures, evaluateFrozenFeatures, featureTable } from '../../sr
 import type { ImageDataset } from '../../src/data/dataset';
 import { episodeSource, sampleEpisodes } from '../../src/data/episodes';
 import { ConfigError } from '../../src/errors';
-import { evaluateEpisodeSource, rawPixelFeatures, type FeatureFn } from '../../src/evaluation';
-import { VisionTransformer, type ViTConfig } from '../../src/model';
+import { evaluateEpisodeSource, flattenImages, type FeatureFn } from '../../src/evaluation';
+import { normalizeImages, VisionTransformer, type ViTConfig } from '../../src/model';
 import { SeededRandom } from '../../src/random/seeded-random';
 import { syntheticDataset } from '../data/synthetic';
 import { useTestBackend } from '../test-backend';
@@ -34,14 +34,14 @@ describe('evaluateFrozenFeatures', () => {
     const dataset = noisyDataset();
     const list = sampleEpisodes(dataset, 'novel', { ways: 5, shots: 1, queries: 3, count: 12, seed: 4 });
     const vit = VisionTransformer.random(SMALL, 3);
-    for (const featureFn of [backboneFeatures(vit), rawPixelFeatures]) {
-      const direct = await evaluateEpisodeSource(featureFn, episodeSource(dataset, list));
+    for (const featureFn of [backboneFeatures(vit), flattenImages]) {
+      const direct = await evaluateEpisodeSource(featureFn, episodeSource(dataset, list, normalizeImages));
       const cached = await evaluateFrozenFeatures(dataset, list, featureFn, { batchSize: 7 });
       expect(cached.accuracies).toEqual(direct.accuracies);
       expect(cached.mean).toBeCloseTo(direct.mean, 12);
     }
     // not a degenerate comparison: episodes differ in accuracy
-    const direct = await evaluateEpisodeSource(backboneFeatures(vit), episodeSource(dataset, list));
+    const direct = await evaluateEpisodeSource(backboneFeatures(vit), episodeSource(dataset, list, normalizeImages));
     expect(new Set(direct.accuracies).size).toBeGreaterThan(1);
     vit.dispose();
   });
@@ -53,14 +53,14 @@ describe('evaluateFrozenFeatures', () => {
     let imagesSeen = 0;
     const counting: FeatureFn = (images) => {
       imagesSeen += images.shape[0];
-      return rawPixelFeatures(images);
+      return flattenImages(images);
     };
     const before = tf.memory().numTensors;
     const table = await featureTable(dataset, list, counting, 10);
     expect(imagesSeen).toBe(distinct.size);
     expect(table.rowOf.size).toBe(distinct.size);
     expect(table.dim).toBe(8 * 8 * 3);
-    await evaluateFrozenFeatures(dataset, list, rawPixelFeatures);
+    await evaluateFrozenFeatures(dataset, list, flattenImages);
     expect(tf.memory().numTensors).toBe(before);
   });
 
@@ -68,7 +68,7 @@ describe('evaluateFrozenFeatures', () => {
     const dataset = noisyDataset();
     const list = sampleEpisodes(dataset, 'novel', { ways: 5, shots: 1, queries: 1, count: 2, seed: 1 });
     list.episodes[0].supportImages[0] = 10_000;
-    await expect(featureTable(dataset, list, rawPixelFeatures)).rejects.toThrow(ConfigError);
-    await expect(featureTable(dataset, list, rawPixelFeatures)).rejects.toThrow(/image 10000 is not an image of class/);
+    await expect(featureTable(dataset, list, flattenImages)).rejects.toThrow(ConfigError);
+    await expect(featureTable(dataset, list, flattenImages)).rejects.toThrow(/image 10000 is not an image of class/);
   });
 });

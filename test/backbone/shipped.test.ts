@@ -1,12 +1,13 @@
 import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { assetPath, backboneFeatures, evaluateFrozenFeatures, loadShippedBackbone } from '../../src/backbone';
-import { classesOf, toTensor } from '../../src/data/dataset';
+import { backboneFeatures, evaluateFrozenFeatures, loadShippedBackbone } from '../../src/backbone';
+import { assetPath } from '../../src/paths';
+import { classesOf, pixelTensor } from '../../src/data/dataset';
 import { loadEmojiDataset } from '../../src/data/emoji';
 import { sampleEpisodes } from '../../src/data/episodes';
 import { loadGlyphDataset } from '../../src/data/glyphs';
-import { meanWithInterval, rawPixelFeatures } from '../../src/evaluation';
+import { meanWithInterval, flattenImages } from '../../src/evaluation';
 import { TINY_VIT, normalizeImages } from '../../src/model';
 import { PRIOR_CNN, bnPriorLoss, loadShippedPrior } from '../../src/prior';
 import { useTestBackend } from '../test-backend';
@@ -57,7 +58,7 @@ describe('the shipped backbone and image prior', () => {
     }
     const records = classesOf(glyphs, 'base').slice(0, 32).map((c) => glyphs.imagesOf(c.id)[0]);
     const rBn = tf.tidy(() => {
-      const glyphBatch = toTensor(glyphs, records);
+      const glyphBatch = normalizeImages(pixelTensor(glyphs, records));
       const noise = normalizeImages(tf.randomUniform(glyphBatch.shape, 0, 1, 'float32', 2) as tf.Tensor4D);
       return [bnPriorLoss(glyphBatch, prior).dataSync()[0], bnPriorLoss(noise, prior).dataSync()[0]];
     });
@@ -70,7 +71,7 @@ describe('the shipped backbone and image prior', () => {
     const list = sampleEpisodes(emoji, 'novel', { ways: 5, shots: 1, queries: 15, count: 600, seed: 2026 });
     const backbone = loadShippedBackbone();
     const nn = await evaluateFrozenFeatures(emoji, list, backboneFeatures(backbone));
-    const raw = await evaluateFrozenFeatures(emoji, list, rawPixelFeatures);
+    const raw = await evaluateFrozenFeatures(emoji, list, flattenImages);
     backbone.dispose();
     const difference = meanWithInterval(nn.accuracies.map((a, i) => a - raw.accuracies[i]));
     // a backbone pretrained away from the zoo's classes may lose to raw pixels here (the model card says by how much)

@@ -1,10 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LearnedComposition, LoRA, UniformComposition } from '../../src/adapters';
-import { evaluateMethod, fitOnSupport, METHOD_NAMES } from '../../src/baselines';
+import { evaluateMethod, METHOD_NAMES } from '../../src/baselines';
 import { ConfigError } from '../../src/errors';
-import { episodeAccuracy, type EpisodeSource, type EpisodeTensors } from '../../src/evaluation';
+import type { EpisodeSource, EpisodeTensors } from '../../src/data';
+import { episodeAccuracy } from '../../src/evaluation';
 import { LinearHead, VisionTransformer, type ViTConfig } from '../../src/model';
+import { fitOnSupport } from '../../src/training';
 import { useTestBackend } from '../test-backend';
 
 const MICRO: ViTConfig = { imageSize: 8, patchSize: 4, channels: 3, width: 16, depth: 2, heads: 2, mlpWidth: 32, projectionDim: 16, layerNormEps: 1e-5 };

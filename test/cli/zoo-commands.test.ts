@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeHandlers } from '../../src/cli/handlers';
 import { episodeSource, sampleEpisodes } from '../../src/data/episodes';
 import { CancelledError, MissingResourceError } from '../../src/errors';
-import { VisionTransformer, type ViTConfig } from '../../src/model';
+import { normalizeImages, VisionTransformer, type ViTConfig } from '../../src/model';
 import type { PipelinePorts } from '../../src/reproduce/ports';
 import { writeSurrogateSet, type RecordedSurrogateSet } from '../../src/surrogate';
 import { buildZoo, readZooManifest } from '../../src/zoo';
@@ -50,7 +50,7 @@ function fakePorts(inverted: string[]): PipelinePorts {
       return set;
     }),
     realImages: async () => { throw new Error('no command reads real zoo images'); },
-    episodes: async (_set, shape, count, seed) => episodeSource(novel, sampleEpisodes(novel, 'novel', { ...shape, count, seed })),
+    episodes: async (_set, shape, count, seed) => episodeSource(novel, sampleEpisodes(novel, 'novel', { ...shape, count, seed }), normalizeImages),
     dispose: () => undefined,
   };
 }

@@ -5,8 +5,8 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { episodeSource, episodeTensors, loadEmojiDataset, loadEpisodes, sampleEpisodes, saveEpisodes, type EpisodeList, type StoreDataset } from '../../src/data';
 import { ConfigError, FileFormatError } from '../../src/errors';
-import { evaluateEpisodeSource, rawPixelFeatures } from '../../src/evaluation';
-import { CLIP_MEAN, CLIP_STD } from '../../src/model/preprocess';
+import { evaluateEpisodeSource, flattenImages } from '../../src/evaluation';
+import { CLIP_MEAN, CLIP_STD, normalizeImages } from '../../src/model/preprocess';
 import { syntheticDataset } from './synthetic';
 import { useTestBackend } from '../test-backend';
 
@@ -144,35 +144,37 @@ describe('episode files', () => {
 });
 
 describe('episode tensors', () => {
-  it('builds normalised support and query tensors with their labels', () => {
+  it('builds support and query tensors with their labels, the caller\'s transform applied to pixels in [0, 1]', () => {
     const dataset = syntheticDataset([4, 5, 6]);
     const [episode] = sampleEpisodes(dataset, 'novel', { ways: 3, shots: 2, queries: 2, count: 1, seed: 3 }).episodes;
-    const t = episodeTensors(dataset, episode);
+    const first = episode.supportImages[0] / 255; // synthetic image = its index / 255 everywhere
+    const pixels = episodeTensors(dataset, episode, (x) => x);
+    expect(pixels.support.dataSync()[0]).toBeCloseTo(first, 6);
+    const t = episodeTensors(dataset, episode, normalizeImages);
     expect(t.support.shape).toEqual([6, 4, 4, 3]);
     expect(t.query.shape).toEqual([6, 4, 4, 3]);
     expect(t.supportLabels).toEqual(episode.supportLabels);
     expect(t.queryLabels).toEqual(episode.queryLabels);
     const values = t.support.dataSync();
-    const first = episode.supportImages[0] / 255; // synthetic image = its index / 255 everywhere
     for (let c = 0; c < 3; c++) expect(values[c]).toBeCloseTo((first - CLIP_MEAN[c]) / CLIP_STD[c], 5);
-    tf.dispose([t.support, t.query]);
+    tf.dispose([pixels.support, pixels.query, t.support, t.query]);
   });
 
   it('rejects an episode that does not belong to the dataset', () => {
     const dataset = syntheticDataset([4, 5, 6]);
     const [episode] = sampleEpisodes(dataset, 'novel', { ways: 3, shots: 1, queries: 1, count: 1, seed: 3 }).episodes;
     episode.supportImages[0] = 999;
-    expect(() => episodeTensors(dataset, episode)).toThrow(/image 999 is not an image of class/);
+    expect(() => episodeTensors(dataset, episode, normalizeImages)).toThrow(/image 999 is not an image of class/);
     const list = sampleEpisodes(emoji, 'novel', { ...OPTIONS, count: 1 });
-    expect(() => episodeSource(dataset, list)).toThrow(/sampled from emoji-32-limit4 at 32px, not synthetic/);
+    expect(() => episodeSource(dataset, list, normalizeImages)).toThrow(/sampled from emoji-32-limit4 at 32px, not synthetic/);
   });
 
   it('runs evaluateEpisodeSource on a fixed list and leaves no tensors behind', async () => {
     const list = sampleEpisodes(emoji, 'novel', { ...OPTIONS, count: 6 });
-    const source = episodeSource(emoji, list);
+    const source = episodeSource(emoji, list, normalizeImages);
     const before = tf.memory().numTensors;
-    const first = await evaluateEpisodeSource(rawPixelFeatures, source);
-    const second = await evaluateEpisodeSource(rawPixelFeatures, source);
+    const first = await evaluateEpisodeSource(flattenImages, source);
+    const second = await evaluateEpisodeSource(flattenImages, source);
     expect(tf.memory().numTensors).toBe(before);
     expect(first.episodes).toBe(6);
     expect(second.accuracies).toEqual(first.accuracies);

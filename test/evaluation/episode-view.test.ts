@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { queryCaption, validateEpisode, type EpisodePayload } from '../../src/display';
-import { episodeAccuracy, episodeView, type EpisodeTensors } from '../../src/evaluation';
+import type { EpisodeTensors } from '../../src/data';
+import { episodeAccuracy, episodeView } from '../../src/evaluation';
 
 /** 3-way 2-shot 4-query episode of noisy constant images; features = mean colour per channel. */
 function episode(): EpisodeTensors {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { LoRA } from '../../src/adapters';
 import type { Teacher } from '../../src/surrogate/set';
-import { LinearHead, VisionTransformer, mapViTWeights, randomViTWeights, weightTensors, type ViTConfig } from '../../src/model';
+import { LinearHead, VisionTransformer, mapTree, randomViTWeights, treeTensors, type ViTConfig } from '../../src/model';
 import { PriorCnn, type PriorCnnConfig } from '../../src/prior';
 
 /** 16×16 images, patch 4 → 16 patches + [CLS]; two blocks. */
@@ -33,8 +33,8 @@ export function randomTeacher(config: ViTConfig, ways: number, seed: number): Te
  */
 export function responsiveBackbone(config: ViTConfig, seed: number): VisionTransformer {
   const base = randomViTWeights(config, seed);
-  const weights = mapViTWeights(base, (t) => (t.rank === 2 ? tf.mul(t, 8) : t.clone()));
-  tf.dispose(weightTensors(base));
+  const weights = mapTree(base, (t) => (t.rank === 2 ? tf.mul(t, 8) : t.clone()));
+  tf.dispose(treeTensors(base));
   return new VisionTransformer(config, weights);
 }
 

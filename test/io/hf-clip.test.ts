@@ -8,7 +8,7 @@ import { loadHfClipVision, saveHfClipVision } from '../../src/io/hf-clip';
 import { WritableTensor, readSafetensors, toFloat32, writeSafetensors } from '../../src/io/safetensors';
 import type { ViTConfig } from '../../src/model/config';
 import { VisionTransformer } from '../../src/model/vision-transformer';
-import { weightTensors } from '../../src/model/weights-tree';
+import { treeTensors } from '../../src/model/tensor-tree';
 import { useTestBackend } from '../test-backend';
 
 const CONFIG: ViTConfig = {
@@ -32,8 +32,8 @@ function variant(name: string, edit: (t: Map<string, WritableTensor>) => void, k
   return dir;
 }
 
-function disposeLoaded(loaded: { weights: Parameters<typeof weightTensors>[0] }): void {
-  tf.dispose(weightTensors(loaded.weights));
+function disposeLoaded(loaded: { weights: Parameters<typeof treeTensors>[0] }): void {
+  tf.dispose(treeTensors(loaded.weights));
 }
 
 describe('Hugging Face CLIP vision checkpoints', () => {
@@ -52,7 +52,7 @@ describe('Hugging Face CLIP vision checkpoints', () => {
   it('round-trips every weight and the configuration through save and load', () => {
     const loaded = loadHfClipVision(saved);
     expect(loaded.config).toEqual(CONFIG);
-    const [expected, found] = [weightTensors(reference.weights), weightTensors(loaded.weights)];
+    const [expected, found] = [treeTensors(reference.weights), treeTensors(loaded.weights)];
     expect(found.length).toBe(expected.length);
     expected.forEach((t, i) => {
       expect(found[i].shape).toEqual(t.shape);

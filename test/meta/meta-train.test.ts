@@ -4,10 +4,11 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metaTrain, type MetaTrainOptions } from '../../src/meta/meta-train';
-import { metaLearningRate } from '../../src/meta/schedule';
+import { PAPER_SCHEDULE } from '../../src/meta/schedule';
+import { warmupCosineRate } from '../../src/optim/schedule';
 import { CancelledError, CompatibilityError, FileFormatError } from '../../src/errors';
 import type { RunEvent } from '../../src/progress/events';
-import type { Adapter } from '../../src/adapters/adapter';
+import type { Adapter } from '../../src/model/adapter-hook';
 import { ToyAdapter, ToyModel, toySet } from './toy';
 import { useTestBackend } from '../test-backend';
 
@@ -31,7 +32,7 @@ describe('metaTrain', () => {
     expect(weightsOf(meta)).not.toEqual(before);
     expect(weightsOf(sets[0].teacher.adapter as ToyAdapter)).toEqual(teacherBefore);
     const steps = events.filter((e) => e.kind === 'step');
-    expect(steps.map((e) => e.kind === 'step' && e.metrics.lr)).toEqual([...Array(8).keys()].map((s) => metaLearningRate(s)));
+    expect(steps.map((e) => e.kind === 'step' && e.metrics.lr)).toEqual([...Array(8).keys()].map((s) => warmupCosineRate(s, PAPER_SCHEDULE)));
     expect(new Set(result.history.map((h) => h.kind))).toEqual(new Set(['single', 'interpolated']));
     expect(result.history.every((h) => Number.isFinite(h.loss) && h.accuracy >= 0 && h.accuracy <= 1)).toBe(true);
   });

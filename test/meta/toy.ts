@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { Adapter, AdapterSite } from '../../src/adapters/adapter';
+import type { Adapter, AdapterSite } from '../../src/model/adapter-hook';
 import type { FeatureModel } from '../../src/meta/meta-train';
 import type { SurrogateSet } from '../../src/surrogate/set';
 

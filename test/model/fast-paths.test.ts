@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { LoRA, type Adapter } from '../../src/adapters';
-import { VisionTransformer } from '../../src/model';
+import { LoRA } from '../../src/adapters';
+import { VisionTransformer, type Adapter } from '../../src/model';
 import { TEST_VIT } from './tiny-config';
 import { useTestBackend } from '../test-backend';
 

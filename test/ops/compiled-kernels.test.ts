@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initWasmBackend, type WasmBackendInfo } from '../../src/backend/wasm';
-import { kernelsModule, wasmApi } from '../../src/ops/wasm/compiled-module';
+import { kernelsModule, wasmApi } from '../../src/backend/compiled-module';
 import { KernelThreads } from '../../src/ops/wasm/thread-pool';
 import { expectCompiledMatchesStock, KERNEL_CASES, SMALL_WORK } from './compiled-kernels-cases';
 

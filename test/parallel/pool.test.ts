@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../src/backend';
 import { episodeSource, loadEmojiDataset } from '../../src/data';
 import { evaluateEpisodeSource } from '../../src/evaluation';
+import { normalizeImages } from '../../src/model/preprocess';
 import { loadLoraAdapter } from '../../src/parallel/evaluate-job';
 import {
   JobResources, WorkerError, evaluateInParallel, liveWorkerCount, runInWorkers, runJob,
@@ -26,7 +27,7 @@ async function singleProcessAccuracies(lora?: string): Promise<number[]> {
   const resources = new JobResources();
   const backbone = resources.backbone(files.backbone);
   const adapter = lora ? loadLoraAdapter(lora, backbone.config) : null;
-  const source = episodeSource(await loadEmojiDataset({ limit: EMOJI_SPEC.limit }), files.list);
+  const source = episodeSource(await loadEmojiDataset({ limit: EMOJI_SPEC.limit }), files.list, normalizeImages);
   const result = await evaluateEpisodeSource((x) => backbone.forward(x, { adapter }).features, source);
   adapter?.dispose();
   resources.dispose();

@@ -4,14 +4,14 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LoRA } from '../../src/adapters';
-import type { LoraParameters } from '../../src/adapters/adapter';
+import type { LoraParameters } from '../../src/adapters/lora-parameters';
 import {
   disposeLoraRecord, loadHfClipVision, loadPeftAdapter, readSafetensorsTensors, saveHfClipVision, savePeftAdapter, type LoraRecord,
 } from '../../src/io';
 import { peftFactorName } from '../../src/io/peft-names';
 import { normalizeImages, VisionTransformer, type ViTConfig } from '../../src/model';
 import { randomViTWeights } from '../../src/model/init';
-import { mapViTWeights, weightTensors } from '../../src/model/weights-tree';
+import { mapTree, treeTensors } from '../../src/model/tensor-tree';
 import { generateReference, missingVenvReason } from './reference-data';
 import { selectBackend } from '../../src/backend';
 import { nativeTestBackends } from '../test-backend';
@@ -59,9 +59,9 @@ function exportedModel(): { model: VisionTransformer; lora: LoraParameters } {
   let seed = 500;
   // O(1) values everywhere (the default init has zero biases and unit LayerNorms, which would hide layout mistakes).
   const initial = randomViTWeights(EXPORT_CONFIG, 9);
-  const weights = mapViTWeights(initial, (t) =>
+  const weights = mapTree(initial, (t) =>
     t.rank === 1 ? tf.randomNormal(t.shape, 0.5, 0.3, 'float32', seed++) : tf.randomNormal(t.shape, 0, 1 / Math.sqrt(t.shape[0]), 'float32', seed++));
-  tf.dispose(weightTensors(initial));
+  tf.dispose(treeTensors(initial));
   const factors = [0, 1].flatMap((layer) => (['q', 'v', 'fc2'] as const).map((projection) => {
     const [inDim, outDim] = projection === 'fc2' ? [EXPORT_CONFIG.mlpWidth, EXPORT_CONFIG.width] : [EXPORT_CONFIG.width, EXPORT_CONFIG.width];
     return {

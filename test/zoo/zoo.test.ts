@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClassInfo, ImageDataset, ImageRecord } from '../../src/data/dataset';
 import { episodeTensors, sampleEpisodes } from '../../src/data/episodes';
 import { CancelledError, CompatibilityError, FileFormatError } from '../../src/errors';
-import { VisionTransformer, type ViTConfig } from '../../src/model';
+import { normalizeImages, VisionTransformer, type ViTConfig } from '../../src/model';
 import { addPeftAdapters, buildZoo, loadZoo, pretuneLora, readZooManifest, type ZooBuildOptions } from '../../src/zoo';
 
 const MICRO: ViTConfig = { imageSize: 8, patchSize: 4, channels: 3, width: 16, depth: 2, heads: 2, mlpWidth: 32, projectionDim: 16, layerNormEps: 1e-5 };
@@ -59,7 +59,7 @@ const tensorBytes = (dir: string) => fs.readdirSync(dir).filter((f) => f.endsWit
 
 describe('pretuneLora', () => {
   it('lowers the loss, moves B off zero, and leaks no tensors across repeated tuning', () => {
-    const task = episodeTensors(dataset, sampleEpisodes(dataset, 'base', { ways: 3, shots: 2, queries: 2, count: 1, seed: 1 }).episodes[0]);
+    const task = episodeTensors(dataset, sampleEpisodes(dataset, 'base', { ways: 3, shots: 2, queries: 2, count: 1, seed: 1 }).episodes[0], normalizeImages);
     const losses: number[] = [];
     const first = pretuneLora(backbone, task, 3, { rank: 2, steps: 15, learningRate: 0.02, seed: 1, onStep: (_, loss) => losses.push(loss) });
     expect(losses).toHaveLength(15);

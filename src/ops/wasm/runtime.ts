@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { BackendError } from '../../errors';
 import { sharedHeapOf } from '../../backend/wasm-threads';
 import type { TensorInfo } from '../composite-kernel';
-import { compiledKernelsEnabled, kernelsModule, wasmApi, type WasmMemory } from './compiled-module';
+import { compiledKernelsEnabled, kernelsModule, wasmApi, type WasmMemory } from '../../backend/compiled-module';
 import { readFloat32, writeFloat32 } from './tensor-data';
 import { KernelThreads } from './thread-pool';
 

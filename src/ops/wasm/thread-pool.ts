@@ -1,6 +1,6 @@
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'worker_threads';
 import { BackendError } from '../../errors';
-import { wasmApi, type WasmMemory, type WasmModule } from './compiled-module';
+import { wasmApi, type WasmMemory, type WasmModule } from '../../backend/compiled-module';
 
 type KernelFunction = (...args: number[]) => void;
 

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { packageRoot } from '../../backbone/package-root';
+import { packageRoot } from '../paths/package-root';
 
 /** The parts of the WebAssembly API used here (the project's TypeScript libs do not declare it). */
 export interface WasmMemory { readonly buffer: ArrayBuffer | SharedArrayBuffer; grow(pages: number): number }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { Adam } from '../meta/adam';
+import { Adam } from '../optim/adam';
 
 /** How a fine-tuning baseline trains on an episode's support set. */
 export interface SupportTuning {

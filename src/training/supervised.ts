@@ -2,11 +2,11 @@ import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../errors';
 import type { RunControl } from '../progress/events';
 import { runSteps } from '../progress/run-steps';
-import { AdamW, AdamWOptions, DEFAULT_ADAMW } from './adamw';
 import { AugmentOptions, augmentPixels, DEFAULT_AUGMENT } from './augment';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint';
+import { Adam, DEFAULT_ADAMW, type AdamOptions } from '../optim/adam';
+import { warmupCosineRate } from '../optim/schedule';
 import { SeededRandom } from '../random/seeded-random';
-import { cosineLearningRate } from './schedule';
 
 /** Images with class labels, read by index (a base-class split, a glyph set...). */
 export interface LabelledImages {
@@ -44,7 +44,7 @@ export interface SupervisedOptions extends RunControl {
   peakLearningRate: number;
   floorLearningRate: number;
   warmupFraction: number; // of all steps
-  adamw: AdamWOptions;
+  adamw: AdamOptions; // with weight decay: AdamW
   augment: AugmentOptions | null; // null = no augmentation
   seed: number;
   /** Pixels in [0, 1] → model input (CLIP normalisation for our models). */
@@ -84,12 +84,12 @@ export async function trainSupervised(model: TrainableClassifier, data: Labelled
   if (stepsPerEpoch < 1) throw new ConfigError(`trainSupervised: batchSize ${options.batchSize} exceeds the ${data.size} training images`);
   const totalSteps = stepsPerEpoch * options.epochs;
   const schedule = {
-    peak: options.peakLearningRate,
-    floor: options.floorLearningRate,
+    minRate: options.floorLearningRate,
+    maxRate: options.peakLearningRate,
+    cycleSteps: totalSteps, // one cycle, indexed by the 1-based step: warm-up from the first step, the floor at the last
     warmupSteps: Math.min(totalSteps - 1, Math.round(options.warmupFraction * totalSteps)),
-    totalSteps,
   };
-  const optimizer = new AdamW(model.parameters, options.adamw);
+  const optimizer = new Adam(model.parameters, options.adamw);
   const savedState = () => ({ ...prefixed('param.', model.parameters), ...prefixed('buffer.', model.buffers ?? {}), ...optimizer.state() });
   const save = (step: number): string | null => {
     if (!options.checkpointPath) return null;
@@ -116,7 +116,7 @@ export async function trainSupervised(model: TrainableClassifier, data: Labelled
       const within = (step - 1) % stepsPerEpoch;
       if (within === 0 || order.length === 0) order = new SeededRandom(mix(options.seed, epoch)).permutation(data.size);
       const indices = order.slice(within * options.batchSize, (within + 1) * options.batchSize);
-      const lr = cosineLearningRate(step, schedule);
+      const lr = warmupCosineRate(step, schedule);
       const context = { random: new SeededRandom(mix(options.seed + 7919, step)), progress: (step - 1) / totalSteps };
       const loss = trainStep(model, optimizer, data, indices, lr, context, options);
       lossHistory.push(loss);
@@ -131,7 +131,7 @@ export async function trainSupervised(model: TrainableClassifier, data: Labelled
   return { steps, totalSteps, seconds, imagesPerSecond: (steps * options.batchSize) / Math.max(seconds, 1e-9), lossHistory };
 }
 
-function trainStep(model: TrainableClassifier, optimizer: AdamW, data: LabelledImages, indices: number[], lr: number, context: StepContext, options: SupervisedOptions): number {
+function trainStep(model: TrainableClassifier, optimizer: Adam, data: LabelledImages, indices: number[], lr: number, context: StepContext, options: SupervisedOptions): number {
   const labels = data.labels(indices);
   const input = tf.tidy(() => {
     const pixels = data.pixels(indices);

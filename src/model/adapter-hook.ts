@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import type { ProjectionName } from '../model/weights';
+import type { ProjectionName } from './weights';
 
 /** One adapted weight matrix: projection `projection` of block `layer` (0-based). */
 export interface AdapterSite {
@@ -8,8 +8,9 @@ export interface AdapterSite {
 }
 
 /**
- * The one interface every adapter implements (LoRA, CLoRA, uniform and learned composition).
- * The model calls `apply` inside each adapted linear layer: y = x·W + b + apply(site, x).
+ * The hook through which the model runs adapters: defined beside the model, which knows no
+ * adapter; every adapter in src/adapters (LoRA, CLoRA, uniform and learned composition)
+ * implements it. The model calls `apply` inside each adapted linear layer: y = x·W + b + apply(site, x).
  * All tensors are created inside the caller's tf.tidy; adapters own only their variables.
  */
 export interface Adapter {
@@ -36,22 +37,4 @@ export interface Adapter {
 /** Stable key of a site, e.g. "3.q". */
 export function siteKey(site: AdapterSite): string {
   return `${site.layer}.${site.projection}`;
-}
-
-/**
- * The plain data of a LoRA (what files hold): per site ΔW = scale · A·B.
- * Layout is ours ([in, r] and [r, out]); PEFT stores lora_A.weight as [r, in] and
- * lora_B.weight as [out, r], and the loaders in src/io transpose.
- */
-export interface LoraFactors {
-  site: AdapterSite;
-  a: tf.Tensor2D; // [in, r]
-  b: tf.Tensor2D; // [r, out]
-}
-
-export interface LoraParameters {
-  rank: number;
-  /** Multiplies A·B; 1 in the paper (no α/r scaling), α/r for PEFT adapters. */
-  scale: number;
-  factors: LoraFactors[];
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { augmentPixels, cosineLearningRate, DEFAULT_AUGMENT } from '../../src/backbone';
+import { augmentPixels, DEFAULT_AUGMENT } from '../../src/training';
 import { SeededRandom } from '../../src/random/seeded-random';
 import { useTestBackend } from '../test-backend';
 
@@ -45,15 +45,5 @@ describe('augmentPixels', () => {
     tf.dispose([a, b]);
     expect(tf.memory().numTensors).toBe(before);
     x.dispose();
-  });
-});
-
-describe('cosineLearningRate', () => {
-  it('warms up linearly, peaks, and decays to the floor at the last step', () => {
-    const s = { peak: 1e-3, floor: 1e-5, warmupSteps: 10, totalSteps: 110 };
-    expect(cosineLearningRate(5, s)).toBeCloseTo(1e-5 + (1e-3 - 1e-5) / 2, 10);
-    expect(cosineLearningRate(10, s)).toBeCloseTo(1e-3, 10);
-    expect(cosineLearningRate(60, s)).toBeCloseTo((1e-3 + 1e-5) / 2, 10);
-    expect(cosineLearningRate(110, s)).toBeCloseTo(1e-5, 10);
   });
 });

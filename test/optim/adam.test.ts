@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Adam } from '../../src/meta/adam';
+import { Adam, DEFAULT_ADAMW } from '../../src/optim/adam';
 import { CompatibilityError } from '../../src/errors';
 import { useTestBackend } from '../test-backend';
 
@@ -50,5 +50,26 @@ describe('Adam', () => {
     const before = tf.memory().numTensors;
     for (let i = 0; i < 20; i++) adam.apply([g], 0.1);
     expect(tf.memory().numTensors).toBe(before);
+  });
+  it('with weight decay (AdamW) shrinks matrices by lr·λ before the step and leaves vectors undecayed', () => {
+    const kernel = tf.variable(tf.tensor2d([[1, -2]]));
+    const bias = tf.variable(tf.tensor1d([1, -2]));
+    const adamw = new Adam({ kernel, bias }, { weightDecay: 0.5 });
+    adamw.apply({ kernel: tf.tensor2d([[0.5, -1]]), bias: tf.tensor1d([0.5, -1]) }, 0.1);
+    // first step: update ≈ sign(g); decay multiplies by 1 − 0.1·0.5 first
+    expect(Array.from(kernel.dataSync())).toEqual([expect.closeTo(0.95 - 0.1, 6), expect.closeTo(-1.9 + 0.1, 6)]);
+    expect(Array.from(bias.dataSync())).toEqual([expect.closeTo(0.9, 6), expect.closeTo(-1.9, 6)]);
+  });
+
+  it('updates only the named variables it is given gradients for, and names its moments adam.m.<name> / adam.v.<name>', () => {
+    const a = tf.variable(tf.tensor1d([1, 1]));
+    const b = tf.variable(tf.tensor1d([1, 1]));
+    const adam = new Adam({ a, b }, DEFAULT_ADAMW);
+    adam.apply({ a: tf.tensor1d([1, -1]) }, 0.1);
+    expect(Array.from(b.dataSync())).toEqual([1, 1]);
+    expect(a.dataSync()[0]).toBeCloseTo(0.9, 6);
+    expect(Object.keys(adam.state())).toEqual(['adam.m.a', 'adam.m.b', 'adam.v.a', 'adam.v.b']);
+    expect(adam.state()['adam.m.a'].dataSync()[0]).toBeCloseTo(0.1, 6);
+    expect(adam.step).toBe(1);
   });
 });

@@ -1,6 +1,6 @@
 import * as path from 'path';
 import { describe, expect, it } from 'vitest';
-import { resolveCacheDir } from '../../src/data/cache-dir';
+import { resolveCacheDir } from '../../src/paths/cache-dir';
 
 describe('the data cache directory', () => {
   it('is $XDG_CACHE_HOME/lora-recycle/data by default', () => {

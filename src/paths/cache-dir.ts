@@ -1,12 +1,11 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { packageRoot } from './package-root';
 
 /** Environment variable naming the data cache directory (overrides every default). */
 const DATA_DIR_ENV = 'LORA_RECYCLE_DATA_DIR';
 
-/** Where the data used to be cached by default: .cache/data of the package (still used if present). */
-const PACKAGE_CACHE = path.resolve(__dirname, '..', '..', '.cache', 'data');
 
 /**
  * The data cache directory for an environment: $LORA_RECYCLE_DATA_DIR; else `packageCache` when
@@ -24,5 +23,7 @@ export function resolveCacheDir(env: NodeJS.ProcessEnv, home: string, packageCac
 
 /** Where built data sets live (see resolveCacheDir). */
 export function defaultCacheDir(): string {
-  return resolveCacheDir(process.env, os.homedir(), fs.existsSync(PACKAGE_CACHE) ? PACKAGE_CACHE : null);
+  // Where the data used to be cached by default: .cache/data of the package (still used if present).
+  const packageCache = path.join(packageRoot(), '.cache', 'data');
+  return resolveCacheDir(process.env, os.homedir(), fs.existsSync(packageCache) ? packageCache : null);
 }

@@ -1,0 +1,2 @@
+export { assetPath, packageRoot } from './package-root';
+export { defaultCacheDir } from './cache-dir';
