@@ -84,6 +84,8 @@ fi
 
 # --- linked into node_modules (again after every npm ci), then loaded once as a check ---------
 mkdir -p "$(dirname "$link")"
+other=tfjs-node-gpu; [ $pkg = tfjs-node-gpu ] && other=tfjs-node
+rm -f "$root/node_modules/@tensorflow/$other" # both register 'tensorflow': one at a time
 ln -sfn "$pkg_dir" "$link"
 version=$(TF_CPP_MIN_LOG_LEVEL=3 node -e "
   const tf = require('@tensorflow/tfjs');
@@ -91,5 +93,7 @@ version=$(TF_CPP_MIN_LOG_LEVEL=3 node -e "
   tf.setBackend('tensorflow').then((ok) => {
     if (!ok) throw new Error('tf.setBackend(\"tensorflow\") returned false');
     console.log(tf.backend().binding.TF_Version);
-  });") || { rm -f "$link"; say "the built package does not load; removed the link (wasm stays)"; exit 1; }
+  });" 2>"$work/load.log") || {
+  tail -5 "$work/load.log" >&2; rm -f "$link"; say "the built package does not load; removed the link (wasm stays)"; exit 1
+}
 say "@tensorflow/$pkg ready: TensorFlow $version"

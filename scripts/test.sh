@@ -23,6 +23,16 @@ run_suite() {
 run_suite unit "$results/unit.vitest.json" \
   npx vitest run --reporter=default --reporter=json --outputFile.json="$results/unit.vitest.json"
 
+# the unit tests that take their backend from test/test-backend.ts, once more on the native
+# TensorFlow backend (same tolerances); a native build that set-up should have made and did not fails
+if [ -e node_modules/@tensorflow/tfjs-node ] || [ -e node_modules/@tensorflow/tfjs-node-gpu ]; then
+  mapfile -t backend_files < <(grep -rl useTestBackend test --include='*.test.ts' | sort)
+  run_suite unit-native "$results/unit-native.vitest.json" env LORA_RECYCLE_TEST_BACKEND=tensorflow TF_CPP_MIN_LOG_LEVEL=3 \
+    npx vitest run "${backend_files[@]}" --reporter=default --reporter=json --outputFile.json="$results/unit-native.vitest.json"
+elif [ "${LORA_RECYCLE_NATIVE:-cpu}" != off ]; then
+  echo "the native TensorFlow backend was not built (see the set-up output)" > "$results/unit-native.crashed"
+fi
+
 # kernel conformance (jupyter_kernel_test), protocol tests, and every notebook run headlessly
 run_suite kernel "$results/kernel.junit.xml" bash test/kernel/run.sh "$results"
 

@@ -127,6 +127,7 @@ async function activate(name: BackendName): Promise<{ simd?: boolean; threads?: 
   } catch {
     throw new BackendError(`${pkg} is not installed (npm run setup builds it offline; LORA_RECYCLE_NATIVE=off skips it)`);
   }
+  process.env.TF_CPP_MIN_LOG_LEVEL ??= '2'; // TensorFlow's info lines (a few print on loading regardless)
   require(pkg); // registers the 'tensorflow' backend with the tfjs it depends on
   if (!(await tf.setBackend('tensorflow'))) throw new BackendError(`${pkg} loaded, but tf.setBackend("tensorflow") failed`);
   registerNativeWorkarounds();
