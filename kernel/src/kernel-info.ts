@@ -20,6 +20,16 @@ export function kernelInfo(): Record<string, unknown> {
       pygments_lexer: "typescript",
       codemirror_mode: { name: "javascript", typescript: true, mode: "typescript" },
     },
-    banner: `TypeScript ${ts.version} on Node.js ${process.version} (tslab ${tslab.version} compiler, lora-recycle kernel)`,
+    banner: `TypeScript ${ts.version} on Node.js ${process.version} (tslab ${tslab.version} compiler, lora-recycle kernel); ` +
+      `tfjs backend for selectBackend(): ${backendChoice()}`,
   };
+}
+
+/** What the library's selectBackend('auto') will pick here (from its build, without loading a backend). */
+function backendChoice(): string {
+  try {
+    return require(path.join(PROJECT_ROOT, "dist", "backend")).autoChoiceText();
+  } catch (error) {
+    return `unknown (${error instanceof Error ? error.message.split("\n")[0] : error}; run npm run build)`;
+  }
 }

@@ -99,6 +99,28 @@ export function autoOrder(workload: Workload, speeds?: MeasuredSpeeds): { order:
   return { order: ['tensorflow-gpu', ...cpuOrder, 'cpu'], reason };
 }
 
+/**
+ * What selectBackend('auto') would choose on this machine, in words, without loading any backend
+ * (for banners: the Jupyter kernel prints it). Whether the GPU twin finds a GPU is only known once
+ * it is loaded, so that case is named as a condition.
+ */
+export function autoChoiceText(workload: Workload = SHIPPED_WORKLOAD): string {
+  const plan = autoOrder(workload);
+  const installed = (name: BackendName) => !(name in NATIVE_PACKAGES) || packageInstalled(NATIVE_PACKAGES[name as keyof typeof NATIVE_PACKAGES]);
+  const onCpu = plan.order.slice(1).find(installed) ?? 'cpu';
+  const gpu = installed('tensorflow-gpu') ? 'tensorflow-gpu if it finds a GPU, else ' : '';
+  return `${gpu}${onCpu} (${plan.reason})`;
+}
+
+function packageInstalled(pkg: string): boolean {
+  try {
+    require.resolve(pkg);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The backend chosen by the last selectBackend call. */
 export function currentBackend(): BackendInfo {
   if (!current) throw new BackendError('no backend selected yet: call selectBackend() first');
@@ -122,9 +144,7 @@ async function activate(name: BackendName): Promise<{ simd?: boolean; threads?: 
     return {};
   }
   const pkg = NATIVE_PACKAGES[name];
-  try {
-    require.resolve(pkg);
-  } catch {
+  if (!packageInstalled(pkg)) {
     throw new BackendError(`${pkg} is not installed (npm run setup builds it offline; LORA_RECYCLE_NATIVE=off skips it)`);
   }
   process.env.TF_CPP_MIN_LOG_LEVEL ??= '2'; // TensorFlow's info lines (a few print on loading regardless)
