@@ -87,6 +87,7 @@ async function main(): Promise<void> {
     await waitIdle(page);
     await runCell(page, 0);
     await waitIdle(page);
+    // biome-ignore lint/performance/useDomNodeTextContent: Playwright's Locator.innerText(), the rendered text, not the DOM property
     const built = JSON.parse(await page.locator('.jp-OutputArea-output').first().innerText());
     const renders: number[] = [];
     for (let rep = 0; rep < RENDER_REPEATS; rep++) {
@@ -140,7 +141,7 @@ function write(r: any): void {
     `First render: ${r.gallery.firstRenderNote}. Scrub: ${r.scrub.note}. Curves: ${r.curves.note}.`,
     '',
   ].join('\n');
-  for (const [name, text] of [['browser.json', JSON.stringify(r, null, 2) + '\n'], ['browser.md', md]] as const) {
+  for (const [name, text] of [['browser.json', `${JSON.stringify(r, null, 2)}\n`], ['browser.md', md]] as const) {
     const target = path.join(RESULTS, name);
     fs.writeFileSync(`${target}.tmp`, text);
     fs.renameSync(`${target}.tmp`, target);

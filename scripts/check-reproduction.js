@@ -54,9 +54,9 @@ check('diagnostics and statements are present', () => {
   return report.statements.length > 0 ? null : 'no statements';
 });
 
-const escape = (text) => String(text).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;');
+const escapeXml = (text) => String(text).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;');
 const failures = checks.filter((c) => c.failure).length;
-const cases = checks.map((c) => `  <testcase classname="reproduction" name="${escape(c.name)}">${c.failure ? `<failure message="${escape(c.failure)}"/>` : ''}</testcase>`);
+const cases = checks.map((c) => `  <testcase classname="reproduction" name="${escapeXml(c.name)}">${c.failure ? `<failure message="${escapeXml(c.failure)}"/>` : ''}</testcase>`);
 fs.writeFileSync(junitPath, `<?xml version="1.0" encoding="UTF-8"?>\n<testsuite name="reproduction" tests="${checks.length}" failures="${failures}" errors="0" skipped="0">\n${cases.join('\n')}\n</testsuite>\n`);
 for (const c of checks) console.log(`${c.failure ? 'FAIL' : 'ok  '} ${c.name}${c.failure ? `: ${c.failure}` : ''}`);
 process.exit(failures > 0 ? 1 : 0);

@@ -15,7 +15,7 @@ export function commandLine<D extends Record<string, string | undefined>, F exte
   const options: Record<string, { type: 'string' | 'boolean' }> = {};
   for (const name of Object.keys(defaults)) options[name] = { type: 'string' };
   for (const name of flags) options[name] = { type: 'boolean' };
-  let parsed;
+  let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (error) {

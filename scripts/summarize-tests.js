@@ -30,7 +30,7 @@ function countPlaywright(file) {
 
 const dir = process.argv[2] || 'test-results';
 const readers = [['.vitest.json', countVitest], ['.junit.xml', countJUnit], ['.playwright.json', countPlaywright]];
-let total = { passed: 0, failed: 0, skipped: 0 };
+const total = { passed: 0, failed: 0, skipped: 0 };
 for (const name of fs.existsSync(dir) ? fs.readdirSync(dir).sort() : []) {
   const file = path.join(dir, name);
   let counts = null;

@@ -28,7 +28,7 @@ import { sampleEpisodes } from '../src/data/episodes';
 import { loadGlyphDataset } from '../src/data/glyphs';
 import { evaluateEpisodeSource, flattenImages, meanWithInterval } from '../src/evaluation';
 import { writeJsonAtomic } from '../src/io';
-import { LinearHead, TINY_VIT, VisionTransformer, normalizeImages, variablesOf } from '../src/model';
+import { LinearHead, TINY_VIT, VisionTransformer, variablesOf } from '../src/model';
 import { commandLine } from './command-line';
 import { optimiserOptions } from './training-recipe';
 

@@ -4,7 +4,7 @@
  */
 import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import { MIME, type PayloadKind } from '../../src/display/mime-types';
-import { PayloadRenderer } from './renderers/base';
+import type { PayloadRenderer } from './renderers/base';
 import { CurvesRenderer } from './renderers/curves';
 import { EpisodeRenderer } from './renderers/episode';
 import { GalleryRenderer } from './renderers/gallery';

@@ -93,7 +93,7 @@ export class CommManager {
 
   handleMsg(msg: Message): void {
     const comm = this.comms.get(msg.content.comm_id);
-    if (!comm) return log(`comm_msg for unknown comm ${msg.content.comm_id}`);
+    if (!comm) return void log(`comm_msg for unknown comm ${msg.content.comm_id}`);
     try {
       comm.received(msg.content.data ?? {}, msg.buffers, msg.metadata);
     } catch (e) {

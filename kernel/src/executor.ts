@@ -10,7 +10,7 @@ import * as path from "path";
 import * as vm from "vm";
 import { awaitCheckpoint, withAwaitCheckpoints } from "./await-checkpoints";
 import { installCompileHooks, stripMapComments, takeCellMaps } from "./compile-hooks";
-import { ErrorContent, Tracebacks, WRAPPER_LINES } from "./traceback";
+import { type ErrorContent, Tracebacks, WRAPPER_LINES } from "./traceback";
 
 export type Outcome =
   | { status: "ok"; hasValue: boolean; value: unknown }
@@ -152,12 +152,11 @@ export class CellExecutor {
    */
   private wrapRequire(req: NodeJS.Require, dir: string): NodeJS.Require {
     const { projectName, projectRoot } = this.opts;
-    const self = this;
-    const wrapped = function (id: string) {
+    const wrapped = (id: string) => {
       if (id === "tslab") return require("tslab");
       if (id === projectName) return req(projectRoot);
       if (id.startsWith(`${projectName}/`)) return req(path.join(projectRoot, "dist", id.slice(projectName.length + 1)));
-      return self.requireSideOutput(path.resolve(dir, id)) ?? req(id);
+      return this.requireSideOutput(path.resolve(dir, id)) ?? req(id);
     };
     return Object.assign(wrapped, req) as unknown as NodeJS.Require;
   }

@@ -28,7 +28,11 @@ export class History {
         rows = rows.filter((r) => pattern.test(r.input));
         if (req.unique) {
           const seen = new Set<string>();
-          rows = rows.filter((r) => (seen.has(r.input) ? false : (seen.add(r.input), true)));
+          rows = rows.filter((r) => {
+            if (seen.has(r.input)) return false;
+            seen.add(r.input);
+            return true;
+          });
         }
         if (req.n) rows = rows.slice(-req.n);
         break;

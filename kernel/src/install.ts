@@ -85,7 +85,7 @@ export function install(opts: InstallOptions, mainJs = MAIN_JS): string {
   const dir = path.join(kernelsDir(opts), opts.name ?? KERNEL_NAME);
   fs.mkdirSync(path.dirname(dir), { recursive: true });
   const tmp = fs.mkdtempSync(`${dir}.tmp-`);
-  fs.writeFileSync(path.join(tmp, "kernel.json"), JSON.stringify(kernelSpec(), null, 2) + "\n");
+  fs.writeFileSync(path.join(tmp, "kernel.json"), `${JSON.stringify(kernelSpec(), null, 2)}\n`);
   fs.writeFileSync(path.join(tmp, "launch.js"), launcherSource(dir, mainJs));
   fs.rmSync(dir, { recursive: true, force: true });
   fs.renameSync(tmp, dir);

@@ -4,16 +4,16 @@
  * on IOPub attributed to the cell that produced them, and aborts cells on interrupt.
  */
 import { AsyncLocalStorage } from "async_hooks";
-import { createJupyterApi, JupyterApi } from "./api";
+import { createJupyterApi, type JupyterApi } from "./api";
 import { CommManager } from "./comms";
 import { CONTROL_TARGET, type StopReply } from "./control-protocol";
 import { toBundle } from "./display";
-import { CellExecutor, InterruptedError } from "./executor";
+import { type CellExecutor, InterruptedError } from "./executor";
 import { History } from "./history";
 import { kernelInfo } from "./kernel-info";
 import { log } from "./log";
-import { Channel, KernelSockets } from "./sockets";
-import { child, Message } from "./wire";
+import type { Channel, KernelSockets } from "./sockets";
+import { child, type Message } from "./wire";
 
 /** How long to keep reading the sockets after a failed cell, to abort requests already sent. */
 const ABORT_DRAIN_MS = 20;
@@ -147,11 +147,11 @@ export class Kernel {
         return void reply({ status: "ok", shell_port: i.shell_port, iopub_port: i.iopub_port, stdin_port: i.stdin_port, hb_port: i.hb_port, control_port: i.control_port });
       }
       case "comm_open":
-        return this.context.run(this.commContext(msg), () => this.comms.handleOpen(msg));
+        return void this.context.run(this.commContext(msg), () => this.comms.handleOpen(msg));
       case "comm_msg":
-        return this.context.run(this.commContext(msg), () => this.comms.handleMsg(msg));
+        return void this.context.run(this.commContext(msg), () => this.comms.handleMsg(msg));
       case "comm_close":
-        return this.context.run(this.commContext(msg), () => this.comms.handleClose(msg));
+        return void this.context.run(this.commContext(msg), () => this.comms.handleClose(msg));
       case "interrupt_request":
         this.interrupt(new InterruptedError());
         return void reply({ status: "ok" });
@@ -165,7 +165,7 @@ export class Kernel {
   /** Sends input_request to the front end of the running cell and waits for its input_reply. */
   private requestInput(prompt: string, password: boolean): Promise<string> {
     const cell = this.context.getStore() ?? this.running;
-    if (!cell || cell.parent.header.msg_type !== "execute_request" || !cell.parent.content.allow_stdin) {
+    if (cell?.parent.header.msg_type !== "execute_request" || !cell.parent.content.allow_stdin) {
       return Promise.reject(new Error("input: expected a front end that accepts input (allow_stdin), found none"));
     }
     if (this.pendingInput) return Promise.reject(new Error("input: another input request is still waiting for its reply"));
@@ -175,9 +175,17 @@ export class Kernel {
         this.pendingInput = undefined;
         signal.removeEventListener("abort", onAbort);
       };
-      const onAbort = () => (done(), reject(signal.reason));
+      const onAbort = () => {
+        done();
+        reject(signal.reason);
+      };
       signal.addEventListener("abort", onAbort, { once: true });
-      this.pendingInput = { resolve: (value) => (done(), resolve(value)) };
+      this.pendingInput = {
+        resolve: (value) => {
+          done();
+          resolve(value);
+        },
+      };
       const request = child(cell.parent, "input_request", { prompt, password }, { identities: cell.parent.identities });
       void this.sockets.send("stdin", request);
     });

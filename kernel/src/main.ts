@@ -5,7 +5,7 @@
  */
 import * as path from "path";
 import { CellExecutor } from "./executor";
-import { install, InstallOptions } from "./install";
+import { install, type InstallOptions } from "./install";
 import { Kernel } from "./kernel";
 import { log } from "./log";
 import { KernelSockets } from "./sockets";

@@ -5,7 +5,7 @@
  */
 import * as fs from "fs";
 import * as zmq from "zeromq";
-import { decode, encode, Message, Signer, WireError } from "./wire";
+import { decode, encode, type Message, Signer, WireError } from "./wire";
 import type { Worker } from "worker_threads";
 import { startHeartbeat } from "./heartbeat";
 import { log } from "./log";

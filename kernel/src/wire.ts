@@ -38,7 +38,7 @@ export class WireError extends Error {
 }
 
 export class Signer {
-  constructor(private readonly key: string, private readonly scheme = "hmac-sha256") {
+  constructor(private readonly key: string, scheme = "hmac-sha256") {
     if (key && scheme !== "hmac-sha256") {
       throw new WireError(`signature_scheme: expected "hmac-sha256", found ${JSON.stringify(scheme)}`);
     }

@@ -45,7 +45,7 @@ function specFiles(coreDist) {
 function writeAtomic(file, value) {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n');
+  fs.writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`);
   fs.renameSync(tmp, file);
 }
 
@@ -74,7 +74,7 @@ async function main() {
     try {
       require(path.join(coreDist, f));
     } catch (e) {
-      loadErrors.push({ file: f, message: String(e && e.message).split('\n')[0] });
+      loadErrors.push({ file: f, message: String(e?.message ?? e).split('\n')[0] });
     }
   }
 
@@ -96,7 +96,7 @@ async function main() {
   });
   // A rejected promise outside a spec would otherwise kill the run.
   const stray = [];
-  process.on('unhandledRejection', (e) => stray.push(String(e && e.message).split('\n')[0]));
+  process.on('unhandledRejection', (e) => stray.push(String(e?.message ?? e).split('\n')[0]));
 
   const result = await runner.execute();
   const summary = {

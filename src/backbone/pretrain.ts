@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../errors';
-import { patchCount, TINY_VIT, ViTConfig } from '../model/config';
+import { patchCount, TINY_VIT, type ViTConfig } from '../model/config';
 import { LinearHead } from '../model/head';
 import { normalizeImages } from '../model/preprocess';
 import { VisionTransformer } from '../model/vision-transformer';
 import type { RunControl } from '../progress/events';
-import { DEFAULT_SUPERVISED, LabelledImages, SupervisedOptions, SupervisedResult, TrainableClassifier, classifierAccuracy, trainSupervised } from '../training/supervised';
+import { DEFAULT_SUPERVISED, type LabelledImages, type SupervisedOptions, type SupervisedResult, type TrainableClassifier, classifierAccuracy, trainSupervised } from '../training/supervised';
 import { flattenTree, variablesOf } from '../model/tensor-tree';
 
 export interface PretrainOptions extends Partial<Omit<SupervisedOptions, 'run' | 'normalize'>>, RunControl {

@@ -1,4 +1,3 @@
-import * as fs from 'fs';
 import * as path from 'path';
 import { LoRA } from '../adapters';
 import { ConfigError, MissingResourceError } from '../errors';

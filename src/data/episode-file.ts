@@ -1,6 +1,6 @@
 import { FileFormatError } from '../errors';
 import { writeJsonAtomic } from '../io/atomic-write';
-import { SPLITS, type Split } from './dataset';
+import { SPLITS } from './dataset';
 import type { Episode, EpisodeList } from './episodes';
 import { readJsonFile } from '../io/read-json';
 

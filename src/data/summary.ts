@@ -18,7 +18,8 @@ export function summarizeDataset(dataset: StoreDataset): DatasetSummary {
   const sources: Record<string, number> = {};
   for (const c of dataset.classes) {
     const images = dataset.imagesOf(c.id);
-    const entry = (splits[c.split] ??= { classes: 0, images: 0 });
+    const entry = splits[c.split] ?? { classes: 0, images: 0 };
+    splits[c.split] = entry;
     entry.classes += 1;
     entry.images += images.length;
     for (const r of images) sources[r.source] = (sources[r.source] ?? 0) + 1;

@@ -70,7 +70,10 @@ export class LiveCurves {
     if (!Number.isFinite(step) || !Number.isFinite(value)) return; // a NaN loss is not drawable; skip it
     const key = `${split}\u0000${metric}`;
     let s = this.series.get(key);
-    if (!s) this.series.set(key, (s = { metric, split, x: [], y: [] }));
+    if (!s) {
+      s = { metric, split, x: [], y: [] };
+      this.series.set(key, s);
+    }
     s.x.push(step);
     s.y.push(value);
     if (s.x.length > LIMITS.points) halve(s);
@@ -103,7 +106,10 @@ export class LiveCurves {
     if (!this.jupyter) return;
     const bundle = asDisplay(this.bundle()); // displays through Symbol.for("Jupyter.display")
     if (this.handle) this.handle.update(bundle);
-    else (this.handle = this.jupyter.newDisplay()).display(bundle);
+    else {
+      this.handle = this.jupyter.newDisplay();
+      this.handle.display(bundle);
+    }
     this.lastSent = this.now();
     this.updates++;
   }
@@ -132,7 +138,10 @@ export class LiveCurves {
   private schedule(): void {
     if (!this.jupyter) return;
     const wait = this.lastSent + this.throttleMs - this.now();
-    if (wait <= 0) return this.flush();
+    if (wait <= 0) {
+      this.flush();
+      return;
+    }
     if (this.timer) return;
     // trailing update for the last points; unref'd so a finished script can exit
     this.timer = setTimeout(() => this.flush(), wait);

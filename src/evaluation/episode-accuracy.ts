@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { EpisodeTensors } from '../data/episodes';
 import { ShapeError } from '../errors';
-import { PrototypeDistance, labelsAsArray, prototypeLogits, prototypes } from './prototypes';
+import { type PrototypeDistance, labelsAsArray, prototypeLogits, prototypes } from './prototypes';
 
 /** Maps normalised images [B, H, W, C] to features [B, D] (e.g. a frozen backbone's f(x)). */
 export type FeatureFn = (images: tf.Tensor4D) => tf.Tensor2D;

@@ -44,7 +44,7 @@ export function prototypes(
     }
     counts[label] += 1;
   }
-  const empty = counts.findIndex((c) => c === 0);
+  const empty = counts.indexOf(0);
   if (empty >= 0) throw new ConfigError(`prototypes: class ${empty} has no support example`);
   return tf.tidy(() => {
     // averaging[i, j] = 1/K_i if example j belongs to class i: c = averaging · F   [ways, N·K]·[N·K, D]

@@ -38,6 +38,7 @@ export interface InversionResult extends Readonly<InversionResultData> {}
  * Shows itself as a gallery (snapshots, then the final images with masks and confidences) in
  * Jupyter kernels that follow the `Symbol.for('Jupyter.display')` convention.
  */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: deliberate, see the interface above; the constructor copies every field in
 export class InversionResult {
   constructor(data: InversionResultData) {
     Object.assign(this, data);
@@ -48,7 +49,7 @@ export class InversionResult {
     return {
       images: normalizeImages(this.maskedPixels),
       targets: [...this.targets],
-      keptPatches: this.keptPatches && this.keptPatches.map((row) => [...row]),
+      keptPatches: this.keptPatches ? this.keptPatches.map((row) => [...row]) : null,
       teacher: this.teacher,
     };
   }

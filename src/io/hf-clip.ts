@@ -2,13 +2,13 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { FileFormatError, MissingResourceError } from '../errors';
-import { ViTConfig, validateViTConfig } from '../model/config';
+import { type ViTConfig, validateViTConfig } from '../model/config';
 import { validateViTWeights } from '../model/validate-weights';
 import type { BlockWeights, LayerNormWeights, LinearWeights, ViTWeights } from '../model/weights';
 import { writeJsonAtomic } from './atomic-write';
 import { completeConfig, hfVisionConfigJson, readHfVisionConfig } from './hf-clip-config';
 import { convToPatchMatrix, identity, patchMatrixToConv, transposeValues } from './layouts';
-import { SafetensorsEntry, WritableTensor, readSafetensors, toFloat32, writeSafetensors } from './safetensors';
+import { type SafetensorsEntry, type WritableTensor, readSafetensors, toFloat32, writeSafetensors } from './safetensors';
 
 /**
  * Hugging Face CLIP vision checkpoints ↔ ViTWeights.

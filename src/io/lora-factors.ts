@@ -7,7 +7,7 @@ import type { ViTConfig } from '../model/config';
 import { PROJECTION_NAMES } from '../model/weights';
 import { transposeValues } from './layouts';
 import { parsePeftFactorName } from './peft-names';
-import { SafetensorsEntry, toFloat32 } from './safetensors';
+import { type SafetensorsEntry, toFloat32 } from './safetensors';
 
 interface HostFactor { site: AdapterSite; a: Float32Array; b: Float32Array; inDim: number; outDim: number }
 

@@ -7,7 +7,7 @@ import { HF_TARGET, peftFactorName } from './peft-names';
 import { transposeValues } from './layouts';
 import { previewJson } from './json-preview';
 import { factorsFromPeftTensors } from './lora-factors';
-import { SafetensorsEntry, WritableTensor, readSafetensors, toFloat32, writeSafetensors } from './safetensors';
+import { type SafetensorsEntry, type WritableTensor, readSafetensors, toFloat32, writeSafetensors } from './safetensors';
 
 /**
  * Our LoRA file: one safetensors file whose factor names follow PEFT's for CLIP

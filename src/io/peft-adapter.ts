@@ -5,7 +5,7 @@ import type { ViTConfig } from '../model/config';
 import { writeJsonAtomic } from './atomic-write';
 import { previewJson } from './json-preview';
 import { factorsFromPeftTensors } from './lora-factors';
-import { LoraRecord, saveLoraFile } from './lora-file';
+import { type LoraRecord, saveLoraFile } from './lora-file';
 import { HF_TARGET } from './peft-names';
 import { readSafetensors } from './safetensors';
 import { readJsonFile } from './read-json';

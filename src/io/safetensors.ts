@@ -4,7 +4,7 @@ import { FileFormatError, MissingResourceError } from '../errors';
 import { writeFileAtomic } from './atomic-write';
 import { previewJson } from './json-preview';
 import {
-  DTYPE_SIZE, SafetensorsDtype, decodeToFloat32, floatToHalf, isSafetensorsDtype,
+  DTYPE_SIZE, type SafetensorsDtype, decodeToFloat32, floatToHalf, isSafetensorsDtype,
 } from './safetensors-codec';
 
 /**

@@ -6,7 +6,7 @@ import { prototypeLogits, prototypes, type PrototypeDistance } from '../evaluati
 import type { RunControl } from '../progress/events';
 import { runSteps } from '../progress/run-steps';
 import { calibrateLogitScale } from './logit-scale';
-import { BestSoFar, loadMetaCheckpoint, metaLoraLayout, saveMetaCheckpoint, type MetaTrainStep, type MetaValidation } from './checkpoint';
+import { type BestSoFar, loadMetaCheckpoint, metaLoraLayout, saveMetaCheckpoint, type MetaTrainStep, type MetaValidation } from './checkpoint';
 import { distillationLoss, episodeCrossEntropy } from './losses';
 import { Adam } from '../optim/adam';
 import { warmupCosineRate, type WarmupCosineSchedule } from '../optim/schedule';

@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs';
-import type { Adapter } from '../model/adapter-hook';
 import { ConfigError, ShapeError } from '../errors';
 import type { SurrogateSet } from '../surrogate/set';
 

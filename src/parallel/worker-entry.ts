@@ -14,7 +14,7 @@ async function serve(): Promise<void> {
   if (!port) throw new BackendError('src/parallel/worker-entry is the main script of a worker thread; start it through runInWorkers');
   const send = (message: FromWorker) => port.postMessage(message);
   const setup = workerData as WorkerSetup;
-  let backend;
+  let backend: Awaited<ReturnType<typeof selectBackend>>;
   try {
     backend = await selectBackend(setup.backend);
   } catch (error) {

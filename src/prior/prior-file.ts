@@ -3,7 +3,7 @@ import { assetPath } from '../paths/package-root';
 import { flattenTree, treeFromNamed } from '../model/tensor-tree';
 import { FileFormatError } from '../errors';
 import { readSafetensors, tensorFromEntry, writeSafetensors } from '../io/safetensors';
-import { PriorCnn, PriorCnnConfig, PriorCnnWeights, validatePriorConfig } from './prior-cnn';
+import { PriorCnn, type PriorCnnConfig, validatePriorConfig } from './prior-cnn';
 
 const FORMAT = 'lora-recycle/prior-cnn@1';
 

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { flattenTree, variablesOf } from '../model/tensor-tree';
-import { DEFAULT_SUPERVISED, LabelledImages, SupervisedOptions, SupervisedResult, TrainableClassifier, classifierAccuracy, trainSupervised } from '../training/supervised';
+import { DEFAULT_SUPERVISED, type LabelledImages, type SupervisedOptions, type SupervisedResult, type TrainableClassifier, classifierAccuracy, trainSupervised } from '../training/supervised';
 import type { RunControl } from '../progress/events';
-import { PriorCnn, PriorCnnConfig } from './prior-cnn';
+import { PriorCnn, type PriorCnnConfig } from './prior-cnn';
 
 /** PyTorch's BatchNorm momentum: running ← (1 − m)·running + m·batch. */
 export const BATCH_NORM_MOMENTUM = 0.1;

@@ -2,7 +2,7 @@ import * as path from 'path';
 import type { Adapter } from '../model/adapter-hook';
 import { LoRA } from '../adapters';
 import { evaluateMethod, type MethodContext, type MethodResult } from '../baselines';
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import type { EpisodeSource } from '../data/episodes';
 import { episodeAccuracy, evaluateEpisodeSource, flattenImages, forEachEpisode, type MeanWithInterval } from '../evaluation';
 import { metaTrain, type MetaTrainResult } from '../meta';

@@ -31,7 +31,7 @@ export function writeSurrogateSet(dir: string, set: Pick<RecordedSurrogateSet, '
   const [b, h, w, c] = set.pixels.shape;
   const info: SurrogateFileInfo = {
     format: SURROGATE_FORMAT, shape: [b, h, w, c], targets: [...set.targets],
-    keptPatches: set.keptPatches && set.keptPatches.map((row) => [...row]), ...set.record,
+    keptPatches: set.keptPatches ? set.keptPatches.map((row) => [...row]) : null, ...set.record,
   };
   checkSurrogateInfo(info, dir, SURROGATE_FORMAT);
   if ((set.masks === null) !== (set.keptPatches === null)) throw new FileFormatError(dir, 'masks must be given exactly when patches were pruned (keptPatches)');
@@ -56,7 +56,7 @@ export function readSurrogateData(dir: string): SurrogateData {
   const [b, h, w] = info.shape;
   const take = (name: string, shape: number[], check: (v: number) => boolean, what: string): Float32Array => {
     const entry = tensors.get(name);
-    if (!entry || entry.dtype !== 'F32' || entry.shape.join(',') !== shape.join(',')) {
+    if (entry?.dtype !== 'F32' || entry.shape.join(',') !== shape.join(',')) {
       throw new FileFormatError(tensorsPath, `expected F32 tensor "${name}" [${shape}] (shape of ${SURROGATE_JSON}), found ${entry ? `${entry.dtype} [${entry.shape}]` : 'none'}`);
     }
     const values = toFloat32(entry);

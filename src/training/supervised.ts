@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../errors';
 import type { RunControl } from '../progress/events';
 import { runSteps } from '../progress/run-steps';
-import { AugmentOptions, augmentPixels, DEFAULT_AUGMENT } from './augment';
+import { type AugmentOptions, augmentPixels, DEFAULT_AUGMENT } from './augment';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { Adam, DEFAULT_ADAMW, type AdamOptions } from '../optim/adam';
 import { warmupCosineRate } from '../optim/schedule';

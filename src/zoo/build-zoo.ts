@@ -61,7 +61,7 @@ export async function buildZoo(backbone: VisionTransformer, dataset: ImageDatase
     const i = step - 1;
     const id = `lora-${String(i).padStart(4, '0')}`;
     const task = episodeTensors(dataset, tasks[i], normalizeImages);
-    let tuned;
+    let tuned: ReturnType<typeof pretuneLora>;
     try {
       tuned = pretuneLora(backbone, task, options.ways, { rank: options.rank, steps: options.steps, learningRate: options.learningRate, seed: options.seed + i });
     } finally {

@@ -27,8 +27,8 @@ function loadEntry(dir: string, entry: ZooManifestEntry, backbone: VisionTransfo
   return { id: entry.id, parameters: loaded.parameters, head, classIds: entry.classIds, record: entry.record };
 }
 
-/** The manifest of `dir`, checked to belong to `backbone`. */
-function manifestFor(dir: string, backbone: VisionTransformer, fingerprint: string): ZooManifest {
+/** The manifest of `dir`, checked to belong to the backbone with `fingerprint`. */
+function manifestFor(dir: string, fingerprint: string): ZooManifest {
   const manifest = readZooManifest(dir);
   if (!manifest) throw new MissingResourceError(`${dir} holds no LoRA zoo (no zoo.json); build one with buildZoo or "lora-recycle zoo"`);
   if (manifest.backbone.fingerprint !== fingerprint) {
@@ -46,7 +46,7 @@ function manifestFor(dir: string, backbone: VisionTransformer, fingerprint: stri
  */
 export function loadZoo(dir: string, backbone: VisionTransformer): Zoo {
   const fingerprint = backboneFingerprint(backbone);
-  const manifest = manifestFor(dir, backbone, fingerprint);
+  const manifest = manifestFor(dir, fingerprint);
   const entries: ZooEntry[] = [];
   try {
     for (const entry of manifest.entries) entries.push(loadEntry(dir, entry, backbone));
@@ -65,7 +65,7 @@ export function loadZoo(dir: string, backbone: VisionTransformer): Zoo {
  */
 export function addPeftAdapters(dir: string, backbone: VisionTransformer, adapters: { id: string; path: string }[]): void {
   const fingerprint = backboneFingerprint(backbone);
-  const manifest: ZooManifest = readZooManifest(dir) ? manifestFor(dir, backbone, fingerprint)
+  const manifest: ZooManifest = readZooManifest(dir) ? manifestFor(dir, fingerprint)
     : { format: ZOO_FORMAT, backbone: { fingerprint, config: backbone.config }, recipe: null, entries: [] };
   for (const adapter of adapters) {
     if (manifest.entries.some((e) => e.id === adapter.id)) throw new CompatibilityError(`zoo ${dir} already has a LoRA "${adapter.id}"`);

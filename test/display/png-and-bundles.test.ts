@@ -18,7 +18,7 @@ describe('PNG encoding', () => {
   it('an independent decoder (sharp) reads back the exact RGB bytes', async () => {
     const bytes = Uint8Array.from({ length: 3 * 2 * 3 }, (_, i) => (i * 37) % 256);
     const png = encodePng(bytes, 3, 2, 3);
-    const out = await decode('x,' + png.toString('base64'));
+    const out = await decode(`x,${png.toString('base64')}`);
     expect(out).toMatchObject({ width: 3, height: 2, channels: 3 });
     expect(out.data).toEqual([...bytes]);
   });

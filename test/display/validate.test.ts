@@ -56,7 +56,7 @@ describe('gallery validation', () => {
     rejects(() => validateGallery({ ...gallery(), title: 'x'.repeat(LIMITS.stringLength + 1) }), /title: expected at most 200 characters/);
     const big = { step: 0, images: Array(LIMITS.imagesPerSnapshot).fill(one.images[0]) };
     rejects(() => validateGallery({ ...gallery(), snapshots: Array(13).fill(big) }), /at most 5000 images over all snapshots/);
-    const long = 'data:image/png;base64,' + 'A'.repeat(LIMITS.dataUrlLength);
+    const long = `data:image/png;base64,${'A'.repeat(LIMITS.dataUrlLength)}`;
     rejects(() => validateGallery({ ...gallery(), snapshots: [{ step: 0, images: [{ ...one.images[0], src: long }] }] }), /expected at most 100000 characters/);
   });
 

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, FileFormatError, MissingResourceError } from '../../src/errors';
 import { loadHfClipVision, saveHfClipVision } from '../../src/io/hf-clip';
-import { WritableTensor, readSafetensors, toFloat32, writeSafetensors } from '../../src/io/safetensors';
+import { type WritableTensor, readSafetensors, toFloat32, writeSafetensors } from '../../src/io/safetensors';
 import type { ViTConfig } from '../../src/model/config';
 import { VisionTransformer } from '../../src/model/vision-transformer';
 import { treeTensors } from '../../src/model/tensor-tree';

@@ -5,9 +5,9 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LoRA } from '../../src/adapters/lora';
 import { CompatibilityError, FileFormatError, ShapeError } from '../../src/errors';
-import { LoraRecord, disposeLoraRecord, loadLoraFile, saveLoraFile } from '../../src/io/lora-file';
+import { type LoraRecord, disposeLoraRecord, loadLoraFile, saveLoraFile } from '../../src/io/lora-file';
 import { loadPeftAdapter, savePeftAdapter } from '../../src/io/peft-adapter';
-import { WritableTensor, readSafetensors, toFloat32, writeSafetensors } from '../../src/io/safetensors';
+import { type WritableTensor, readSafetensors, toFloat32, writeSafetensors } from '../../src/io/safetensors';
 import type { ViTConfig } from '../../src/model/config';
 import { useTestBackend } from '../test-backend';
 

@@ -79,7 +79,7 @@ function editHeader(random: SeededRandom, header: Record<string, any>): string {
       entry[pick(random, ['dtype', 'shape', 'data_offsets'])] = '<deep>';
       return JSON.stringify(header).replace('"<deep>"', DEEP);
     }
-    default: return pick(random, ['', '[]', '"x"', 'null', '{', 'not json at all', '{"a":' + '['.repeat(5000)]);
+    default: return pick(random, ['', '[]', '"x"', 'null', '{', 'not json at all', `{"a":${'['.repeat(5000)}`]);
   }
   return JSON.stringify(header);
 }

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ShapeError } from '../../src/errors';
-import { PriorCnn, PriorCnnConfig, bnPriorLoss, conv3x3 } from '../../src/prior';
+import { PriorCnn, type PriorCnnConfig, bnPriorLoss, conv3x3 } from '../../src/prior';
 import { useTestBackend } from '../test-backend';
 
 const SMALL: PriorCnnConfig = { imageSize: 8, channels: 3, widths: [4, 6], classes: 3, batchNormEps: 1e-5 };

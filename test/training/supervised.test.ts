@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_AUGMENT, DEFAULT_SUPERVISED, LabelledImages, TrainableClassifier, classifierAccuracy, trainSupervised } from '../../src/training';
+import { DEFAULT_AUGMENT, DEFAULT_SUPERVISED, type LabelledImages, type TrainableClassifier, classifierAccuracy, trainSupervised } from '../../src/training';
 import { CancelledError } from '../../src/errors';
 import { useTestBackend } from '../test-backend';
 

@@ -21,7 +21,10 @@ function syntheticDataset(): ImageDataset {
   const records = new Map<string, ImageRecord[]>();
   const pixels: Float32Array[] = [];
   let seed = 1;
-  const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296);
+  const random = () => {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    return seed / 4294967296;
+  };
   for (let c = 0; c < classes.length; c++) {
     const pattern = Float32Array.from({ length: size * size * 3 }, (_, i) => ((i * (c + 3)) % 7) / 7);
     records.set(classes[c].id, Array.from({ length: 8 }, (_, k) => {
