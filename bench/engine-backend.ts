@@ -11,7 +11,7 @@ import { LoRA } from '../src/adapters';
 import { selectBackend, type BackendInfo, type BackendName } from '../src/backend';
 import { forwardFlopsPerImage } from '../src/backend/measured-speeds';
 import { CLIP_VIT_B16, TINY_VIT, VisionTransformer, type ViTConfig } from '../src/model';
-import { EngineModel, matMulStep, Mode, MODES, runSmallOps, runStep, type TimedMode } from './engine-timing';
+import { type EngineModel, matMulStep, type Mode, MODES, runSmallOps, runStep, type TimedMode } from './engine-timing';
 import { TorchClient, type TorchInfo } from './engine-torch-client';
 
 const RANK = 4;

@@ -1,5 +1,5 @@
 /** Drives bench/engine_torch.py: one JSON request per line, one JSON reply per line. */
-import { ChildProcessWithoutNullStreams, spawn } from 'child_process';
+import { type ChildProcessWithoutNullStreams, spawn } from 'child_process';
 import * as path from 'path';
 import * as readline from 'readline';
 import { MissingResourceError } from '../src/errors';

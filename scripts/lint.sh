@@ -40,9 +40,9 @@ else
   step tsc-extension missing "expected extension/node_modules (the extension's own packages), found none: run scripts/install-jupyter.sh or (cd extension && npm ci)"
 fi
 if [ -x node_modules/.bin/biome ]; then
-  step biome npx --no-install biome ci --colors=off .
+  step biome npx --no-install biome ci --colors=off --error-on-warnings .
 elif command -v biome > /dev/null; then
-  step biome biome ci --colors=off .
+  step biome biome ci --colors=off --error-on-warnings .
 else
   step biome missing "expected Biome in node_modules/.bin (npm ci installs the devDependency @biomejs/biome) or on PATH, found neither"
 fi

@@ -20,6 +20,9 @@ run_suite() {
   [ -s "$result" ] || echo "no result file" > "$results/$name.crashed"
 }
 
+# type-checks (root, kernel, extension) and Biome's lint rules (biome.jsonc)
+run_suite lint "$results/lint.junit.xml" bash scripts/lint.sh "$results/lint.junit.xml"
+
 run_suite unit "$results/unit.vitest.json" \
   npx vitest run --reporter=default --reporter=json --outputFile.json="$results/unit.vitest.json"
 
@@ -42,5 +45,8 @@ run_suite browser "$results/browser.playwright.json" bash test/browser/run.sh "$
 # the quick profile of the reproduction on the tiny configuration (~9 min): report checked, kept in test-results/reports
 run_suite reproduce "$results/reproduce.junit.xml" bash -c \
   'npm run -s reproduce -- --out "$1/reports"; node scripts/check-reproduction.js "$1/reports/quick.json" "$1/reproduce.junit.xml" "$?"' _ "$results"
+
+# the GPU twin on this CPU-only machine: installs, loads, finds no GPU, says so, runs on the CPU
+run_suite gpu-twin "$results/gpu-twin.junit.xml" bash test/native/gpu-twin.sh "$results/gpu-twin.junit.xml"
 
 node scripts/summarize-tests.js "$results"

@@ -8,11 +8,11 @@
 // than the 2.9 it was written for. Writes a JSON summary (counts, and each
 // failing spec's full name with the first line of its message) atomically.
 //
-//   TF_CPP_MIN_LOG_LEVEL=3 nice -n 10 node scripts/native/op-conformance.js \
-//     [out.json] [--grep REGEX]
+//   npm run bench:native-ops  (or: TF_CPP_MIN_LOG_LEVEL=3 node scripts/native/op-conformance.js \
+//     [out.json] [--grep REGEX])
 //
-// Needs the `jasmine` package (4.2.x, the version tfjs 4.22 tested with):
-// resolvable from the project, or put on NODE_PATH.
+// Needs the devDependency `jasmine` 4.2.1 (the version tfjs 4.22 was tested with).
+
 'use strict';
 
 process.env.TF_CPP_MIN_LOG_LEVEL = process.env.TF_CPP_MIN_LOG_LEVEL || '3';
