@@ -52,7 +52,7 @@ describe('oracle images (realImageSet)', () => {
     expect(set.record.targetConfidence).toHaveLength(9);
     set.record.targetConfidence.forEach((p) => expect(p).toBeGreaterThan(0));
     set.record.maxConfidence.forEach((p, i) => expect(p).toBeGreaterThanOrEqual(set.record.targetConfidence[i]));
-    expect(set.record).toMatchObject({ teacherLora: 'lora-0', classNames: entry.classIds, steps: 0, stopped: false });
+    expect(set.record).toMatchObject({ teacherLora: 'lora-0', classNames: entry.classIds, steps: 0 });
     tf.dispose([set.images, set.pixels]);
     set.teacher.adapter.dispose();
     expect(tf.memory().numTensors).toBe(before);
