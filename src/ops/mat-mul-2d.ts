@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { compositeKernel, kernelWithoutGradient, runStock, type TensorInfo } from './composite-kernel';
+import { batchedMatMulIsFast } from './matmul-attention';
 import { expectRank, expectSize } from './shapes';
 import { wasmProduct } from './wasm/product';
 import { fusedKernelsActive } from './wasm/runtime';
@@ -7,8 +8,8 @@ import { fusedKernelsActive } from './wasm/runtime';
 /**
  * a·b for 2-D matrices. On wasm/cpu the product is kernels.c's `matmul` (multi-threaded, in the
  * tfjs heap); elsewhere the stock 2-D matMul. The gradient dA = dY·bᵀ, dB = aᵀ·dY uses
- * `transposedProduct`, never tfjs' own transpose-flag path (slow on wasm), and each is computed
- * only when that input needs a gradient.
+ * `transposedProduct`, never tfjs' own transpose-flag path (slow on wasm; on the native backend it
+ * is the fast one), and each is computed only when that input needs a gradient.
  */
 export function matMul2d(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
   expectRank(a, 2, 'matMul2d: a');
@@ -33,6 +34,7 @@ const plainMatMul = compositeKernel(
 
 /** op(a)·op(b) for 2-D a, b, op(x) = xᵀ when flagged; not differentiable (gradients use it). */
 export function transposedProduct(a: tf.Tensor2D, b: tf.Tensor2D, transposeA: boolean, transposeB: boolean): tf.Tensor2D {
+  if (batchedMatMulIsFast()) return tf.matMul(a, b, transposeA, transposeB); // TensorFlow's MatMul reads the flags without copying
   if (!fusedKernelsActive()) {
     return tf.tidy(() => matMul2d(transposeA ? tf.transpose(a) : a, transposeB ? tf.transpose(b) : b));
   }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 
-/** Backends whose stock batched matMul is their fastest batched product (TensorFlow's BatchMatMulV2). */
+/** Backends whose stock matMul (with transpose flags, batched) is their fastest product: TensorFlow's MatMul / BatchMatMulV2. */
 export function batchedMatMulIsFast(): boolean {
   return tf.getBackend() === 'tensorflow';
 }
