@@ -33,13 +33,13 @@ export function zooInversionJobs(
   });
 }
 
-/** The backbone's HF CLIP file: the configuration's, or (random backbones) `backbone` saved under `dir`. */
-function backboneFile(config: RunConfig, backbone: VisionTransformer, dir: string): string {
+/** The backbone's HF CLIP file: the configuration's, or (random backbones) `backbone` saved as directory `target`. */
+function backboneFile(config: RunConfig, backbone: VisionTransformer, target: string): string {
   const b = config.backbone;
   if (b.source === 'shipped') return assetPath(...SHIPPED_BACKBONE_FILE);
   if (b.source === 'hf') return b.path;
-  saveBackbone(path.join(dir, 'backbone'), backbone);
-  return path.join(dir, 'backbone');
+  saveBackbone(target, backbone);
+  return target;
 }
 
 /**
@@ -75,7 +75,7 @@ export async function invertZooEntries(
   const redis = control.redis;
   const outcome = redis ? await invertOnQueue(backbone, zooDir, entries, config, pruning, out, { ...control, redis }) : await withTemporaryDir('lora-recycle-backbone-', (temp) => {
     const prior = config.inversion.priorWeight > 0 ? assetPath(...SHIPPED_PRIOR_FILE) : undefined;
-    const jobs = zooInversionJobs({ backbone: backboneFile(config, backbone, temp), zoo: zooDir, prior }, entries, config, pruning, out);
+    const jobs = zooInversionJobs({ backbone: backboneFile(config, backbone, path.join(temp, 'backbone')), zoo: zooDir, prior }, entries, config, pruning, out);
     return invertLoraJobs(jobs, { onEvent: control.onEvent, signal: control.signal, backend: control.backend });
   });
   if (outcome.stopped) {
