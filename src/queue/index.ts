@@ -4,4 +4,5 @@ export { startQueueWorker, type QueueWorker, type QueueWorkerOptions } from './w
 export { codeVersion, fileDigest, jobContentId } from './content-id';
 export { CANCEL_CHANNEL, QUEUE_KINDS, QUEUE_PREFIX, redisConnection } from './connection';
 export { failuresError } from './failures';
+export { evaluateEpisodesOnQueue, type QueueEvaluationOptions } from './evaluate-on-queue';
 export type { QueuedJobData, QueuedJobProgress, QueuedJobReturn } from './messages';

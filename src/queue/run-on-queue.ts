@@ -170,8 +170,12 @@ class QueueRun<J extends ParallelJob> {
     if (i === undefined || this.settled[i]) return;
     const queue = this.queueOf(i);
     if ((await queue.getJobState(queueId)) !== 'failed') return; // a retry follows
-    if (this.stopped || reason.startsWith(CANCELLED_REASON)) {
+    if (this.stopped) {
       this.settle(i);
+      return;
+    }
+    if (reason.startsWith(CANCELLED_REASON)) {
+      await this.submit(i); // a concurrent run of the same job was stopped; this one still needs it
       return;
     }
     const job = await Job.fromId(queue, queueId);
