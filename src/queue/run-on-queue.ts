@@ -6,6 +6,7 @@ import type { RunControl, RunEvent } from '../progress/events';
 import { CANCEL_CHANNEL, QUEUE_PREFIX, redisConnection } from './connection';
 import { codeVersion, jobContentId } from './content-id';
 import { CANCELLED_REASON, type QueuedJobData, type QueuedJobProgress, type QueuedJobReturn } from './messages';
+import { withAbsolutePaths } from './job-paths';
 import { isReusable } from './reuse';
 
 export interface QueueRunOptions extends RunControl {
@@ -35,7 +36,8 @@ export interface QueueOutcome<R> extends PoolOutcome<R> {
  * kind, with runInWorkers' outcome: results in job order, null for the jobs that did not
  * finish. Each job's BullMQ id is its content id (jobContentId): a job finished by any run
  * before — or running for a concurrent run of the same jobs — is not run again; its result is
- * read back (an inversion only if its output directory is still there). Progress events of
+ * read back (an inversion only if its output directory is still there). Paths in the jobs are
+ * made absolute here (the workers run elsewhere). Progress events of
  * the jobs reach onEvent through QueueEvents, as the workers send them. A failing job is
  * retried (`attempts`); one that fails every time is listed in `failures` while the other jobs
  * go on. The signal removes the run's queued jobs and cancels its running ones (their workers
@@ -44,7 +46,8 @@ export interface QueueOutcome<R> extends PoolOutcome<R> {
 export async function runJobsOnQueue<J extends ParallelJob>(jobs: readonly J[], options: QueueRunOptions): Promise<QueueOutcome<ResultOf<J>>> {
   validateJobs(jobs);
   const version = options.version ?? codeVersion();
-  const queueIds = jobs.map((job) => jobContentId(job, version));
+  const queued = jobs.map(withAbsolutePaths);
+  const queueIds = queued.map((job) => jobContentId(job, version));
   const aborted = Boolean(options.signal?.aborted);
   if (jobs.length === 0 || aborted) return { results: jobs.map(() => null), stopped: aborted, backends: [], queueIds, reused: 0, failures: [] };
   const connection = redisConnection(options.redis);
@@ -61,7 +64,7 @@ export async function runJobsOnQueue<J extends ParallelJob>(jobs: readonly J[], 
       events.set(kind, listener);
     }
     await Promise.all([...events.values()].map((listener) => listener.waitUntilReady()));
-    return await new QueueRun(jobs, queueIds, version, queues, events, options).outcome;
+    return await new QueueRun(jobs, queued, queueIds, version, queues, events, options).outcome;
   } finally {
     await Promise.allSettled([...events.values(), ...queues.values()].map((x) => x.close()));
   }
@@ -102,7 +105,7 @@ class QueueRun<J extends ParallelJob> {
   private readonly onAbort = () => void this.stop();
 
   constructor(
-    private readonly jobs: readonly J[], private readonly queueIds: string[], private readonly version: string,
+    private readonly jobs: readonly J[], private readonly queued: readonly J[], private readonly queueIds: string[], private readonly version: string,
     private readonly queues: Map<string, Queue>, events: Map<string, QueueEvents>, private readonly options: QueueRunOptions,
   ) {
     this.outcome = new Promise((resolve, reject) => { this.resolve = resolve; this.reject = reject; });
@@ -132,7 +135,7 @@ class QueueRun<J extends ParallelJob> {
     const state = await queue.getJobState(id);
     if (state === 'completed') {
       const done = await Job.fromId<QueuedJobData, QueuedJobReturn>(queue, id);
-      if (done && isReusable(this.jobs[i], done.returnvalue)) {
+      if (done && isReusable(this.queued[i], done.returnvalue)) {
         this.reused++;
         this.emit({ kind: 'phase', run: this.jobs[i].id, phase: 'done earlier', message: `result of queue job ${id.slice(0, 12)} reused` });
         this.finish(i, done.returnvalue);
@@ -141,7 +144,7 @@ class QueueRun<J extends ParallelJob> {
     }
     if (state === 'completed' || state === 'failed') await queue.remove(id); // run again (0 if another run re-added it and a worker took it)
     if (this.settled[i] || this.stopped) return;
-    const data: QueuedJobData = { job: this.jobs[i], version: this.version };
+    const data: QueuedJobData = { job: this.queued[i], version: this.version };
     await queue.add(this.jobs[i].kind, data, {
       jobId: id, attempts: this.options.attempts ?? 3, backoff: { type: 'exponential', delay: this.options.backoffMs ?? 1000 },
       removeOnComplete: false, removeOnFail: false,
@@ -193,7 +196,9 @@ class QueueRun<J extends ParallelJob> {
 
   private finish(i: number, value: QueuedJobReturn): void {
     if (this.settled[i]) return;
-    this.results[i] = value.result as ResultOf<J>;
+    const job = this.jobs[i];
+    // the caller's own output path (the job went out with it made absolute)
+    this.results[i] = (job.kind === 'invert-lora' ? { ...value.result, output: job.output } : value.result) as ResultOf<J>;
     this.backends.set(`${value.worker.host}:${value.worker.pid}`, value.worker.backend);
     this.settle(i);
   }

@@ -3,8 +3,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors';
-import type { InvertLoraJob } from '../../src/parallel';
-import { codeVersion, fileDigest, jobContentId, redisConnection } from '../../src/queue';
+import type { EvaluateEpisodesJob, InvertLoraJob } from '../../src/parallel';
+import { codeVersion, fileDigest, jobContentId, redisConnection, withAbsolutePaths } from '../../src/queue';
 
 let dir: string;
 beforeAll(() => {
@@ -47,6 +47,16 @@ describe('jobContentId', () => {
 
   it('names the package release as the code version', () => {
     expect(codeVersion()).toMatch(/^lora-recycle@\d+\.\d+\.\d+/);
+  });
+});
+
+describe('withAbsolutePaths', () => {
+  it('resolves every path of a job against the working directory, and changes nothing else', () => {
+    const invert = withAbsolutePaths(job({ backbone: 'b', lora: 'l.safetensors', prior: 'p', output: 'out/x' }));
+    expect([invert.backbone, invert.lora, invert.prior, invert.output]).toEqual(['b', 'l.safetensors', 'p', 'out/x'].map((p) => path.resolve(p)));
+    expect(invert.options).toEqual(job().options);
+    const evaluate = withAbsolutePaths<EvaluateEpisodesJob>({ kind: 'evaluate-episodes', id: 'e', backbone: 'b', dataset: { loader: 'emoji', cacheDir: 'cache' }, episodes: { dataset: 'd', seed: 1, episodes: [] } as never });
+    expect([evaluate.backbone, evaluate.lora, evaluate.dataset.cacheDir]).toEqual([path.resolve('b'), undefined, path.resolve('cache')]);
   });
 });
 

@@ -147,14 +147,14 @@ describe('runJobsOnQueue with worker processes', () => {
     await stopWorkers([other]);
   });
 
-  it('finishes a run across a Redis restart, every job run once and none lost', async () => {
+  it('finishes a run across a Redis killed (SIGKILL) and restarted, every job run once and none lost', async () => {
     const jobs = [invertJob('r1', files.lora, 'r1-out', 12), invertJob('r2', files.loraB, 'r2-out', 12), evaluateJob('r3', 0, 12), evaluateJob('r4', 3, 9)];
     const reference = await referenceRun(jobs);
     const pool = await startWorkers(2);
     let restarted: Promise<void> | null = null;
     const outcome = await runJobsOnQueue(jobs, {
       redis: redis.url, version: 'test-restart',
-      onEvent: (e) => { if (e.kind === 'step' && e.step === 3 && restarted === null) restarted = redis.restart(); },
+      onEvent: (e) => { if (e.kind === 'step' && e.step === 3 && restarted === null) restarted = redis.restart('SIGKILL'); },
     });
     await restarted;
     expect(restarted).not.toBeNull();
