@@ -41,8 +41,8 @@ const EARLY_CANCEL_MS = 10_000;
  * aborts the job at its next step; it then fails without retry.
  */
 export async function startQueueWorker(options: QueueWorkerOptions): Promise<QueueWorker> {
+  const connection = redisConnection(options.redis); // a bad URL is reported before the backend loads
   const backend = await selectBackend(options.backend);
-  const connection = redisConnection(options.redis);
   const resources = new JobResources();
   const log = options.log ?? (() => undefined);
   const identity = { host: os.hostname(), pid: process.pid, backend };
