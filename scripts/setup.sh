@@ -19,7 +19,7 @@ step_done() { [ -f "$stamp_dir/$1" ] && [ "$(cat "$stamp_dir/$1")" = "$2" ]; }
 mark_done() { echo "$2" > "$stamp_dir/$1"; }
 
 # --- Debian packages --------------------------------------------------------------------------
-apt_packages=(chromium clang lld dataset-fashion-mnist fonts-dejavu-core fonts-dejavu-extra fonts-liberation fonts-noto-color-emoji)
+apt_packages=(chromium clang lld dataset-fashion-mnist fonts-dejavu-core fonts-dejavu-extra fonts-liberation fonts-noto-color-emoji redis-server)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

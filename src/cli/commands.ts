@@ -21,6 +21,7 @@ export interface Command {
 
 const config = { config: { type: 'string', short: 'c' } } as const;
 const backend = { backend: { type: 'string' } } as const;
+const redis = { redis: { type: 'string' } } as const;
 
 /** Option declarations of every subcommand (their handlers live in src/cli/handlers.ts). */
 export const COMMAND_SPECS: Omit<Command, 'run'>[] = [
@@ -31,8 +32,8 @@ export const COMMAND_SPECS: Omit<Command, 'run'>[] = [
   },
   {
     name: 'invert', summary: 'invert LoRAs of a zoo into surrogate images (PNGs, masks, masked images, result files)',
-    usage: '--config configs/tiny.json --zoo <dir> --out <dir> [--steps N] [--pruning layer:ratio,...] [--limit N]',
-    options: { ...config, ...backend, zoo: { type: 'string' }, out: { type: 'string', short: 'o' }, steps: { type: 'string' }, pruning: { type: 'string' }, limit: { type: 'string' } },
+    usage: '--config configs/tiny.json --zoo <dir> --out <dir> [--steps N] [--pruning layer:ratio,...] [--limit N] [--redis URL]',
+    options: { ...config, ...backend, ...redis, zoo: { type: 'string' }, out: { type: 'string', short: 'o' }, steps: { type: 'string' }, pruning: { type: 'string' }, limit: { type: 'string' } },
   },
   {
     name: 'meta-train', summary: 'meta-train a meta-LoRA on surrogate episodes (checkpoints; resumes when interrupted)',
@@ -49,10 +50,15 @@ export const COMMAND_SPECS: Omit<Command, 'run'>[] = [
   },
   {
     name: 'reproduce', summary: 'run the Table 2/3 and 4/5 analogues and write reports/<profile>.json and .md (--estimate: only estimate the run time from a quick report)',
-    usage: '--profile quick|full [--out reports] [--work <dir>] [--estimate [--from reports/quick.json]]',
+    usage: '--profile quick|full [--out reports] [--work <dir>] [--redis URL] [--estimate [--from reports/quick.json]]',
     options: {
-      ...backend, profile: { type: 'string', short: 'p' }, out: { type: 'string', short: 'o' }, work: { type: 'string' },
+      ...backend, ...redis, profile: { type: 'string', short: 'p' }, out: { type: 'string', short: 'o' }, work: { type: 'string' },
       estimate: { type: 'boolean' }, from: { type: 'string' },
     },
+  },
+  {
+    name: 'worker', summary: 'run queued jobs (inversions, evaluations) of runs started with --redis, until interrupted (SIGINT/SIGTERM: finish the running jobs, then exit)',
+    usage: '--redis redis://host:6379 [--concurrency N] [--backend cpu|wasm|tensorflow|...] [--lock-ms 30000] [--stalled-ms 30000]',
+    options: { ...backend, ...redis, concurrency: { type: 'string' }, 'lock-ms': { type: 'string' }, 'stalled-ms': { type: 'string' } },
   },
 ];

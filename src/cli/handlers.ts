@@ -45,12 +45,20 @@ export function parsePruning(text: string): Record<string, number> {
   return out;
 }
 
-type PortsFactory = (options: { backend?: string }) => PipelinePorts;
+type PortsFactory = (options: { backend?: string; redis?: string }) => PipelinePorts;
 
 /** The configuration of the command and the pipeline ports (owned: their prior is freed at the end). */
 function setUp(values: OptionValues, command: string, portsFor: PortsFactory, own: Own): { config: RunConfig; ports: PipelinePorts } {
   const config = loadRunConfig(required(values, 'config', command));
-  return { config, ports: own(portsFor({ backend: typeof values.backend === 'string' ? values.backend : undefined })) };
+  return { config, ports: own(portsFor(portOptions(values))) };
+}
+
+/** --backend and --redis (jobs on the queues of that Redis, for `lora-recycle worker` processes), where given. */
+function portOptions(values: OptionValues): { backend?: string; redis?: string } {
+  const text = (name: string) => (typeof values[name] === 'string' ? values[name] as string : undefined);
+  const options: { backend?: string; redis?: string } = { backend: text('backend') };
+  if (text('redis') !== undefined) options.redis = text('redis');
+  return options;
 }
 
 /**
@@ -147,6 +155,31 @@ const evaluate = (portsFor: PortsFactory): Command['run'] => (values, context) =
   for (const r of results) context.print(`${r.method}: ${(100 * r.mean).toFixed(2)} ± ${(100 * r.ci95).toFixed(2)} % over ${r.n} episodes`);
 });
 
+/**
+ * A worker process for the queues (src/queue): runs jobs until the signal (Ctrl+C) or SIGTERM,
+ * then takes no more, lets the running ones finish and exits.
+ */
+const workerCommand: Command['run'] = async (values, context) => {
+  const { startQueueWorker } = await import('../queue');
+  const { parseRequest } = await import('../backend/select');
+  const worker = await startQueueWorker({
+    redis: required(values, 'redis', 'worker'),
+    concurrency: integer(values, 'concurrency', 1),
+    backend: typeof values.backend === 'string' ? parseRequest(values.backend, '--backend') : undefined,
+    lockMs: integer(values, 'lock-ms', 30_000),
+    stalledMs: integer(values, 'stalled-ms', 30_000),
+    log: (line) => context.print(`worker ${process.pid}: ${line}`),
+  });
+  context.print(`worker ${process.pid}: ready on ${worker.backend.name}, taking jobs from ${String(values.redis)}`);
+  await new Promise<void>((resolve) => {
+    if (context.signal?.aborted) resolve();
+    context.signal?.addEventListener('abort', () => resolve(), { once: true });
+    process.once('SIGTERM', () => resolve());
+  });
+  context.print(`worker ${process.pid}: finishing the running jobs`);
+  await worker.close();
+};
+
 /** The run time of `profile` estimated from a quick report's rates; runs nothing of the pipeline. */
 function estimateCommand(profile: string, values: OptionValues, context: CommandContext): void {
   const tiny = loadRunConfig(path.join(packageRoot(), 'configs', 'tiny.json'));
@@ -160,7 +193,7 @@ function estimateCommand(profile: string, values: OptionValues, context: Command
 const reproduceCommand = (portsFor: PortsFactory): Command['run'] => async (values, context: CommandContext) => {
   const profile = typeof values.profile === 'string' ? values.profile : 'quick';
   if (values.estimate) return estimateCommand(profile, values, context);
-  const report = await withOwned(async (own) => reproduce(profile, own(portsFor({ backend: typeof values.backend === 'string' ? values.backend : undefined })), {
+  const report = await withOwned(async (own) => reproduce(profile, own(portsFor(portOptions(values))), {
     outDir: typeof values.out === 'string' ? values.out : 'reports',
     workDir: typeof values.work === 'string' ? values.work : undefined,
     onEvent: context.onEvent, signal: context.signal,
@@ -171,7 +204,10 @@ const reproduceCommand = (portsFor: PortsFactory): Command['run'] => async (valu
 
 /** The subcommands on the pipeline ports `portsFor` makes (tests pass fakes). */
 export function makeHandlers(portsFor: PortsFactory = createPorts): Record<string, Command['run']> {
-  return { zoo: zoo(portsFor), invert: invert(portsFor), 'meta-train': metaTrainCommand(portsFor), evaluate: evaluate(portsFor), reproduce: reproduceCommand(portsFor) };
+  return {
+    zoo: zoo(portsFor), invert: invert(portsFor), 'meta-train': metaTrainCommand(portsFor), evaluate: evaluate(portsFor),
+    reproduce: reproduceCommand(portsFor), worker: workerCommand,
+  };
 }
 
 export const HANDLERS = makeHandlers();

@@ -11,6 +11,7 @@ import { resolveExecution, type ExecutionChoice, type ExecutionMode } from './ex
 import type { EvaluateEpisodesJob, EvaluateEpisodesResult } from './jobs';
 import type { PoolOutcome, WorkerPoolOptions } from './pool';
 import { runJobsAs } from './run-jobs';
+import type { RunControl } from '../progress/events';
 
 /**
  * `parts` contiguous slices of the list (sizes differ by at most one, none empty), each a valid
@@ -74,21 +75,36 @@ export async function evaluateEpisodeList(
   return { ...(await evaluateAs(execution.mode, backbone, dataset, list, options)), execution };
 }
 
-async function evaluateAs(
+function evaluateAs(
   mode: ExecutionMode, backbone: string, dataset: DatasetSpec, list: EpisodeList, options: ParallelEvaluationOptions,
+): Promise<ParallelEvaluationResult> {
+  const chunks = options.chunks ?? (mode === 'workers' ? options.workers ?? os.availableParallelism() : 1);
+  return evaluateThrough((jobs, control) => runJobsAs(mode, jobs, { ...options, ...control }), backbone, dataset, list, { ...options, chunks });
+}
+
+/** Runs evaluate-episodes jobs and gives runInWorkers' outcome (runJobsAs, or another runner such as src/queue's). */
+export type EvaluationJobRunner = (jobs: EvaluateEpisodesJob[], control: RunControl) => Promise<PoolOutcome<EvaluateEpisodesResult>>;
+
+/**
+ * The evaluation of evaluateInParallel with the jobs run by `runner`: the list cut into
+ * `options.chunks` (default 1) contiguous jobs, accuracies put back in list order, step events
+ * counted over the whole list. The dataset is loaded here first (checking the list fits it).
+ */
+export async function evaluateThrough(
+  runner: EvaluationJobRunner, backbone: string, dataset: DatasetSpec, list: EpisodeList, options: ParallelEvaluationOptions,
 ): Promise<ParallelEvaluationResult> {
   if (list.episodes.length === 0) throw new ConfigError('evaluating episodes: the episode list holds no episodes');
   episodeSource(await loadDatasetSpec(dataset), list, normalizeImages); // throws early if the list does not fit the data
   const run = options.run ?? 'evaluate';
-  const chunks = splitEpisodeList(list, options.chunks ?? (mode === 'workers' ? options.workers ?? os.availableParallelism() : 1));
+  const chunks = splitEpisodeList(list, options.chunks ?? 1);
   const jobs: EvaluateEpisodesJob[] = chunks.map((episodes, i) => ({
     kind: 'evaluate-episodes', id: `${run} chunk ${i + 1}/${chunks.length}`, backbone, lora: options.lora, dataset, episodes,
     distance: options.distance, batchSize: options.batchSize,
   }));
   const jobIds = new Set(jobs.map((j) => j.id));
   const finished: number[] = [];
-  const outcome = await runJobsAs(mode, jobs, {
-    ...options,
+  const outcome = await runner(jobs, {
+    signal: options.signal,
     onEvent: (event) => {
       if (event.kind !== 'step' || !jobIds.has(event.run)) {
         options.onEvent?.(event);

@@ -1,9 +1,9 @@
 /** Independent jobs (evaluating episodes, inverting LoRAs) in worker threads or in this thread, whichever is faster here. */
 export { runInWorkers, liveWorkerCount, WorkerError } from './pool';
 export type { PoolOutcome, WorkerPoolOptions } from './pool';
-export { evaluateEpisodeList, evaluateInParallel, splitEpisodeList } from './evaluate-in-parallel';
+export { evaluateEpisodeList, evaluateInParallel, evaluateThrough, splitEpisodeList } from './evaluate-in-parallel';
 export type {
-  EpisodeListEvaluationOptions, EpisodeListEvaluationResult, ParallelEvaluationOptions, ParallelEvaluationResult,
+  EpisodeListEvaluationOptions, EpisodeListEvaluationResult, EvaluationJobRunner, ParallelEvaluationOptions, ParallelEvaluationResult,
 } from './evaluate-in-parallel';
 export { runInThisThread } from './in-process';
 export { invertLoraJobs, runJobsAs } from './run-jobs';

@@ -33,29 +33,49 @@ export function zooInversionJobs(
   });
 }
 
-/** The backbone's HF CLIP file: the configuration's, or (random backbones) `backbone` saved under `temp`. */
-function backboneFile(config: RunConfig, backbone: VisionTransformer, temp: string): string {
+/** The backbone's HF CLIP file: the configuration's, or (random backbones) `backbone` saved as directory `target`. */
+function backboneFile(config: RunConfig, backbone: VisionTransformer, target: string): string {
   const b = config.backbone;
   if (b.source === 'shipped') return assetPath(...SHIPPED_BACKBONE_FILE);
   if (b.source === 'hf') return b.path;
-  saveBackbone(path.join(temp, 'backbone'), backbone);
-  return path.join(temp, 'backbone');
+  saveBackbone(target, backbone);
+  return target;
+}
+
+/**
+ * The jobs on the queues of `redis` (src/queue: worker processes on any host). A random backbone
+ * is saved beside the surrogate sets (`<out>/.backbone/`), where the workers find it as they find
+ * `out`: every path of a job must name the same file on every worker's host (a shared directory).
+ */
+async function invertOnQueue(
+  backbone: VisionTransformer, zooDir: string, entries: readonly ZooEntry[], config: RunConfig,
+  pruning: Record<number, number>, out: string, control: RunControl & { redis: string },
+): Promise<{ stopped: boolean; results: unknown[] }> {
+  const { runJobsOnQueue, failuresError } = await import('../queue');
+  const prior = config.inversion.priorWeight > 0 ? assetPath(...SHIPPED_PRIOR_FILE) : undefined;
+  const jobs = zooInversionJobs({ backbone: backboneFile(config, backbone, path.join(out, '.backbone')), zoo: zooDir, prior }, entries, config, pruning, out);
+  const outcome = await runJobsOnQueue(jobs, { redis: control.redis, onEvent: control.onEvent, signal: control.signal });
+  const failed = failuresError(jobs, outcome);
+  if (failed) throw failed;
+  return outcome;
 }
 
 /**
  * Inverts `entries` of the zoo saved in `zooDir` through the job code of the parallel pool
- * (invertLoraJobs: in this thread or in worker threads, as executionFor('invert') says; the same
- * images either way), each into `<out>/<id>/`, and reads the sets back with the zoo's LoRA (a new
+ * (invertLoraJobs: in this thread or in worker threads, as executionFor('invert') says; with
+ * `control.redis`, worker processes through the queues, invertOnQueue; the same images every
+ * way), each into `<out>/<id>/`, and reads the sets back with the zoo's LoRA (a new
  * adapter each set owns) and head as teacher, in the order of `entries`. A stop throws
  * CancelledError once the running jobs have ended: the sets finished by then stay in `out`.
  */
 export async function invertZooEntries(
   backbone: VisionTransformer, zooDir: string, entries: readonly ZooEntry[], config: RunConfig,
-  pruning: Record<number, number>, out: string, control: RunControl & { backend?: BackendRequest },
+  pruning: Record<number, number>, out: string, control: RunControl & { backend?: BackendRequest; redis?: string },
 ): Promise<RecordedSurrogateSet[]> {
-  const outcome = await withTemporaryDir('lora-recycle-backbone-', (temp) => {
+  const redis = control.redis;
+  const outcome = redis ? await invertOnQueue(backbone, zooDir, entries, config, pruning, out, { ...control, redis }) : await withTemporaryDir('lora-recycle-backbone-', (temp) => {
     const prior = config.inversion.priorWeight > 0 ? assetPath(...SHIPPED_PRIOR_FILE) : undefined;
-    const jobs = zooInversionJobs({ backbone: backboneFile(config, backbone, temp), zoo: zooDir, prior }, entries, config, pruning, out);
+    const jobs = zooInversionJobs({ backbone: backboneFile(config, backbone, path.join(temp, 'backbone')), zoo: zooDir, prior }, entries, config, pruning, out);
     return invertLoraJobs(jobs, { onEvent: control.onEvent, signal: control.signal, backend: control.backend });
   });
   if (outcome.stopped) {

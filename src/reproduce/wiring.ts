@@ -36,11 +36,12 @@ function loadBackbone(config: RunConfig): VisionTransformer {
 
 /**
  * The real pipeline behind PipelinePorts: the backbone of the configuration, the emoji base
- * classes for the zoo, inversion with the shipped image prior as parallel jobs (invert-zoo.ts),
+ * classes for the zoo, inversion with the shipped image prior as parallel jobs (invert-zoo.ts;
+ * with `redis`, on the queues of that Redis for worker processes),
  * and the data sets' fixed episodes. Data sets load once per process (cached on disk after their
  * first build).
  */
-export function createPorts(options: { backend?: string } = {}): PipelinePorts {
+export function createPorts(options: { backend?: string; redis?: string } = {}): PipelinePorts {
   const datasets = new Map<string, Promise<ImageDataset>>();
   const dataset = (key: string, load: () => Promise<ImageDataset>) => {
     if (!datasets.has(key)) datasets.set(key, load());
@@ -73,7 +74,7 @@ export function createPorts(options: { backend?: string } = {}): PipelinePorts {
 
     async invert(backbone, zoo, entries, config, pruning, out, control) {
       if (!zoo.directory) throw new ConfigError('inverting a zoo through jobs needs the zoo saved in a directory (the jobs read its LoRA files)');
-      return invertZooEntries(backbone, zoo.directory, entries, config, pruning, out, { ...control, backend: request });
+      return invertZooEntries(backbone, zoo.directory, entries, config, pruning, out, { ...control, backend: request, redis: options.redis });
     },
 
     async realImages(backbone, entry, config) {
