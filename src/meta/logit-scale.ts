@@ -38,7 +38,7 @@ export function calibrateLogitScale(
   const logits: number[][] = [];
   const labels: number[] = [];
   for (let e = 0; e < episodes; e++) {
-    const episode = e % 2 === 0 ? singleLoraEpisode(byClass, random.int(sets.length), shape) : interpolatedEpisode(byClass, shape, (n, count) => random.sample(n, count));
+    const episode = e % 2 === 0 ? singleLoraEpisode(byClass, random.int(sets.length), shape, (n, count) => random.sample(n, count)) : interpolatedEpisode(byClass, shape, (n, count) => random.sample(n, count));
     const refs = [...episode.support, ...episode.query];
     const batch = episodeImages(sets, refs, refs.map(() => false), patchGrid);
     const rows = tf.tidy(() => {

@@ -156,7 +156,7 @@ export async function metaTrain(
       const started = performance.now();
       const episode = rng.next() < fraction
         ? interpolatedEpisode(byClass, shape, (n, count) => rng.sample(n, count))
-        : singleLoraEpisode(byClass, rng.int(sets.length), shape);
+        : singleLoraEpisode(byClass, rng.int(sets.length), shape, (n, count) => rng.sample(n, count));
       const refs = [...episode.support, ...episode.query];
       const flips = refs.map(() => flip && rng.next() < 0.5);
       const lr = warmupCosineRate(step, schedule);

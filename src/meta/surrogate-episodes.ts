@@ -46,24 +46,31 @@ export function imagesByClass(set: SurrogateSet, setIndex: number, shape: Episod
   return byClass;
 }
 
+/** `draw(n, count)`: `count` distinct integers of [0, n), from the run's seeded generator. */
+export type Draw = (n: number, count: number) => number[];
+
 function episodeOf(
   kind: SurrogateEpisode['kind'],
   teacherSet: number | null,
   classes: { set: number; indices: number[] }[],
   shape: EpisodeShape,
+  draw: Draw,
 ): SurrogateEpisode {
   const episode: SurrogateEpisode = { kind, teacherSet, ways: shape.ways, support: [], supportLabels: [], query: [], queryLabels: [] };
+  const needed = shape.shots + shape.queries;
   classes.forEach(({ set, indices }, label) => {
-    // support = the first K images of the class, query = the next Q (method.md §1.5)
-    indices.slice(0, shape.shots).forEach((index) => { episode.support.push({ set, index }); episode.supportLabels.push(label); });
-    indices.slice(shape.shots, shape.shots + shape.queries).forEach((index) => { episode.query.push({ set, index }); episode.queryLabels.push(label); });
+    // support = the first K images of the class, query = the next Q (method.md §1.5); a class
+    // with more than K + Q images (several inversions of a LoRA, real images) gives a random K + Q
+    const chosen = indices.length > needed ? draw(indices.length, needed).map((i) => indices[i]) : indices;
+    chosen.slice(0, shape.shots).forEach((index) => { episode.support.push({ set, index }); episode.supportLabels.push(label); });
+    chosen.slice(shape.shots, needed).forEach((index) => { episode.query.push({ set, index }); episode.queryLabels.push(label); });
   });
   return episode;
 }
 
 /** A single-LoRA episode: the N classes of set `setIndex`, labels = the teacher's classes. */
-export function singleLoraEpisode(byClass: number[][][], setIndex: number, shape: EpisodeShape): SurrogateEpisode {
-  return episodeOf('single', setIndex, byClass[setIndex].map((indices) => ({ set: setIndex, indices })), shape);
+export function singleLoraEpisode(byClass: number[][][], setIndex: number, shape: EpisodeShape, draw: Draw): SurrogateEpisode {
+  return episodeOf('single', setIndex, byClass[setIndex].map((indices) => ({ set: setIndex, indices })), shape, draw);
 }
 
 /**
@@ -80,7 +87,7 @@ export function interpolatedEpisode(
   if (pool.length < shape.ways) {
     throw new ConfigError(`interpolated episode: ${shape.ways} ways need ${shape.ways} surrogate classes, found ${pool.length}`);
   }
-  return episodeOf('interpolated', null, draw(pool.length, shape.ways).map((i) => pool[i]), shape);
+  return episodeOf('interpolated', null, draw(pool.length, shape.ways).map((i) => pool[i]), shape, draw);
 }
 
 /** Row-major patch index of patch (r, c) after a horizontal flip: (r, G−1−c). */

@@ -21,7 +21,8 @@ function set(targets: number[], kept: number[][] | null = null): SurrogateSet {
 describe('surrogate episodes', () => {
   it('single-LoRA episode: support = first K of each class, query = the next Q, labels = teacher classes', () => {
     const s = set([0, 1, 0, 1, 0, 1]);
-    const episode = singleLoraEpisode([imagesByClass(s, 0, shape)], 0, shape);
+    const noDraw = () => { throw new Error('a class of exactly K + Q images draws nothing'); };
+    const episode = singleLoraEpisode([imagesByClass(s, 0, shape)], 0, shape, noDraw);
     expect(episode.kind).toBe('single');
     expect(episode.teacherSet).toBe(0);
     expect(episode.support.map((r) => r.index)).toEqual([0, 1]);
@@ -40,6 +41,18 @@ describe('surrogate episodes', () => {
     const rng = new SeededRandom(3);
     const drawn = interpolatedEpisode(byClass, { ...shape, ways: 4 }, (n, c) => rng.sample(n, c));
     expect(new Set(drawn.support.map((r) => `${r.set}/${r.index}`)).size).toBe(4);
+  });
+
+  it('a class with more than K + Q images gives a random K + Q of them per episode (support first)', () => {
+    const s = set([0, 1, 0, 1, 0, 1, 0, 1, 0, 1]); // 5 images per class, K + Q = 3
+    const byClass = [imagesByClass(s, 0, shape)];
+    const episode = singleLoraEpisode(byClass, 0, shape, () => [4, 0, 2]);
+    expect(episode.support.map((r) => r.index)).toEqual([8, 9]); // the 5th image of each class
+    expect(episode.query.map((r) => r.index)).toEqual([0, 4, 1, 5]);
+    const rng = new SeededRandom(5);
+    const seen = new Set<number>();
+    for (let i = 0; i < 20; i++) singleLoraEpisode(byClass, 0, shape, (n, c) => rng.sample(n, c)).support.forEach((r) => seen.add(r.index));
+    expect(seen.size).toBe(10); // over episodes, every image serves
   });
 
   it('rejects a class with fewer images than K + Q', () => {
