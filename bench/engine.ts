@@ -13,17 +13,9 @@ import * as path from 'path';
 import { commandLine } from '../scripts/command-line';
 import { assetPath } from '../src/paths';
 import { MEASURED_SPEEDS_ASSET, type MeasuredSpeeds } from '../src/backend/measured-speeds';
+import { packageInstalled } from '../src/backend/select';
 import type { BackendPart } from './engine-backend';
 import { markdown, writeAtomic, type EngineReport } from './engine-report';
-
-function installed(pkg: string): boolean {
-  try {
-    require.resolve(pkg);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Runs one backend's part in a child process and reads its result. */
 function runPart(backend: string, models: string, reps: string): BackendPart {
@@ -56,7 +48,7 @@ function speedsOf(report: EngineReport): MeasuredSpeeds {
 
 function main(): void {
   const { values } = commandLine({ backends: undefined, models: 'tiny,vit-b16', reps: '3' });
-  const backends = values.backends?.split(',') ?? ['wasm', ...(installed('@tensorflow/tfjs-node') ? ['tensorflow'] : [])];
+  const backends = values.backends?.split(',') ?? ['wasm', ...(packageInstalled('@tensorflow/tfjs-node') ? ['tensorflow'] : [])];
   const loadAtStart = os.loadavg();
   const parts = backends.map((backend) => runPart(backend, values.models, values.reps));
   const report: EngineReport = {

@@ -1,4 +1,4 @@
-import { selectBackend, type BackendName } from '../src/backend';
+import { packageInstalled, selectBackend, type BackendName } from '../src/backend';
 
 /** Runs a whole test pass on one backend: `LORA_RECYCLE_TEST_BACKEND=tensorflow npx vitest run`. */
 export const TEST_BACKEND_ENV = 'LORA_RECYCLE_TEST_BACKEND';
@@ -21,10 +21,6 @@ export async function useTestBackend(fallback: BackendName): Promise<BackendName
  */
 export function nativeTestBackends(): 'tensorflow'[] {
   const skippedOnPurpose = process.env.LORA_RECYCLE_NATIVE === 'off';
-  try {
-    require.resolve('@tensorflow/tfjs-node');
-    return ['tensorflow'];
-  } catch {
-    return process.env.CI === 'true' && !skippedOnPurpose ? ['tensorflow'] : [];
-  }
+  if (packageInstalled('@tensorflow/tfjs-node')) return ['tensorflow'];
+  return process.env.CI === 'true' && !skippedOnPurpose ? ['tensorflow'] : [];
 }

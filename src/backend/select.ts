@@ -112,7 +112,8 @@ export function autoChoiceText(workload: Workload = SHIPPED_WORKLOAD): string {
   return `${gpu}${onCpu} (${plan.reason})`;
 }
 
-function packageInstalled(pkg: string): boolean {
+/** Whether `pkg` resolves from the library (native backends are optional packages set-up links in). */
+export function packageInstalled(pkg: string): boolean {
   try {
     require.resolve(pkg);
     return true;

@@ -1,17 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { autoChoiceText, autoOrder, BACKEND_ENV, currentBackend, selectBackend } from '../../src/backend';
+import { autoChoiceText, autoOrder, BACKEND_ENV, currentBackend, packageInstalled, selectBackend } from '../../src/backend';
 import { forwardFlopsPerImage, measuredSpeeds, type MeasuredSpeeds } from '../../src/backend/measured-speeds';
 import { BackendError, ConfigError } from '../../src/errors';
 
-const nativeInstalled = (pkg: string) => {
-  try {
-    require.resolve(pkg);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 afterEach(() => {
   delete process.env[BACKEND_ENV];
@@ -20,12 +12,12 @@ afterEach(() => {
 describe('selectBackend', () => {
   it('auto picks the fastest backend present and says why faster ones were skipped', async () => {
     const info = await selectBackend('auto');
-    if (!nativeInstalled('@tensorflow/tfjs-node')) {
+    if (!packageInstalled('@tensorflow/tfjs-node')) {
       expect(info.name).toBe('wasm');
       expect(info.skipped.map((s) => s.name)).toEqual(['tensorflow-gpu', 'tensorflow']);
       expect(info.skipped[1].reason).toMatch(/@tensorflow\/tfjs-node is not installed/);
     }
-    if (nativeInstalled('@tensorflow/tfjs-node')) {
+    if (packageInstalled('@tensorflow/tfjs-node')) {
       const tiny = { imageSize: 32, patchSize: 4, channels: 3, width: 192, depth: 4, mlpWidth: 768, projectionDim: 192 };
       expect(info.name).toBe(autoOrder({ model: tiny, batch: 25 }).order[1]); // no GPU twin installed by default
       expect(info.reason).toMatch(/^fastest measured for tiny fwd\+bwd at batch 25/);
@@ -44,7 +36,7 @@ describe('selectBackend', () => {
   });
 
   it('fails clearly for a named backend that is not installed, or a misspelt one', async () => {
-    if (!nativeInstalled('@tensorflow/tfjs-node')) {
+    if (!packageInstalled('@tensorflow/tfjs-node')) {
       await expect(selectBackend('tensorflow')).rejects.toThrow(BackendError);
       await expect(selectBackend('tensorflow')).rejects.toThrow(/@tensorflow\/tfjs-node is not installed \(npm run setup builds it/);
     }
@@ -80,6 +72,6 @@ describe('autoOrder: the measured choice', () => {
     expect(committed.workloads.some((w) => w.model === 'tiny' && w.mode === 'fwdbwd_lora' && w.batch === 25)).toBe(true);
     const expected = autoOrder({ model: tiny, batch: 25 }).order[1];
     const text = autoChoiceText();
-    expect(text).toMatch(nativeInstalled('@tensorflow/tfjs-node') ? new RegExp(`^${expected} \\(fastest measured`) : /^wasm /);
+    expect(text).toMatch(packageInstalled('@tensorflow/tfjs-node') ? new RegExp(`^${expected} \\(fastest measured`) : /^wasm /);
   });
 });

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LoRA } from '../../src/adapters/lora';
 import { CompatibilityError, MissingResourceError } from '../../src/errors';
 import { loadCheckpointLora } from '../../src/meta/checkpoint-lora';
@@ -15,7 +15,12 @@ beforeAll(async () => { await useTestBackend('cpu'); });
 const model = new ToyModel(4 * 4 * 3, 8);
 const sets = [toySet(model, 3, 4, 11), toySet(model, 3, 4, 21)];
 const base: MetaTrainOptions = { steps: 8, episode: { ways: 3, shots: 1, queries: 2 }, patchGrid: 2, seed: 5, checkpointEvery: 4 };
-const tempFile = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'meta-lora-')), 'ckpt.json');
+const tempDirs: string[] = [];
+const tempFile = () => {
+  tempDirs.push(fs.mkdtempSync(path.join(os.tmpdir(), 'lora-meta-checkpoint-')));
+  return path.join(tempDirs[tempDirs.length - 1], 'ckpt.json');
+};
+afterAll(() => tempDirs.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
 
 /** A trainable LoRA on the site ToyModel adapts (layer 0, q), 8 → 8, rank 2, scale 0.5, B non-zero. */
 function toyLora(seed: number): LoRA {

@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
-import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
+import { freePort } from '../free-port';
 
 /** A private redis-server on 127.0.0.1 for one test file; its data (AOF) in a temporary directory. */
 export interface TestRedis {
@@ -15,17 +15,6 @@ export interface TestRedis {
    */
   restart(signal?: NodeJS.Signals): Promise<void>;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function launch(port: number, dir: string): Promise<ChildProcess> {
