@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import { assetPath } from '../paths';
-import { MissingResourceError } from '../errors';
+import { FileFormatError, MissingResourceError } from '../errors';
 
 /** CPU backends whose speed the engine benchmark measures (the GPU twin runs the same CPU kernels without a GPU). */
 export type MeasuredBackend = 'tensorflow' | 'wasm';
@@ -26,11 +26,21 @@ export const MEASURED_SPEEDS_ASSET = ['backend', 'speeds.json'] as const;
 let cached: MeasuredSpeeds | undefined;
 
 export function measuredSpeeds(): MeasuredSpeeds {
-  if (cached) return cached;
-  const file = assetPath(...MEASURED_SPEEDS_ASSET);
-  if (!fs.existsSync(file)) throw new MissingResourceError(`${file} is missing: run npm run bench:engine to measure the backends`);
-  cached = JSON.parse(fs.readFileSync(file, 'utf8')) as MeasuredSpeeds;
+  cached ??= readMeasuredSpeeds(assetPath(...MEASURED_SPEEDS_ASSET));
   return cached;
+}
+
+/** Reads a measurements file; a missing or damaged one is an error that names the file and the fix. */
+export function readMeasuredSpeeds(file: string): MeasuredSpeeds {
+  if (!fs.existsSync(file)) throw new MissingResourceError(`${file} is missing: run npm run bench:engine to measure the backends`);
+  let parsed: MeasuredSpeeds;
+  try {
+    parsed = JSON.parse(fs.readFileSync(file, 'utf8')) as MeasuredSpeeds;
+  } catch (error) {
+    throw new FileFormatError(file, `not valid JSON (${(error as Error).message}); run npm run bench:engine to measure the backends again`);
+  }
+  if (!Array.isArray(parsed?.workloads)) throw new FileFormatError(file, 'expected a "workloads" list; run npm run bench:engine to measure the backends again');
+  return parsed;
 }
 
 /** The sizes of a ViT that set its cost (a ViTConfig has them all). */

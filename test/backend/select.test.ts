@@ -1,8 +1,11 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { autoChoiceText, autoOrder, BACKEND_ENV, currentBackend, packageInstalled, selectBackend } from '../../src/backend';
-import { forwardFlopsPerImage, measuredSpeeds, type MeasuredSpeeds } from '../../src/backend/measured-speeds';
-import { BackendError, ConfigError } from '../../src/errors';
+import { forwardFlopsPerImage, measuredSpeeds, readMeasuredSpeeds, type MeasuredSpeeds } from '../../src/backend/measured-speeds';
+import { BackendError, ConfigError, FileFormatError, MissingResourceError } from '../../src/errors';
 
 
 afterEach(() => {
@@ -73,5 +76,22 @@ describe('autoOrder: the measured choice', () => {
     const expected = autoOrder({ model: tiny, batch: 25 }).order[1];
     const text = autoChoiceText();
     expect(text).toMatch(packageInstalled('@tensorflow/tfjs-node') ? new RegExp(`^${expected} \\(fastest measured`) : /^wasm /);
+  });
+});
+
+describe('a damaged measurements file', () => {
+  it('names the file and the fix instead of failing on a JSON detail', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lora-speeds-'));
+    try {
+      const file = path.join(dir, 'speeds.json');
+      fs.writeFileSync(file, '{"workloads": [');
+      expect(() => readMeasuredSpeeds(file)).toThrow(FileFormatError);
+      expect(() => readMeasuredSpeeds(file)).toThrow(/speeds\.json: not valid JSON .*npm run bench:engine/);
+      fs.writeFileSync(file, '{"measured": "x"}');
+      expect(() => readMeasuredSpeeds(file)).toThrow(/expected a "workloads" list/);
+      expect(() => readMeasuredSpeeds(path.join(dir, 'none.json'))).toThrow(MissingResourceError);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
