@@ -27,8 +27,8 @@ const redis = { redis: { type: 'string' } } as const;
 export const COMMAND_SPECS: Omit<Command, 'run'>[] = [
   {
     name: 'zoo', summary: 'pre-tune a zoo of LoRAs (rank 4 on q,v) with their heads on 5-way base-class tasks',
-    usage: '--config configs/tiny.json --out <dir> [--size N]',
-    options: { ...config, ...backend, out: { type: 'string', short: 'o' }, size: { type: 'string' } },
+    usage: '--config configs/tiny.json --out <dir> [--size N] [--redis URL]',
+    options: { ...config, ...backend, ...redis, out: { type: 'string', short: 'o' }, size: { type: 'string' } },
   },
   {
     name: 'invert', summary: 'invert LoRAs of a zoo into surrogate images (PNGs, masks, masked images, result files)',
@@ -57,7 +57,7 @@ export const COMMAND_SPECS: Omit<Command, 'run'>[] = [
     },
   },
   {
-    name: 'worker', summary: 'run queued jobs (inversions, evaluations) of runs started with --redis, until interrupted (SIGINT/SIGTERM: finish the running jobs, then exit)',
+    name: 'worker', summary: 'run queued jobs (zoo LoRAs, inversions, evaluations) of runs started with --redis, until interrupted (SIGINT/SIGTERM: finish the running jobs, then exit)',
     usage: '--redis redis://host:6379 [--concurrency N] [--backend cpu|wasm|tensorflow|...] [--lock-ms 30000] [--stalled-ms 30000]',
     options: { ...backend, ...redis, concurrency: { type: 'string' }, 'lock-ms': { type: 'string' }, 'stalled-ms': { type: 'string' } },
   },

@@ -1,4 +1,4 @@
-/** Independent jobs (evaluating episodes, inverting LoRAs) in worker threads or in this thread, whichever is faster here. */
+/** Independent jobs (pre-tuning zoo LoRAs, inverting LoRAs, evaluating episodes) in worker threads or in this thread, whichever is faster here. */
 export { runInWorkers, liveWorkerCount, WorkerError } from './pool';
 export type { PoolOutcome, WorkerPoolOptions } from './pool';
 export { evaluateEpisodeList, evaluateInParallel, evaluateThrough, splitEpisodeList } from './evaluate-in-parallel';
@@ -12,7 +12,7 @@ export { runJob } from './run-job';
 export { JobResources } from './resources';
 export type {
   EvaluateEpisodesJob, EvaluateEpisodesResult, InversionJobOptions, InvertLoraJob, InvertLoraSummary,
-  JobResult, ParallelJob, ResultOf,
+  JobResult, ParallelJob, PretuneLoraJob, PretuneLoraResult, ResultOf,
 } from './jobs';
 export {
   chooseExecution, executionFor, measuredTimings, parseExecutionOverride, resolveExecution, saveMeasuredTimings, timingsFile,

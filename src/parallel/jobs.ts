@@ -1,8 +1,9 @@
 import { ConfigError } from '../errors';
 import type { DatasetSpec } from '../data/dataset-spec';
-import type { EpisodeList } from '../data/episodes';
+import type { Episode, EpisodeList } from '../data/episodes';
 import type { PrototypeDistance } from '../evaluation/prototypes';
 import type { InversionOptions, InversionStep } from '../inversion';
+import type { TuningRecord, ZooRecipe } from '../zoo';
 
 /**
  * Jobs a worker thread can run. Every field is plain data (structured-clone safe): models and
@@ -54,19 +55,40 @@ export interface InvertLoraSummary {
   iterationsPerSecond: number;
 }
 
-export type ParallelJob = EvaluateEpisodesJob | InvertLoraJob;
-export type JobResult = EvaluateEpisodesResult | InvertLoraSummary;
+/** Pre-tuning of LoRA `index` of a zoo (method.md §1.1, src/zoo tuneZooLora); the LoRA file is written to `output`. */
+export interface PretuneLoraJob {
+  kind: 'pretune-lora';
+  id: string; // the LoRA's id in the zoo ("lora-0007")
+  backbone: string;
+  dataset: DatasetSpec; // the images of the task
+  task: Episode; // N-way task: support = training images, query = held-out images
+  index: number; // position in the zoo; the LoRA's seed is recipe.seed + index
+  recipe: ZooRecipe; // the zoo's tuning settings, also written into the file
+  output: string; // LoRA file, written atomically
+}
+
+export interface PretuneLoraResult {
+  kind: 'pretune-lora';
+  id: string;
+  output: string;
+  fingerprint: string; // of the backbone the worker tuned on (backboneFingerprint)
+  classIds: string[];
+  record: TuningRecord;
+}
+
+export type ParallelJob = EvaluateEpisodesJob | InvertLoraJob | PretuneLoraJob;
+export type JobResult = EvaluateEpisodesResult | InvertLoraSummary | PretuneLoraResult;
 
 /** The result type of a job type. */
 export type ResultOf<J extends ParallelJob> = J extends EvaluateEpisodesJob ? EvaluateEpisodesResult
-  : J extends InvertLoraJob ? InvertLoraSummary : never;
+  : J extends InvertLoraJob ? InvertLoraSummary : J extends PretuneLoraJob ? PretuneLoraResult : never;
 
 /** How errors and events name a job: `"id" (job i, kind)`. */
 export function describeJob(job: ParallelJob, index: number): string {
   return `"${job.id}" (job ${index}, ${job.kind})`;
 }
 
-const KINDS: readonly string[] = ['evaluate-episodes', 'invert-lora'];
+const KINDS: readonly string[] = ['evaluate-episodes', 'invert-lora', 'pretune-lora'];
 
 /** Checks what can be checked before any worker starts: kinds, ids (unique), file fields. */
 export function validateJobs(jobs: readonly ParallelJob[]): void {
@@ -79,9 +101,9 @@ export function validateJobs(jobs: readonly ParallelJob[]): void {
     if (typeof job.id !== 'string' || job.id === '') throw new ConfigError(`${where}: id must be a non-empty string, found ${JSON.stringify(job.id)}`);
     if (ids.has(job.id)) throw new ConfigError(`${where}: id "${job.id}" is used by an earlier job; ids name jobs in events and errors`);
     ids.add(job.id);
-    const files: [string, unknown][] = job.kind === 'invert-lora'
-      ? [['backbone', job.backbone], ['lora', job.lora], ['output', job.output]]
-      : [['backbone', job.backbone]];
+    const files: [string, unknown][] = job.kind === 'invert-lora' ? [['backbone', job.backbone], ['lora', job.lora], ['output', job.output]]
+      : job.kind === 'pretune-lora' ? [['backbone', job.backbone], ['output', job.output]]
+        : [['backbone', job.backbone]];
     for (const [name, value] of files) {
       if (typeof value !== 'string' || value === '') throw new ConfigError(`${where} "${job.id}": ${name} must be a path, found ${JSON.stringify(value)}`);
     }

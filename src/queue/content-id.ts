@@ -42,13 +42,13 @@ function canonicalJson(value: unknown): string {
 
 /**
  * The queue id of a job: sha256 of everything its result depends on — the job as given (id,
- * options, seed, episodes, dataset spec, output path), the contents of its files (backbone,
+ * options, seed, episodes or task, zoo recipe, dataset spec, output path), the contents of its files (backbone,
  * LoRA, prior) and the code version. Equal ids mean the same work: a job is run once per id.
  * The dataset is named by its spec (loader, size, limit), not hashed by content.
  */
 export function jobContentId(job: ParallelJob, version: string): string {
   const files: Record<string, string> = { backbone: fileDigest(job.backbone) };
-  if (job.lora) files.lora = fileDigest(job.lora);
+  if (job.kind !== 'pretune-lora' && job.lora) files.lora = fileDigest(job.lora);
   if (job.kind === 'invert-lora' && job.prior) files.prior = fileDigest(job.prior);
   return createHash('sha256').update(canonicalJson({ version, job, files })).digest('hex');
 }

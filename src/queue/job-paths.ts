@@ -12,5 +12,6 @@ export function withAbsolutePaths<J extends ParallelJob>(job: J): J {
     return { ...job, backbone: absolute(job.backbone)!, lora: absolute(job.lora)!, prior: absolute(job.prior), output: absolute(job.output)! };
   }
   const dataset = job.dataset.cacheDir === undefined ? job.dataset : { ...job.dataset, cacheDir: absolute(job.dataset.cacheDir) };
+  if (job.kind === 'pretune-lora') return { ...job, backbone: absolute(job.backbone)!, dataset, output: absolute(job.output)! };
   return { ...job, backbone: absolute(job.backbone)!, lora: absolute(job.lora), dataset };
 }

@@ -2,8 +2,8 @@ import * as fs from 'fs';
 import type { ParallelJob } from '../parallel/jobs';
 import type { QueuedJobReturn } from './messages';
 
-/** Whether the finished job's result still stands: an inversion's output directory must still be there. */
+/** Whether the finished job's result still stands: what it wrote (surrogate set, LoRA file) must still be there. */
 export function isReusable(job: ParallelJob, value: QueuedJobReturn | undefined): boolean {
   if (!value || typeof value !== 'object' || !value.result) return false;
-  return job.kind !== 'invert-lora' || fs.existsSync(job.output);
+  return job.kind === 'evaluate-episodes' || fs.existsSync(job.output);
 }

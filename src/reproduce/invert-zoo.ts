@@ -34,7 +34,7 @@ export function zooInversionJobs(
 }
 
 /** The backbone's HF CLIP file: the configuration's, or (random backbones) `backbone` saved as directory `target`. */
-function backboneFile(config: RunConfig, backbone: VisionTransformer, target: string): string {
+export function backboneFile(config: RunConfig, backbone: VisionTransformer, target: string): string {
   const b = config.backbone;
   if (b.source === 'shipped') return assetPath(...SHIPPED_BACKBONE_FILE);
   if (b.source === 'hf') return b.path;

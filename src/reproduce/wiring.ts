@@ -11,6 +11,7 @@ import { VisionTransformer } from '../model/vision-transformer';
 import { buildZoo, loadZoo, readZooManifest } from '../zoo';
 import { featureTable, tableEpisodeSource } from '../backbone/frozen-evaluation';
 import { invertZooEntries } from './invert-zoo';
+import { buildZooOnQueue } from './zoo-jobs';
 import { realImageSet } from './real-images';
 import type { RunConfig } from './config';
 import type { PipelinePorts } from './ports';
@@ -36,7 +37,7 @@ function loadBackbone(config: RunConfig): VisionTransformer {
 
 /**
  * The real pipeline behind PipelinePorts: the backbone of the configuration, the emoji base
- * classes for the zoo, inversion with the shipped image prior as parallel jobs (invert-zoo.ts;
+ * classes for the zoo (with `redis`, one pretune-lora job per LoRA on the queues, zoo-jobs.ts), inversion with the shipped image prior as parallel jobs (invert-zoo.ts;
  * with `redis`, on the queues of that Redis for worker processes),
  * and the data sets' fixed episodes. Data sets load once per process (cached on disk after their
  * first build).
@@ -66,10 +67,11 @@ export function createPorts(options: { backend?: string; redis?: string } = {}):
       const spec: DatasetSpec = { loader: 'emoji', size };
       const emoji = await dataset(datasetSpecKey(spec), () => loadDatasetSpec(spec));
       const z = config.zoo;
-      return buildZoo(backbone, emoji, dir, {
+      const build = {
         size: z.size, ways: z.ways, shots: z.shots, rank: z.rank, steps: z.steps, learningRate: z.learningRate,
         seed: config.evaluation.seed, onEvent: control.onEvent, signal: control.signal,
-      });
+      };
+      return options.redis ? buildZooOnQueue(backbone, emoji, spec, config, dir, { ...build, redis: options.redis }) : buildZoo(backbone, emoji, dir, build);
     },
 
     async invert(backbone, zoo, entries, config, pruning, out, control) {

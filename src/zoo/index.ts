@@ -1,8 +1,9 @@
-export { buildZoo } from './build-zoo';
-export type { ZooBuildOptions } from './build-zoo';
+export { buildZoo, planZoo, tuneZooLora, zooLoraId } from './build-zoo';
+export type { ZooBuildOptions, ZooPlan } from './build-zoo';
 export { addPeftAdapters, loadZoo, zooEntryFile } from './load-zoo';
 export { MANIFEST_FILE, readZooManifest, validateZooManifest, ZOO_FORMAT } from './manifest';
-export type { ZooManifest, ZooManifestEntry } from './manifest';
+export { writeZooManifest } from './manifest';
+export type { ZooManifest, ZooManifestEntry, ZooRecipe } from './manifest';
 export { backboneFingerprint } from './backbone-fingerprint';
 export { pretuneLora } from './pretune';
 export type { PretuneOptions } from './pretune';

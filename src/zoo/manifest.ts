@@ -18,12 +18,23 @@ export interface ZooManifestEntry {
   record: TuningRecord | null;
 }
 
+/** How the LoRAs of a tuned zoo were made: the tasks' data set and shape, the tuning settings, the seed. */
+export interface ZooRecipe {
+  dataset: string; // "<name>:<split>"
+  ways: number;
+  shots: number;
+  rank: number;
+  steps: number;
+  learningRate: number;
+  seed: number; // of the tasks; LoRA i is tuned with seed + i
+}
+
 /** zoo.json: which backbone the LoRAs belong to, how they were made, and the entries in order. */
 export interface ZooManifest {
   format: typeof ZOO_FORMAT;
   backbone: { fingerprint: string; config: ViTConfig };
   /** The recipe of tuned entries (absent for a zoo of imported LoRAs only). */
-  recipe: { dataset: string; ways: number; shots: number; rank: number; steps: number; learningRate: number; seed: number } | null;
+  recipe: ZooRecipe | null;
   entries: ZooManifestEntry[];
 }
 

@@ -69,7 +69,7 @@ describe('the reproduction\'s inversion with a Redis (--redis)', () => {
 });
 
 describe('the command line', () => {
-  it('passes --redis of invert and reproduce to the pipeline ports, and leaves them without it otherwise', async () => {
+  it('passes --redis of zoo, invert and reproduce to the pipeline ports, and leaves them without it otherwise', async () => {
     const seen: { backend?: string; redis?: string }[] = [];
     const handlers = makeHandlers((options) => {
       seen.push(options);
@@ -80,7 +80,8 @@ describe('the command line', () => {
     await main(['invert', '--config', config, '--zoo', 'z', '--out', 'o', '--redis', 'redis://h:1'], io);
     await main(['reproduce', '--redis', 'redis://h:2'], io);
     await main(['invert', '--config', config, '--zoo', 'z', '--out', 'o'], io);
-    expect(seen).toEqual([{ backend: undefined, redis: 'redis://h:1' }, { backend: undefined, redis: 'redis://h:2' }, { backend: undefined }]);
+    await main(['zoo', '--config', config, '--out', 'o', '--redis', 'redis://h:3'], io);
+    expect(seen).toEqual([{ backend: undefined, redis: 'redis://h:1' }, { backend: undefined, redis: 'redis://h:2' }, { backend: undefined }, { backend: undefined, redis: 'redis://h:3' }]);
   });
 
   it('requires --redis for a worker and says so', async () => {
