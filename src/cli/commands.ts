@@ -42,9 +42,9 @@ export const COMMAND_SPECS: Omit<Command, 'run'>[] = [
   },
   {
     name: 'evaluate', summary: 'evaluate methods on fixed few-shot episodes (mean ± 95 % interval) and write metrics JSON',
-    usage: '--config configs/tiny.json [--zoo <dir>] [--meta <lora file>] [--methods nn,lora-recycle,...] [--shots 1] [--episodes N] [--set emoji-novel] --out <metrics.json>',
+    usage: '--config configs/tiny.json [--zoo <dir>] [--meta <lora file>] [--methods nn,lora-recycle,...] [--shots 1] [--episodes N] [--set emoji-novel] --out <metrics.json> [--redis URL]',
     options: {
-      ...config, ...backend, zoo: { type: 'string' }, meta: { type: 'string' }, methods: { type: 'string' }, shots: { type: 'string' },
+      ...config, ...backend, ...redis, zoo: { type: 'string' }, meta: { type: 'string' }, methods: { type: 'string' }, shots: { type: 'string' },
       episodes: { type: 'string' }, set: { type: 'string' }, out: { type: 'string', short: 'o' },
     },
   },

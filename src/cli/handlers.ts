@@ -5,7 +5,7 @@ import { disposeLoraRecord, loadLora, saveLoraFile, type LoraRecord } from '../i
 import { writeFileAtomic } from '../io/atomic-write';
 import type { VisionTransformer } from '../model/vision-transformer';
 import { createPorts } from '../reproduce/wiring';
-import type { PipelinePorts } from '../reproduce/ports';
+import type { PipelineEpisodes, PipelinePorts } from '../reproduce/ports';
 import { loadZoo, type Zoo } from '../zoo';
 import { loadRunConfig, pruningSchedule, type RunConfig } from '../reproduce/config';
 import { disposeSurrogateSets, listSurrogateSets, readSurrogateSet, type RecordedSurrogateSet } from '../surrogate';
@@ -16,7 +16,7 @@ import { formatDuration, writeEstimate } from '../reproduce/estimate-report';
 import { profileFor } from '../reproduce/profiles';
 import { readReproductionReport } from '../reproduce/report-file';
 import { packageRoot } from '../paths/package-root';
-import { TUNING_FREE_METHODS, METHOD_NAMES } from '../baselines';
+import { TUNING_FREE_METHODS, METHOD_NAMES, type MethodResult } from '../baselines';
 import type { Command, CommandContext, OptionValues } from './commands';
 import { withOwned, type Own } from './with-owned';
 
@@ -150,10 +150,28 @@ const evaluate = (portsFor: PortsFactory): Command['run'] => (values, context) =
   const episodes = integer(values, 'episodes', config.evaluation.episodes);
   const source = await ports.episodes(set, { ways: config.evaluation.ways, shots, queries: config.evaluation.queries }, episodes, config.evaluation.seed);
   if (!source) throw new MissingResourceError(`the data of set "${set}" is not installed`);
-  const results = await compareMethods({ backbone, zoo: zooOnDisk?.entries.map((e) => e.parameters) ?? [], metaLora: meta }, methods, source, episodes, config, context, TUNING_FREE_METHODS);
+  const redis = portOptions(values).redis;
+  const results = redis
+    ? await evaluateOnQueue(backbone, config, { zoo: values.zoo as string | undefined, meta: values.meta as string | undefined, out }, methods, source, episodes, { ...context, redis })
+    : await compareMethods({ backbone, zoo: zooOnDisk?.entries.map((e) => e.parameters) ?? [], metaLora: meta }, methods, source, episodes, config, context, TUNING_FREE_METHODS);
   writeFileAtomic(out, `${JSON.stringify({ set, ways: config.evaluation.ways, shots, queries: config.evaluation.queries, results }, null, 2)}\n`);
   for (const r of results) context.print(`${r.method}: ${(100 * r.mean).toFixed(2)} ± ${(100 * r.ci95).toFixed(2)} % over ${r.n} episodes`);
 });
+
+/**
+ * evaluate --redis: every method's episodes as evaluate-method jobs for worker processes, which
+ * read the backbone, zoo, meta-LoRA and data themselves (a random backbone is saved beside `out`).
+ */
+async function evaluateOnQueue(
+  backbone: VisionTransformer, config: RunConfig, files: { zoo?: string; meta?: string; out: string }, methods: readonly string[],
+  source: PipelineEpisodes, episodes: number, control: CommandContext & { redis: string },
+): Promise<MethodResult[]> {
+  if (!source.origin) throw new ConfigError('evaluate --redis: this episode source names no data set and episode list the workers could load');
+  const { compareMethodsOnQueue } = await import('../reproduce/compare-on-queue');
+  const { backboneFile } = await import('../reproduce/invert-zoo');
+  const shared = { backbone: backboneFile(config, backbone, path.join(path.dirname(path.resolve(files.out)), '.backbone')), zoo: files.zoo, meta: files.meta, dataset: source.origin.dataset };
+  return compareMethodsOnQueue(shared, methods, source.origin.list, episodes, config, control, TUNING_FREE_METHODS);
+}
 
 /**
  * A worker process for the queues (src/queue): runs jobs until the signal (Ctrl+C) or SIGTERM,

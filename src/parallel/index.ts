@@ -1,4 +1,4 @@
-/** Independent jobs (pre-tuning zoo LoRAs, inverting LoRAs, evaluating episodes) in worker threads or in this thread, whichever is faster here. */
+/** Independent jobs (pre-tuning zoo LoRAs, inverting LoRAs, evaluating episodes and comparison methods) in worker threads or in this thread, whichever is faster here. */
 export { runInWorkers, liveWorkerCount, WorkerError } from './pool';
 export type { PoolOutcome, WorkerPoolOptions } from './pool';
 export { evaluateEpisodeList, evaluateInParallel, evaluateThrough, splitEpisodeList } from './evaluate-in-parallel';
@@ -11,7 +11,7 @@ export type { ChosenExecutionOptions } from './run-jobs';
 export { runJob } from './run-job';
 export { JobResources } from './resources';
 export type {
-  EvaluateEpisodesJob, EvaluateEpisodesResult, InversionJobOptions, InvertLoraJob, InvertLoraSummary,
+  EvaluateEpisodesJob, EvaluateEpisodesResult, EvaluateMethodJob, EvaluateMethodResult, InversionJobOptions, InvertLoraJob, InvertLoraSummary,
   JobResult, ParallelJob, PretuneLoraJob, PretuneLoraResult, ResultOf,
 } from './jobs';
 export {

@@ -2,6 +2,7 @@ import { ConfigError } from '../errors';
 import type { DatasetSpec } from '../data/dataset-spec';
 import type { Episode, EpisodeList } from '../data/episodes';
 import type { PrototypeDistance } from '../evaluation/prototypes';
+import type { MethodName, MethodOptions } from '../baselines';
 import type { InversionOptions, InversionStep } from '../inversion';
 import type { TuningRecord, ZooRecipe } from '../zoo';
 
@@ -55,6 +56,31 @@ export interface InvertLoraSummary {
   iterationsPerSecond: number;
 }
 
+/**
+ * One method of the comparison (src/baselines) on a block of an episode list: evaluateMethod's
+ * work on those episodes, each tuned with the seed it has in the whole list.
+ */
+export interface EvaluateMethodJob {
+  kind: 'evaluate-method';
+  id: string;
+  method: MethodName;
+  backbone: string;
+  zoo?: string; // zoo directory (src/zoo loadZoo): the compositions' LoRAs
+  meta?: string; // meta-LoRA file (lora-recycle)
+  dataset: DatasetSpec;
+  episodes: EpisodeList; // the block
+  first: number; // index of the block's first episode in the whole list
+  options: Omit<MethodOptions, 'seed'> & { seed: number }; // episode i of the list is tuned with seed + i
+}
+
+export interface EvaluateMethodResult {
+  kind: 'evaluate-method';
+  id: string;
+  method: MethodName;
+  accuracies: number[]; // per episode of the block, in order
+  seconds: number; // the worker's time on the block
+}
+
 /** Pre-tuning of LoRA `index` of a zoo (method.md §1.1, src/zoo tuneZooLora); the LoRA file is written to `output`. */
 export interface PretuneLoraJob {
   kind: 'pretune-lora';
@@ -76,19 +102,20 @@ export interface PretuneLoraResult {
   record: TuningRecord;
 }
 
-export type ParallelJob = EvaluateEpisodesJob | InvertLoraJob | PretuneLoraJob;
-export type JobResult = EvaluateEpisodesResult | InvertLoraSummary | PretuneLoraResult;
+export type ParallelJob = EvaluateEpisodesJob | InvertLoraJob | PretuneLoraJob | EvaluateMethodJob;
+export type JobResult = EvaluateEpisodesResult | InvertLoraSummary | PretuneLoraResult | EvaluateMethodResult;
 
 /** The result type of a job type. */
 export type ResultOf<J extends ParallelJob> = J extends EvaluateEpisodesJob ? EvaluateEpisodesResult
-  : J extends InvertLoraJob ? InvertLoraSummary : J extends PretuneLoraJob ? PretuneLoraResult : never;
+  : J extends InvertLoraJob ? InvertLoraSummary : J extends PretuneLoraJob ? PretuneLoraResult
+    : J extends EvaluateMethodJob ? EvaluateMethodResult : never;
 
 /** How errors and events name a job: `"id" (job i, kind)`. */
 export function describeJob(job: ParallelJob, index: number): string {
   return `"${job.id}" (job ${index}, ${job.kind})`;
 }
 
-const KINDS: readonly string[] = ['evaluate-episodes', 'invert-lora', 'pretune-lora'];
+const KINDS: readonly string[] = ['evaluate-episodes', 'invert-lora', 'pretune-lora', 'evaluate-method'];
 
 /** Checks what can be checked before any worker starts: kinds, ids (unique), file fields. */
 export function validateJobs(jobs: readonly ParallelJob[]): void {

@@ -1,5 +1,6 @@
 import type { RunControl } from '../progress/events';
 import { runEvaluateEpisodes } from './evaluate-job';
+import { runEvaluateMethod } from './evaluate-method-job';
 import { runInvertLora } from './invert-job';
 import type { JobResult, ParallelJob } from './jobs';
 import { runPretuneLora } from './pretune-job';
@@ -11,5 +12,6 @@ export function runJob(job: ParallelJob, resources: JobResources, control: RunCo
     case 'evaluate-episodes': return runEvaluateEpisodes(job, resources, control);
     case 'invert-lora': return runInvertLora(job, resources, control);
     case 'pretune-lora': return runPretuneLora(job, resources, control);
+    case 'evaluate-method': return runEvaluateMethod(job, resources, control);
   }
 }

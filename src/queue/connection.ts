@@ -3,7 +3,7 @@ import { ConfigError } from '../errors';
 import type { ParallelJob } from '../parallel/jobs';
 
 /** One BullMQ queue per job kind; the kind is the queue's name. */
-export const QUEUE_KINDS: readonly ParallelJob['kind'][] = ['pretune-lora', 'invert-lora', 'evaluate-episodes'];
+export const QUEUE_KINDS: readonly ParallelJob['kind'][] = ['pretune-lora', 'invert-lora', 'evaluate-episodes', 'evaluate-method'];
 
 /** Key prefix of every queue (BullMQ's default is "bull"): the project's keys stay apart from others'. */
 export const QUEUE_PREFIX = 'lora-recycle';

@@ -43,12 +43,16 @@ function canonicalJson(value: unknown): string {
 /**
  * The queue id of a job: sha256 of everything its result depends on — the job as given (id,
  * options, seed, episodes or task, zoo recipe, dataset spec, output path), the contents of its files (backbone,
- * LoRA, prior) and the code version. Equal ids mean the same work: a job is run once per id.
+ * LoRA, prior, zoo directory, meta-LoRA) and the code version. Equal ids mean the same work: a job is run once per id.
  * The dataset is named by its spec (loader, size, limit), not hashed by content.
  */
 export function jobContentId(job: ParallelJob, version: string): string {
   const files: Record<string, string> = { backbone: fileDigest(job.backbone) };
-  if (job.kind !== 'pretune-lora' && job.lora) files.lora = fileDigest(job.lora);
+  if ((job.kind === 'invert-lora' || job.kind === 'evaluate-episodes') && job.lora) files.lora = fileDigest(job.lora);
+  if (job.kind === 'evaluate-method') {
+    if (job.zoo) files.zoo = fileDigest(job.zoo);
+    if (job.meta) files.meta = fileDigest(job.meta);
+  }
   if (job.kind === 'invert-lora' && job.prior) files.prior = fileDigest(job.prior);
   return createHash('sha256').update(canonicalJson({ version, job, files })).digest('hex');
 }

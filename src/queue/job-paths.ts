@@ -13,5 +13,6 @@ export function withAbsolutePaths<J extends ParallelJob>(job: J): J {
   }
   const dataset = job.dataset.cacheDir === undefined ? job.dataset : { ...job.dataset, cacheDir: absolute(job.dataset.cacheDir) };
   if (job.kind === 'pretune-lora') return { ...job, backbone: absolute(job.backbone)!, dataset, output: absolute(job.output)! };
+  if (job.kind === 'evaluate-method') return { ...job, backbone: absolute(job.backbone)!, zoo: absolute(job.zoo), meta: absolute(job.meta), dataset };
   return { ...job, backbone: absolute(job.backbone)!, lora: absolute(job.lora), dataset };
 }

@@ -198,7 +198,7 @@ class QueueRun<J extends ParallelJob> {
     if (this.settled[i]) return;
     const job = this.jobs[i];
     // the caller's own output path (the job went out with it made absolute)
-    this.results[i] = (job.kind === 'evaluate-episodes' ? value.result : { ...value.result, output: job.output }) as ResultOf<J>;
+    this.results[i] = ('output' in job ? { ...value.result, output: job.output } : value.result) as ResultOf<J>;
     this.backends.set(`${value.worker.host}:${value.worker.pid}`, value.worker.backend);
     this.settle(i);
   }

@@ -1,4 +1,5 @@
-import type { EpisodeSource } from '../data/episodes';
+import type { DatasetSpec } from '../data/dataset-spec';
+import type { EpisodeList, EpisodeSource } from '../data/episodes';
 import type { FeatureFn } from '../evaluation';
 import type { RecordedSurrogateSet } from '../surrogate/set';
 import type { RunControl } from '../progress/events';
@@ -14,6 +15,8 @@ import type { RunConfig } from './config';
  */
 export interface PipelineEpisodes extends EpisodeSource {
   withFeatures?(featureFn: FeatureFn): Promise<EpisodeSource>;
+  /** The data set and episode list behind the source, as plain data (jobs on other processes load them). */
+  origin?: { dataset: DatasetSpec; list: EpisodeList };
 }
 
 /**

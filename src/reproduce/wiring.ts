@@ -91,15 +91,18 @@ export function createPorts(options: { backend?: string; redis?: string } = {}):
       const known = EPISODE_SETS[set];
       if (!known) throw new ConfigError(`unknown episode set "${set}"; expected one of ${Object.keys(EPISODE_SETS).join(', ')}`);
       let data: ImageDataset;
+      const spec: DatasetSpec = { loader: known.loader, size: imageSize };
       try {
-        const spec: DatasetSpec = { loader: known.loader, size: imageSize };
         data = await dataset(datasetSpecKey(spec), () => loadDatasetSpec(spec));
       } catch (error) {
         if (error instanceof MissingResourceError) return null;
         throw error;
       }
       const list = sampleEpisodes(data, known.split, { ...shape, count, seed });
-      return { ...episodeSource(data, list, normalizeImages), withFeatures: async (featureFn) => tableEpisodeSource(list, await featureTable(data, list, featureFn)) };
+      return {
+        ...episodeSource(data, list, normalizeImages), origin: { dataset: spec, list },
+        withFeatures: async (featureFn) => tableEpisodeSource(list, await featureTable(data, list, featureFn)),
+      };
     },
 
     dispose() {
