@@ -61,4 +61,9 @@ export const COMMAND_SPECS: Omit<Command, 'run'>[] = [
     usage: '--redis redis://host:6379 [--concurrency N] [--backend cpu|wasm|tensorflow|...] [--lock-ms 30000] [--stalled-ms 30000]',
     options: { ...backend, ...redis, concurrency: { type: 'string' }, 'lock-ms': { type: 'string' }, 'stalled-ms': { type: 'string' } },
   },
+  {
+    name: 'queue-clean', summary: 'remove ended jobs of this project\'s queues from Redis: finished ones (a later run recomputes them), with --failed failed ones too, with --all every job (refused while one runs)',
+    usage: '--redis redis://host:6379 [--older-than HOURS] [--failed] [--all]',
+    options: { ...redis, 'older-than': { type: 'string' }, failed: { type: 'boolean' }, all: { type: 'boolean' } },
+  },
 ];

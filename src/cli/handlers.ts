@@ -198,6 +198,19 @@ const workerCommand: Command['run'] = async (values, context) => {
   await worker.close();
 };
 
+/** Removes ended jobs of the project's queues and prints, per queue, what went and what is left. */
+const queueCleanCommand: Command['run'] = async (values, context) => {
+  const { cleanQueues } = await import('../queue');
+  const raw = values['older-than'];
+  const hours = raw === undefined ? 0 : Number(raw);
+  if (typeof raw === 'string' && (raw.trim() === '' || !(hours >= 0))) throw new ConfigError(`--older-than expects a number of hours ≥ 0, found "${raw}"`);
+  const reports = await cleanQueues({ redis: required(values, 'redis', 'queue-clean'), olderThanHours: hours, failed: Boolean(values.failed), all: Boolean(values.all) });
+  for (const { queue, removed, left } of reports) {
+    const other = removed.other > 0 ? `, ${removed.other} waiting` : '';
+    context.print(`queue-clean: ${queue}: removed ${removed.completed} finished, ${removed.failed} failed${other} (left: ${left.waiting + left.delayed} waiting, ${left.active} running, ${left.completed} finished, ${left.failed} failed)`);
+  }
+};
+
 /** The run time of `profile` estimated from a quick report's rates; runs nothing of the pipeline. */
 function estimateCommand(profile: string, values: OptionValues, context: CommandContext): void {
   const tiny = loadRunConfig(path.join(packageRoot(), 'configs', 'tiny.json'));
@@ -224,7 +237,7 @@ const reproduceCommand = (portsFor: PortsFactory): Command['run'] => async (valu
 export function makeHandlers(portsFor: PortsFactory = createPorts): Record<string, Command['run']> {
   return {
     zoo: zoo(portsFor), invert: invert(portsFor), 'meta-train': metaTrainCommand(portsFor), evaluate: evaluate(portsFor),
-    reproduce: reproduceCommand(portsFor), worker: workerCommand,
+    reproduce: reproduceCommand(portsFor), worker: workerCommand, 'queue-clean': queueCleanCommand,
   };
 }
 

@@ -5,5 +5,6 @@ export { codeVersion, fileDigest, jobContentId } from './content-id';
 export { withAbsolutePaths } from './job-paths';
 export { CANCEL_CHANNEL, QUEUE_KINDS, QUEUE_PREFIX, redisConnection } from './connection';
 export { failuresError } from './failures';
+export { cleanQueues, type QueueCleanOptions, type QueueCleanReport, type QueueJobCounts } from './clean';
 export { evaluateEpisodesOnQueue, type QueueEvaluationOptions } from './evaluate-on-queue';
 export type { QueuedJobData, QueuedJobProgress, QueuedJobReturn } from './messages';
