@@ -32,7 +32,7 @@ function writeConfig(file: string): void {
 
 beforeAll(async () => {
   await selectBackend('cpu'); // the workers run on cpu too: identical kernels, identical numbers
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'evaluate-queue-'));
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lora-evaluate-queue-'));
   writeConfig(path.join(tmp, 'config.json'));
   const backbone = VisionTransformer.random(PARALLEL_VIT, 3); // the configuration's backbone
   const emoji = await loadDatasetSpec(EMOJI_SPEC);

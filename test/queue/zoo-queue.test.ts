@@ -26,7 +26,7 @@ const workers: WorkerProcess[] = [];
 
 beforeAll(async () => {
   await selectBackend('cpu'); // the workers run on cpu too: identical kernels, identical numbers
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'zoo-queue-'));
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lora-zoo-queue-'));
   backbone = VisionTransformer.random(PARALLEL_VIT, 3);
   emoji = await loadDatasetSpec(EMOJI_SPEC);
   redis = await startRedis();
