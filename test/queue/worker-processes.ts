@@ -3,7 +3,7 @@ import * as path from 'path';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
-/** A `lora-recycle worker` process on the cpu backend, with short locks so a killed one's job is taken over in seconds. */
+/** A `lora-recycle worker` process on the cpu backend (or `backend`), with short locks so a killed one's job is taken over in seconds. */
 export interface WorkerProcess {
   child: ChildProcess;
   startSeconds: number; // from spawn to ready
@@ -14,10 +14,10 @@ export interface WorkerProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export async function startWorker(redis: string, locks: { lockMs?: number; stalledMs?: number } = {}): Promise<WorkerProcess> {
+export async function startWorker(redis: string, locks: { lockMs?: number; stalledMs?: number; backend?: string } = {}): Promise<WorkerProcess> {
   const args = ['--lock-ms', String(locks.lockMs ?? 2000), '--stalled-ms', String(locks.stalledMs ?? 1000)];
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'worker', '--redis', redis, ...args], {
-    cwd: ROOT, env: { ...process.env, LORA_RECYCLE_BACKEND: 'cpu' }, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: ROOT, env: { ...process.env, LORA_RECYCLE_BACKEND: locks.backend ?? 'cpu', TF_CPP_MIN_LOG_LEVEL: '3' }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   child.stdout!.on('data', (chunk: Buffer) => { out += chunk.toString(); });
