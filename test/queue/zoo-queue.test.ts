@@ -7,7 +7,7 @@ import { selectBackend } from '../../src/backend';
 import { loadDatasetSpec, type ImageDataset } from '../../src/data';
 import { readSafetensors } from '../../src/io/safetensors';
 import { VisionTransformer } from '../../src/model';
-import { runInThisThread } from '../../src/parallel';
+import { runInWorkers } from '../../src/parallel';
 import type { RunConfig } from '../../src/reproduce/config';
 import { buildZooOnQueue, buildZooThroughJobs } from '../../src/reproduce/zoo-jobs';
 import { buildZoo, type ZooBuildOptions } from '../../src/zoo';
@@ -71,7 +71,7 @@ function zooContents(dir: string): Record<string, unknown> {
 }
 
 describe('zoo tuning as pretune-lora jobs', () => {
-  it('writes the LoRA files and zoo.json of buildZoo, byte for byte, through worker processes and in this thread; a re-run reuses every job', async () => {
+  it('writes the LoRA files and zoo.json of buildZoo, byte for byte, through worker processes and worker threads; a re-run reuses every job', async () => {
     const local = path.join(tmp, 'local');
     (await buildZoo(backbone, emoji, local, OPTIONS)).dispose();
 
@@ -79,7 +79,7 @@ describe('zoo tuning as pretune-lora jobs', () => {
     fs.mkdirSync(threads);
     const files = { backbone: path.join(tmp, 'backbone'), dataset: EMOJI_SPEC };
     saveBackbone(files.backbone, backbone);
-    (await buildZooThroughJobs((jobs, control) => runInThisThread(jobs, control), backbone, emoji, files, threads, OPTIONS)).dispose();
+    (await buildZooThroughJobs((jobs, control) => runInWorkers(jobs, { ...control, workers: 2, backend: 'cpu' }), backbone, emoji, files, threads, OPTIONS)).dispose();
     expect(zooContents(threads)).toEqual(zooContents(local));
 
     workers.push(...await Promise.all([0, 1].map(() => startWorker(redis.url, { lockMs: 15_000, stalledMs: 2_000 }))));
