@@ -6,6 +6,7 @@ import { writeFileAtomic } from '../io/atomic-write';
 import type { VisionTransformer } from '../model/vision-transformer';
 import { createPorts } from '../reproduce/wiring';
 import type { PipelineEpisodes, PipelinePorts } from '../reproduce/ports';
+import type { ComparisonResult } from '../reproduce/compare-on-queue';
 import { loadZoo, type Zoo } from '../zoo';
 import { loadRunConfig, pruningSchedule, type RunConfig } from '../reproduce/config';
 import { disposeSurrogateSets, listSurrogateSets, readSurrogateSet, type RecordedSurrogateSet } from '../surrogate';
@@ -16,7 +17,7 @@ import { formatDuration, writeEstimate } from '../reproduce/estimate-report';
 import { profileFor } from '../reproduce/profiles';
 import { readReproductionReport } from '../reproduce/report-file';
 import { packageRoot } from '../paths/package-root';
-import { TUNING_FREE_METHODS, METHOD_NAMES, type MethodResult } from '../baselines';
+import { TUNING_FREE_METHODS, METHOD_NAMES } from '../baselines';
 import type { Command, CommandContext, OptionValues } from './commands';
 import { withOwned, type Own } from './with-owned';
 
@@ -165,7 +166,7 @@ const evaluate = (portsFor: PortsFactory): Command['run'] => (values, context) =
 async function evaluateOnQueue(
   backbone: VisionTransformer, config: RunConfig, files: { zoo?: string; meta?: string; out: string }, methods: readonly string[],
   source: PipelineEpisodes, episodes: number, control: CommandContext & { redis: string },
-): Promise<MethodResult[]> {
+): Promise<ComparisonResult[]> {
   if (!source.origin) throw new ConfigError('evaluate --redis: this episode source names no data set and episode list the workers could load');
   const { compareMethodsOnQueue } = await import('../reproduce/compare-on-queue');
   const { backboneFile } = await import('../reproduce/invert-zoo');

@@ -9,6 +9,21 @@ export function metaDir(workDir: string, variant: AblationVariant): string {
   return path.join(workDir, variant === 'lora-recycle' ? 'meta' : `meta-${variant}`);
 }
 
+/** A variant's selected meta-LoRA file, in its metaDir: the evaluation's jobs read it from there (reproduce --redis). */
+export function metaLoraFile(workDir: string, variant: AblationVariant): string {
+  return path.join(metaDir(workDir, variant), 'meta-lora.safetensors');
+}
+
+/** Writes a meta-LoRA as a PEFT-named safetensors file (atomically), with what selected it. */
+export function saveMetaLora(file: string, lora: LoRA, result: MetaTrainResult, metadata: Record<string, string>): void {
+  const record = { parameters: lora.toParameters(), classIds: [], metadata: { kind: 'meta-lora', ...metadata, selected: result.best ? 'best on validation' : 'last step', best: result.best, steps: result.steps } };
+  try {
+    saveLoraFile(file, record);
+  } finally {
+    disposeLoraRecord(record);
+  }
+}
+
 /** Where a variant's inversion of the zoo writes its surrogate sets (one folder per zoo id), under the run's folder. */
 export function surrogateDir(workDir: string, variant: AblationVariant): string {
   return path.join(workDir, 'surrogates', variant);
@@ -28,13 +43,8 @@ export function saveArtifacts(
 ): string[] {
   const written = ['zoo/'];
   for (const [variant, { lora, result }] of variants) {
-    const file = path.join(metaDir(workDir, variant), 'meta-lora.safetensors');
-    const record = { parameters: lora.toParameters(), classIds: [], metadata: { kind: 'meta-lora', variant, selected: result.best ? 'best on validation' : 'last step', best: result.best, steps: result.steps } };
-    try {
-      saveLoraFile(file, record);
-    } finally {
-      disposeLoraRecord(record);
-    }
+    const file = metaLoraFile(workDir, variant);
+    saveMetaLora(file, lora, result, { variant });
     written.push(path.relative(workDir, file));
     if (INVERTED_VARIANTS.includes(variant)) written.push(`${path.relative(workDir, surrogateDir(workDir, variant))}/`);
   }

@@ -11,12 +11,28 @@ import type { RunConfig } from './config';
 export const EPISODES_PER_METHOD_JOB = { tuningFree: 50, tuned: 5 } as const;
 
 /**
- * The jobs of compareMethods: per method, its first `count` episodes of `list` (all for
- * tuning-free methods, `tunedEpisodes` for the others) cut into blocks of EPISODES_PER_METHOD_JOB,
- * one evaluate-method job each, with compareMethods' options from `config`.
+ * A row of a comparison that is not a method under its own name: `method` scored with its own
+ * meta-LoRA file, reported as `label` (the reproduction's ablation rows are lora-recycle with
+ * the oracle's, the noise's or the pruned inversion's meta-LoRA).
+ */
+export interface ComparisonRow {
+  label: string;
+  method: MethodName;
+  meta?: string; // meta-LoRA file; default the comparison's
+}
+
+/** A row's result: MethodResult under the row's label. */
+export type ComparisonResult = Omit<MethodResult, 'method'> & { method: string };
+
+const asRow = (row: string | ComparisonRow): ComparisonRow => (typeof row === 'string' ? { label: row, method: row as MethodName } : row);
+
+/**
+ * The jobs of compareMethods: per row (a method's name, or a ComparisonRow), its first `count`
+ * episodes of `list` (all for tuning-free methods, `tunedEpisodes` for the others) cut into blocks
+ * of EPISODES_PER_METHOD_JOB, one evaluate-method job each, with compareMethods' options from `config`.
  */
 export function comparisonJobs(
-  files: { backbone: string; zoo?: string; meta?: string; dataset: DatasetSpec }, methods: readonly string[], list: EpisodeList,
+  files: { backbone: string; zoo?: string; meta?: string; dataset: DatasetSpec }, rows: readonly (string | ComparisonRow)[], list: EpisodeList,
   tunedEpisodes: number, config: RunConfig, tuningFree: readonly string[],
 ): EvaluateMethodJob[] {
   const options = {
@@ -26,17 +42,17 @@ export function comparisonJobs(
     rank: config.zoo.rank,
     seed: config.evaluation.seed,
   };
-  return methods.flatMap((method) => {
+  return rows.map(asRow).flatMap(({ label, method, meta }) => {
     const free = tuningFree.includes(method);
     const count = free ? list.episodes.length : Math.min(tunedEpisodes, list.episodes.length);
-    if (count === 0) throw new ConfigError(`evaluating ${method}: no episodes to evaluate`);
+    if (count === 0) throw new ConfigError(`evaluating ${label}: no episodes to evaluate`);
     const perJob = free ? EPISODES_PER_METHOD_JOB.tuningFree : EPISODES_PER_METHOD_JOB.tuned;
     const blocks = splitEpisodeList({ ...list, episodes: list.episodes.slice(0, count) }, Math.ceil(count / perJob));
     let first = 0;
     return blocks.map((block, b) => {
       const job: EvaluateMethodJob = {
-        kind: 'evaluate-method', id: `evaluate ${method} block ${b + 1}/${blocks.length}`, method: method as MethodName,
-        backbone: files.backbone, zoo: files.zoo, meta: files.meta, dataset: files.dataset, episodes: block, first, options,
+        kind: 'evaluate-method', id: `evaluate ${label} block ${b + 1}/${blocks.length}`, method,
+        backbone: files.backbone, zoo: files.zoo, meta: meta ?? files.meta, dataset: files.dataset, episodes: block, first, options,
       };
       first += block.episodes.length;
       return job;
@@ -45,41 +61,45 @@ export function comparisonJobs(
 }
 
 /**
- * compareMethods with every method's episodes evaluated as evaluate-method jobs on the queues of
+ * compareMethods with every row's episodes evaluated as evaluate-method jobs on the queues of
  * `control.redis` (worker processes on any host): the same accuracies, in episode order, as the
- * one-process run. Step events as compareMethods' ("evaluate <method>", the mean so far, counted
- * as blocks finish); `seconds` of a method is its workers' time summed. A job that fails after
- * its retries throws a WorkerError naming it; a stop returns nothing (CancelledError).
+ * one-process run. A row is a method's name or a ComparisonRow (another label and meta-LoRA file).
+ * Step events as compareMethods' ("evaluate <label>", the mean so far, counted as blocks finish);
+ * `seconds` of a row is its workers' time summed. A job that fails after its retries throws a
+ * WorkerError naming it; a stop returns nothing (CancelledError).
  */
 export async function compareMethodsOnQueue(
-  files: { backbone: string; zoo?: string; meta?: string; dataset: DatasetSpec }, methods: readonly string[], list: EpisodeList,
+  files: { backbone: string; zoo?: string; meta?: string; dataset: DatasetSpec }, rows: readonly (string | ComparisonRow)[], list: EpisodeList,
   tunedEpisodes: number, config: RunConfig, control: RunControl & { redis: string }, tuningFree: readonly string[],
-): Promise<MethodResult[]> {
+): Promise<ComparisonResult[]> {
   const { runJobsOnQueue, failuresError } = await import('../queue');
-  const jobs = comparisonJobs(files, methods, list, tunedEpisodes, config, tuningFree);
-  const byId = new Map(jobs.map((j) => [j.id, j]));
-  const sofar = new Map<string, number[]>(methods.map((m) => [m, []]));
-  const totals = new Map<string, number>();
-  for (const j of jobs) totals.set(j.method, (totals.get(j.method) ?? 0) + j.episodes.episodes.length);
+  const labels = rows.map((r) => asRow(r).label);
+  if (new Set(labels).size !== labels.length) throw new ConfigError(`evaluation on the queue: each row needs its own label, found ${labels.join(', ')}`);
+  const perRow = rows.map((row) => comparisonJobs(files, [row], list, tunedEpisodes, config, tuningFree));
+  const jobs = perRow.flat();
+  const labelOf = new Map(perRow.flatMap((mine, r) => mine.map((j) => [j.id, labels[r]] as const)));
+  const sofar = new Map<string, number[]>(labels.map((l) => [l, []]));
+  const totals = new Map(perRow.map((mine, r) => [labels[r], mine.reduce((n, j) => n + j.episodes.episodes.length, 0)]));
   const outcome = await runJobsOnQueue(jobs, {
     redis: control.redis, signal: control.signal,
     onEvent: (event) => {
-      const job = byId.get(event.run);
-      if (event.kind !== 'step' || !job) {
+      const label = labelOf.get(event.run);
+      if (event.kind !== 'step' || label === undefined) {
         control.onEvent?.(event);
         return;
       }
-      const done = sofar.get(job.method)!;
+      const done = sofar.get(label)!;
       done.push(event.metrics.accuracy);
-      control.onEvent?.({ kind: 'step', run: `evaluate ${job.method}`, step: done.length, totalSteps: totals.get(job.method)!, metrics: { accuracy: meanWithInterval(done).mean } });
+      control.onEvent?.({ kind: 'step', run: `evaluate ${label}`, step: done.length, totalSteps: totals.get(label)!, metrics: { accuracy: meanWithInterval(done).mean } });
     },
   });
   const failed = failuresError(jobs, outcome);
   if (failed) throw failed;
   if (outcome.stopped || outcome.results.some((r) => r === null)) throw new CancelledError(`evaluation on the queue stopped after ${outcome.results.filter((r) => r !== null).length} of ${jobs.length} jobs`);
-  return methods.map((method) => {
-    const mine = outcome.results.filter((r) => r!.method === method);
-    const accuracies = mine.flatMap((r) => r!.accuracies);
-    return { method: method as MethodName, ...meanWithInterval(accuracies), accuracies, seconds: mine.reduce((s, r) => s + r!.seconds, 0) };
+  const firstJob = perRow.map((_, r) => perRow.slice(0, r).reduce((n, mine) => n + mine.length, 0));
+  return perRow.map((mine, r) => {
+    const blocks = outcome.results.slice(firstJob[r], firstJob[r] + mine.length); // in job order: the row's blocks, in episode order
+    const accuracies = blocks.flatMap((b) => b!.accuracies);
+    return { method: labels[r], ...meanWithInterval(accuracies), accuracies, seconds: blocks.reduce((s, b) => s + b!.seconds, 0) };
   });
 }

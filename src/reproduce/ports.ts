@@ -45,6 +45,11 @@ export interface PipelinePorts {
   realImages(backbone: VisionTransformer, entry: ZooEntry, config: RunConfig): Promise<RecordedSurrogateSet>;
   /** Fixed, seeded episodes of set `set` ('emoji-validation', 'emoji-novel', 'glyphs', 'mnist', ...); null if its data is absent. */
   episodes(set: string, shape: { ways: number; shots: number; queries: number }, count: number, seed: number): Promise<PipelineEpisodes | null>;
+  /**
+   * The Redis whose queues the ports send their jobs to (--redis); the reproduction's evaluation
+   * stage sends its comparisons there too (evaluation-stage.ts). Absent: everything in this process.
+   */
+  readonly redis?: string;
   /** Lets go of what the ports keep between calls (e.g. loaded data sets). */
   dispose(): void;
 }

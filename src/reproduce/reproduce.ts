@@ -15,12 +15,13 @@ import { featureDiversity, summary, windowedCurve } from './diagnostics';
 import { disposeSurrogateSets, type RecordedSurrogateSet } from '../surrogate/set';
 import type { PipelinePorts } from './ports';
 import { ABLATION_PAIRS, ABLATION_VARIANTS, ablationStatements, pairedComparisons, type AblationVariant } from './ablation';
-import { metaDir, saveArtifacts, surrogateDir } from './artifacts';
+import { metaDir, metaLoraFile, saveArtifacts, saveMetaLora, surrogateDir } from './artifacts';
+import { evaluationStage } from './evaluation-stage';
 import { writeInversionFigure } from './inversion-figure';
 import { profileFor, profileSettings, pruningLabel } from './profiles';
 import { renderMarkdown, verdicts, type PruningRow, type ReproductionReport, type Table23Block } from './report';
 import { StageClock } from './stage-clock';
-import { compareMethods, evaluateTuningFree, meanTokensKept, trainMetaLora, type TuningFreeRow } from './stages';
+import { meanTokensKept, trainMetaLora, type TuningFreeRow } from './stages';
 
 export interface ReproduceOptions extends RunControl {
   outDir?: string; // default 'reports'
@@ -113,12 +114,14 @@ export async function reproduce(profileName: string, ports: PipelinePorts, optio
   const table23: Table23Block[] = [];
   const uniform = UniformComposition.create(zoo.map((z) => z.parameters));
   const tuningFreeRows: TuningFreeRow[] = [
-    { method: 'nn', adapter: null },
-    { method: 'uniform-nn', adapter: uniform },
-    ...[...variants].map(([method, v]) => ({ method, adapter: v.lora })),
+    { method: 'nn', adapter: null, scorer: 'nn' },
+    { method: 'uniform-nn', adapter: uniform, scorer: 'uniform-nn' },
+    ...[...variants].map(([method, v]) => ({ method, adapter: v.lora, scorer: 'lora-recycle' as const, meta: metaLoraFile(workDir, method) })),
   ];
   const tunedMethods = config.baselines.methods.filter((m) => !TUNING_FREE_METHODS.includes(m as MethodName));
-  const context = { backbone, zoo: zoo.map((z) => z.parameters), metaLora };
+  // in this process, or (ports.redis) as jobs reading the zoo and saved meta-LoRAs under workDir
+  const evaluation = evaluationStage({ backbone, zoo: zoo.map((z) => z.parameters), metaLora }, { zoo: zooOnDisk.directory ?? undefined, meta: metaLoraFile(workDir, 'lora-recycle') },
+    config, workDir, { ...control, redis: ports.redis });
   let realWithinClass: number | undefined;
   const ablation: string[] = [];
   for (const set of ['emoji-novel', ...profile.crossDomainSets]) {
@@ -131,9 +134,7 @@ export async function reproduce(profileName: string, ports: PipelinePorts, optio
         disposeEpisode(e);
       }
       phase('evaluation', `${set} ${shots}-shot`);
-      const tuningFree = await evaluateTuningFree(backbone, tuningFreeRows, source, config, control);
-      const tuned = profile.tunesOn(set, shots) ? await compareMethods(context, tunedMethods, source, config.baselines.episodes, config, control, TUNING_FREE_METHODS) : [];
-      const all = [...tuningFree, ...tuned];
+      const all = await evaluation.block(tuningFreeRows, profile.tunesOn(set, shots) ? tunedMethods : [], source, config.baselines.episodes);
       const accuracies = new Map(all.map((r) => [r.method as string, r.accuracies]));
       const nn = accuracies.get('nn')!;
       const rows = all.map((r) => ({ method: r.method, mean: r.mean, ci95: r.ci95, n: r.n, seconds: r.seconds, ...(r.method === 'nn' ? {} : { vsNn: pairedDifference(r.accuracies, nn) }) }));
@@ -163,9 +164,9 @@ export async function reproduce(profileName: string, ports: PipelinePorts, optio
     const dir = path.join(workDir, `pruning-${table45.length}`);
     const rowInverted = await ports.invert(backbone, zooOnDisk, zoo.slice(0, profile.pruningLoras), config, pruningSchedule(row.pruning), path.join(dir, 'surrogates'), control);
     const { metaLora: rowLora, result } = await trainMetaLora(backbone, rowInverted, config, null, dir, { ...control, steps: profile.pruningMetaSteps });
-    const accuracy = novelOneShot
-      ? await compareMethods({ backbone, zoo: [], metaLora: rowLora }, ['lora-recycle'], novelOneShot, 0, config, control, TUNING_FREE_METHODS)
-      : [];
+    const rowFile = path.join(dir, 'meta-lora.safetensors'); // kept as the ablation's are; the queue's jobs read it
+    saveMetaLora(rowFile, rowLora, result, { variant: `pruning ${row.label}` });
+    const accuracy = novelOneShot ? [await evaluation.metaLora(rowLora, rowFile, novelOneShot)] : [];
     table45.push({
       label: row.label, pruning: row.pruning,
       accuracy: accuracy[0] ? { mean: accuracy[0].mean, ci95: accuracy[0].ci95, n: accuracy[0].n } : { mean: NaN, ci95: NaN, n: 0 },

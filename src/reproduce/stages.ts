@@ -1,7 +1,7 @@
 import * as path from 'path';
 import type { Adapter } from '../model/adapter-hook';
 import { LoRA } from '../adapters';
-import { evaluateMethod, type MethodContext, type MethodResult } from '../baselines';
+import { evaluateMethod, type MethodContext, type MethodName, type MethodResult } from '../baselines';
 import type * as tf from '@tensorflow/tfjs';
 import type { EpisodeSource } from '../data/episodes';
 import { episodeAccuracy, evaluateEpisodeSource, flattenImages, forEachEpisode, type MeanWithInterval } from '../evaluation';
@@ -55,10 +55,16 @@ export async function trainMetaLora(
   return { metaLora, result };
 }
 
-/** A tuning-free row: prototype classification on backbone + `adapter` (null: the frozen backbone). */
+/**
+ * A tuning-free row: prototype classification on backbone + `adapter` (null: the frozen backbone),
+ * reported as `method`. A job on another process scores it as `scorer` of src/baselines with, for
+ * a meta-LoRA, the file `meta` (evaluation-stage.ts).
+ */
 export interface TuningFreeRow {
   method: string;
   adapter: Adapter | null;
+  scorer: MethodName;
+  meta?: string;
 }
 
 /**

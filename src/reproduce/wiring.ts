@@ -2,7 +2,7 @@ import { parseRequest, selectBackend } from '../backend/select';
 import { loadShippedBackbone } from '../backbone/shipped';
 import type { ImageDataset, Split } from '../data/dataset';
 import { datasetSpecKey, loadDatasetSpec, type DatasetSpec } from '../data/dataset-spec';
-import { episodeSource, sampleEpisodes } from '../data/episodes';
+import { episodeSource, sampleEpisodes, type EpisodeList } from '../data/episodes';
 import { ConfigError, MissingResourceError } from '../errors';
 import { loadHfClipVision } from '../io/hf-clip';
 import { normalizeImages } from '../model/preprocess';
@@ -14,7 +14,7 @@ import { invertZooEntries } from './invert-zoo';
 import { buildZooOnQueue } from './zoo-jobs';
 import { realImageSet } from './real-images';
 import type { RunConfig } from './config';
-import type { PipelinePorts } from './ports';
+import type { PipelineEpisodes, PipelinePorts } from './ports';
 
 /** The episode sets the pipeline knows: which data set and which of its splits. */
 const EPISODE_SETS: Record<string, { split: Split; loader: DatasetSpec['loader'] }> = {
@@ -35,12 +35,20 @@ function loadBackbone(config: RunConfig): VisionTransformer {
   return VisionTransformer.random(b.config === 'tiny' ? TINY_VIT : b.config, b.seed ?? 0);
 }
 
+/** The episodes of `list` on `data` (loaded from `spec`) as the pipeline evaluates them: tensors, origin (for jobs), feature-table view. */
+export function pipelineEpisodes(data: ImageDataset, spec: DatasetSpec, list: EpisodeList): PipelineEpisodes {
+  return {
+    ...episodeSource(data, list, normalizeImages), origin: { dataset: spec, list },
+    withFeatures: async (featureFn) => tableEpisodeSource(list, await featureTable(data, list, featureFn)),
+  };
+}
+
 /**
  * The real pipeline behind PipelinePorts: the backbone of the configuration, the emoji base
  * classes for the zoo (with `redis`, one pretune-lora job per LoRA on the queues, zoo-jobs.ts), inversion with the shipped image prior as parallel jobs (invert-zoo.ts;
  * with `redis`, on the queues of that Redis for worker processes),
- * and the data sets' fixed episodes. Data sets load once per process (cached on disk after their
- * first build).
+ * and the data sets' fixed episodes (with `redis`, the reproduction's evaluation goes to the same
+ * queues, evaluation-stage.ts). Data sets load once per process (cached on disk after their first build).
  */
 export function createPorts(options: { backend?: string; redis?: string } = {}): PipelinePorts {
   const datasets = new Map<string, Promise<ImageDataset>>();
@@ -53,6 +61,8 @@ export function createPorts(options: { backend?: string; redis?: string } = {}):
   let imageSize = TINY_VIT.imageSize; // of the last backbone loaded: episodes are drawn at its size
 
   return {
+    redis: options.redis,
+
     async loadBackbone(config) {
       await ready;
       const backbone = loadBackbone(config);
@@ -98,11 +108,7 @@ export function createPorts(options: { backend?: string; redis?: string } = {}):
         if (error instanceof MissingResourceError) return null;
         throw error;
       }
-      const list = sampleEpisodes(data, known.split, { ...shape, count, seed });
-      return {
-        ...episodeSource(data, list, normalizeImages), origin: { dataset: spec, list },
-        withFeatures: async (featureFn) => tableEpisodeSource(list, await featureTable(data, list, featureFn)),
-      };
+      return pipelineEpisodes(data, spec, sampleEpisodes(data, known.split, { ...shape, count, seed }));
     },
 
     dispose() {
