@@ -58,9 +58,10 @@ const stageWall = (stage: Stage, n: number, o: number) => stage.phases.reduce((s
 const jobCount = (stage: Stage) => stage.phases.reduce((s, p) => s + p.groups.reduce((t, g) => t + g.jobs, 0), 0);
 const serialOf = (stage: Stage) => stage.phases.reduce((s, p) => s + p.serialSeconds, 0);
 
-/** All job groups of a stage made serial: how `reproduce --redis` runs the stages it does not enqueue. */
-function inProcess(stage: Stage): Stage {
-  return { ...stage, phases: stage.phases.map((p) => ({ groups: [], serialSeconds: p.serialSeconds + p.groups.reduce((s, g) => s + g.jobs * g.seconds, 0) })) };
+/** A stage's jobs in `parts` phases of a `parts`-th of each group, one after another: how `reproduce --redis` enqueues the evaluation, one set × shot block of Table 2/3 at a time. */
+function inTurns(stage: Stage, parts: number): Stage {
+  const phases = stage.phases.flatMap((p) => Array.from({ length: parts }, () => ({ groups: p.groups.map((g) => ({ ...g, jobs: g.jobs / parts })), serialSeconds: p.serialSeconds / parts })));
+  return { ...stage, phases, note: `${stage.note}; ${parts} phases, one per combination` };
 }
 
 interface EstimateStage { stage: string; seconds: number; work: string; parts: { label: string; seconds: number }[] }
@@ -123,8 +124,9 @@ function models(measured: Measured, estimate: Estimate, engine: Engine) {
     },
     { stage: 'fixed', phases: [{ groups: [], serialSeconds: stage('fixed').seconds }], note: 'backbone and diagnostics, serial' },
   ];
-  // reproduce --redis today: zoo and inversions (also the pruning rows') on the queue; meta-training and evaluation in the enqueuing process
-  const today = full.map((s) => (s.stage === 'evaluation' ? inProcess(s) : s.stage === 'pruning' ? { ...s, phases: s.phases.map((p, i) => (i % 2 === 1 ? inProcess({ stage: '', phases: [p], note: '' }).phases[0] : p)) } : s));
+  // reproduce --redis today: zoo, inversions and evaluation (the pruning rows' too) as jobs, each Table 2/3 set × shot block's
+  // jobs once the previous block's have ended (src/reproduce/evaluation-stage.ts); meta-training in the enqueuing process
+  const today = full.map((s) => (s.stage === 'evaluation' ? inTurns(s, combos) : s));
 
   const f = vitB16Factors(engine, measured.backend);
   const paperTuned = paper.baselines.tuningSteps / tiny.baselines.tuningSteps;
@@ -158,7 +160,7 @@ export function projectAll(measured: Measured, estimate: Estimate, engine: Engin
   const m = models(measured, estimate, engine);
   const profiles = [
     { name: 'full tiny profile, every stage that can be jobs as jobs (evaluation as `evaluate --redis` runs it)', stages: m.full },
-    { name: 'full tiny profile as `reproduce --redis` runs today (evaluation in the enqueuing process)', stages: m.today },
+    { name: 'full tiny profile as `reproduce --redis` runs today (evaluation as jobs, one set × shot block after another; meta-training in the enqueuing process)', stages: m.today },
     { name: 'paper scale (CLIP ViT-B/16, 224 px), assumed counts below; no Table 4/5 ablation', stages: m.paperStages },
   ].map((p) => ({
     name: p.name, stages: p.stages.map((s) => ({ stage: s.stage, jobs: jobCount(s), serialSeconds: serialOf(s), note: s.note })),
