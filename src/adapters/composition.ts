@@ -4,17 +4,22 @@ import { matMul2d } from '../ops';
 import { siteKey, type Adapter, type AdapterSite } from '../model/adapter-hook';
 import type { LoraParameters } from './lora-parameters';
 
-/** One frozen LoRA inside a composition: per site its own A [in, r] and B [r, out] and scale. */
-interface FrozenPart {
-  scale: number;
-  factors: Map<string, { a: tf.Tensor2D; b: tf.Tensor2D }>;
+/**
+ * The N frozen LoRAs of a composition at one site, stacked: A_cat = [A_1 … A_N] [in, N·r] and
+ * B_cat = [scale_1·B_1; …; scale_N·B_N] [N·r, out], so that Σ_n w_n·scale_n·(x·A_n)·B_n =
+ * ((x·A_cat) ⊙ w⊗1_r)·B_cat: two products whatever N (never the factors' average, which would
+ * create cross terms).
+ */
+interface StackedFactors {
+  a: tf.Tensor2D; // [in, N·r]
+  b: tf.Tensor2D; // [N·r, out]
 }
 
 /**
- * Checks that all parts adapt the same sites with matching shapes (Asadi et al.: all modules
- * target the same layers of the same backbone) and copies their factors.
+ * Checks that all parts adapt the same sites with matching shapes and rank (Asadi et al.: all
+ * modules target the same layers of the same backbone) and stacks their factors per site.
  */
-function frozenParts(parts: readonly LoraParameters[]): { sites: AdapterSite[]; frozen: FrozenPart[] } {
+function stackedParts(parts: readonly LoraParameters[]): { sites: AdapterSite[]; stacked: Map<string, StackedFactors> } {
   if (parts.length === 0) throw new CompatibilityError('a composition needs at least one LoRA');
   const sites = parts[0].factors.map((f) => ({ ...f.site }));
   const keys = sites.map(siteKey).sort().join(',');
@@ -35,48 +40,45 @@ function frozenParts(parts: readonly LoraParameters[]): { sites: AdapterSite[]; 
       }
     }
   });
-  const frozen = parts.map((part) => ({
-    scale: part.scale,
-    factors: new Map(part.factors.map((f) => [siteKey(f.site), { a: f.a.clone(), b: f.b.clone() }])),
+  const stacked = new Map(sites.map((site) => {
+    const key = siteKey(site);
+    const factors = parts.map((part) => ({ scale: part.scale, ...part.factors.find((f) => siteKey(f.site) === key)! }));
+    return [key, tf.tidy(() => ({
+      a: tf.concat(factors.map((f) => f.a), 1) as tf.Tensor2D,
+      b: tf.concat(factors.map((f) => tf.mul(f.b, f.scale)), 0) as tf.Tensor2D,
+    }))];
   }));
-  return { sites, frozen };
+  return { sites, stacked };
 }
 
-/**
- * Σ_n w_n · scale_n · (x·A_n)·B_n at a site: the sum of the parts' products, never of their
- * factors (averaging A and B separately would create cross terms).
- */
-function weightedUpdate(frozen: FrozenPart[], key: string, x: tf.Tensor2D, weights: tf.Tensor1D): tf.Tensor2D {
-  const terms = frozen.map((part, n) => {
-    const f = part.factors.get(key)!;
-    const w = tf.mul(tf.slice(weights, [n], [1]), part.scale); // [1]
-    return tf.mul(matMul2d(matMul2d(x, f.a), f.b), w);
-  });
-  return tf.addN(terms) as tf.Tensor2D;
+/** w [N] repeated r times each: [N·r], the column weights of x·A_cat. */
+function columnWeights(weights: tf.Tensor1D, rank: number): tf.Tensor1D {
+  return tf.reshape(tf.tile(tf.reshape(weights, [-1, 1]), [1, rank]), [-1]) as tf.Tensor1D;
 }
 
-function weightedDelta(frozen: FrozenPart[], key: string, weights: tf.Tensor1D): tf.Tensor2D {
-  return tf.tidy(() =>
-    tf.addN(frozen.map((part, n) => {
-      const f = part.factors.get(key)!;
-      return tf.mul(matMul2d(f.a, f.b), tf.mul(tf.slice(weights, [n], [1]), part.scale));
-    })) as tf.Tensor2D,
-  );
+/** Σ_n w_n · scale_n · (x·A_n)·B_n at a site (see StackedFactors). */
+function weightedUpdate(factors: StackedFactors, rank: number, x: tf.Tensor2D, weights: tf.Tensor1D): tf.Tensor2D {
+  return matMul2d(tf.mul(matMul2d(x, factors.a), columnWeights(weights, rank)) as tf.Tensor2D, factors.b);
+}
+
+/** ΔW = Σ_n w_n · scale_n · A_n·B_n = A_cat · diag(w⊗1_r) · B_cat. */
+function weightedDelta(factors: StackedFactors, rank: number, weights: tf.Tensor1D): tf.Tensor2D {
+  return matMul2d(tf.mul(factors.a, columnWeights(weights, rank)) as tf.Tensor2D, factors.b);
 }
 
 abstract class Composition implements Adapter {
   abstract readonly kind: string;
   readonly sites: readonly AdapterSite[];
-  protected readonly frozen: FrozenPart[];
+  readonly size: number; // N LoRAs
+  private readonly rank: number; // r of every part
+  private readonly stacked: Map<string, StackedFactors>;
 
   protected constructor(parts: readonly LoraParameters[]) {
-    const { sites, frozen } = frozenParts(parts);
+    const { sites, stacked } = stackedParts(parts);
     this.sites = sites;
-    this.frozen = frozen;
-  }
-
-  get size(): number {
-    return this.frozen.length;
+    this.stacked = stacked;
+    this.size = parts.length;
+    this.rank = parts[0].rank;
   }
 
   /** The mixing weights of a site's layer, [N] summing to 1. */
@@ -84,14 +86,14 @@ abstract class Composition implements Adapter {
 
   apply(site: AdapterSite, x: tf.Tensor2D): tf.Tensor2D | null {
     const key = siteKey(site);
-    if (!this.frozen[0].factors.has(key)) return null;
-    return weightedUpdate(this.frozen, key, x, this.mixing(site));
+    const factors = this.stacked.get(key);
+    return factors ? weightedUpdate(factors, this.rank, x, this.mixing(site)) : null;
   }
 
   deltaWeight(site: AdapterSite): tf.Tensor2D | null {
     const key = siteKey(site);
-    if (!this.frozen[0].factors.has(key)) return null;
-    return tf.tidy(() => weightedDelta(this.frozen, key, this.mixing(site)));
+    const factors = this.stacked.get(key);
+    return factors ? tf.tidy(() => weightedDelta(factors, this.rank, this.mixing(site))) : null;
   }
 
   abstract trainableVariables(): tf.Variable[];
@@ -105,7 +107,7 @@ abstract class Composition implements Adapter {
   }
 
   dispose(): void {
-    for (const part of this.frozen) for (const f of part.factors.values()) tf.dispose([f.a, f.b]);
+    for (const f of this.stacked.values()) tf.dispose([f.a, f.b]);
   }
 }
 
