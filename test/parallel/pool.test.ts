@@ -126,7 +126,7 @@ describe('runInWorkers', () => {
   it('checks jobs and options before starting workers', async () => {
     await expect(runInWorkers([evaluateJob('same', 0, 1), evaluateJob('same', 1, 2)])).rejects.toThrow(/job 1: id "same" is used by an earlier job/);
     await expect(runInWorkers([evaluateJob('x', 0, 1)], { threadsPerWorker: 0 })).rejects.toThrow(/threadsPerWorker must be a positive integer, found 0/);
-    await expect(runInWorkers([{ ...evaluateJob('x', 0, 1), kind: 'train' } as never])).rejects.toThrow(/job 0: kind must be one of evaluate-episodes, invert-lora, found "train"/);
+    await expect(runInWorkers([{ ...evaluateJob('x', 0, 1), kind: 'train' } as never])).rejects.toThrow(/job 0: kind must be one of evaluate-episodes, invert-lora, pretune-lora, evaluate-method, found "train"/);
     expect(liveWorkerCount()).toBe(0);
   });
 
