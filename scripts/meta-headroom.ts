@@ -31,9 +31,9 @@ const VALIDATION = { ways: 5, shots: 1, queries: 15, seed: 777 };
 interface Checkpoint { step: number; accuracy: number; minusNn: { mean: number; ci95: number }; loss: number }
 interface Row { classes: number; classIds: number; seconds: number; curve: Checkpoint[] }
 
-/** `dataset` seen through `classIds` only for `split` (other splits unchanged). */
-function withBaseClasses(dataset: ImageDataset, split: 'base', keep: ReadonlySet<string>): ImageDataset {
-  return Object.assign(Object.create(dataset) as ImageDataset, { classes: dataset.classes.filter((c) => c.split !== split || keep.has(c.id)) });
+/** `dataset` with only the base classes in `keep` (other splits unchanged). */
+function withBaseClasses(dataset: ImageDataset, keep: ReadonlySet<string>): ImageDataset {
+  return Object.assign(Object.create(dataset) as ImageDataset, { classes: dataset.classes.filter((c) => c.split !== 'base' || keep.has(c.id)) });
 }
 
 async function headroomRow(
@@ -43,7 +43,7 @@ async function headroomRow(
   const base = classesOf(dataset, 'base');
   const random = new SeededRandom(options.seed);
   const keep = new Set(random.sample(base.length, Math.min(classes, base.length)).map((i) => base[i].id));
-  const training = sampleEpisodes(withBaseClasses(dataset, 'base', keep), 'base', { ...EPISODE, count: options.steps, seed: options.seed + 1 });
+  const training = sampleEpisodes(withBaseClasses(dataset, keep), 'base', { ...EPISODE, count: options.steps, seed: options.seed + 1 });
   const lora = LoRA.create(backbone.config, { rank: 4, targets: ['q', 'v'], seed: 1 });
   const adam = new Adam(lora.trainableVariables());
   const source = episodeSource(dataset, validation, normalizeImages);

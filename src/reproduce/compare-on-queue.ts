@@ -21,6 +21,9 @@ export interface ComparisonRow {
   meta?: string; // meta-LoRA file; default the comparison's
 }
 
+/** What the workers read: the backbone, the zoo directory, the default meta-LoRA file, the episodes' data set. */
+export interface ComparisonFiles { backbone: string; zoo?: string; meta?: string; dataset: DatasetSpec }
+
 /** A row's result: MethodResult under the row's label. */
 export type ComparisonResult = Omit<MethodResult, 'method'> & { method: string };
 
@@ -32,7 +35,7 @@ const asRow = (row: string | ComparisonRow): ComparisonRow => (typeof row === 's
  * of EPISODES_PER_METHOD_JOB, one evaluate-method job each, with compareMethods' options from `config`.
  */
 export function comparisonJobs(
-  files: { backbone: string; zoo?: string; meta?: string; dataset: DatasetSpec }, rows: readonly (string | ComparisonRow)[], list: EpisodeList,
+  files: ComparisonFiles, rows: readonly (string | ComparisonRow)[], list: EpisodeList,
   tunedEpisodes: number, config: RunConfig, tuningFree: readonly string[],
 ): EvaluateMethodJob[] {
   const options = {
@@ -69,7 +72,7 @@ export function comparisonJobs(
  * WorkerError naming it; a stop returns nothing (CancelledError).
  */
 export async function compareMethodsOnQueue(
-  files: { backbone: string; zoo?: string; meta?: string; dataset: DatasetSpec }, rows: readonly (string | ComparisonRow)[], list: EpisodeList,
+  files: ComparisonFiles, rows: readonly (string | ComparisonRow)[], list: EpisodeList,
   tunedEpisodes: number, config: RunConfig, control: RunControl & { redis: string }, tuningFree: readonly string[],
 ): Promise<ComparisonResult[]> {
   const { runJobsOnQueue, failuresError } = await import('../queue');
@@ -96,9 +99,10 @@ export async function compareMethodsOnQueue(
   const failed = failuresError(jobs, outcome);
   if (failed) throw failed;
   if (outcome.stopped || outcome.results.some((r) => r === null)) throw new CancelledError(`evaluation on the queue stopped after ${outcome.results.filter((r) => r !== null).length} of ${jobs.length} jobs`);
-  const firstJob = perRow.map((_, r) => perRow.slice(0, r).reduce((n, mine) => n + mine.length, 0));
+  let first = 0;
   return perRow.map((mine, r) => {
-    const blocks = outcome.results.slice(firstJob[r], firstJob[r] + mine.length); // in job order: the row's blocks, in episode order
+    const blocks = outcome.results.slice(first, first + mine.length); // in job order: the row's blocks, in episode order
+    first += mine.length;
     const accuracies = blocks.flatMap((b) => b!.accuracies);
     return { method: labels[r], ...meanWithInterval(accuracies), accuracies, seconds: blocks.reduce((s, b) => s + b!.seconds, 0) };
   });
