@@ -1,4 +1,5 @@
 import { pairedDifference, type MeanWithInterval } from '../evaluation';
+import type { TuningRecord } from '../zoo';
 
 /**
  * The ablation's meta-LoRAs: one meta-training recipe, four sources of images, the same zoo
@@ -63,4 +64,31 @@ export function ablationStatements(block: AblationBlock): string[] {
   const pruned = block.vsNn['lora-recycle-pruned'];
   if (pruned && recycle) out.push(`${block.setting}: with pruned inversion, LoRA Recycle − NN is ${points(pruned)} (unpruned ${points(recycle)}).`);
   return out;
+}
+
+/** Each zoo LoRA's held-out accuracy on its own task against NN's on the same images (the paper's premise). */
+export interface ZooKnowledge {
+  loras: number; // LoRAs whose record has both accuracies
+  heldOut: number; // mean held-out accuracy of LoRA + head
+  nnHeldOut: number; // mean held-out accuracy of the frozen backbone's prototypes
+  difference: MeanWithInterval; // LoRA − NN, paired over LoRAs
+}
+
+/** ZooKnowledge of the records that carry both accuracies; null when none does (zoos tuned before NN was recorded). */
+export function zooKnowledge(records: readonly (TuningRecord | null)[]): ZooKnowledge | null {
+  const both = records.filter((r): r is TuningRecord & { heldOutAccuracy: number; nnHeldOutAccuracy: number } =>
+    r !== null && typeof r.heldOutAccuracy === 'number' && typeof r.nnHeldOutAccuracy === 'number');
+  if (both.length === 0) return null;
+  const lora = both.map((r) => r.heldOutAccuracy);
+  const nn = both.map((r) => r.nnHeldOutAccuracy);
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  return { loras: both.length, heldOut: mean(lora), nnHeldOut: mean(nn), difference: pairedDifference(lora, nn) };
+}
+
+/** Whether the zoo's LoRAs know their classes better than the backbone alone, in plain words. */
+export function zooKnowledgeStatement(k: ZooKnowledge): string {
+  const measured = `held-out ${(100 * k.heldOut).toFixed(1)} % against NN's ${(100 * k.nnHeldOut).toFixed(1)} % on the same images, LoRA − NN ${points(k.difference)} over ${k.loras} LoRAs`;
+  return excludesZero(k.difference) && k.difference.mean > 0
+    ? `zoo: the LoRAs know their own classes better than the frozen backbone's prototypes (${measured}): there is knowledge to recycle.`
+    : `zoo: the LoRAs know their own classes no better than the frozen backbone's prototypes (${measured}): the paper's premise, LoRAs holding knowledge the backbone lacks, does not hold here, so inversion has nothing beyond the backbone to hand on.`;
 }

@@ -1,4 +1,5 @@
 import type { MeanWithInterval } from '../evaluation';
+import type { ZooKnowledge } from './ablation';
 
 /** One row of the Table 2/3 analogue: a method on one (set, shots) setting. */
 export interface MethodRow extends MeanWithInterval {
@@ -34,6 +35,9 @@ export interface Diagnostics {
   targetConfidenceBySource?: Record<string, { mean: number; min: number; max: number }>; // targetConfidence per ablation variant: surrogates, real images, noise...
   bestStepBySource?: Record<string, number | null>;
   logitScaleBySource?: Record<string, number>; // s of softmax(−s·d) in each meta-training's losses
+  zooKnowledge?: ZooKnowledge; // the zoo's LoRAs against NN on their own held-out images
+  /** Accuracy on the validation episodes: NN's, and each meta-LoRA's at its selected step (the maximum over checkpoints, so biased upward). */
+  selectedValidation?: { nn: number; bySource: Record<string, number | null> };
 }
 
 /** The one number the project is judged by: LoRA Recycle − NN on novel emoji, paired, in points. */
@@ -111,6 +115,8 @@ export function renderMarkdown(report: ReproductionReport): string {
     `- Inversion target confidence (softmax of the LoRA's head on each surrogate's own target class): mean ${d.targetConfidence.mean.toFixed(3)}, min ${d.targetConfidence.min.toFixed(3)}, max ${d.targetConfidence.max.toFixed(3)}.`,
     ...(d.targetConfidenceBySource ? [`- Target confidence on each source's images (mean): ${Object.entries(d.targetConfidenceBySource).map(([k, v]) => `${k} ${v.mean.toFixed(3)}`).join(', ')}.`] : []),
     ...(d.logitScaleBySource ? [`- Logit scale s of the meta-training losses softmax(−s·d): ${Object.entries(d.logitScaleBySource).map(([k, v]) => `${k} ${v.toPrecision(3)}`).join(', ')}.`] : []),
+    ...(d.zooKnowledge ? [`- Zoo LoRAs on their own tasks' held-out images: LoRA + head ${(100 * d.zooKnowledge.heldOut).toFixed(1)} %, NN (frozen backbone prototypes of the same training images) ${(100 * d.zooKnowledge.nnHeldOut).toFixed(1)} %; LoRA − NN ${pointsOf(d.zooKnowledge.difference)} points, paired over ${d.zooKnowledge.loras} LoRAs.`] : []),
+    ...(d.selectedValidation ? [`- Validation accuracy (the split that selects; each meta-LoRA at its selected step, the best of its checkpoints, so biased upward): NN ${(100 * d.selectedValidation.nn).toFixed(2)} %, ${Object.entries(d.selectedValidation.bySource).map(([k, v]) => `${k} ${v === null ? 'n/a' : `${(100 * v).toFixed(2)} %`}`).join(', ')}.`] : []),
     ...(d.bestStepBySource ? [`- Selected (best validation) step per meta-LoRA: ${Object.entries(d.bestStepBySource).map(([k, v]) => `${k} ${v ?? 'n/a'}`).join(', ')}.`] : []),
     `- Surrogate diversity (mean pairwise cosine distance of backbone features): within class ${d.surrogateDiversity.withinClass.toFixed(3)}, between classes ${d.surrogateDiversity.betweenClass.toFixed(3)}` +
       (d.surrogateDiversity.realWithinClass !== undefined ? `; real novel images within class ${d.surrogateDiversity.realWithinClass.toFixed(3)}.` : '.'),

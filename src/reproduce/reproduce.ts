@@ -3,7 +3,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { UniformComposition, type LoRA } from '../adapters';
 import { TUNING_FREE_METHODS, type MethodName } from '../baselines';
-import { disposeEpisode, labelsAsArray, pairedDifference } from '../evaluation';
+import { disposeEpisode, evaluateEpisodeSource, labelsAsArray, pairedDifference } from '../evaluation';
 import type { MetaTrainResult } from '../meta';
 import { packageRoot } from '../paths/package-root';
 import { writeFileAtomic } from '../io/atomic-write';
@@ -14,7 +14,7 @@ import { loadRunConfig, pruningSchedule, type RunConfig } from './config';
 import { featureDiversity, summary, windowedCurve } from './diagnostics';
 import { disposeSurrogateSets, type RecordedSurrogateSet } from '../surrogate/set';
 import type { PipelinePorts } from './ports';
-import { ABLATION_PAIRS, ABLATION_VARIANTS, ablationStatements, pairedComparisons, type AblationVariant } from './ablation';
+import { ABLATION_PAIRS, ABLATION_VARIANTS, ablationStatements, pairedComparisons, zooKnowledge, zooKnowledgeStatement, type AblationVariant } from './ablation';
 import { metaDir, metaLoraFile, saveArtifacts, saveMetaLora, surrogateDir } from './artifacts';
 import { evaluationStage } from './evaluation-stage';
 import { writeInversionFigure } from './inversion-figure';
@@ -104,6 +104,9 @@ export async function reproduce(profileName: string, ports: PipelinePorts, optio
     inversionIterationsPerSecond: v.images.reduce((s, set) => s + set.record.iterationsPerSecond, 0) / v.images.length,
     tokensKept: meanTokensKept(v.images, patches),
   }]));
+  const knowledge = zooKnowledge(zoo.map((z) => z.record));
+  // NN on the episodes that select the meta-LoRAs, beside each one's selected accuracy there
+  const validationNn = validation ? (await evaluateEpisodeSource((x) => backbone.forward(x).features, validation, { ...control, run: 'validation NN' })).mean : null;
   const targetConfidenceBySource = Object.fromEntries([...variants].map(([variant, v]) => [variant, summary(v.images.flatMap((set) => set.record.targetConfidence))]));
   phase('artifacts', workDir);
   const artifacts = saveArtifacts(workDir, variants);
@@ -179,7 +182,7 @@ export async function reproduce(profileName: string, ports: PipelinePorts, optio
   }
 
   clock.stop();
-  const statements = [...verdicts(table23), ...ablation];
+  const statements = [...verdicts(table23), ...(knowledge ? [zooKnowledgeStatement(knowledge)] : []), ...ablation];
   const dense = table45.find((r) => Object.keys(r.pruning).length === 0);
   for (const row of table45) {
     if (row === dense || !dense) continue;
@@ -214,6 +217,10 @@ export async function reproduce(profileName: string, ports: PipelinePorts, optio
       bestStep: metaResult.best?.step ?? null,
       bestStepBySource: Object.fromEntries([...variants].map(([variant, v]) => [variant, v.result.best?.step ?? null])),
       logitScaleBySource: Object.fromEntries([...variants].map(([variant, v]) => [variant, v.result.logitScale])),
+      ...(knowledge ? { zooKnowledge: knowledge } : {}),
+      ...(validationNn !== null ? {
+        selectedValidation: { nn: validationNn, bySource: Object.fromEntries([...variants].map(([variant, v]) => [variant, v.result.best?.accuracy ?? null])) },
+      } : {}),
     },
     statements,
     notes,

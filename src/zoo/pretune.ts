@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { LoRA } from '../adapters/lora';
 import { fitOnSupport } from '../training/fit-on-support';
 import type { EpisodeTensors } from '../data/episodes';
-import { labelsAsArray } from '../evaluation/prototypes';
+import { labelsAsArray, prototypeLogits, prototypes } from '../evaluation/prototypes';
 import { LinearHead } from '../model/head';
 import type { VisionTransformer } from '../model/vision-transformer';
 import type { TuningRecord } from './zoo-entry';
@@ -15,6 +15,15 @@ export interface PretuneOptions {
   onStep?: (step: number, loss: number) => void;
 }
 
+/** Share of `images` the prototype classifier of the frozen backbone (no LoRA) gets right, prototypes from `support`. */
+function nnAccuracy(backbone: VisionTransformer, support: tf.Tensor4D, supportLabels: readonly number[], images: tf.Tensor4D, labels: readonly number[], ways: number): number {
+  const predicted = tf.tidy(() => {
+    const protos = prototypes(backbone.forward(support).features, supportLabels, ways);
+    return tf.argMax(prototypeLogits(backbone.forward(images).features, protos), 1).dataSync();
+  });
+  return labels.filter((label, i) => predicted[i] === label).length / labels.length;
+}
+
 /** Share of images whose head argmax is their label. */
 function headAccuracy(backbone: VisionTransformer, lora: LoRA, head: LinearHead, images: tf.Tensor4D, labels: readonly number[]): number {
   const predicted = tf.tidy(() => tf.argMax(head.apply(backbone.forward(images, { adapter: lora }).features), 1).dataSync());
@@ -25,7 +34,7 @@ function headAccuracy(backbone: VisionTransformer, lora: LoRA, head: LinearHead,
  * Pre-tunes one LoRA of the zoo (method.md §1.1): a fresh LoRA (rank r on q, v; B = 0) and a
  * fresh head Linear(D → N) trained jointly with cross-entropy on an N-way task's support images
  * (`task.support`, normalised); the task's query images, other images of the same classes,
- * measure held-out accuracy. The backbone stays frozen. The caller owns the LoRA and head.
+ * measure held-out accuracy, the LoRA's and NN's (frozen backbone prototypes) on the same images. The backbone stays frozen. The caller owns the LoRA and head.
  */
 export function pretuneLora(
   backbone: VisionTransformer, task: EpisodeTensors, ways: number, options: PretuneOptions,
@@ -50,6 +59,7 @@ export function pretuneLora(
     finalLoss,
     trainAccuracy: headAccuracy(backbone, lora, head, task.support, supportLabels),
     heldOutAccuracy: heldOut > 0 ? headAccuracy(backbone, lora, head, task.query, queryLabels) : null,
+    nnHeldOutAccuracy: heldOut > 0 ? nnAccuracy(backbone, task.support, supportLabels, task.query, queryLabels, ways) : null,
     heldOutImages: heldOut,
     seconds: (Date.now() - started) / 1000,
   };

@@ -10,6 +10,12 @@ export interface TuningRecord {
   finalLoss: number; // cross-entropy on its training images after the last step
   trainAccuracy: number; // on its N·K training images
   heldOutAccuracy: number | null; // on other images of the same classes (null when none were left)
+  /**
+   * NN on the same held-out images: prototypes of the N·K training images under the frozen
+   * backbone, no LoRA. What the LoRA must beat to hold knowledge the backbone lacks (the paper's
+   * premise). Absent in zoos tuned before it was recorded.
+   */
+  nnHeldOutAccuracy?: number | null;
   heldOutImages: number;
   seconds: number;
 }

@@ -6,7 +6,7 @@ import { metaTrain } from '../../src/meta';
 import { LinearHead } from '../../src/model/head';
 import { normalizedPixelBounds, normalizeImages } from '../../src/model/preprocess';
 import { VisionTransformer } from '../../src/model/vision-transformer';
-import { ablationStatements, pairedComparisons } from '../../src/reproduce/ablation';
+import { ablationStatements, pairedComparisons, zooKnowledge, zooKnowledgeStatement } from '../../src/reproduce/ablation';
 import { realImageSet } from '../../src/reproduce/real-images';
 import type { ZooEntry } from '../../src/zoo';
 import { syntheticDataset } from '../data/synthetic';
@@ -122,4 +122,23 @@ describe('ablation verdicts', () => {
     expect(broken[0]).toMatch(/does not move accuracy measurably .* no link after it can show a gain/);
     expect(broken[1]).toMatch(/do no better than un-optimised noise/);
   });
+
+  it("compares each zoo LoRA with NN on its own held-out images, paired over LoRAs, and says whether there is knowledge to recycle", () => {
+    const record = (heldOutAccuracy: number | null, nnHeldOutAccuracy?: number | null) => ({
+      steps: 1, learningRate: 1, seed: 0, finalLoss: 0, trainAccuracy: 1, heldOutAccuracy, heldOutImages: 10, seconds: 0,
+      ...(nnHeldOutAccuracy === undefined ? {} : { nnHeldOutAccuracy }),
+    });
+    // differences 0.2, 0.1, 0.3 (the older record without NN and the LoRA without held-out images are left out)
+    const k = zooKnowledge([record(0.8, 0.6), record(0.5, 0.4), record(0.9, 0.6), record(0.7), record(null, null), null])!;
+    expect(k.loras).toBe(3);
+    expect(k.heldOut).toBeCloseTo(2.2 / 3, 12);
+    expect(k.nnHeldOut).toBeCloseTo(1.6 / 3, 12);
+    expect(k.difference.mean).toBeCloseTo(0.2, 12);
+    expect(k.difference.ci95).toBeCloseTo(1.96 * Math.sqrt(0.02 / 3) / Math.sqrt(3), 12); // (0.2, 0.1, 0.3): variance 0.02 / 3, the intervals' 1/n convention
+    expect(zooKnowledgeStatement(k)).toMatch(/know their own classes better .* \+20\.00 ± 9\.24 points over 3 LoRAs/);
+    const none = zooKnowledge([record(0.5, 0.55), record(0.6, 0.55)])!;
+    expect(zooKnowledgeStatement(none)).toMatch(/no better than the frozen backbone's prototypes .* premise.* does not hold here/);
+    expect(zooKnowledge([record(0.5), null])).toBeNull();
+  });
 });
+

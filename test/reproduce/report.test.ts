@@ -33,6 +33,17 @@ describe('reproduction report', () => {
     expect(md).toContain('| nn | 50.00 ± 2.00 |  | 50 | 1.0 |');
     expect(md).toContain('| last layer 50 % | 40.00 ± 1.00 | 3.00 | 5.00 | 32.0 / 64 |');
     expect(md).toContain('| 10 | 1.0000 | 50.0 |');
+    expect(md).not.toContain('Zoo LoRAs on their own');
+    const withZoo = renderMarkdown({
+      ...report,
+      diagnostics: {
+        ...report.diagnostics,
+        zooKnowledge: { loras: 40, heldOut: 0.52, nnHeldOut: 0.56, difference: { mean: -0.04, ci95: 0.03, n: 40 } },
+        selectedValidation: { nn: 0.44, bySource: { oracle: 0.46, noise: null } },
+      },
+    });
+    expect(withZoo).toContain('- Zoo LoRAs on their own tasks\' held-out images: LoRA + head 52.0 %, NN (frozen backbone prototypes of the same training images) 56.0 %; LoRA − NN -4.00 ± 3.00 points, paired over 40 LoRAs.');
+    expect(withZoo).toContain('NN 44.00 %, oracle 46.00 %, noise n/a.');
   });
 });
 

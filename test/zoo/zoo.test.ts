@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClassInfo, ImageDataset, ImageRecord } from '../../src/data/dataset';
 import { episodeTensors, sampleEpisodes } from '../../src/data/episodes';
 import { CancelledError, CompatibilityError, FileFormatError } from '../../src/errors';
+import { labelsAsArray } from '../../src/evaluation';
 import { normalizeImages, VisionTransformer, type ViTConfig } from '../../src/model';
 import { addPeftAdapters, buildZoo, loadZoo, pretuneLora, readZooManifest, type ZooBuildOptions } from '../../src/zoo';
 
@@ -69,6 +70,20 @@ describe('pretuneLora', () => {
     expect(losses[14]).toBeLessThan(losses[0]);
     expect(first.record.finalLoss).toBe(losses[14]);
     expect(first.record.heldOutImages).toBe(6);
+    // NN on the same held-out images, by hand: nearest class mean of the frozen backbone's features
+    const nnByHand = tf.tidy(() => {
+      const support = backbone.forward(task.support).features.arraySync();
+      const query = backbone.forward(task.query).features.arraySync();
+      const supportLabels = labelsAsArray(task.supportLabels);
+      const queryLabels = labelsAsArray(task.queryLabels);
+      const means = [0, 1, 2].map((c) => {
+        const rows = support.filter((_, i) => supportLabels[i] === c);
+        return rows[0].map((_, d) => rows.reduce((s, r) => s + r[d], 0) / rows.length);
+      });
+      const nearest = (f: number[]) => means.map((m) => m.reduce((s, v, d) => s + (v - f[d]) ** 2, 0)).reduce((best, d, c, all) => (d < all[best] ? c : best), 0);
+      return query.filter((f, i) => nearest(f) === queryLabels[i]).length / query.length;
+    });
+    expect(first.record.nnHeldOutAccuracy).toBeCloseTo(nnByHand, 10);
     const bNorm = tf.tidy(() => tf.addN(first.lora.toParameters().factors.map((f) => tf.sum(tf.abs(f.b)))).dataSync()[0]);
     expect(bNorm).toBeGreaterThan(0);
     first.lora.dispose(); first.head.dispose();
