@@ -1,7 +1,7 @@
 import * as os from 'os';
 import type { BackendInfo } from '../backend/select';
 import { episodeSource, type EpisodeList } from '../data/episodes';
-import { ConfigError } from '../errors';
+import { CancelledError, ConfigError } from '../errors';
 import type { EpisodeAccuracyOptions } from '../evaluation/episode-accuracy';
 import type { EvaluationResult } from '../evaluation/evaluate-episodes';
 import { meanWithInterval } from '../evaluation/interval';
@@ -34,10 +34,8 @@ export interface ParallelEvaluationOptions extends WorkerPoolOptions, EpisodeAcc
   chunks?: number; // contiguous slices of the list, one job each; default the number of workers (or CPUs)
 }
 
+/** A finished evaluation: one accuracy per episode of the list, in list order. */
 export interface ParallelEvaluationResult extends EvaluationResult {
-  /** Index in the list of each entry of `accuracies` (all of 0..n−1 unless stopped). */
-  episodeIndices: number[];
-  stopped: boolean; // mean and ci95 are NaN when stopped before any episode finished
   backends: BackendInfo[]; // the backend each worker selected (in-process: this thread's)
 }
 
@@ -55,7 +53,8 @@ export interface EpisodeListEvaluationResult extends ParallelEvaluationResult {
  * evaluate-episodes job each, and the accuracies are put back in list order, so they are
  * those of a single-process evaluation on the same backend. The dataset is loaded here first
  * (building its cache once, and checking the list belongs to it). Step events count finished
- * episodes over the whole list (run = options.run); other events are passed on unchanged.
+ * episodes over the whole list (run = options.run); other events are passed on unchanged. A
+ * stopped evaluation (options.signal) throws CancelledError naming the episodes finished.
  */
 export async function evaluateInParallel(
   backbone: string, dataset: DatasetSpec, list: EpisodeList, options: ParallelEvaluationOptions = {},
@@ -117,21 +116,15 @@ export async function evaluateThrough(
       });
     },
   });
-  return merge(outcome, chunks);
+  if (outcome.stopped || outcome.results.some((r) => r === null)) {
+    throw new CancelledError(`${run} stopped after ${finished.length} of ${list.episodes.length} episodes; nothing saved`);
+  }
+  return merge(outcome);
 }
 
-function merge(outcome: PoolOutcome<EvaluateEpisodesResult>, chunks: EpisodeList[]): ParallelEvaluationResult {
-  const accuracies: number[] = [];
-  const episodeIndices: number[] = [];
-  let start = 0;
-  outcome.results.forEach((result, i) => {
-    (result?.accuracies ?? []).forEach((accuracy, j) => {
-      accuracies.push(accuracy);
-      episodeIndices.push(start + j);
-    });
-    start += chunks[i].episodes.length;
-  });
-  const stopped = outcome.stopped || outcome.results.some((r) => r === null);
-  const { mean, ci95 } = accuracies.length > 0 ? meanWithInterval(accuracies) : { mean: NaN, ci95: NaN };
-  return { accuracies, mean, ci95, episodes: accuracies.length, episodeIndices, stopped, backends: outcome.backends };
+/** The jobs' accuracies concatenated: the chunks are contiguous slices, in list order. */
+function merge(outcome: PoolOutcome<EvaluateEpisodesResult>): ParallelEvaluationResult {
+  const accuracies = outcome.results.flatMap((result) => result!.accuracies);
+  const { mean, ci95 } = meanWithInterval(accuracies);
+  return { accuracies, mean, ci95, episodes: accuracies.length, backends: outcome.backends };
 }

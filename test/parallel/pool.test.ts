@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../src/backend';
 import { episodeSource, loadEmojiDataset } from '../../src/data';
 import { evaluateEpisodeSource } from '../../src/evaluation';
+import { CancelledError } from '../../src/errors';
 import { normalizeImages } from '../../src/model/preprocess';
 import { loadLoraAdapter } from '../../src/parallel/evaluate-job';
 import {
@@ -44,8 +45,7 @@ describe('evaluateInParallel', () => {
     const plain = await evaluateInParallel(files.backbone, EMOJI_SPEC, files.list, { workers: 2, chunks: 3, backend: 'cpu', onEvent: (e) => events.push(e) });
     const expected = await singleProcessAccuracies();
     expect(plain.accuracies).toEqual(expected);
-    expect(plain.episodeIndices).toEqual(expected.map((_, i) => i));
-    expect(plain.stopped).toBe(false);
+    expect(plain.episodes).toBe(12);
     expect(plain.backends.map((b) => b.name)).toEqual(['cpu', 'cpu']);
     expect(new Set(expected).size).toBeGreaterThan(1); // the episodes differ: a real comparison
     const steps = events.filter((e): e is StepEvent => e.kind === 'step');
@@ -55,6 +55,17 @@ describe('evaluateInParallel', () => {
     const withLora = await evaluateInParallel(files.backbone, EMOJI_SPEC, files.list, { workers: 2, backend: 'cpu', lora: files.lora });
     expect(withLora.accuracies).toEqual(await singleProcessAccuracies(files.lora));
     expect(withLora.accuracies).not.toEqual(expected); // the LoRA changed the features
+    expect(liveWorkerCount()).toBe(0);
+  });
+
+  it('throws CancelledError when stopped, never a partial result', async () => {
+    const controller = new AbortController();
+    const run = evaluateInParallel(files.backbone, EMOJI_SPEC, files.list, {
+      workers: 2, chunks: 2, backend: 'cpu', signal: controller.signal,
+      onEvent: (e) => { if (e.kind === 'step' && e.run === 'evaluate' && e.step === 2) controller.abort(); },
+    });
+    await expect(run).rejects.toThrow(CancelledError);
+    await expect(run).rejects.toThrow(/^evaluate stopped after \d+ of 12 episodes; nothing saved$/);
     expect(liveWorkerCount()).toBe(0);
   });
 
