@@ -91,7 +91,7 @@ export function autoOrder(workload: Workload, speeds?: MeasuredSpeeds): { order:
   } catch (error) {
     if (!(error instanceof MissingResourceError)) throw error;
   }
-  if (!measured) return { order: ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'], reason: 'no measurements: native first' };
+  if (!measured) return { order: [...BACKEND_PREFERENCE], reason: 'no measurements: native first' };
   const { workload: w, order } = measured;
   const times = order.map((name) => `${name} ${w.ms[name]!.toFixed(0)} ms`).join(', ');
   const reason = `fastest measured for ${w.model} fwd+bwd at batch ${w.batch}: ${times} (assets/backend/speeds.json)`;

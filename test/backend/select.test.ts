@@ -70,6 +70,12 @@ describe('autoOrder: the measured choice', () => {
     expect(big.reason).toMatch(/vit-b16/);
   });
 
+  it('without measurements, tries every backend in the order of preference, native first', () => {
+    const none = autoOrder({ model: tiny, batch: 25 }, { measured: '2026-12-05', source: 'test', workloads: [] });
+    expect(none.order).toEqual(['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']);
+    expect(none.reason).toBe('no measurements: native first');
+  });
+
   it('goes by the committed measurements, and says what it would pick without loading a backend', () => {
     const committed = measuredSpeeds();
     expect(committed.workloads.some((w) => w.model === 'tiny' && w.mode === 'fwdbwd_lora' && w.batch === 25)).toBe(true);
