@@ -120,7 +120,11 @@ export async function buildZoo(backbone: VisionTransformer, dataset: ImageDatase
     const entry = tuneZooLora(backbone, dataset, tasks[i], i, recipe, path.join(dir, `${zooLoraId(i)}.safetensors`), { fingerprint });
     manifest.entries.push(entry);
     const record = entry.record!;
-    return { loss: record.finalLoss, trainAccuracy: record.trainAccuracy, ...(record.heldOutAccuracy === null ? {} : { heldOutAccuracy: record.heldOutAccuracy }) };
+    return {
+      loss: record.finalLoss, trainAccuracy: record.trainAccuracy,
+      ...(record.heldOutAccuracy === null ? {} : { heldOutAccuracy: record.heldOutAccuracy }),
+      ...(typeof record.nnHeldOutAccuracy === 'number' ? { nnHeldOutAccuracy: record.nnHeldOutAccuracy } : {}),
+    };
   });
   return loadZoo(dir, backbone);
 }
