@@ -23,6 +23,7 @@ import { pairedDifference, type MeanWithInterval } from '../src/evaluation';
 import { writeFileAtomic, writeJsonAtomic } from '../src/io';
 import { normalizeImages } from '../src/model';
 import { zooKnowledge, type ZooKnowledge } from '../src/reproduce/ablation';
+import { summary } from '../src/reproduce/diagnostics';
 import { loadRunConfig } from '../src/reproduce/config';
 import { invertZooEntries } from '../src/reproduce/invert-zoo';
 import { profileFor } from '../src/reproduce/profiles';
@@ -154,8 +155,7 @@ async function main(): Promise<void> {
   const selected = {} as GlyphReport['selected'];
   for (const [variant, images] of sources) {
     const sets = await stage(`images: ${variant}`, images);
-    const confidences = sets.flatMap((s) => s.record.targetConfidence);
-    targetConfidence[variant] = confidences.reduce((a, b) => a + b, 0) / confidences.length;
+    targetConfidence[variant] = summary(sets.flatMap((s) => s.record.targetConfidence)).mean;
     const dir = path.join(workDir, `meta-${variant === 'lora-recycle' ? recycleDir : variant}`); // oracle and noise do not depend on the inversion steps
     const { metaLora, result } = await stage(`meta-training: ${variant}`, () => trainMetaLora(backbone, sets, config, validation, dir, {}));
     selected[variant] = { step: result.best?.step ?? null, validation: result.best?.accuracy ?? null };
@@ -196,6 +196,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error) => {
-  console.error(error instanceof Error ? error.stack : error);
+  console.error(error instanceof Error ? error.message : error);
   process.exit(1);
 });

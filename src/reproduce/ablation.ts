@@ -1,4 +1,4 @@
-import { pairedDifference, type MeanWithInterval } from '../evaluation';
+import { meanWithInterval, pairedDifference, type MeanWithInterval } from '../evaluation';
 import type { TuningRecord } from '../zoo';
 
 /**
@@ -81,8 +81,7 @@ export function zooKnowledge(records: readonly (TuningRecord | null)[]): ZooKnow
   if (both.length === 0) return null;
   const lora = both.map((r) => r.heldOutAccuracy);
   const nn = both.map((r) => r.nnHeldOutAccuracy);
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  return { loras: both.length, heldOut: mean(lora), nnHeldOut: mean(nn), difference: pairedDifference(lora, nn) };
+  return { loras: both.length, heldOut: meanWithInterval(lora).mean, nnHeldOut: meanWithInterval(nn).mean, difference: pairedDifference(lora, nn) };
 }
 
 /** Whether the zoo's LoRAs know their classes better than the backbone alone, in plain words. */

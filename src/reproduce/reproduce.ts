@@ -3,7 +3,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { UniformComposition, type LoRA } from '../adapters';
 import { TUNING_FREE_METHODS, type MethodName } from '../baselines';
-import { disposeEpisode, evaluateEpisodeSource, labelsAsArray, pairedDifference } from '../evaluation';
+import { disposeEpisode, labelsAsArray, pairedDifference } from '../evaluation';
 import type { MetaTrainResult } from '../meta';
 import { packageRoot } from '../paths/package-root';
 import { writeFileAtomic } from '../io/atomic-write';
@@ -21,7 +21,7 @@ import { writeInversionFigure } from './inversion-figure';
 import { profileFor, profileSettings, pruningLabel } from './profiles';
 import { renderMarkdown, verdicts, type PruningRow, type ReproductionReport, type Table23Block } from './report';
 import { StageClock } from './stage-clock';
-import { meanTokensKept, trainMetaLora, type TuningFreeRow } from './stages';
+import { meanTokensKept, prototypeAccuracy, trainMetaLora, type TuningFreeRow } from './stages';
 
 export interface ReproduceOptions extends RunControl {
   outDir?: string; // default 'reports'
@@ -105,8 +105,8 @@ export async function reproduce(profileName: string, ports: PipelinePorts, optio
     tokensKept: meanTokensKept(v.images, patches),
   }]));
   const knowledge = zooKnowledge(zoo.map((z) => z.record));
-  // NN on the episodes that select the meta-LoRAs, beside each one's selected accuracy there
-  const validationNn = validation ? (await evaluateEpisodeSource((x) => backbone.forward(x).features, validation, { ...control, run: 'validation NN' })).mean : null;
+  // NN on the episodes that select the meta-LoRAs, scored as their validation scores them
+  const validationNn = validation ? await prototypeAccuracy(backbone, null, validation, config.metaTraining.distance) : null;
   const targetConfidenceBySource = Object.fromEntries([...variants].map(([variant, v]) => [variant, summary(v.images.flatMap((set) => set.record.targetConfidence))]));
   phase('artifacts', workDir);
   const artifacts = saveArtifacts(workDir, variants);

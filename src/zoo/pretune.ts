@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { LoRA } from '../adapters/lora';
 import { fitOnSupport } from '../training/fit-on-support';
 import type { EpisodeTensors } from '../data/episodes';
-import { labelsAsArray, prototypeLogits, prototypes } from '../evaluation/prototypes';
+import { episodeAccuracy } from '../evaluation/episode-accuracy';
+import { labelsAsArray } from '../evaluation/prototypes';
 import { LinearHead } from '../model/head';
 import type { VisionTransformer } from '../model/vision-transformer';
 import type { TuningRecord } from './zoo-entry';
@@ -13,15 +14,6 @@ export interface PretuneOptions {
   learningRate: number;
   seed: number;
   onStep?: (step: number, loss: number) => void;
-}
-
-/** Share of `images` the prototype classifier of the frozen backbone (no LoRA) gets right, prototypes from `support`. */
-function nnAccuracy(backbone: VisionTransformer, support: tf.Tensor4D, supportLabels: readonly number[], images: tf.Tensor4D, labels: readonly number[], ways: number): number {
-  const predicted = tf.tidy(() => {
-    const protos = prototypes(backbone.forward(support).features, supportLabels, ways);
-    return tf.argMax(prototypeLogits(backbone.forward(images).features, protos), 1).dataSync();
-  });
-  return labels.filter((label, i) => predicted[i] === label).length / labels.length;
 }
 
 /** Share of images whose head argmax is their label. */
@@ -59,7 +51,7 @@ export function pretuneLora(
     finalLoss,
     trainAccuracy: headAccuracy(backbone, lora, head, task.support, supportLabels),
     heldOutAccuracy: heldOut > 0 ? headAccuracy(backbone, lora, head, task.query, queryLabels) : null,
-    nnHeldOutAccuracy: heldOut > 0 ? nnAccuracy(backbone, task.support, supportLabels, task.query, queryLabels, ways) : null,
+    nnHeldOutAccuracy: heldOut > 0 ? episodeAccuracy((images) => backbone.forward(images).features, task) : null,
     heldOutImages: heldOut,
     seconds: (Date.now() - started) / 1000,
   };
