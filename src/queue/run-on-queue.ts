@@ -217,14 +217,17 @@ class QueueRun<J extends ParallelJob> {
       if (this.settled[i]) return;
       const queue = this.queueOf(i);
       const id = this.queueIds[i];
-      if ((await queue.remove(id)) === 1) {
-        this.settle(i);
-        return;
+      let state = await queue.getJobState(id);
+      if (state === 'completed' || state === 'failed') return; // its event settles it; removing it would lose a finished result
+      if (state !== 'active' && state !== 'unknown') {
+        if ((await queue.remove(id)) === 1) {
+          this.settle(i);
+          return;
+        }
+        state = await queue.getJobState(id); // a worker took it meanwhile
       }
-      const state = await queue.getJobState(id);
       if (state === 'unknown') this.settle(i); // never added: the stop came first
       else if (state === 'active') await (await redisOf(queue)).publish(CANCEL_CHANNEL, id);
-      // completed or failed: its event settles it
     }));
   }
 
