@@ -18,7 +18,7 @@ import { selectBackend } from '../src/backend';
 import { loadShippedBackbone } from '../src/backbone';
 import { classesOf, episodeSource, episodeTensors, loadEmojiDataset, sampleEpisodes, type EpisodeList, type ImageDataset } from '../src/data';
 import { ConfigError } from '../src/errors';
-import { evaluateEpisodeSource, pairedDifference, prototypeLogits, prototypes } from '../src/evaluation';
+import { evaluateEpisodeSource, excludesZero, formatPercent, formatPoints, pairedDifference, prototypeLogits, prototypes, type MeanWithInterval } from '../src/evaluation';
 import { writeFileAtomic, writeJsonAtomic } from '../src/io';
 import { episodeCrossEntropy } from '../src/meta/losses';
 import { normalizeImages, type VisionTransformer } from '../src/model';
@@ -29,7 +29,7 @@ import { commandLine } from './command-line';
 const EPISODE = { ways: 5, shots: 1, queries: 5 }; // meta-training episodes, as the reproduction's
 const VALIDATION = { ways: 5, shots: 1, queries: 15, seed: 777 };
 
-interface SplitScore { accuracy: number; minusNn: { mean: number; ci95: number } }
+interface SplitScore { accuracy: number; minusNn: MeanWithInterval }
 interface Checkpoint extends SplitScore { step: number; loss: number; novel: SplitScore }
 /** Fixed episodes of one split with NN's per-episode accuracies on them. */
 interface Scored { name: string; episodes: EpisodeList; nn: number[] }
@@ -53,7 +53,7 @@ async function headroomRow(
   const score = async (split: Scored): Promise<SplitScore> => {
     const result = await evaluateEpisodeSource((x) => backbone.forward(x, { adapter: lora }).features, episodeSource(dataset, split.episodes, normalizeImages));
     const minusNn = pairedDifference(result.accuracies, split.nn);
-    return { accuracy: result.mean, minusNn: { mean: minusNn.mean, ci95: minusNn.ci95 } };
+    return { accuracy: result.mean, minusNn };
   };
   const curve: Checkpoint[] = [];
   const started = Date.now();
@@ -88,27 +88,48 @@ async function headroomRow(
   return { classes, classIds: keep.size, seconds: (Date.now() - started) / 1000, curve };
 }
 
-const points = (x: { mean: number; ci95: number }) => `${x.mean >= 0 ? '+' : ''}${(100 * x.mean).toFixed(2)} ± ${(100 * x.ci95).toFixed(2)}`;
+const points = formatPoints;
 
-type Interval = { mean: number; ci95: number };
-interface HeadroomReport { settings: Record<string, unknown>; nn: Interval; nnNovel: Interval; rows: Row[]; backend: string; seconds: number; date: string }
+type Interval = MeanWithInterval;
+interface HeadroomReport {
+  settings: Record<string, unknown>; nn: Interval; nnNovel: Interval; rows: Row[]; backend: string; seconds: number; date: string;
+  interval?: string; // the 95 % interval rule; absent in reports written before Student's t (1.96·std/√n, 1/n variance)
+}
 
-/** One sentence per row from its last checkpoint: the gain over NN and whether its interval excludes 0. */
+/** The command that writes `report` into `out` again (its settings as options). */
+function commandOf(report: HeadroomReport, out: string): string {
+  const s = report.settings;
+  return `npm run exp:meta-headroom -- --classes ${report.rows.map((r) => r.classIds).join(',')} --steps ${s.steps} --every ${s.every} --episodes ${s.episodes} ` +
+    `--scale ${s.scale} --lr ${s.lr} --seed ${s.seed} --out ${out}`;
+}
+
+/** Which interval rule a report's numbers use, in words. */
+const intervalRule = (report: HeadroomReport) => report.interval ?? "1.96·std/√n with the 1/n variance (written before the project moved to Student's t; at 200 episodes t is about 1 % wider)";
+
+/**
+ * Two sentences per row: the checkpoint validation would select (its first best) and the last
+ * one, each with its gain over NN on validation and on novel. The novel column is never selected
+ * on; its best checkpoint is not reported, since that would be a maximum picked on meta-test.
+ */
 function reading(rows: Row[]): string[] {
-  return rows.map((r) => {
+  const excludes = (x: Interval) => (excludesZero(x) ? 'the interval excludes 0' : 'the interval includes 0');
+  const sentence = (r: Row, c: Checkpoint, which: string) =>
+    `- ${r.classIds} base classes, ${which} (step ${c.step}): ${points(c.minusNn)} points over NN on validation (${excludes(c.minusNn)}), ` +
+    `${points(c.novel.minusNn)} points on novel (${excludes(c.novel.minusNn)}).`;
+  return rows.flatMap((r) => {
+    const best = r.curve.reduce((a, c) => (c.accuracy > a.accuracy ? c : a));
     const last = r.curve[r.curve.length - 1];
-    const excludes = (x: Interval) => (Math.abs(x.mean) > x.ci95 ? 'the interval excludes 0' : 'the interval includes 0');
-    return `- ${r.classIds} base classes, step ${last.step}: ${points(last.minusNn)} points over NN on validation (${excludes(last.minusNn)}), ` +
-      `${points(last.novel.minusNn)} points on novel (${excludes(last.novel.minusNn)}).`;
+    return best === last ? [sentence(r, last, 'last checkpoint, also the one validation selects')]
+      : [sentence(r, best, 'the checkpoint validation selects'), sentence(r, last, 'last checkpoint')];
   });
 }
 
-function markdown(report: HeadroomReport): string {
+function markdown(report: HeadroomReport, out: string): string {
   const steps = report.rows[0]?.curve.map((c) => c.step) ?? [];
   const lines = [
     '# Meta-training headroom on real base episodes',
     '',
-    `${report.date}, backend ${report.backend}, ${report.seconds.toFixed(0)} s. \`npm run exp:meta-headroom\` (scripts/meta-headroom.ts).`,
+    `${report.date}, backend ${report.backend}, ${report.seconds.toFixed(0)} s. Written by \`${commandOf(report, out)}\` (scripts/meta-headroom.ts; \`--render\` re-writes this page from the JSON). Intervals: ${intervalRule(report)}.`,
     '',
     'A fresh meta-LoRA (rank 4 on q and v, as the reproduction\'s) meta-trained with the prototype cross-entropy',
     `(softmax(−s·d), s = ${report.settings.scale}, Adam ${report.settings.lr}, horizontal flips) on 5-way 1-shot 5-query episodes of **real**`,
@@ -117,8 +138,8 @@ function markdown(report: HeadroomReport): string {
     'same through the zoo\'s teachers), and how that depends on how many base classes the',
     `episodes cover (a zoo of Z five-way LoRAs covers at most 5·Z classes). Each checkpoint is scored on ${report.settings.episodes} fixed`,
     `5-way 1-shot 15-query episodes (seed ${VALIDATION.seed}) of the validation split (Activities), where NN (frozen backbone) scores`,
-    `${(100 * report.nn.mean).toFixed(2)} ± ${(100 * report.nn.ci95).toFixed(2)} %, and of the novel split (Animals & Nature, Food & Drink: the meta-test categories), where NN scores`,
-    `${(100 * report.nnNovel.mean).toFixed(2)} ± ${(100 * report.nnNovel.ci95).toFixed(2)} %, each paired with NN on the same episodes. Nothing is selected on either:`,
+    `${formatPercent(report.nn)} %, and of the novel split (Animals & Nature, Food & Drink: the meta-test categories), where NN scores`,
+    `${formatPercent(report.nnNovel)} %, each paired with NN on the same episodes. Nothing is selected on either:`,
     'the novel rows only measure how far a gain seen on validation reaches the meta-test categories.',
     '',
     `| base classes C | split | ${steps.map((s) => `step ${s}`).join(' | ')} | seconds |`,
@@ -139,7 +160,7 @@ async function main(): Promise<void> {
   const { values } = commandLine({ classes: '52,200,all', steps: '600', every: '200', episodes: '200', scale: '0.1', lr: '1e-3', seed: '0', out: 'reports' }, ['render']);
   if (values.render) {
     const report = JSON.parse(fs.readFileSync(path.join(values.out, 'meta-headroom.json'), 'utf8')) as HeadroomReport;
-    writeFileAtomic(path.join(values.out, 'meta-headroom.md'), markdown(report));
+    writeFileAtomic(path.join(values.out, 'meta-headroom.md'), markdown(report, values.out));
     return;
   }
   const steps = Number(values.steps);
@@ -162,8 +183,8 @@ async function main(): Promise<void> {
   const scored = async (split: 'validation' | 'novel') => {
     const episodes = sampleEpisodes(emoji, split, { ...VALIDATION, count });
     const nn = await evaluateEpisodeSource((x) => backbone.forward(x).features, episodeSource(emoji, episodes, normalizeImages));
-    console.log(`NN on ${split}: ${(100 * nn.mean).toFixed(2)} ± ${(100 * nn.ci95).toFixed(2)} %`);
-    return { scored: { name: split, episodes, nn: nn.accuracies }, interval: { mean: nn.mean, ci95: nn.ci95 } };
+    console.log(`NN on ${split}: ${formatPercent(nn)} %`);
+    return { scored: { name: split, episodes, nn: nn.accuracies }, interval: { mean: nn.mean, ci95: nn.ci95, n: nn.episodes } };
   };
   const validation = await scored('validation');
   const novel = await scored('novel');
@@ -173,10 +194,10 @@ async function main(): Promise<void> {
   const report = {
     date: new Date().toISOString(), backend: backend.name, seconds: (Date.now() - started) / 1000,
     settings: { steps, every, episodes: count, scale, lr, seed, episode: EPISODE, validation: VALIDATION, lora: { rank: 4, targets: ['q', 'v'] } },
-    nn: validation.interval, nnNovel: novel.interval, rows,
+    nn: validation.interval, nnNovel: novel.interval, rows, interval: "Student's t, t(0.975, n − 1)·s/√n",
   };
   writeJsonAtomic(path.join(values.out, 'meta-headroom.json'), report);
-  writeFileAtomic(path.join(values.out, 'meta-headroom.md'), markdown(report));
+  writeFileAtomic(path.join(values.out, 'meta-headroom.md'), markdown(report, values.out));
   console.log(`wrote ${path.join(values.out, 'meta-headroom.{json,md}')}`);
 }
 

@@ -18,6 +18,7 @@ import { profileFor } from '../reproduce/profiles';
 import { readReproductionReport } from '../reproduce/report-file';
 import { packageRoot } from '../paths/package-root';
 import { TUNING_FREE_METHODS, METHOD_NAMES } from '../baselines';
+import { formatPercent } from '../evaluation';
 import type { Command, CommandContext, OptionValues } from './commands';
 import { withOwned, type Own } from './with-owned';
 
@@ -156,7 +157,7 @@ const evaluate = (portsFor: PortsFactory): Command['run'] => (values, context) =
     ? await evaluateOnQueue(backbone, config, { zoo: values.zoo as string | undefined, meta: values.meta as string | undefined, out }, methods, source, episodes, { ...context, redis })
     : await compareMethods({ backbone, zoo: zooOnDisk?.entries.map((e) => e.parameters) ?? [], metaLora: meta }, methods, source, episodes, config, context, TUNING_FREE_METHODS);
   writeFileAtomic(out, `${JSON.stringify({ set, ways: config.evaluation.ways, shots, queries: config.evaluation.queries, results }, null, 2)}\n`);
-  for (const r of results) context.print(`${r.method}: ${(100 * r.mean).toFixed(2)} ± ${(100 * r.ci95).toFixed(2)} % over ${r.n} episodes`);
+  for (const r of results) context.print(`${r.method}: ${formatPercent(r)} % over ${r.n} episodes`);
 });
 
 /**
@@ -216,7 +217,8 @@ const queueCleanCommand: Command['run'] = async (values, context) => {
 function estimateCommand(profile: string, values: OptionValues, context: CommandContext): void {
   const tiny = loadRunConfig(path.join(packageRoot(), 'configs', 'tiny.json'));
   const from = typeof values.from === 'string' ? values.from : path.join('reports', 'quick.json');
-  const estimate = estimateRunTime(readReproductionReport(from), profileFor('quick', tiny), profileFor(profile, tiny));
+  const measured = estimateRunTime(readReproductionReport(from), profileFor('quick', tiny), profileFor(profile, tiny));
+  const estimate = { ...measured, measuredOn: { ...measured.measuredOn, file: from } };
   const written = writeEstimate(typeof values.out === 'string' ? values.out : 'reports', estimate);
   context.print(`estimate: ${profile} profile ≈ ${formatDuration(estimate.totalSeconds)} (${estimate.totalSeconds.toFixed(0)} s; at least ${formatDuration(estimate.lowerBoundSeconds)}) on the machine of ${from} -> ${written.json}, ${written.markdown}`);
   estimate.stages.forEach((s) => context.print(`  ${s.stage}: ${formatDuration(s.seconds)}`));

@@ -12,7 +12,7 @@ export interface EvaluateOptions extends EpisodeAccuracyOptions, RunControl {
 export interface EvaluationResult {
   accuracies: number[]; // per episode, in episode order
   mean: number;
-  ci95: number; // 1.96·std/√n
+  ci95: number | null; // Student's t interval (meanWithInterval); null for one episode
   episodes: number;
 }
 

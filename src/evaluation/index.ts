@@ -1,8 +1,11 @@
 export { DISTANCE_EPSILON, labelsAsArray, prototypeLogits, prototypes } from './prototypes';
 export type { PrototypeDistance } from './prototypes';
 export { meanWithInterval } from './interval';
-export { pairedDifference } from './paired';
 export type { MeanWithInterval } from './interval';
+export { studentTCdf, studentTQuantile } from './student-t';
+export { pairedDifference } from './paired';
+export { excludesZero, formatPercent, formatPoints, pairedVerdict } from './verdict';
+export type { PairedVerdict } from './verdict';
 export { episodeAccuracy, featuresInBatches } from './episode-accuracy';
 export type { EpisodeAccuracyOptions, FeatureFn } from './episode-accuracy';
 export { disposeEpisode, evaluateEpisodeSource, forEachEpisode } from './evaluate-episodes';

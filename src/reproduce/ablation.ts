@@ -1,4 +1,4 @@
-import { meanWithInterval, pairedDifference, type MeanWithInterval } from '../evaluation';
+import { excludesZero, formatPoints, meanWithInterval, pairedDifference, type MeanWithInterval } from '../evaluation';
 import type { TuningRecord } from '../zoo';
 
 /**
@@ -28,8 +28,7 @@ export function pairedComparisons(accuracies: ReadonlyMap<string, number[]>, pai
   return out;
 }
 
-const points = (d: MeanWithInterval) => `${d.mean >= 0 ? '+' : ''}${(100 * d.mean).toFixed(2)} ± ${(100 * d.ci95).toFixed(2)} points`;
-const excludesZero = (d: MeanWithInterval) => Math.abs(d.mean) > d.ci95;
+const points = (d: MeanWithInterval) => `${formatPoints(d)} points`;
 
 /** One block's differences, as the ablation reads them. */
 export interface AblationBlock {
@@ -50,16 +49,17 @@ export function ablationStatements(block: AblationBlock): string[] {
   if (oracle) {
     out.push(excludesZero(oracle)
       ? `${block.setting}: meta-training on real zoo-task images ${oracle.mean > 0 ? 'helps' : 'hurts'} (oracle − NN ${points(oracle)}).`
-      : `${block.setting}: meta-training on real zoo-task images does not move accuracy measurably (oracle − NN ${points(oracle)}): no link after it can show a gain.`);
+      : `${block.setting}: this recipe's meta-training on real zoo-task images shows no detectable effect at this budget (oracle − NN ${points(oracle)}), so here there is no measured gain for surrogates to recover; it does not bound other recipes or budgets.`);
   }
   const surrogates = block.paired['lora-recycle − noise'];
   if (surrogates) {
-    out.push(excludesZero(surrogates) && surrogates.mean > 0
-      ? `${block.setting}: the surrogates carry their task (LoRA Recycle − noise ${points(surrogates)}).`
-      : `${block.setting}: the surrogates do no better than un-optimised noise with the same teachers (LoRA Recycle − noise ${points(surrogates)}).`);
+    const versusNoise = !excludesZero(surrogates)
+      ? 'no detectable difference between the surrogates and un-optimised noise with the same teachers'
+      : surrogates.mean > 0 ? 'the surrogates are better than un-optimised noise with the same teachers: they carry something of their task' : 'the surrogates are worse than un-optimised noise with the same teachers';
+    out.push(`${block.setting}: ${versusNoise} (LoRA Recycle − noise ${points(surrogates)}).`);
   }
   if (oracle && recycle && excludesZero(oracle) && oracle.mean > 0) {
-    out.push(`${block.setting}: the surrogates recover ${(100 * recycle.mean / oracle.mean).toFixed(0)} % of the oracle's gain over NN (LoRA Recycle − NN ${points(recycle)}).`);
+    out.push(`${block.setting}: the surrogates' point estimate is ${(100 * recycle.mean / oracle.mean).toFixed(0)} % of the oracle's gain over NN (LoRA Recycle − NN ${points(recycle)}; a ratio of two estimates, no interval).`);
   }
   const pruned = block.vsNn['lora-recycle-pruned'];
   if (pruned && recycle) out.push(`${block.setting}: with pruned inversion, LoRA Recycle − NN is ${points(pruned)} (unpruned ${points(recycle)}).`);
@@ -87,7 +87,7 @@ export function zooKnowledge(records: readonly (TuningRecord | null)[]): ZooKnow
 /** Whether the zoo's LoRAs know their classes better than the backbone alone, in plain words. */
 export function zooKnowledgeStatement(k: ZooKnowledge): string {
   const measured = `held-out ${(100 * k.heldOut).toFixed(1)} % against NN's ${(100 * k.nnHeldOut).toFixed(1)} % on the same images, LoRA − NN ${points(k.difference)} over ${k.loras} LoRAs`;
-  return excludesZero(k.difference) && k.difference.mean > 0
-    ? `zoo: the LoRAs know their own classes better than the frozen backbone's prototypes (${measured}): there is knowledge to recycle.`
-    : `zoo: the LoRAs know their own classes no better than the frozen backbone's prototypes (${measured}): the paper's premise, LoRAs holding knowledge the backbone lacks, does not hold here, so inversion has nothing beyond the backbone to hand on.`;
+  if (excludesZero(k.difference) && k.difference.mean > 0) return `zoo: the LoRAs know their own classes better than the frozen backbone's prototypes (${measured}): there is knowledge to recycle.`;
+  const words = excludesZero(k.difference) ? 'worse than' : 'no detectably better than';
+  return `zoo: the LoRAs know their own classes ${words} the frozen backbone's prototypes (${measured}): the paper's premise, LoRAs holding knowledge the backbone lacks, is not shown here.`;
 }

@@ -15,7 +15,7 @@ export interface StageEstimate {
 
 export interface RunTimeEstimate {
   profile: string;
-  measuredOn: { profile: string; startedAt: string; seconds: number; machine: ReproductionReport['machine'] };
+  measuredOn: { profile: string; startedAt: string; seconds: number; machine: ReproductionReport['machine']; file?: string }; // file: the report read, where known
   stages: StageEstimate[];
   totalSeconds: number;
   /** The total if a step cost no more at the full profile's batch sizes than at the quick profile's. */

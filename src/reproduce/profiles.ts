@@ -1,10 +1,23 @@
 import { ConfigError } from '../errors';
 import type { RunConfig } from './config';
 
+/**
+ * The one comparison a profile's report is judged by, named here, before any run: LoRA Recycle
+ * − NN, paired, on `set` 5-way `shots`-shot. Every other verdict of the report is exploratory.
+ */
+export interface PreregisteredHeadline {
+  set: string;
+  shots: number;
+}
+
+/** The headline of every profile: LoRA Recycle − NN on novel emoji 5-way 1-shot (the paper's main setting). */
+export const HEADLINE: PreregisteredHeadline = { set: 'emoji-novel', shots: 1 };
+
 /** How much of the reproduction a profile runs, on top of a RunConfig. */
 export interface ReproductionProfile {
   name: 'quick' | 'standard' | 'full';
   config: RunConfig;
+  headline: PreregisteredHeadline;
   /** Cross-domain sets evaluated besides novel emoji (those whose data is installed). */
   crossDomainSets: string[];
   /** Pruning schedules of the Table 4/5 analogue for a backbone of `depth` blocks. */
@@ -57,7 +70,7 @@ const atMost = (value: number, cap: number) => Math.min(value, cap);
 export function profileFor(name: string, base: RunConfig): ReproductionProfile {
   if (name === 'full') {
     return {
-      name: 'full', config: base, crossDomainSets: base.evaluation.sets.filter((s) => s !== 'emoji-novel'),
+      name: 'full', config: base, headline: HEADLINE, crossDomainSets: base.evaluation.sets.filter((s) => s !== 'emoji-novel'),
       pruningRows: (depth) => pruningRowsAt(depth, [0.25, 0.5, 0.75]), pruningLoras: 20, pruningMetaSteps: 500, pruningEpisodes: 200,
       ablationPruning: lastLayer(0.5), tunesOn: () => true,
     };
@@ -79,7 +92,7 @@ export function profileFor(name: string, base: RunConfig): ReproductionProfile {
     baselines: { ...baselines, episodes: atMost(baselines.episodes, 5), tuningSteps: atMost(baselines.tuningSteps, 5), fullTuningSteps: atMost(baselines.fullTuningSteps, 5) },
   };
   return {
-    name: 'quick', config, crossDomainSets: evaluation.sets.includes('mnist') ? ['mnist'] : [],
+    name: 'quick', config, headline: HEADLINE, crossDomainSets: evaluation.sets.includes('mnist') ? ['mnist'] : [],
     pruningRows: (depth) => pruningRowsAt(depth, [0.5]), pruningLoras: atMost(config.zoo.size, 2),
     pruningMetaSteps: atMost(config.metaTraining.steps, 20), pruningEpisodes: atMost(config.evaluation.episodes, 15),
     ablationPruning: () => null, tunesOn: () => true,
@@ -114,7 +127,7 @@ function standardProfile(base: RunConfig): ReproductionProfile {
     },
   };
   return {
-    name: 'standard', config, crossDomainSets: evaluation.sets.filter((s) => s !== 'emoji-novel'),
+    name: 'standard', config, headline: HEADLINE, crossDomainSets: evaluation.sets.filter((s) => s !== 'emoji-novel'),
     pruningRows: () => [], pruningLoras: 0, pruningMetaSteps: 0, pruningEpisodes: 0,
     ablationPruning: lastLayer(0.5), tunesOn: (set, shots) => set === 'emoji-novel' && shots === 1,
   };
@@ -122,7 +135,7 @@ function standardProfile(base: RunConfig): ReproductionProfile {
 /** What a report records as its settings: the configuration and the Table 4/5 budgets of `profile`. */
 export function profileSettings(profile: ReproductionProfile, depth: number): Record<string, unknown> {
   return {
-    ...profile.config, pruningRows: profile.pruningRows(depth),
+    ...profile.config, headline: profile.headline, pruningRows: profile.pruningRows(depth),
     pruningLoras: profile.pruningLoras, pruningMetaSteps: profile.pruningMetaSteps, pruningEpisodes: profile.pruningEpisodes,
     ablationPruning: profile.ablationPruning(depth),
   };

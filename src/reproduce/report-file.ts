@@ -48,6 +48,14 @@ export function checkReportShape(json: unknown, source: string): ReproductionRep
   return json as unknown as ReproductionReport;
 }
 
+/**
+ * A report as JSON, indented, with every list of numbers on one line (the per-episode counts stay
+ * compact: one line per row instead of one per episode).
+ */
+export function reportJson(report: ReproductionReport): string {
+  return `${JSON.stringify(report, null, 2).replace(/\[\s*(-?[\d.e+-]+(?:,\s*-?[\d.e+-]+)*)\s*\]/g, (_, items: string) => `[${items.split(/,\s*/).join(',')}]`)}\n`;
+}
+
 /** Reads a report written by `reproduce` (reports/<profile>.json). */
 export function readReproductionReport(file: string): ReproductionReport {
   if (!fs.existsSync(file)) throw new MissingResourceError(`${file} not found; run the quick profile first (npm run reproduce), it writes reports/quick.json`);

@@ -1,11 +1,13 @@
-import type { MeanWithInterval } from '../evaluation';
+import { formatPercent, formatPoints, pairedDifference, pairedVerdict, type MeanWithInterval } from '../evaluation';
 import type { ZooKnowledge } from './ablation';
+import { accuraciesOf, type EpisodeScores } from './episode-scores';
 
 /** One row of the Table 2/3 analogue: a method on one (set, shots) setting. */
 export interface MethodRow extends MeanWithInterval {
   method: string;
   seconds: number;
   vsNn?: MeanWithInterval; // this method − NN on the same episodes (paired); absent for NN itself and in older reports
+  episodes?: EpisodeScores; // per-episode correct counts, in episode order (absent in reports written before they were kept)
 }
 
 export interface Table23Block {
@@ -40,12 +42,18 @@ export interface Diagnostics {
   selectedValidation?: { nn: number; bySource: Record<string, number | null> };
 }
 
-/** The one number the project is judged by: LoRA Recycle − NN on novel emoji, paired, in points. */
+/**
+ * The one comparison a report is judged by, named in its profile before the run (profiles.ts):
+ * LoRA Recycle − NN on one set and shot count, paired, in points. Every other verdict of the
+ * report is exploratory.
+ */
 export interface Headline {
   set: string;
   ways: number;
   shots: number;
-  recycleMinusNn: { mean: number; ci95: number };
+  recycleMinusNn: { mean: number; ci95: number | null };
+  verdict?: string; // the paired verdict in words (absent in older reports)
+  preregistered?: string; // where and when the comparison was named
 }
 
 export interface ReproductionReport {
@@ -60,62 +68,107 @@ export interface ReproductionReport {
   table23: Table23Block[];
   table45: PruningRow[];
   diagnostics: Diagnostics;
-  statements: string[]; // who wins, measured
+  headlineStatement?: string; // the pre-registered comparison's verdict
+  statements: string[]; // exploratory verdicts: no multiple-comparison control
   notes: string[]; // what was tried, what is not done
 }
 
-const pct = (x: MeanWithInterval) => `${(100 * x.mean).toFixed(2)} ± ${(100 * x.ci95).toFixed(2)}`;
 const signed = (points: number) => `${points >= 0 ? '+' : ''}${points.toFixed(2)}`;
-const pointsOf = (d: MeanWithInterval) => `${signed(100 * d.mean)} ± ${(100 * d.ci95).toFixed(2)}`;
 
-/** Honest one-line verdicts: LoRA Recycle against NN and against the best other method, per setting. */
-export function verdicts(blocks: readonly Table23Block[]): string[] {
+/** "LoRA Recycle is better than NN" and the like, from the paired interval of a − b alone. */
+export function pairedWords(a: string, b: string, d: MeanWithInterval): string {
+  const verdict = pairedVerdict(d);
+  if (verdict === 'no interval') return `one episode: no interval, so no verdict on ${a} against ${b}`;
+  if (verdict === 'no detectable difference') return `no detectable difference between ${a} and ${b}`;
+  return `${a} is ${verdict} than ${b}`;
+}
+
+/** Per-episode accuracies of the rows that recorded them, by method. */
+function rowAccuracies(block: Table23Block): Map<string, number[]> {
+  return new Map(block.rows.filter((r) => r.episodes).map((r) => [r.method, accuraciesOf(r.episodes!)]));
+}
+
+/**
+ * The best method of a block, named only where its paired differences against every other row
+ * exclude 0; otherwise which row the top mean is not separated from. Rows with fewer episodes
+ * (the fine-tuning baselines) pair on the episodes both ran.
+ */
+export function bestMethodStatement(block: Table23Block, setting: string): string | null {
+  const accuracies = rowAccuracies(block);
+  if (accuracies.size < 2 || accuracies.size !== block.rows.length) return null;
+  const ranked = [...block.rows].sort((a, b) => b.mean - a.mean);
+  for (const candidate of ranked) {
+    const against = ranked.filter((r) => r !== candidate).map((r) => ({ method: r.method, d: pairedDifference(accuracies.get(candidate.method)!, accuracies.get(r.method)!) }));
+    if (against.every((x) => pairedVerdict(x.d) === 'better')) {
+      const closest = against.reduce((a, b) => (b.d.mean < a.d.mean ? b : a));
+      return `${setting}: ${candidate.method} is better than every other method on paired differences (closest: − ${closest.method} ${formatPoints(closest.d)} points).`;
+    }
+  }
+  const top = ranked[0];
+  const tied = ranked.slice(1).map((r) => ({ method: r.method, d: pairedDifference(accuracies.get(top.method)!, accuracies.get(r.method)!) }))
+    .filter((x) => pairedVerdict(x.d) !== 'better');
+  return `${setting}: no method is better than every other; the highest mean, ${top.method} ${formatPercent(top)} %, is not separated from ${tied.map((x) => `${x.method} (${formatPoints(x.d)} points)`).join(', ')}.`;
+}
+
+/**
+ * Verdicts from paired differences only: LoRA Recycle against NN, and the best method where one
+ * is, per setting; the pre-registered `headline` block's LoRA Recycle − NN is left to the headline.
+ */
+export function verdicts(blocks: readonly Table23Block[], headline?: { set: string; shots: number }): string[] {
   const out: string[] = [];
   for (const block of blocks) {
     const setting = `${block.set} 5-way ${block.shots}-shot`;
     const recycle = block.rows.find((r) => r.method === 'lora-recycle');
-    const nn = block.rows.find((r) => r.method === 'nn');
-    if (recycle && nn) {
-      const gap = recycle.mean - nn.mean;
-      const separated = Math.abs(gap) > recycle.ci95 + nn.ci95;
-      const verdict = gap > 0 ? (separated ? 'beats' : 'is above (intervals overlap)') : (separated ? 'loses to' : 'is below (intervals overlap)');
-      out.push(`${setting}: LoRA Recycle ${pct(recycle)} ${verdict} NN ${pct(nn)} (${gap >= 0 ? '+' : ''}${(100 * gap).toFixed(2)} points).`);
-    }
-    const best = [...block.rows].sort((a, b) => b.mean - a.mean)[0];
-    if (best) out.push(`${setting}: best method is ${best.method} at ${pct(best)}.`);
+    const isHeadline = headline?.set === block.set && headline.shots === block.shots;
+    if (recycle?.vsNn && !isHeadline) out.push(`${setting}: ${pairedWords('LoRA Recycle', 'NN', recycle.vsNn)} (LoRA Recycle − NN ${formatPoints(recycle.vsNn)} points, paired over ${recycle.vsNn.n} episodes).`);
+    const best = bestMethodStatement(block, setting);
+    if (best) out.push(best);
   }
   return out;
+}
+
+/** The pre-registered headline: its number, its verdict, and where it was named. */
+function headlineLines(h: Headline, statement: string | undefined): string[] {
+  const d = h.recycleMinusNn;
+  const value = d.ci95 === null ? `${signed(d.mean)} points (no interval)` : `${signed(d.mean)} ± ${d.ci95.toFixed(2)} points`;
+  return [
+    '## Headline (pre-registered)', '',
+    `LoRA Recycle − NN on ${h.set} ${h.ways}-way ${h.shots}-shot, paired over the same episodes: **${value}**.${statement ? ` ${statement}` : ''}`,
+    ...(h.preregistered ? ['', `Named before the run: ${h.preregistered}.`] : []), '',
+  ];
 }
 
 /** The markdown version of a report. */
 export function renderMarkdown(report: ReproductionReport): string {
   const lines: string[] = [
     `# LoRA Recycle reproduction — profile "${report.profile}"`, '',
-    `Run ${report.startedAt}, ${report.seconds.toFixed(0)} s wall time on ${report.machine.cpus} CPU cores, backend ${report.machine.backend}, Node ${report.machine.node}.`, '',
+    `Run ${report.startedAt}, ${report.seconds.toFixed(0)} s wall time on ${report.machine.cpus} CPU cores, backend ${report.machine.backend}, Node ${report.machine.node}. Written by \`npm run reproduce -- --profile ${report.profile}\` with this JSON beside it (\`${report.profile}.json\`: every row's per-episode counts, from which each interval recomputes).`, '',
     ...(report.stageSeconds ? [`Wall time per stage: ${Object.entries(report.stageSeconds).map(([stage, s]) => `${stage} ${s.toFixed(0)} s`).join(', ')}.`, ''] : []),
-    ...(report.headline ? [`**Headline**: LoRA Recycle − NN on ${report.headline.set} ${report.headline.ways}-way ${report.headline.shots}-shot, paired over the same episodes: ${signed(report.headline.recycleMinusNn.mean)} ± ${report.headline.recycleMinusNn.ci95.toFixed(2)} points.`, ''] : []),
-    '## Who wins (measured)', '', ...report.statements.map((s) => `- ${s}`), '',
+    ...(report.headline ? headlineLines(report.headline, report.headlineStatement) : []),
+    `## Exploratory comparisons (${report.statements.length} verdicts)`, '',
+    'Each verdict reads one paired 95 % interval (Student\'s t); with this many of them and no multiple-comparison control, about one in twenty true ties reads as a difference. They are leads, not findings; only the headline was named before the run.', '',
+    ...report.statements.map((s) => `- ${s}`), '',
     ...(report.figure ? ['## What inversion makes', '', `![inverted images](${report.figure.file})`, '', report.figure.caption, ''] : []),
     '## Table 2/3 analogue: accuracy (%) on 5-way episodes, mean ± 95 % interval', '',
     'Every row of a block runs on the same episodes; "vs NN" is the paired difference (method − NN, per episode) with its 95 % interval, in points. Rows below the line are the ablation\'s meta-LoRAs (same meta-training, other images).', '',
   ];
   for (const block of report.table23) {
     lines.push(`### ${block.set}, ${block.shots}-shot`, '', '| method | accuracy | vs NN (paired) | episodes | seconds |', '|---|---|---|---|---|');
-    for (const row of block.rows) lines.push(`| ${row.method} | ${pct(row)} | ${row.vsNn ? pointsOf(row.vsNn) : ''} | ${row.n} | ${row.seconds.toFixed(1)} |`);
-    for (const [pair, d] of Object.entries(block.paired ?? {})) lines.push(`| ${pair} (paired) | | ${pointsOf(d)} | ${d.n} | |`);
+    for (const row of block.rows) lines.push(`| ${row.method} | ${formatPercent(row)} | ${row.vsNn ? formatPoints(row.vsNn) : ''} | ${row.n} | ${row.seconds.toFixed(1)} |`);
+    for (const [pair, d] of Object.entries(block.paired ?? {})) lines.push(`| ${pair} (paired) | | ${formatPoints(d)} | ${d.n} | |`);
     lines.push('');
   }
   lines.push('## Table 4/5 analogue: token pruning during inversion', '',
     '| pruning | LoRA Recycle 1-shot acc. | inversion it/s | meta-training episodes/s | patch tokens kept |', '|---|---|---|---|---|');
   for (const row of report.table45) {
-    lines.push(`| ${row.label} | ${pct(row.accuracy)} | ${row.inversionIterationsPerSecond.toFixed(2)} | ${row.metaEpisodesPerSecond.toFixed(2)} | ${row.tokensKept.toFixed(1)} / ${row.patchCount} |`);
+    lines.push(`| ${row.label} | ${row.accuracy.n > 0 ? formatPercent(row.accuracy) : 'n/a'} | ${row.inversionIterationsPerSecond.toFixed(2)} | ${row.metaEpisodesPerSecond.toFixed(2)} | ${row.tokensKept.toFixed(1)} / ${row.patchCount} |`);
   }
   const d = report.diagnostics;
   lines.push('', '## Diagnostics', '',
     `- Inversion target confidence (softmax of the LoRA's head on each surrogate's own target class): mean ${d.targetConfidence.mean.toFixed(3)}, min ${d.targetConfidence.min.toFixed(3)}, max ${d.targetConfidence.max.toFixed(3)}.`,
     ...(d.targetConfidenceBySource ? [`- Target confidence on each source's images (mean): ${Object.entries(d.targetConfidenceBySource).map(([k, v]) => `${k} ${v.mean.toFixed(3)}`).join(', ')}.`] : []),
     ...(d.logitScaleBySource ? [`- Logit scale s of the meta-training losses softmax(−s·d): ${Object.entries(d.logitScaleBySource).map(([k, v]) => `${k} ${v.toPrecision(3)}`).join(', ')}.`] : []),
-    ...(d.zooKnowledge ? [`- Zoo LoRAs on their own tasks' held-out images: LoRA + head ${(100 * d.zooKnowledge.heldOut).toFixed(1)} %, NN (frozen backbone prototypes of the same training images) ${(100 * d.zooKnowledge.nnHeldOut).toFixed(1)} %; LoRA − NN ${pointsOf(d.zooKnowledge.difference)} points, paired over ${d.zooKnowledge.loras} LoRAs.`] : []),
+    ...(d.zooKnowledge ? [`- Zoo LoRAs on their own tasks' held-out images: LoRA + head ${(100 * d.zooKnowledge.heldOut).toFixed(1)} %, NN (frozen backbone prototypes of the same training images) ${(100 * d.zooKnowledge.nnHeldOut).toFixed(1)} %; LoRA − NN ${formatPoints(d.zooKnowledge.difference)} points, paired over ${d.zooKnowledge.loras} LoRAs.`] : []),
     ...(d.selectedValidation ? [`- Validation accuracy (the split that selects; each meta-LoRA at its selected step, the best of its checkpoints, so biased upward): NN ${(100 * d.selectedValidation.nn).toFixed(2)} %, ${Object.entries(d.selectedValidation.bySource).map(([k, v]) => `${k} ${v === null ? 'n/a' : `${(100 * v).toFixed(2)} %`}`).join(', ')}.`] : []),
     ...(d.bestStepBySource ? [`- Selected (best validation) step per meta-LoRA: ${Object.entries(d.bestStepBySource).map(([k, v]) => `${k} ${v ?? 'n/a'}`).join(', ')}.`] : []),
     `- Surrogate diversity (mean pairwise cosine distance of backbone features): within class ${d.surrogateDiversity.withinClass.toFixed(3)}, between classes ${d.surrogateDiversity.betweenClass.toFixed(3)}` +

@@ -2,12 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { meanWithInterval, pairedDifference } from '../../src/evaluation';
 
 describe('pairedDifference', () => {
-  it('is the mean ± 1.96·std/√n of the per-episode differences (hand computation)', () => {
-    // differences: 0.2, 0.0, 0.4, −0.2 → mean 0.1; population variance ((0.1² + 0.1² + 0.3² + 0.3²) / 4) = 0.05
+  it("is the mean ± Student's t interval of the per-episode differences (hand computation)", () => {
+    // differences: 0.2, 0.0, 0.4, −0.2 → mean 0.1; sample variance (0.1² + 0.1² + 0.3² + 0.3²) / 3 = 0.2 / 3;
+    // t(0.975, 3) = 3.1824463 (tables), so ci = 3.1824463 · √(0.2 / 3) / √4 = 0.4108520
     const d = pairedDifference([0.8, 0.6, 1.0, 0.4], [0.6, 0.6, 0.6, 0.6]);
     expect(d.n).toBe(4);
     expect(d.mean).toBeCloseTo(0.1, 12);
-    expect(d.ci95).toBeCloseTo((1.96 * Math.sqrt(0.05)) / 2, 12);
+    expect(d.ci95).toBeCloseTo(0.410852, 6);
   });
 
   it('is tighter than the unpaired intervals when episode difficulty is shared', () => {

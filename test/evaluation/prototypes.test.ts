@@ -81,12 +81,12 @@ describe('prototypeLogits', () => {
 });
 
 describe('meanWithInterval', () => {
-  it('gives mean ± 1.96·std/√n (hand-computed)', () => {
-    // mean 0.5, population variance ((0.25)+(0.25)+(0.0625·0)…) computed by hand: values 0.25, 0.75, 0.5, 0.5
-    // deviations −0.25, 0.25, 0, 0 → variance 0.125/4 = 0.03125, std 0.1767767
+  it("gives mean ± Student's t interval (hand-computed)", () => {
+    // values 0.25, 0.75, 0.5, 0.5: mean 0.5, deviations −0.25, 0.25, 0, 0 → sample variance 0.125 / 3, s = 0.2041241;
+    // ci = t(0.975, 3) · s / √4 = 3.1824463 · 0.2041241 / 2 = 0.3248070
     const r = meanWithInterval([0.25, 0.75, 0.5, 0.5]);
     expect(r.mean).toBeCloseTo(0.5, 10);
-    expect(r.ci95).toBeCloseTo((1.96 * Math.sqrt(0.03125)) / 2, 10);
+    expect(r.ci95).toBeCloseTo(0.324807, 6);
     expect(r.n).toBe(4);
     expect(() => meanWithInterval([])).toThrow(ConfigError);
   });
@@ -124,15 +124,16 @@ describe('evaluateEpisodeSource', () => {
     }),
   };
 
-  it('returns per-episode accuracies with mean ± 1.96·std/√n, disposes episodes and reports progress', async () => {
+  it("returns per-episode accuracies with mean ± Student's t interval, disposes episodes and reports progress", async () => {
     const before = tf.memory().numTensors;
     const steps: number[] = [];
     const result = await evaluateEpisodeSource(featureFn, source, { onEvent: (e) => { if (e.kind === 'step') steps.push(e.step); } });
     expect(result.accuracies).toEqual([0.5, 1, 1]);
     expect(result.episodes).toBe(3);
     expect(result.mean).toBeCloseTo(2.5 / 3, 10);
-    const std = Math.sqrt(((0.5 - 2.5 / 3) ** 2 + 2 * (1 - 2.5 / 3) ** 2) / 3);
-    expect(result.ci95).toBeCloseTo((1.96 * std) / Math.sqrt(3), 10);
+    // sample s over 3 episodes; t(0.975, 2) = 0.95 · √(2 / 0.0975) = 4.3026527 (closed form for 2 degrees of freedom)
+    const s = Math.sqrt(((0.5 - 2.5 / 3) ** 2 + 2 * (1 - 2.5 / 3) ** 2) / 2);
+    expect(result.ci95).toBeCloseTo((0.95 * Math.sqrt(2 / 0.0975) * s) / Math.sqrt(3), 10);
     expect(steps).toEqual([1, 2, 3]);
     expect(tf.memory().numTensors).toBe(before);
   });

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { featureDiversity, windowedCurve } from '../../src/reproduce/diagnostics';
-import { renderMarkdown, verdicts, type ReproductionReport } from '../../src/reproduce/report';
+import { bestMethodStatement, pairedWords, renderMarkdown, verdicts, type ReproductionReport } from '../../src/reproduce/report';
+import { meanWithInterval, pairedDifference } from '../../src/evaluation';
 import { loadRunConfig, validateRunConfig } from '../../src/reproduce/config';
 import { ConfigError } from '../../src/errors';
 import { useTestBackend } from '../test-backend';
@@ -10,15 +11,49 @@ beforeAll(async () => { await useTestBackend('cpu'); });
 
 const row = (method: string, mean: number, ci95: number) => ({ method, mean, ci95, n: 50, seconds: 1 });
 
+/** A row with per-episode accuracies (5 queries an episode) and its paired difference against `nn`. */
+const scored = (method: string, correct: number[], nn?: number[]) => {
+  const accuracies = correct.map((k) => k / 5);
+  const own = meanWithInterval(accuracies);
+  return { method, ...own, seconds: 1, episodes: { queries: 5, correct }, ...(nn ? { vsNn: pairedDifference(accuracies, nn.map((k) => k / 5)) } : {}) };
+};
+
 describe('reproduction report', () => {
-  it('states honestly whether LoRA Recycle beats NN, counting overlapping intervals as undecided', () => {
-    const lines = verdicts([
-      { set: 'emoji-novel', shots: 1, rows: [row('nn', 0.5, 0.02), row('lora-recycle', 0.45, 0.01), row('linear-probe', 0.52, 0.02)] },
-      { set: 'mnist', shots: 5, rows: [row('nn', 0.5, 0.05), row('lora-recycle', 0.52, 0.05)] },
-    ]);
-    expect(lines[0]).toBe('emoji-novel 5-way 1-shot: LoRA Recycle 45.00 ± 1.00 loses to NN 50.00 ± 2.00 (-5.00 points).');
-    expect(lines[1]).toBe('emoji-novel 5-way 1-shot: best method is linear-probe at 52.00 ± 2.00.');
-    expect(lines[2]).toMatch(/LoRA Recycle 52.00 ± 5.00 is above \(intervals overlap\) NN/);
+  it('reads LoRA Recycle against NN from the paired interval, not from overlapping unpaired ones', () => {
+    // Recycle is one query below NN on every episode: a loss the paired interval shows, though the unpaired intervals overlap
+    const nn = [3, 5, 1, 4, 2, 5, 3, 1];
+    const recycle = nn.map((k) => k - 1);
+    const block = { set: 'fashion-mnist', shots: 5, rows: [scored('nn', nn), scored('lora-recycle', recycle, nn)] };
+    const [nnRow, recycleRow] = block.rows;
+    expect(Math.abs(recycleRow.mean - nnRow.mean)).toBeLessThan(recycleRow.ci95! + nnRow.ci95!);
+    const lines = verdicts([block]);
+    expect(lines[0]).toBe('fashion-mnist 5-way 5-shot: LoRA Recycle is worse than NN (LoRA Recycle − NN -20.00 ± 0.00 points, paired over 8 episodes).');
+    const tie = verdicts([{ set: 'mnist', shots: 1, rows: [scored('nn', nn), scored('lora-recycle', [4, 4, 1, 4, 2, 5, 3, 1], nn)] }]);
+    expect(tie[0]).toMatch(/^mnist 5-way 1-shot: no detectable difference between LoRA Recycle and NN \(LoRA Recycle − NN \+0\.00 ± [\d.]+ points, paired over 8 episodes\)\.$/);
+  });
+
+  it('leaves the pre-registered block to the headline', () => {
+    const nn = [3, 5, 1, 4];
+    const block = { set: 'emoji-novel', shots: 1, rows: [scored('nn', nn), scored('lora-recycle', nn, nn)] };
+    expect(verdicts([block], { set: 'emoji-novel', shots: 1 }).some((l) => l.includes('LoRA Recycle −'))).toBe(false);
+    expect(verdicts([block], { set: 'emoji-novel', shots: 5 }).some((l) => l.includes('LoRA Recycle −'))).toBe(true);
+  });
+
+  it('names a best method only where its paired differences against every other row exclude 0', () => {
+    const nn = [2, 3, 2, 3, 2, 3];
+    const probe = [4, 5, 4, 5, 4, 5]; // two queries above NN on every episode
+    const recycle = [3, 4, 3, 3, 2, 4];
+    const clear = bestMethodStatement({ set: 's', shots: 1, rows: [scored('nn', nn), scored('linear-probe', probe, nn), scored('lora-recycle', recycle, nn)] }, 's 5-way 1-shot');
+    expect(clear).toMatch(/^s 5-way 1-shot: linear-probe is better than every other method on paired differences \(closest: − lora-recycle \+[\d.]+ ± [\d.]+ points\)\.$/);
+    // a row on fewer episodes (fine-tuning baselines) pairs on the first ones; one episode has no interval, so no verdict
+    const short = bestMethodStatement({ set: 's', shots: 1, rows: [scored('nn', nn), scored('lora-linear', [5], nn)] }, 's 5-way 1-shot');
+    expect(short).toMatch(/^s 5-way 1-shot: no method is better than every other; the highest mean, lora-linear 100\.00 \(n = 1\) %, is not separated from nn \(\+60\.00 \(n = 1, no interval\) points\)\.$/);
+    // rows without per-episode accuracies (older reports): no ranking at all
+    expect(bestMethodStatement({ set: 's', shots: 1, rows: [row('nn', 0.5, 0.02), row('lora-recycle', 0.6, 0.01)] }, 's')).toBeNull();
+  });
+
+  it('says what n = 1 cannot support', () => {
+    expect(pairedWords('LoRA Recycle', 'NN', { mean: 0.2, ci95: null, n: 1 })).toBe('one episode: no interval, so no verdict on LoRA Recycle against NN');
   });
 
   it('renders every table row in markdown', () => {
@@ -34,6 +69,12 @@ describe('reproduction report', () => {
     expect(md).toContain('| last layer 50 % | 40.00 ± 1.00 | 3.00 | 5.00 | 32.0 / 64 |');
     expect(md).toContain('| 10 | 1.0000 | 50.0 |');
     expect(md).not.toContain('Zoo LoRAs on their own');
+    expect(md).toContain('## Exploratory comparisons (1 verdicts)');
+    const withHeadline = renderMarkdown({
+      ...report, headlineStatement: 'No detectable difference between LoRA Recycle and NN.',
+      headline: { set: 'emoji-novel', ways: 5, shots: 1, recycleMinusNn: { mean: 0.21, ci95: 0.21 }, preregistered: 'the "quick" profile names it' },
+    });
+    expect(withHeadline).toContain('## Headline (pre-registered)\n\nLoRA Recycle − NN on emoji-novel 5-way 1-shot, paired over the same episodes: **+0.21 ± 0.21 points**. No detectable difference between LoRA Recycle and NN.\n\nNamed before the run: the "quick" profile names it.');
     const withZoo = renderMarkdown({
       ...report,
       diagnostics: {
