@@ -19,7 +19,7 @@ import { selectBackend } from '../src/backend';
 import { loadShippedBackbone } from '../src/backbone';
 import { episodeSource, loadGlyphDataset, sampleEpisodes, type ClassInfo, type ImageDataset, type Split } from '../src/data';
 import { ConfigError } from '../src/errors';
-import { pairedDifference, type MeanWithInterval } from '../src/evaluation';
+import { excludesZero, formatPercent, formatPoints, pairedDifference, type MeanWithInterval } from '../src/evaluation';
 import { writeFileAtomic, writeJsonAtomic } from '../src/io';
 import { normalizeImages } from '../src/model';
 import { zooKnowledge, type ZooKnowledge } from '../src/reproduce/ablation';
@@ -52,16 +52,18 @@ function glyphDomain(glyphs: ImageDataset): ImageDataset {
 }
 
 type Variant = 'lora-recycle' | 'oracle' | 'noise';
-interface Block { shots: number; rows: { method: string; mean: number; ci95: number; vsNn?: MeanWithInterval }[]; recycleMinusNoise: MeanWithInterval; oracleMinusRecycle: MeanWithInterval }
+interface Block { shots: number; rows: { method: string; mean: number; ci95: number | null; vsNn?: MeanWithInterval }[]; recycleMinusNoise: MeanWithInterval; oracleMinusRecycle: MeanWithInterval }
 interface GlyphReport {
   date: string; backend: string; seconds: number; stageSeconds: Record<string, number>;
   settings: Record<string, unknown>; classes: Record<string, number>;
   zoo: ZooKnowledge | null; targetConfidence: Record<Variant, number>; selected: Record<Variant, { step: number | null; validation: number | null }>;
   blocks: Block[];
+  /** The oracle's real images per class: asked (shots + queries), the fewest taken, LoRAs capped (each image once, never cycled). */
+  oracleImages?: { askedPerClass: number; fewestPerClass: number; cappedLoras: number };
+  interval?: string; // the 95 % interval rule; absent in reports written before Student's t
 }
 
-const points = (d: MeanWithInterval) => `${d.mean >= 0 ? '+' : ''}${(100 * d.mean).toFixed(2)} ± ${(100 * d.ci95).toFixed(2)}`;
-const excludesZero = (d: MeanWithInterval) => Math.abs(d.mean) > d.ci95;
+const points = formatPoints;
 
 function reading(report: GlyphReport): string[] {
   const out: string[] = [];
@@ -84,7 +86,8 @@ function markdown(report: GlyphReport): string {
     '# LoRA Recycle on glyphs: where the premise holds',
     '',
     `${report.date}, backend ${report.backend}, ${report.seconds.toFixed(0)} s on ${os.cpus().length} CPU cores (${Object.entries(report.stageSeconds).map(([k, v]) => `${k} ${v.toFixed(0)} s`).join(', ')}). ` +
-      '`npm run exp:glyph-recycle` (scripts/glyph-recycle.ts).',
+      `Written by \`npm run exp:glyph-recycle -- --loras ${report.settings.loras} --episodes ${report.settings.episodes} --inversion-steps ${(report.settings.inversion as { steps: number }).steps}\` ` +
+      `(scripts/glyph-recycle.ts; \`--render\` re-writes this page from the JSON). Intervals: ${report.interval ?? "1.96·std/√n with the 1/n variance (written before the project moved to Student's t; at 600 episodes t is 0.3 % wider)"}.`,
     '',
     'On emoji the zoo\'s LoRAs know their classes no better than the shipped backbone\'s prototypes (`reports/standard.md`),',
     'so inversion has nothing to hand on. On the glyph scripts the backbone never saw, a LoRA tuned on 25 glyphs beats NN',
@@ -97,12 +100,13 @@ function markdown(report: GlyphReport): string {
     ...reading(report),
     '',
     `Mean teacher target confidence: ${Object.entries(report.targetConfidence).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')}.`,
+    ...(report.oracleImages ? [`Oracle: ${report.oracleImages.askedPerClass} distinct real images per class asked; ${report.oracleImages.cappedLoras} LoRAs capped to their smallest class (fewest ${report.oracleImages.fewestPerClass} per class).`] : []),
     `Selected step (validation accuracy): ${Object.entries(report.selected).map(([k, v]) => `${k} ${v.step ?? 'n/a'} (${v.validation === null ? 'n/a' : `${(100 * v.validation).toFixed(2)} %`})`).join(', ')}.`,
     '',
   ];
   for (const block of report.blocks) {
     lines.push(`## Meta-test 5-way ${block.shots}-shot, ${report.settings.episodes} fixed episodes`, '', '| method | accuracy % | − NN, paired (points) |', '|---|---|---|');
-    for (const r of block.rows) lines.push(`| ${r.method} | ${(100 * r.mean).toFixed(2)} ± ${(100 * r.ci95).toFixed(2)} | ${r.vsNn ? points(r.vsNn) : ''} |`);
+    for (const r of block.rows) lines.push(`| ${r.method} | ${formatPercent(r)} | ${r.vsNn ? points(r.vsNn) : ''} |`);
     lines.push(`| lora-recycle − noise | | ${points(block.recycleMinusNoise)} |`, `| oracle − lora-recycle | | ${points(block.oracleMinusRecycle)} |`, '');
   }
   return `${lines.join('\n')}\n`;
@@ -147,15 +151,23 @@ async function main(): Promise<void> {
   const validation = episodeSource(domain, sampleEpisodes(domain, 'validation', { ways: ev.ways, shots: config.metaTraining.shots, queries: ev.queries, count: config.metaTraining.validationEpisodes, seed: ev.seed + 1 }), normalizeImages);
   const sources: [Variant, () => Promise<RecordedSurrogateSet[]>][] = [
     ['lora-recycle', () => invertZooEntries(backbone, zoo.directory!, zoo.entries, config, {}, path.join(workDir, 'surrogates', recycleDir), {})],
-    ['oracle', async () => zoo.entries.map((entry) => realImageSet(backbone, domain, entry, config.inversion.shots + config.inversion.queries, ev.seed))],
+    ['oracle', async () => zoo.entries.map((entry) => realImageSet(backbone, domain, entry, config.inversion.shots + config.inversion.queries, ev.seed, { cap: true }))],
     ['noise', () => invertZooEntries(backbone, zoo.directory!, zoo.entries, { ...config, inversion: { ...config.inversion, steps: 0 } }, {}, path.join(workDir, 'surrogates', 'noise'), {})],
   ];
   const metaLoras = new Map<Variant, TuningFreeRow>();
   const targetConfidence = {} as Record<Variant, number>;
   const selected = {} as GlyphReport['selected'];
+  let oracleImages: GlyphReport['oracleImages'];
   for (const [variant, images] of sources) {
     const sets = await stage(`images: ${variant}`, images);
     targetConfidence[variant] = summary(sets.flatMap((s) => s.record.targetConfidence)).mean;
+    if (variant === 'oracle') {
+      oracleImages = {
+        askedPerClass: config.inversion.shots + config.inversion.queries,
+        fewestPerClass: Math.min(...sets.map((s) => s.record.imagesPerClass ?? Infinity)),
+        cappedLoras: sets.filter((s) => s.record.capped).length,
+      };
+    }
     const dir = path.join(workDir, `meta-${variant === 'lora-recycle' ? recycleDir : variant}`); // oracle and noise do not depend on the inversion steps
     const { metaLora, result } = await stage(`meta-training: ${variant}`, () => trainMetaLora(backbone, sets, config, validation, dir, {}));
     selected[variant] = { step: result.best?.step ?? null, validation: result.best?.accuracy ?? null };
@@ -186,7 +198,8 @@ async function main(): Promise<void> {
     date: new Date().toISOString(), backend: backend.name, seconds: (Date.now() - started) / 1000, stageSeconds,
     settings: { loras, episodes, zoo: config.zoo, inversion: config.inversion, metaTraining: config.metaTraining, scripts: SCRIPT_SPLITS },
     classes: { base: count('base'), validation: count('validation'), novel: count('novel') },
-    zoo: zooKnowledge(zoo.entries.map((e) => e.record)), targetConfidence, selected, blocks,
+    zoo: zooKnowledge(zoo.entries.map((e) => e.record)), targetConfidence, selected, blocks, oracleImages,
+    interval: "Student's t, t(0.975, n − 1)·s/√n",
   };
   zoo.dispose();
   backbone.dispose();

@@ -35,10 +35,11 @@ export function calibrateLogitScale(
 ): number {
   const random = new SeededRandom(seed);
   const byClass = sets.map((set, i) => imagesByClass(set, i, shape));
+  const imageIds = sets.map((set) => set.imageIds);
   const logits: number[][] = [];
   const labels: number[] = [];
   for (let e = 0; e < episodes; e++) {
-    const episode = e % 2 === 0 ? singleLoraEpisode(byClass, random.int(sets.length), shape, (n, count) => random.sample(n, count)) : interpolatedEpisode(byClass, shape, (n, count) => random.sample(n, count));
+    const episode = e % 2 === 0 ? singleLoraEpisode(byClass, random.int(sets.length), shape, (n, count) => random.sample(n, count)) : interpolatedEpisode(byClass, shape, (n, count) => random.sample(n, count), imageIds);
     const refs = [...episode.support, ...episode.query];
     const batch = episodeImages(sets, refs, refs.map(() => false), patchGrid);
     const rows = tf.tidy(() => {

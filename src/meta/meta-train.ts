@@ -11,6 +11,7 @@ import { distillationLoss, episodeCrossEntropy } from './losses';
 import { Adam } from '../optim/adam';
 import { warmupCosineRate, type WarmupCosineSchedule } from '../optim/schedule';
 import { SeededRandom } from '../random/seeded-random';
+import { surrogateSetsDigest } from './run-fingerprint';
 import { PAPER_SCHEDULE } from './schedule';
 import {
   episodeImages, imagesByClass, interpolatedEpisode, singleLoraEpisode,
@@ -45,7 +46,11 @@ export interface MetaTrainOptions extends RunControl {
   validateEvery?: number; // steps; default 50; the last step is always validated
   checkpointPath?: string;
   checkpointEvery?: number; // steps; default 50
-  /** Continue from checkpointPath when it exists (default true). */
+  /**
+   * Continue from checkpointPath when it exists (default true). The checkpoint must belong to this
+   * run, the same surrogate sets (images, targets, kept patches, teachers: hashed) and settings,
+   * else a CompatibilityError; false starts afresh and overwrites it.
+   */
   resume?: boolean;
   run?: string; // run id in events, default 'meta-train'
 }
@@ -84,6 +89,28 @@ function writeVariables(variables: tf.Variable[], values: Float32Array[], what: 
   variables.forEach((variable, i) => tf.tidy(() => variable.assign(tf.tensor(values[i], variable.shape))));
 }
 
+/** The refusal to resume `file`, naming what differs: the surrogate sets (content, teachers) and/or which settings. */
+function staleCheckpoint(file: string, saved: string, current: string): CompatibilityError {
+  let differs: string[];
+  try {
+    const before = JSON.parse(saved) as Record<string, unknown>;
+    const now = JSON.parse(current) as Record<string, unknown>;
+    differs = [...new Set([...Object.keys(before), ...Object.keys(now)])].filter((key) => JSON.stringify(before[key]) !== JSON.stringify(now[key]));
+  } catch {
+    differs = [];
+  }
+  const sets = differs.includes('surrogates') || differs.includes('sets');
+  const settings = differs.filter((key) => key !== 'surrogates' && key !== 'sets');
+  const what = [
+    ...(sets ? ['other surrogate sets (their images, targets, kept patches or teachers differ)'] : []),
+    ...(settings.length > 0 ? [`other meta-training settings (${settings.join(', ')})`] : []),
+  ].join(' and ') || 'another run';
+  return new CompatibilityError(
+    `${file}: this meta-training checkpoint belongs to ${what}, so it cannot be resumed; to start fresh, delete ${file} ` +
+    `or pass resume: false (lora-recycle meta-train --no-resume). Checkpoint: ${saved}; this run: ${current}`,
+  );
+}
+
 /**
  * Meta-trains `metaAdapter` (a fresh meta-LoRA; only it trains) on the student `model` with
  * surrogate episodes (method.md §1.5): single-LoRA episodes distil the set's teacher with KL on
@@ -112,12 +139,16 @@ export async function metaTrain(
   const validateEvery = options.validateEvery ?? 50;
   const checkpointEvery = options.checkpointEvery ?? 50;
   const byClass = sets.map((set, i) => imagesByClass(set, i, shape));
+  const imageIds = sets.map((set) => set.imageIds);
   const variables = metaAdapter.trainableVariables();
   if (variables.length === 0) throw new ConfigError('metaTrain: the meta-adapter has no trainable variables');
-  const fingerprint = JSON.stringify({
-    shape, sets: sets.length, fraction, distance, flip, schedule, seed: options.seed ?? 0, sizes: variables.map((v) => v.size),
-    ...(options.logitScale === undefined || options.logitScale === 1 ? {} : { logitScale: options.logitScale }),
+  // the run's identity in its checkpoint: settings and the content of the surrogate sets with their
+  // teachers (hashed once here, only when there is a checkpoint), so another zoo or inversion resumes nothing
+  const fingerprint = checkpointPath === null ? '' : JSON.stringify({
+    shape, sets: sets.length, surrogates: surrogateSetsDigest(model, sets), fraction, distance, flip, schedule, seed: options.seed ?? 0,
+    sizes: variables.map((v) => v.size), ...(options.logitScale === undefined || options.logitScale === 1 ? {} : { logitScale: options.logitScale }),
   });
+  if (saved && saved.fingerprint !== fingerprint) throw staleCheckpoint(checkpointPath!, saved.fingerprint, fingerprint);
 
   let rng = new SeededRandom(options.seed ?? 0);
   const adam = new Adam(variables);
@@ -136,9 +167,6 @@ export async function metaTrain(
   };
 
   if (saved) {
-    if (saved.fingerprint !== fingerprint) {
-      throw new CompatibilityError(`${options.checkpointPath}: checkpoint of another run (${saved.fingerprint}), this run is ${fingerprint}`);
-    }
     writeVariables(variables, saved.last, checkpointPath!);
     adam.restore(saved.adam);
     rng = new SeededRandom(saved.rngState);
@@ -155,7 +183,7 @@ export async function metaTrain(
     await runSteps({ run, total: options.steps, done: step, checkpoint, checkpointEvery, onEvent: options.onEvent, signal: options.signal }, async () => {
       const started = performance.now();
       const episode = rng.next() < fraction
-        ? interpolatedEpisode(byClass, shape, (n, count) => rng.sample(n, count))
+        ? interpolatedEpisode(byClass, shape, (n, count) => rng.sample(n, count), imageIds)
         : singleLoraEpisode(byClass, rng.int(sets.length), shape, (n, count) => rng.sample(n, count));
       const refs = [...episode.support, ...episode.query];
       const flips = refs.map(() => flip && rng.next() < 0.5);

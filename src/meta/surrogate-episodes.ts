@@ -35,6 +35,16 @@ export function imagesByClass(set: SurrogateSet, setIndex: number, shape: Episod
     }
     byClass[target].push(index);
   });
+  if (set.imageIds) {
+    if (set.imageIds.length !== set.targets.length) {
+      throw new ConfigError(`surrogate set ${setIndex}: ${set.imageIds.length} image ids for ${set.targets.length} images`);
+    }
+    const seen = new Set<string>();
+    for (const id of set.imageIds) {
+      if (seen.has(id)) throw new ConfigError(`surrogate set ${setIndex} holds image ${id} twice; an episode could show it as support and query`);
+      seen.add(id);
+    }
+  }
   const needed = shape.shots + shape.queries;
   byClass.forEach((indices, label) => {
     if (indices.length < needed) {
@@ -73,21 +83,43 @@ export function singleLoraEpisode(byClass: number[][][], setIndex: number, shape
   return episodeOf('single', setIndex, byClass[setIndex].map((indices) => ({ set: setIndex, indices })), shape, draw);
 }
 
+/** Attempts at drawing N (set, class) pairs that share no image before giving up. */
+const DISJOINT_DRAW_ATTEMPTS = 100;
+
 /**
  * A cross-task interpolated episode: N (set, class) pairs drawn without replacement from all
  * sets' classes, relabelled 0..N−1 in the drawn order. `draw(n, count)` returns `count`
- * distinct integers of [0, n).
+ * distinct integers of [0, n). With `imageIds` (per set, SurrogateSet.imageIds; real images of
+ * LoRAs that share a class), pairs that hold a common image are never drawn together (drawn
+ * again), so no image is in an episode twice, under two labels.
  */
 export function interpolatedEpisode(
   byClass: number[][][],
   shape: EpisodeShape,
-  draw: (n: number, count: number) => number[],
+  draw: Draw,
+  imageIds: readonly (readonly string[] | undefined)[] = [],
 ): SurrogateEpisode {
   const pool = byClass.flatMap((classes, set) => classes.map((indices) => ({ set, indices })));
   if (pool.length < shape.ways) {
     throw new ConfigError(`interpolated episode: ${shape.ways} ways need ${shape.ways} surrogate classes, found ${pool.length}`);
   }
-  return episodeOf('interpolated', null, draw(pool.length, shape.ways).map((i) => pool[i]), shape, draw);
+  const disjoint = (chosen: typeof pool): boolean => {
+    const seen = new Set<string>();
+    for (const { set, indices } of chosen) {
+      const ids = imageIds[set];
+      if (!ids) continue;
+      for (const index of indices) {
+        if (seen.has(ids[index])) return false;
+        seen.add(ids[index]);
+      }
+    }
+    return true;
+  };
+  for (let attempt = 0; attempt < DISJOINT_DRAW_ATTEMPTS; attempt++) {
+    const chosen = draw(pool.length, shape.ways).map((i) => pool[i]);
+    if (disjoint(chosen)) return episodeOf('interpolated', null, chosen, shape, draw);
+  }
+  throw new ConfigError(`interpolated episode: in ${DISJOINT_DRAW_ATTEMPTS} draws, never ${shape.ways} surrogate classes without a common image (sets share real images)`);
 }
 
 /** Row-major patch index of patch (r, c) after a horizontal flip: (r, G−1−c). */

@@ -40,7 +40,8 @@ export interface PipelinePorts {
   ): Promise<RecordedSurrogateSet[]>;
   /**
    * The oracle's counterpart of an inversion: real images of the LoRA's own classes (the data the
-   * zoo was tuned on), as many per class as an inversion makes (shots + queries), same teacher.
+   * zoo was tuned on), as many per class as an inversion makes (shots + queries), same teacher;
+   * each image at most once (record.askedPerClass, imagesPerClass and capped say how many were taken).
    */
   realImages(backbone: VisionTransformer, entry: ZooEntry, config: RunConfig): Promise<RecordedSurrogateSet>;
   /** Fixed, seeded episodes of set `set` ('emoji-validation', 'emoji-novel', 'glyphs', 'mnist', ...); null if its data is absent. */

@@ -5,6 +5,7 @@ import { UniformComposition, type LoRA } from '../adapters';
 import { TUNING_FREE_METHODS, type MethodName } from '../baselines';
 import { disposeEpisode, labelsAsArray, pairedDifference } from '../evaluation';
 import type { MetaTrainResult } from '../meta';
+import { ConfigError } from '../errors';
 import { packageRoot } from '../paths/package-root';
 import { writeFileAtomic } from '../io/atomic-write';
 import { withTemporaryDir } from '../io/temp-dir';
@@ -19,9 +20,32 @@ import { metaDir, metaLoraFile, saveArtifacts, saveMetaLora, surrogateDir } from
 import { evaluationStage } from './evaluation-stage';
 import { writeInversionFigure } from './inversion-figure';
 import { profileFor, profileSettings, pruningLabel } from './profiles';
-import { renderMarkdown, verdicts, type PruningRow, type ReproductionReport, type Table23Block } from './report';
+import { pairedWords, renderMarkdown, verdicts, type PruningRow, type ReproductionReport, type Table23Block } from './report';
+import { toEpisodeScores } from './episode-scores';
 import { StageClock } from './stage-clock';
+import { reportJson } from './report-file';
 import { meanTokensKept, prototypeAccuracy, trainMetaLora, type TuningFreeRow } from './stages';
+
+/**
+ * The oracle's meta-training configuration: the run's, unless its real-image sets were capped
+ * below the K + Q images per class an episode draws (each real image is used at most once, and
+ * an emoji class has at most 12 drawings); then its episodes take the queries the sets hold. Both
+ * facts go into the report's notes.
+ */
+function oracleMetaConfig(config: RunConfig, sets: readonly RecordedSurrogateSet[], notes: string[]): RunConfig {
+  const counts = sets.map((set) => set.record.imagesPerClass ?? Number.POSITIVE_INFINITY);
+  const fewest = Math.min(...counts);
+  const capped = sets.filter((set) => set.record.capped).length;
+  if (capped > 0) {
+    notes.push(`Oracle: ${capped} of ${sets.length} LoRAs have a class with fewer real images than the ${sets[0].record.askedPerClass} an inversion makes; each such LoRA's classes were cut to its smallest class (at least ${fewest} images each), never repeating an image.`);
+  }
+  const m = config.metaTraining;
+  if (m.shots + m.queries <= fewest) return config;
+  const queries = fewest - m.shots;
+  if (queries < 1) throw new ConfigError(`oracle: the real-image sets hold ${fewest} images per class, too few for ${m.shots}-shot episodes with at least one query`);
+  notes.push(`Oracle: meta-training episodes draw ${m.shots} + ${queries} real images per class instead of ${m.shots} + ${m.queries}, the most the capped sets hold without repeating an image.`);
+  return { ...config, metaTraining: { ...m, queries } };
+}
 
 export interface ReproduceOptions extends RunControl {
   outDir?: string; // default 'reports'
@@ -89,7 +113,8 @@ export async function reproduce(profileName: string, ports: PipelinePorts, optio
   for (const [variant, images] of sources) {
     phase(`ablation: ${variant}`, ABLATION_VARIANTS[variant]);
     const sets = await images();
-    const trained = await trainMetaLora(backbone, sets, config, validation, metaDir(workDir, variant), control);
+    const variantConfig = variant === 'oracle' ? oracleMetaConfig(config, sets, notes) : config;
+    const trained = await trainMetaLora(backbone, sets, variantConfig, validation, metaDir(workDir, variant), control);
     variants.set(variant, { lora: trained.metaLora, images: sets, result: trained.result });
   }
 
@@ -140,7 +165,10 @@ export async function reproduce(profileName: string, ports: PipelinePorts, optio
       const all = await evaluation.block(tuningFreeRows, profile.tunesOn(set, shots) ? tunedMethods : [], source, config.baselines.episodes);
       const accuracies = new Map(all.map((r) => [r.method as string, r.accuracies]));
       const nn = accuracies.get('nn')!;
-      const rows = all.map((r) => ({ method: r.method, mean: r.mean, ci95: r.ci95, n: r.n, seconds: r.seconds, ...(r.method === 'nn' ? {} : { vsNn: pairedDifference(r.accuracies, nn) }) }));
+      const rows = all.map((r) => ({
+        method: r.method, mean: r.mean, ci95: r.ci95, n: r.n, seconds: r.seconds,
+        ...(r.method === 'nn' ? {} : { vsNn: pairedDifference(r.accuracies, nn) }), episodes: toEpisodeScores(r.accuracies, ev.ways * ev.queries),
+      }));
       const paired = pairedComparisons(accuracies, ABLATION_PAIRS);
       table23.push({ set, shots, rows, paired });
       ablation.push(...ablationStatements({ setting: `${set} 5-way ${shots}-shot`, vsNn: Object.fromEntries(rows.map((r) => [r.method, r.vsNn])), paired }));
@@ -182,7 +210,7 @@ export async function reproduce(profileName: string, ports: PipelinePorts, optio
   }
 
   clock.stop();
-  const statements = [...verdicts(table23), ...(knowledge ? [zooKnowledgeStatement(knowledge)] : []), ...ablation];
+  const statements = [...verdicts(table23, profile.headline), ...(knowledge ? [zooKnowledgeStatement(knowledge)] : []), ...ablation];
   const dense = table45.find((r) => Object.keys(r.pruning).length === 0);
   for (const row of table45) {
     if (row === dense || !dense) continue;
@@ -193,8 +221,10 @@ export async function reproduce(profileName: string, ports: PipelinePorts, optio
     'Every meta-LoRA (LoRA Recycle and the ablation\'s) selected on the emoji validation split, never on meta-test episodes; all rows of a block use the same episodes, and "vs NN" is the paired difference with its 95 % interval.',
     `Artifacts kept in ${workDir}: ${artifacts.join(', ')}.`,
   );
-  const headlineBlock = table23.find((b) => b.set === 'emoji-novel' && b.shots === Math.min(...ev.shots));
+  const headlineBlock = table23.find((b) => b.set === profile.headline.set && b.shots === profile.headline.shots);
   const headlineDifference = headlineBlock?.rows.find((r) => r.method === 'lora-recycle')?.vsNn;
+  const headlineWords = headlineDifference ? pairedWords('LoRA Recycle', 'NN', headlineDifference) : undefined;
+  const headlineStatement = headlineWords ? `${headlineWords[0].toUpperCase()}${headlineWords.slice(1)}.` : undefined;
   const report: ReproductionReport = {
     profile: profile.name,
     startedAt: new Date(started).toISOString(),
@@ -203,8 +233,14 @@ export async function reproduce(profileName: string, ports: PipelinePorts, optio
     machine: { cpus: os.cpus().length, backend: tf.getBackend(), node: process.version },
     settings: profileSettings(profile, backbone.config.depth),
     headline: headlineBlock && headlineDifference
-      ? { set: 'emoji-novel', ways: ev.ways, shots: headlineBlock.shots, recycleMinusNn: { mean: 100 * headlineDifference.mean, ci95: 100 * headlineDifference.ci95 } }
+      ? {
+        set: headlineBlock.set, ways: ev.ways, shots: headlineBlock.shots,
+        recycleMinusNn: { mean: 100 * headlineDifference.mean, ci95: headlineDifference.ci95 === null ? null : 100 * headlineDifference.ci95 },
+        verdict: headlineWords,
+        preregistered: `the "${profile.name}" profile (src/reproduce/profiles.ts) names LoRA Recycle − NN on ${profile.headline.set} 5-way ${profile.headline.shots}-shot as its one headline`,
+      }
       : null,
+    ...(headlineStatement ? { headlineStatement } : {}),
     ...(figureCaption ? { figure: { file: figureFile, caption: figureCaption } } : {}),
     table23,
     table45,
@@ -229,7 +265,7 @@ export async function reproduce(profileName: string, ports: PipelinePorts, optio
   zooOnDisk.dispose();
   backbone.dispose();
   if (write) {
-    writeFileAtomic(path.join(outDir, `${profile.name}.json`), `${JSON.stringify(report, null, 2)}\n`);
+    writeFileAtomic(path.join(outDir, `${profile.name}.json`), reportJson(report));
     writeFileAtomic(path.join(outDir, `${profile.name}.md`), renderMarkdown(report));
   }
   return report;

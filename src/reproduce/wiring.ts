@@ -94,7 +94,9 @@ export function createPorts(options: { backend?: string; redis?: string } = {}):
       const spec: DatasetSpec = { loader: 'emoji', size: backbone.config.imageSize };
       const emoji = await dataset(datasetSpecKey(spec), () => loadDatasetSpec(spec));
       const perClass = config.inversion.shots + config.inversion.queries;
-      return realImageSet(backbone, emoji, entry, perClass, config.evaluation.seed);
+      // capped, never cycled: a class with fewer real images than an inversion makes cuts every
+      // class of the LoRA to its count (record.imagesPerClass, record.capped say so)
+      return realImageSet(backbone, emoji, entry, perClass, config.evaluation.seed, { cap: true });
     },
 
     async episodes(set, shape, count, seed) {

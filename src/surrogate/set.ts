@@ -22,6 +22,11 @@ export interface SurrogateSet {
   images: tf.Tensor4D; // [B, H, W, C] normalised (masked where pruned)
   targets: readonly number[]; // [B] class of each image under the teacher's head, 0..N−1
   keptPatches: readonly (readonly number[])[] | null; // [B][n] patch indices, row-major
+  /**
+   * [B] where each image comes from, when two sets can hold the same image (real images: dataset
+   * and store index); an episode never takes one id twice. Absent for inverted images (each unique).
+   */
+  imageIds?: readonly string[];
   teacher: Teacher;
 }
 
@@ -36,6 +41,12 @@ export interface SurrogateRecord {
   totalSteps: number; // iterations asked for
   iterationsPerSecond: number; // 0 when nothing was optimised
   history: InversionStep[]; // losses of each iteration
+  // real images only (src/reproduce/real-images.ts): per class, asked for and taken (each image once);
+  // capped when a class held fewer than asked and every class was cut to the smallest one's count
+  askedPerClass?: number;
+  imagesPerClass?: number;
+  capped?: boolean;
+  seed?: number; // the inversion's seed (noise and jitter); absent for real images and in files written before it was kept
 }
 
 /**

@@ -43,5 +43,6 @@ export function checkSurrogateInfo(json: unknown, file: string, format: string):
   if (!isCount(info.steps) || !isCount(info.totalSteps)) fail('steps, totalSteps', 'non-negative integers', [info.steps, info.totalSteps]);
   if (typeof info.iterationsPerSecond !== 'number' || !(info.iterationsPerSecond >= 0)) fail('iterationsPerSecond', 'a number ≥ 0', info.iterationsPerSecond);
   if (!Array.isArray(info.history)) fail('history', 'an array of inversion steps', info.history);
+  if (info.seed !== undefined && !Number.isInteger(info.seed)) fail('seed', 'the inversion\'s seed (an integer) or nothing', info.seed);
   return info as unknown as SurrogateFileInfo;
 }

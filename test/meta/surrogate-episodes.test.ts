@@ -59,6 +59,38 @@ describe('surrogate episodes', () => {
     expect(() => imagesByClass(set([0, 1, 0, 1]), 0, shape)).toThrow(ConfigError);
   });
 
+  it('never puts one image in an episode twice: no repeated ref in any episode, a set holding an image twice is refused', () => {
+    const sets = [set([0, 1, 0, 1, 0, 1, 0, 1]), set([1, 0, 1, 0, 1, 0, 1, 0])]; // 4 images per class, K + Q = 3
+    const byClass = sets.map((s, i) => imagesByClass(s, i, shape));
+    const rng = new SeededRandom(9);
+    for (let i = 0; i < 50; i++) {
+      const episode = i % 2 === 0 ? singleLoraEpisode(byClass, i % 4 === 0 ? 0 : 1, shape, (n, c) => rng.sample(n, c))
+        : interpolatedEpisode(byClass, { ...shape, ways: 3 }, (n, c) => rng.sample(n, c));
+      const refs = [...episode.support, ...episode.query].map((r) => `${r.set}/${r.index}`);
+      expect(new Set(refs).size).toBe(refs.length);
+    }
+    const twice = { ...set([0, 1, 0, 1, 0, 1]), imageIds: ['a', 'b', 'c', 'd', 'e', 'a'] };
+    expect(() => imagesByClass(twice, 2, shape)).toThrow(/surrogate set 2 holds image a twice/);
+  });
+
+  it('never draws together two classes of different sets that hold the same image (real images of a shared class)', () => {
+    // set 0 class 0 and set 1 class 1 are the same three real images (two LoRAs sharing a class)
+    const a = { ...set([0, 1, 0, 1, 0, 1]), imageIds: ['x1', 'y1', 'x2', 'y2', 'x3', 'y3'] };
+    const b = { ...set([1, 0, 1, 0, 1, 0]), imageIds: ['x1', 'z1', 'x2', 'z2', 'x3', 'z3'] };
+    const byClass = [imagesByClass(a, 0, shape), imagesByClass(b, 1, shape)];
+    const ids = [a.imageIds, b.imageIds];
+    const draws = [[0, 3], [1, 3]]; // set 0 class 0 with set 1 class 1 (shared): drawn again
+    const episode = interpolatedEpisode(byClass, shape, () => draws.shift()!, ids);
+    expect([...episode.support, ...episode.query].map((r) => ids[r.set][r.index])).toEqual(['y1', 'x1', 'y2', 'y3', 'x2', 'x3']);
+    const rng = new SeededRandom(4);
+    for (let i = 0; i < 30; i++) {
+      const drawn = interpolatedEpisode(byClass, { ...shape, ways: 3 }, (n, c) => rng.sample(n, c), ids);
+      const seen = [...drawn.support, ...drawn.query].map((r) => ids[r.set][r.index]);
+      expect(new Set(seen).size).toBe(seen.length);
+    }
+    expect(() => interpolatedEpisode(byClass, { ...shape, ways: 4 }, (n, c) => rng.sample(n, c), ids)).toThrow(/never 4 surrogate classes without a common image/);
+  });
+
   it('mirrors patch indices under a horizontal flip', () => {
     expect(flipPatchIndex(0, 4)).toBe(3);
     expect(flipPatchIndex(6, 4)).toBe(5); // row 1 col 2 → row 1 col 1

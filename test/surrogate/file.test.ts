@@ -60,6 +60,7 @@ describe('writeSurrogateSet / readSurrogateSet', () => {
     expect(back.keptPatches).toEqual(pruned.keptPatches);
     expect(back.record).toEqual(pruned.record);
     expect(back.record.teacherLora).toBe('lora-p');
+    expect(back.record.seed).toBe(4); // the inversion's seed, kept with its images
     expect(fs.readdirSync(dir)).toContain('masked-0.png');
     disposeSurrogateSets([back]);
     expect(tf.memory().numTensors).toBe(before);
@@ -124,10 +125,18 @@ describe('readSurrogateData on bad files', () => {
       ['confidence', (i) => { i.targetConfidence = [2, 0, 0, 0, 0, 0]; }, /targetConfidence: expected 6 probabilities/],
       ['kept rows', (i) => { (i.keptPatches as number[][])[1] = [0]; }, /keptPatches: expected rows of one length/],
       ['record', (i) => { delete i.teacherLora; }, /teacherLora: expected the inverted LoRA \(a string\), found nothing/],
+      ['seed', (i) => { i.seed = 'four'; }, /seed: expected the inversion's seed \(an integer\) or nothing, found "four"/],
     ];
     for (const [name, change, message] of cases) {
       expect(() => readSurrogateData(withInfo(`bad-${name}`, change)), name).toThrow(message);
     }
+  });
+
+  it('reads a set written before the seed was kept (no seed in surrogate.json): its record has none', () => {
+    const back = readBack(withInfo('no-seed', (i) => { delete i.seed; }));
+    expect(back.record.seed).toBeUndefined();
+    expect(back.record.teacherLora).toBe('lora-p');
+    disposeSurrogateSets([back]);
   });
 
   it('checks the tensors against surrogate.json: shape, masks only when pruned, pixels in [0, 1]', () => {
