@@ -155,6 +155,7 @@ function finish(
     steps: run.history.length,
     totalSteps: o.steps,
     iterationsPerSecond: run.seconds > 0 ? run.history.length / run.seconds : 0,
+    seed: o.seed,
     teacher,
     classNames: o.classNames,
     patchSize,

@@ -24,6 +24,7 @@ export interface InversionResultData {
   steps: number; // iterations done
   totalSteps: number; // iterations asked for
   iterationsPerSecond: number; // over the optimisation iterations only
+  seed: number; // of the pixel initialisation and the jitter
   teacher: Teacher;
   classNames: string[];
   patchSize: number;
@@ -69,7 +70,7 @@ export class InversionResult {
     return {
       teacherLora, classNames: [...this.classNames], targetConfidence: [...this.targetConfidence], maxConfidence: [...this.maxConfidence],
       teacherPredictions: [...this.teacherPredictions], steps: this.steps, totalSteps: this.totalSteps,
-      iterationsPerSecond: this.iterationsPerSecond, history: this.history.map((step) => ({ ...step })),
+      iterationsPerSecond: this.iterationsPerSecond, history: this.history.map((step) => ({ ...step })), seed: this.seed,
     };
   }
 

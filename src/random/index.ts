@@ -1,1 +1,2 @@
+export { loraSeed } from './lora-seed';
 export { SeededRandom } from './seeded-random';

@@ -9,11 +9,17 @@ import type { VisionTransformer } from '../model/vision-transformer';
 import { invertLoraJobs, type InvertLoraJob } from '../parallel';
 import { SHIPPED_PRIOR_FILE } from '../prior/prior-file';
 import type { RunControl } from '../progress/events';
+import { loraSeed } from '../random/lora-seed';
 import { disposeSurrogateSets, readSurrogateSet, type RecordedSurrogateSet } from '../surrogate';
 import { zooEntryFile, type ZooEntry } from '../zoo';
 import type { RunConfig } from './config';
 
-/** One invert-lora job per zoo LoRA: the run's inversion settings, output `<out>/<id>/`. */
+/**
+ * One invert-lora job per zoo LoRA: the run's inversion settings, output `<out>/<id>/`. Each
+ * LoRA is inverted with its own seed, loraSeed(run seed, LoRA id): its own starting noise and
+ * jitter, the same in every inversion of that LoRA in the run (the noise row, steps 0, is then
+ * the very start of its inversion; the pruned variant starts from it too).
+ */
 export function zooInversionJobs(
   files: { backbone: string; zoo: string; prior?: string }, entries: readonly ZooEntry[], config: RunConfig,
   pruning: Record<number, number>, out: string,
@@ -26,7 +32,7 @@ export function zooInversionJobs(
       output: path.join(out, entry.id),
       options: {
         ways: entry.head.classes, shots: inv.shots, queries: inv.queries, steps: inv.steps, learningRate: inv.learningRate,
-        priorWeight: inv.priorWeight, pruning, pruneFrom: inv.pruneStartFraction, seed: config.evaluation.seed,
+        priorWeight: inv.priorWeight, pruning, pruneFrom: inv.pruneStartFraction, seed: loraSeed(config.evaluation.seed, entry.id),
         classNames: entry.classIds, run: `inversion ${entry.id}`,
       },
     };

@@ -8,14 +8,16 @@ import { selectBackend } from '../../src/backend';
 import { invertLora } from '../../src/inversion';
 import { VisionTransformer, type ViTConfig } from '../../src/model';
 import { PARALLEL_MODE_ENV } from '../../src/parallel';
+import { loraSeed } from '../../src/random';
 import type { RunConfig } from '../../src/reproduce/config';
-import { invertZooEntries } from '../../src/reproduce/invert-zoo';
-import { disposeSurrogateSets, readSurrogateData } from '../../src/surrogate';
+import { invertZooEntries, zooInversionJobs } from '../../src/reproduce/invert-zoo';
+import { disposeSurrogateSets, readSurrogateData, type RecordedSurrogateSet } from '../../src/surrogate';
 import { buildZoo, type Zoo } from '../../src/zoo';
 import { syntheticDataset } from '../data/synthetic';
 
 // The reproduction inverts its zoo through the parallel pool's job code (files in, surrogate
-// folders out). This checks that path gives the very images the direct call to invertLora gives.
+// folders out). This checks that path gives the very images the direct call to invertLora gives,
+// each LoRA with its own seed (loraSeed of the run's seed and its id).
 const VIT: ViTConfig = { imageSize: 8, patchSize: 4, channels: 3, width: 16, depth: 2, heads: 2, mlpWidth: 32, projectionDim: 16, layerNormEps: 1e-5 };
 const CONFIG = {
   backbone: { source: 'random', config: VIT, seed: 3 },
@@ -52,7 +54,7 @@ describe('invertZooEntries (the reproduction through the parallel jobs)', () => 
     for (const [i, entry] of zoo.entries.entries()) {
       const teacher = { adapter: LoRA.fromParameters(entry.parameters), head: entry.head! };
       const direct = await invertLora(backbone, teacher, null, {
-        ways: entry.head!.classes, shots: 1, queries: 1, steps: 3, learningRate: 0.25, priorWeight: 0, pruning, pruneFrom: 0.25, seed: 5, classNames: entry.classIds,
+        ways: entry.head!.classes, shots: 1, queries: 1, steps: 3, learningRate: 0.25, priorWeight: 0, pruning, pruneFrom: 0.25, seed: loraSeed(5, entry.id), classNames: entry.classIds,
       });
       const expected = direct.toRecordedSurrogateSet(entry.id);
       const got = sets[i];
@@ -62,6 +64,7 @@ describe('invertZooEntries (the reproduction through the parallel jobs)', () => 
       expect(got.targets).toEqual(expected.targets);
       expect(got.keptPatches).toEqual(expected.keptPatches);
       expect(got.record.targetConfidence).toEqual(expected.record.targetConfidence);
+      expect(got.record.seed).toBe(loraSeed(5, entry.id));
       expect(got.record.history.map((s) => s.loss)).toEqual(expected.record.history.map((s) => s.loss));
       expect(got.teacher.head).toBe(entry.head);
       expect(readSurrogateData(path.join(out, entry.id)).info.teacherLora).toBe(path.join(zoo.directory!, `${entry.id}.safetensors`));
@@ -72,5 +75,67 @@ describe('invertZooEntries (the reproduction through the parallel jobs)', () => 
     disposeSurrogateSets(sets);
     expect(tf.memory().numTensors).toBe(before);
     vi.unstubAllEnvs();
+  });
+});
+
+/** The bytes of a tensor's float32 values: equal bytes are bit-identical images (NaN and −0 included). */
+const bytesOf = (t: tf.Tensor) => {
+  const values = t.dataSync() as Float32Array;
+  return Buffer.from(values.buffer, values.byteOffset, values.byteLength);
+};
+
+describe('the seeds of the inversions of a zoo', () => {
+  // one run of the reproduction's three inversions of the zoo (lora-recycle, the noise row with 0
+  // steps, the pruned variant with another schedule), plus lora-recycle once more
+  const runs: Record<'recycle' | 'again' | 'noise' | 'pruned', RecordedSurrogateSet[]> = { recycle: [], again: [], noise: [], pruned: [] };
+  const invert = (name: string, steps: number, pruning: Record<number, number>) =>
+    invertZooEntries(backbone, zoo.directory!, zoo.entries, { ...CONFIG, inversion: { ...CONFIG.inversion, steps } }, pruning, path.join(tmp, `seeds-${name}`), { backend: 'cpu' });
+
+  beforeAll(async () => {
+    vi.stubEnv(PARALLEL_MODE_ENV, 'invert=in-process');
+    runs.recycle = await invert('recycle', 3, { 1: 0.5 });
+    runs.again = await invert('again', 3, { 1: 0.5 });
+    runs.noise = await invert('noise', 0, {});
+    runs.pruned = await invert('pruned', 3, { 0: 0.5 });
+    vi.unstubAllEnvs();
+  });
+  afterAll(() => Object.values(runs).forEach(disposeSurrogateSets));
+
+  it('gives the job of each LoRA its own seed, loraSeed(run seed, LoRA id), so their starting images differ', () => {
+    const jobs = zooInversionJobs({ backbone: 'b', zoo: zoo.directory! }, zoo.entries, CONFIG, {}, 'out');
+    const seeds = jobs.map((job) => job.options.seed);
+    expect(seeds).toEqual(zoo.entries.map((entry) => loraSeed(5, entry.id)));
+    expect(new Set(seeds).size).toBe(zoo.entries.length);
+    expect(runs.noise.map((set) => set.record.seed)).toEqual(seeds);
+    const [a, b] = runs.noise; // the un-optimised starts (0 steps), same shape: 3 ways × (1 + 1)
+    expect(a.pixels.shape).toEqual(b.pixels.shape);
+    expect(bytesOf(a.pixels).equals(bytesOf(b.pixels))).toBe(false);
+  });
+
+  it('makes the noise set of a LoRA the start of the inversion of that LoRA (same seed), in the pruned variant too', async () => {
+    for (const [i, entry] of zoo.entries.entries()) {
+      const seed = runs.recycle[i].record.seed!;
+      expect([runs.noise[i].record.seed, runs.pruned[i].record.seed]).toEqual([seed, seed]);
+      const teacher = { adapter: LoRA.fromParameters(entry.parameters), head: entry.head! };
+      // the real inversion's options with 0 steps: its pixels before the first step
+      const start = await invertLora(backbone, teacher, null, {
+        ways: entry.head!.classes, shots: 1, queries: 1, steps: 0, learningRate: 0.25, priorWeight: 0, pruning: { 1: 0.5 }, pruneFrom: 0.25, seed, classNames: entry.classIds,
+      });
+      expect(bytesOf(runs.noise[i].pixels).equals(bytesOf(start.pixels))).toBe(true);
+      expect(bytesOf(runs.noise[i].pixels).equals(bytesOf(runs.recycle[i].pixels))).toBe(false); // the inversion moved from it
+      start.dispose();
+      teacher.adapter.dispose();
+    }
+  });
+
+  it('gives bit-identical surrogate images when the same run is made twice', () => {
+    for (const [i, entry] of zoo.entries.entries()) {
+      const [first, second] = [runs.recycle[i], runs.again[i]];
+      expect(bytesOf(second.pixels).equals(bytesOf(first.pixels)), entry.id).toBe(true);
+      expect(bytesOf(second.images).equals(bytesOf(first.images)), entry.id).toBe(true);
+      expect(bytesOf(second.masks!).equals(bytesOf(first.masks!)), entry.id).toBe(true);
+      const [fileFirst, fileSecond] = ['recycle', 'again'].map((name) => readSurrogateData(path.join(tmp, `seeds-${name}`, entry.id)).pixels);
+      expect(Buffer.from(fileSecond.buffer, fileSecond.byteOffset, fileSecond.byteLength).equals(Buffer.from(fileFirst.buffer, fileFirst.byteOffset, fileFirst.byteLength))).toBe(true);
+    }
   });
 });
