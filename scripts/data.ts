@@ -8,7 +8,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { progressBar } from '../src/cli/progress-bar';
-import { buildAllData, EMOJI_SPLITS, GLYPH_SCRIPTS, SPLITS, summarizeDataset, type DatasetSummary } from '../src/data';
+import { buildAllData, classesOf, digitGlyphTwins, EMOJI_SPLITS, GLYPH_SCRIPTS, nameWords, sharedNouns, SPLITS, summarizeDataset, type DatasetSummary, type StoreDataset } from '../src/data';
 import { defaultCacheDir } from '../src/paths';
 import { ConfigError } from '../src/errors';
 import { writeFileAtomic } from '../src/io/atomic-write';
@@ -41,6 +41,45 @@ function splitRule(name: string): string {
   return 'The 10,000 test images, all in split test (a cross-domain test set), resized to the set size and made RGB.';
 }
 
+/**
+ * The card's "Concept overlaps" section: concepts a split shares with the backbone's training splits
+ * (emoji pretrain, glyph base) under other class ids, found from the class names (src/data/concept-overlaps.ts).
+ */
+function conceptOverlapLines(datasets: StoreDataset[]): string[] {
+  const find = (prefix: string) => datasets.find((d) => d.name.startsWith(`${prefix}-`));
+  const [emoji, glyphs, mnist, fashion] = ['emoji', 'glyphs', 'mnist', 'fashion-mnist'].map(find);
+  const lines = [
+    '## Concept overlaps',
+    '',
+    'Splits keep class ids apart, not concepts. The backbone is trained on no class id of emoji base, validation or novel, glyph test, MNIST or Fashion-MNIST (`assets/backbone/training-record.json` lists the ids it was trained on), but some of their concepts it has seen under other ids. Found from the class names by `digitGlyphTwins` and `sharedNouns` (src/data/concept-overlaps.ts); the splits and the shipped backbone are left as they are.',
+    '',
+  ];
+  if (mnist && glyphs) {
+    const twins = digitGlyphTwins(mnist.classes, glyphs.classes).filter((t) => t.glyph.split === 'base');
+    lines.push(`- **MNIST = glyph base digits.** ${twins.length} of MNIST's ${mnist.classes.length} classes are glyph base characters, which pretrain the backbone: ${twins.map((t) => `${t.digit.id} = ${t.glyph.id}`).join(', ')}. MNIST tests new handwriting of seen concepts (the backbone saw the digits drawn in fonts), not unseen classes.`);
+  }
+  if (emoji) {
+    const pretrain = classesOf(emoji, 'pretrain');
+    const novel = classesOf(emoji, 'novel');
+    const overlaps = sharedNouns(pretrain, novel);
+    const nouns = [...new Set(overlaps.map((o) => o.noun))];
+    lines.push(
+      `- **Emoji pretrain and novel.** ${overlaps.length} of the ${pretrain.length} pretrain emoji share a noun with the novel split (${nouns.length} nouns: ${nouns.join(', ')}): a pretrain emoji's name holds, as a word, the whole name of a novel emoji. Cat and monkey faces (Smileys & Emotion) draw the animals that novel (Animals & Nature) asks about; "horse racing" draws a rider on a horse, the lotus position a person sitting.`,
+      '',
+      '| noun | pretrain emoji (trained on) | novel emoji with the noun in their name |',
+      '|---|---|---|',
+      ...nouns.map((noun) => `| ${noun} | ${overlaps.filter((o) => o.noun === noun).map((o) => o.seen.name).join(', ')} | ${novel.filter((c) => nameWords(c.name).includes(noun)).map((c) => c.name).join(', ')} |`),
+      '',
+    );
+    if (fashion) {
+      const shared = sharedNouns(pretrain, fashion.classes);
+      lines.push(`- **Fashion-MNIST.** ${shared.length} pretrain emoji share a noun with a Fashion-MNIST class${shared.length ? `: ${shared.map((o) => o.seen.name).join(', ')}` : ''}.`);
+    }
+  }
+  lines.push('');
+  return lines;
+}
+
 interface BenchRecord {
   date: string;
   seconds: number;
@@ -48,7 +87,7 @@ interface BenchRecord {
   size: number;
 }
 
-function card(summaries: DatasetSummary[], missing: { name: string; message: string }[], seconds: number, size: number): string {
+function card(summaries: DatasetSummary[], missing: { name: string; message: string }[], seconds: number, size: number, overlaps: string[]): string {
   const bench = fs.existsSync(BENCH) ? (JSON.parse(fs.readFileSync(BENCH, 'utf8')) as BenchRecord) : undefined;
   const lines = [
     '# Data card',
@@ -76,6 +115,7 @@ function card(summaries: DatasetSummary[], missing: { name: string; message: str
     for (const source of Object.keys(s.licences).sort()) lines.push(`| ${source} | ${number(s.sources[source] ?? 0)} | ${s.licences[source]} |`);
     lines.push('');
   }
+  lines.push(...overlaps);
   lines.push(
     '## Episodes',
     '',
@@ -100,7 +140,7 @@ async function main(): Promise<void> {
   for (const m of missing) console.log(`${m.name}: not built: ${m.message}`);
   console.log(`done in ${seconds.toFixed(1)} s`);
   if (command === 'card') {
-    writeFileAtomic(CARD, card(summaries, missing, seconds, size));
+    writeFileAtomic(CARD, card(summaries, missing, seconds, size, conceptOverlapLines(datasets)));
     console.log(`wrote ${path.relative(process.cwd(), CARD)}`);
   }
 }

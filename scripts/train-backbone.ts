@@ -9,6 +9,9 @@
  *   npm run train:backbone -- --evaluate [--episodes N]
  * prototype (NN) accuracy of the frozen backbone next to raw-pixel prototypes, 5-way 1- and
  * 5-shot, 15 queries, on fixed seeded episodes (src/data/episodes.ts), into evaluation.json.
+ * The class ids the shipped backbone was trained on, recomputed into the training record (no training;
+ * refused when the data built now differs from the record's checksums, class or image counts):
+ *   npm run train:backbone -- --record-classes
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -20,19 +23,22 @@ import { backboneClassifier } from '../src/backbone/pretrain';
 import { Adam, DEFAULT_ADAMW } from '../src/optim/adam';
 import { SeededRandom } from '../src/random/seeded-random';
 import { progressBar } from '../src/cli/progress-bar';
+import { digitGlyphTwins, sharedNouns } from '../src/data/concept-overlaps';
 import { classesOf, type ImageDataset, type Split } from '../src/data/dataset';
 import { loadFashionMnist, loadMnist } from '../src/data/digits';
 import { EMOJI_SPLITS, loadEmojiDataset } from '../src/data/emoji';
 import type { StoreDataset } from '../src/data/store-dataset';
 import { sampleEpisodes } from '../src/data/episodes';
 import { loadGlyphDataset } from '../src/data/glyphs';
-import { evaluateEpisodeSource, flattenImages, meanWithInterval } from '../src/evaluation';
+import { evaluateEpisodeSource, flattenImages, formatPercent, meanWithInterval } from '../src/evaluation';
+import { ConfigError } from '../src/errors';
 import { writeJsonAtomic } from '../src/io';
+import { readJsonFile } from '../src/io/read-json';
 import { LinearHead, TINY_VIT, VisionTransformer, variablesOf } from '../src/model';
 import { commandLine } from './command-line';
 import { optimiserOptions } from './training-recipe';
 
-const parseCommandLine = () => commandLine({ epochs: undefined, minutes: '14', seed: '0', episodes: undefined, 'digits-pool': undefined }, ['evaluate', 'fresh']).values;
+const parseCommandLine = () => commandLine({ epochs: undefined, minutes: '14', seed: '0', episodes: undefined, 'digits-pool': undefined }, ['evaluate', 'fresh', 'record-classes']).values;
 type Args = ReturnType<typeof parseCommandLine>;
 
 const RECIPE = { batchSize: 64, peakLearningRate: 1e-3, floorLearningRate: 1e-5, warmupFraction: 0.05, tokenKeepRatio: 0.5, fullTokenFraction: 0.2, weightDecay: 0.05 };
@@ -109,28 +115,85 @@ async function evaluate(args: Args): Promise<void> {
         episodes: list.episodes.length, seed: EVALUATION.seed, skippedClasses: list.skippedClasses.length,
         imagePool: set.pooled && digitsPool ? `first ${digitsPool} test images per class` : 'all images of the split',
         nn: { mean: nn.mean, ci95: nn.ci95 }, rawPixels: { mean: raw.mean, ci95: raw.ci95 },
-        nnMinusRaw: { mean: difference.mean, ci95: difference.ci95, std: difference.ci95 * Math.sqrt(difference.n) / 1.96 },
+        nnMinusRaw: { mean: difference.mean, ci95: difference.ci95, n: difference.n },
         featureSeconds, episodeSeconds: (Date.now() - started) / 1000,
       });
-      console.log(`${set.name} 5-way ${shots}-shot: NN ${(100 * nn.mean).toFixed(2)} ± ${(100 * nn.ci95).toFixed(2)} %, raw pixels ${(100 * raw.mean).toFixed(2)} ± ${(100 * raw.ci95).toFixed(2)} %`);
+      console.log(`${set.name} 5-way ${shots}-shot: NN ${formatPercent(nn)} %, raw pixels ${formatPercent(raw)} %`);
       writeJsonAtomic(out, { backend, protocol: { ...EVALUATION, episodes, classifier: 'prototypes (class-mean features), Euclidean distance', interval: '1.96·std/√n over episodes' }, results });
     }
   }
   backbone.dispose();
 }
 
+/**
+ * The recipe's training classes: all emoji 'pretrain' classes, then all glyph 'base' classes, in
+ * data order, each cut into training images and one held-out drawing per class (chosen with `seed`).
+ * The paper's premise: the backbone never sees the zoo's classes (emoji 'base') nor meta-test ones.
+ */
+function trainingParts(emoji: StoreDataset, glyphs: StoreDataset, seed: number) {
+  return [holdoutSplit(emoji, classesOf(emoji, 'pretrain'), 1, seed), holdoutSplit(glyphs, classesOf(glyphs, 'base'), 1, seed)];
+}
+
+/** The record's data.sets: what each set gave, with the sorted ids of the classes trained on. */
+function recordSets(emoji: StoreDataset, glyphs: StoreDataset, parts: ReturnType<typeof trainingParts>) {
+  const classIds = (part: (typeof parts)[number]) => [...part.classIds].sort();
+  return [
+    { dataset: emoji.name, checksum: emoji.checksum, split: 'pretrain', categories: Object.keys(EMOJI_SPLITS).filter((g) => EMOJI_SPLITS[g] === 'pretrain'), classes: parts[0].classIds.length, trainImages: parts[0].train.size, classIds: classIds(parts[0]) },
+    { dataset: glyphs.name, checksum: glyphs.checksum, split: 'base', classes: parts[1].classIds.length, trainImages: parts[1].train.size, classIds: classIds(parts[1]) },
+  ];
+}
+
+const NEVER_SEEN = 'no class id of: emoji base (the zoo\'s classes), validation and novel; glyph test; MNIST; Fashion-MNIST (data.sets[].classIds lists every id trained on). Never seen by id is not unseen in concept: see conceptOverlaps';
+
+/**
+ * The concepts the backbone saw under other class ids (docs/data-card.md, Concept overlaps): MNIST's
+ * digits are glyph base digits, and emoji pretrain classes named after a novel emoji's animal or food.
+ */
+async function conceptOverlaps(emoji: StoreDataset, glyphs: StoreDataset, parts: ReturnType<typeof trainingParts>): Promise<string> {
+  const seen = new Set(parts.flatMap((p) => p.classIds));
+  const digits = digitGlyphTwins((await loadMnist()).classes, glyphs.classes).filter((t) => seen.has(t.glyph.id));
+  const nouns = sharedNouns(emoji.classes.filter((c) => seen.has(c.id)), classesOf(emoji, 'novel'));
+  const byNoun = [...new Set(nouns.map((o) => o.noun))].map((noun) => `${noun} ×${nouns.filter((o) => o.noun === noun).length}`);
+  const examples = nouns.filter((o, i) => i === nouns.findIndex((p) => p.noun === o.noun)).map((o) => `${o.seen.name} (${o.seen.id})`);
+  return `seen in concept under other class ids: MNIST's ${digits.length} digit classes are the glyph base digits ${digits.map((t) => t.glyph.name.split(' ')[0]).join('')} (${digits[0]?.glyph.id}…${digits.at(-1)?.glyph.id}, trained on as fonts draw them); `
+    + `${nouns.length} emoji pretrain classes share a noun with a novel emoji's name (${byNoun.join(', ')}; e.g. ${examples.join(', ')}). docs/data-card.md, Concept overlaps, lists them`;
+}
+
+/**
+ * --record-classes: writes the recipe's class ids (and the concept overlaps) into the existing
+ * training record, after checking that the data built now is the data it was trained on.
+ */
+async function recordClasses(): Promise<void> {
+  const file = assetPath('backbone', 'training-record.json');
+  const record = readJsonFile(file, 'not valid JSON') as { data: { sets: { dataset: string; checksum: string; classes: number; trainImages: number }[] } & Record<string, unknown>; recipe: { seed: number } };
+  const emoji = await loadEmojiDataset({ onEvent: progressBar() });
+  const glyphs = await loadGlyphDataset({ onEvent: progressBar() });
+  const parts = trainingParts(emoji, glyphs, record.recipe.seed);
+  const sets = recordSets(emoji, glyphs, parts);
+  const differences = sets.flatMap((set, i) => {
+    const recorded = record.data.sets[i];
+    return (['dataset', 'checksum', 'classes', 'trainImages'] as const).filter((key) => recorded?.[key] !== set[key]).map((key) => `${set.dataset} ${key}: recorded ${JSON.stringify(recorded?.[key])}, built now ${JSON.stringify(set[key])}`);
+  });
+  if (differences.length > 0) throw new ConfigError(`${file}: the data built now is not the data the backbone was trained on, nothing written (${differences.join('; ')})`);
+  const overlaps = await conceptOverlaps(emoji, glyphs, parts);
+  const data = { ...record.data, sets: record.data.sets.map((set, i) => ({ ...set, classIds: sets[i].classIds })), neverSeen: NEVER_SEEN, conceptOverlaps: overlaps };
+  writeJsonAtomic(file, { ...record, data });
+  console.log(`wrote the ${sets.map((s) => `${s.classIds.length} ${s.dataset}`).join(' and ')} class ids into ${file}\n${overlaps}`);
+}
+
 async function main(): Promise<void> {
   const args = parseCommandLine();
   if (args.evaluate) return evaluate(args);
+  if (args['record-classes']) return recordClasses();
   const backend = await initWasmBackend();
   const seed = Number(args.seed);
   const checkpointPath = path.resolve(__dirname, '..', '.cache', 'backbone', 'pretrain.ckpt.safetensors');
   if (args.fresh) fs.rmSync(checkpointPath, { force: true });
   fs.mkdirSync(path.dirname(checkpointPath), { recursive: true });
-  // the paper's premise: the backbone never sees the zoo's classes (emoji 'base') nor meta-test ones
   const emoji = await loadEmojiDataset({ onEvent: progressBar() });
   const glyphs = await loadGlyphDataset({ onEvent: progressBar() });
-  const parts = [holdoutSplit(emoji, classesOf(emoji, 'pretrain'), 1, seed), holdoutSplit(glyphs, classesOf(glyphs, 'base'), 1, seed)];
+  const parts = trainingParts(emoji, glyphs, seed);
+  const overlaps = await conceptOverlaps(emoji, glyphs, parts); // before training: a missing MNIST fails now, not after the run
   const split = {
     classIds: parts.flatMap((p) => p.classIds),
     train: concatLabelled(parts.map((p) => p.train)),
@@ -166,13 +229,11 @@ async function main(): Promise<void> {
   saveBackbone(assetPath('backbone', 'tiny-vit.safetensors'), backbone);
   writeJsonAtomic(assetPath('backbone', 'training-record.json'), {
     data: {
-      sets: [
-        { dataset: emoji.name, checksum: emoji.checksum, split: 'pretrain', categories: Object.keys(EMOJI_SPLITS).filter((g) => EMOJI_SPLITS[g] === 'pretrain'), classes: parts[0].classIds.length, trainImages: parts[0].train.size },
-        { dataset: glyphs.name, checksum: glyphs.checksum, split: 'base', classes: parts[1].classIds.length, trainImages: parts[1].train.size },
-      ],
+      sets: recordSets(emoji, glyphs, parts),
       classes: split.classIds.length, trainImages: split.train.size, heldOutImages: split.heldOut.size,
       holdout: 'one drawing (artist or font) per class, chosen with the seed',
-      neverSeen: 'emoji base (the zoo\'s classes), validation and novel; glyph test; MNIST; Fashion-MNIST',
+      neverSeen: NEVER_SEEN,
+      conceptOverlaps: overlaps,
     },
     recipe: { ...RECIPE, epochs, seed, steps: record.totalSteps, augment: 'random resized crop 0.75–1 with ±12.5 % shift (white fill), horizontal flip, brightness ±0.1, contrast ±20 %, saturation ±30 %', schedule: 'linear warm-up then cosine to the floor', optimizer: 'AdamW (decoupled weight decay on matrices)' },
     backend,
