@@ -8,7 +8,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { progressBar } from '../src/cli/progress-bar';
-import { buildAllData, classesOf, digitGlyphTwins, EMOJI_SPLITS, GLYPH_SCRIPTS, nameWords, sharedNouns, SPLITS, summarizeDataset, type DatasetSummary, type StoreDataset } from '../src/data';
+import { buildAllData, classesOf, digitGlyphTwins, DOMAIN_PROPORTIONS, DOMAIN_SCRIPTS, EMOJI_SPLITS, GLYPH_SCRIPTS, nameWords, sharedNouns, SPLITS, summarizeDataset, type DatasetSummary, type StoreDataset } from '../src/data';
 import { defaultCacheDir } from '../src/paths';
 import { ConfigError } from '../src/errors';
 import { writeFileAtomic } from '../src/io/atomic-write';
@@ -34,6 +34,10 @@ function splitRule(name: string): string {
     const bySplit = SPLIT_ORDER.map((split) => [split, Object.keys(EMOJI_SPLITS).filter((g) => EMOJI_SPLITS[g] === split)] as const).filter(([, g]) => g.length);
     return `Split by Unicode emoji category: ${bySplit.map(([split, groups]) => `${split} = ${groups.join(', ')}`).join('; ')}. The backbone is pretrained on the pretrain categories (and the glyph base scripts), the LoRA zoo is tuned on the base categories, validation selects meta-LoRAs, and novel is meta-test: as in the paper, the backbone never sees the zoo's tasks, and no model sees a meta-test class. Emoji drawn by fewer than 6 artist sets are left out; a held-out emoji keeps no drawing identical to a pretrain or base emoji's drawing by the same artist.`;
   }
+  if (name.startsWith('glyph-domain')) {
+    const { base, validation, novel } = DOMAIN_PROPORTIONS;
+    return `Domain B: class = one character of a non-Latin script, image = that character drawn by one font file (src/data/glyph-domain.ts). Split at random by class with seed 1: ${base * 100} % base (the zoo's classes), ${validation * 100} % validation, ${novel * 100} % novel (meta-test); \`split: 'by-script'\` gives the harder cross-script split instead (scripts below). Each character keeps at most 24 and at least 20 distinct images (equal images at 32 px counted once), taken one font family after another.`;
+  }
   if (name.startsWith('glyphs')) {
     const bySplit = SPLIT_ORDER.map((split) => [split, GLYPH_SCRIPTS.filter((s) => s.split === split).map((s) => s.script)] as const).filter(([, s]) => s.length);
     return `Split by script: ${bySplit.map(([split, scripts]) => `${split} = ${scripts.join(', ')}`).join('; ')}. The base scripts pretrain the backbone (beside the emoji pretrain categories) and the image-prior CNN; test is a cross-domain meta-test set. Characters present in fewer than 6 fonts (by cmap) are left out, and so are held-out characters drawn exactly like a base character in some font (homoglyphs such as Greek Α = Latin A).`;
@@ -45,6 +49,33 @@ function splitRule(name: string): string {
  * The card's "Concept overlaps" section: concepts a split shares with the backbone's training splits
  * (emoji pretrain, glyph base) under other class ids, found from the class names (src/data/concept-overlaps.ts).
  */
+/** The card's "Domain B" section: what the backbone may see (A) and the target domain (B), per script. */
+function domainLines(datasets: StoreDataset[]): string[] {
+  const domain = datasets.find((d) => d.name.startsWith('glyph-domain-'));
+  if (!domain) return [];
+  const perScript = DOMAIN_SCRIPTS.map((s) => {
+    const classes = domain.classes.filter((c) => c.category === s.script);
+    const count = (split: string) => classes.filter((c) => c.split === split).length;
+    return `| ${s.script} | U+${s.from.toString(16).toUpperCase().padStart(4, '0')}–${s.to.toString(16).toUpperCase().padStart(4, '0')} | ${classes.length} | ${count('base')} / ${count('validation')} / ${count('novel')} | ${s.byScript} |`;
+  });
+  const counts = domain.classes.map((c) => domain.imagesOf(c.id).length).sort((a, b) => a - b);
+  const packages = [...new Set(Object.values(domain.licences).map((l) => l.replace(/^.*\((\S+) .*\)$/, '$1')))].sort();
+  return [
+    '## Domain B (glyph-domain)',
+    '',
+    "**Decision.** B = printed characters of many non-Latin scripts; A, what the backbone may see, = emoji and Latin/Cyrillic/digit glyphs today; a later retrain drops the glyphs from A. B holds no Latin, Cyrillic or ASCII digit character, no emoji (Extended_Pictographic), and no homoglyph of A's glyphs: a character some font draws with the outline of a Latin, Cyrillic or digit character of that font (same shape up to position and scale), or whose kept image equals such a character's image in the same font, is left out. Residual risk: a script font without Latin cannot be compared this way (e.g. Cherokee letters that resemble Latin ones in another font).",
+    '',
+    `Images per class: min ${counts[0]}, median ${counts[Math.floor(counts.length / 2)]}, max ${counts[counts.length - 1]}. Fonts: ${Object.keys(domain.licences).length} font files used, from the Debian packages ${packages.join(', ')} (versions and licence per font file in the table above and in the store's recipe). Characters come from a font's cmap only (no missing-glyph boxes); blank glyphs, marks, punctuation and emoji are left out. Left out for want of fonts (fewer than 20 fonts draw their characters): Oriya, Tibetan, Mongolian, Runic, Ogham, Coptic, Syriac, Thaana, N'Ko, Vai, Yi.`,
+    '',
+    'Episodes: `sampleEpisodes` with `disjointSources` draws support and query from disjoint halves of the font files (src/data/episodes.ts); two weights of one family count as two fonts.',
+    '',
+    '| script | code points | classes | random split base / validation / novel | by-script split |',
+    '|---|---|---:|---|---|',
+    ...perScript,
+    '',
+  ];
+}
+
 function conceptOverlapLines(datasets: StoreDataset[]): string[] {
   const find = (prefix: string) => datasets.find((d) => d.name.startsWith(`${prefix}-`));
   const [emoji, glyphs, mnist, fashion] = ['emoji', 'glyphs', 'mnist', 'fashion-mnist'].map(find);
@@ -140,7 +171,7 @@ async function main(): Promise<void> {
   for (const m of missing) console.log(`${m.name}: not built: ${m.message}`);
   console.log(`done in ${seconds.toFixed(1)} s`);
   if (command === 'card') {
-    writeFileAtomic(CARD, card(summaries, missing, seconds, size, conceptOverlapLines(datasets)));
+    writeFileAtomic(CARD, card(summaries, missing, seconds, size, [...domainLines(datasets), ...conceptOverlapLines(datasets)]));
     console.log(`wrote ${path.relative(process.cwd(), CARD)}`);
   }
 }

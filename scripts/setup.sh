@@ -19,7 +19,15 @@ step_done() { [ -f "$stamp_dir/$1" ] && [ "$(cat "$stamp_dir/$1")" = "$2" ]; }
 mark_done() { echo "$2" > "$stamp_dir/$1"; }
 
 # --- Debian packages --------------------------------------------------------------------------
-apt_packages=(chromium clang lld dataset-fashion-mnist fonts-dejavu-core fonts-dejavu-extra fonts-liberation fonts-noto-color-emoji redis-server)
+# fonts-noto-core ... fonts-stix: domain B's fonts (src/data/glyph-domain-sources.ts), about 122 MB to download
+apt_packages=(chromium clang lld dataset-fashion-mnist fonts-dejavu-core fonts-dejavu-extra fonts-liberation fonts-noto-color-emoji redis-server
+  fonts-noto-core fonts-noto-extra fonts-freefont-ttf fonts-sil-abyssinica fonts-sil-padauk fonts-sil-ezra fonts-sil-scheherazade
+  fonts-sil-lateef fonts-sil-harmattan fonts-sil-annapurna fonts-sil-mondulkiri fonts-sil-sophia-nubian fonts-hosny-amiri fonts-kacst
+  fonts-arabeyes fonts-farsiweb fonts-ukij-uyghur fonts-bpg-georgian fonts-gfs-artemisia fonts-gfs-baskerville fonts-gfs-bodoni-classic
+  fonts-gfs-complutum fonts-gfs-didot fonts-gfs-gazis fonts-gfs-neohellenic fonts-gfs-olga fonts-gfs-porson fonts-gfs-solomos
+  fonts-gfs-theokritos fonts-beng fonts-deva fonts-gujr fonts-guru fonts-knda fonts-mlym fonts-orya fonts-taml fonts-telu
+  fonts-lklug-sinhala fonts-thai-tlwg fonts-lao fonts-khmeros fonts-tibetan-machine fonts-dzongkha fonts-lg-aboriginal
+  fonts-mph-2b-damase fonts-stix)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -2,6 +2,7 @@ import { MissingResourceError } from '../errors';
 import type { RunControl } from '../progress/events';
 import { loadFashionMnist, loadMnist } from './digits';
 import { loadEmojiDataset } from './emoji';
+import { loadGlyphDomainDataset } from './glyph-domain';
 import { loadGlyphDataset } from './glyphs';
 import type { StoreDataset } from './store-dataset';
 
@@ -17,13 +18,14 @@ export interface BuiltData {
   missing: { name: string; message: string }[];
 }
 
-/** Builds the emoji, glyph, MNIST and Fashion-MNIST sets in turn (Fashion-MNIST is optional). */
+/** Builds the emoji, glyph, glyph-domain (B), MNIST and Fashion-MNIST sets in turn (glyph-domain and Fashion-MNIST are optional). */
 export async function buildAllData(options: BuildAllOptions = {}): Promise<BuiltData> {
   const common = { size: options.size, cacheDir: options.cacheDir, onEvent: options.onEvent, signal: options.signal };
   const built: BuiltData = { datasets: [], seconds: {}, missing: [] };
   const steps: [string, () => Promise<StoreDataset>, boolean][] = [
     ['emoji', () => loadEmojiDataset(common), false],
     ['glyphs', () => loadGlyphDataset(common), false],
+    ['glyph-domain', () => loadGlyphDomainDataset(common), true],
     ['mnist', () => loadMnist(common), false],
     ['fashion-mnist', () => loadFashionMnist(common), true],
   ];

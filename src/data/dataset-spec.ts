@@ -1,18 +1,19 @@
 import { ConfigError } from '../errors';
 import { loadFashionMnist, loadMnist } from './digits';
 import { loadEmojiDataset } from './emoji';
+import { loadGlyphDomainDataset } from './glyph-domain';
 import { loadGlyphDataset } from './glyphs';
 import type { StoreDataset } from './store-dataset';
 
 /** A data set by name, as plain data (a worker job, a configuration): which loader, at what size. */
 export interface DatasetSpec {
-  loader: 'emoji' | 'glyphs' | 'mnist' | 'fashion-mnist';
+  loader: 'emoji' | 'glyphs' | 'glyph-domain' | 'mnist' | 'fashion-mnist';
   size?: number; // pixels, the loader's default when omitted (32)
   limit?: number; // emoji only: first n emoji of each category
   cacheDir?: string; // default: the loaders' default cache
 }
 
-const LOADERS: readonly DatasetSpec['loader'][] = ['emoji', 'glyphs', 'mnist', 'fashion-mnist'];
+const LOADERS: readonly DatasetSpec['loader'][] = ['emoji', 'glyphs', 'glyph-domain', 'mnist', 'fashion-mnist'];
 
 /**
  * The dataset a spec names, through its src/data loader (which reads the cache, or builds it the
@@ -29,6 +30,7 @@ export function loadDatasetSpec(spec: DatasetSpec): Promise<StoreDataset> {
   switch (spec.loader) {
     case 'emoji': return loadEmojiDataset({ ...common, limit: spec.limit });
     case 'glyphs': return loadGlyphDataset(common);
+    case 'glyph-domain': return loadGlyphDomainDataset(common);
     case 'mnist': return loadMnist(common);
     case 'fashion-mnist': return loadFashionMnist(common);
   }

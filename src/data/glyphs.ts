@@ -7,6 +7,7 @@ import { defaultCacheDir } from '../paths/cache-dir';
 import { positiveIntegerOption, type ClassInfo, type Split } from './dataset';
 import { readStore, writeStore } from './image-store';
 import { withoutBaseCopies } from './base-copies';
+import { glyphSvg } from './glyph-render';
 import { mapLimited, rasterizeSvg } from './rasterize';
 import { StoreDataset } from './store-dataset';
 
@@ -41,20 +42,6 @@ function fontFiles(dirs: string[]): string[] {
   const files = dirs.filter((d) => fs.existsSync(d)).flatMap((d) => fs.readdirSync(d).filter((f) => f.endsWith('.ttf')).map((f) => path.join(d, f)));
   // math fonts draw letters in another style family; they are kept, sorted for determinism
   return files.sort();
-}
-
-/** The glyph of `char` centred in a square, black on white; undefined if the font lacks it. */
-function glyphSvg(font: opentype.Font, char: string, renderSize: number): string | undefined {
-  if (!font.hasChar(char) || font.charToGlyph(char).index === 0) return undefined;
-  const glyphPath = font.charToGlyph(char).getPath(0, 0, 100);
-  const box = glyphPath.getBoundingBox();
-  const w = box.x2 - box.x1;
-  const h = box.y2 - box.y1;
-  if (!(w > 0 && h > 0)) return undefined; // blank glyph (e.g. a space-like character)
-  const side = Math.max(w, h) * 1.25;
-  const x = box.x1 - (side - w) / 2;
-  const y = box.y1 - (side - h) / 2;
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${renderSize}" height="${renderSize}" viewBox="${x} ${y} ${side} ${side}"><rect x="${x}" y="${y}" width="${side}" height="${side}" fill="white"/><path d="${glyphPath.toPathData(2)}" fill="black"/></svg>`;
 }
 
 /**
