@@ -36,6 +36,17 @@ check('ablation: oracle and noise rows, each row paired with NN, and the headlin
   const h = report.headline;
   return h && h.set === 'emoji-novel' && Number.isFinite(h.recycleMinusNn.mean) && h.recycleMinusNn.ci95 >= 0 ? null : `headline ${JSON.stringify(h)}`;
 });
+check('Table 2/3: every row keeps its per-episode counts, and the headline recomputes from them', () => {
+  const bad = report.table23.find((b) => !Array.isArray(b.queries) || b.rows.some((r) => !Array.isArray(r.correct) || r.correct.length !== r.n));
+  if (bad) return `${bad.set}/${bad.shots} lacks query counts or a row's correct counts`;
+  const h = report.headline;
+  const block = report.table23.find((b) => b.set === h.set && b.shots === h.shots);
+  const of = (method) => block.rows.find((r) => r.method === method).correct.map((k, i) => k / block.queries[i]);
+  const nn = of('nn');
+  const recycle = of('lora-recycle');
+  const mean = (100 * recycle.reduce((s, a, i) => s + a - nn[i], 0)) / recycle.length;
+  return Math.abs(mean - h.recycleMinusNn.mean) < 1e-9 ? null : `headline ${h.recycleMinusNn.mean}, recomputed ${mean}`;
+});
 check('Table 2/3: accuracies are fractions over at least one episode', () => {
   const rows = report.table23.flatMap((b) => b.rows);
   const bad = rows.find((r) => !(r.mean >= 0 && r.mean <= 1 && r.n >= 1 && r.ci95 >= 0));

@@ -1,13 +1,13 @@
 import { formatPercent, formatPoints, pairedDifference, pairedVerdict, type MeanWithInterval } from '../evaluation';
 import type { ZooKnowledge } from './ablation';
-import { accuraciesOf, type EpisodeScores } from './episode-scores';
+import { accuraciesOf } from './episode-scores';
 
 /** One row of the Table 2/3 analogue: a method on one (set, shots) setting. */
 export interface MethodRow extends MeanWithInterval {
   method: string;
   seconds: number;
   vsNn?: MeanWithInterval; // this method − NN on the same episodes (paired); absent for NN itself and in older reports
-  episodes?: EpisodeScores; // per-episode correct counts, in episode order (absent in reports written before they were kept)
+  correct?: number[]; // correct queries per episode, for the block's first n episodes (absent in reports written before they were kept)
 }
 
 export interface Table23Block {
@@ -15,6 +15,7 @@ export interface Table23Block {
   shots: number;
   rows: MethodRow[];
   paired?: Record<string, MeanWithInterval>; // the ablation's other paired differences, keyed "a − b" (ablation.ts)
+  queries?: number[]; // query images per episode of the block's list: a row's accuracy on episode i is correct[i] / queries[i]
 }
 
 /** One row of the Table 4/5 analogue: a pruning schedule. */
@@ -84,8 +85,9 @@ export function pairedWords(a: string, b: string, d: MeanWithInterval): string {
 }
 
 /** Per-episode accuracies of the rows that recorded them, by method. */
-function rowAccuracies(block: Table23Block): Map<string, number[]> {
-  return new Map(block.rows.filter((r) => r.episodes).map((r) => [r.method, accuraciesOf(r.episodes!)]));
+export function rowAccuracies(block: Table23Block): Map<string, number[]> {
+  const queries = block.queries;
+  return queries ? new Map(block.rows.filter((r) => r.correct).map((r) => [r.method, accuraciesOf(r.correct!, queries)])) : new Map();
 }
 
 /**

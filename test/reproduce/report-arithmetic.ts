@@ -1,7 +1,6 @@
 import { expect } from 'vitest';
 import { meanWithInterval, pairedDifference, type MeanWithInterval } from '../../src/evaluation';
-import { accuraciesOf } from '../../src/reproduce/episode-scores';
-import { verdicts, type ReproductionReport } from '../../src/reproduce/report';
+import { rowAccuracies, verdicts, type ReproductionReport } from '../../src/reproduce/report';
 
 const same = (stored: MeanWithInterval, recomputed: MeanWithInterval, what: string) => {
   expect(stored.n, `${what}: n`).toBe(recomputed.n);
@@ -18,11 +17,9 @@ const same = (stored: MeanWithInterval, recomputed: MeanWithInterval, what: stri
 export function expectReportRecomputes(report: ReproductionReport): void {
   for (const block of report.table23) {
     const where = `${block.set} ${block.shots}-shot`;
-    const accuracies = new Map(block.rows.map((row) => {
-      expect(row.episodes, `${where} ${row.method}: per-episode counts`).toBeDefined();
-      expect(row.episodes!.correct).toHaveLength(row.n);
-      return [row.method, accuraciesOf(row.episodes!)] as const;
-    }));
+    expect(block.queries, `${where}: query counts per episode`).toBeDefined();
+    for (const row of block.rows) expect(row.correct, `${where} ${row.method}: per-episode counts`).toHaveLength(row.n);
+    const accuracies = rowAccuracies(block);
     const nn = accuracies.get('nn')!;
     for (const row of block.rows) {
       same(row, meanWithInterval(accuracies.get(row.method)!), `${where} ${row.method}`);
@@ -35,7 +32,7 @@ export function expectReportRecomputes(report: ReproductionReport): void {
   }
   const h = report.headline!;
   const block = report.table23.find((b) => b.set === h.set && b.shots === h.shots)!;
-  const rows = new Map(block.rows.map((r) => [r.method, accuraciesOf(r.episodes!)]));
+  const rows = rowAccuracies(block);
   const d = pairedDifference(rows.get('lora-recycle')!, rows.get('nn')!);
   expect(h.recycleMinusNn.mean).toBeCloseTo(100 * d.mean, 10);
   expect(h.recycleMinusNn.ci95).toBeCloseTo(100 * d.ci95!, 10);

@@ -15,26 +15,27 @@ const row = (method: string, mean: number, ci95: number) => ({ method, mean, ci9
 const scored = (method: string, correct: number[], nn?: number[]) => {
   const accuracies = correct.map((k) => k / 5);
   const own = meanWithInterval(accuracies);
-  return { method, ...own, seconds: 1, episodes: { queries: 5, correct }, ...(nn ? { vsNn: pairedDifference(accuracies, nn.map((k) => k / 5)) } : {}) };
+  return { method, ...own, seconds: 1, correct, ...(nn ? { vsNn: pairedDifference(accuracies, nn.map((k) => k / 5)) } : {}) };
 };
+const fives = (n: number) => new Array<number>(n).fill(5);
 
 describe('reproduction report', () => {
   it('reads LoRA Recycle against NN from the paired interval, not from overlapping unpaired ones', () => {
     // Recycle is one query below NN on every episode: a loss the paired interval shows, though the unpaired intervals overlap
     const nn = [3, 5, 1, 4, 2, 5, 3, 1];
     const recycle = nn.map((k) => k - 1);
-    const block = { set: 'fashion-mnist', shots: 5, rows: [scored('nn', nn), scored('lora-recycle', recycle, nn)] };
+    const block = { set: 'fashion-mnist', shots: 5, rows: [scored('nn', nn), scored('lora-recycle', recycle, nn)], queries: fives(8) };
     const [nnRow, recycleRow] = block.rows;
     expect(Math.abs(recycleRow.mean - nnRow.mean)).toBeLessThan(recycleRow.ci95! + nnRow.ci95!);
     const lines = verdicts([block]);
     expect(lines[0]).toBe('fashion-mnist 5-way 5-shot: LoRA Recycle is worse than NN (LoRA Recycle − NN -20.00 ± 0.00 points, paired over 8 episodes).');
-    const tie = verdicts([{ set: 'mnist', shots: 1, rows: [scored('nn', nn), scored('lora-recycle', [4, 4, 1, 4, 2, 5, 3, 1], nn)] }]);
+    const tie = verdicts([{ set: 'mnist', shots: 1, rows: [scored('nn', nn), scored('lora-recycle', [4, 4, 1, 4, 2, 5, 3, 1], nn)], queries: fives(8) }]);
     expect(tie[0]).toMatch(/^mnist 5-way 1-shot: no detectable difference between LoRA Recycle and NN \(LoRA Recycle − NN \+0\.00 ± [\d.]+ points, paired over 8 episodes\)\.$/);
   });
 
   it('leaves the pre-registered block to the headline', () => {
     const nn = [3, 5, 1, 4];
-    const block = { set: 'emoji-novel', shots: 1, rows: [scored('nn', nn), scored('lora-recycle', nn, nn)] };
+    const block = { set: 'emoji-novel', shots: 1, rows: [scored('nn', nn), scored('lora-recycle', nn, nn)], queries: fives(4) };
     expect(verdicts([block], { set: 'emoji-novel', shots: 1 }).some((l) => l.includes('LoRA Recycle −'))).toBe(false);
     expect(verdicts([block], { set: 'emoji-novel', shots: 5 }).some((l) => l.includes('LoRA Recycle −'))).toBe(true);
   });
@@ -43,10 +44,10 @@ describe('reproduction report', () => {
     const nn = [2, 3, 2, 3, 2, 3];
     const probe = [4, 5, 4, 5, 4, 5]; // two queries above NN on every episode
     const recycle = [3, 4, 3, 3, 2, 4];
-    const clear = bestMethodStatement({ set: 's', shots: 1, rows: [scored('nn', nn), scored('linear-probe', probe, nn), scored('lora-recycle', recycle, nn)] }, 's 5-way 1-shot');
+    const clear = bestMethodStatement({ set: 's', shots: 1, rows: [scored('nn', nn), scored('linear-probe', probe, nn), scored('lora-recycle', recycle, nn)], queries: fives(6) }, 's 5-way 1-shot');
     expect(clear).toMatch(/^s 5-way 1-shot: linear-probe is better than every other method on paired differences \(closest: − lora-recycle \+[\d.]+ ± [\d.]+ points\)\.$/);
     // a row on fewer episodes (fine-tuning baselines) pairs on the first ones; one episode has no interval, so no verdict
-    const short = bestMethodStatement({ set: 's', shots: 1, rows: [scored('nn', nn), scored('lora-linear', [5], nn)] }, 's 5-way 1-shot');
+    const short = bestMethodStatement({ set: 's', shots: 1, rows: [scored('nn', nn), scored('lora-linear', [5], nn)], queries: fives(6) }, 's 5-way 1-shot');
     expect(short).toMatch(/^s 5-way 1-shot: no method is better than every other; the highest mean, lora-linear 100\.00 \(n = 1\) %, is not separated from nn \(\+60\.00 \(n = 1, no interval\) points\)\.$/);
     // rows without per-episode accuracies (older reports): no ranking at all
     expect(bestMethodStatement({ set: 's', shots: 1, rows: [row('nn', 0.5, 0.02), row('lora-recycle', 0.6, 0.01)] }, 's')).toBeNull();
