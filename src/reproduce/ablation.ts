@@ -8,8 +8,8 @@ import type { TuningRecord } from '../zoo';
 export const ABLATION_VARIANTS = {
   'lora-recycle': 'surrogates inverted from each LoRA (the method)',
   'lora-recycle-pruned': 'surrogates inverted with token pruning, meta-trained on the surviving tokens only',
-  'oracle': "real images of each LoRA's own classes, as many as an inversion makes: the upper bound of meta-training here",
-  'noise': "the inversion's random starting images, never optimised: the lower bound",
+  'oracle': "real images of each LoRA's own classes, as many as an inversion makes (each once): what this recipe gets from real data, a reference rather than a bound on other recipes",
+  'noise': "the inversion's random starting images, never optimised: the floor of the same recipe",
 } as const;
 
 export type AblationVariant = keyof typeof ABLATION_VARIANTS;
