@@ -1,5 +1,6 @@
 export { metaTrain } from './meta-train';
-export type { FeatureModel, MetaTrainOptions, MetaTrainResult } from './meta-train';
+export type { FeatureModel } from './feature-model';
+export type { MetaTrainOptions, MetaTrainResult } from './meta-train';
 export { PAPER_SCHEDULE } from './schedule';
 export { distillationLoss, episodeCrossEntropy } from './losses';
 export { loadMetaCheckpoint, META_CHECKPOINT_FORMAT, metaLoraLayout, saveMetaCheckpoint } from './checkpoint';

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Adapter } from '../model/adapter-hook';
 import { prototypeLogits, prototypes, type PrototypeDistance } from '../evaluation';
 import { SeededRandom } from '../random/seeded-random';
-import type { FeatureModel } from './meta-train';
+import type { FeatureModel } from './feature-model';
 import { episodeImages, imagesByClass, interpolatedEpisode, singleLoraEpisode, type EpisodeShape } from './surrogate-episodes';
 import type { SurrogateSet } from '../surrogate/set';
 

@@ -5,6 +5,7 @@ import { CompatibilityError, ConfigError } from '../errors';
 import { prototypeLogits, prototypes, type PrototypeDistance } from '../evaluation';
 import type { RunControl } from '../progress/events';
 import { runSteps } from '../progress/run-steps';
+import type { FeatureModel } from './feature-model';
 import { calibrateLogitScale } from './logit-scale';
 import { type BestSoFar, loadMetaCheckpoint, metaLoraLayout, saveMetaCheckpoint, type MetaTrainStep, type MetaValidation } from './checkpoint';
 import { distillationLoss, episodeCrossEntropy } from './losses';
@@ -18,11 +19,6 @@ import {
   type EpisodeShape, type SurrogateEpisode,
 } from './surrogate-episodes';
 import type { SurrogateSet } from '../surrogate/set';
-
-/** What meta-training needs of the backbone (VisionTransformer satisfies it). */
-export interface FeatureModel {
-  forward(images: tf.Tensor4D, options?: { adapter?: Adapter | null; patchPositions?: tf.Tensor2D }): { features: tf.Tensor2D };
-}
 
 export interface MetaTrainOptions extends RunControl {
   steps: number; // total optimisation steps (one episode each)

@@ -6,6 +6,9 @@ import { describe, expect, it } from 'vitest';
  * The dependency direction of docs/architecture.md, checked on the import statements of src/.
  * A file's folder is its first path segment under src/ (src/ops/wasm/x.ts is in "ops",
  * src/errors.ts is "errors"); src/index.ts is the public surface and may import anything.
+ * Files must not import each other in a cycle either, even within a folder. Type-only and dynamic
+ * imports count: a cycle of types is still two modules that cannot be understood apart, and the
+ * parser counts them for folders too.
  */
 const SRC = path.resolve(__dirname, '../../src');
 const LEAVES = ['optim', 'paths', 'errors', 'types', 'progress', 'random'];
@@ -34,27 +37,49 @@ function folderOf(file: string): string | null {
   return name === '' || name === 'index' ? null : name;
 }
 
+/** Each relative import of each src/ file: the importing file, the specifier as written, the resolved path. */
+function srcImports(): { file: string; specifier: string; target: string }[] {
+  return sourceFiles(SRC).flatMap((file) =>
+    importSpecifiers(fs.readFileSync(file, 'utf8')).map((specifier) => ({ file, specifier, target: path.resolve(path.dirname(file), specifier) })),
+  );
+}
+
 /** Folder → folder edges, each with one file-level example for the failure message. */
 function folderGraph(): Map<string, Map<string, string>> {
   const graph = new Map<string, Map<string, string>>();
-  for (const file of sourceFiles(SRC)) {
+  for (const { file, specifier, target } of srcImports()) {
     const from = folderOf(file);
     if (from === null) continue;
-    for (const specifier of importSpecifiers(fs.readFileSync(file, 'utf8'))) {
-      const target = path.resolve(path.dirname(file), specifier);
-      if (!target.startsWith(SRC + path.sep)) continue;
-      const to = folderOf(target);
-      if (to === null || to === from) continue;
-      const edges = graph.get(from) ?? new Map<string, string>();
-      if (!edges.has(to)) edges.set(to, `${path.relative(SRC, file)} → ${specifier}`);
-      graph.set(from, edges);
-    }
+    if (!target.startsWith(SRC + path.sep)) continue;
+    const to = folderOf(target);
+    if (to === null || to === from) continue;
+    const edges = graph.get(from) ?? new Map<string, string>();
+    if (!edges.has(to)) edges.set(to, `${path.relative(SRC, file)} → ${specifier}`);
+    graph.set(from, edges);
   }
   return graph;
 }
 
-/** Strongly connected groups of more than one folder (Tarjan). */
-function folderCycles(graph: Map<string, Map<string, string>>): string[][] {
+/** The file an import resolves to as TypeScript resolves it: x.ts, x.d.ts or x/index.ts. */
+function resolveImport(target: string): string | null {
+  const candidates = [`${target}.ts`, `${target}.d.ts`, path.join(target, 'index.ts'), target];
+  return candidates.find((candidate) => candidate.endsWith('.ts') && fs.existsSync(candidate) && fs.statSync(candidate).isFile()) ?? null;
+}
+
+/** File → files it imports inside src/, as paths relative to src/ (src/index.ts included). */
+function fileGraph(): Map<string, Set<string>> {
+  const graph = new Map<string, Set<string>>(sourceFiles(SRC).map((file) => [path.relative(SRC, file), new Set<string>()]));
+  for (const { file, specifier, target } of srcImports()) {
+    if (!target.startsWith(SRC + path.sep)) continue;
+    const resolved = resolveImport(target);
+    if (resolved === null) throw new Error(`${path.relative(SRC, file)} imports '${specifier}': expected a .ts file or a folder with index.ts, found neither`);
+    graph.get(path.relative(SRC, file))!.add(path.relative(SRC, resolved));
+  }
+  return graph;
+}
+
+/** Strongly connected groups of more than one node (Tarjan); a graph's values are the targets (a Set, or a Map keyed by them). */
+function stronglyConnected(graph: ReadonlyMap<string, ReadonlySet<string> | ReadonlyMap<string, unknown>>): string[][] {
   const index = new Map<string, number>();
   const low = new Map<string, number>();
   const stack: string[] = [];
@@ -85,6 +110,30 @@ function folderCycles(graph: Map<string, Map<string, string>>): string[][] {
   return cycles;
 }
 
+/**
+ * One readable chain per file cycle, "a.ts → b.ts → a.ts": within each strongly connected group
+ * (or a file importing itself), the shortest way from its first file (sorted) back to it.
+ */
+function fileCycleChains(graph: ReadonlyMap<string, ReadonlySet<string>>): string[] {
+  const selfImports = [...graph].filter(([file, targets]) => targets.has(file)).map(([file]) => [file]);
+  return [...stronglyConnected(graph), ...selfImports].map((group) => {
+    const start = group[0];
+    const cameFrom = new Map<string, string>();
+    const queue = [start];
+    while (queue.length > 0 && !cameFrom.has(start)) {
+      const node = queue.shift()!;
+      for (const next of graph.get(node) ?? []) {
+        if (!group.includes(next) || cameFrom.has(next)) continue;
+        cameFrom.set(next, node);
+        queue.push(next);
+      }
+    }
+    const chain = [start];
+    for (let node = cameFrom.get(start)!; node !== start; node = cameFrom.get(node)!) chain.unshift(node);
+    return [start, ...chain].join(' → ');
+  });
+}
+
 describe('imports between src folders', () => {
   const graph = folderGraph();
   const edge = (from: string, to: string) => graph.get(from)?.get(to);
@@ -95,10 +144,26 @@ describe('imports between src folders', () => {
   });
 
   it('has no cycle between folders', () => {
-    const described = folderCycles(graph).map((group) =>
+    const described = stronglyConnected(graph).map((group) =>
       group.flatMap((from) => group.filter((to) => edge(from, to)).map((to) => `${from} → ${to} (${edge(from, to)})`)).join('; '),
     );
     expect(described).toEqual([]);
+  });
+
+  it('finds a file cycle and names it as a chain (a tiny made-up graph)', () => {
+    const fake = new Map<string, Set<string>>([
+      ['a.ts', new Set(['b.ts'])],
+      ['b.ts', new Set(['c.ts', 'd.ts'])],
+      ['c.ts', new Set(['a.ts'])],
+      ['d.ts', new Set<string>()],
+      ['e.ts', new Set(['e.ts', 'a.ts'])],
+    ]);
+    expect(fileCycleChains(fake).sort()).toEqual(['a.ts → b.ts → c.ts → a.ts', 'e.ts → e.ts']);
+    expect(fileCycleChains(new Map([['a.ts', new Set(['b.ts'])], ['b.ts', new Set<string>()]]))).toEqual([]);
+  });
+
+  it('has no cycle between files (type-only and dynamic imports count)', () => {
+    expect(fileCycleChains(fileGraph())).toEqual([]);
   });
 
   it('leaf folders (optim, paths, errors, types, progress, random) import no other src folder but errors and types', () => {

@@ -4,20 +4,11 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main';
-import type { RunConfig } from '../../src/reproduce/config';
+import { microConfig } from '../reproduce/micro-config';
 
 // Every real CLI handler on a micro configuration (a random 2-block ViT at 32 px, the real emoji
 // data): each command must free every tensor it made, so the count is the same after it as before.
-const MICRO: RunConfig = {
-  name: 'micro',
-  backbone: { source: 'random', config: { imageSize: 32, patchSize: 8, channels: 3, width: 32, depth: 2, heads: 2, mlpWidth: 64, projectionDim: 32, layerNormEps: 1e-5 }, seed: 1 },
-  data: { imageSize: 32 },
-  zoo: { size: 2, ways: 5, shots: 2, steps: 2, learningRate: 0.01, rank: 2 },
-  inversion: { steps: 2, shots: 1, queries: 2, learningRate: 0.25, priorWeight: 0.01, pruning: {}, pruneStartFraction: 0.25 },
-  metaTraining: { steps: 2, shots: 1, queries: 2, interpolatedFraction: 0.5, distance: 'euclidean', validateEvery: 2, checkpointEvery: 2, validationEpisodes: 1, flip: true },
-  evaluation: { episodes: 2, ways: 5, shots: [1], queries: 2, sets: ['emoji-novel'], seed: 5 },
-  baselines: { methods: ['nn', 'lora-recycle', 'linear-probe'], episodes: 1, tuningSteps: 1, learningRate: 0.001, fullTuningSteps: 1, fullLearningRate: 0.0001 },
-};
+const MICRO = microConfig();
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lora-cli-memory-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));

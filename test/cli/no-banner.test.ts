@@ -3,19 +3,18 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { microConfig } from '../reproduce/micro-config';
 
 // The CLI picks its backend itself (src/backend/select.ts); tfjs' banner advising to install
 // tfjs-node must then not appear in its output, even on the CPU backend that prints it.
-const MICRO = {
-  name: 'micro',
-  backbone: { source: 'random', config: { imageSize: 32, patchSize: 8, channels: 3, width: 32, depth: 1, heads: 2, mlpWidth: 64, projectionDim: 32, layerNormEps: 1e-5 }, seed: 1 },
-  data: { imageSize: 32 },
-  zoo: { size: 1, ways: 5, shots: 1, steps: 1, learningRate: 0.01, rank: 2 },
-  inversion: { steps: 1, shots: 1, queries: 1, learningRate: 0.25, priorWeight: 0, pruning: {}, pruneStartFraction: 0.25 },
-  metaTraining: { steps: 1, shots: 1, queries: 1, interpolatedFraction: 0.5, distance: 'euclidean', validateEvery: 1, checkpointEvery: 1, validationEpisodes: 1, flip: true },
-  evaluation: { episodes: 1, ways: 5, shots: [1], queries: 1, sets: ['emoji-novel'], seed: 5 },
-  baselines: { methods: ['nn'], episodes: 1, tuningSteps: 1, learningRate: 0.001, fullTuningSteps: 1, fullLearningRate: 0.0001 },
-};
+const MICRO = microConfig({
+  vit: { depth: 1 },
+  zoo: { size: 1, shots: 1, steps: 1 },
+  inversion: { steps: 1, queries: 1, priorWeight: 0 },
+  metaTraining: { steps: 1, queries: 1, validateEvery: 1, checkpointEvery: 1 },
+  evaluation: { episodes: 1, queries: 1 },
+  baselines: { methods: ['nn'] },
+});
 const BANNER = /install our node backend|looks like you are running TensorFlow\.js in Node/;
 const MAIN = path.join(__dirname, '..', '..', 'src', 'cli', 'main.ts');
 

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Adapter } from '../../src/model/adapter-hook';
 import { calibrateLogitScale, LOGIT_SCALE_GRID, scaledCrossEntropy } from '../../src/meta/logit-scale';
-import type { FeatureModel } from '../../src/meta/meta-train';
+import type { FeatureModel } from '../../src/meta/feature-model';
 import type { SurrogateSet } from '../../src/surrogate/set';
 import { SeededRandom } from '../../src/random/seeded-random';
 import { useTestBackend } from '../test-backend';

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Adapter, AdapterSite } from '../../src/model/adapter-hook';
-import type { FeatureModel } from '../../src/meta/meta-train';
+import type { FeatureModel } from '../../src/meta/feature-model';
 import type { SurrogateSet } from '../../src/surrogate/set';
 
 /** A LoRA-like adapter on one site: x·A·B with A [D, r], B [r, D] (B not zero, so both factors learn). */

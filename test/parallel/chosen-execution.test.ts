@@ -1,8 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { currentBackend, selectBackend } from '../../src/backend';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { currentBackend } from '../../src/backend';
 import { ConfigError } from '../../src/errors';
 import {
   evaluateEpisodeList, executionFor, invertLoraJobs, liveWorkerCount, PARALLEL_MODE_ENV, runInThisThread,
@@ -10,15 +10,9 @@ import {
 } from '../../src/parallel';
 import type { StepEvent } from '../../src/progress/events';
 import { readSurrogateData } from '../../src/surrogate';
-import { EMOJI_SPEC, writeParallelFiles, type ParallelFiles } from './fixtures';
+import { EMOJI_SPEC, useParallelFiles } from './fixtures';
 
-let files: ParallelFiles;
-
-beforeAll(async () => {
-  await selectBackend('cpu'); // workers use cpu too: identical kernels, so identical numbers
-  files = await writeParallelFiles();
-});
-afterAll(() => files.remove());
+const files = useParallelFiles();
 afterEach(() => vi.unstubAllEnvs());
 
 /** Step events of a run, with the number of pool workers alive when each arrived (0: it ran in this thread). */

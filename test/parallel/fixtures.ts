@@ -2,7 +2,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll } from 'vitest';
 import { LoRA } from '../../src/adapters';
+import { selectBackend } from '../../src/backend';
 import { loadEmojiDataset, sampleEpisodes, type EpisodeList } from '../../src/data';
 import { saveHfClipVision, saveLoraFile } from '../../src/io';
 import type { ViTConfig } from '../../src/model';
@@ -55,4 +57,19 @@ export async function writeParallelFiles(): Promise<ParallelFiles> {
     dir, backbone: path.join(dir, 'backbone'), lora: path.join(dir, 'a.safetensors'), loraB: path.join(dir, 'b.safetensors'),
     prior: path.join(dir, 'prior.safetensors'), list, remove: () => fs.rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+/**
+ * The set-up of a suite that runs jobs on these files: the cpu backend (workers use cpu too:
+ * identical kernels, so identical numbers) and the files, written before the suite (beforeAll
+ * fills in the returned object) and removed after it.
+ */
+export function useParallelFiles(): ParallelFiles {
+  const files = {} as ParallelFiles;
+  beforeAll(async () => {
+    await selectBackend('cpu');
+    Object.assign(files, await writeParallelFiles());
+  });
+  afterAll(() => files.remove());
+  return files;
 }

@@ -1,7 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../../src/backend';
+import { describe, expect, it } from 'vitest';
 import { episodeSource, loadEmojiDataset } from '../../src/data';
 import { evaluateEpisodeSource } from '../../src/evaluation';
 import { CancelledError } from '../../src/errors';
@@ -13,15 +12,9 @@ import {
 } from '../../src/parallel';
 import type { RunEvent, StepEvent } from '../../src/progress/events';
 import { readSurrogateData } from '../../src/surrogate';
-import { EMOJI_SPEC, writeParallelFiles, type ParallelFiles } from './fixtures';
+import { EMOJI_SPEC, useParallelFiles } from './fixtures';
 
-let files: ParallelFiles;
-
-beforeAll(async () => {
-  await selectBackend('cpu'); // workers use cpu too: identical kernels, so identical numbers
-  files = await writeParallelFiles();
-});
-afterAll(() => files.remove());
+const files = useParallelFiles();
 
 /** Single-process reference: evaluateEpisodeSource on the same backbone file, dataset and list. */
 async function singleProcessAccuracies(lora?: string): Promise<number[]> {

@@ -3,24 +3,21 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { RunConfig } from '../../src/reproduce/config';
 import { reproduce } from '../../src/reproduce/reproduce';
 import { createPorts } from '../../src/reproduce/wiring';
+import { microConfig } from './micro-config';
 import { expectReportRecomputes } from './report-arithmetic';
 
 // End to end on a micro profile: a random 2-block ViT at 32 px (patch 8), the real emoji and
 // MNIST data, the shipped image prior, every method, the pruning rows. Budgets are tiny: this
 // checks that the whole pipeline runs and reports, not what accuracy it reaches.
-const MICRO: RunConfig = {
-  name: 'micro',
-  backbone: { source: 'random', config: { imageSize: 32, patchSize: 8, channels: 3, width: 32, depth: 2, heads: 2, mlpWidth: 64, projectionDim: 32, layerNormEps: 1e-5 }, seed: 1 },
-  data: { imageSize: 32 },
-  zoo: { size: 3, ways: 5, shots: 2, steps: 4, learningRate: 0.01, rank: 2 },
-  inversion: { steps: 6, shots: 1, queries: 2, learningRate: 0.25, priorWeight: 0.01, pruning: { 1: 0.5 }, pruneStartFraction: 0.25 },
-  metaTraining: { steps: 6, shots: 1, queries: 2, interpolatedFraction: 0.5, distance: 'euclidean', validateEvery: 3, checkpointEvery: 3, validationEpisodes: 2, flip: true },
-  evaluation: { episodes: 3, ways: 5, shots: [1], queries: 2, sets: ['emoji-novel', 'mnist'], seed: 5 },
-  baselines: { methods: ['nn', 'uniform-nn', 'lora-recycle', 'linear-probe', 'lora-linear', 'learned-composition', 'clora', 'full-finetune'], episodes: 1, tuningSteps: 2, learningRate: 0.001, fullTuningSteps: 1, fullLearningRate: 0.0001 },
-};
+const MICRO = microConfig({
+  zoo: { size: 3, steps: 4 },
+  inversion: { steps: 6, pruning: { 1: 0.5 } },
+  metaTraining: { steps: 6, validateEvery: 3, checkpointEvery: 3, validationEpisodes: 2 },
+  evaluation: { episodes: 3, sets: ['emoji-novel', 'mnist'] },
+  baselines: { methods: ['nn', 'uniform-nn', 'lora-recycle', 'linear-probe', 'lora-linear', 'learned-composition', 'clora', 'full-finetune'], tuningSteps: 2 },
+});
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pipeline-test-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
