@@ -61,6 +61,7 @@ interface GlyphReport {
   /** The oracle's real images per class: asked (shots + queries), the fewest taken, LoRAs capped (each image once, never cycled). */
   oracleImages?: { askedPerClass: number; fewestPerClass: number; cappedLoras: number };
   interval?: string; // the 95 % interval rule; absent in reports written before Student's t
+  seeds?: string; // how inversion seeds were drawn; absent in reports written before per-LoRA seeds
 }
 
 const points = formatPoints;
@@ -87,7 +88,8 @@ function markdown(report: GlyphReport): string {
     '',
     `${report.date}, backend ${report.backend}, ${report.seconds.toFixed(0)} s on ${os.cpus().length} CPU cores (${Object.entries(report.stageSeconds).map(([k, v]) => `${k} ${v.toFixed(0)} s`).join(', ')}). ` +
       `Written by \`npm run exp:glyph-recycle -- --loras ${report.settings.loras} --episodes ${report.settings.episodes} --inversion-steps ${(report.settings.inversion as { steps: number }).steps}\` ` +
-      `(scripts/glyph-recycle.ts; \`--render\` re-writes this page from the JSON). Intervals: ${report.interval ?? "1.96·std/√n with the 1/n variance (written before the project moved to Student's t; at 600 episodes t is 0.3 % wider)"}.`,
+      `(scripts/glyph-recycle.ts; \`--render\` re-writes this page from the JSON). Intervals: ${report.interval ?? "1.96·std/√n with the 1/n variance (written before the project moved to Student's t; at 600 episodes t is 0.3 % wider)"}. ` +
+      `Inversion seeds: ${report.seeds ?? 'one seed for every LoRA (written before each LoRA got its own: every surrogate set started from the same noise, and the noise sets were identical images under different labels; docs/method.md §1.6)'}.`,
     '',
     'On emoji the zoo\'s LoRAs know their classes no better than the shipped backbone\'s prototypes (`reports/standard.md`),',
     'so inversion has nothing to hand on. On the glyph scripts the backbone never saw, a LoRA tuned on 25 glyphs beats NN',
@@ -199,7 +201,7 @@ async function main(): Promise<void> {
     settings: { loras, episodes, zoo: config.zoo, inversion: config.inversion, metaTraining: config.metaTraining, scripts: SCRIPT_SPLITS },
     classes: { base: count('base'), validation: count('validation'), novel: count('novel') },
     zoo: zooKnowledge(zoo.entries.map((e) => e.record)), targetConfidence, selected, blocks, oracleImages,
-    interval: "Student's t, t(0.975, n − 1)·s/√n",
+    interval: "Student's t, t(0.975, n − 1)·s/√n", seeds: 'one per LoRA, loraSeed(run seed, LoRA id)',
   };
   zoo.dispose();
   backbone.dispose();
