@@ -91,7 +91,7 @@ describe('jobs in this thread', () => {
     const invert: InvertLoraJob = { kind: 'invert-lora', id: 'i', backbone: files.backbone, lora: headless, output: path.join(files.dir, 'x'), options: { ways: 3, shots: 1, queries: 0, steps: 1 } };
     await expect(runJob(invert, resources)).rejects.toThrow(/headless\.safetensors: the LoRA has no task head/);
     expect(() => loadDatasetSpec({ loader: 'mnist', limit: 3 })).toThrow(ConfigError);
-    expect(() => loadDatasetSpec({ loader: 'cifar' as never })).toThrow(/loader must be one of emoji, glyphs, mnist, fashion-mnist, found "cifar"/);
+    expect(() => loadDatasetSpec({ loader: 'cifar' as never })).toThrow(/loader must be one of emoji, glyphs, glyph-domain, mnist, fashion-mnist, found "cifar"/);
     const evaluate: EvaluateEpisodesJob = { kind: 'evaluate-episodes', id: 'e', backbone: path.join(files.dir, 'nothing'), dataset: EMOJI_SPEC, episodes: files.list };
     await expect(runJob(evaluate, resources)).rejects.toThrow(/nothing: no such file \(expected a CLIP model.safetensors/);
     resources.dispose();
