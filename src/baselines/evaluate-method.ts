@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { EpisodeSource, EpisodeTensors } from '../data/episodes';
-import { forEachEpisode, meanWithInterval, type MeanWithInterval } from '../evaluation';
+import { forEachEpisode, mean, meanWithInterval, type MeanWithInterval } from '../evaluation';
 import { ConfigError } from '../errors';
 import type { RunControl } from '../progress/events';
 import { METHOD_NAMES, METHODS, type MethodContext, type MethodName, type MethodOptions } from './methods';
@@ -39,6 +39,6 @@ export async function evaluateMethod(
   const score = methodScorer(name, context, options);
   const started = performance.now();
   const accuracies = await forEachEpisode(episodes, { ...options, run: `evaluate ${name}` }, score,
-    (sofar) => ({ accuracy: meanWithInterval(sofar).mean }));
+    (sofar) => ({ accuracy: mean(sofar) }));
   return { method: name as MethodName, ...meanWithInterval(accuracies), accuracies, seconds: (performance.now() - started) / 1000 };
 }

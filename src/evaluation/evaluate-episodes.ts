@@ -3,7 +3,7 @@ import type { EpisodeSource, EpisodeTensors } from '../data/episodes';
 import type { RunControl } from '../progress/events';
 import { runSteps } from '../progress/run-steps';
 import { episodeAccuracy, type EpisodeAccuracyOptions, type FeatureFn } from './episode-accuracy';
-import { meanWithInterval } from './interval';
+import { mean, meanWithInterval } from './interval';
 
 export interface EvaluateOptions extends EpisodeAccuracyOptions, RunControl {
   run?: string; // name in progress events; default "evaluate"
@@ -24,9 +24,9 @@ export interface EvaluationResult {
 export async function evaluateEpisodeSource(featureFn: FeatureFn, source: EpisodeSource, options: EvaluateOptions = {}): Promise<EvaluationResult> {
   const accuracies = await forEachEpisode(source, { ...options, run: options.run ?? 'evaluate' },
     (episode) => episodeAccuracy(featureFn, episode, options),
-    (sofar) => ({ accuracy: sofar[sofar.length - 1], meanAccuracy: meanWithInterval(sofar).mean }));
-  const { mean, ci95 } = meanWithInterval(accuracies);
-  return { accuracies, mean, ci95, episodes: accuracies.length };
+    (sofar) => ({ accuracy: sofar[sofar.length - 1], meanAccuracy: mean(sofar) }));
+  const summary = meanWithInterval(accuracies);
+  return { accuracies, mean: summary.mean, ci95: summary.ci95, episodes: accuracies.length };
 }
 
 /**

@@ -1,6 +1,6 @@
 export { DISTANCE_EPSILON, labelsAsArray, prototypeLogits, prototypes } from './prototypes';
 export type { PrototypeDistance } from './prototypes';
-export { meanWithInterval } from './interval';
+export { mean, meanWithInterval } from './interval';
 export type { MeanWithInterval } from './interval';
 export { studentTCdf, studentTQuantile } from './student-t';
 export { pairedDifference } from './paired';
