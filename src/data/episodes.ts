@@ -88,7 +88,11 @@ export function sampleEpisodes(dataset: ImageDataset, split: Split, options: Epi
   const eligible = classes.filter((c) => c.images.length >= shots + 1);
   const skippedClasses = classes.filter((c) => c.images.length < shots + 1).map((c) => c.id);
   if (eligible.length < ways) {
-    throw new ConfigError(`sampleEpisodes: ${dataset.name} ${split} has ${eligible.length} classes with at least K + 1 = ${shots + 1} images, fewer than N = ${ways} ways`);
+    const few = classes.filter((c) => c.images.length < shots + 1).map((c) => `${dataset.classes.find((d) => d.id === c.id)?.name ?? c.id} (${c.images.length})`);
+    const fix = few.length > 0
+      ? `; classes with too few images: ${few.slice(0, 10).join(', ')}${few.length > 10 ? ` and ${few.length - 10} more` : ''}: add images to them, or lower K (shots) or N (ways)`
+      : `; add classes to split ${split}, or lower N (ways)`;
+    throw new ConfigError(`sampleEpisodes: ${dataset.name} ${split} has ${eligible.length} classes with at least K + 1 = ${shots + 1} images, fewer than N = ${ways} ways${fix}`);
   }
   const sources = [...new Set(eligible.flatMap((c) => c.images.map((r) => r.source)))].sort();
   if (disjointSources && sources.length < 2) {

@@ -18,6 +18,7 @@ export interface StoreIndex {
   licences: Record<string, string>;
   sha256: string;
   recipe: Record<string, unknown>; // what was built, so a changed recipe triggers a rebuild
+  build?: Record<string, unknown>; // what the build saw beyond the pixels (e.g. a folder's skipped files), for summaries
 }
 
 export interface ImageStore {
@@ -40,6 +41,59 @@ export function writeStore(dir: string, store: Omit<ImageStore, 'index'> & { ind
   writeFileAtomic(bin, store.pixels);
   writeJsonAtomic(json, index);
   return { index, pixels: store.pixels };
+}
+
+/**
+ * Writes a store whose pixels arrive in chunks (a large image folder): each chunk goes straight to
+ * a temporary file beside the target and into the checksum, so no more than one chunk is held;
+ * `finish` renames the pixels into place, then writes the index (whose presence marks a complete
+ * build); `abort` removes the temporary file.
+ */
+export class StoreWriter {
+  private readonly hash = createHash('sha256');
+  private readonly tmp: string;
+  private fd: number | null;
+  private bytes = 0;
+
+  constructor(private readonly dir: string, private readonly name: string) {
+    fs.mkdirSync(dir, { recursive: true });
+    this.tmp = path.join(dir, `.${name}.bin.${process.pid}.${Date.now()}.tmp`);
+    this.fd = fs.openSync(this.tmp, 'w');
+  }
+
+  /** Appends images [k, S, S, 3] (uint8) after those appended before. */
+  append(pixels: Uint8Array): void {
+    if (this.fd === null) throw new Error(`StoreWriter ${this.name}: append after finish or abort`);
+    let written = 0;
+    while (written < pixels.byteLength) written += fs.writeSync(this.fd, pixels, written, pixels.byteLength - written);
+    this.hash.update(pixels);
+    this.bytes += pixels.byteLength;
+  }
+
+  /** The index of the appended images; returns the store as readStore would read it back. */
+  finish(index: Omit<StoreIndex, 'sha256' | 'format'>): ImageStore {
+    if (this.fd === null) throw new Error(`StoreWriter ${this.name}: finish after finish or abort`);
+    const expected = index.images.length * index.imageSize * index.imageSize * 3;
+    if (this.bytes !== expected) {
+      this.abort();
+      throw new Error(`StoreWriter ${this.name}: ${this.bytes} bytes appended, expected ${expected} for ${index.images.length} images`);
+    }
+    fs.fsyncSync(this.fd);
+    fs.closeSync(this.fd);
+    this.fd = null;
+    const { bin, json } = storePaths(this.dir, this.name);
+    fs.rmSync(json, { force: true }); // an older build's index must never describe the new pixels
+    fs.renameSync(this.tmp, bin);
+    const full: StoreIndex = { format: 'lora-recycle-images/1', ...index, sha256: this.hash.digest('hex') };
+    writeJsonAtomic(json, full);
+    return { index: full, pixels: new Uint8Array(fs.readFileSync(bin)) };
+  }
+
+  abort(): void {
+    if (this.fd !== null) fs.closeSync(this.fd);
+    this.fd = null;
+    fs.rmSync(this.tmp, { force: true });
+  }
 }
 
 /**

@@ -9,6 +9,8 @@ export class StoreDataset implements ImageDataset {
   readonly classes: readonly ClassInfo[];
   readonly licences: Readonly<Record<string, string>>;
   readonly checksum: string;
+  /** What the build saw beyond the pixels (a folder's skipped files, source sizes), when the loader kept it. */
+  readonly build: Readonly<Record<string, unknown>> | undefined;
   private readonly byClass = new Map<string, ImageRecord[]>();
 
   constructor(private readonly store: ImageStore) {
@@ -18,6 +20,7 @@ export class StoreDataset implements ImageDataset {
     this.classes = index.classes;
     this.licences = index.licences;
     this.checksum = index.sha256;
+    this.build = index.build;
     for (const c of index.classes) this.byClass.set(c.id, []);
     index.images.forEach((image, i) => this.byClass.get(image.classId)?.push({ classId: image.classId, source: image.source, index: i }));
   }
