@@ -9,7 +9,7 @@
  * validation transfers to the meta-test classes. The JSON keeps every per-episode correct count
  * (NN's, and the meta-LoRA's at every checkpoint) so that each paired interval can be recomputed.
  * Writes reports/meta-headroom.{json,md}.
- *   npm run exp:meta-headroom -- [--data emoji|glyph-domain|glyph-domain:by-script] [--classes 52,200,all]
+ *   npm run exp:meta-headroom -- [--data emoji|glyph-domain|glyph-domain:by-script] [--backbone default|emoji-only] [--classes 52,200,all]
  *                                 [--steps 600] [--every 200] [--episodes 200] [--rank 4] [--targets q,v]
  *                                 [--scale 0.1] [--lr 1e-3] [--seed 0] [--out reports]
  *   npm run exp:meta-headroom -- --render [--out reports]   # only re-writes the .md from the .json
@@ -19,7 +19,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { LoRA } from '../src/adapters/lora';
 import { selectBackend } from '../src/backend';
-import { loadShippedBackbone } from '../src/backbone';
+import { loadShippedBackbone, SHIPPED_BACKBONES, type ShippedBackboneName } from '../src/backbone';
 import { classesOf, episodeSource, episodeTensors, loadEmojiDataset, loadGlyphDomainDataset, sampleEpisodes, type EpisodeList, type ImageDataset } from '../src/data';
 import { ConfigError } from '../src/errors';
 import { evaluateEpisodeSource, excludesZero, formatPercent, formatPoints, pairedDifference, prototypeLogits, prototypes, type MeanWithInterval } from '../src/evaluation';
@@ -152,7 +152,8 @@ function ranOn(report: HeadroomReport): { data: DataName; lora: LoraSettings; sp
 function commandOf(report: HeadroomReport, out: string): string {
   const s = report.settings;
   const { data, lora } = ranOn(report);
-  return `npm run exp:meta-headroom -- --data ${data} --classes ${report.rows.map((r) => r.classIds).join(',')} --steps ${s.steps} --every ${s.every} --episodes ${s.episodes} ` +
+  const backbone = (report.settings as { backbone?: string }).backbone;
+  return `npm run exp:meta-headroom -- --data ${data}${backbone ? ` --backbone ${backbone}` : ''} --classes ${report.rows.map((r) => r.classIds).join(',')} --steps ${s.steps} --every ${s.every} --episodes ${s.episodes} ` +
     `--rank ${lora.rank} --targets ${lora.targets.join(',')} --scale ${s.scale} --lr ${s.lr} --seed ${s.seed} --out ${out}`;
 }
 
@@ -198,12 +199,13 @@ function markdown(report: HeadroomReport, out: string): string {
   const spec = DATA[data];
   const validation = splitPhrase(splits, 'validation', spec.unit);
   const novel = splitPhrase(splits, 'novel', spec.unit);
+  const backbone = (report.settings as { backbone?: string }).backbone ?? 'default';
   const loraPhrase = lora.rank === 4 && lora.targets.join(',') === 'q,v' ? "rank 4 on q and v, as the reproduction's"
     : `rank ${lora.rank} on ${listed(lora.targets)}; the reproduction's is rank 4 on q and v`;
   const lines = [
     '# Meta-training headroom on real base episodes',
     '',
-    `${report.date}, backend ${report.backend}, ${report.seconds.toFixed(0)} s. Written by \`${commandOf(report, out)}\` (scripts/meta-headroom.ts; \`--render\` re-writes this page from the JSON). Intervals: ${intervalRule(report)}.`,
+    `${report.date}, backend ${report.backend}, ${report.seconds.toFixed(0)} s, shipped backbone "${backbone}" (src/backbone/shipped.ts). Written by \`${commandOf(report, out)}\` (scripts/meta-headroom.ts; \`--render\` re-writes this page from the JSON). Intervals: ${intervalRule(report)}.`,
     '',
     `A fresh meta-LoRA (${loraPhrase}) meta-trained with the prototype cross-entropy`,
     `(softmax(−s·d), s = ${report.settings.scale}, Adam ${report.settings.lr}, horizontal flips) on 5-way 1-shot 5-query episodes of **real**`,
@@ -242,7 +244,7 @@ function targetsOption(text: string): ProjectionName[] {
 
 async function main(): Promise<void> {
   const { values } = commandLine({
-    data: 'emoji', classes: '52,200,all', steps: '600', every: '200', episodes: '200', rank: '4', targets: 'q,v', scale: '0.1', lr: '1e-3', seed: '0', out: 'reports',
+    data: 'emoji', backbone: 'default', classes: '52,200,all', steps: '600', every: '200', episodes: '200', rank: '4', targets: 'q,v', scale: '0.1', lr: '1e-3', seed: '0', out: 'reports',
   }, ['render']);
   if (values.render) {
     const report = JSON.parse(fs.readFileSync(path.join(values.out, 'meta-headroom.json'), 'utf8')) as HeadroomReport;
@@ -265,7 +267,9 @@ async function main(): Promise<void> {
   if (!(scale > 0) || !(lr > 0)) throw new ConfigError(`--scale and --lr must be positive numbers, found ${values.scale} and ${values.lr}`);
   const backend = await selectBackend();
   const started = Date.now();
-  const backbone = loadShippedBackbone();
+  if (!(values.backbone in SHIPPED_BACKBONES)) throw new ConfigError(`--backbone must be one of ${Object.keys(SHIPPED_BACKBONES).join(', ')}, found ${values.backbone}`);
+  const backboneName = values.backbone as ShippedBackboneName;
+  const backbone = loadShippedBackbone(backboneName);
   const dataset = await DATA[data].load();
   const splits = splitsOf(dataset);
   const baseCount = classesOf(dataset, 'base').length;
@@ -289,7 +293,7 @@ async function main(): Promise<void> {
   backbone.dispose();
   const report: HeadroomReport = {
     date: new Date().toISOString(), backend: backend.name, seconds: (Date.now() - started) / 1000,
-    settings: { data, steps, every, episodes: count, scale, lr, seed, episode: EPISODE, validation: VALIDATION, lora },
+    settings: { data, ...(backboneName === 'default' ? {} : { backbone: backboneName }), steps, every, episodes: count, scale, lr, seed, episode: EPISODE, validation: VALIDATION, lora },
     splits, nn: validation.interval, nnNovel: novel.interval, rows, interval: "Student's t, t(0.975, n − 1)·s/√n",
     episodes: { validation: validation.counts, novel: novel.counts },
   };

@@ -1,12 +1,15 @@
 /**
- * Recipe of the shipped backbone: supervised pretraining of TINY_VIT on the emoji 'pretrain'
- * classes and the glyph base classes (never the zoo's emoji 'base' classes), then assets/backbone/tiny-vit.safetensors (HF CLIP layout) + training record JSON.
- *   npm run train:backbone -- [--epochs N | --minutes M] [--seed S] [--fresh]
+ * Recipe of the shipped backbone: supervised pretraining of TINY_VIT on domain A, the emoji
+ * 'pretrain' classes (never the zoo's emoji 'base' classes, and no glyph of any script: domain B,
+ * src/data/glyph-domain.ts, stays unseen), then assets/backbone/tiny-vit.safetensors (HF CLIP layout)
+ * + training record JSON. `--sets emoji,glyphs` adds the glyph base classes (the recipe of the
+ * backbone shipped before 2026-12-06, which saw Greek, Armenian, Hebrew and math operators of B).
+ *   npm run train:backbone -- [--sets emoji|emoji,glyphs] [--epochs N | --minutes M] [--seed S] [--fresh] [--out DIR]
  * Without --epochs the epoch count is chosen from a measured step time to fit --minutes
  * (default 14); the record states the epochs used, and `--epochs N` reproduces the run.
  * A crashed or interrupted run resumes from .cache/backbone/pretrain.ckpt.safetensors.
  * Few-shot evaluation of the shipped backbone for the model card (after training):
- *   npm run train:backbone -- --evaluate [--episodes N]
+ *   npm run train:backbone -- --evaluate [--episodes N] [--out DIR]   # DIR: the backbone's folder (default assets/backbone)
  * prototype (NN) accuracy of the frozen backbone next to raw-pixel prototypes, 5-way 1- and
  * 5-shot, 15 queries, on fixed seeded episodes (src/data/episodes.ts), into evaluation.json.
  * The class ids the shipped backbone was trained on, recomputed into the training record (no training;
@@ -16,8 +19,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { initWasmBackend } from '../src/backend/wasm';
-import { backboneAccuracy, backboneFeatures, concatLabelled, featureTable, holdoutSplit, loadShippedBackbone, tableEpisodeSource, pretrainBackbone, saveBackbone, type PretrainOptions } from '../src/backbone';
+import { selectBackend } from '../src/backend';
+import { backboneAccuracy, backboneFeatures, concatLabelled, featureTable, holdoutSplit, tableEpisodeSource, pretrainBackbone, saveBackbone, type PretrainOptions } from '../src/backbone';
 import { assetPath } from '../src/paths';
 import { backboneClassifier } from '../src/backbone/pretrain';
 import { Adam, DEFAULT_ADAMW } from '../src/optim/adam';
@@ -30,6 +33,8 @@ import { EMOJI_SPLITS, loadEmojiDataset } from '../src/data/emoji';
 import type { StoreDataset } from '../src/data/store-dataset';
 import { sampleEpisodes } from '../src/data/episodes';
 import { loadGlyphDataset } from '../src/data/glyphs';
+import { loadGlyphDomainDataset } from '../src/data/glyph-domain';
+import { loadHfClipVision } from '../src/io/hf-clip';
 import { evaluateEpisodeSource, flattenImages, formatPercent, meanWithInterval } from '../src/evaluation';
 import { ConfigError } from '../src/errors';
 import { writeJsonAtomic } from '../src/io';
@@ -38,7 +43,7 @@ import { LinearHead, TINY_VIT, VisionTransformer, variablesOf } from '../src/mod
 import { commandLine } from './command-line';
 import { optimiserOptions } from './training-recipe';
 
-const parseCommandLine = () => commandLine({ epochs: undefined, minutes: '14', seed: '0', episodes: undefined, 'digits-pool': undefined }, ['evaluate', 'fresh', 'record-classes']).values;
+const parseCommandLine = () => commandLine({ sets: 'emoji', epochs: undefined, minutes: '14', seed: '0', episodes: undefined, 'digits-pool': undefined, out: undefined }, ['evaluate', 'fresh', 'record-classes']).values;
 type Args = ReturnType<typeof parseCommandLine>;
 
 const RECIPE = { batchSize: 64, peakLearningRate: 1e-3, floorLearningRate: 1e-5, warmupFraction: 0.05, tokenKeepRatio: 0.5, fullTokenFraction: 0.2, weightDecay: 0.05 };
@@ -80,20 +85,23 @@ function firstImagesPerClass<T extends ImageDataset>(dataset: T, perClass: numbe
 }
 
 async function evaluate(args: Args): Promise<void> {
-  const backend = await initWasmBackend();
+  const backend = await selectBackend();
   const episodes = Number(args.episodes ?? EVALUATION.episodes);
   // MNIST and Fashion-MNIST have 1,000 test images per class; --digits-pool N draws their episodes from the first N
   const digitsPool = args['digits-pool'] ? Number(args['digits-pool']) : undefined;
   const digits = async (load: () => Promise<StoreDataset>) => (digitsPool ? firstImagesPerClass(await load(), digitsPool) : load());
-  const backbone = loadShippedBackbone();
+  const dir = args.out ? path.resolve(args.out) : assetPath('backbone');
+  const { config, weights } = loadHfClipVision(path.join(dir, 'tiny-vit.safetensors'));
+  const backbone = new VisionTransformer(config, weights);
   const sets: { name: string; split: Split; pooled?: boolean; load: () => Promise<ImageDataset & { checksum: string }> }[] = [
     { name: 'emoji novel', split: 'novel', load: () => loadEmojiDataset({ onEvent: progressBar() }) },
+    { name: 'domain B novel', split: 'novel', load: () => loadGlyphDomainDataset({ onEvent: progressBar() }) },
     { name: 'glyphs test', split: 'test', load: () => loadGlyphDataset({ onEvent: progressBar() }) },
     { name: 'MNIST', split: 'test', pooled: true, load: () => digits(loadMnist) },
     { name: 'Fashion-MNIST', split: 'test', pooled: true, load: () => digits(loadFashionMnist) },
   ];
   const results: Record<string, unknown>[] = [];
-  const out = assetPath('backbone', 'evaluation.json');
+  const out = path.join(dir, 'evaluation.json');
   for (const set of sets) {
     const dataset = await set.load();
     const lists = EVALUATION.shots.map((shots) => sampleEpisodes(dataset, set.split, { ways: EVALUATION.ways, shots, queries: EVALUATION.queries, count: episodes, seed: EVALUATION.seed }));
@@ -119,44 +127,80 @@ async function evaluate(args: Args): Promise<void> {
         featureSeconds, episodeSeconds: (Date.now() - started) / 1000,
       });
       console.log(`${set.name} 5-way ${shots}-shot: NN ${formatPercent(nn)} %, raw pixels ${formatPercent(raw)} %`);
-      writeJsonAtomic(out, { backend, protocol: { ...EVALUATION, episodes, classifier: 'prototypes (class-mean features), Euclidean distance', interval: '1.96·std/√n over episodes' }, results });
+      writeJsonAtomic(out, { backend, protocol: { ...EVALUATION, episodes, classifier: 'prototypes (class-mean features), Euclidean distance', interval: "Student's t, t(0.975, n − 1)·s/√n over episodes" }, results });
     }
   }
   backbone.dispose();
 }
 
+/** The sets a recipe can pretrain on: where each comes from and which of its splits it gives. */
+const PRETRAIN_SETS = {
+  emoji: { load: () => loadEmojiDataset({ onEvent: progressBar() }), split: 'pretrain' as Split },
+  glyphs: { load: () => loadGlyphDataset({ onEvent: progressBar() }), split: 'base' as Split },
+};
+type PretrainSetName = keyof typeof PRETRAIN_SETS;
+
+/** `--sets`: a comma list of PRETRAIN_SETS names, emoji first (the data order of the recipe). */
+function pretrainSetNames(value: string): PretrainSetName[] {
+  const names = value.split(',').map((n) => n.trim());
+  const unknown = names.filter((n) => !(n in PRETRAIN_SETS));
+  if (unknown.length > 0 || names[0] !== 'emoji' || new Set(names).size !== names.length) {
+    throw new ConfigError(`--sets ${value}: expected emoji or emoji,glyphs (known sets: ${Object.keys(PRETRAIN_SETS).join(', ')})`);
+  }
+  return names as PretrainSetName[];
+}
+
+interface PretrainSet {
+  name: PretrainSetName;
+  dataset: StoreDataset;
+}
+
+async function loadPretrainSets(names: readonly PretrainSetName[]): Promise<PretrainSet[]> {
+  const sets: PretrainSet[] = [];
+  for (const name of names) sets.push({ name, dataset: await PRETRAIN_SETS[name].load() });
+  return sets;
+}
+
 /**
- * The recipe's training classes: all emoji 'pretrain' classes, then all glyph 'base' classes, in
- * data order, each cut into training images and one held-out drawing per class (chosen with `seed`).
- * The paper's premise: the backbone never sees the zoo's classes (emoji 'base') nor meta-test ones.
+ * The recipe's training classes: all classes of each set's pretrain split, in data order, each cut
+ * into training images and one held-out drawing per class (chosen with `seed`). The paper's
+ * premise: the backbone never sees the zoo's classes (emoji 'base') nor meta-test ones.
  */
-function trainingParts(emoji: StoreDataset, glyphs: StoreDataset, seed: number) {
-  return [holdoutSplit(emoji, classesOf(emoji, 'pretrain'), 1, seed), holdoutSplit(glyphs, classesOf(glyphs, 'base'), 1, seed)];
+function trainingParts(sets: readonly PretrainSet[], seed: number) {
+  return sets.map(({ name, dataset }) => holdoutSplit(dataset, classesOf(dataset, PRETRAIN_SETS[name].split), 1, seed));
 }
 
 /** The record's data.sets: what each set gave, with the sorted ids of the classes trained on. */
-function recordSets(emoji: StoreDataset, glyphs: StoreDataset, parts: ReturnType<typeof trainingParts>) {
-  const classIds = (part: (typeof parts)[number]) => [...part.classIds].sort();
-  return [
-    { dataset: emoji.name, checksum: emoji.checksum, split: 'pretrain', categories: Object.keys(EMOJI_SPLITS).filter((g) => EMOJI_SPLITS[g] === 'pretrain'), classes: parts[0].classIds.length, trainImages: parts[0].train.size, classIds: classIds(parts[0]) },
-    { dataset: glyphs.name, checksum: glyphs.checksum, split: 'base', classes: parts[1].classIds.length, trainImages: parts[1].train.size, classIds: classIds(parts[1]) },
-  ];
+function recordSets(sets: readonly PretrainSet[], parts: ReturnType<typeof trainingParts>) {
+  return sets.map(({ name, dataset }, i) => ({
+    dataset: dataset.name, checksum: dataset.checksum, split: PRETRAIN_SETS[name].split,
+    ...(name === 'emoji' ? { categories: Object.keys(EMOJI_SPLITS).filter((g) => EMOJI_SPLITS[g] === 'pretrain') } : {}),
+    classes: parts[i].classIds.length, trainImages: parts[i].train.size, classIds: [...parts[i].classIds].sort(),
+  }));
 }
 
-const NEVER_SEEN = 'no class id of: emoji base (the zoo\'s classes), validation and novel; glyph test; MNIST; Fashion-MNIST (data.sets[].classIds lists every id trained on). Never seen by id is not unseen in concept: see conceptOverlaps';
+/** What the record says the backbone never saw, by class id, for the sets it was trained on. */
+function neverSeen(names: readonly PretrainSetName[]): string {
+  const glyphs = names.includes('glyphs') ? 'glyph test' : 'any glyph set (glyphs, domain B)';
+  return `no class id of: emoji base (the zoo's classes), validation and novel; ${glyphs}; MNIST; Fashion-MNIST (data.sets[].classIds lists every id trained on). Never seen by id is not unseen in concept: see conceptOverlaps`;
+}
 
 /**
- * The concepts the backbone saw under other class ids (docs/data-card.md, Concept overlaps): MNIST's
- * digits are glyph base digits, and emoji pretrain classes named after a novel emoji's animal or food.
+ * The concepts the backbone saw under other class ids (docs/data-card.md, Concept overlaps): emoji
+ * pretrain classes named after a novel emoji's animal or food, and (with glyphs) MNIST's digits,
+ * which are glyph base digits.
  */
-async function conceptOverlaps(emoji: StoreDataset, glyphs: StoreDataset, parts: ReturnType<typeof trainingParts>): Promise<string> {
+async function conceptOverlaps(sets: readonly PretrainSet[], parts: ReturnType<typeof trainingParts>): Promise<string> {
   const seen = new Set(parts.flatMap((p) => p.classIds));
-  const digits = digitGlyphTwins((await loadMnist()).classes, glyphs.classes).filter((t) => seen.has(t.glyph.id));
+  const emoji = sets[0].dataset;
+  const glyphs = sets.find((set) => set.name === 'glyphs')?.dataset;
   const nouns = sharedNouns(emoji.classes.filter((c) => seen.has(c.id)), classesOf(emoji, 'novel'));
   const byNoun = [...new Set(nouns.map((o) => o.noun))].map((noun) => `${noun} ×${nouns.filter((o) => o.noun === noun).length}`);
   const examples = nouns.filter((o, i) => i === nouns.findIndex((p) => p.noun === o.noun)).map((o) => `${o.seen.name} (${o.seen.id})`);
-  return `seen in concept under other class ids: MNIST's ${digits.length} digit classes are the glyph base digits ${digits.map((t) => t.glyph.name.split(' ')[0]).join('')} (${digits[0]?.glyph.id}…${digits.at(-1)?.glyph.id}, trained on as fonts draw them); `
-    + `${nouns.length} emoji pretrain classes share a noun with a novel emoji's name (${byNoun.join(', ')}; e.g. ${examples.join(', ')}). docs/data-card.md, Concept overlaps, lists them`;
+  const emojiText = `${nouns.length} emoji pretrain classes share a noun with a novel emoji's name (${byNoun.join(', ')}; e.g. ${examples.join(', ')}). docs/data-card.md, Concept overlaps, lists them`;
+  if (!glyphs) return `seen in concept under other class ids: ${emojiText}`;
+  const digits = digitGlyphTwins((await loadMnist()).classes, glyphs.classes).filter((t) => seen.has(t.glyph.id));
+  return `seen in concept under other class ids: MNIST's ${digits.length} digit classes are the glyph base digits ${digits.map((t) => t.glyph.name.split(' ')[0]).join('')} (${digits[0]?.glyph.id}…${digits.at(-1)?.glyph.id}, trained on as fonts draw them); ${emojiText}`;
 }
 
 /**
@@ -165,18 +209,18 @@ async function conceptOverlaps(emoji: StoreDataset, glyphs: StoreDataset, parts:
  */
 async function recordClasses(): Promise<void> {
   const file = assetPath('backbone', 'training-record.json');
-  const record = readJsonFile(file, 'not valid JSON') as { data: { sets: { dataset: string; checksum: string; classes: number; trainImages: number }[] } & Record<string, unknown>; recipe: { seed: number } };
-  const emoji = await loadEmojiDataset({ onEvent: progressBar() });
-  const glyphs = await loadGlyphDataset({ onEvent: progressBar() });
-  const parts = trainingParts(emoji, glyphs, record.recipe.seed);
-  const sets = recordSets(emoji, glyphs, parts);
+  const record = readJsonFile(file, 'not valid JSON') as { data: { sets: { dataset: string; checksum: string; classes: number; trainImages: number }[] } & Record<string, unknown>; recipe: { seed: number; sets?: string } };
+  const names = pretrainSetNames(record.recipe.sets ?? 'emoji,glyphs'); // records before --sets trained on both
+  const loaded = await loadPretrainSets(names);
+  const parts = trainingParts(loaded, record.recipe.seed);
+  const sets = recordSets(loaded, parts);
   const differences = sets.flatMap((set, i) => {
     const recorded = record.data.sets[i];
     return (['dataset', 'checksum', 'classes', 'trainImages'] as const).filter((key) => recorded?.[key] !== set[key]).map((key) => `${set.dataset} ${key}: recorded ${JSON.stringify(recorded?.[key])}, built now ${JSON.stringify(set[key])}`);
   });
   if (differences.length > 0) throw new ConfigError(`${file}: the data built now is not the data the backbone was trained on, nothing written (${differences.join('; ')})`);
-  const overlaps = await conceptOverlaps(emoji, glyphs, parts);
-  const data = { ...record.data, sets: record.data.sets.map((set, i) => ({ ...set, classIds: sets[i].classIds })), neverSeen: NEVER_SEEN, conceptOverlaps: overlaps };
+  const overlaps = await conceptOverlaps(loaded, parts);
+  const data = { ...record.data, sets: record.data.sets.map((set, i) => ({ ...set, classIds: sets[i].classIds })), neverSeen: neverSeen(names), conceptOverlaps: overlaps };
   writeJsonAtomic(file, { ...record, data });
   console.log(`wrote the ${sets.map((s) => `${s.classIds.length} ${s.dataset}`).join(' and ')} class ids into ${file}\n${overlaps}`);
 }
@@ -185,15 +229,18 @@ async function main(): Promise<void> {
   const args = parseCommandLine();
   if (args.evaluate) return evaluate(args);
   if (args['record-classes']) return recordClasses();
-  const backend = await initWasmBackend();
+  const names = pretrainSetNames(args.sets);
+  const backend = await selectBackend();
   const seed = Number(args.seed);
-  const checkpointPath = path.resolve(__dirname, '..', '.cache', 'backbone', 'pretrain.ckpt.safetensors');
+  const outDir = args.out ? path.resolve(args.out) : assetPath('backbone');
+  // one checkpoint per set choice: a resumed run never continues another recipe's weights
+  const checkpointPath = path.resolve(__dirname, '..', '.cache', 'backbone', `pretrain-${names.join('-')}.ckpt.safetensors`);
   if (args.fresh) fs.rmSync(checkpointPath, { force: true });
   fs.mkdirSync(path.dirname(checkpointPath), { recursive: true });
-  const emoji = await loadEmojiDataset({ onEvent: progressBar() });
-  const glyphs = await loadGlyphDataset({ onEvent: progressBar() });
-  const parts = trainingParts(emoji, glyphs, seed);
-  const overlaps = await conceptOverlaps(emoji, glyphs, parts); // before training: a missing MNIST fails now, not after the run
+  fs.mkdirSync(outDir, { recursive: true });
+  const loaded = await loadPretrainSets(names);
+  const parts = trainingParts(loaded, seed);
+  const overlaps = await conceptOverlaps(loaded, parts); // before training: a missing MNIST fails now, not after the run
   const split = {
     classIds: parts.flatMap((p) => p.classIds),
     train: concatLabelled(parts.map((p) => p.train)),
@@ -226,16 +273,16 @@ async function main(): Promise<void> {
   const train = [...Array(split.train.size).keys()];
   const heldOutAccuracy = backboneAccuracy(backbone, head, split.heldOut, heldOut);
   const trainAccuracy = backboneAccuracy(backbone, head, split.train, train.filter((i) => i % 4 === 0));
-  saveBackbone(assetPath('backbone', 'tiny-vit.safetensors'), backbone);
-  writeJsonAtomic(assetPath('backbone', 'training-record.json'), {
+  saveBackbone(path.join(outDir, 'tiny-vit.safetensors'), backbone);
+  writeJsonAtomic(path.join(outDir, 'training-record.json'), {
     data: {
-      sets: recordSets(emoji, glyphs, parts),
+      sets: recordSets(loaded, parts),
       classes: split.classIds.length, trainImages: split.train.size, heldOutImages: split.heldOut.size,
       holdout: 'one drawing (artist or font) per class, chosen with the seed',
-      neverSeen: NEVER_SEEN,
+      neverSeen: neverSeen(names),
       conceptOverlaps: overlaps,
     },
-    recipe: { ...RECIPE, epochs, seed, steps: record.totalSteps, augment: 'random resized crop 0.75–1 with ±12.5 % shift (white fill), horizontal flip, brightness ±0.1, contrast ±20 %, saturation ±30 %', schedule: 'linear warm-up then cosine to the floor', optimizer: 'AdamW (decoupled weight decay on matrices)' },
+    recipe: { ...RECIPE, sets: names.join(','), epochs, seed, steps: record.totalSteps, augment: 'random resized crop 0.75–1 with ±12.5 % shift (white fill), horizontal flip, brightness ±0.1, contrast ±20 %, saturation ±30 %', schedule: 'linear warm-up then cosine to the floor', optimizer: 'AdamW (decoupled weight decay on matrices)' },
     backend,
     measuredSecondsPerStepBeforeTraining: measured ?? null,
     trainSeconds,

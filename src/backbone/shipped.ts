@@ -6,12 +6,29 @@ import { assetPath } from '../paths/package-root';
 export const SHIPPED_BACKBONE_FILE = ['backbone', 'tiny-vit.safetensors'];
 
 /**
- * The shipped tiny ViT (assets/backbone/tiny-vit.safetensors + config.json, the layout of
+ * The backbones shipped in the repository, each trained by scripts/train-backbone.ts (its
+ * training-record.json beside it says on what): 'default' on emoji pretrain classes and glyph
+ * base classes; 'emoji-only' on the emoji pretrain classes alone (domain A of docs/method.md §0:
+ * no glyph of any script, so domain B's scripts are new to it).
+ */
+export const SHIPPED_BACKBONES = {
+  default: SHIPPED_BACKBONE_FILE,
+  'emoji-only': ['backbone-emoji-only', 'tiny-vit.safetensors'],
+} as const;
+export type ShippedBackboneName = keyof typeof SHIPPED_BACKBONES;
+
+/** The file of shipped backbone `name`. */
+export function shippedBackboneFile(name: ShippedBackboneName = 'default'): string {
+  return assetPath(...SHIPPED_BACKBONES[name]);
+}
+
+/**
+ * A shipped tiny ViT (assets/backbone/tiny-vit.safetensors + config.json, the layout of
  * HF `CLIPVisionModelWithProjection`, so a real CLIP checkpoint loads the same way).
  * The caller owns it (dispose()).
  */
-export function loadShippedBackbone(): VisionTransformer {
-  const { config, weights } = loadHfClipVision(assetPath(...SHIPPED_BACKBONE_FILE));
+export function loadShippedBackbone(name: ShippedBackboneName = 'default'): VisionTransformer {
+  const { config, weights } = loadHfClipVision(shippedBackboneFile(name));
   return new VisionTransformer(config, weights);
 }
 

@@ -1,10 +1,13 @@
 import { ConfigError } from '../errors';
+import { SHIPPED_BACKBONES, type ShippedBackboneName } from '../backbone/shipped';
+import { validateDatasetSpec, type DatasetSpec } from '../data/dataset-spec';
 import type { ViTConfig } from '../model/config';
+import { PROJECTION_NAMES, type ProjectionName } from '../model/weights';
 import { readJsonFile } from '../io/read-json';
 
 /** Where the backbone comes from. */
 export type BackboneSource =
-  | { source: 'shipped' } // the project's pretrained tiny ViT (falls back to nothing: an error names the recipe)
+  | { source: 'shipped'; name?: ShippedBackboneName } // a pretrained tiny ViT of the project (default: 'default'; backbone/shipped.ts)
   | { source: 'hf'; path: string } // a local HF CLIPVisionModel / CLIPModel model.safetensors (config.json beside it)
   | { source: 'random'; config: 'tiny' | ViTConfig; seed?: number }; // random weights (tests)
 
@@ -12,8 +15,14 @@ export type BackboneSource =
 export interface RunConfig {
   name: string;
   backbone: BackboneSource;
-  data: { imageSize: number };
-  zoo: { size: number; ways: number; shots: number; steps: number; learningRate: number; rank: number };
+  /**
+   * main: the domain the method runs in, a data set with base, validation and novel splits: the
+   * zoo is tuned on its base classes, meta-LoRAs are selected on its validation episodes and the
+   * headline is measured on its novel ones (default { loader: 'emoji' }; method.md §0).
+   */
+  data: { imageSize: number; main?: DatasetSpec };
+  /** shots: training images per class of each LoRA's task; heldOut: images per class kept to measure it (default 5). */
+  zoo: { size: number; ways: number; shots: number; heldOut?: number; steps: number; learningRate: number; rank: number };
   inversion: {
     steps: number; shots: number; queries: number; learningRate: number; priorWeight: number;
     pruning: Record<string, number>; pruneStartFraction: number;
@@ -22,10 +31,15 @@ export interface RunConfig {
     steps: number; shots: number; queries: number; interpolatedFraction: number; distance: 'euclidean' | 'squaredEuclidean';
     validateEvery: number; checkpointEvery: number; validationEpisodes: number; flip: boolean;
     logitScale?: number | 'calibrated'; // s in softmax(−s·d) of the training losses; default 1; 'calibrated': set on the training images
+    rank?: number; // the meta-LoRA's rank; default zoo.rank
+    targets?: ProjectionName[]; // the projections the meta-LoRA adapts; default ['q', 'v'] (the paper's)
   };
   evaluation: { episodes: number; ways: number; shots: number[]; queries: number; sets: string[]; seed: number };
   baselines: { methods: string[]; episodes: number; tuningSteps: number; learningRate: number; fullTuningSteps: number; fullLearningRate: number };
 }
+
+/** The loaders whose data sets have base, validation and novel splits: those data.main can name. */
+export const MAIN_LOADERS = ['emoji', 'glyph-domain', 'folder'] as const satisfies readonly DatasetSpec['loader'][];
 
 const SECTIONS = ['backbone', 'data', 'zoo', 'inversion', 'metaTraining', 'evaluation', 'baselines'] as const;
 
@@ -40,6 +54,9 @@ export function validateRunConfig(config: RunConfig, source = 'configuration'): 
   }
   const b = config.backbone;
   if (!['shipped', 'hf', 'random'].includes(b.source)) throw new ConfigError(`${source}: backbone.source must be shipped, hf or random, found ${JSON.stringify(b.source)}`);
+  if (b.source === 'shipped' && b.name !== undefined && !(b.name in SHIPPED_BACKBONES)) {
+    throw new ConfigError(`${source}: backbone.name must be one of ${Object.keys(SHIPPED_BACKBONES).join(', ')}, found ${JSON.stringify(b.name)}`);
+  }
   if (b.source === 'hf' && typeof b.path !== 'string') throw new ConfigError(`${source}: backbone.path must name a local model.safetensors`);
   for (const [section, keys] of [
     ['zoo', ['size', 'ways', 'shots', 'steps', 'rank']],
@@ -59,6 +76,17 @@ export function validateRunConfig(config: RunConfig, source = 'configuration'): 
   for (const [layer, ratio] of Object.entries(config.inversion.pruning)) {
     if (!/^\d+$/.test(layer) || !(ratio >= 0 && ratio < 1)) throw new ConfigError(`${source}: inversion.pruning must map layer indices to ratios in [0, 1), found ${layer}: ${ratio}`);
   }
+  if (config.zoo.heldOut !== undefined) positiveInteger(config.zoo.heldOut, `${source}: zoo.heldOut`);
+  const meta = config.metaTraining;
+  if (meta.rank !== undefined) positiveInteger(meta.rank, `${source}: metaTraining.rank`);
+  if (meta.targets !== undefined && !(Array.isArray(meta.targets) && meta.targets.length > 0 && meta.targets.every((t) => PROJECTION_NAMES.includes(t)))) {
+    throw new ConfigError(`${source}: metaTraining.targets must be a non-empty list of ${PROJECTION_NAMES.join(', ')}, found ${JSON.stringify(meta.targets)}`);
+  }
+  const main = config.data.main;
+  if (main !== undefined && !(MAIN_LOADERS as readonly string[]).includes(main?.loader)) {
+    throw new ConfigError(`${source}: data.main.loader must be one of ${MAIN_LOADERS.join(', ')} (a data set with base, validation and novel splits), found ${JSON.stringify(main?.loader)}`);
+  }
+  if (main !== undefined) validateDatasetSpec(main);
   if (!Array.isArray(config.evaluation.shots) || config.evaluation.shots.length === 0) throw new ConfigError(`${source}: evaluation.shots must be a non-empty list`);
   return config;
 }

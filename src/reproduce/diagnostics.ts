@@ -45,3 +45,11 @@ export function summary(values: readonly number[]): { mean: number; min: number;
   if (values.length === 0) return { mean: 0, min: 0, max: 0 };
   return { mean: values.reduce((a, b) => a + b, 0) / values.length, min: Math.min(...values), max: Math.max(...values) };
 }
+
+/** The median of a list (null for an empty one): the middle value, or the mean of the two middle ones. */
+export function median(values: readonly number[]): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}

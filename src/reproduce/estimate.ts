@@ -111,7 +111,7 @@ function modelledStages(profile: ReproductionProfile, depth: number, costs: Unit
   const invImages = imagesPerInversionStep(c);
   const metaImages = imagesPerMetaEpisode(c);
   const validations = validationsIn(meta.steps, meta.validateEvery);
-  const sets = ['emoji-novel', ...profile.crossDomainSets];
+  const sets = [profile.headline.set, ...profile.crossDomainSets];
   const evaluationParts = c.baselines.methods.map((method) => {
     const episodes = isTuningFree(method) ? ev.episodes : Math.min(c.baselines.episodes, ev.episodes);
     return { label: method, seconds: sets.length * sum(ev.shots.map((shots) => episodes * costs.evaluation(method, shots, c))) };

@@ -1,7 +1,7 @@
 import * as path from 'path';
 import { LoRA } from '../adapters/lora';
 import { assetPath } from '../paths';
-import { saveBackbone, SHIPPED_BACKBONE_FILE } from '../backbone/shipped';
+import { saveBackbone, shippedBackboneFile } from '../backbone/shipped';
 import type { BackendRequest } from '../backend/select';
 import { CancelledError, ConfigError } from '../errors';
 import { withTemporaryDir } from '../io/temp-dir';
@@ -42,7 +42,7 @@ export function zooInversionJobs(
 /** The backbone's HF CLIP file: the configuration's, or (random backbones) `backbone` saved as directory `target`. */
 export function backboneFile(config: RunConfig, backbone: VisionTransformer, target: string): string {
   const b = config.backbone;
-  if (b.source === 'shipped') return assetPath(...SHIPPED_BACKBONE_FILE);
+  if (b.source === 'shipped') return shippedBackboneFile(b.name);
   if (b.source === 'hf') return b.path;
   saveBackbone(target, backbone);
   return target;

@@ -1,5 +1,6 @@
 import { ConfigError } from '../errors';
 import type { RunConfig } from './config';
+import { mainSets } from './main-set';
 
 /**
  * The one comparison a profile's report is judged by, named here, before any run: LoRA Recycle
@@ -10,15 +11,21 @@ export interface PreregisteredHeadline {
   shots: number;
 }
 
-/** The headline of every profile: LoRA Recycle − NN on novel emoji 5-way 1-shot (the paper's main setting). */
-export const HEADLINE: PreregisteredHeadline = { set: 'emoji-novel', shots: 1 };
+/**
+ * The headline of every profile, fixed by the configuration before any run: LoRA Recycle − NN on
+ * the main domain's novel classes (data.main; novel emoji by default), 5-way 1-shot (the paper's
+ * main setting).
+ */
+export function headlineFor(config: RunConfig): PreregisteredHeadline {
+  return { set: mainSets(config).novel, shots: 1 };
+}
 
 /** How much of the reproduction a profile runs, on top of a RunConfig. */
 export interface ReproductionProfile {
   name: 'quick' | 'standard' | 'full';
   config: RunConfig;
   headline: PreregisteredHeadline;
-  /** Cross-domain sets evaluated besides novel emoji (those whose data is installed). */
+  /** Cross-domain sets evaluated besides the main domain's novel classes (those whose data is installed). */
   crossDomainSets: string[];
   /** Pruning schedules of the Table 4/5 analogue for a backbone of `depth` blocks. */
   pruningRows(depth: number): { label: string; pruning: Record<string, number> }[];
@@ -64,13 +71,14 @@ const atMost = (value: number, cap: number) => Math.min(value, cap);
 /**
  * full: the configuration as given (configs/tiny.json: 600 episodes), pruning at 25/50/75 %.
  * quick: fits CI on 2 cores: every budget of the configuration capped (zoo, inversion and
- * meta-training steps, episodes, queries), one ratio (50 %), novel emoji and MNIST only. Caps,
+ * meta-training steps, episodes, queries), one ratio (50 %), the main domain's novel classes and MNIST only. Caps,
  * not fixed values, so a smaller configuration (an end-to-end test's) stays as small as it is.
  */
 export function profileFor(name: string, base: RunConfig): ReproductionProfile {
+  const novel = mainSets(base).novel;
   if (name === 'full') {
     return {
-      name: 'full', config: base, headline: HEADLINE, crossDomainSets: base.evaluation.sets.filter((s) => s !== 'emoji-novel'),
+      name: 'full', config: base, headline: headlineFor(base), crossDomainSets: base.evaluation.sets.filter((s) => s !== novel),
       pruningRows: (depth) => pruningRowsAt(depth, [0.25, 0.5, 0.75]), pruningLoras: 20, pruningMetaSteps: 500, pruningEpisodes: 200,
       ablationPruning: lastLayer(0.5), tunesOn: () => true,
     };
@@ -92,7 +100,7 @@ export function profileFor(name: string, base: RunConfig): ReproductionProfile {
     baselines: { ...baselines, episodes: atMost(baselines.episodes, 5), tuningSteps: atMost(baselines.tuningSteps, 5), fullTuningSteps: atMost(baselines.fullTuningSteps, 5) },
   };
   return {
-    name: 'quick', config, headline: HEADLINE, crossDomainSets: evaluation.sets.includes('mnist') ? ['mnist'] : [],
+    name: 'quick', config, headline: headlineFor(base), crossDomainSets: evaluation.sets.includes('mnist') ? ['mnist'] : [],
     pruningRows: (depth) => pruningRowsAt(depth, [0.5]), pruningLoras: atMost(config.zoo.size, 2),
     pruningMetaSteps: atMost(config.metaTraining.steps, 20), pruningEpisodes: atMost(config.evaluation.episodes, 15),
     ablationPruning: () => null, tunesOn: () => true,
@@ -105,11 +113,12 @@ export function profileFor(name: string, base: RunConfig): ReproductionProfile {
  * (oracle, noise, pruned inversion) on a 40-LoRA zoo (200 base classes: meta-training on real
  * episodes gains with the classes it covers, reports/meta-headroom.md) and 500 meta-training steps
  * validated every 100 on 100 episodes; the fine-tuning baselines on 100 episodes of
- * novel emoji 1-shot with 10 steps at a head-sized learning rate (all of them on every set would
+ * the main domain's novel classes, 1-shot, with 10 steps at a head-sized learning rate (all of them on every set would
  * take hours here); Table 4/5 from the ablation's unpruned and pruned runs of the whole zoo.
  */
 function standardProfile(base: RunConfig): ReproductionProfile {
   const { zoo, inversion, metaTraining, evaluation, baselines } = base;
+  const novel = mainSets(base).novel;
   const config: RunConfig = {
     ...base,
     name: 'standard',
@@ -127,9 +136,9 @@ function standardProfile(base: RunConfig): ReproductionProfile {
     },
   };
   return {
-    name: 'standard', config, headline: HEADLINE, crossDomainSets: evaluation.sets.filter((s) => s !== 'emoji-novel'),
+    name: 'standard', config, headline: headlineFor(base), crossDomainSets: evaluation.sets.filter((s) => s !== novel),
     pruningRows: () => [], pruningLoras: 0, pruningMetaSteps: 0, pruningEpisodes: 0,
-    ablationPruning: lastLayer(0.5), tunesOn: (set, shots) => set === 'emoji-novel' && shots === 1,
+    ablationPruning: lastLayer(0.5), tunesOn: (set, shots) => set === novel && shots === 1,
   };
 }
 /** What a report records as its settings: the configuration and the Table 4/5 budgets of `profile`. */

@@ -1,5 +1,6 @@
 import { formatPercent, formatPoints, pairedDifference, pairedVerdict, type MeanWithInterval } from '../evaluation';
 import type { ZooKnowledge } from './ablation';
+import { gateLine, type Gate } from './gates';
 import { accuraciesOf } from './episode-scores';
 
 /** One row of the Table 2/3 analogue: a method on one (set, shots) setting. */
@@ -31,6 +32,7 @@ export interface PruningRow {
 
 export interface Diagnostics {
   targetConfidence: { mean: number; min: number; max: number }; // teacher p(y_i | x_i): softmax on each surrogate's own target class
+  medianTargetConfidence?: number; // its median over LoRA Recycle's surrogates (the inversion gate's measure)
   surrogateDiversity: { withinClass: number; betweenClass: number; realWithinClass?: number }; // mean pairwise cosine distance of features
   learningCurve: { step: number; loss: number; accuracy: number }[]; // meta-training, averaged in windows
   validation: { step: number; accuracy: number }[];
@@ -59,6 +61,8 @@ export interface Headline {
 
 export interface ReproductionReport {
   profile: string;
+  name?: string; // the report's file name when not the profile's (a configuration other than tiny)
+  command?: string; // the command that writes it, when not `npm run reproduce -- --profile <profile>`
   startedAt: string;
   seconds: number; // wall time of the whole reproduction
   stageSeconds?: Record<string, number>; // wall time per stage (backbone, zoo, inversion, ...); absent in reports written before it was measured
@@ -70,6 +74,8 @@ export interface ReproductionReport {
   table45: PruningRow[];
   diagnostics: Diagnostics;
   headlineStatement?: string; // the pre-registered comparison's verdict
+  gates?: Gate[]; // teachers, oracle, inversion, headline (gates.ts); absent in reports written before them
+  besideHeadline?: string[]; // LoRA Recycle − NN on the headline's set at the other shot counts (not pre-registered)
   statements: string[]; // exploratory verdicts: no multiple-comparison control
   notes: string[]; // what was tried, what is not done
 }
@@ -144,9 +150,11 @@ function headlineLines(h: Headline, statement: string | undefined): string[] {
 export function renderMarkdown(report: ReproductionReport): string {
   const lines: string[] = [
     `# LoRA Recycle reproduction — profile "${report.profile}"`, '',
-    `Run ${report.startedAt}, ${report.seconds.toFixed(0)} s wall time on ${report.machine.cpus} CPU cores, backend ${report.machine.backend}, Node ${report.machine.node}. Written by \`npm run reproduce -- --profile ${report.profile}\` with this JSON beside it (\`${report.profile}.json\`: every row's per-episode counts, from which each interval recomputes).`, '',
+    `Run ${report.startedAt}, ${report.seconds.toFixed(0)} s wall time on ${report.machine.cpus} CPU cores, backend ${report.machine.backend}, Node ${report.machine.node}. Written by \`${report.command ?? `npm run reproduce -- --profile ${report.profile}`}\` with this JSON beside it (\`${report.name ?? report.profile}.json\`: every row's per-episode counts, from which each interval recomputes).`, '',
     ...(report.stageSeconds ? [`Wall time per stage: ${Object.entries(report.stageSeconds).map(([stage, s]) => `${stage} ${s.toFixed(0)} s`).join(', ')}.`, ''] : []),
     ...(report.headline ? headlineLines(report.headline, report.headlineStatement) : []),
+    ...(report.besideHeadline ? [...report.besideHeadline.map((line) => `Beside it, not pre-registered: ${line}.`), ''] : []),
+    ...(report.gates ? ['## Gates (docs/method.md §0)', '', 'Each link of the method, in order: teachers that know their classes, an oracle that gains from their real images, inversion that carries it, the headline. Thresholds in `src/reproduce/gates.ts`.', '', ...report.gates.map((g) => `- ${gateLine(g)}`), ''] : []),
     `## Exploratory comparisons (${report.statements.length} verdicts)`, '',
     'Each verdict reads one paired 95 % interval (Student\'s t); with this many of them and no multiple-comparison control, about one in twenty true ties reads as a difference. They are leads, not findings; only the headline was named before the run.', '',
     ...report.statements.map((s) => `- ${s}`), '',

@@ -12,13 +12,15 @@ import { withTemporaryDir } from '../io/temp-dir';
 import { patchCount } from '../model/config';
 import type { RunControl } from '../progress/events';
 import { loadRunConfig, pruningSchedule, type RunConfig } from './config';
-import { featureDiversity, summary, windowedCurve } from './diagnostics';
+import { featureDiversity, median, summary, windowedCurve } from './diagnostics';
+import { evaluateGates, recycleVersusNn } from './gates';
 import { disposeSurrogateSets, type RecordedSurrogateSet } from '../surrogate/set';
 import type { PipelinePorts } from './ports';
 import { ABLATION_PAIRS, ABLATION_VARIANTS, ablationStatements, pairedComparisons, zooKnowledge, zooKnowledgeStatement, type AblationVariant } from './ablation';
 import { metaDir, metaLoraFile, saveArtifacts, saveMetaLora, surrogateDir } from './artifacts';
 import { evaluationStage } from './evaluation-stage';
 import { writeInversionFigure } from './inversion-figure';
+import { mainSets, mainSpec } from './main-set';
 import { profileFor, profileSettings, pruningLabel } from './profiles';
 import { pairedWords, renderMarkdown, verdicts, type PruningRow, type ReproductionReport, type Table23Block } from './report';
 import { correctCounts, queriesPerEpisode } from './episode-scores';
@@ -47,6 +49,21 @@ function oracleMetaConfig(config: RunConfig, sets: readonly RecordedSurrogateSet
   return { ...config, metaTraining: { ...m, queries } };
 }
 
+/**
+ * The file name of a report: the profile's in the emoji domain (quick, standard),
+ * "<profile>-<main domain>" in another (standard-glyph-domain).
+ */
+export function reportName(profileName: string, config: RunConfig): string {
+  const domain = mainSpec(config).loader;
+  return domain === 'emoji' ? profileName : `${profileName}-${domain}`;
+}
+
+/** A configuration file as the report's command names it: relative to the package when inside it. */
+function configArgument(file: string): string {
+  const relative = path.relative(packageRoot(), path.resolve(file));
+  return relative.startsWith('..') ? file : relative;
+}
+
 export interface ReproduceOptions extends RunControl {
   outDir?: string; // default 'reports'
   /**
@@ -54,7 +71,7 @@ export interface ReproduceOptions extends RunControl {
    * resumes; with write: false, a temporary directory removed at the end.
    */
   workDir?: string;
-  tinyConfigPath?: string; // default configs/tiny.json of the package
+  configPath?: string; // default configs/tiny.json of the package (the emoji domain)
   /** Writes nothing when false (tests). */
   write?: boolean;
 }
@@ -67,13 +84,14 @@ export interface ReproduceOptions extends RunControl {
 export async function reproduce(profileName: string, ports: PipelinePorts, options: ReproduceOptions = {}): Promise<ReproductionReport> {
   const outDir = options.outDir ?? 'reports';
   const write = options.write ?? true;
+  const base = loadRunConfig(options.configPath ?? path.join(packageRoot(), 'configs', 'tiny.json'));
+  const name = reportName(profileName, base);
   if (options.workDir === undefined) {
-    if (write) return reproduce(profileName, ports, { ...options, workDir: path.join(outDir, `${profileName}-run`) });
+    if (write) return reproduce(profileName, ports, { ...options, workDir: path.join(outDir, `${name}-run`) });
     return withTemporaryDir(`lora-recycle-${profileName}-`, (workDir) => reproduce(profileName, ports, { ...options, workDir }));
   }
   const started = Date.now();
-  const tiny = loadRunConfig(options.tinyConfigPath ?? path.join(packageRoot(), 'configs', 'tiny.json'));
-  const profile = profileFor(profileName, tiny);
+  const profile = profileFor(profileName, base);
   const config = profile.config;
   const workDir = options.workDir;
   const control: RunControl = { onEvent: options.onEvent, signal: options.signal };
@@ -96,7 +114,8 @@ export async function reproduce(profileName: string, ports: PipelinePorts, optio
   const invertAs = (variant: AblationVariant, inversion: RunConfig['inversion'], pruning: Record<number, number>) =>
     ports.invert(backbone, zooOnDisk, zoo, { ...config, inversion }, pruning, surrogateDir(workDir, variant), control);
   const inverted = await invertAs('lora-recycle', config.inversion, pruningSchedule(config.inversion.pruning));
-  const validation = await ports.episodes('emoji-validation', { ways: ev.ways, shots: config.metaTraining.shots, queries: ev.queries }, config.metaTraining.validationEpisodes, ev.seed + 1);
+  const main = mainSets(config);
+  const validation = await ports.episodes(main.validation, { ways: ev.ways, shots: config.metaTraining.shots, queries: ev.queries }, config.metaTraining.validationEpisodes, ev.seed + 1);
   if (!validation) notes.push('No validation split available: the last meta-LoRA was kept (no selection).');
   phase('meta-training', `${config.metaTraining.steps} steps`);
   const { metaLora, result: metaResult } = await trainMetaLora(backbone, inverted, config, validation, metaDir(workDir, 'lora-recycle'), control);
@@ -133,9 +152,10 @@ export async function reproduce(profileName: string, ports: PipelinePorts, optio
   // NN on the episodes that select the meta-LoRAs, scored as their validation scores them
   const validationNn = validation ? await prototypeAccuracy(backbone, null, validation, config.metaTraining.distance) : null;
   const targetConfidenceBySource = Object.fromEntries([...variants].map(([variant, v]) => [variant, summary(v.images.flatMap((set) => set.record.targetConfidence))]));
+  const medianTargetConfidence = median(inverted.flatMap((set) => set.record.targetConfidence));
   phase('artifacts', workDir);
   const artifacts = saveArtifacts(workDir, variants);
-  const figureFile = `${profile.name}-inversions.png`;
+  const figureFile = `${name}-inversions.png`;
   const figureCaption = writeInversionFigure(path.join(outDir, figureFile), zoo, variants, 3, write);
   for (const v of variants.values()) disposeSurrogateSets(v.images);
 
@@ -152,11 +172,11 @@ export async function reproduce(profileName: string, ports: PipelinePorts, optio
     config, workDir, { ...control, redis: ports.redis });
   let realWithinClass: number | undefined;
   const ablation: string[] = [];
-  for (const set of ['emoji-novel', ...profile.crossDomainSets]) {
+  for (const set of [main.novel, ...profile.crossDomainSets]) {
     for (const shots of ev.shots) {
       const source = await ports.episodes(set, { ways: ev.ways, shots, queries: ev.queries }, ev.episodes, ev.seed);
       if (!source) { notes.push(`${set}: data not installed, skipped.`); break; }
-      if (set === 'emoji-novel' && shots === Math.max(...ev.shots)) {
+      if (set === main.novel && shots === Math.max(...ev.shots)) {
         const e = source.episode(0);
         realWithinClass = tf.tidy(() => featureDiversity(backbone.forward(e.support).features, labelsAsArray(e.supportLabels))).withinClass;
         disposeEpisode(e);
@@ -179,7 +199,7 @@ export async function reproduce(profileName: string, ports: PipelinePorts, optio
 
   // Table 4/5 rows the ablation already measured on the whole zoo (no pruning, and its pruned variant)
   const table45: PruningRow[] = [];
-  const novelBlock = table23.find((b) => b.set === 'emoji-novel' && b.shots === 1);
+  const novelBlock = table23.find((b) => b.set === main.novel && b.shots === 1);
   if (ablationPruning && novelBlock) {
     for (const [variant, label, pruning] of [['lora-recycle', 'none', {}], ['lora-recycle-pruned', pruningLabel(ablationPruning, backbone.config.depth), ablationPruning]] as const) {
       const row = novelBlock.rows.find((r) => r.method === variant)!;
@@ -190,7 +210,7 @@ export async function reproduce(profileName: string, ports: PipelinePorts, optio
     }
   }
   const rows = profile.pruningRows(backbone.config.depth);
-  const novelOneShot = rows.length > 0 ? await ports.episodes('emoji-novel', { ways: ev.ways, shots: 1, queries: ev.queries }, profile.pruningEpisodes, ev.seed) : null;
+  const novelOneShot = rows.length > 0 ? await ports.episodes(main.novel, { ways: ev.ways, shots: 1, queries: ev.queries }, profile.pruningEpisodes, ev.seed) : null;
   for (const row of rows) {
     phase('pruning', row.label);
     const dir = path.join(workDir, `pruning-${table45.length}`);
@@ -219,15 +239,21 @@ export async function reproduce(profileName: string, ports: PipelinePorts, optio
   }
   notes.push(
     `Profile ${profile.name}: zoo ${zoo.length} LoRAs, ${config.inversion.steps} inversion steps, ${config.metaTraining.steps} meta-training steps, ${ev.episodes} episodes for tuning-free methods and ${config.baselines.episodes} for fine-tuning ones (${config.baselines.tuningSteps} steps); the paper uses 100 LoRAs, 2000 inversion steps, 240,000 episodes and a CLIP ViT-B/16.`,
-    'Every meta-LoRA (LoRA Recycle and the ablation\'s) selected on the emoji validation split, never on meta-test episodes; all rows of a block use the same episodes, and "vs NN" is the paired difference with its 95 % interval.',
+    `Every meta-LoRA (LoRA Recycle and the ablation's) selected on the ${main.validation} episodes, never on meta-test episodes; all rows of a block use the same episodes, and "vs NN" is the paired difference with its 95 % interval.`,
     `Artifacts kept in ${workDir}: ${artifacts.join(', ')}.`,
   );
   const headlineBlock = table23.find((b) => b.set === profile.headline.set && b.shots === profile.headline.shots);
   const headlineDifference = headlineBlock?.rows.find((r) => r.method === 'lora-recycle')?.vsNn;
   const headlineWords = headlineDifference ? pairedWords('LoRA Recycle', 'NN', headlineDifference) : undefined;
+  const gates = evaluateGates({
+    zooKnowledge: knowledge, headlineBlock, medianTargetConfidence,
+    withinClassDiversity: diversity.withinClass, realWithinClassDiversity: realWithinClass ?? null,
+  });
+  const otherShots = table23.filter((b) => b.set === profile.headline.set && b.shots !== profile.headline.shots).map(recycleVersusNn).filter((line): line is string => line !== null);
   const headlineStatement = headlineWords ? `${headlineWords[0].toUpperCase()}${headlineWords.slice(1)}.` : undefined;
   const report: ReproductionReport = {
     profile: profile.name,
+    ...(name === profile.name ? {} : { name, command: `npm run reproduce -- --profile ${profile.name} --config ${configArgument(options.configPath!)}` }),
     startedAt: new Date(started).toISOString(),
     seconds: (Date.now() - started) / 1000,
     stageSeconds: clock.seconds(),
@@ -242,11 +268,14 @@ export async function reproduce(profileName: string, ports: PipelinePorts, optio
       }
       : null,
     ...(headlineStatement ? { headlineStatement } : {}),
+    gates,
+    ...(otherShots.length > 0 ? { besideHeadline: otherShots } : {}),
     ...(figureCaption ? { figure: { file: figureFile, caption: figureCaption } } : {}),
     table23,
     table45,
     diagnostics: {
       targetConfidence: targetConfidenceBySource['lora-recycle'],
+      ...(medianTargetConfidence !== null ? { medianTargetConfidence } : {}),
       targetConfidenceBySource,
       surrogateDiversity: { ...diversity, ...(realWithinClass !== undefined ? { realWithinClass } : {}) },
       learningCurve: windowedCurve(metaResult.history, ['loss', 'accuracy']) as { step: number; loss: number; accuracy: number }[],
@@ -266,8 +295,8 @@ export async function reproduce(profileName: string, ports: PipelinePorts, optio
   zooOnDisk.dispose();
   backbone.dispose();
   if (write) {
-    writeFileAtomic(path.join(outDir, `${profile.name}.json`), reportJson(report));
-    writeFileAtomic(path.join(outDir, `${profile.name}.md`), renderMarkdown(report));
+    writeFileAtomic(path.join(outDir, `${name}.json`), reportJson(report));
+    writeFileAtomic(path.join(outDir, `${name}.md`), renderMarkdown(report));
   }
   return report;
 }

@@ -26,7 +26,7 @@ export async function prototypeAccuracy(backbone: VisionTransformer, adapter: Ad
 }
 
 /**
- * A fresh meta-LoRA (rank from the zoo config, on q and v) meta-trained on the surrogate sets,
+ * A fresh meta-LoRA (metaTraining.rank and targets; by default the zoo's rank on q and v) meta-trained on the surrogate sets,
  * selected on the validation episodes; checkpoints in `workDir/meta-checkpoint.json`.
  */
 export async function trainMetaLora(
@@ -34,7 +34,7 @@ export async function trainMetaLora(
   validation: EpisodeSource | null, workDir: string, control: RunControl & { steps?: number; seed?: number; resume?: boolean },
 ): Promise<{ metaLora: LoRA; result: MetaTrainResult }> {
   const m = config.metaTraining;
-  const metaLora = LoRA.create(backbone.config, { rank: config.zoo.rank, targets: ['q', 'v'], seed: control.seed ?? 1 });
+  const metaLora = LoRA.create(backbone.config, { rank: m.rank ?? config.zoo.rank, targets: m.targets ?? ['q', 'v'], seed: control.seed ?? 1 });
   const result = await metaTrain(backbone, metaLora, sets, {
     steps: control.steps ?? m.steps,
     episode: { ways: config.evaluation.ways, shots: m.shots, queries: m.queries },

@@ -14,12 +14,15 @@ import { invertZooEntries } from './invert-zoo';
 import { buildZooOnQueue } from './zoo-jobs';
 import { realImageSet } from './real-images';
 import type { RunConfig } from './config';
+import { mainSpec } from './main-set';
 import type { PipelineEpisodes, PipelinePorts } from './ports';
 
 /** The episode sets the pipeline knows: which data set and which of its splits. */
 const EPISODE_SETS: Record<string, { split: Split; loader: DatasetSpec['loader'] }> = {
   'emoji-validation': { split: 'validation', loader: 'emoji' },
   'emoji-novel': { split: 'novel', loader: 'emoji' },
+  'glyph-domain-validation': { split: 'validation', loader: 'glyph-domain' },
+  'glyph-domain-novel': { split: 'novel', loader: 'glyph-domain' },
   'glyphs': { split: 'test', loader: 'glyphs' },
   'mnist': { split: 'test', loader: 'mnist' },
   'fashion-mnist': { split: 'test', loader: 'fashion-mnist' },
@@ -27,7 +30,7 @@ const EPISODE_SETS: Record<string, { split: Split; loader: DatasetSpec['loader']
 
 function loadBackbone(config: RunConfig): VisionTransformer {
   const b = config.backbone;
-  if (b.source === 'shipped') return loadShippedBackbone();
+  if (b.source === 'shipped') return loadShippedBackbone(b.name);
   if (b.source === 'hf') {
     const { config: vit, weights } = loadHfClipVision(b.path);
     return new VisionTransformer(vit, weights);
@@ -44,8 +47,8 @@ export function pipelineEpisodes(data: ImageDataset, spec: DatasetSpec, list: Ep
 }
 
 /**
- * The real pipeline behind PipelinePorts: the backbone of the configuration, the emoji base
- * classes for the zoo (with `redis`, one pretune-lora job per LoRA on the queues, zoo-jobs.ts), inversion with the shipped image prior as parallel jobs (invert-zoo.ts;
+ * The real pipeline behind PipelinePorts: the backbone of the configuration, the base classes of
+ * the main domain (data.main, main-set.ts) for the zoo (with `redis`, one pretune-lora job per LoRA on the queues, zoo-jobs.ts), inversion with the shipped image prior as parallel jobs (invert-zoo.ts;
  * with `redis`, on the queues of that Redis for worker processes),
  * and the data sets' fixed episodes (with `redis`, the reproduction's evaluation goes to the same
  * queues, evaluation-stage.ts). Data sets load once per process (cached on disk after their first build).
@@ -73,15 +76,14 @@ export function createPorts(options: { backend?: string; redis?: string } = {}):
     async zoo(backbone, config, dir, control) {
       const manifest = readZooManifest(dir);
       if (manifest && manifest.recipe === null) return loadZoo(dir, backbone); // imported LoRAs only
-      const size = backbone.config.imageSize;
-      const spec: DatasetSpec = { loader: 'emoji', size };
-      const emoji = await dataset(datasetSpecKey(spec), () => loadDatasetSpec(spec));
+      const spec: DatasetSpec = { ...mainSpec(config), size: backbone.config.imageSize };
+      const main = await dataset(datasetSpecKey(spec), () => loadDatasetSpec(spec));
       const z = config.zoo;
       const build = {
-        size: z.size, ways: z.ways, shots: z.shots, rank: z.rank, steps: z.steps, learningRate: z.learningRate,
+        size: z.size, ways: z.ways, shots: z.shots, heldOut: z.heldOut, rank: z.rank, steps: z.steps, learningRate: z.learningRate,
         seed: config.evaluation.seed, onEvent: control.onEvent, signal: control.signal,
       };
-      return options.redis ? buildZooOnQueue(backbone, emoji, spec, config, dir, { ...build, redis: options.redis }) : buildZoo(backbone, emoji, dir, build);
+      return options.redis ? buildZooOnQueue(backbone, main, spec, config, dir, { ...build, redis: options.redis }) : buildZoo(backbone, main, dir, build);
     },
 
     async invert(backbone, zoo, entries, config, pruning, out, control) {
@@ -91,12 +93,12 @@ export function createPorts(options: { backend?: string; redis?: string } = {}):
 
     async realImages(backbone, entry, config) {
       if (!entry.head) throw new ConfigError(`LoRA "${entry.id}" has no task head, so it cannot label real images (PEFT adapters carry none)`);
-      const spec: DatasetSpec = { loader: 'emoji', size: backbone.config.imageSize };
-      const emoji = await dataset(datasetSpecKey(spec), () => loadDatasetSpec(spec));
+      const spec: DatasetSpec = { ...mainSpec(config), size: backbone.config.imageSize };
+      const main = await dataset(datasetSpecKey(spec), () => loadDatasetSpec(spec));
       const perClass = config.inversion.shots + config.inversion.queries;
       // capped, never cycled: a class with fewer real images than an inversion makes cuts every
       // class of the LoRA to its count (record.imagesPerClass, record.capped say so)
-      return realImageSet(backbone, emoji, entry, perClass, config.evaluation.seed, { cap: true });
+      return realImageSet(backbone, main, entry, perClass, config.evaluation.seed, { cap: true });
     },
 
     async episodes(set, shape, count, seed) {

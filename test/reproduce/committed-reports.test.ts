@@ -5,9 +5,12 @@ import { renderMarkdown, type ReproductionReport } from '../../src/reproduce/rep
 import { expectReportRecomputes } from './report-arithmetic';
 
 const REPORTS = path.join(__dirname, '..', '..', 'reports');
-const profiles = ['quick', 'standard'];
+// every reproduction report: the emoji profiles and those of other main domains (standard-glyph-domain)
+const profiles = fs.readdirSync(REPORTS).filter((f) => /^(quick|standard|full)(-[\w-]+)?\.json$/.test(f) && !f.includes('estimate')).map((f) => f.replace(/\.json$/, ''));
 
 describe('committed reproduction reports', () => {
+  it('include the quick and standard profiles', () => expect(profiles).toEqual(expect.arrayContaining(['quick', 'standard'])));
+
   for (const profile of profiles) {
     it(`reports/${profile}.json: every interval, paired difference and the headline recompute from its per-episode counts`, () => {
       const report = JSON.parse(fs.readFileSync(path.join(REPORTS, `${profile}.json`), 'utf8')) as ReproductionReport;

@@ -3,6 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { loadLoraFile } from '../../src/io/lora-file';
 import { reproduce } from '../../src/reproduce/reproduce';
 import { createPorts } from '../../src/reproduce/wiring';
 import { microConfig } from './micro-config';
@@ -31,7 +32,7 @@ describe('reproduce (quick profile on a micro configuration)', () => {
     const phases: string[] = [];
     const ports = createPorts();
     const report = await reproduce('quick', ports, {
-      tinyConfigPath: configPath, outDir, workDir: path.join(tmp, 'work'),
+      configPath, outDir, workDir: path.join(tmp, 'work'),
       onEvent: (e) => { if (e.kind === 'phase' && e.run === 'reproduce') phases.push(e.phase); },
     });
     expect(phases.slice(0, 4)).toEqual(['backbone', 'zoo', 'inversion', 'meta-training']);
@@ -71,6 +72,46 @@ describe('reproduce (quick profile on a micro configuration)', () => {
     expect(report.diagnostics.targetConfidence.mean).toBeGreaterThan(0);
     expect(JSON.parse(fs.readFileSync(path.join(outDir, 'quick.json'), 'utf8')).profile).toBe('quick');
     expect(fs.readFileSync(path.join(outDir, 'quick.md'), 'utf8')).toMatch(/lora-recycle/);
+    ports.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  }, 600_000);
+});
+
+describe('reproduce in another main domain (data.main: glyph-domain)', () => {
+  it('tunes the zoo on domain B\'s base classes, selects on its validation split, measures the headline and the gates on its novel split', async () => {
+    const config = microConfig({
+      data: { main: { loader: 'glyph-domain' } },
+      zoo: { shots: 3, heldOut: 2 },
+      metaTraining: { rank: 3, targets: ['q', 'fc2'] },
+      evaluation: { sets: ['glyph-domain-novel'] },
+      baselines: { methods: ['nn', 'uniform-nn', 'lora-recycle'] },
+    });
+    const configPath = path.join(tmp, 'micro-b.json');
+    fs.writeFileSync(configPath, JSON.stringify(config));
+    const outDir = path.join(tmp, 'reports-b');
+    const workDir = path.join(tmp, 'work-b');
+    const before = tf.memory().numTensors;
+    const ports = createPorts();
+    const report = await reproduce('quick', ports, { configPath, outDir, workDir });
+    const zoo = JSON.parse(fs.readFileSync(path.join(workDir, 'zoo', 'zoo.json'), 'utf8'));
+    expect(zoo.recipe.dataset).toBe('glyph-domain-32:base');
+    expect(zoo.entries[0].classIds.every((id: string) => id.startsWith('glyph:'))).toBe(true);
+    expect(report.table23.map((b) => `${b.set}/${b.shots}`)).toEqual(['glyph-domain-novel/1']);
+    expect(report.headline).toMatchObject({ set: 'glyph-domain-novel', ways: 5, shots: 1 });
+    expect(report.notes.join(' ')).toContain('selected on the glyph-domain-validation episodes');
+    expect(report.gates?.map((g) => g.name)).toEqual(['teachers', 'oracle', 'inversion', 'headline']);
+    expect(report.gates?.[0].criteria[1].value).toBe(report.diagnostics.zooKnowledge?.heldOut);
+    expect(report.diagnostics.medianTargetConfidence).toBeGreaterThan(0);
+    // the meta-LoRA has the configuration's rank and targets, not the zoo's
+    const meta = loadLoraFile(path.join(workDir, 'meta', 'meta-lora.safetensors'));
+    expect(meta.parameters.rank).toBe(3);
+    expect([...new Set(meta.parameters.factors.map((f) => f.site.projection))].sort()).toEqual(['fc2', 'q']);
+    tf.dispose(meta.parameters.factors.flatMap((f) => [f.a, f.b]));
+    if (meta.head) tf.dispose([meta.head.weight, meta.head.bias]);
+    expectReportRecomputes(report);
+    const written = JSON.parse(fs.readFileSync(path.join(outDir, 'quick-glyph-domain.json'), 'utf8'));
+    expect(written.command).toBe(`npm run reproduce -- --profile quick --config ${configPath}`);
+    expect(fs.readFileSync(path.join(outDir, 'quick-glyph-domain.md'), 'utf8')).toContain('## Gates');
     ports.dispose();
     expect(tf.memory().numTensors).toBe(before);
   }, 600_000);

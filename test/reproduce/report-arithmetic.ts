@@ -1,5 +1,6 @@
 import { expect } from 'vitest';
 import { meanWithInterval, pairedDifference, type MeanWithInterval } from '../../src/evaluation';
+import { evaluateGates } from '../../src/reproduce/gates';
 import { rowAccuracies, verdicts, type ReproductionReport } from '../../src/reproduce/report';
 
 const same = (stored: MeanWithInterval, recomputed: MeanWithInterval, what: string) => {
@@ -12,7 +13,7 @@ const same = (stored: MeanWithInterval, recomputed: MeanWithInterval, what: stri
 /**
  * Every number of a report's Table 2/3 recomputed from the per-episode counts it records: each
  * row's mean and interval, each paired difference against NN and between ablation rows, the
- * headline, and the paired verdicts among its statements.
+ * headline, the paired verdicts among its statements, and the gates where the report has them.
  */
 export function expectReportRecomputes(report: ReproductionReport): void {
   for (const block of report.table23) {
@@ -37,4 +38,13 @@ export function expectReportRecomputes(report: ReproductionReport): void {
   expect(h.recycleMinusNn.mean).toBeCloseTo(100 * d.mean, 10);
   expect(h.recycleMinusNn.ci95).toBeCloseTo(100 * d.ci95!, 10);
   for (const line of verdicts(report.table23, h)) expect(report.statements).toContain(line);
+  if (report.gates) {
+    // the gates, from the headline block recomputed above and the report's own diagnostics
+    const d = report.diagnostics;
+    const recomputed = evaluateGates({
+      zooKnowledge: d.zooKnowledge ?? null, headlineBlock: block, medianTargetConfidence: d.medianTargetConfidence ?? null,
+      withinClassDiversity: d.surrogateDiversity.withinClass, realWithinClassDiversity: d.surrogateDiversity.realWithinClass ?? null,
+    });
+    expect(JSON.parse(JSON.stringify(recomputed)), 'gates').toEqual(report.gates);
+  }
 }
