@@ -22,7 +22,7 @@ export interface RunConfig {
    */
   data: { imageSize: number; main?: DatasetSpec };
   /** shots: training images per class of each LoRA's task; heldOut: images per class kept to measure it (default 5). */
-  zoo: { size: number; ways: number; shots: number; heldOut?: number; steps: number; learningRate: number; rank: number };
+  zoo: { size: number; ways: number; shots: number; heldOut?: number; steps: number; learningRate: number; rank: number; targets?: ProjectionName[] };
   inversion: {
     steps: number; shots: number; queries: number; learningRate: number; priorWeight: number;
     pruning: Record<string, number>; pruneStartFraction: number;
@@ -77,11 +77,13 @@ export function validateRunConfig(config: RunConfig, source = 'configuration'): 
     if (!/^\d+$/.test(layer) || !(ratio >= 0 && ratio < 1)) throw new ConfigError(`${source}: inversion.pruning must map layer indices to ratios in [0, 1), found ${layer}: ${ratio}`);
   }
   if (config.zoo.heldOut !== undefined) positiveInteger(config.zoo.heldOut, `${source}: zoo.heldOut`);
+  for (const [where, targets] of [['zoo.targets', config.zoo.targets], ['metaTraining.targets', config.metaTraining.targets]] as const) {
+    if (targets !== undefined && !(Array.isArray(targets) && targets.length > 0 && targets.every((t) => PROJECTION_NAMES.includes(t)))) {
+      throw new ConfigError(`${source}: ${where} must be a non-empty list of ${PROJECTION_NAMES.join(', ')}, found ${JSON.stringify(targets)}`);
+    }
+  }
   const meta = config.metaTraining;
   if (meta.rank !== undefined) positiveInteger(meta.rank, `${source}: metaTraining.rank`);
-  if (meta.targets !== undefined && !(Array.isArray(meta.targets) && meta.targets.length > 0 && meta.targets.every((t) => PROJECTION_NAMES.includes(t)))) {
-    throw new ConfigError(`${source}: metaTraining.targets must be a non-empty list of ${PROJECTION_NAMES.join(', ')}, found ${JSON.stringify(meta.targets)}`);
-  }
   const main = config.data.main;
   if (main !== undefined && !(MAIN_LOADERS as readonly string[]).includes(main?.loader)) {
     throw new ConfigError(`${source}: data.main.loader must be one of ${MAIN_LOADERS.join(', ')} (a data set with base, validation and novel splits), found ${JSON.stringify(main?.loader)}`);

@@ -80,7 +80,7 @@ export function createPorts(options: { backend?: string; redis?: string } = {}):
       const main = await dataset(datasetSpecKey(spec), () => loadDatasetSpec(spec));
       const z = config.zoo;
       const build = {
-        size: z.size, ways: z.ways, shots: z.shots, heldOut: z.heldOut, rank: z.rank, steps: z.steps, learningRate: z.learningRate,
+        size: z.size, ways: z.ways, shots: z.shots, heldOut: z.heldOut, rank: z.rank, targets: z.targets, steps: z.steps, learningRate: z.learningRate,
         seed: config.evaluation.seed, onEvent: control.onEvent, signal: control.signal,
       };
       return options.redis ? buildZooOnQueue(backbone, main, spec, config, dir, { ...build, redis: options.redis }) : buildZoo(backbone, main, dir, build);

@@ -13,6 +13,7 @@ import { loadZoo } from './load-zoo';
 import { readZooManifest, writeZooManifest, ZOO_FORMAT, type ZooManifest, type ZooManifestEntry, type ZooRecipe } from './manifest';
 import { pretuneLora } from './pretune';
 import type { Zoo } from './zoo';
+import type { ProjectionName } from '../model/weights';
 
 export interface ZooBuildOptions extends RunControl {
   size: number; // LoRAs in the zoo
@@ -20,6 +21,7 @@ export interface ZooBuildOptions extends RunControl {
   shots: number; // K training images per class
   heldOut?: number; // images per class kept aside to measure each LoRA (default 5, fewer when a class has fewer)
   rank: number;
+  targets?: ProjectionName[]; // projections each LoRA adapts (default q and v, the paper's)
   steps: number;
   learningRate: number;
   seed: number;
@@ -49,6 +51,9 @@ export function planZoo(backbone: VisionTransformer, dataset: ImageDataset, dir:
   const recipe: ZooRecipe = {
     dataset: `${dataset.name}:${split}`, ways: options.ways, shots: options.shots, rank: options.rank,
     steps: options.steps, learningRate: options.learningRate, seed: options.seed,
+    // recorded only when not the defaults, so that zoos built before these options stay compatible
+    ...(options.heldOut === undefined || options.heldOut === 5 ? {} : { heldOut: options.heldOut }),
+    ...(options.targets === undefined || options.targets.join(',') === 'q,v' ? {} : { targets: options.targets }),
   };
   const fingerprint = backboneFingerprint(backbone);
   const manifest: ZooManifest = readZooManifest(dir) ?? { format: ZOO_FORMAT, backbone: { fingerprint, config: backbone.config }, recipe, entries: [] };
@@ -80,7 +85,7 @@ export function tuneZooLora(
   const tensors = episodeTensors(dataset, task, normalizeImages);
   let tuned: ReturnType<typeof pretuneLora>;
   try {
-    tuned = pretuneLora(backbone, tensors, recipe.ways, { rank: recipe.rank, steps: recipe.steps, learningRate: recipe.learningRate, seed: recipe.seed + index, onStep: about.onStep });
+    tuned = pretuneLora(backbone, tensors, recipe.ways, { rank: recipe.rank, targets: recipe.targets, steps: recipe.steps, learningRate: recipe.learningRate, seed: recipe.seed + index, onStep: about.onStep });
   } finally {
     tensors.support.dispose();
     tensors.query.dispose();

@@ -1,3 +1,4 @@
+import type { ProjectionName } from '../model/weights';
 import * as fs from 'fs';
 import * as path from 'path';
 import { FileFormatError } from '../errors';
@@ -27,6 +28,8 @@ export interface ZooRecipe {
   steps: number;
   learningRate: number;
   seed: number; // of the tasks; LoRA i is tuned with seed + i
+  heldOut?: number; // images per class measuring each LoRA; absent: 5
+  targets?: ProjectionName[]; // the projections each LoRA adapts; absent: q and v
 }
 
 /** zoo.json: which backbone the LoRAs belong to, how they were made, and the entries in order. */

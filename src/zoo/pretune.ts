@@ -7,9 +7,11 @@ import { labelsAsArray } from '../evaluation/prototypes';
 import { LinearHead } from '../model/head';
 import type { VisionTransformer } from '../model/vision-transformer';
 import type { TuningRecord } from './zoo-entry';
+import type { ProjectionName } from '../model/weights';
 
 export interface PretuneOptions {
-  rank: number; // r of the LoRA on q and v of every block
+  rank: number; // r of the LoRA on `targets` of every block
+  targets?: ProjectionName[]; // default q and v (the paper's)
   steps: number; // full-batch Adam steps on the task's N·K training images
   learningRate: number;
   seed: number;
@@ -34,7 +36,7 @@ export function pretuneLora(
   const started = Date.now();
   const supportLabels = labelsAsArray(task.supportLabels);
   const queryLabels = labelsAsArray(task.queryLabels);
-  const lora = LoRA.create(backbone.config, { rank: options.rank, targets: ['q', 'v'], seed: options.seed });
+  const lora = LoRA.create(backbone.config, { rank: options.rank, targets: options.targets ?? ['q', 'v'], seed: options.seed });
   const head = LinearHead.create(backbone.config.projectionDim, ways, options.seed);
   let finalLoss = Number.NaN;
   fitOnSupport(
