@@ -36,6 +36,8 @@ export interface RunConfig {
   };
   evaluation: { episodes: number; ways: number; shots: number[]; queries: number; sets: string[]; seed: number };
   baselines: { methods: string[]; episodes: number; tuningSteps: number; learningRate: number; fullTuningSteps: number; fullLearningRate: number };
+  /** Choices of this configuration made after a novel-class number was seen (each report lists them). */
+  choicesAfterNovel?: string[];
 }
 
 /** The loaders whose data sets have base, validation and novel splits: those data.main can name. */
@@ -89,6 +91,10 @@ export function validateRunConfig(config: RunConfig, source = 'configuration'): 
     throw new ConfigError(`${source}: data.main.loader must be one of ${MAIN_LOADERS.join(', ')} (a data set with base, validation and novel splits), found ${JSON.stringify(main?.loader)}`);
   }
   if (main !== undefined) validateDatasetSpec(main);
+  const choices = config.choicesAfterNovel;
+  if (choices !== undefined && !(Array.isArray(choices) && choices.every((c) => typeof c === 'string' && c.trim() !== ''))) {
+    throw new ConfigError(`${source}: choicesAfterNovel must be a list of sentences, found ${JSON.stringify(choices)}`);
+  }
   if (!Array.isArray(config.evaluation.shots) || config.evaluation.shots.length === 0) throw new ConfigError(`${source}: evaluation.shots must be a non-empty list`);
   return config;
 }

@@ -241,6 +241,7 @@ export async function reproduce(profileName: string, ports: PipelinePorts, optio
     `Profile ${profile.name}: zoo ${zoo.length} LoRAs, ${config.inversion.steps} inversion steps, ${config.metaTraining.steps} meta-training steps, ${ev.episodes} episodes for tuning-free methods and ${config.baselines.episodes} for fine-tuning ones (${config.baselines.tuningSteps} steps); the paper uses 100 LoRAs, 2000 inversion steps, 240,000 episodes and a CLIP ViT-B/16.`,
     `Every meta-LoRA (LoRA Recycle and the ablation's) selected on the ${main.validation} episodes, never on meta-test episodes; all rows of a block use the same episodes, and "vs NN" is the paired difference with its 95 % interval.`,
     `Artifacts kept in ${workDir}: ${artifacts.join(', ')}.`,
+    ...(config.choicesAfterNovel ?? []).map((choice) => `Chosen after a novel-class number was seen (configuration "${base.name}"): ${choice}`),
   );
   const headlineBlock = table23.find((b) => b.set === profile.headline.set && b.shots === profile.headline.shots);
   const headlineDifference = headlineBlock?.rows.find((r) => r.method === 'lora-recycle')?.vsNn;

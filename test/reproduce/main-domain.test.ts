@@ -33,6 +33,7 @@ describe('the main domain of a run configuration', () => {
     expect(domainB.backbone).toEqual({ source: 'shipped', name: 'emoji-only' });
     expect(domainB.zoo).toMatchObject({ shots: 16, heldOut: 4 });
     expect(domainB.metaTraining).toMatchObject({ rank: 8, targets: ['q', 'k', 'v', 'o', 'fc1', 'fc2'], flip: false });
+    expect(domainB.choicesAfterNovel?.[0]).toMatch(/rank 8 on q, k, v, o, fc1 and fc2/);
   });
 
   it('rejects a main data set without base, validation and novel splits, an unknown backbone, bad meta-LoRA settings', () => {
@@ -46,6 +47,8 @@ describe('the main domain of a run configuration', () => {
     expect(withChange((c) => { c.metaTraining.rank = 0; })).toThrow(/metaTraining.rank must be a positive integer/);
     expect(withChange((c) => { c.metaTraining.targets = ['q', 'x' as never]; })).toThrow(/metaTraining.targets must be a non-empty list of q, k, v, o, fc1, fc2/);
     expect(withChange((c) => { c.zoo.heldOut = 1.5; })).toThrow(/zoo.heldOut must be a positive integer/);
+    expect(withChange((c) => { c.zoo.targets = []; })).toThrow(/zoo.targets must be a non-empty list/);
+    expect(withChange((c) => { c.choicesAfterNovel = ['']; })).toThrow(/choicesAfterNovel must be a list of sentences/);
   });
 });
 
