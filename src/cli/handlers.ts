@@ -1,7 +1,7 @@
 import * as path from 'path';
 import { LoRA } from '../adapters';
 import { ConfigError, MissingResourceError } from '../errors';
-import { disposeLoraRecord, loadLora, saveLoraFile, type LoraRecord } from '../io';
+import { disposeLoraRecord, hfClipClassOf, loadLora, saveLoraFile, savePeftAdapter, type LoraRecord, type PeftSaveOptions } from '../io';
 import { writeFileAtomic } from '../io/atomic-write';
 import type { VisionTransformer } from '../model/vision-transformer';
 import { createPorts } from '../reproduce/wiring';
@@ -21,6 +21,7 @@ import { TUNING_FREE_METHODS, METHOD_NAMES } from '../baselines';
 import { formatPercent } from '../evaluation';
 import type { Command, CommandContext, OptionValues } from './commands';
 import { withOwned, type Own } from './with-owned';
+import { datasetOption, datasetSetName, withDataset, writeDataConfig } from './dataset-ports';
 
 function required(values: OptionValues, name: string, command: string): string {
   const value = values[name];
@@ -49,10 +50,21 @@ export function parsePruning(text: string): Record<string, number> {
 
 type PortsFactory = (options: { backend?: string; redis?: string }) => PipelinePorts;
 
-/** The configuration of the command and the pipeline ports (owned: their prior is freed at the end). */
-function setUp(values: OptionValues, command: string, portsFor: PortsFactory, own: Own): { config: RunConfig; ports: PipelinePorts } {
-  const config = loadRunConfig(required(values, 'config', command));
-  return { config, ports: own(portsFor(portOptions(values))) };
+/**
+ * The configuration of the command (with --backbone: that Hugging Face CLIP folder as its
+ * backbone) and the pipeline ports (owned: their prior is freed at the end).
+ */
+function setUp(values: OptionValues, command: string, portsFor: PortsFactory, own: Own, context?: CommandContext): { config: RunConfig; ports: PipelinePorts } {
+  const loaded = loadRunConfig(required(values, 'config', command));
+  const config: RunConfig = typeof values.backbone === 'string' ? { ...loaded, backbone: { source: 'hf', path: values.backbone } } : loaded;
+  return { config, ports: own(withDataset(portsFor(portOptions(values)), datasetOption(values), context)) };
+}
+
+/** PEFT's view of the backbone: the transformers class the meta-LoRA's module paths are for, and where it lies. */
+function peftBase(config: RunConfig): PeftSaveOptions {
+  const b = config.backbone;
+  if (b.source !== 'hf') return { baseModel: 'CLIPVisionModelWithProjection' }; // as saveBackbone writes the others
+  return { baseModel: hfClipClassOf(b.path), baseModelPath: path.resolve(b.path.endsWith('.safetensors') ? path.dirname(b.path) : b.path) };
 }
 
 /** --backend and --redis (jobs on the queues of that Redis, for `lora-recycle worker` processes), where given. */
@@ -76,7 +88,7 @@ function zooAsItIs(backbone: VisionTransformer, config: RunConfig, dir: string, 
 }
 
 const zoo = (portsFor: PortsFactory): Command['run'] => (values, context) => withOwned(async (own) => {
-  const { config, ports } = setUp(values, 'zoo', portsFor, own);
+  const { config, ports } = setUp(values, 'zoo', portsFor, own, context);
   const size = integer(values, 'size', config.zoo.size);
   const out = required(values, 'out', 'zoo');
   const backbone = own(await ports.loadBackbone(config));
@@ -103,7 +115,7 @@ const invert = (portsFor: PortsFactory): Command['run'] => (values, context) => 
 });
 
 const metaTrainCommand = (portsFor: PortsFactory): Command['run'] => (values, context) => withOwned(async (own) => {
-  const { config, ports } = setUp(values, 'meta-train', portsFor, own);
+  const { config, ports } = setUp(values, 'meta-train', portsFor, own, context);
   const out = required(values, 'out', 'meta-train');
   const surrogates = required(values, 'surrogates', 'meta-train');
   const backbone = own(await ports.loadBackbone(config));
@@ -125,7 +137,8 @@ const metaTrainCommand = (portsFor: PortsFactory): Command['run'] => (values, co
   }
   if (inverted.length === 0) throw new MissingResourceError(`no surrogates in ${surrogates}; run "lora-recycle invert" first`);
   const ev = config.evaluation;
-  const validation = await ports.episodes('emoji-validation', { ways: ev.ways, shots: config.metaTraining.shots, queries: ev.queries }, config.metaTraining.validationEpisodes, ev.seed + 1);
+  const data = datasetOption(values);
+  const validation = await ports.episodes(data ? datasetSetName(data, 'validation') : 'emoji-validation', { ways: ev.ways, shots: config.metaTraining.shots, queries: ev.queries }, config.metaTraining.validationEpisodes, ev.seed + 1);
   const { metaLora, result } = await trainMetaLora(backbone, inverted, config, validation, out, {
     ...context, steps: integer(values, 'steps', config.metaTraining.steps), resume: !values['no-resume'],
   });
@@ -134,12 +147,14 @@ const metaTrainCommand = (portsFor: PortsFactory): Command['run'] => (values, co
   const record: LoraRecord = { parameters: metaLora.toParameters(), classIds: [], metadata: { kind: 'meta-lora', selected: result.best ? 'best' : 'last', best: result.best, steps: result.steps } };
   own({ dispose: () => disposeLoraRecord(record) });
   saveLoraFile(loraPath, record);
+  const peftDir = path.join(out, 'meta-lora-peft');
+  savePeftAdapter(peftDir, record, peftBase(config));
   writeFileAtomic(path.join(out, 'meta-train-metrics.json'), `${JSON.stringify(result, null, 2)}\n`);
-  context.print(`meta-train: ${result.steps} steps, ${result.episodesPerSecond.toFixed(2)} episodes/s, best validation ${result.best ? `${(100 * result.best.accuracy).toFixed(2)} % at step ${result.best.step}` : 'n/a'} -> ${loraPath}`);
+  context.print(`meta-train: ${result.steps} steps, ${result.episodesPerSecond.toFixed(2)} episodes/s, best validation ${result.best ? `${(100 * result.best.accuracy).toFixed(2)} % at step ${result.best.step}` : 'n/a'} -> ${loraPath} (PEFT adapter: ${peftDir})`);
 });
 
 const evaluate = (portsFor: PortsFactory): Command['run'] => (values, context) => withOwned(async (own) => {
-  const { config, ports } = setUp(values, 'evaluate', portsFor, own);
+  const { config, ports } = setUp(values, 'evaluate', portsFor, own, context);
   const out = required(values, 'out', 'evaluate');
   const methods = typeof values.methods === 'string' ? values.methods.split(',') : ['nn'];
   const unknown = methods.find((m) => !(METHOD_NAMES as string[]).includes(m));
@@ -147,7 +162,8 @@ const evaluate = (portsFor: PortsFactory): Command['run'] => (values, context) =
   const backbone = own(await ports.loadBackbone(config));
   const zooOnDisk = typeof values.zoo === 'string' ? own(zooAsItIs(backbone, config, values.zoo, 'evaluate', context)) : null;
   const meta = typeof values.meta === 'string' ? own(loadLora(values.meta, { config: backbone.config })) : null;
-  const set = typeof values.set === 'string' ? values.set : 'emoji-novel';
+  const data = datasetOption(values);
+  const set = typeof values.set === 'string' ? values.set : data ? datasetSetName(data) : 'emoji-novel';
   const shots = integer(values, 'shots', config.evaluation.shots[0]);
   const episodes = integer(values, 'episodes', config.evaluation.episodes);
   const source = await ports.episodes(set, { ways: config.evaluation.ways, shots, queries: config.evaluation.queries }, episodes, config.evaluation.seed);
@@ -216,8 +232,9 @@ const queueCleanCommand: Command['run'] = async (values, context) => {
 /** The run time of `profile` estimated from a quick report's rates; runs nothing of the pipeline. */
 function estimateCommand(profile: string, values: OptionValues, context: CommandContext): void {
   const tiny = loadRunConfig(path.join(packageRoot(), 'configs', 'tiny.json'));
+  const target = typeof values.config === 'string' ? loadRunConfig(values.config) : tiny;
   const from = typeof values.from === 'string' ? values.from : path.join('reports', 'quick.json');
-  const measured = estimateRunTime(readReproductionReport(from), profileFor('quick', tiny), profileFor(profile, tiny));
+  const measured = estimateRunTime(readReproductionReport(from), profileFor('quick', tiny), profileFor(profile, target));
   const estimate = { ...measured, measuredOn: { ...measured.measuredOn, file: from } };
   const written = writeEstimate(typeof values.out === 'string' ? values.out : 'reports', estimate);
   context.print(`estimate: ${profile} profile ≈ ${formatDuration(estimate.totalSeconds)} (${estimate.totalSeconds.toFixed(0)} s; at least ${formatDuration(estimate.lowerBoundSeconds)}) on the machine of ${from} -> ${written.json}, ${written.markdown}`);
@@ -227,9 +244,14 @@ function estimateCommand(profile: string, values: OptionValues, context: Command
 const reproduceCommand = (portsFor: PortsFactory): Command['run'] => async (values, context: CommandContext) => {
   const profile = typeof values.profile === 'string' ? values.profile : 'quick';
   if (values.estimate) return estimateCommand(profile, values, context);
-  const report = await withOwned(async (own) => reproduce(profile, own(portsFor(portOptions(values))), {
-    outDir: typeof values.out === 'string' ? values.out : 'reports',
+  const outDir = typeof values.out === 'string' ? values.out : 'reports';
+  const data = datasetOption(values);
+  const configPath = typeof values.config === 'string' ? values.config : undefined;
+  const report = await withOwned(async (own) => reproduce(profile, own(withDataset(portsFor(portOptions(values)), data, context)), {
+    outDir,
     workDir: typeof values.work === 'string' ? values.work : undefined,
+    // --data: the configuration with that data set as its main domain, written beside the reports
+    configPath: data ? writeDataConfig(loadRunConfig(configPath ?? path.join(packageRoot(), 'configs', 'tiny.json')), data, outDir) : configPath,
     onEvent: context.onEvent, signal: context.signal,
   }));
   context.print(`reproduce: ${report.profile} profile in ${report.seconds.toFixed(0)} s`);

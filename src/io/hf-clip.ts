@@ -6,7 +6,8 @@ import { type ViTConfig, validateViTConfig } from '../model/config';
 import { validateViTWeights } from '../model/validate-weights';
 import type { BlockWeights, LayerNormWeights, LinearWeights, ViTWeights } from '../model/weights';
 import { writeJsonAtomic } from './atomic-write';
-import { completeConfig, hfVisionConfigJson, readHfVisionConfig } from './hf-clip-config';
+import { checkHfPreprocessor, completeConfig, declaredClipClass, hfVisionConfigJson, readHfVisionConfig } from './hf-clip-config';
+import type { HfClipClass } from './peft-names';
 import { convToPatchMatrix, identity, patchMatrixToConv, transposeValues } from './layouts';
 import { type SafetensorsEntry, type WritableTensor, readSafetensors, toFloat32, writeSafetensors } from './safetensors';
 
@@ -15,15 +16,19 @@ import { type SafetensorsEntry, type WritableTensor, readSafetensors, toFloat32,
  * Supported files: `model.safetensors` of CLIPVisionModelWithProjection and CLIPModel (tower under
  * `vision_model.`, projection `visual_projection.weight`; text tower ignored) and of
  * CLIPVisionModel (transformers ≥ 5 saves it without the `vision_model.` prefix, older versions with
- * it). CLIPVisionModel has no projection: loading it needs `projection: 'identity'`, which makes
- * f(x) the post-LayerNorm [CLS] (projectionDim = width), i.e. HF's `pooler_output`.
+ * it). CLIPVisionModel has no projection: f(x) is then the post-LayerNorm [CLS] (projectionDim =
+ * width), i.e. HF's `pooler_output`; that is the default when config.json declares the class
+ * (`architectures: ["CLIPVisionModel"]`), and needs `projection: 'identity'` otherwise.
  */
 export interface HfClipLoadOptions {
   /** Attention heads, when no config.json lies next to the weights. */
   heads?: number;
   /** Overrides config.json's layer_norm_eps (default 1e-5). */
   layerNormEps?: number;
-  /** What to do without `visual_projection.weight`: fail (default) or use the identity. */
+  /**
+   * What to do without `visual_projection.weight`: fail or use the identity. Default: the identity
+   * when config.json declares a CLIPVisionModel, else fail.
+   */
   projection?: 'required' | 'identity';
 }
 
@@ -113,18 +118,22 @@ export function loadHfClipVision(target: string, options: HfClipLoadOptions = {}
   }
   const depth = layerIndices([...tensors.keys()], prefix, file);
   const mlpWidth = taker.shapeOf(n('encoder.layers.0.mlp.fc1.weight'))[0];
+  const json = readHfVisionConfig(path.dirname(file));
+  const declared = declaredClipClass(json, path.join(path.dirname(file), 'config.json'));
+  checkHfPreprocessor(path.dirname(file));
+  const projection = options.projection ?? (declared === 'CLIPVisionModel' ? 'identity' : 'required');
   const hasProjection = tensors.has('visual_projection.weight');
-  if (!hasProjection && options.projection !== 'identity') {
+  if (!hasProjection && projection !== 'identity') {
     throw new FileFormatError(
       file,
-      'missing tensor "visual_projection.weight" (a CLIPVisionModel checkpoint has no projection); ' +
+      `missing tensor "visual_projection.weight"${declared && declared !== 'CLIPVisionModel' ? ` (config.json declares a ${declared}, which has one)` : ' (a CLIPVisionModel checkpoint has no projection)'}; ` +
       "pass { projection: 'identity' } to use the post-LayerNorm [CLS] as the feature",
     );
   }
   const projectionDim = hasProjection ? taker.shapeOf('visual_projection.weight')[0] : width;
   const config = completeConfig(
     { imageSize: side * patchSize, patchSize, channels, width, depth, mlpWidth, projectionDim },
-    readHfVisionConfig(path.dirname(file)), options, file,
+    json, { ...options, projected: hasProjection }, file,
   );
   validateViTConfig(config);
 
@@ -180,6 +189,18 @@ export function loadHfClipVision(target: string, options: HfClipLoadOptions = {}
     projection: tf.tensor2d(host.projection, [width, projectionDim]),
   };
   return { config, weights };
+}
+
+/**
+ * The transformers class of the checkpoint in `target` (a directory or its model.safetensors):
+ * what config.json declares, else CLIPVisionModelWithProjection or, without a projection tensor,
+ * CLIPVisionModel. It decides the module paths of PEFT adapters for it (peft-names.ts).
+ */
+export function hfClipClassOf(target: string): HfClipClass {
+  const file = resolveWeightsFile(target);
+  const declared = declaredClipClass(readHfVisionConfig(path.dirname(file)), path.join(path.dirname(file), 'config.json'));
+  if (declared) return declared;
+  return readSafetensors(file).tensors.has('visual_projection.weight') ? 'CLIPVisionModelWithProjection' : 'CLIPVisionModel';
 }
 
 /**

@@ -4,4 +4,5 @@ export { SAFETENSORS_DTYPES, DTYPE_SIZE, type SafetensorsDtype } from './safeten
 export * from './hf-clip';
 export * from './lora-file';
 export * from './peft-adapter';
+export * from './peft-head';
 export * from './load-lora';

@@ -33,8 +33,11 @@ export function disposeLoraRecord(record: LoraRecord): void {
   if (record.head) tf.dispose([record.head.weight, record.head.bias]);
 }
 
-/** Writes `record` atomically; shapes are checked against each other first. */
-export function saveLoraFile(path: string, record: LoraRecord): void {
+/**
+ * Writes `record` atomically; shapes are checked against each other first. `modulePrefix` places
+ * the factors in another model class's module tree (peft-names.ts VISION_MODULE_PREFIX).
+ */
+export function saveLoraFile(path: string, record: LoraRecord, options: { modulePrefix?: string } = {}): void {
   const { rank, scale, factors } = record.parameters;
   const tensors: Record<string, WritableTensor> = {};
   const targets = new Set<string>();
@@ -43,8 +46,8 @@ export function saveLoraFile(path: string, record: LoraRecord): void {
       throw new ShapeError(`LoRA site ${siteKey(site)}: expected A [in, ${rank}] and B [${rank}, out], found [${a.shape}] and [${b.shape}]`);
     }
     const [inDim, outDim] = [a.shape[0], b.shape[1]];
-    tensors[peftFactorName(site, 'A')] = { dtype: 'F32', shape: [rank, inDim], data: transposeValues(a.dataSync() as Float32Array, inDim, rank) };
-    tensors[peftFactorName(site, 'B')] = { dtype: 'F32', shape: [outDim, rank], data: transposeValues(b.dataSync() as Float32Array, rank, outDim) };
+    tensors[peftFactorName(site, 'A', options.modulePrefix)] = { dtype: 'F32', shape: [rank, inDim], data: transposeValues(a.dataSync() as Float32Array, inDim, rank) };
+    tensors[peftFactorName(site, 'B', options.modulePrefix)] = { dtype: 'F32', shape: [outDim, rank], data: transposeValues(b.dataSync() as Float32Array, rank, outDim) };
     targets.add(HF_TARGET[site.projection]);
   }
   if (record.head) {

@@ -1,12 +1,14 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { CompatibilityError, FileFormatError, MissingResourceError } from '../errors';
+import * as tf from '@tensorflow/tfjs';
+import { CompatibilityError, ConfigError, FileFormatError, MissingResourceError } from '../errors';
 import type { ViTConfig } from '../model/config';
 import { writeJsonAtomic } from './atomic-write';
 import { previewJson } from './json-preview';
 import { factorsFromPeftTensors } from './lora-factors';
 import { type LoraRecord, saveLoraFile } from './lora-file';
-import { HF_TARGET } from './peft-names';
+import { HF_CLIP_CLASSES, type HfClipClass, peftModuleName, VISION_MODULE_PREFIX } from './peft-names';
+import { type PeftHead, readPeftHead, writePeftHead } from './peft-head';
 import { readSafetensors } from './safetensors';
 import { readJsonFile } from './read-json';
 
@@ -50,7 +52,9 @@ function checkSupported(file: string, config: PeftLoraConfig): { r: number; alph
  * Reads a PEFT LoRA saved by `save_pretrained` (peft 0.21): `adapter_config.json` and
  * `adapter_model.safetensors` in `dir`. ΔW = scale · A·B with scale = lora_alpha / r, or
  * lora_alpha / √r when use_rslora. Factors of a CLIPModel's text tower are ignored. With
- * `backboneConfig`, every factor is checked against the backbone. No head, no class ids.
+ * `backboneConfig`, every factor (and the head) is checked against the backbone. The task head
+ * and class names come from head.safetensors and classes.json beside them, where present
+ * (peft-head.ts); PEFT itself saves none.
  */
 export function loadPeftAdapter(dir: string, backboneConfig?: ViTConfig): LoraRecord {
   const configFile = path.join(dir, 'adapter_config.json');
@@ -64,13 +68,19 @@ export function loadPeftAdapter(dir: string, backboneConfig?: ViTConfig): LoraRe
   const { tensors } = readSafetensors(weightsFile);
   const isTextTower = (name: string) => name.startsWith('base_model.model.text_model.');
   const { rank, factors } = factorsFromPeftTensors(tensors, weightsFile, backboneConfig, isTextTower);
-  if (rank !== r) {
-    throw new FileFormatError(weightsFile, `adapter_config.json says r = ${r} but the factors have rank ${rank}`);
+  const parameters = { rank, scale: peft.use_rslora ? alpha / Math.sqrt(r) : alpha / r, factors };
+  let head: PeftHead;
+  try {
+    if (rank !== r) throw new FileFormatError(weightsFile, `adapter_config.json says r = ${r} but the factors have rank ${rank}`);
+    head = readPeftHead(dir, backboneConfig);
+  } catch (error) {
+    tf.dispose(factors.flatMap((f) => [f.a, f.b]));
+    throw error;
   }
-  const scale = peft.use_rslora ? alpha / Math.sqrt(r) : alpha / r;
   return {
-    parameters: { rank, scale, factors },
-    classIds: [],
+    parameters,
+    head: head.head,
+    classIds: head.classIds,
     metadata: {
       source: 'peft',
       peftDir: dir,
@@ -82,24 +92,34 @@ export function loadPeftAdapter(dir: string, backboneConfig?: ViTConfig): LoraRe
   };
 }
 
+export interface PeftSaveOptions {
+  /** The transformers class the adapter is for (default CLIPVisionModelWithProjection): it decides the module paths. */
+  baseModel?: HfClipClass;
+  /** adapter_config.json's base_model_name_or_path (default null): where AutoPeftModel finds the backbone. */
+  baseModelPath?: string | null;
+}
+
 /**
- * Writes `record`'s factors as a PEFT adapter directory (adapter_config.json +
- * adapter_model.safetensors) that `PeftModel.from_pretrained(CLIPVisionModelWithProjection, dir)`
- * can load; scale is expressed as lora_alpha = scale · r. A PEFT adapter holds only the factors:
- * the head and class ids are not written (saveLoraFile keeps them).
+ * Writes `record` as a PEFT adapter directory (adapter_config.json + adapter_model.safetensors)
+ * that `PeftModel.from_pretrained(<options.baseModel>, dir)` loads (transformers ≥ 5): tensors and
+ * target_modules name the exact module paths of the record's sites in that class, and scale is
+ * expressed as lora_alpha = scale · r. A head, where the record has one, goes to head.safetensors
+ * and its class names to classes.json (peft-head.ts), which PEFT ignores and loadPeftAdapter reads.
  */
-export function savePeftAdapter(dir: string, record: LoraRecord): void {
+export function savePeftAdapter(dir: string, record: LoraRecord, options: PeftSaveOptions = {}): void {
   const { rank, scale, factors } = record.parameters;
-  const targets = [...new Set(factors.map((f) => HF_TARGET[f.site.projection]))];
-  saveLoraFile(path.join(dir, 'adapter_model.safetensors'), { ...record, head: undefined, classIds: [] });
+  const prefix = VISION_MODULE_PREFIX[options.baseModel ?? 'CLIPVisionModelWithProjection'];
+  if (prefix === undefined) throw new ConfigError(`savePeftAdapter: baseModel must be one of ${HF_CLIP_CLASSES.join(', ')}, found ${previewJson(options.baseModel)}`);
+  if (record.head) writePeftHead(dir, record.head, record.classIds);
+  saveLoraFile(path.join(dir, 'adapter_model.safetensors'), { ...record, head: undefined, classIds: [] }, { modulePrefix: prefix });
   writeJsonAtomic(path.join(dir, 'adapter_config.json'), {
     peft_type: 'LORA',
     task_type: null,
     r: rank,
     lora_alpha: scale * rank,
     lora_dropout: 0,
-    target_modules: targets,
-    layers_to_transform: [...new Set(factors.map((f) => f.site.layer))].sort((a, b) => a - b),
+    target_modules: [...new Set(factors.map((f) => peftModuleName(f.site, prefix)))],
+    layers_to_transform: null,
     bias: 'none',
     use_rslora: false,
     use_dora: false,
@@ -108,6 +128,6 @@ export function savePeftAdapter(dir: string, record: LoraRecord): void {
     rank_pattern: {},
     alpha_pattern: {},
     inference_mode: true,
-    base_model_name_or_path: null,
+    base_model_name_or_path: options.baseModelPath ?? null,
   });
 }

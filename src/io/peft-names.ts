@@ -25,8 +25,27 @@ const MODULE_TO_PROJECTION = new Map(
   (Object.entries(HF_MODULE) as [ProjectionName, string][]).map(([projection, module]) => [module, projection]),
 );
 
-export function peftFactorName(site: AdapterSite, factor: 'A' | 'B'): string {
-  return `base_model.model.vision_model.encoder.layers.${site.layer}.${HF_MODULE[site.projection]}.lora_${factor}.weight`;
+/** The Hugging Face CLIP model classes a PEFT adapter of a CLIP vision tower is applied to. */
+export type HfClipClass = 'CLIPVisionModel' | 'CLIPVisionModelWithProjection' | 'CLIPModel';
+export const HF_CLIP_CLASSES: readonly HfClipClass[] = ['CLIPVisionModel', 'CLIPVisionModelWithProjection', 'CLIPModel'];
+
+/**
+ * Where each class keeps the vision encoder in its module tree (transformers ≥ 5: a
+ * CLIPVisionModel holds it at the top, the others under `vision_model.`). PEFT names its tensors
+ * after these module paths, so an adapter loads only into the class it was named for.
+ */
+export const VISION_MODULE_PREFIX: Record<HfClipClass, string> = {
+  CLIPVisionModel: '', CLIPVisionModelWithProjection: 'vision_model.', CLIPModel: 'vision_model.',
+};
+
+/** The module path of `site` inside the model (PEFT's target_modules entry), e.g. `vision_model.encoder.layers.3.self_attn.q_proj`. */
+export function peftModuleName(site: AdapterSite, prefix = VISION_MODULE_PREFIX.CLIPVisionModelWithProjection): string {
+  return `${prefix}encoder.layers.${site.layer}.${HF_MODULE[site.projection]}`;
+}
+
+/** The tensor name of one factor; `prefix` as in VISION_MODULE_PREFIX (default: CLIPVisionModelWithProjection's). */
+export function peftFactorName(site: AdapterSite, factor: 'A' | 'B', prefix?: string): string {
+  return `base_model.model.${peftModuleName(site, prefix)}.lora_${factor}.weight`;
 }
 
 /**

@@ -1,22 +1,17 @@
-import { LoRA } from '../adapters/lora';
+import type { LoRA } from '../adapters/lora';
 import { episodeSource } from '../data/episodes';
 import { episodeAccuracy, type FeatureFn } from '../evaluation/episode-accuracy';
 import { forEachEpisode } from '../evaluation/evaluate-episodes';
-import { disposeLoraRecord, loadLoraFile } from '../io/lora-file';
+import { loadLora } from '../io/load-lora';
 import type { ViTConfig } from '../model/config';
 import { normalizeImages } from '../model/preprocess';
 import type { RunControl } from '../progress/events';
 import type { EvaluateEpisodesJob, EvaluateEpisodesResult } from './jobs';
 import type { JobResources } from './resources';
 
-/** The LoRA of a LoRA file as an adapter (factors checked against the backbone; the head is dropped). */
+/** The LoRA of a LoRA file or PEFT adapter directory as an adapter (factors checked against the backbone; the head is dropped). */
 export function loadLoraAdapter(file: string, config: ViTConfig): LoRA {
-  const record = loadLoraFile(file, config);
-  try {
-    return LoRA.fromParameters(record.parameters);
-  } finally {
-    disposeLoraRecord(record);
-  }
+  return loadLora(file, { config });
 }
 
 /**

@@ -1,7 +1,8 @@
 import { LoRA } from '../adapters/lora';
 import { ConfigError } from '../errors';
 import { invertLora } from '../inversion';
-import { disposeLoraRecord, loadLoraFile } from '../io/lora-file';
+import { disposeLoraRecord } from '../io/lora-file';
+import { loadLoraRecord } from '../io/load-lora';
 import { writeSurrogateSet } from '../surrogate/file';
 import type { Teacher } from '../surrogate/set';
 import type { ViTConfig } from '../model/config';
@@ -12,11 +13,14 @@ import type { RunControl } from '../progress/events';
 import type { InvertLoraJob, InvertLoraSummary } from './jobs';
 import type { JobResources } from './resources';
 
-/** A LoRA file with a head as an inversion teacher; also its class ids. The caller disposes both models. */
+/**
+ * A LoRA file with a head, or a PEFT adapter directory with head.safetensors and classes.json,
+ * as an inversion teacher; also its class ids. The caller disposes both models.
+ */
 export function loadTeacher(file: string, config: ViTConfig): { teacher: Teacher & { dispose(): void }; classIds: string[] } {
-  const record = loadLoraFile(file, config);
+  const record = loadLoraRecord(file, config);
   try {
-    if (!record.head) throw new ConfigError(`${file}: the LoRA has no task head, and inversion needs the head as its teacher's classifier`);
+    if (!record.head) throw new ConfigError(`${file}: the LoRA has no task head, and inversion needs the head as its teacher's classifier (for a PEFT directory: head.safetensors and classes.json beside the adapter)`);
     const adapter = LoRA.fromParameters(record.parameters);
     const head = LinearHead.fromTensors(record.head.weight, record.head.bias);
     return { teacher: { adapter, head, dispose: () => { adapter.dispose(); head.dispose(); } }, classIds: record.classIds };

@@ -6,14 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeHandlers } from '../../src/cli/handlers';
 import { episodeSource, sampleEpisodes } from '../../src/data/episodes';
 import { CancelledError, MissingResourceError } from '../../src/errors';
-import { normalizeImages, VisionTransformer, type ViTConfig } from '../../src/model';
+import { normalizeImages, VisionTransformer } from '../../src/model';
 import type { PipelinePorts } from '../../src/reproduce/ports';
 import { writeSurrogateSet, type RecordedSurrogateSet } from '../../src/surrogate';
 import { buildZoo, readZooManifest } from '../../src/zoo';
 import { syntheticDataset } from '../data/synthetic';
+import { ZOO_TEST_VIT } from '../model/tiny-config';
 import { useTestBackend } from '../test-backend';
 
-const MICRO: ViTConfig = { imageSize: 8, patchSize: 4, channels: 3, width: 16, depth: 2, heads: 2, mlpWidth: 32, projectionDim: 16, layerNormEps: 1e-5 };
 const tinyConfig = path.join(__dirname, '..', '..', 'configs', 'tiny.json'); // zoo.size 100
 
 let tmp: string;
@@ -22,7 +22,7 @@ beforeAll(async () => {
   await useTestBackend('cpu');
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'zoo-commands-'));
   zooDir = path.join(tmp, 'zoo');
-  const backbone = VisionTransformer.random(MICRO, 3);
+  const backbone = VisionTransformer.random(ZOO_TEST_VIT, 3);
   const base = syntheticDataset([6, 6, 6, 6, 6, 6], 'base', 8);
   (await buildZoo(backbone, base, zooDir, { size: 2, ways: 5, shots: 1, heldOut: 1, rank: 2, steps: 1, learningRate: 0.01, seed: 1 })).dispose();
   backbone.dispose();
@@ -33,7 +33,7 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 function fakePorts(inverted: string[]): PipelinePorts {
   const novel = syntheticDataset([4, 4, 4, 4, 4, 4], 'novel', 8);
   return {
-    loadBackbone: async () => VisionTransformer.random(MICRO, 3), // the zoo's backbone (same seed, same fingerprint)
+    loadBackbone: async () => VisionTransformer.random(ZOO_TEST_VIT, 3), // the zoo's backbone (same seed, same fingerprint)
     zoo: async () => { throw new Error('the zoo port builds or extends a zoo; a command that reads one must not call it'); },
     invert: async (_backbone, _zoo, entries, _config, _pruning, out, control) => entries.map((entry) => {
       if (control.signal?.aborted) throw new CancelledError(`inversion of ${entry.id} stopped after 0 of 1 steps; nothing saved`); // as invertLora
@@ -95,7 +95,7 @@ describe('commands that read a zoo use it as it is', () => {
 
   it('names the missing zoo instead of building one', async () => {
     await expect(run('invert', ['--config', tinyConfig, '--zoo', path.join(tmp, 'nothing'), '--out', path.join(tmp, 's2')]))
-      .rejects.toThrow(/holds no LoRA zoo \(no zoo\.json\)/);
+      .rejects.toThrow(/holds no LoRA zoo: no zoo\.json/);
     expect(fs.existsSync(path.join(tmp, 'nothing'))).toBe(false);
   });
 });

@@ -4,7 +4,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, FileFormatError, MissingResourceError } from '../../src/errors';
-import { loadHfClipVision, saveHfClipVision } from '../../src/io/hf-clip';
+import { hfClipClassOf, loadHfClipVision, saveHfClipVision } from '../../src/io/hf-clip';
 import { type WritableTensor, readSafetensors, toFloat32, writeSafetensors } from '../../src/io/safetensors';
 import type { ViTConfig } from '../../src/model/config';
 import { VisionTransformer } from '../../src/model/vision-transformer';
@@ -146,5 +146,54 @@ describe('Hugging Face CLIP vision checkpoints', () => {
     expect(Array.from(loaded.weights.blocks[1].fc2.kernel.dataSync())).toEqual(Array.from(reference.weights.blocks[1].fc2.kernel.dataSync()));
     eye.dispose();
     disposeLoaded(loaded);
+  });
+
+  /** A prefix-less CLIPVisionModel checkpoint with config.json edited by `edit`. */
+  function visionModel(name: string, edit: (json: Record<string, unknown>) => Record<string, unknown>): string {
+    const dir = variant(name, (t) => {
+      t.delete('visual_projection.weight');
+      for (const key of [...t.keys()]) {
+        t.set(key.replace(/^vision_model\./, ''), t.get(key)!);
+        t.delete(key);
+      }
+    });
+    const json = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(edit({ ...json, architectures: ['CLIPVisionModel'], projection_dim: 512 })));
+    return dir;
+  }
+
+  it('uses the identity projection by default when config.json declares a CLIPVisionModel (whose projection_dim is unused)', () => {
+    const dir = visionModel('declared', (json) => json);
+    expect(hfClipClassOf(dir)).toBe('CLIPVisionModel');
+    const loaded = loadHfClipVision(dir);
+    expect(loaded.config).toEqual({ ...CONFIG, projectionDim: CONFIG.width });
+    disposeLoaded(loaded);
+    expect(() => loadHfClipVision(dir, { projection: 'required' })).toThrow(/visual_projection\.weight/);
+    expect(hfClipClassOf(saved)).toBe('CLIPVisionModelWithProjection');
+  });
+
+  it('names the config.json field of an unsupported model: model_type, architectures, num_channels, projection_dim', () => {
+    expect(() => loadHfClipVision(visionModel('siglip', (j) => ({ ...j, model_type: 'siglip_vision_model' })))).toThrow(/model_type is "siglip_vision_model"/);
+    expect(() => loadHfClipVision(visionModel('classifier', (j) => ({ ...j, architectures: ['CLIPForImageClassification'] })))).toThrow(/architectures is \["CLIPForImageClassification"\]/);
+    const projected = path.join(root, 'projected');
+    fs.cpSync(saved, projected, { recursive: true });
+    const json = JSON.parse(fs.readFileSync(path.join(saved, 'config.json'), 'utf8'));
+    fs.writeFileSync(path.join(projected, 'config.json'), JSON.stringify({ ...json, projection_dim: 64 }));
+    expect(() => loadHfClipVision(projected)).toThrow(/projection_dim = 64, the weights imply 8/);
+    const grey = variant('grey', (t) => {
+      const conv = t.get('vision_model.embeddings.patch_embedding.weight')!;
+      t.set('vision_model.embeddings.patch_embedding.weight', { dtype: 'F32', shape: [CONFIG.width, 1, 4, 4], data: (conv.data as Float32Array).slice(0, CONFIG.width * 16) });
+    }, false);
+    expect(() => loadHfClipVision(grey, { heads: 2 })).toThrow(/num_channels is 1 .*RGB/);
+  });
+
+  it('rejects a preprocessor_config.json whose image_mean or image_std differ from CLIP\'s, naming the field', () => {
+    const dir = path.join(root, 'preprocessed');
+    fs.cpSync(saved, dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'preprocessor_config.json'), JSON.stringify({ image_mean: [0.48145466, 0.4578275, 0.40821073], image_std: [0.26862954, 0.26130258, 0.27577711] }));
+    disposeLoaded(loadHfClipVision(dir));
+    fs.writeFileSync(path.join(dir, 'preprocessor_config.json'), JSON.stringify({ image_mean: [0.5, 0.5, 0.5] }));
+    expect(() => loadHfClipVision(dir)).toThrow(ConfigError);
+    expect(() => loadHfClipVision(dir)).toThrow(/image_mean is \[0\.5,0\.5,0\.5\]/);
   });
 });

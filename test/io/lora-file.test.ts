@@ -165,12 +165,33 @@ describe('LoRA files', () => {
     expect(() => loadPeftAdapter(dir, { ...FIXTURE_CONFIG, width: 32 })).toThrow(FileFormatError);
   });
 
-  it('writes PEFT adapter directories that it reads back identically', () => {
+  it('writes PEFT adapter directories (head in head.safetensors + classes.json) that it reads back identically', () => {
     const record = sampleRecord();
     const dir = tmp();
     savePeftAdapter(dir, record);
     const config = JSON.parse(fs.readFileSync(path.join(dir, 'adapter_config.json'), 'utf8'));
-    expect(config).toMatchObject({ peft_type: 'LORA', r: 3, lora_alpha: 6, target_modules: ['q_proj', 'v_proj', 'fc1'] });
+    const sites = [0, 1, 2].flatMap((i) => ['self_attn.q_proj', 'self_attn.v_proj', 'mlp.fc1'].map((m) => `vision_model.encoder.layers.${i}.${m}`));
+    expect(config).toMatchObject({ peft_type: 'LORA', r: 3, lora_alpha: 6, target_modules: sites, layers_to_transform: null });
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'classes.json'), 'utf8'))).toEqual(record.classIds);
+    const back = loadPeftAdapter(dir, CONFIG);
+    expectSameRecord(back, record);
+    expect(back.classIds).toEqual(record.classIds);
+    expect(back.head!.weight.arraySync()).toEqual(record.head!.weight.arraySync());
+    expect(back.head!.bias.arraySync()).toEqual(record.head!.bias.arraySync());
+    disposeLoraRecord(back);
+    disposeLoraRecord(record);
+  });
+
+  it('names the modules of a CLIPVisionModel without the vision_model. prefix (transformers 5 keeps its encoder at the top)', () => {
+    const record = sampleRecord();
+    const dir = tmp();
+    savePeftAdapter(dir, record, { baseModel: 'CLIPVisionModel', baseModelPath: '/models/clip' });
+    const config = JSON.parse(fs.readFileSync(path.join(dir, 'adapter_config.json'), 'utf8'));
+    expect(config.target_modules[0]).toBe('encoder.layers.0.self_attn.q_proj');
+    expect(config.base_model_name_or_path).toBe('/models/clip');
+    const names = [...readSafetensors(path.join(dir, 'adapter_model.safetensors')).tensors.keys()];
+    expect(names).toContain('base_model.model.encoder.layers.2.mlp.fc1.lora_B.weight');
+    expect(names.some((n) => n.includes('vision_model'))).toBe(false);
     const back = loadPeftAdapter(dir, CONFIG);
     expectSameRecord(back, record);
     disposeLoraRecord(back);

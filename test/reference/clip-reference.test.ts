@@ -182,8 +182,9 @@ describe.skipIf(venvMissing !== null)('CLIP vision tower against PyTorch', () =>
     });
 
     it('loads the CLIPVisionModel file and its PEFT adapter (names without vision_model.), matching pooler_output within 1e-4', () => {
-      expect(() => loadHfClipVision(path.join(dir, 'clip_vision_model'))).toThrow(/projection: 'identity'/);
-      const plain = loadHfClipVision(path.join(dir, 'clip_vision_model'), { projection: 'identity' });
+      // its config.json declares a CLIPVisionModel: the identity projection is the default, 'required' refuses the file
+      expect(() => loadHfClipVision(path.join(dir, 'clip_vision_model'), { projection: 'required' })).toThrow(/projection: 'identity'/);
+      const plain = loadHfClipVision(path.join(dir, 'clip_vision_model'));
       expect(plain.config).toEqual({ ...config, projectionDim: config.width });
       const tower = new VisionTransformer(plain.config, plain.weights);
       const base = tower.forward(pixels);
