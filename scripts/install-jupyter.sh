@@ -26,7 +26,8 @@ if [ ! -d extension/node_modules ] || ! step_done npm "$h"; then
   mark_done npm "$h"
 fi
 
-# --- build: tsc (extension + shared src/display schemas + the kernel's control protocol), then @jupyter/builder
+# --- build: tsc (extension + the kernel's control protocol; the display schema comes from the library's
+# entry lora-recycle/display/schema, dist/display, which setup.sh builds first), then @jupyter/builder
 h=$(tree_hash extension/src extension/style extension/package.json extension/tsconfig.json src/display src/errors.ts kernel/src/control-protocol.ts)
 if [ ! -f extension/labextension/package.json ] || ! step_done build "$h"; then
   say "building the labextension"

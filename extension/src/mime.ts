@@ -3,7 +3,7 @@
  * payload is validated and drawn without markup from payload strings.
  */
 import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';
-import { MIME, type PayloadKind } from '../../src/display/mime-types';
+import { MIME, type PayloadKind } from 'lora-recycle/display/schema';
 import type { PayloadRenderer } from './renderers/base';
 import { CurvesRenderer } from './renderers/curves';
 import { EpisodeRenderer } from './renderers/episode';

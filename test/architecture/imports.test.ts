@@ -22,11 +22,12 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
-/** Relative specifiers of static imports/exports, `import(...)` and `require(...)`, comments removed. */
-function importSpecifiers(source: string): string[] {
+/** Specifiers of static imports/exports, `import(...)` and `require(...)`, comments removed: the relative ones, or all. */
+function importSpecifiers(source: string, which: 'relative' | 'all' = 'relative'): string[] {
   const code = source.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
   const patterns = [/\b(?:import|export)\b[^'";]*?\bfrom\s*['"]([^'"]+)['"]/g, /\bimport\s*['"]([^'"]+)['"]/g, /\b(?:import|require)\s*\(\s*['"]([^'"]+)['"]\s*\)/g];
-  return patterns.flatMap((re) => [...code.matchAll(re)].map((m) => m[1])).filter((s) => s.startsWith('.'));
+  const specifiers = patterns.flatMap((re) => [...code.matchAll(re)].map((m) => m[1]));
+  return which === 'all' ? specifiers : specifiers.filter((s) => s.startsWith('.'));
 }
 
 /** "ops" for src/ops/wasm/x.ts (or an import of '../ops'), "errors" for src/errors.ts, null for src/index.ts. */
@@ -175,5 +176,34 @@ describe('imports between src folders', () => {
 
   it('the data layer does not import the model', () => {
     expect(edge('data', 'model') ?? null).toBeNull();
+  });
+});
+
+describe('the extension and the library', () => {
+  const EXTENSION = path.resolve(__dirname, '../../extension/src');
+
+  it('the extension reaches the library only through its declared entry lora-recycle/display/schema, never by a path into src/', () => {
+    const offending = sourceFiles(EXTENSION).flatMap((file) =>
+      importSpecifiers(fs.readFileSync(file, 'utf8'))
+        .filter((specifier) => path.resolve(path.dirname(file), specifier).startsWith(SRC + path.sep))
+        .map((specifier) => `${path.relative(EXTENSION, file)} → ${specifier}`),
+    );
+    expect(offending).toEqual([]);
+  });
+
+  it('the entry lora-recycle/display/schema (src/display/schema.ts) and what it imports need neither Node nor an npm package', () => {
+    const seen = new Set<string>();
+    const bare: string[] = [];
+    const visit = (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      for (const specifier of importSpecifiers(fs.readFileSync(file, 'utf8'), 'all')) {
+        if (!specifier.startsWith('.')) bare.push(`${path.relative(SRC, file)} → ${specifier}`);
+        else visit(resolveImport(path.resolve(path.dirname(file), specifier))!);
+      }
+    };
+    visit(path.join(SRC, 'display', 'schema.ts'));
+    expect(bare).toEqual([]);
+    expect(seen.size).toBeGreaterThan(5); // it did follow the imports
   });
 });

@@ -2,7 +2,7 @@
  * Curves payload → Plotly traces and layout, DOM-free: one panel (y axis) per metric stacked over
  * a shared step axis; train solid, validation dashed, same metric same panel.
  */
-import type { CurvesPayload, CurveSplit } from '../../../src/display/payloads';
+import type { CurvesPayload, CurveSplit } from 'lora-recycle/display/schema';
 
 export interface Theme {
   font: string; // text colour

@@ -2,7 +2,7 @@
  * Layout of the inversion gallery, DOM-free: rows are the classes present (in class order),
  * columns the sample numbers; each snapshot maps a cell to its image.
  */
-import type { GalleryImage, GalleryPayload, PatchGrid } from '../../../src/display/payloads';
+import type { GalleryImage, GalleryPayload, PatchGrid } from 'lora-recycle/display/schema';
 
 export interface GalleryCell {
   key: string;

@@ -1,13 +1,11 @@
 /**
- * Base of every LoRA Recycle renderer: parse and validate the payload (src/display validators),
+ * Base of every LoRA Recycle renderer: parse and validate the payload (lora-recycle/display/schema),
  * show a clear error box when it is malformed, else hand the clean payload to `draw`. JupyterLab
  * calls `renderModel` again on update_display_data: subclasses update in place where they can.
  */
 import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import { Widget } from '@lumino/widgets';
-import type { PayloadKind } from '../../../src/display/mime-types';
-import type { PayloadByKind } from '../../../src/display/payloads';
-import { parsePayload } from '../../../src/display/validate';
+import { parsePayload, type PayloadByKind, type PayloadKind } from 'lora-recycle/display/schema';
 import { el } from '../dom';
 
 export abstract class PayloadRenderer<K extends PayloadKind> extends Widget implements IRenderMime.IRenderer {

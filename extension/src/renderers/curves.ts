@@ -4,7 +4,7 @@
  * redrawn in place with Plotly.react, throttled. A running, stoppable run gets a Stop button.
  */
 import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';
-import type { CurvesPayload } from '../../../src/display/payloads';
+import type { CurvesPayload } from 'lora-recycle/display/schema';
 import { cssVar, el } from '../dom';
 import { curvesFigure, stopState } from '../logic/curves-figure';
 import { Throttle } from '../logic/throttle';

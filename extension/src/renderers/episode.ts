@@ -4,8 +4,7 @@
  * `scoring` line), and the episode accuracy.
  */
 import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';
-import type { EpisodePayload, EpisodeQueryImage } from '../../../src/display/payloads';
-import { queryCaption } from '../../../src/display/episode-caption';
+import { type EpisodePayload, type EpisodeQueryImage, queryCaption } from 'lora-recycle/display/schema';
 import { el } from '../dom';
 import { PayloadRenderer } from './base';
 

@@ -6,7 +6,7 @@
  * Escape. The slider swaps image sources in place.
  */
 import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';
-import type { GalleryImage, GalleryPayload } from '../../../src/display/payloads';
+import type { GalleryImage, GalleryPayload } from 'lora-recycle/display/schema';
 import { el, drawMask } from '../dom';
 import { droppedPatches, formatConfidence, galleryLayout, nextSnapshotIndex, rangeKey, sliderKey, snapshotImages } from '../logic/gallery-layout';
 import { PayloadRenderer } from './base';

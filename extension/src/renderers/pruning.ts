@@ -3,7 +3,7 @@
  * darkened) and the kept fraction.
  */
 import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';
-import type { PruningPayload } from '../../../src/display/payloads';
+import type { PruningPayload } from 'lora-recycle/display/schema';
 import { el, maskCanvas } from '../dom';
 import { droppedPatches, keptFraction } from '../logic/gallery-layout';
 import { PayloadRenderer } from './base';

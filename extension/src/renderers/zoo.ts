@@ -1,6 +1,6 @@
 /** Zoo view: one row per pre-tuned LoRA with its classes, rank, targets and tuning record. */
 import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';
-import type { ZooPayload } from '../../../src/display/payloads';
+import type { ZooPayload } from 'lora-recycle/display/schema';
 import { el } from '../dom';
 import { PayloadRenderer } from './base';
 
