@@ -8,3 +8,8 @@ export { profileFor } from './profiles';
 export type { ReproductionProfile } from './profiles';
 export { renderMarkdown } from './report';
 export type { Diagnostics, MethodRow, PruningRow, ReproductionReport, Table23Block } from './report';
+export { evaluateGates, gateLine, GATE_THRESHOLDS } from './gates';
+export type { Gate, GateCriterion, GateInputs } from './gates';
+export { mainSets, mainSpec } from './main-set';
+export { headlineFor } from './profiles';
+export { realImageSet } from './real-images';

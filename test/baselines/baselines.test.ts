@@ -5,11 +5,11 @@ import { evaluateMethod, METHOD_NAMES } from '../../src/baselines';
 import { ConfigError } from '../../src/errors';
 import type { EpisodeSource, EpisodeTensors } from '../../src/data';
 import { episodeAccuracy } from '../../src/evaluation';
-import { LinearHead, VisionTransformer, type ViTConfig } from '../../src/model';
+import { LinearHead, VisionTransformer } from '../../src/model';
 import { fitOnSupport } from '../../src/training';
+import { ZOO_TEST_VIT } from '../model/tiny-config';
 import { useTestBackend } from '../test-backend';
 
-const MICRO: ViTConfig = { imageSize: 8, patchSize: 4, channels: 3, width: 16, depth: 2, heads: 2, mlpWidth: 32, projectionDim: 16, layerNormEps: 1e-5 };
 let backbone: VisionTransformer;
 let zoo: ReturnType<LoRA['toParameters']>[];
 
@@ -34,7 +34,7 @@ function episodes(count: number): EpisodeSource {
 
 /** A pre-tuned-looking LoRA: random A and non-zero B. */
 function randomLora(seed: number): ReturnType<LoRA['toParameters']> {
-  const lora = LoRA.create(MICRO, { seed });
+  const lora = LoRA.create(ZOO_TEST_VIT, { seed });
   const p = lora.toParameters();
   lora.dispose();
   return { ...p, factors: p.factors.map((f, i) => ({ ...f, b: tf.randomNormal(f.b.shape, 0, 0.2, 'float32', seed * 10 + i) as tf.Tensor2D })) };
@@ -42,7 +42,7 @@ function randomLora(seed: number): ReturnType<LoRA['toParameters']> {
 
 beforeAll(async () => {
   await useTestBackend('cpu');
-  backbone = VisionTransformer.random(MICRO, 3);
+  backbone = VisionTransformer.random(ZOO_TEST_VIT, 3);
   zoo = [randomLora(1), randomLora(2), randomLora(3)];
 });
 
@@ -50,7 +50,7 @@ const options = { tuning: { steps: 3, learningRate: 1e-2 }, fullTuning: { steps:
 
 describe('baselines on identical episodes', () => {
   it('runs every method, each accuracy a fraction of the queries', async () => {
-    const metaLora = LoRA.create(MICRO, { seed: 9 });
+    const metaLora = LoRA.create(ZOO_TEST_VIT, { seed: 9 });
     for (const name of METHOD_NAMES) {
       const result = await evaluateMethod(name, { backbone, zoo, metaLora }, episodes(2), options);
       expect(result.accuracies).toHaveLength(2);
@@ -65,7 +65,7 @@ describe('baselines on identical episodes', () => {
     const expected = [0, 1, 2].map((i) => episodeAccuracy((x) => backbone.forward(x).features, source.episode(i)));
     const nn = await evaluateMethod('nn', { backbone, zoo }, source, options);
     expect(nn.accuracies).toEqual(expected);
-    const fresh = await evaluateMethod('lora-recycle', { backbone, zoo, metaLora: LoRA.create(MICRO, { seed: 4 }) }, source, options);
+    const fresh = await evaluateMethod('lora-recycle', { backbone, zoo, metaLora: LoRA.create(ZOO_TEST_VIT, { seed: 4 }) }, source, options);
     expect(fresh.accuracies).toEqual(expected);
   });
 
@@ -80,7 +80,7 @@ describe('baselines on identical episodes', () => {
 
   it('fitOnSupport lowers the support loss', () => {
     const e = episodes(1).episode(0);
-    const head = LinearHead.create(MICRO.projectionDim, 3, 1);
+    const head = LinearHead.create(ZOO_TEST_VIT.projectionDim, 3, 1);
     const features = backbone.forward(e.support).features;
     const loss = () => tf.tidy(() => tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d([...(e.supportLabels as number[])], 'int32'), 3), head.apply(features)).dataSync()[0]);
     const before = loss();
@@ -95,7 +95,7 @@ describe('baselines on identical episodes', () => {
   });
 
   it('leaves the tensor count flat across episodes for every method', async () => {
-    const metaLora = LoRA.create(MICRO, { seed: 9 });
+    const metaLora = LoRA.create(ZOO_TEST_VIT, { seed: 9 });
     for (const name of METHOD_NAMES) {
       await evaluateMethod(name, { backbone, zoo, metaLora }, episodes(1), options);
       const before = tf.memory().numTensors;

@@ -12,7 +12,7 @@ export const SMALL_VIT: ViTConfig = {
 export const SMALL_PRIOR: PriorCnnConfig = { imageSize: 16, channels: 3, widths: [4, 6], classes: 2, batchNormEps: 1e-5 };
 
 /** A LoRA on q, v with random A and non-zero random B, plus a head for `ways` classes. */
-export function randomTeacher(config: ViTConfig, ways: number, seed: number): Teacher & { dispose(): void } {
+export function randomTeacher(config: ViTConfig, ways: number, seed: number): Teacher & { adapter: LoRA; head: LinearHead; dispose(): void } {
   const fresh = LoRA.create(config, { seed });
   const parameters = fresh.toParameters();
   fresh.dispose();

@@ -12,3 +12,11 @@ export const TEST_VIT: ViTConfig = {
   projectionDim: 6,
   layerNormEps: 1e-5,
 };
+
+/**
+ * The backbone of the zoo, inversion, ablation, baseline and command tests: 8×8 images, patch 4 →
+ * 4 patches + [CLS], projection 16. Small enough that a zoo tunes in a blink on the cpu backend.
+ */
+export const ZOO_TEST_VIT: ViTConfig = {
+  imageSize: 8, patchSize: 4, channels: 3, width: 16, depth: 2, heads: 2, mlpWidth: 32, projectionDim: 16, layerNormEps: 1e-5,
+};

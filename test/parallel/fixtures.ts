@@ -3,14 +3,15 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll } from 'vitest';
-import { LoRA } from '../../src/adapters';
 import { selectBackend } from '../../src/backend';
-import { loadEmojiDataset, sampleEpisodes, type EpisodeList } from '../../src/data';
+import { loadDatasetSpec, loadEmojiDataset, sampleEpisodes, type EpisodeList } from '../../src/data';
 import { saveHfClipVision, saveLoraFile } from '../../src/io';
 import type { ViTConfig } from '../../src/model';
 import { PriorCnn, savePrior } from '../../src/prior';
+import type { RunConfig } from '../../src/reproduce/config';
 import type { DatasetSpec } from '../../src/data';
-import { responsiveBackbone } from '../inversion/fixtures';
+import { randomTeacher, responsiveBackbone } from '../inversion/fixtures';
+import type { TestZooRecipe } from '../zoo/fixtures';
 
 /** 32×32 images (the emoji set's), patch 8 → 16 patches; small enough for the cpu backend. */
 export const PARALLEL_VIT: ViTConfig = {
@@ -19,6 +20,20 @@ export const PARALLEL_VIT: ViTConfig = {
 
 /** 4 emoji of every category from the shared default cache (built once by the data tests). */
 export const EMOJI_SPEC: DatasetSpec = { loader: 'emoji', limit: 4 };
+
+/** A zoo (test/zoo/fixtures.ts useTestZoo) on PARALLEL_VIT, tuned two steps on the EMOJI_SPEC images. */
+export const EMOJI_ZOO: TestZooRecipe = { vit: PARALLEL_VIT, dataset: () => loadDatasetSpec(EMOJI_SPEC), steps: 2 };
+
+/** configs/tiny.json with the random PARALLEL_VIT backbone (seed 3), rank 2, 2 tuning steps, 5-way 1-shot episodes with 3 queries. */
+export function parallelRunConfig(name: string): RunConfig {
+  const tiny = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'configs', 'tiny.json'), 'utf8'));
+  return {
+    ...tiny, name, backbone: { source: 'random', config: PARALLEL_VIT, seed: 3 },
+    zoo: { ...tiny.zoo, rank: 2 },
+    evaluation: { ...tiny.evaluation, ways: 5, shots: [1], queries: 3, seed: 7 },
+    baselines: { ...tiny.baselines, tuningSteps: 2, fullTuningSteps: 2 },
+  };
+}
 
 export interface ParallelFiles {
   dir: string;
@@ -30,14 +45,13 @@ export interface ParallelFiles {
   remove(): void;
 }
 
+/** randomTeacher's LoRA and head, saved as a LoRA file with made-up class ids. */
 function saveRandomLora(file: string, config: ViTConfig, ways: number, seed: number): void {
-  const fresh = LoRA.create(config, { seed });
-  const parameters = fresh.toParameters();
-  fresh.dispose();
-  const factors = parameters.factors.map((f, i) => ({ site: f.site, a: f.a, b: tf.randomNormal(f.b.shape, 0, 0.5, 'float32', seed + 50 + i) as tf.Tensor2D }));
-  const head = { weight: tf.randomNormal([config.projectionDim, ways], 0, 1, 'float32', seed + 7) as tf.Tensor2D, bias: tf.zeros([ways]) as tf.Tensor1D };
-  saveLoraFile(file, { parameters: { ...parameters, factors }, head, classIds: Array.from({ length: ways }, (_, i) => `class-${seed}-${i}`), metadata: {} });
-  tf.dispose([...parameters.factors.flatMap((f) => [f.a, f.b]), ...factors.map((f) => f.b), head.weight, head.bias]);
+  const teacher = randomTeacher(config, ways, seed);
+  const parameters = teacher.adapter.toParameters();
+  saveLoraFile(file, { parameters, head: { weight: teacher.head.weight, bias: teacher.head.bias }, classIds: Array.from({ length: ways }, (_, i) => `class-${seed}-${i}`), metadata: {} });
+  tf.dispose(parameters.factors.flatMap((f) => [f.a, f.b]));
+  teacher.dispose();
 }
 
 /** Backbone, two LoRAs, a prior and an episode list on disk, in a fresh temporary directory. */
@@ -70,6 +84,6 @@ export function useParallelFiles(): ParallelFiles {
     await selectBackend('cpu');
     Object.assign(files, await writeParallelFiles());
   });
-  afterAll(() => files.remove());
+  afterAll(() => files.remove?.()); // absent when the set-up failed
   return files;
 }

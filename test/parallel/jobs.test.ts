@@ -1,23 +1,16 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../../src/backend';
+import { describe, expect, it } from 'vitest';
 import { CancelledError, ConfigError } from '../../src/errors';
 import { loadDatasetSpec } from '../../src/data';
 import {
   JobResources, runJob, splitEpisodeList, type EvaluateEpisodesJob, type InvertLoraJob,
 } from '../../src/parallel';
 import { readSurrogateData } from '../../src/surrogate';
-import { EMOJI_SPEC, writeParallelFiles, type ParallelFiles } from './fixtures';
+import { EMOJI_SPEC, useParallelFiles } from './fixtures';
 
-let files: ParallelFiles;
-
-beforeAll(async () => {
-  await selectBackend('cpu');
-  files = await writeParallelFiles();
-});
-afterAll(() => files.remove());
+const files = useParallelFiles();
 
 describe('splitEpisodeList', () => {
   it('cuts a list into contiguous non-empty slices that concatenate to it', () => {
@@ -91,7 +84,7 @@ describe('jobs in this thread', () => {
     const invert: InvertLoraJob = { kind: 'invert-lora', id: 'i', backbone: files.backbone, lora: headless, output: path.join(files.dir, 'x'), options: { ways: 3, shots: 1, queries: 0, steps: 1 } };
     await expect(runJob(invert, resources)).rejects.toThrow(/headless\.safetensors: the LoRA has no task head/);
     expect(() => loadDatasetSpec({ loader: 'mnist', limit: 3 })).toThrow(ConfigError);
-    expect(() => loadDatasetSpec({ loader: 'cifar' as never })).toThrow(/loader must be one of emoji, glyphs, glyph-domain, mnist, fashion-mnist, found "cifar"/);
+    expect(() => loadDatasetSpec({ loader: 'cifar' as never })).toThrow(/loader must be one of emoji, glyphs, glyph-domain, mnist, fashion-mnist, folder, found "cifar"/);
     const evaluate: EvaluateEpisodesJob = { kind: 'evaluate-episodes', id: 'e', backbone: path.join(files.dir, 'nothing'), dataset: EMOJI_SPEC, episodes: files.list };
     await expect(runJob(evaluate, resources)).rejects.toThrow(/nothing: no such file \(expected a CLIP model.safetensors/);
     resources.dispose();

@@ -1,27 +1,19 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Queue } from 'bullmq';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../../src/backend';
+import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main';
 import type { EvaluateEpisodesJob } from '../../src/parallel';
 import { cleanQueues, QUEUE_PREFIX, redisConnection, runJobsOnQueue, startQueueWorker, type QueueWorker } from '../../src/queue';
-import { EMOJI_SPEC, writeParallelFiles, type ParallelFiles } from '../parallel/fixtures';
-import { startRedis, type TestRedis } from './redis-server';
+import { EMOJI_SPEC, useParallelFiles } from '../parallel/fixtures';
+import { useRedis } from './redis-server';
 
-let files: ParallelFiles;
-let redis: TestRedis;
+const files = useParallelFiles();
+const redis = useRedis();
 let worker: QueueWorker | undefined;
 
-beforeAll(async () => {
-  await selectBackend('cpu');
-  files = await writeParallelFiles();
-  redis = await startRedis();
-});
 afterAll(async () => {
   await worker?.close(true);
-  await redis?.stop();
-  files?.remove();
 });
 
 function evaluateJob(id: string, from: number, to: number, lora = files.lora): EvaluateEpisodesJob {

@@ -1,45 +1,21 @@
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../../src/backend';
+import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main';
 import { makeHandlers } from '../../src/cli/handlers';
-import { VisionTransformer, type ViTConfig } from '../../src/model';
-import type { RunConfig } from '../../src/reproduce/config';
 import { invertZooEntries } from '../../src/reproduce/invert-zoo';
 import { disposeSurrogateSets } from '../../src/surrogate';
-import { buildZoo, type Zoo } from '../../src/zoo';
-import { syntheticDataset } from '../data/synthetic';
-import { startRedis, type TestRedis } from './redis-server';
+import { INVERT_ZOO_CONFIG } from '../reproduce/micro-config';
+import { useSyntheticZoo } from '../zoo/fixtures';
+import { useRedis } from './redis-server';
 import { startWorker, type WorkerProcess } from './worker-processes';
 
-const VIT: ViTConfig = { imageSize: 8, patchSize: 4, channels: 3, width: 16, depth: 2, heads: 2, mlpWidth: 32, projectionDim: 16, layerNormEps: 1e-5 };
-const CONFIG = {
-  backbone: { source: 'random', config: VIT, seed: 3 },
-  inversion: { steps: 3, shots: 1, queries: 1, learningRate: 0.25, priorWeight: 0, pruning: {}, pruneStartFraction: 0.25 },
-  evaluation: { seed: 5 },
-} as unknown as RunConfig;
-
-let tmp: string;
-let backbone: VisionTransformer;
-let zoo: Zoo;
-let redis: TestRedis;
+const made = useSyntheticZoo('invert-zoo-queue-');
+const redis = useRedis();
 let worker: WorkerProcess | undefined;
 
-beforeAll(async () => {
-  await selectBackend('cpu');
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'invert-zoo-queue-'));
-  backbone = VisionTransformer.random(VIT, 3);
-  zoo = await buildZoo(backbone, syntheticDataset([6, 6, 6, 6, 6, 6], 'base', 8), path.join(tmp, 'zoo'), { size: 2, ways: 3, shots: 1, heldOut: 1, rank: 2, steps: 1, learningRate: 0.01, seed: 1 });
-  redis = await startRedis();
-});
 afterAll(async () => {
   await worker?.stop('SIGKILL');
-  await redis?.stop();
-  zoo?.dispose();
-  backbone?.dispose();
-  fs.rmSync(tmp, { recursive: true, force: true });
 });
 
 function files(dir: string): Record<string, string> {
@@ -56,15 +32,15 @@ function files(dir: string): Record<string, string> {
 describe('the reproduction\'s inversion with a Redis (--redis)', () => {
   it('writes the surrogate sets of the in-process run, byte for byte, through a worker process', async () => {
     worker = await startWorker(redis.url, { lockMs: 15_000, stalledMs: 2_000 });
-    const local = path.join(tmp, 'local');
-    const queued = path.join(tmp, 'queued');
-    disposeSurrogateSets(await invertZooEntries(backbone, zoo.directory!, zoo.entries, CONFIG, { 1: 0.5 }, local, { backend: 'cpu' }));
-    const sets = await invertZooEntries(backbone, zoo.directory!, zoo.entries, CONFIG, { 1: 0.5 }, queued, { redis: redis.url });
-    expect(sets.map((s) => s.record.classNames)).toEqual(zoo.entries.map((e) => e.classIds));
+    const local = path.join(made.tmp, 'local');
+    const queued = path.join(made.tmp, 'queued');
+    disposeSurrogateSets(await invertZooEntries(made.backbone, made.zoo.directory!, made.zoo.entries, INVERT_ZOO_CONFIG, { 1: 0.5 }, local, { backend: 'cpu' }));
+    const sets = await invertZooEntries(made.backbone, made.zoo.directory!, made.zoo.entries, INVERT_ZOO_CONFIG, { 1: 0.5 }, queued, { redis: redis.url });
+    expect(sets.map((s) => s.record.classNames)).toEqual(made.zoo.entries.map((e) => e.classIds));
     disposeSurrogateSets(sets);
     expect(files(queued)).toEqual(files(local));
     expect(fs.existsSync(path.join(queued, '.backbone', 'model.safetensors'))).toBe(true); // the random backbone, where the workers read it
-    expect([...worker.starts().keys()].sort()).toEqual(zoo.entries.map((e) => e.id).sort());
+    expect([...worker.starts().keys()].sort()).toEqual(made.zoo.entries.map((e) => e.id).sort());
   });
 });
 

@@ -1,31 +1,19 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../../src/backend';
+import { afterEach, describe, expect, it } from 'vitest';
 import { evaluateEpisodeList, runInThisThread, type EvaluateEpisodesJob, type InvertLoraJob, type InvertLoraSummary, type ParallelJob } from '../../src/parallel';
 import type { RunEvent } from '../../src/progress/events';
 import { evaluateEpisodesOnQueue, failuresError, runJobsOnQueue } from '../../src/queue';
-import { EMOJI_SPEC, writeParallelFiles, type ParallelFiles } from '../parallel/fixtures';
-import { startRedis, type TestRedis } from './redis-server';
+import { EMOJI_SPEC, useParallelFiles } from '../parallel/fixtures';
+import { useRedis } from './redis-server';
 import { startWorker, type WorkerProcess } from './worker-processes';
 
-let files: ParallelFiles;
-let redis: TestRedis;
+const files = useParallelFiles(); // the cpu backend: the workers run on cpu too, identical kernels, identical numbers
 const workers: WorkerProcess[] = [];
-
-beforeAll(async () => {
-  await selectBackend('cpu'); // the workers run on cpu too: identical kernels, identical numbers
-  files = await writeParallelFiles();
-  redis = await startRedis();
-});
+const redis = useRedis(workers);
 
 afterEach(async () => {
   await Promise.all(workers.splice(0).map((w) => w.stop('SIGKILL'))); // a failed test's workers take no job of the next
-});
-
-afterAll(async () => {
-  await redis?.stop();
-  files?.remove();
 });
 
 /**

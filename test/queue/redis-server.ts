@@ -2,7 +2,9 @@ import { spawn, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { afterAll, beforeAll } from 'vitest';
 import { freePort } from '../free-port';
+import type { WorkerProcess } from './worker-processes';
 
 /** A private redis-server on 127.0.0.1 for one test file; its data (AOF) in a temporary directory. */
 export interface TestRedis {
@@ -60,3 +62,30 @@ export async function startRedis(): Promise<TestRedis> {
     },
   };
 }
+
+/**
+ * The Redis of a suite: started before it, stopped after it, once the worker processes listed in
+ * `workers` (those the suite started) are killed. Its fields are read inside the suite's tests and hooks.
+ */
+export function useRedis(workers: WorkerProcess[] = []): TestRedis {
+  let server: TestRedis | undefined;
+  beforeAll(async () => {
+    server = await startRedis();
+  });
+  afterAll(async () => {
+    await Promise.all(workers.map((w) => w.stop('SIGKILL')));
+    await server?.stop();
+  });
+  const started = (): TestRedis => {
+    if (server === undefined) throw new Error('the suite\'s Redis starts in beforeAll: read it inside a test or a later hook');
+    return server;
+  };
+  return {
+    get url() { return started().url; },
+    get port() { return started().port; },
+    get dir() { return started().dir; },
+    restart: (signal) => started().restart(signal),
+    stop: () => started().stop(),
+  };
+}
+

@@ -12,7 +12,7 @@ import type { RunConfig } from '../../src/reproduce/config';
 import { buildZooOnQueue, buildZooThroughJobs } from '../../src/reproduce/zoo-jobs';
 import { buildZoo, type ZooBuildOptions } from '../../src/zoo';
 import { EMOJI_SPEC, PARALLEL_VIT } from '../parallel/fixtures';
-import { startRedis, type TestRedis } from './redis-server';
+import { useRedis } from './redis-server';
 import { startWorker, type WorkerProcess } from './worker-processes';
 
 const CONFIG = { backbone: { source: 'random', config: PARALLEL_VIT, seed: 3 } } as unknown as RunConfig;
@@ -21,19 +21,16 @@ const OPTIONS: ZooBuildOptions = { size: 3, ways: 3, shots: 1, heldOut: 1, rank:
 let tmp: string;
 let backbone: VisionTransformer;
 let emoji: ImageDataset;
-let redis: TestRedis;
 const workers: WorkerProcess[] = [];
+const redis = useRedis(workers);
 
 beforeAll(async () => {
   await selectBackend('cpu'); // the workers run on cpu too: identical kernels, identical numbers
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lora-zoo-queue-'));
   backbone = VisionTransformer.random(PARALLEL_VIT, 3);
   emoji = await loadDatasetSpec(EMOJI_SPEC);
-  redis = await startRedis();
 });
-afterAll(async () => {
-  await Promise.all(workers.map((w) => w.stop('SIGKILL')));
-  await redis?.stop();
+afterAll(() => {
   backbone?.dispose();
   fs.rmSync(tmp, { recursive: true, force: true });
 });

@@ -11,21 +11,21 @@ import { ablationStatements, pairedComparisons, zooKnowledge, zooKnowledgeStatem
 import { realImageSet } from '../../src/reproduce/real-images';
 import type { ZooEntry } from '../../src/zoo';
 import { syntheticDataset } from '../data/synthetic';
+import { ZOO_TEST_VIT } from '../model/tiny-config';
 import { useTestBackend } from '../test-backend';
 
 // The ablation's oracle and noise rows: the oracle's images are real images of the LoRA's own
 // classes in the shape an inversion has, the noise is an inversion that never steps, and both
 // meta-train through the one metaTrain like LoRA Recycle's surrogates.
-const CONFIG = { imageSize: 8, patchSize: 4, channels: 3, width: 16, depth: 2, heads: 2, mlpWidth: 32, projectionDim: 16, layerNormEps: 1e-5 };
 const maxAbsDifference = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
 let backbone: VisionTransformer;
 let entry: ZooEntry;
 
 beforeAll(async () => {
   await useTestBackend('cpu');
-  backbone = VisionTransformer.random(CONFIG, 1);
-  const lora = LoRA.create(CONFIG, { rank: 2, targets: ['q', 'v'], seed: 2 });
-  entry = { id: 'lora-0', parameters: lora.toParameters(), head: LinearHead.create(CONFIG.projectionDim, 3, 3), classIds: ['c1', 'c3', 'c4'], record: null };
+  backbone = VisionTransformer.random(ZOO_TEST_VIT, 1);
+  const lora = LoRA.create(ZOO_TEST_VIT, { rank: 2, targets: ['q', 'v'], seed: 2 });
+  entry = { id: 'lora-0', parameters: lora.toParameters(), head: LinearHead.create(ZOO_TEST_VIT.projectionDim, 3, 3), classIds: ['c1', 'c3', 'c4'], record: null };
   lora.dispose();
 });
 afterAll(() => {
@@ -108,7 +108,7 @@ describe('noise images (an inversion of 0 steps)', () => {
     start.dispose();
 
     // the same meta-training code path takes it: a few steps run and change the meta-LoRA
-    const metaLora = LoRA.create(CONFIG, { rank: 2, targets: ['q', 'v'], seed: 5 });
+    const metaLora = LoRA.create(ZOO_TEST_VIT, { rank: 2, targets: ['q', 'v'], seed: 5 });
     const before = metaLora.trainableVariables().map((v) => v.dataSync().slice());
     const result = await metaTrain(backbone, metaLora, [noise.toSurrogateSet()], { steps: 2, episode: { ways: 3, shots: 1, queries: 2 }, patchGrid: 2, interpolatedFraction: 0 });
     expect(result.steps).toBe(2);

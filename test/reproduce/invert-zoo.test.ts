@@ -1,59 +1,33 @@
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LoRA } from '../../src/adapters';
-import { selectBackend } from '../../src/backend';
 import { invertLora } from '../../src/inversion';
-import { VisionTransformer, type ViTConfig } from '../../src/model';
 import { PARALLEL_MODE_ENV } from '../../src/parallel';
 import { loraSeed } from '../../src/random';
-import type { RunConfig } from '../../src/reproduce/config';
 import { invertZooEntries, zooInversionJobs } from '../../src/reproduce/invert-zoo';
 import { disposeSurrogateSets, readSurrogateData, type RecordedSurrogateSet } from '../../src/surrogate';
-import { buildZoo, type Zoo } from '../../src/zoo';
-import { syntheticDataset } from '../data/synthetic';
+import { useSyntheticZoo } from '../zoo/fixtures';
+import { INVERT_ZOO_CONFIG } from './micro-config';
 
 // The reproduction inverts its zoo through the parallel pool's job code (files in, surrogate
 // folders out). This checks that path gives the very images the direct call to invertLora gives,
 // each LoRA with its own seed (loraSeed of the run's seed and its id).
-const VIT: ViTConfig = { imageSize: 8, patchSize: 4, channels: 3, width: 16, depth: 2, heads: 2, mlpWidth: 32, projectionDim: 16, layerNormEps: 1e-5 };
-const CONFIG = {
-  backbone: { source: 'random', config: VIT, seed: 3 },
-  inversion: { steps: 3, shots: 1, queries: 1, learningRate: 0.25, priorWeight: 0, pruning: {}, pruneStartFraction: 0.25 },
-  evaluation: { seed: 5 },
-} as unknown as RunConfig; // only the fields inversion reads
-
-let tmp: string;
-let backbone: VisionTransformer;
-let zoo: Zoo;
-
-beforeAll(async () => {
-  await selectBackend('cpu');
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'invert-zoo-'));
-  backbone = VisionTransformer.random(VIT, 3);
-  const base = syntheticDataset([6, 6, 6, 6, 6, 6], 'base', 8);
-  zoo = await buildZoo(backbone, base, path.join(tmp, 'zoo'), { size: 2, ways: 3, shots: 1, heldOut: 1, rank: 2, steps: 1, learningRate: 0.01, seed: 1 });
-});
-afterAll(() => {
-  zoo.dispose();
-  backbone.dispose();
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
+const made = useSyntheticZoo('invert-zoo-');
 
 describe('invertZooEntries (the reproduction through the parallel jobs)', () => {
   it.each(['in-process', 'workers'])('gives bit for bit the images, kept patches and confidences of invertLora called directly (%s)', async (mode) => {
     vi.stubEnv(PARALLEL_MODE_ENV, `invert=${mode}`);
     const pruning = { 1: 0.5 };
-    const out = path.join(tmp, `surrogates-${mode}`);
+    const out = path.join(made.tmp, `surrogates-${mode}`);
     const before = tf.memory().numTensors;
-    const sets = await invertZooEntries(backbone, zoo.directory!, zoo.entries, CONFIG, pruning, out, { backend: 'cpu' });
-    expect(sets.map((s) => s.record.classNames)).toEqual(zoo.entries.map((e) => e.classIds));
-    expect(fs.readdirSync(out).sort()).toEqual(zoo.entries.map((e) => e.id).sort());
-    for (const [i, entry] of zoo.entries.entries()) {
+    const sets = await invertZooEntries(made.backbone, made.zoo.directory!, made.zoo.entries, INVERT_ZOO_CONFIG, pruning, out, { backend: 'cpu' });
+    expect(sets.map((s) => s.record.classNames)).toEqual(made.zoo.entries.map((e) => e.classIds));
+    expect(fs.readdirSync(out).sort()).toEqual(made.zoo.entries.map((e) => e.id).sort());
+    for (const [i, entry] of made.zoo.entries.entries()) {
       const teacher = { adapter: LoRA.fromParameters(entry.parameters), head: entry.head! };
-      const direct = await invertLora(backbone, teacher, null, {
+      const direct = await invertLora(made.backbone, teacher, null, {
         ways: entry.head!.classes, shots: 1, queries: 1, steps: 3, learningRate: 0.25, priorWeight: 0, pruning, pruneFrom: 0.25, seed: loraSeed(5, entry.id), classNames: entry.classIds,
       });
       const expected = direct.toRecordedSurrogateSet(entry.id);
@@ -67,7 +41,7 @@ describe('invertZooEntries (the reproduction through the parallel jobs)', () => 
       expect(got.record.seed).toBe(loraSeed(5, entry.id));
       expect(got.record.history.map((s) => s.loss)).toEqual(expected.record.history.map((s) => s.loss));
       expect(got.teacher.head).toBe(entry.head);
-      expect(readSurrogateData(path.join(out, entry.id)).info.teacherLora).toBe(path.join(zoo.directory!, `${entry.id}.safetensors`));
+      expect(readSurrogateData(path.join(out, entry.id)).info.teacherLora).toBe(path.join(made.zoo.directory!, `${entry.id}.safetensors`));
       tf.dispose([expected.images, expected.pixels, expected.masks!]);
       direct.dispose();
       teacher.adapter.dispose();
@@ -89,7 +63,7 @@ describe('the seeds of the inversions of a zoo', () => {
   // steps, the pruned variant with another schedule), plus lora-recycle once more
   const runs: Record<'recycle' | 'again' | 'noise' | 'pruned', RecordedSurrogateSet[]> = { recycle: [], again: [], noise: [], pruned: [] };
   const invert = (name: string, steps: number, pruning: Record<number, number>) =>
-    invertZooEntries(backbone, zoo.directory!, zoo.entries, { ...CONFIG, inversion: { ...CONFIG.inversion, steps } }, pruning, path.join(tmp, `seeds-${name}`), { backend: 'cpu' });
+    invertZooEntries(made.backbone, made.zoo.directory!, made.zoo.entries, { ...INVERT_ZOO_CONFIG, inversion: { ...INVERT_ZOO_CONFIG.inversion, steps } }, pruning, path.join(made.tmp, `seeds-${name}`), { backend: 'cpu' });
 
   beforeAll(async () => {
     vi.stubEnv(PARALLEL_MODE_ENV, 'invert=in-process');
@@ -102,10 +76,10 @@ describe('the seeds of the inversions of a zoo', () => {
   afterAll(() => Object.values(runs).forEach(disposeSurrogateSets));
 
   it('gives the job of each LoRA its own seed, loraSeed(run seed, LoRA id), so their starting images differ', () => {
-    const jobs = zooInversionJobs({ backbone: 'b', zoo: zoo.directory! }, zoo.entries, CONFIG, {}, 'out');
+    const jobs = zooInversionJobs({ backbone: 'b', zoo: made.zoo.directory! }, made.zoo.entries, INVERT_ZOO_CONFIG, {}, 'out');
     const seeds = jobs.map((job) => job.options.seed);
-    expect(seeds).toEqual(zoo.entries.map((entry) => loraSeed(5, entry.id)));
-    expect(new Set(seeds).size).toBe(zoo.entries.length);
+    expect(seeds).toEqual(made.zoo.entries.map((entry) => loraSeed(5, entry.id)));
+    expect(new Set(seeds).size).toBe(made.zoo.entries.length);
     expect(runs.noise.map((set) => set.record.seed)).toEqual(seeds);
     const [a, b] = runs.noise; // the un-optimised starts (0 steps), same shape: 3 ways × (1 + 1)
     expect(a.pixels.shape).toEqual(b.pixels.shape);
@@ -113,12 +87,12 @@ describe('the seeds of the inversions of a zoo', () => {
   });
 
   it('makes the noise set of a LoRA the start of the inversion of that LoRA (same seed), in the pruned variant too', async () => {
-    for (const [i, entry] of zoo.entries.entries()) {
+    for (const [i, entry] of made.zoo.entries.entries()) {
       const seed = runs.recycle[i].record.seed!;
       expect([runs.noise[i].record.seed, runs.pruned[i].record.seed]).toEqual([seed, seed]);
       const teacher = { adapter: LoRA.fromParameters(entry.parameters), head: entry.head! };
       // the real inversion's options with 0 steps: its pixels before the first step
-      const start = await invertLora(backbone, teacher, null, {
+      const start = await invertLora(made.backbone, teacher, null, {
         ways: entry.head!.classes, shots: 1, queries: 1, steps: 0, learningRate: 0.25, priorWeight: 0, pruning: { 1: 0.5 }, pruneFrom: 0.25, seed, classNames: entry.classIds,
       });
       expect(bytesOf(runs.noise[i].pixels).equals(bytesOf(start.pixels))).toBe(true);
@@ -129,12 +103,12 @@ describe('the seeds of the inversions of a zoo', () => {
   });
 
   it('gives bit-identical surrogate images when the same run is made twice', () => {
-    for (const [i, entry] of zoo.entries.entries()) {
+    for (const [i, entry] of made.zoo.entries.entries()) {
       const [first, second] = [runs.recycle[i], runs.again[i]];
       expect(bytesOf(second.pixels).equals(bytesOf(first.pixels)), entry.id).toBe(true);
       expect(bytesOf(second.images).equals(bytesOf(first.images)), entry.id).toBe(true);
       expect(bytesOf(second.masks!).equals(bytesOf(first.masks!)), entry.id).toBe(true);
-      const [fileFirst, fileSecond] = ['recycle', 'again'].map((name) => readSurrogateData(path.join(tmp, `seeds-${name}`, entry.id)).pixels);
+      const [fileFirst, fileSecond] = ['recycle', 'again'].map((name) => readSurrogateData(path.join(made.tmp, `seeds-${name}`, entry.id)).pixels);
       expect(Buffer.from(fileSecond.buffer, fileSecond.byteOffset, fileSecond.byteLength).equals(Buffer.from(fileFirst.buffer, fileFirst.byteOffset, fileFirst.byteLength))).toBe(true);
     }
   });

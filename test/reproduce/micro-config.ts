@@ -1,5 +1,6 @@
 import type { ViTConfig } from '../../src/model';
 import type { RunConfig } from '../../src/reproduce/config';
+import { ZOO_TEST_VIT } from '../model/tiny-config';
 
 /**
  * The micro run configuration the end-to-end tests write to a file and hand to the pipeline or
@@ -30,3 +31,13 @@ export function microConfig(overrides: MicroOverrides = {}): RunConfig {
     baselines: { methods: ['nn', 'lora-recycle', 'linear-probe'], episodes: 1, tuningSteps: 1, learningRate: 0.001, fullTuningSteps: 1, fullLearningRate: 0.0001, ...overrides.baselines },
   };
 }
+
+/**
+ * Only the fields of a run configuration that inverting a zoo reads (invertZooEntries): the zoo
+ * fixture's backbone (test/zoo/fixtures.ts), three inversion steps without the prior, seed 5.
+ */
+export const INVERT_ZOO_CONFIG = {
+  backbone: { source: 'random', config: ZOO_TEST_VIT, seed: 3 },
+  inversion: { steps: 3, shots: 1, queries: 1, learningRate: 0.25, priorWeight: 0, pruning: {}, pruneStartFraction: 0.25 },
+  evaluation: { seed: 5 },
+} as unknown as RunConfig;

@@ -9,8 +9,8 @@ import { CancelledError, CompatibilityError, FileFormatError } from '../../src/e
 import { labelsAsArray } from '../../src/evaluation';
 import { normalizeImages, VisionTransformer, type ViTConfig } from '../../src/model';
 import { addPeftAdapters, buildZoo, loadZoo, pretuneLora, readZooManifest, type ZooBuildOptions } from '../../src/zoo';
+import { ZOO_TEST_VIT } from '../model/tiny-config';
 
-const MICRO: ViTConfig = { imageSize: 8, patchSize: 4, channels: 3, width: 16, depth: 2, heads: 2, mlpWidth: 32, projectionDim: 16, layerNormEps: 1e-5 };
 // the backbone the PEFT fixture was saved for (test/io/fixtures/peft-clip-r4/backbone-config.json)
 const PEFT_BACKBONE: ViTConfig = { imageSize: 32, patchSize: 4, channels: 3, width: 64, depth: 2, heads: 2, mlpWidth: 128, projectionDim: 32, layerNormEps: 1e-5 };
 const PEFT_FIXTURE = path.join(__dirname, '..', 'io', 'fixtures', 'peft-clip-r4');
@@ -46,7 +46,7 @@ let dataset: ImageDataset;
 let tmp: string;
 
 beforeAll(() => {
-  backbone = VisionTransformer.random(MICRO, 3);
+  backbone = VisionTransformer.random(ZOO_TEST_VIT, 3);
   dataset = syntheticDataset();
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'zoo-test-'));
 });
@@ -109,7 +109,7 @@ describe('buildZoo and loadZoo', () => {
     for (const entry of zoo.entries) {
       expect(entry.classIds).toHaveLength(3);
       expect(entry.head!.classes).toBe(3);
-      expect(entry.parameters.factors).toHaveLength(2 * MICRO.depth); // q and v of every block
+      expect(entry.parameters.factors).toHaveLength(2 * ZOO_TEST_VIT.depth); // q and v of every block
       expect(entry.record!.steps).toBe(OPTIONS.steps);
     }
     const bundle = (zoo as unknown as Record<symbol, () => Record<string, unknown>>)[Symbol.for('Jupyter.display')]();
@@ -136,7 +136,7 @@ describe('buildZoo and loadZoo', () => {
 
   it('refuses another backbone, another recipe in the same directory, and a corrupt manifest', async () => {
     const dir = path.join(tmp, 'full');
-    const other = VisionTransformer.random(MICRO, 4);
+    const other = VisionTransformer.random(ZOO_TEST_VIT, 4);
     expect(() => loadZoo(dir, other)).toThrow(CompatibilityError);
     await expect(buildZoo(other, dataset, dir, OPTIONS)).rejects.toThrow(CompatibilityError);
     await expect(buildZoo(backbone, dataset, dir, { ...OPTIONS, steps: 9 })).rejects.toThrow(/another backbone or recipe/);
