@@ -13,3 +13,4 @@ export type { Gate, GateCriterion, GateInputs } from './gates';
 export { mainSets, mainSpec } from './main-set';
 export { headlineFor } from './profiles';
 export { realImageSet } from './real-images';
+export { inversionFigure } from './inversion-figure';

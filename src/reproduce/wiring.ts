@@ -62,6 +62,7 @@ export function createPorts(options: { backend?: string; redis?: string } = {}):
   const request = options.backend === undefined ? undefined : parseRequest(options.backend, '--backend');
   const ready = selectBackend(request);
   let imageSize = TINY_VIT.imageSize; // of the last backbone loaded: episodes are drawn at its size
+  let main: DatasetSpec = { loader: 'emoji' }; // data.main of the last configuration loaded: its splits are episode sets too
 
   return {
     redis: options.redis,
@@ -70,6 +71,7 @@ export function createPorts(options: { backend?: string; redis?: string } = {}):
       await ready;
       const backbone = loadBackbone(config);
       imageSize = backbone.config.imageSize;
+      main = mainSpec(config);
       return backbone;
     },
 
@@ -102,10 +104,12 @@ export function createPorts(options: { backend?: string; redis?: string } = {}):
     },
 
     async episodes(set, shape, count, seed) {
-      const known = EPISODE_SETS[set];
-      if (!known) throw new ConfigError(`unknown episode set "${set}"; expected one of ${Object.keys(EPISODE_SETS).join(', ')}`);
+      // the main domain's splits ("folder-novel" for an image folder), else a named set
+      const mainSplit = (['base', 'validation', 'novel', 'test'] as const).find((split) => set === `${main.loader}-${split}`);
+      const known = mainSplit ? { split: mainSplit, spec: main } : EPISODE_SETS[set] && { split: EPISODE_SETS[set].split, spec: { loader: EPISODE_SETS[set].loader } };
+      if (!known) throw new ConfigError(`unknown episode set "${set}"; expected one of ${[...Object.keys(EPISODE_SETS), `${main.loader}-<split>`].join(', ')}`);
       let data: ImageDataset;
-      const spec: DatasetSpec = { loader: known.loader, size: imageSize };
+      const spec: DatasetSpec = { ...known.spec, size: imageSize };
       try {
         data = await dataset(datasetSpecKey(spec), () => loadDatasetSpec(spec));
       } catch (error) {

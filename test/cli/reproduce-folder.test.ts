@@ -2,6 +2,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main';
+import { reproduce } from '../../src/reproduce/reproduce';
+import { createPorts } from '../../src/reproduce/wiring';
 import type { ReproductionReport } from '../../src/reproduce/report';
 import { microConfig } from '../reproduce/micro-config';
 import { removeTemp, tempDir, writeImage, type Rgb } from '../data/image-folder-fixtures';
@@ -47,5 +49,17 @@ describe('reproduce --data <image folder>', () => {
     const zoo = JSON.parse(fs.readFileSync(path.join(tmp, 'work', 'zoo', 'zoo.json'), 'utf8'));
     expect(zoo.entries.flatMap((e: { classIds: string[] }) => e.classIds).every((id: string) => /^folder:base-\d$/.test(id))).toBe(true);
     expectReportRecomputes(report);
+  }, 600_000);
+
+  it('runs from a configuration file naming the folder as data.main, through the library\'s own ports (no --data)', async () => {
+    const config = microConfig({ data: { main: { loader: 'folder', path: folder } }, zoo: { size: 2, shots: 2, heldOut: 1 }, evaluation: { sets: ['folder-novel'] }, baselines: { methods: ['nn', 'lora-recycle'] } });
+    const configPath = path.join(tmp, 'folder-main.json');
+    fs.writeFileSync(configPath, JSON.stringify(config));
+    const ports = createPorts();
+    const report = await reproduce('quick', ports, { configPath, outDir: path.join(tmp, 'reports-lib'), workDir: path.join(tmp, 'work-lib') });
+    ports.dispose();
+    expect(report.table23.map((b) => `${b.set}/${b.shots}`)).toEqual(['folder-novel/1']);
+    expect(report.notes.join(' ')).toContain('selected on the folder-validation episodes');
+    expect(fs.existsSync(path.join(tmp, 'reports-lib', 'quick-folder.json'))).toBe(true);
   }, 600_000);
 });
