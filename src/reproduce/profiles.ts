@@ -68,11 +68,45 @@ function pruningRowsAt(depth: number, ratios: readonly number[]): PruningRow[] {
 
 const atMost = (value: number, cap: number) => Math.min(value, cap);
 
+/** Upper bounds on a configuration's budgets, section by section (numeric fields only). */
+type BudgetCaps = { [S in 'zoo' | 'inversion' | 'metaTraining' | 'evaluation' | 'baselines']?: Partial<Record<keyof RunConfig[S], number>> };
+
+/**
+ * The caps of the quick and standard profiles, in one table. Caps, not fixed values, so a smaller
+ * configuration (an end-to-end test's) stays as small as it is.
+ */
+const PROFILE_CAPS: Record<'quick' | 'standard', BudgetCaps> = {
+  quick: {
+    zoo: { size: 5, steps: 20 },
+    inversion: { steps: 30, queries: 5 },
+    metaTraining: { steps: 60, queries: 5, validateEvery: 30, checkpointEvery: 30, validationEpisodes: 10 },
+    evaluation: { episodes: 30, queries: 5 },
+    baselines: { episodes: 5, tuningSteps: 5, fullTuningSteps: 5 },
+  },
+  standard: {
+    zoo: { size: 40, steps: 40 },
+    inversion: { steps: 30, queries: 5 },
+    metaTraining: { steps: 500, queries: 5, validateEvery: 100, checkpointEvery: 100, validationEpisodes: 100 },
+    evaluation: { episodes: 600 },
+    baselines: { episodes: 100, tuningSteps: 10, fullTuningSteps: 10 },
+  },
+};
+
+/** `base` with every capped budget at most its cap, named `name`. */
+function capped(base: RunConfig, name: string, caps: BudgetCaps): RunConfig {
+  const sections: Record<string, unknown> = {};
+  for (const [section, fields] of Object.entries(caps) as [keyof BudgetCaps, Record<string, number>][]) {
+    const values: Record<string, unknown> = { ...base[section] };
+    for (const [field, cap] of Object.entries(fields)) values[field] = atMost(values[field] as number, cap);
+    sections[section] = values;
+  }
+  return { ...base, name, ...sections };
+}
+
 /**
  * full: the configuration as given (configs/tiny.json: 600 episodes), pruning at 25/50/75 %.
- * quick: fits CI on 2 cores: every budget of the configuration capped (zoo, inversion and
- * meta-training steps, episodes, queries), one ratio (50 %), the main domain's novel classes and MNIST only. Caps,
- * not fixed values, so a smaller configuration (an end-to-end test's) stays as small as it is.
+ * quick: fits CI on 2 cores: every budget of the configuration capped (PROFILE_CAPS), one ratio
+ * (50 %), the main domain's novel classes and MNIST only.
  */
 export function profileFor(name: string, base: RunConfig): ReproductionProfile {
   const novel = mainSets(base).novel;
@@ -85,22 +119,9 @@ export function profileFor(name: string, base: RunConfig): ReproductionProfile {
   }
   if (name === 'standard') return standardProfile(base);
   if (name !== 'quick') throw new ConfigError(`unknown profile "${name}"; expected quick, standard or full`);
-  const { zoo, inversion, metaTraining, evaluation, baselines } = base;
-  const config: RunConfig = {
-    ...base,
-    name: 'quick',
-    zoo: { ...zoo, size: atMost(zoo.size, 5), steps: atMost(zoo.steps, 20) },
-    inversion: { ...inversion, steps: atMost(inversion.steps, 30), queries: atMost(inversion.queries, 5) },
-    metaTraining: {
-      ...metaTraining, steps: atMost(metaTraining.steps, 60), queries: atMost(metaTraining.queries, 5),
-      validateEvery: atMost(metaTraining.validateEvery, 30), checkpointEvery: atMost(metaTraining.checkpointEvery, 30),
-      validationEpisodes: atMost(metaTraining.validationEpisodes, 10),
-    },
-    evaluation: { ...evaluation, episodes: atMost(evaluation.episodes, 30), queries: atMost(evaluation.queries, 5) },
-    baselines: { ...baselines, episodes: atMost(baselines.episodes, 5), tuningSteps: atMost(baselines.tuningSteps, 5), fullTuningSteps: atMost(baselines.fullTuningSteps, 5) },
-  };
+  const config = capped(base, 'quick', PROFILE_CAPS.quick);
   return {
-    name: 'quick', config, headline: headlineFor(base), crossDomainSets: evaluation.sets.includes('mnist') ? ['mnist'] : [],
+    name: 'quick', config, headline: headlineFor(base), crossDomainSets: base.evaluation.sets.includes('mnist') ? ['mnist'] : [],
     pruningRows: (depth) => pruningRowsAt(depth, [0.5]), pruningLoras: atMost(config.zoo.size, 2),
     pruningMetaSteps: atMost(config.metaTraining.steps, 20), pruningEpisodes: atMost(config.evaluation.episodes, 15),
     ablationPruning: () => null, tunesOn: () => true,
@@ -117,30 +138,16 @@ export function profileFor(name: string, base: RunConfig): ReproductionProfile {
  * take hours here); Table 4/5 from the ablation's unpruned and pruned runs of the whole zoo.
  */
 function standardProfile(base: RunConfig): ReproductionProfile {
-  const { zoo, inversion, metaTraining, evaluation, baselines } = base;
   const novel = mainSets(base).novel;
-  const config: RunConfig = {
-    ...base,
-    name: 'standard',
-    zoo: { ...zoo, size: atMost(zoo.size, 40), steps: atMost(zoo.steps, 40) },
-    inversion: { ...inversion, steps: atMost(inversion.steps, 30), queries: atMost(inversion.queries, 5) },
-    metaTraining: {
-      ...metaTraining, steps: atMost(metaTraining.steps, 500), queries: atMost(metaTraining.queries, 5),
-      validateEvery: atMost(metaTraining.validateEvery, 100), checkpointEvery: atMost(metaTraining.checkpointEvery, 100),
-      validationEpisodes: atMost(metaTraining.validationEpisodes, 100),
-    },
-    evaluation: { ...evaluation, episodes: atMost(evaluation.episodes, 600) },
-    baselines: {
-      ...baselines, episodes: atMost(baselines.episodes, 100), tuningSteps: atMost(baselines.tuningSteps, 10), learningRate: 1e-2,
-      fullTuningSteps: atMost(baselines.fullTuningSteps, 10),
-    },
-  };
+  const withCaps = capped(base, 'standard', PROFILE_CAPS.standard);
+  const config: RunConfig = { ...withCaps, baselines: { ...withCaps.baselines, learningRate: 1e-2 } };
   return {
-    name: 'standard', config, headline: headlineFor(base), crossDomainSets: evaluation.sets.filter((s) => s !== novel),
+    name: 'standard', config, headline: headlineFor(base), crossDomainSets: base.evaluation.sets.filter((s) => s !== novel),
     pruningRows: () => [], pruningLoras: 0, pruningMetaSteps: 0, pruningEpisodes: 0,
     ablationPruning: lastLayer(0.5), tunesOn: (set, shots) => set === novel && shots === 1,
   };
 }
+
 /** What a report records as its settings: the configuration and the Table 4/5 budgets of `profile`. */
 export function profileSettings(profile: ReproductionProfile, depth: number): Record<string, unknown> {
   return {

@@ -52,6 +52,21 @@ describe('the main domain of a run configuration', () => {
   });
 });
 
+describe('profile caps', () => {
+  it('cap a configuration\'s budgets and leave smaller ones as they are', () => {
+    const quick = profileFor('quick', tiny).config;
+    expect([quick.zoo.size, quick.zoo.steps, quick.metaTraining.steps, quick.evaluation.episodes]).toEqual([5, 20, 60, 30]);
+    const standard = profileFor('standard', domainB).config;
+    expect([standard.zoo.size, standard.zoo.steps, standard.zoo.shots, standard.metaTraining.steps, standard.inversion.queries]).toEqual([40, 40, 16, 500, 5]);
+    expect(standard.baselines.learningRate).toBe(1e-2); // the standard profile's one fixed value, not a cap
+    const small = structuredClone(tiny);
+    small.zoo.size = 2;
+    small.metaTraining.steps = 3;
+    const kept = profileFor('standard', small).config;
+    expect([kept.zoo.size, kept.metaTraining.steps]).toEqual([2, 3]);
+  });
+});
+
 describe('median', () => {
   it('takes the middle value, or the mean of the two middle ones', () => {
     expect(median([3, 1, 2])).toBe(2);
