@@ -1,5 +1,4 @@
 import * as path from 'path';
-import { LoRA } from '../adapters';
 import { ConfigError, MissingResourceError } from '../errors';
 import { disposeLoraRecord, hfClipClassOf, loadLora, saveLoraFile, savePeftAdapter, type LoraRecord, type PeftSaveOptions } from '../io';
 import { writeFileAtomic } from '../io/atomic-write';
@@ -9,7 +8,8 @@ import type { PipelineEpisodes, PipelinePorts } from '../reproduce/ports';
 import type { ComparisonResult } from '../reproduce/compare-on-queue';
 import { loadZoo, type Zoo } from '../zoo';
 import { loadRunConfig, pruningSchedule, type RunConfig } from '../reproduce/config';
-import { disposeSurrogateSets, listSurrogateSets, readSurrogateSet, type RecordedSurrogateSet } from '../surrogate';
+import { disposeSurrogateSets, readSurrogateSetsWithTeachers } from '../surrogate';
+import { mainSets } from '../reproduce/main-set';
 import { compareMethods, trainMetaLora } from '../reproduce/stages';
 import { reproduce } from '../reproduce/reproduce';
 import { estimateRunTime } from '../reproduce/estimate';
@@ -21,7 +21,7 @@ import { TUNING_FREE_METHODS, METHOD_NAMES } from '../baselines';
 import { formatPercent } from '../evaluation';
 import type { Command, CommandContext, OptionValues } from './commands';
 import { withOwned, type Own } from './with-owned';
-import { datasetOption, datasetSetName, withDataset, writeDataConfig } from './dataset-ports';
+import { datasetOption, datasetSetName, withDataset, withMainData, writeDataConfig } from './dataset-ports';
 
 function required(values: OptionValues, name: string, command: string): string {
   const value = values[name];
@@ -120,25 +120,11 @@ const metaTrainCommand = (portsFor: PortsFactory): Command['run'] => (values, co
   const surrogates = required(values, 'surrogates', 'meta-train');
   const backbone = own(await ports.loadBackbone(config));
   const zooOnDisk = own(zooAsItIs(backbone, config, required(values, 'zoo', 'meta-train'), 'meta-train', context));
-  const byId = new Map(zooOnDisk.entries.map((e) => [e.id, e]));
-  const inverted: RecordedSurrogateSet[] = [];
+  const inverted = readSurrogateSetsWithTeachers(surrogates, zooOnDisk.entries);
   own({ dispose: () => disposeSurrogateSets(inverted) });
-  for (const id of listSurrogateSets(surrogates)) {
-    const entry = byId.get(id);
-    if (!entry) throw new MissingResourceError(`surrogate ${id} has no LoRA of that id in the zoo (its teacher)`);
-    if (!entry.head) throw new MissingResourceError(`LoRA ${id} of the zoo has no task head, so it cannot teach its surrogates`);
-    const adapter = LoRA.fromParameters(entry.parameters, { trainable: false });
-    try {
-      inverted.push(readSurrogateSet(path.join(surrogates, id), { adapter, head: entry.head }));
-    } catch (error) {
-      adapter.dispose();
-      throw error;
-    }
-  }
-  if (inverted.length === 0) throw new MissingResourceError(`no surrogates in ${surrogates}; run "lora-recycle invert" first`);
   const ev = config.evaluation;
   const data = datasetOption(values);
-  const validation = await ports.episodes(data ? datasetSetName(data, 'validation') : 'emoji-validation', { ways: ev.ways, shots: config.metaTraining.shots, queries: ev.queries }, config.metaTraining.validationEpisodes, ev.seed + 1);
+  const validation = await ports.episodes(mainSets(data ? withMainData(config, data) : config).validation, { ways: ev.ways, shots: config.metaTraining.shots, queries: ev.queries }, config.metaTraining.validationEpisodes, ev.seed + 1);
   const { metaLora, result } = await trainMetaLora(backbone, inverted, config, validation, out, {
     ...context, steps: integer(values, 'steps', config.metaTraining.steps), resume: !values['no-resume'],
   });
@@ -163,7 +149,7 @@ const evaluate = (portsFor: PortsFactory): Command['run'] => (values, context) =
   const zooOnDisk = typeof values.zoo === 'string' ? own(zooAsItIs(backbone, config, values.zoo, 'evaluate', context)) : null;
   const meta = typeof values.meta === 'string' ? own(loadLora(values.meta, { config: backbone.config })) : null;
   const data = datasetOption(values);
-  const set = typeof values.set === 'string' ? values.set : data ? datasetSetName(data) : 'emoji-novel';
+  const set = typeof values.set === 'string' ? values.set : data ? datasetSetName(data) : mainSets(config).novel;
   const shots = integer(values, 'shots', config.evaluation.shots[0]);
   const episodes = integer(values, 'episodes', config.evaluation.episodes);
   const source = await ports.episodes(set, { ways: config.evaluation.ways, shots, queries: config.evaluation.queries }, episodes, config.evaluation.seed);

@@ -6,3 +6,5 @@ export {
 } from './file';
 export type { SurrogateData } from './file';
 export type { SurrogateFileInfo } from './validate';
+export { readSurrogateSetsWithTeachers } from './teachers';
+export type { TeacherSource } from './teachers';

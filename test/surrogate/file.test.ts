@@ -10,7 +10,7 @@ import { readSafetensors, writeSafetensors } from '../../src/io/safetensors';
 import { normalizeImages } from '../../src/model/preprocess';
 import type { VisionTransformer } from '../../src/model/vision-transformer';
 import {
-  disposeSurrogateSets, listSurrogateSets, readSurrogateData, readSurrogateSet, writeSurrogateSet, SURROGATE_JSON, SURROGATE_TENSORS,
+  disposeSurrogateSets, listSurrogateSets, readSurrogateData, readSurrogateSet, readSurrogateSetsWithTeachers, writeSurrogateSet, SURROGATE_JSON, SURROGATE_TENSORS,
   type RecordedSurrogateSet, type Teacher,
 } from '../../src/surrogate';
 import { randomTeacher, responsiveBackbone, SMALL_VIT } from '../inversion/fixtures';
@@ -155,5 +155,35 @@ describe('readSurrogateData on bad files', () => {
 
   it('refuses to write masks without kept patches', () => {
     expect(() => writeSurrogateSet(path.join(tmp, 'w'), { ...dense, masks: pruned.masks })).toThrow(/masks must be given exactly when patches were pruned/);
+  });
+});
+
+describe('readSurrogateSetsWithTeachers', () => {
+  const teacherSource = (id: string, head = true) => {
+    const lora = LoRA.create(SMALL_VIT, { seed: 5 });
+    const parameters = lora.toParameters();
+    lora.dispose();
+    return { id, parameters, head: head ? teacher.head : null };
+  };
+  const disposeSources = (sources: { parameters: { factors: { a: tf.Tensor; b: tf.Tensor }[] } }[]) => sources.forEach((s) => tf.dispose(s.parameters.factors.flatMap((f) => [f.a, f.b])));
+
+  it('reads every set of a folder with the LoRA of its id as teacher, and names a set without one; nothing leaks', () => {
+    const dir = path.join(tmp, 'by-teacher');
+    writeSurrogateSet(path.join(dir, 'lora-d'), dense);
+    writeSurrogateSet(path.join(dir, 'lora-p'), pruned);
+    const sources = [teacherSource('lora-p'), teacherSource('lora-d')];
+    const headless = teacherSource('lora-d', false);
+    const before = tf.memory().numTensors;
+    const sets = readSurrogateSetsWithTeachers(dir, sources);
+    expect(sets.map((s) => s.record.teacherLora)).toEqual(['lora-d', 'lora-p']);
+    disposeSurrogateSets(sets);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(() => readSurrogateSetsWithTeachers(dir, [sources[1]])).toThrow(new MissingResourceError('surrogate lora-p has no LoRA of that id in the zoo (its teacher)'));
+    expect(() => readSurrogateSetsWithTeachers(dir, [headless, sources[0]])).toThrow(/LoRA lora-d of the zoo has no task head/);
+    expect(() => readSurrogateSetsWithTeachers(dir, [sources[1]])).toThrow(/lora-p/); // after lora-d was read: that set is freed again
+    expect(tf.memory().numTensors).toBe(before);
+    fs.mkdirSync(path.join(tmp, 'empty'));
+    expect(() => readSurrogateSetsWithTeachers(path.join(tmp, 'empty'), sources)).toThrow(/no surrogates in .*empty; run "lora-recycle invert" first/);
+    disposeSources([...sources, headless]);
   });
 });
