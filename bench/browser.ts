@@ -33,7 +33,9 @@ async function runCell(page: Page, index: number): Promise<void> {
 }
 
 async function waitIdle(page: Page, timeout = 120_000): Promise<void> {
-  await page.waitForFunction(() => window.jupyterapp.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle', null, { timeout });
+  await page.waitForFunction(() => window.jupyterapp.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle', null, {
+    timeout,
+  });
 }
 
 /** ms from running the display cell until every gallery image of the last snapshot is decoded. */
@@ -98,26 +100,41 @@ async function main(): Promise<void> {
     const scrub = stats(await scrubLatencies(page));
     await runCell(page, 2);
     await waitIdle(page);
-    const curves = await page.locator('.lr-curves').evaluate((n: any) => ({ redraws: Number(n.dataset.redraws), totalMs: Number(n.dataset.redrawMs), points: Number(n.dataset.points) }));
+    const curves = await page.locator('.lr-curves').evaluate((n: any) => ({
+      redraws: Number(n.dataset.redraws),
+      totalMs: Number(n.dataset.redrawMs),
+      points: Number(n.dataset.points),
+    }));
     const report = {
       date: new Date().toISOString(),
       cpu: os.cpus()[0]?.model ?? 'unknown',
       loadAverage1m: +os.loadavg()[0].toFixed(2),
       chromium: browser.version(),
       gallery: {
-        images: GALLERY_IMAGES, snapshots: GALLERY_SNAPSHOTS, imageSize: '32×32 RGB PNG', payloadBytes: built.payloadBytes,
-        buildInKernelMs: built.buildMs, firstRenderMs: firstRender.medianMs, firstRender,
-        firstRenderNote: 'from running the display cell (bundle prebuilt in the kernel) to all 100 images decoded: kernel publish + websocket + validation + DOM',
+        images: GALLERY_IMAGES,
+        snapshots: GALLERY_SNAPSHOTS,
+        imageSize: '32×32 RGB PNG',
+        payloadBytes: built.payloadBytes,
+        buildInKernelMs: built.buildMs,
+        firstRenderMs: firstRender.medianMs,
+        firstRender,
+        firstRenderNote:
+          'from running the display cell (bundle prebuilt in the kernel) to all 100 images decoded: kernel publish + websocket + validation + DOM',
       },
       scrub: { ...scrub, note: 'slider input event → 100 image sources swapped, decoded, next frame' },
       curves: {
-        updates: CURVE_UPDATES, redraws: curves.redraws, finalPoints: curves.points, series: 6,
+        updates: CURVE_UPDATES,
+        redraws: curves.redraws,
+        finalPoints: curves.points,
+        series: 6,
         meanRedrawMs: +(curves.totalMs / Math.max(1, curves.redraws)).toFixed(1),
         note: `Plotly.react per update_display_data, series growing by ${CURVE_POINTS_PER_UPDATE} points per update`,
       },
     };
     write(report);
-    console.log(`gallery_first_render_ms=${report.gallery.firstRenderMs} scrub_median_ms=${scrub.medianMs} curve_update_ms=${report.curves.meanRedrawMs}`);
+    console.log(
+      `gallery_first_render_ms=${report.gallery.firstRenderMs} scrub_median_ms=${scrub.medianMs} curve_update_ms=${report.curves.meanRedrawMs}`,
+    );
   } finally {
     await browser.close();
     await server.stop();
@@ -141,7 +158,10 @@ function write(r: any): void {
     `First render: ${r.gallery.firstRenderNote}. Scrub: ${r.scrub.note}. Curves: ${r.curves.note}.`,
     '',
   ].join('\n');
-  for (const [name, text] of [['browser.json', `${JSON.stringify(r, null, 2)}\n`], ['browser.md', md]] as const) {
+  for (const [name, text] of [
+    ['browser.json', `${JSON.stringify(r, null, 2)}\n`],
+    ['browser.md', md],
+  ] as const) {
     const target = path.join(RESULTS, name);
     fs.writeFileSync(`${target}.tmp`, text);
     fs.renameSync(`${target}.tmp`, target);

@@ -33,7 +33,14 @@ async function main(): Promise<void> {
       node: process.version,
       sets: built.datasets.map((d) => {
         const s = summarizeDataset(d);
-        return { name: s.name, seconds: built.seconds[s.name], classes: s.classes, images: s.images, bytes: s.images * size * size * 3, sha256: s.checksum };
+        return {
+          name: s.name,
+          seconds: built.seconds[s.name],
+          classes: s.classes,
+          images: s.images,
+          bytes: s.images * size * size * 3,
+          sha256: s.checksum,
+        };
       }),
       missing: built.missing,
     };
@@ -46,7 +53,10 @@ async function main(): Promise<void> {
       '',
       '| set | seconds | classes | images | store MiB | sha256 |',
       '|---|---:|---:|---:|---:|---|',
-      ...record.sets.map((s) => `| ${s.name} | ${s.seconds.toFixed(1)} | ${s.classes} | ${s.images} | ${(s.bytes / 2 ** 20).toFixed(1)} | \`${s.sha256.slice(0, 16)}…\` |`),
+      ...record.sets.map(
+        (s) =>
+          `| ${s.name} | ${s.seconds.toFixed(1)} | ${s.classes} | ${s.images} | ${(s.bytes / 2 ** 20).toFixed(1)} | \`${s.sha256.slice(0, 16)}…\` |`,
+      ),
       ...record.missing.map((m) => `| ${m.name} | – | – | – | – | not built: ${m.message} |`),
       '',
     ].join('\n');

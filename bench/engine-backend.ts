@@ -86,7 +86,9 @@ async function measureModel(name: string, threads: number, reps: number, part: B
         const timed = await compare(() => runStep(model, mode, images, cotangent, batch), torch, mode, batch, plan.rounds, reps);
         const flops = (mode === 'forward' ? 1 : 2) * batch * forwardFlopsPerImage(plan.config, RANK);
         part.rows.push({ model: name, mode, batch, flops, ...timed });
-        console.error(`${part.backend.name} ${name} ${mode} b${batch}: ${timed.tfjsMs.toFixed(0)} ms, PyTorch ${timed.torchMs.toFixed(0)} ms`);
+        console.error(
+          `${part.backend.name} ${name} ${mode} b${batch}: ${timed.tfjsMs.toFixed(0)} ms, PyTorch ${timed.torchMs.toFixed(0)} ms`,
+        );
       }
       tf.dispose([images, cotangent]);
     }
@@ -121,8 +123,10 @@ async function main(): Promise<void> {
   tf.dispose([a, b]);
   const gflops = (ms: number) => (2 * MATMUL_SIZE ** 3) / ms / 1e6;
   part.overhead = {
-    smallOpUs: (1000 * small.tfjsMs) / SMALL_OPS, torchSmallOpUs: (1000 * small.torchMs) / SMALL_OPS,
-    matmulGflops: gflops(product.tfjsMs), torchMatmulGflops: gflops(product.torchMs),
+    smallOpUs: (1000 * small.tfjsMs) / SMALL_OPS,
+    torchSmallOpUs: (1000 * small.torchMs) / SMALL_OPS,
+    matmulGflops: gflops(product.tfjsMs),
+    torchMatmulGflops: gflops(product.torchMs),
   };
   part.torchPeakRssMb = Math.max(part.torchPeakRssMb, await torch.peakRssMb());
   torch.close();

@@ -20,10 +20,11 @@ const M = 1625; // 25 images × 65 tokens
 const D = 192;
 
 function gradStep(f: (...x: tf.Tensor[]) => tf.Tensor, inputs: tf.Tensor[]): () => void {
-  return () => tf.tidy(() => {
-    const grads = tf.grads((...x: tf.Tensor[]) => tf.sum(f(...x)))(inputs);
-    grads.forEach((g) => g.dataSync());
-  });
+  return () =>
+    tf.tidy(() => {
+      const grads = tf.grads((...x: tf.Tensor[]) => tf.sum(f(...x)))(inputs);
+      grads.forEach((g) => g.dataSync());
+    });
 }
 
 function stockAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor): tf.Tensor {
@@ -44,41 +45,55 @@ function cases(): Case[] {
   const h = tf.randomNormal([M, 768]);
   const qkv = [tf.randomNormal([M, D]), tf.randomNormal([M, D]), tf.randomNormal([M, D])];
   const seq = tf.randomNormal([25, 65, D]);
-  const positions = tf.tensor2d(Array.from({ length: 25 * 16 }, (_, i) => (i * 7) % 65), [25, 16], 'int32');
+  const positions = tf.tensor2d(
+    Array.from({ length: 25 * 16 }, (_, i) => (i * 7) % 65),
+    [25, 16],
+    'int32',
+  );
   const ln = [tf.ones([D]), tf.zeros([D])];
   return [
     {
-      op: 'matMul2d [1625,192]·[192,768], grads of both', flops: 3 * 2 * M * D * 768,
+      op: 'matMul2d [1625,192]·[192,768], grads of both',
+      flops: 3 * 2 * M * D * 768,
       stock: gradStep((a, b) => tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D), [x, w]),
       fast: gradStep((a, b) => matMul2d(a as tf.Tensor2D, b as tf.Tensor2D), [x, w]),
     },
     {
-      op: 'matMul2d, grad of x only (frozen weight)', flops: 2 * 2 * M * D * 768,
+      op: 'matMul2d, grad of x only (frozen weight)',
+      flops: 2 * 2 * M * D * 768,
       stock: gradStep((a) => tf.matMul(a as tf.Tensor2D, w as tf.Tensor2D), [x]),
       fast: gradStep((a) => matMul2d(a as tf.Tensor2D, w as tf.Tensor2D), [x]),
     },
     {
-      op: 'linear with bias, grad of x only', flops: 2 * 2 * M * D * 768,
+      op: 'linear with bias, grad of x only',
+      flops: 2 * 2 * M * D * 768,
       stock: gradStep((a) => tf.add(tf.matMul(a as tf.Tensor2D, w as tf.Tensor2D), bias), [x]),
       fast: gradStep((a) => linear(a as tf.Tensor2D, w as tf.Tensor2D, bias as tf.Tensor1D), [x]),
     },
     {
-      op: 'attention B=25 T=65 H=3 d=64', flops: 3 * 2 * 2 * 25 * 3 * 65 * 65 * 64,
+      op: 'attention B=25 T=65 H=3 d=64',
+      flops: 3 * 2 * 2 * 25 * 3 * 65 * 65 * 64,
       stock: gradStep(stockAttention, qkv),
-      fast: gradStep((q, k, v) => attention(q as tf.Tensor2D, k as tf.Tensor2D, v as tf.Tensor2D, { batch: 25, tokens: 65, heads: 3 }).output, qkv),
+      fast: gradStep(
+        (q, k, v) => attention(q as tf.Tensor2D, k as tf.Tensor2D, v as tf.Tensor2D, { batch: 25, tokens: 65, heads: 3 }).output,
+        qkv,
+      ),
     },
     {
-      op: 'layerNorm [1625,192]', flops: 0,
+      op: 'layerNorm [1625,192]',
+      flops: 0,
       stock: gradStep(stockLayerNorm, [x, ...ln]),
       fast: gradStep((a, g, b) => layerNorm(a as tf.Tensor2D, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5), [x, ...ln]),
     },
     {
-      op: 'quickGelu [1625,768]', flops: 0,
+      op: 'quickGelu [1625,768]',
+      flops: 0,
       stock: gradStep((a) => tf.mul(a, tf.sigmoid(tf.mul(a, 1.702))), [h]),
       fast: gradStep((a) => quickGelu(a), [h]),
     },
     {
-      op: 'selectTokens [25,65,192] → 16 tokens', flops: 0,
+      op: 'selectTokens [25,65,192] → 16 tokens',
+      flops: 0,
       stock: gradStep((s) => tf.matMul(tf.oneHot(positions as tf.Tensor2D, 65).toFloat() as tf.Tensor3D, s as tf.Tensor3D), [seq]),
       fast: gradStep((s) => selectTokens(s as tf.Tensor3D, positions as tf.Tensor2D), [seq]),
     },
@@ -98,7 +113,10 @@ async function main(): Promise<void> {
     const stock: number[] = [];
     const fast: number[] = [];
     for (let i = 0; i < 7; i++) {
-      for (const [f, out] of [[c.stock, stock], [c.fast, fast]] as const) {
+      for (const [f, out] of [
+        [c.stock, stock],
+        [c.fast, fast],
+      ] as const) {
         const t0 = performance.now();
         f();
         out.push(performance.now() - t0);
@@ -114,7 +132,10 @@ async function main(): Promise<void> {
     '',
     '| op | stock ms | fast ms | speed-up | stock GFLOP/s | fast GFLOP/s |',
     '|---|---:|---:|---:|---:|---:|',
-    ...rows.map((r) => `| ${r.op} | ${r.stockMs.toFixed(1)} | ${r.fastMs.toFixed(1)} | ${(r.stockMs / r.fastMs).toFixed(2)}× | ${gf(r.flops, r.stockMs)} | ${gf(r.flops, r.fastMs)} |`),
+    ...rows.map(
+      (r) =>
+        `| ${r.op} | ${r.stockMs.toFixed(1)} | ${r.fastMs.toFixed(1)} | ${(r.stockMs / r.fastMs).toFixed(2)}× | ${gf(r.flops, r.stockMs)} | ${gf(r.flops, r.fastMs)} |`,
+    ),
     '',
   ].join('\n');
   const dir = path.join(__dirname, 'results');

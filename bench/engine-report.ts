@@ -18,16 +18,19 @@ const MODELS: Record<string, string> = {
 
 function backendText(part: BackendPart): string {
   const b = part.backend;
-  const detail = b.tfjsName === 'wasm'
-    ? `SIMD ${b.simd}, ${b.threads} thread(s), compiled kernels (src/ops/wasm)`
-    : `TensorFlow ${b.tensorflowVersion ?? '?'} (PyPI wheel), ${b.gpu ? 'GPU' : 'CPU'}`;
+  const detail =
+    b.tfjsName === 'wasm'
+      ? `SIMD ${b.simd}, ${b.threads} thread(s), compiled kernels (src/ops/wasm)`
+      : `TensorFlow ${b.tensorflowVersion ?? '?'} (PyPI wheel), ${b.gpu ? 'GPU' : 'CPU'}`;
   return `**${b.name}**: ${detail}; peak RSS ${part.peakRssMb.toFixed(0)} MiB (PyTorch ${part.torchPeakRssMb.toFixed(0)} MiB)`;
 }
 
 function rowText(backend: string, r: StepRow): string {
   const gflops = (ms: number) => (r.flops / ms / 1e6).toFixed(1);
-  return `| ${backend} | ${r.model} | ${r.mode} | ${r.batch} | ${r.tfjsMs.toFixed(0)} | ${r.torchMs.toFixed(0)} | ` +
-    `${((1000 * r.batch) / r.tfjsMs).toFixed(0)} | ${gflops(r.tfjsMs)} | ${gflops(r.torchMs)} | ${(r.tfjsMs / r.torchMs).toFixed(2)} |`;
+  return (
+    `| ${backend} | ${r.model} | ${r.mode} | ${r.batch} | ${r.tfjsMs.toFixed(0)} | ${r.torchMs.toFixed(0)} | ` +
+    `${((1000 * r.batch) / r.tfjsMs).toFixed(0)} | ${gflops(r.tfjsMs)} | ${gflops(r.torchMs)} | ${(r.tfjsMs / r.torchMs).toFixed(2)} |`
+  );
 }
 
 export function markdown(report: EngineReport): string {
@@ -56,8 +59,11 @@ export function markdown(report: EngineReport): string {
     '',
     '| backend | µs per small op | PyTorch µs per small op | matMul GFLOP/s | PyTorch matMul GFLOP/s |',
     '|---|---:|---:|---:|---:|',
-    ...report.parts.map((p) => `| ${p.backend.name} | ${p.overhead.smallOpUs.toFixed(1)} | ${p.overhead.torchSmallOpUs.toFixed(1)} | ` +
-      `${p.overhead.matmulGflops.toFixed(1)} | ${p.overhead.torchMatmulGflops.toFixed(1)} |`),
+    ...report.parts.map(
+      (p) =>
+        `| ${p.backend.name} | ${p.overhead.smallOpUs.toFixed(1)} | ${p.overhead.torchSmallOpUs.toFixed(1)} | ` +
+        `${p.overhead.matmulGflops.toFixed(1)} | ${p.overhead.torchMatmulGflops.toFixed(1)} |`,
+    ),
     ...report.parts.flatMap((p) => p.failures.map((f) => `\n${p.backend.name} could not run ${f.model}: ${f.reason}`)),
     '',
   ].join('\n');

@@ -21,10 +21,7 @@ export function runStep(model: EngineModel, mode: Mode, images: tf.Tensor4D, cot
   const chunks: [tf.Tensor4D, tf.Tensor2D][] = [];
   for (let start = 0; start < b; start += microBatch) {
     const size = Math.min(microBatch, b - start);
-    chunks.push([
-      tf.slice(images, [start, 0, 0, 0], [size, -1, -1, -1]),
-      tf.slice(cotangent, [start, 0], [size, -1]),
-    ]);
+    chunks.push([tf.slice(images, [start, 0, 0, 0], [size, -1, -1, -1]), tf.slice(cotangent, [start, 0], [size, -1])]);
   }
   const loss = (x: tf.Tensor4D, r: tf.Tensor2D) => tf.sum(tf.mul(model.forward(x), r)) as tf.Scalar;
   let result: tf.Tensor[] = [];

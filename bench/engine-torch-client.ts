@@ -23,12 +23,16 @@ export class TorchClient {
     const python = process.env.LORA_RECYCLE_PYTHON ?? path.join(__dirname, '..', '.venv', 'bin', 'python');
     const child = spawn(python, [path.join(__dirname, 'engine_torch.py'), '--threads', String(threads), '--model', model]);
     let stderr = '';
-    child.stderr.on('data', (chunk) => { stderr = (stderr + String(chunk)).slice(-4000); });
+    child.stderr.on('data', (chunk) => {
+      stderr = (stderr + String(chunk)).slice(-4000);
+    });
     const lines = readline.createInterface({ input: child.stdout })[Symbol.asyncIterator]();
     const first = await lines.next().catch(() => ({ done: true, value: '' }));
     if (first.done) {
-      throw new MissingResourceError(`the PyTorch side (${python} bench/engine_torch.py) did not start; ` +
-        `it needs torch, transformers and peft (requirements-dev.txt). stderr: ${stderr}`);
+      throw new MissingResourceError(
+        `the PyTorch side (${python} bench/engine_torch.py) did not start; ` +
+          `it needs torch, transformers and peft (requirements-dev.txt). stderr: ${stderr}`,
+      );
     }
     return new TorchClient(child, lines, JSON.parse(first.value));
   }

@@ -22,8 +22,23 @@ function runPart(backend: string, models: string, reps: string): BackendPart {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lora-recycle-engine-'));
   try {
     const out = path.join(dir, 'part.json');
-    const child = spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'engine-backend.ts'),
-      '--backend', backend, '--models', models, '--reps', reps, '--out', out], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3' } });
+    const child = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        path.join(__dirname, 'engine-backend.ts'),
+        '--backend',
+        backend,
+        '--models',
+        models,
+        '--reps',
+        reps,
+        '--out',
+        out,
+      ],
+      { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3' } },
+    );
     if (child.status !== 0 || !fs.existsSync(out)) throw new Error(`the ${backend} part of the benchmark failed (exit ${child.status})`);
     return JSON.parse(fs.readFileSync(out, 'utf8'));
   } finally {
@@ -65,7 +80,9 @@ function main(): void {
     writeAtomic(assetPath(...MEASURED_SPEEDS_ASSET), `${JSON.stringify(speedsOf(report), null, 2)}\n`);
   }
   console.log(md);
-  const ratios = parts.flatMap((p) => p.rows.filter((r) => r.model === 'tiny' && r.mode === 'fwdbwd_lora' && r.batch === 25).map((r) => r.tfjsMs / r.torchMs));
+  const ratios = parts.flatMap((p) =>
+    p.rows.filter((r) => r.model === 'tiny' && r.mode === 'fwdbwd_lora' && r.batch === 25).map((r) => r.tfjsMs / r.torchMs),
+  );
   console.log(`engine_ratio_fwdbwd_b25=${Math.min(...ratios).toFixed(3)}`);
 }
 

@@ -16,7 +16,6 @@ import { LinearHead, TINY_VIT, VisionTransformer } from '../src/model';
 import { PRIOR_CNN, PriorCnn } from '../src/prior';
 import { commandLine } from '../scripts/command-line';
 
-
 async function main(): Promise<void> {
   const option = commandLine({ steps: '100', backend: 'wasm', ratios: '0,0.25,0.5,0.75' }).values;
   const steps = Number(option.steps);
@@ -32,14 +31,21 @@ async function main(): Promise<void> {
   const prior = PriorCnn.random({ ...PRIOR_CNN, classes: 10 }, 4);
   const last = TINY_VIT.depth - 1;
   const ratios = option.ratios.split(',').map(Number);
-  const variants = ratios.map((ratio) => (ratio === 0
-    ? { name: 'no pruning', pruning: {} }
-    : { name: `layer ${last} ρ=${ratio}`, pruning: { [last]: ratio } }));
+  const variants = ratios.map((ratio) =>
+    ratio === 0 ? { name: 'no pruning', pruning: {} } : { name: `layer ${last} ρ=${ratio}`, pruning: { [last]: ratio } },
+  );
   await (await invertLora(backbone, { adapter, head }, prior, { ways: 5, shots: 1, queries: 4, steps: 3 })).dispose(); // warm-up
   const rows: { variant: string; pruning: Record<number, number>; steps: number; iterationsPerSecond: number; wallSeconds: number }[] = [];
   for (const variant of variants) {
     const started = performance.now();
-    const result = await invertLora(backbone, { adapter, head }, prior, { ways: 5, shots: 1, queries: 4, steps, pruning: variant.pruning, seed: 1 });
+    const result = await invertLora(backbone, { adapter, head }, prior, {
+      ways: 5,
+      shots: 1,
+      queries: 4,
+      steps,
+      pruning: variant.pruning,
+      seed: 1,
+    });
     const wallSeconds = (performance.now() - started) / 1000;
     rows.push({ variant: variant.name, pruning: variant.pruning, steps, iterationsPerSecond: result.iterationsPerSecond, wallSeconds });
     console.log(`${variant.name}: ${result.iterationsPerSecond.toFixed(2)} it/s (${wallSeconds.toFixed(1)} s wall)`);

@@ -30,9 +30,25 @@ function script(loop: string): string {
 async function timeThreads(n: number, loop: string): Promise<number> {
   const workers = Array.from({ length: n }, () => new Worker(script(loop), { eval: true }));
   try {
-    await Promise.all(workers.map((w) => new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject); })));
+    await Promise.all(
+      workers.map(
+        (w) =>
+          new Promise((resolve, reject) => {
+            w.once('message', resolve);
+            w.once('error', reject);
+          }),
+      ),
+    );
     const started = performance.now();
-    await Promise.all(workers.map((w) => new Promise((resolve) => { w.once('message', resolve); w.postMessage('go'); })));
+    await Promise.all(
+      workers.map(
+        (w) =>
+          new Promise((resolve) => {
+            w.once('message', resolve);
+            w.postMessage('go');
+          }),
+      ),
+    );
     return (performance.now() - started) / 1000;
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));

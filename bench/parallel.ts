@@ -28,7 +28,18 @@ import { writeFileAtomic } from '../src/io/atomic-write';
 import { saveHfClipVision, saveLoraFile } from '../src/io';
 import { normalizeImages, TINY_VIT, VisionTransformer } from '../src/model';
 import type { DatasetSpec } from '../src/data';
-import { chooseExecution, evaluateInParallel, JobResources, PARALLEL_MODE_ENV, runInWorkers, runJob, saveMeasuredTimings, timingsFile, type InvertLoraJob, type MeasuredTimings } from '../src/parallel';
+import {
+  chooseExecution,
+  evaluateInParallel,
+  JobResources,
+  PARALLEL_MODE_ENV,
+  runInWorkers,
+  runJob,
+  saveMeasuredTimings,
+  timingsFile,
+  type InvertLoraJob,
+  type MeasuredTimings,
+} from '../src/parallel';
 import { PRIOR_CNN, PriorCnn, savePrior } from '../src/prior';
 import type { RunListener } from '../src/progress/events';
 import { twoThreadRatios } from './parallel-calibration';
@@ -36,7 +47,6 @@ import { commandLine } from '../scripts/command-line';
 
 const WAYS = 5;
 const DATASET: DatasetSpec = { loader: 'emoji' };
-
 
 type Setup = 'main 2T' | '1W×1T' | '2W×1T';
 const SETUPS: Setup[] = ['main 2T', '1W×1T', '2W×1T'];
@@ -64,7 +74,10 @@ function saveTeacherLora(file: string, seed: number): void {
   const fresh = LoRA.create(TINY_VIT, { seed });
   const parameters = fresh.toParameters();
   fresh.dispose();
-  const factors = parameters.factors.map((f, i) => ({ ...f, b: tf.randomNormal(f.b.shape, 0, 0.1, 'float32', seed + 100 + i) as tf.Tensor2D }));
+  const factors = parameters.factors.map((f, i) => ({
+    ...f,
+    b: tf.randomNormal(f.b.shape, 0, 0.1, 'float32', seed + 100 + i) as tf.Tensor2D,
+  }));
   const bound = 1 / Math.sqrt(TINY_VIT.projectionDim);
   const head = {
     weight: tf.randomUniform([TINY_VIT.projectionDim, WAYS], -bound, bound, 'float32', seed + 7) as tf.Tensor2D,
@@ -97,18 +110,25 @@ async function main(): Promise<void> {
   loraPaths.forEach((file, i) => saveTeacherLora(file, 10 * (i + 1)));
   const emoji = await loadEmojiDataset(); // builds the cache once, before any worker reads it
   const list = sampleEpisodes(emoji, 'novel', { ways: WAYS, shots: 1, queries: 15, count: episodes, seed: 1 });
-  const invertJobs = (setup: string): InvertLoraJob[] => loraPaths.map((lora, i) => ({
-    kind: 'invert-lora', id: `invert ${i}`, backbone: backbonePath, lora, prior: priorPath,
-    output: path.join(dir, setup.replace(/\W+/g, '-'), `lora-${i}`),
-    options: { ways: WAYS, shots: 1, queries, steps, seed: i },
-  }));
+  const invertJobs = (setup: string): InvertLoraJob[] =>
+    loraPaths.map((lora, i) => ({
+      kind: 'invert-lora',
+      id: `invert ${i}`,
+      backbone: backbonePath,
+      lora,
+      prior: priorPath,
+      output: path.join(dir, setup.replace(/\W+/g, '-'), `lora-${i}`),
+      options: { ways: WAYS, shots: 1, queries, steps, seed: i },
+    }));
 
   const accuracies = new Map<Setup, number[]>();
   const evaluate: Record<Setup, (onEvent: RunListener) => Promise<BackendInfo[]>> = {
     'main 2T': async (onEvent) => {
       const resources = new JobResources();
       const backbone = resources.backbone(backbonePath);
-      const result = await evaluateEpisodeSource((x) => backbone.forward(x).features, episodeSource(emoji, list, normalizeImages), { onEvent });
+      const result = await evaluateEpisodeSource((x) => backbone.forward(x).features, episodeSource(emoji, list, normalizeImages), {
+        onEvent,
+      });
       resources.dispose();
       accuracies.set('main 2T', result.accuracies);
       return [mainBackend];
@@ -131,25 +151,38 @@ async function main(): Promise<void> {
       resources.dispose();
       return [mainBackend];
     },
-    '1W×1T': async (onEvent) => (await runInWorkers(invertJobs('1W×1T'), { workers: 1, backend: 'wasm', threadsPerWorker: 1, onEvent })).backends,
-    '2W×1T': async (onEvent) => (await runInWorkers(invertJobs('2W×1T'), { workers: 2, backend: 'wasm', threadsPerWorker: 1, onEvent })).backends,
+    '1W×1T': async (onEvent) =>
+      (await runInWorkers(invertJobs('1W×1T'), { workers: 1, backend: 'wasm', threadsPerWorker: 1, onEvent })).backends,
+    '2W×1T': async (onEvent) =>
+      (await runInWorkers(invertJobs('2W×1T'), { workers: 2, backend: 'wasm', threadsPerWorker: 1, onEvent })).backends,
   };
 
   const measurements: Measurement[] = [];
   const calibration: Record<string, { js: number; wasm: number }> = {};
-  for (const [workload, runs] of [['evaluate', evaluate], ['invert', invert]] as const) {
+  for (const [workload, runs] of [
+    ['evaluate', evaluate],
+    ['invert', invert],
+  ] as const) {
     calibration[workload] = await twoThreadRatios();
-    console.log(`${workload}: 2-thread throughput ratio now: pure JS ${calibration[workload].js.toFixed(2)}, wasm matMul ${calibration[workload].wasm.toFixed(2)}`);
+    console.log(
+      `${workload}: 2-thread throughput ratio now: pure JS ${calibration[workload].js.toFixed(2)}, wasm matMul ${calibration[workload].wasm.toFixed(2)}`,
+    );
     for (let round = 0; round < rounds; round++) {
       for (const setup of round % 2 === 0 ? SETUPS : [...SETUPS].reverse()) {
         const loadBefore = os.loadavg();
         const started = performance.now();
         const stepTimes: number[] = [];
-        const backends = backendsOf(await runs[setup]((event) => { if (event.kind === 'step') stepTimes.push(performance.now()); }));
+        const backends = backendsOf(
+          await runs[setup]((event) => {
+            if (event.kind === 'step') stepTimes.push(performance.now());
+          }),
+        );
         const seconds = (performance.now() - started) / 1000;
         const stepsPerSecond = (stepTimes.length - 1) / ((stepTimes[stepTimes.length - 1] - stepTimes[0]) / 1000);
         measurements.push({ workload, setup, round, seconds, stepsPerSecond, loadBefore, loadAfter: os.loadavg(), backends });
-        console.log(`${workload} ${setup}: ${seconds.toFixed(1)} s, ${stepsPerSecond.toFixed(2)} steps/s after the first (load ${loadBefore[0].toFixed(1)} → ${os.loadavg()[0].toFixed(1)})`);
+        console.log(
+          `${workload} ${setup}: ${seconds.toFixed(1)} s, ${stepsPerSecond.toFixed(2)} steps/s after the first (load ${loadBefore[0].toFixed(1)} → ${os.loadavg()[0].toFixed(1)})`,
+        );
       }
     }
   }
@@ -167,9 +200,17 @@ async function main(): Promise<void> {
     machineTwoThreadRatio: calibration[workload],
   }));
   const loads = measurements.map((m) => m.loadBefore[0]);
-  const timings: MeasuredTimings = Object.fromEntries(summary.map((s) => [s.workload, {
-    inProcess: s.seconds['main 2T'], workers: s.seconds['2W×1T'], measuredAt: new Date().toISOString(), load: Math.max(...loads),
-  }]));
+  const timings: MeasuredTimings = Object.fromEntries(
+    summary.map((s) => [
+      s.workload,
+      {
+        inProcess: s.seconds['main 2T'],
+        workers: s.seconds['2W×1T'],
+        measuredAt: new Date().toISOString(),
+        load: Math.max(...loads),
+      },
+    ]),
+  );
   saveMeasuredTimings(timings);
   const choice = Object.fromEntries(summary.map((s) => [s.workload, chooseExecution(s.workload, timings).mode]));
   const sameAccuracies = SETUPS.every((s) => JSON.stringify(accuracies.get(s)) === JSON.stringify(accuracies.get('main 2T')));
@@ -193,7 +234,10 @@ async function main(): Promise<void> {
     `(per measurement in parallel.json). Wall seconds include worker start-up; "after start-up" compares steps (episodes, inversion`,
     `iterations) per second between the first and the last step event. Medians of ${rounds} round(s), order alternating.`,
     '',
-    ...summary.map((s) => `- **${s.workload}**: 2 workers × 1 thread vs 1 worker × 1 thread ${s.speedUpOverOneWorker.toFixed(2)}×; vs the default in-process run with 2 threads ${s.speedUpOverMainTwoThreads.toFixed(2)}× → executionFor('${s.workload}') picks ${choice[s.workload] === 'workers' ? '2 workers' : 'in-process'} on this machine`),
+    ...summary.map(
+      (s) =>
+        `- **${s.workload}**: 2 workers × 1 thread vs 1 worker × 1 thread ${s.speedUpOverOneWorker.toFixed(2)}×; vs the default in-process run with 2 threads ${s.speedUpOverMainTwoThreads.toFixed(2)}× → executionFor('${s.workload}') picks ${choice[s.workload] === 'workers' ? '2 workers' : 'in-process'} on this machine`,
+    ),
     `  (src/parallel/execution-choice.ts, from these timings, cached in .cache/parallel-timings.json; ${PARALLEL_MODE_ENV}=workers|in-process|evaluate=…,invert=… overrides;`,
     '  evaluateEpisodeList and invertLoraJobs run each kind the way executionFor picks)',
     '',
@@ -202,14 +246,24 @@ async function main(): Promise<void> {
     '',
     '| workload | main 2T s | 1W×1T s | 2W×1T s | 2W×1T vs 1W×1T | same, after start-up | 2W×1T vs main 2T | machine 2-thread ratio (JS / wasm) |',
     '|---|---|---|---|---|---|---|---|',
-    ...summary.map((s) => `| ${s.workload} | ${s.seconds['main 2T'].toFixed(1)} | ${s.seconds['1W×1T'].toFixed(1)} | ${s.seconds['2W×1T'].toFixed(1)} | ${s.speedUpOverOneWorker.toFixed(2)}× | ${s.afterStartUpSpeedUpOverOneWorker.toFixed(2)}× | ${s.speedUpOverMainTwoThreads.toFixed(2)}× | ${s.machineTwoThreadRatio.js.toFixed(2)}× / ${s.machineTwoThreadRatio.wasm.toFixed(2)}× |`),
+    ...summary.map(
+      (s) =>
+        `| ${s.workload} | ${s.seconds['main 2T'].toFixed(1)} | ${s.seconds['1W×1T'].toFixed(1)} | ${s.seconds['2W×1T'].toFixed(1)} | ${s.speedUpOverOneWorker.toFixed(2)}× | ${s.afterStartUpSpeedUpOverOneWorker.toFixed(2)}× | ${s.speedUpOverMainTwoThreads.toFixed(2)}× | ${s.machineTwoThreadRatio.js.toFixed(2)}× / ${s.machineTwoThreadRatio.wasm.toFixed(2)}× |`,
+    ),
     '',
     `Goal: ${report.goal}. The last column is the ceiling the machine offered at the time (2.0 on two idle cores):`,
     'while other jobs keep the cores busy, two workers cannot get two cores, and the ratios say more about the load than about the pool.',
     '',
   ].join('\n');
   writeFileAtomic(path.join(out, 'parallel.md'), md);
-  console.log(summary.map((s) => `${s.workload}_speedup_2w_vs_1w=${s.speedUpOverOneWorker.toFixed(2)} ${s.workload}_speedup_2w_vs_main2t=${s.speedUpOverMainTwoThreads.toFixed(2)} ${s.workload}_choice=${choice[s.workload]}`).join(' '));
+  console.log(
+    summary
+      .map(
+        (s) =>
+          `${s.workload}_speedup_2w_vs_1w=${s.speedUpOverOneWorker.toFixed(2)} ${s.workload}_speedup_2w_vs_main2t=${s.speedUpOverMainTwoThreads.toFixed(2)} ${s.workload}_choice=${choice[s.workload]}`,
+      )
+      .join(' '),
+  );
   console.log(`timings cached in ${timingsFile()}`);
 }
 

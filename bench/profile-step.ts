@@ -9,7 +9,6 @@ import { TINY_VIT, VisionTransformer } from '../src/model';
 import { runStep } from './engine-timing';
 import { commandLine } from '../scripts/command-line';
 
-
 async function main(): Promise<void> {
   const option = commandLine({ batch: '25', reps: '5' }).values;
   const batch = Number(option.batch);
@@ -17,7 +16,11 @@ async function main(): Promise<void> {
   await initWasmBackend();
   const vit = VisionTransformer.random(TINY_VIT, 1);
   const lora = LoRA.create(TINY_VIT, { rank: 4 });
-  const model = { name: 'vit', forward: (x: tf.Tensor4D) => vit.forward(x, { adapter: lora }).features, trainableVariables: () => lora.trainableVariables() };
+  const model = {
+    name: 'vit',
+    forward: (x: tf.Tensor4D) => vit.forward(x, { adapter: lora }).features,
+    trainableVariables: () => lora.trainableVariables(),
+  };
   const images = tf.randomNormal([batch, TINY_VIT.imageSize, TINY_VIT.imageSize, TINY_VIT.channels], 0, 1, 'float32', 3) as tf.Tensor4D;
   const cotangent = tf.randomNormal([batch, TINY_VIT.projectionDim], 0, 1, 'float32', 4) as tf.Tensor2D;
   const step = () => runStep(model, 'fwdbwd_lora', images, cotangent, batch);
@@ -28,7 +31,9 @@ async function main(): Promise<void> {
   const totals = new Map<string, { ms: number; calls: number }>();
   let profiled = 0;
   for (let i = 0; i < reps; i++) {
-    const info = await tf.profile(() => { step(); });
+    const info = await tf.profile(() => {
+      step();
+    });
     for (const k of info.kernels) {
       const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
       const e = totals.get(k.name) ?? { ms: 0, calls: 0 };
@@ -44,4 +49,7 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

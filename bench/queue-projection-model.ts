@@ -60,14 +60,37 @@ const serialOf = (stage: Stage) => stage.phases.reduce((s, p) => s + p.serialSec
 
 /** A stage's jobs in `parts` phases of a `parts`-th of each group, one after another: how `reproduce --redis` enqueues the evaluation, one set × shot block of Table 2/3 at a time. */
 function inTurns(stage: Stage, parts: number): Stage {
-  const phases = stage.phases.flatMap((p) => Array.from({ length: parts }, () => ({ groups: p.groups.map((g) => ({ ...g, jobs: g.jobs / parts })), serialSeconds: p.serialSeconds / parts })));
+  const phases = stage.phases.flatMap((p) =>
+    Array.from({ length: parts }, () => ({
+      groups: p.groups.map((g) => ({ ...g, jobs: g.jobs / parts })),
+      serialSeconds: p.serialSeconds / parts,
+    })),
+  );
   return { ...stage, phases, note: `${stage.note}; ${parts} phases, one per combination` };
 }
 
-interface EstimateStage { stage: string; seconds: number; work: string; parts: { label: string; seconds: number }[] }
-interface Estimate { profile: string; totalSeconds: number; measuredOn: { startedAt: string; machine: { backend: string } }; stages: EstimateStage[] }
-interface EngineRow { model: string; mode: string; batch: number; tfjsMs: number }
-interface Engine { date: string; parts: { backend: { name: string }; rows: EngineRow[] }[] }
+interface EstimateStage {
+  stage: string;
+  seconds: number;
+  work: string;
+  parts: { label: string; seconds: number }[];
+}
+interface Estimate {
+  profile: string;
+  totalSeconds: number;
+  measuredOn: { startedAt: string; machine: { backend: string } };
+  stages: EstimateStage[];
+}
+interface EngineRow {
+  model: string;
+  mode: string;
+  batch: number;
+  tfjsMs: number;
+}
+interface Engine {
+  date: string;
+  parts: { backend: { name: string }; rows: EngineRow[] }[];
+}
 
 const TUNING_FREE = ['nn', 'uniform-nn', 'lora-recycle'];
 const BLOCK = { tuningFree: 50, tuned: 5 }; // episodes per evaluate-method job (src/reproduce/compare-on-queue.ts)
@@ -83,7 +106,11 @@ function vitB16Factors(engine: Engine, backend: string): { forward: number; trai
     const rows = part.rows.filter((r) => r.model === model && r.mode === mode).sort((a, b) => b.batch - a.batch);
     return rows[0].tfjsMs / rows[0].batch;
   };
-  return { forward: perImage('vit-b16', 'forward') / perImage('tiny', 'forward'), train: perImage('vit-b16', 'fwdbwd_lora') / perImage('tiny', 'fwdbwd_lora'), backend: part.backend.name };
+  return {
+    forward: perImage('vit-b16', 'forward') / perImage('tiny', 'forward'),
+    train: perImage('vit-b16', 'fwdbwd_lora') / perImage('tiny', 'fwdbwd_lora'),
+    backend: part.backend.name,
+  };
 }
 
 /** The stages of the full tiny profile, the paper-scale profile, and what each number rests on. */
@@ -92,7 +119,8 @@ function models(measured: Measured, estimate: Estimate, engine: Engine) {
   const paper = readConfig('paper-scale');
   const stage = (name: string) => estimate.stages.find((s) => s.stage === name)!;
   const combos = tiny.evaluation.sets.length * tiny.evaluation.shots.length; // data sets × shot counts
-  const episodesOf = (method: string, cfg: typeof tiny) => (TUNING_FREE.includes(method) ? cfg.evaluation.episodes : cfg.baselines.episodes);
+  const episodesOf = (method: string, cfg: typeof tiny) =>
+    TUNING_FREE.includes(method) ? cfg.evaluation.episodes : cfg.baselines.episodes;
   // the estimate's seconds per episode of each method (its 1- and 5-shot mean), on this machine
   const perEpisode = Object.fromEntries(stage('evaluation').parts.map((p) => [p.label, p.seconds / (combos * episodesOf(p.label, tiny))]));
   // measured block ÷ the estimate's block of the same method: the estimate's per-method costs, rescaled to what the jobs took here
@@ -100,26 +128,58 @@ function models(measured: Measured, estimate: Estimate, engine: Engine) {
     tuningFree: measured.evaluation.nn.seconds / (perEpisode.nn * measured.evaluation.nn.episodes),
     tuned: measured.evaluation.tuned.seconds / (perEpisode[measured.evaluation.tuned.method] * measured.evaluation.tuned.episodes),
   };
-  const blockSeconds = (method: string) => perEpisode[method] * (TUNING_FREE.includes(method) ? BLOCK.tuningFree * calibration.tuningFree : BLOCK.tuned * calibration.tuned);
+  const blockSeconds = (method: string) =>
+    perEpisode[method] * (TUNING_FREE.includes(method) ? BLOCK.tuningFree * calibration.tuningFree : BLOCK.tuned * calibration.tuned);
   const inversionJob = (steps: number) => measured.inversion.fixedSeconds + steps * measured.inversion.perStepSeconds;
   const metaStep = stage('meta-training').parts.find((p) => p.label === 'training steps')!.seconds / tiny.metaTraining.steps;
-  const pruning = /(\d+) rows × \((\d+) LoRAs × (\d+) inversion steps \+ (\d+) meta-training steps \+ (\d+) episodes\)/.exec(stage('pruning').work);
+  const pruning = /(\d+) rows × \((\d+) LoRAs × (\d+) inversion steps \+ (\d+) meta-training steps \+ (\d+) episodes\)/.exec(
+    stage('pruning').work,
+  );
   if (!pruning) throw new Error(`reports/full-estimate.json: cannot read the pruning stage's work "${stage('pruning').work}"`);
   const [rows, rowLoras, rowSteps, rowMeta, rowEpisodes] = pruning.slice(1).map(Number);
 
-  const evaluationGroups = (cfg: typeof tiny, scale: (method: string) => number): JobGroup[] => stage('evaluation').parts.map((p) => ({
-    label: p.label, jobs: combos * Math.ceil(episodesOf(p.label, cfg) / (TUNING_FREE.includes(p.label) ? BLOCK.tuningFree : BLOCK.tuned)), seconds: blockSeconds(p.label) * scale(p.label),
-  }));
+  const evaluationGroups = (cfg: typeof tiny, scale: (method: string) => number): JobGroup[] =>
+    stage('evaluation').parts.map((p) => ({
+      label: p.label,
+      jobs: combos * Math.ceil(episodesOf(p.label, cfg) / (TUNING_FREE.includes(p.label) ? BLOCK.tuningFree : BLOCK.tuned)),
+      seconds: blockSeconds(p.label) * scale(p.label),
+    }));
   const full: Stage[] = [
-    { stage: 'zoo', phases: [{ groups: [{ label: 'pretune-lora', jobs: tiny.zoo.size, seconds: measured.zooJobSeconds }], serialSeconds: 0 }], note: `${tiny.zoo.size} pretune-lora jobs of the measured ${measured.zooJobSeconds.toFixed(1)} s` },
-    { stage: 'inversion', phases: [{ groups: [{ label: 'invert-lora', jobs: tiny.zoo.size, seconds: inversionJob(tiny.inversion.steps) }], serialSeconds: 0 }], note: `${tiny.zoo.size} invert-lora jobs of ${inversionJob(tiny.inversion.steps).toFixed(1)} s (measured fixed cost + ${tiny.inversion.steps} × measured cost per step)` },
-    { stage: 'meta-training', phases: [{ groups: [], serialSeconds: stage('meta-training').seconds }], note: 'serial (one training loop); the estimate\'s time' },
-    { stage: 'evaluation', phases: [{ groups: evaluationGroups(tiny, () => 1), serialSeconds: 0 }], note: `evaluate-method jobs: ${BLOCK.tuningFree} episodes (tuning-free) or ${BLOCK.tuned} (tuned) each, ${combos} set × shot combinations; the estimate's per-method costs × the measured block ÷ the estimate's block (tuning-free ×${calibration.tuningFree.toFixed(2)}, tuned ×${calibration.tuned.toFixed(2)})` },
     {
-      stage: 'pruning', note: `${rows} rows one after another, each: ${rowLoras} invert-lora jobs (as above), ${rowMeta} meta-training steps (serial, the estimate's rate), ${rowEpisodes} lora-recycle episodes as blocks`,
+      stage: 'zoo',
+      phases: [{ groups: [{ label: 'pretune-lora', jobs: tiny.zoo.size, seconds: measured.zooJobSeconds }], serialSeconds: 0 }],
+      note: `${tiny.zoo.size} pretune-lora jobs of the measured ${measured.zooJobSeconds.toFixed(1)} s`,
+    },
+    {
+      stage: 'inversion',
+      phases: [{ groups: [{ label: 'invert-lora', jobs: tiny.zoo.size, seconds: inversionJob(tiny.inversion.steps) }], serialSeconds: 0 }],
+      note: `${tiny.zoo.size} invert-lora jobs of ${inversionJob(tiny.inversion.steps).toFixed(1)} s (measured fixed cost + ${tiny.inversion.steps} × measured cost per step)`,
+    },
+    {
+      stage: 'meta-training',
+      phases: [{ groups: [], serialSeconds: stage('meta-training').seconds }],
+      note: "serial (one training loop); the estimate's time",
+    },
+    {
+      stage: 'evaluation',
+      phases: [{ groups: evaluationGroups(tiny, () => 1), serialSeconds: 0 }],
+      note: `evaluate-method jobs: ${BLOCK.tuningFree} episodes (tuning-free) or ${BLOCK.tuned} (tuned) each, ${combos} set × shot combinations; the estimate's per-method costs × the measured block ÷ the estimate's block (tuning-free ×${calibration.tuningFree.toFixed(2)}, tuned ×${calibration.tuned.toFixed(2)})`,
+    },
+    {
+      stage: 'pruning',
+      note: `${rows} rows one after another, each: ${rowLoras} invert-lora jobs (as above), ${rowMeta} meta-training steps (serial, the estimate's rate), ${rowEpisodes} lora-recycle episodes as blocks`,
       phases: Array.from({ length: rows }, () => [
         { groups: [{ label: 'invert-lora', jobs: rowLoras, seconds: inversionJob(rowSteps) }], serialSeconds: rowMeta * metaStep },
-        { groups: [{ label: 'lora-recycle', jobs: Math.ceil(rowEpisodes / BLOCK.tuningFree), seconds: blockSeconds('lora-recycle') * Math.min(1, rowEpisodes / BLOCK.tuningFree) }], serialSeconds: 0 },
+        {
+          groups: [
+            {
+              label: 'lora-recycle',
+              jobs: Math.ceil(rowEpisodes / BLOCK.tuningFree),
+              seconds: blockSeconds('lora-recycle') * Math.min(1, rowEpisodes / BLOCK.tuningFree),
+            },
+          ],
+          serialSeconds: 0,
+        },
       ]).flat(),
     },
     { stage: 'fixed', phases: [{ groups: [], serialSeconds: stage('fixed').seconds }], note: 'backbone and diagnostics, serial' },
@@ -132,18 +192,62 @@ function models(measured: Measured, estimate: Estimate, engine: Engine) {
   const paperTuned = paper.baselines.tuningSteps / tiny.baselines.tuningSteps;
   const validations = paper.metaTraining.steps / paper.metaTraining.validateEvery;
   const paperStages: Stage[] = [
-    { stage: 'zoo', phases: [{ groups: [{ label: 'pretune-lora', jobs: paper.zoo.size, seconds: measured.zooJobSeconds * (paper.zoo.steps / tiny.zoo.steps) * f.train }], serialSeconds: 0 }], note: `${paper.zoo.size} jobs: measured tiny job × ${paper.zoo.steps}/${tiny.zoo.steps} steps × ViT-B/16 factor ${f.train.toFixed(0)}` },
-    { stage: 'inversion', phases: [{ groups: [{ label: 'invert-lora', jobs: paper.zoo.size, seconds: inversionJob(paper.inversion.steps) * f.train }], serialSeconds: 0 }], note: `${paper.zoo.size} jobs of ${paper.inversion.steps} steps: measured fixed + per-step cost × ViT-B/16 factor ${f.train.toFixed(0)}` },
     {
-      stage: 'meta-training', phases: [{ groups: [], serialSeconds: paper.metaTraining.steps * metaStep * f.train + validations * paper.metaTraining.validationEpisodes * perEpisode['lora-recycle'] * calibration.tuningFree * f.forward }],
+      stage: 'zoo',
+      phases: [
+        {
+          groups: [
+            { label: 'pretune-lora', jobs: paper.zoo.size, seconds: measured.zooJobSeconds * (paper.zoo.steps / tiny.zoo.steps) * f.train },
+          ],
+          serialSeconds: 0,
+        },
+      ],
+      note: `${paper.zoo.size} jobs: measured tiny job × ${paper.zoo.steps}/${tiny.zoo.steps} steps × ViT-B/16 factor ${f.train.toFixed(0)}`,
+    },
+    {
+      stage: 'inversion',
+      phases: [
+        {
+          groups: [{ label: 'invert-lora', jobs: paper.zoo.size, seconds: inversionJob(paper.inversion.steps) * f.train }],
+          serialSeconds: 0,
+        },
+      ],
+      note: `${paper.zoo.size} jobs of ${paper.inversion.steps} steps: measured fixed + per-step cost × ViT-B/16 factor ${f.train.toFixed(0)}`,
+    },
+    {
+      stage: 'meta-training',
+      phases: [
+        {
+          groups: [],
+          serialSeconds:
+            paper.metaTraining.steps * metaStep * f.train +
+            validations * paper.metaTraining.validationEpisodes * perEpisode['lora-recycle'] * calibration.tuningFree * f.forward,
+        },
+      ],
       note: `serial: ${paper.metaTraining.steps.toLocaleString('en')} steps at the tiny estimate's rate × ${f.train.toFixed(0)}, ${validations} validations × ${paper.metaTraining.validationEpisodes} episodes`,
     },
     {
-      stage: 'evaluation', phases: [{ groups: evaluationGroups(paper, (m) => (TUNING_FREE.includes(m) ? f.forward : f.train * paperTuned)), serialSeconds: 0 }],
+      stage: 'evaluation',
+      phases: [{ groups: evaluationGroups(paper, (m) => (TUNING_FREE.includes(m) ? f.forward : f.train * paperTuned)), serialSeconds: 0 }],
       note: `${stage('evaluation').parts.length} methods × ${combos} set × shot combinations × ${paper.evaluation.episodes} episodes (${(stage('evaluation').parts.length * combos * paper.evaluation.episodes).toLocaleString('en')} episodes); tuning-free blocks × ViT-B/16 forward factor ${f.forward.toFixed(0)}, tuned × ${f.train.toFixed(0)} × ${paper.baselines.tuningSteps}/${tiny.baselines.tuningSteps} tuning steps`,
     },
   ];
-  return { full, today, paperStages, calibration, factors: f, paperConfig: { zoo: paper.zoo.size, zooSteps: paper.zoo.steps, inversionSteps: paper.inversion.steps, metaSteps: paper.metaTraining.steps, episodes: paper.evaluation.episodes, tunedEpisodes: paper.baselines.episodes, tuningSteps: paper.baselines.tuningSteps } };
+  return {
+    full,
+    today,
+    paperStages,
+    calibration,
+    factors: f,
+    paperConfig: {
+      zoo: paper.zoo.size,
+      zooSteps: paper.zoo.steps,
+      inversionSteps: paper.inversion.steps,
+      metaSteps: paper.metaTraining.steps,
+      episodes: paper.evaluation.episodes,
+      tunedEpisodes: paper.baselines.episodes,
+      tuningSteps: paper.baselines.tuningSteps,
+    },
+  };
 }
 
 function table(stages: Stage[], o: number) {
@@ -153,18 +257,29 @@ function table(stages: Stage[], o: number) {
   });
 }
 
-const hours = (s: number) => (s >= 86_400 * 2 ? `${(s / 86_400).toFixed(1)} d` : s >= 3600 ? `${(s / 3600).toFixed(2)} h` : `${(s / 60).toFixed(1)} min`);
+const hours = (s: number) =>
+  s >= 86_400 * 2 ? `${(s / 86_400).toFixed(1)} d` : s >= 3600 ? `${(s / 3600).toFixed(2)} h` : `${(s / 60).toFixed(1)} min`;
 
-export function projectAll(measured: Measured, estimate: Estimate, engine: Engine, meta: { date: string; machine: Record<string, unknown> }) {
+export function projectAll(
+  measured: Measured,
+  estimate: Estimate,
+  engine: Engine,
+  meta: { date: string; machine: Record<string, unknown> },
+) {
   const o = measured.overheadMsPerJob / 1000;
   const m = models(measured, estimate, engine);
   const profiles = [
     { name: 'full tiny profile, every stage that can be jobs as jobs (evaluation as `evaluate --redis` runs it)', stages: m.full },
-    { name: 'full tiny profile as `reproduce --redis` runs today (evaluation as jobs, one set × shot block after another; meta-training in the enqueuing process)', stages: m.today },
+    {
+      name: 'full tiny profile as `reproduce --redis` runs today (evaluation as jobs, one set × shot block after another; meta-training in the enqueuing process)',
+      stages: m.today,
+    },
     { name: 'paper scale (CLIP ViT-B/16, 224 px), assumed counts below; no Table 4/5 ablation', stages: m.paperStages },
   ].map((p) => ({
-    name: p.name, stages: p.stages.map((s) => ({ stage: s.stage, jobs: jobCount(s), serialSeconds: serialOf(s), note: s.note })),
-    projection: table(p.stages, o), serialSeconds: p.stages.reduce((a, s) => a + serialOf(s), 0),
+    name: p.name,
+    stages: p.stages.map((s) => ({ stage: s.stage, jobs: jobCount(s), serialSeconds: serialOf(s), note: s.note })),
+    projection: table(p.stages, o),
+    serialSeconds: p.stages.reduce((a, s) => a + serialOf(s), 0),
   }));
   const formula = [
     'A stage is phases run one after another; a phase is jobs (spread over the N workers, one per machine) then serial work in the enqueuing process.',
@@ -173,9 +288,18 @@ export function projectAll(measured: Measured, estimate: Estimate, engine: Engin
     'Worker start-up (measured below) happens once per machine before the run and is left out; data and backbone loading are in the measured job times.',
   ];
   const json = {
-    date: meta.date, machine: meta.machine,
-    measured, from: { estimate: `reports/full-estimate.json (${estimate.profile} profile from the quick run of ${estimate.measuredOn.startedAt}, ${estimate.measuredOn.machine.backend}; ${hours(estimate.totalSeconds)} on one machine)`, engine: `bench/results/engine.json (${engine.date})` },
-    calibration: m.calibration, vitB16Factors: m.factors, paperScaleAssumed: m.paperConfig, formula, profiles,
+    date: meta.date,
+    machine: meta.machine,
+    measured,
+    from: {
+      estimate: `reports/full-estimate.json (${estimate.profile} profile from the quick run of ${estimate.measuredOn.startedAt}, ${estimate.measuredOn.machine.backend}; ${hours(estimate.totalSeconds)} on one machine)`,
+      engine: `bench/results/engine.json (${engine.date})`,
+    },
+    calibration: m.calibration,
+    vitB16Factors: m.factors,
+    paperScaleAssumed: m.paperConfig,
+    formula,
+    profiles,
   };
 
   const lines = [
@@ -206,11 +330,22 @@ export function projectAll(measured: Measured, estimate: Estimate, engine: Engin
   ];
   for (const p of profiles) {
     lines.push(`### ${p.name}`, '', `Serial part (does not parallelise): ${hours(p.serialSeconds)}.`, '');
-    lines.push(`| N machines | total | speed-up | ${p.stages.map((s) => s.stage).join(' | ')} |`, `|---:|---:|---:|${p.stages.map(() => '---:').join('|')}|`);
+    lines.push(
+      `| N machines | total | speed-up | ${p.stages.map((s) => s.stage).join(' | ')} |`,
+      `|---:|---:|---:|${p.stages.map(() => '---:').join('|')}|`,
+    );
     for (const row of p.projection) {
-      lines.push(`| ${row.machines} | ${hours(row.seconds)} | ${(p.projection[0].seconds / row.seconds).toFixed(1)}× | ${p.stages.map((s) => hours(row.stages[s.stage])).join(' | ')} |`);
+      lines.push(
+        `| ${row.machines} | ${hours(row.seconds)} | ${(p.projection[0].seconds / row.seconds).toFixed(1)}× | ${p.stages.map((s) => hours(row.stages[s.stage])).join(' | ')} |`,
+      );
     }
-    lines.push('', '| stage | jobs | serial | how |', '|---|---:|---:|---|', ...p.stages.map((s) => `| ${s.stage} | ${s.jobs} | ${hours(s.serialSeconds)} | ${s.note} |`), '');
+    lines.push(
+      '',
+      '| stage | jobs | serial | how |',
+      '|---|---:|---:|---|',
+      ...p.stages.map((s) => `| ${s.stage} | ${s.jobs} | ${hours(s.serialSeconds)} | ${s.note} |`),
+      '',
+    );
   }
   const c = m.paperConfig;
   lines.push(

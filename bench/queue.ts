@@ -24,7 +24,14 @@ import { loadEmojiDataset, sampleEpisodes, type DatasetSpec } from '../src/data'
 import { writeFileAtomic } from '../src/io/atomic-write';
 import { saveHfClipVision, saveLoraFile } from '../src/io';
 import { TINY_VIT, VisionTransformer, type ViTConfig } from '../src/model';
-import { runInThisThread, runInWorkers, splitEpisodeList, type EvaluateEpisodesJob, type InvertLoraJob, type ParallelJob } from '../src/parallel';
+import {
+  runInThisThread,
+  runInWorkers,
+  splitEpisodeList,
+  type EvaluateEpisodesJob,
+  type InvertLoraJob,
+  type ParallelJob,
+} from '../src/parallel';
 import { runJobsOnQueue } from '../src/queue';
 import { commandLine } from '../scripts/command-line';
 import { startRedis } from '../test/queue/redis-server';
@@ -32,7 +39,17 @@ import { startWorker, type WorkerProcess } from '../test/queue/worker-processes'
 
 const WAYS = 5;
 const DATASET: DatasetSpec = { loader: 'emoji' };
-const NOOP_VIT: ViTConfig = { imageSize: 32, patchSize: 8, channels: 3, width: 16, depth: 2, heads: 2, mlpWidth: 32, projectionDim: 8, layerNormEps: 1e-5 };
+const NOOP_VIT: ViTConfig = {
+  imageSize: 32,
+  patchSize: 8,
+  channels: 3,
+  width: 16,
+  depth: 2,
+  heads: 2,
+  mlpWidth: 32,
+  projectionDim: 8,
+  layerNormEps: 1e-5,
+};
 
 interface Row {
   workload: 'evaluate' | 'invert' | 'no-op';
@@ -49,8 +66,14 @@ function saveTeacherLora(file: string, seed: number): void {
   const fresh = LoRA.create(TINY_VIT, { seed });
   const parameters = fresh.toParameters();
   fresh.dispose();
-  const factors = parameters.factors.map((f, i) => ({ ...f, b: tf.randomNormal(f.b.shape, 0, 0.1, 'float32', seed + 100 + i) as tf.Tensor2D }));
-  const head = { weight: tf.randomUniform([TINY_VIT.projectionDim, WAYS], -0.3, 0.3, 'float32', seed + 7) as tf.Tensor2D, bias: tf.zeros([WAYS]) as tf.Tensor1D };
+  const factors = parameters.factors.map((f, i) => ({
+    ...f,
+    b: tf.randomNormal(f.b.shape, 0, 0.1, 'float32', seed + 100 + i) as tf.Tensor2D,
+  }));
+  const head = {
+    weight: tf.randomUniform([TINY_VIT.projectionDim, WAYS], -0.3, 0.3, 'float32', seed + 7) as tf.Tensor2D,
+    bias: tf.zeros([WAYS]) as tf.Tensor1D,
+  };
   saveLoraFile(file, { parameters: { ...parameters, factors }, head, classIds: [], metadata: { bench: 'queue' } });
   tf.dispose([...parameters.factors.flatMap((f) => [f.a, f.b]), ...factors.map((f) => f.b), head.weight, head.bias]);
 }
@@ -87,18 +110,56 @@ async function main(): Promise<void> {
     const emoji = await loadEmojiDataset(); // the cache is built once, before any worker reads it
     const list = sampleEpisodes(emoji, 'novel', { ways: WAYS, shots: 1, queries: 15, count: Number(option.episodes), seed: 1 });
     const chunks = splitEpisodeList(list, Math.ceil(list.episodes.length / Number(option['per-job'])));
-    const evaluateJobs: EvaluateEpisodesJob[] = chunks.map((episodes, i) => ({ kind: 'evaluate-episodes', id: `evaluate ${i}`, backbone, dataset: DATASET, episodes }));
-    const invertJobs = (setup: string): InvertLoraJob[] => loras.map((lora, i) => ({
-      kind: 'invert-lora', id: `invert ${i}`, backbone, lora, output: path.join(dir, setup.replace(/\W+/g, '-'), `lora-${i}`),
-      options: { ways: WAYS, shots: 1, queries: 1, steps: Number(option.steps), seed: i },
+    const evaluateJobs: EvaluateEpisodesJob[] = chunks.map((episodes, i) => ({
+      kind: 'evaluate-episodes',
+      id: `evaluate ${i}`,
+      backbone,
+      dataset: DATASET,
+      episodes,
     }));
+    const invertJobs = (setup: string): InvertLoraJob[] =>
+      loras.map((lora, i) => ({
+        kind: 'invert-lora',
+        id: `invert ${i}`,
+        backbone,
+        lora,
+        output: path.join(dir, setup.replace(/\W+/g, '-'), `lora-${i}`),
+        options: { ways: WAYS, shots: 1, queries: 1, steps: Number(option.steps), seed: i },
+      }));
     const tiny = sampleEpisodes(emoji, 'novel', { ways: WAYS, shots: 1, queries: 1, count: Number(option.noop), seed: 2 });
-    const noopJobs: EvaluateEpisodesJob[] = splitEpisodeList(tiny, tiny.episodes.length).map((episodes, i) => ({ kind: 'evaluate-episodes', id: `no-op ${i}`, backbone: noopBackbone, dataset: DATASET, episodes }));
-    const workloads: [Row['workload'], (setup: string) => ParallelJob[]][] = [['evaluate', () => evaluateJobs], ['invert', invertJobs], ['no-op', () => noopJobs]];
+    const noopJobs: EvaluateEpisodesJob[] = splitEpisodeList(tiny, tiny.episodes.length).map((episodes, i) => ({
+      kind: 'evaluate-episodes',
+      id: `no-op ${i}`,
+      backbone: noopBackbone,
+      dataset: DATASET,
+      episodes,
+    }));
+    const workloads: [Row['workload'], (setup: string) => ParallelJob[]][] = [
+      ['evaluate', () => evaluateJobs],
+      ['invert', invertJobs],
+      ['no-op', () => noopJobs],
+    ];
 
-    const record = (workload: Row['workload'], setup: string, jobs: number, t: Awaited<ReturnType<typeof timed>>, startSeconds?: number) => {
-      rows.push({ workload, setup, jobs, seconds: Number(t.seconds.toFixed(3)), jobsPerSecond: Number((jobs / t.seconds).toFixed(3)), startSeconds, loadBefore: t.loadBefore, loadAfter: t.loadAfter });
-      console.log(`${workload} ${setup}: ${t.seconds.toFixed(2)} s (${jobs} jobs)${startSeconds !== undefined ? `, workers ready in ${startSeconds.toFixed(2)} s` : ''}, load ${t.loadBefore[0]}→${t.loadAfter[0]}`);
+    const record = (
+      workload: Row['workload'],
+      setup: string,
+      jobs: number,
+      t: Awaited<ReturnType<typeof timed>>,
+      startSeconds?: number,
+    ) => {
+      rows.push({
+        workload,
+        setup,
+        jobs,
+        seconds: Number(t.seconds.toFixed(3)),
+        jobsPerSecond: Number((jobs / t.seconds).toFixed(3)),
+        startSeconds,
+        loadBefore: t.loadBefore,
+        loadAfter: t.loadAfter,
+      });
+      console.log(
+        `${workload} ${setup}: ${t.seconds.toFixed(2)} s (${jobs} jobs)${startSeconds !== undefined ? `, workers ready in ${startSeconds.toFixed(2)} s` : ''}, load ${t.loadBefore[0]}→${t.loadAfter[0]}`,
+      );
     };
 
     for (const [workload, jobsFor] of workloads) {
@@ -112,11 +173,19 @@ async function main(): Promise<void> {
       for (const count of workload === 'no-op' ? [1] : [1, 2, 4]) {
         const setup = `queue ${count} process${count > 1 ? 'es' : ''}`;
         const started = performance.now();
-        const workers: WorkerProcess[] = await Promise.all(Array.from({ length: count }, () => startWorker(redis.url, { lockMs: 60_000, stalledMs: 30_000 })));
+        const workers: WorkerProcess[] = await Promise.all(
+          Array.from({ length: count }, () => startWorker(redis.url, { lockMs: 60_000, stalledMs: 30_000 })),
+        );
         const startSeconds = Number(((performance.now() - started) / 1000).toFixed(2));
         try {
           version += 1;
-          record(workload, setup, jobs.length, await timed(() => runJobsOnQueue(jobsFor(setup), { redis: redis.url, version: `bench-${version}` })), startSeconds);
+          record(
+            workload,
+            setup,
+            jobs.length,
+            await timed(() => runJobsOnQueue(jobsFor(setup), { redis: redis.url, version: `bench-${version}` })),
+            startSeconds,
+          );
         } finally {
           await Promise.all(workers.map((w) => w.stop()));
         }
@@ -127,9 +196,17 @@ async function main(): Promise<void> {
     fs.rmSync(dir, { recursive: true, force: true });
   }
   const at = (workload: string, setup: string) => rows.find((r) => r.workload === workload && r.setup === setup)!;
-  const perJob = (setup: string) => Number((((at('no-op', setup).seconds - at('no-op', 'this process').seconds) / at('no-op', setup).jobs) * 1000).toFixed(1));
+  const perJob = (setup: string) =>
+    Number((((at('no-op', setup).seconds - at('no-op', 'this process').seconds) / at('no-op', setup).jobs) * 1000).toFixed(1));
   const overheadMs = { 'queue 1 process': perJob('queue 1 process'), 'pool 1 thread': perJob('pool 1 thread') };
-  const machine = { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, backend: 'cpu', shared: true, loadAtEnd: load() };
+  const machine = {
+    cpus: os.cpus().length,
+    cpu: os.cpus()[0]?.model,
+    node: process.version,
+    backend: 'cpu',
+    shared: true,
+    loadAtEnd: load(),
+  };
   const result = { date: new Date().toISOString(), options: option, machine, rows, overheadMsPerJob: overheadMs };
   const out = path.join(__dirname, 'results');
   writeFileAtomic(path.join(out, 'queue.json'), `${JSON.stringify(result, null, 2)}\n`);
@@ -147,7 +224,10 @@ async function main(): Promise<void> {
     '',
     '| workload | setup | jobs | seconds | jobs/s | workers ready (s) | load 1 min before → after |',
     '|---|---|---:|---:|---:|---:|---|',
-    ...rows.map((r) => `| ${r.workload} | ${r.setup} | ${r.jobs} | ${r.seconds.toFixed(2)} | ${r.jobsPerSecond.toFixed(2)} | ${r.startSeconds?.toFixed(2) ?? ''} | ${r.loadBefore[0]} → ${r.loadAfter[0]} |`),
+    ...rows.map(
+      (r) =>
+        `| ${r.workload} | ${r.setup} | ${r.jobs} | ${r.seconds.toFixed(2)} | ${r.jobsPerSecond.toFixed(2)} | ${r.startSeconds?.toFixed(2) ?? ''} | ${r.loadBefore[0]} → ${r.loadAfter[0]} |`,
+    ),
     '',
     `Overhead per job (no-op jobs, vs this process): queue with 1 worker process ${overheadMs['queue 1 process']} ms, pool with 1 thread ${overheadMs['pool 1 thread']} ms (its start-up spread over the jobs).`,
     '',

@@ -20,7 +20,9 @@ const check = (name, test) => {
 
 let report = null;
 check('the run exits with status 0', () => (runStatus === '0' ? null : `exit status ${runStatus}`));
-check('the report is readable JSON', () => { report = JSON.parse(fs.readFileSync(reportPath, 'utf8')); });
+check('the report is readable JSON', () => {
+  report = JSON.parse(fs.readFileSync(reportPath, 'utf8'));
+});
 const methods = () => report.settings.baselines.methods;
 check('Table 2/3: every set and shot has a row for every method', () => {
   const blocks = report.table23.map((b) => `${b.set}/${b.shots}`);
@@ -34,10 +36,14 @@ check('ablation: oracle and noise rows, each row paired with NN, and the headlin
   const unpaired = report.table23.flatMap((b) => b.rows).find((r) => r.method !== 'nn' && !(r.vsNn && r.vsNn.n === r.n));
   if (unpaired) return `row without a paired difference: ${JSON.stringify(unpaired)}`;
   const h = report.headline;
-  return h && h.set === 'emoji-novel' && Number.isFinite(h.recycleMinusNn.mean) && h.recycleMinusNn.ci95 >= 0 ? null : `headline ${JSON.stringify(h)}`;
+  return h && h.set === 'emoji-novel' && Number.isFinite(h.recycleMinusNn.mean) && h.recycleMinusNn.ci95 >= 0
+    ? null
+    : `headline ${JSON.stringify(h)}`;
 });
 check('Table 2/3: every row keeps its per-episode counts, and the headline recomputes from them', () => {
-  const bad = report.table23.find((b) => !Array.isArray(b.queries) || b.rows.some((r) => !Array.isArray(r.correct) || r.correct.length !== r.n));
+  const bad = report.table23.find(
+    (b) => !Array.isArray(b.queries) || b.rows.some((r) => !Array.isArray(r.correct) || r.correct.length !== r.n),
+  );
   if (bad) return `${bad.set}/${bad.shots} lacks query counts or a row's correct counts`;
   const h = report.headline;
   const block = report.table23.find((b) => b.set === h.set && b.shots === h.shots);
@@ -67,7 +73,13 @@ check('diagnostics and statements are present', () => {
 
 const escapeXml = (text) => String(text).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;');
 const failures = checks.filter((c) => c.failure).length;
-const cases = checks.map((c) => `  <testcase classname="reproduction" name="${escapeXml(c.name)}">${c.failure ? `<failure message="${escapeXml(c.failure)}"/>` : ''}</testcase>`);
-fs.writeFileSync(junitPath, `<?xml version="1.0" encoding="UTF-8"?>\n<testsuite name="reproduction" tests="${checks.length}" failures="${failures}" errors="0" skipped="0">\n${cases.join('\n')}\n</testsuite>\n`);
+const cases = checks.map(
+  (c) =>
+    `  <testcase classname="reproduction" name="${escapeXml(c.name)}">${c.failure ? `<failure message="${escapeXml(c.failure)}"/>` : ''}</testcase>`,
+);
+fs.writeFileSync(
+  junitPath,
+  `<?xml version="1.0" encoding="UTF-8"?>\n<testsuite name="reproduction" tests="${checks.length}" failures="${failures}" errors="0" skipped="0">\n${cases.join('\n')}\n</testsuite>\n`,
+);
 for (const c of checks) console.log(`${c.failure ? 'FAIL' : 'ok  '} ${c.name}${c.failure ? `: ${c.failure}` : ''}`);
 process.exit(failures > 0 ? 1 : 0);

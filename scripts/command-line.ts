@@ -10,7 +10,9 @@ type Values<D, F extends string> = { [K in keyof D]: D[K] extends string ? strin
  * option, or an option without its value, is a ConfigError that lists the known ones.
  */
 export function commandLine<D extends Record<string, string | undefined>, F extends string = never>(
-  defaults: D, flags: readonly F[] = [], args: string[] = process.argv.slice(2),
+  defaults: D,
+  flags: readonly F[] = [],
+  args: string[] = process.argv.slice(2),
 ): { values: Values<D, F>; positionals: string[] } {
   const options: Record<string, { type: 'string' | 'boolean' }> = {};
   for (const name of Object.keys(defaults)) options[name] = { type: 'string' };

@@ -8,7 +8,21 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { progressBar } from '../src/cli/progress-bar';
-import { buildAllData, classesOf, digitGlyphTwins, DOMAIN_PROPORTIONS, DOMAIN_SCRIPTS, EMOJI_SPLITS, GLYPH_SCRIPTS, nameWords, sharedNouns, SPLITS, summarizeDataset, type DatasetSummary, type StoreDataset } from '../src/data';
+import {
+  buildAllData,
+  classesOf,
+  digitGlyphTwins,
+  DOMAIN_PROPORTIONS,
+  DOMAIN_SCRIPTS,
+  EMOJI_SPLITS,
+  GLYPH_SCRIPTS,
+  nameWords,
+  sharedNouns,
+  SPLITS,
+  summarizeDataset,
+  type DatasetSummary,
+  type StoreDataset,
+} from '../src/data';
 import { defaultCacheDir } from '../src/paths';
 import { ConfigError } from '../src/errors';
 import { writeFileAtomic } from '../src/io/atomic-write';
@@ -18,20 +32,25 @@ const CARD = path.resolve(__dirname, '..', 'docs', 'data-card.md');
 const BENCH = path.resolve(__dirname, '..', 'bench', 'results', 'data-build.json');
 const SPLIT_ORDER = SPLITS;
 
-
 function splitText(s: DatasetSummary): string {
-  return SPLIT_ORDER.filter((k) => s.splits[k]).map((k) => `${k} ${s.splits[k]!.classes}/${s.splits[k]!.images}`).join(', ');
+  return SPLIT_ORDER.filter((k) => s.splits[k])
+    .map((k) => `${k} ${s.splits[k]!.classes}/${s.splits[k]!.images}`)
+    .join(', ');
 }
 
 function printSummary(s: DatasetSummary, seconds: number): void {
-  console.log(`${s.name}: ${s.classes} classes, ${s.images} images (${splitText(s)} classes/images) in ${seconds.toFixed(1)} s, sha256 ${s.checksum}`);
+  console.log(
+    `${s.name}: ${s.classes} classes, ${s.images} images (${splitText(s)} classes/images) in ${seconds.toFixed(1)} s, sha256 ${s.checksum}`,
+  );
 }
 
 const number = (n: number): string => n.toLocaleString('en-US');
 
 function splitRule(name: string): string {
   if (name.startsWith('emoji')) {
-    const bySplit = SPLIT_ORDER.map((split) => [split, Object.keys(EMOJI_SPLITS).filter((g) => EMOJI_SPLITS[g] === split)] as const).filter(([, g]) => g.length);
+    const bySplit = SPLIT_ORDER.map((split) => [split, Object.keys(EMOJI_SPLITS).filter((g) => EMOJI_SPLITS[g] === split)] as const).filter(
+      ([, g]) => g.length,
+    );
     return `Split by Unicode emoji category: ${bySplit.map(([split, groups]) => `${split} = ${groups.join(', ')}`).join('; ')}. The backbone is pretrained on the pretrain categories (and the glyph base scripts), the LoRA zoo is tuned on the base categories, validation selects meta-LoRAs, and novel is meta-test: as in the paper, the backbone never sees the zoo's tasks, and no model sees a meta-test class. Emoji drawn by fewer than 6 artist sets are left out; a held-out emoji keeps no drawing identical to a pretrain or base emoji's drawing by the same artist.`;
   }
   if (name.startsWith('glyph-domain')) {
@@ -39,7 +58,9 @@ function splitRule(name: string): string {
     return `Domain B: class = one character of a non-Latin script, image = that character drawn by one font file (src/data/glyph-domain.ts). Split at random by class with seed 1: ${base * 100} % base (the zoo's classes), ${validation * 100} % validation, ${novel * 100} % novel (meta-test); \`split: 'by-script'\` gives the harder cross-script split instead (scripts below). Each character keeps at most 24 and at least 20 distinct images (equal images at 32 px counted once), taken one font family after another.`;
   }
   if (name.startsWith('glyphs')) {
-    const bySplit = SPLIT_ORDER.map((split) => [split, GLYPH_SCRIPTS.filter((s) => s.split === split).map((s) => s.script)] as const).filter(([, s]) => s.length);
+    const bySplit = SPLIT_ORDER.map(
+      (split) => [split, GLYPH_SCRIPTS.filter((s) => s.split === split).map((s) => s.script)] as const,
+    ).filter(([, s]) => s.length);
     return `Split by script: ${bySplit.map(([split, scripts]) => `${split} = ${scripts.join(', ')}`).join('; ')}. The base scripts pretrain the backbone (beside the emoji pretrain categories) and the image-prior CNN; test is a cross-domain meta-test set. Characters present in fewer than 6 fonts (by cmap) are left out, and so are held-out characters drawn exactly like a base character in some font (homoglyphs such as Greek Α = Latin A).`;
   }
   return 'The 10,000 test images, all in split test (a cross-domain test set), resized to the set size and made RGB.';
@@ -87,7 +108,9 @@ function conceptOverlapLines(datasets: StoreDataset[]): string[] {
   ];
   if (mnist && glyphs) {
     const twins = digitGlyphTwins(mnist.classes, glyphs.classes).filter((t) => t.glyph.split === 'base');
-    lines.push(`- **MNIST = glyph base digits.** ${twins.length} of MNIST's ${mnist.classes.length} classes are glyph base characters, which pretrain the backbone: ${twins.map((t) => `${t.digit.id} = ${t.glyph.id}`).join(', ')}. MNIST tests new handwriting of seen concepts (the backbone saw the digits drawn in fonts), not unseen classes.`);
+    lines.push(
+      `- **MNIST = glyph base digits.** ${twins.length} of MNIST's ${mnist.classes.length} classes are glyph base characters, which pretrain the backbone: ${twins.map((t) => `${t.digit.id} = ${t.glyph.id}`).join(', ')}. MNIST tests new handwriting of seen concepts (the backbone saw the digits drawn in fonts), not unseen classes.`,
+    );
   }
   if (emoji) {
     const pretrain = classesOf(emoji, 'pretrain');
@@ -99,12 +122,23 @@ function conceptOverlapLines(datasets: StoreDataset[]): string[] {
       '',
       '| noun | pretrain emoji (trained on) | novel emoji with the noun in their name |',
       '|---|---|---|',
-      ...nouns.map((noun) => `| ${noun} | ${overlaps.filter((o) => o.noun === noun).map((o) => o.seen.name).join(', ')} | ${novel.filter((c) => nameWords(c.name).includes(noun)).map((c) => c.name).join(', ')} |`),
+      ...nouns.map(
+        (noun) =>
+          `| ${noun} | ${overlaps
+            .filter((o) => o.noun === noun)
+            .map((o) => o.seen.name)
+            .join(', ')} | ${novel
+            .filter((c) => nameWords(c.name).includes(noun))
+            .map((c) => c.name)
+            .join(', ')} |`,
+      ),
       '',
     );
     if (fashion) {
       const shared = sharedNouns(pretrain, fashion.classes);
-      lines.push(`- **Fashion-MNIST.** ${shared.length} pretrain emoji share a noun with a Fashion-MNIST class${shared.length ? `: ${shared.map((o) => o.seen.name).join(', ')}` : ''}.`);
+      lines.push(
+        `- **Fashion-MNIST.** ${shared.length} pretrain emoji share a noun with a Fashion-MNIST class${shared.length ? `: ${shared.map((o) => o.seen.name).join(', ')}` : ''}.`,
+      );
     }
   }
   lines.push('');
@@ -118,7 +152,13 @@ interface BenchRecord {
   size: number;
 }
 
-function card(summaries: DatasetSummary[], missing: { name: string; message: string }[], seconds: number, size: number, overlaps: string[]): string {
+function card(
+  summaries: DatasetSummary[],
+  missing: { name: string; message: string }[],
+  seconds: number,
+  size: number,
+  overlaps: string[],
+): string {
   const bench = fs.existsSync(BENCH) ? (JSON.parse(fs.readFileSync(BENCH, 'utf8')) as BenchRecord) : undefined;
   const lines = [
     '# Data card',
@@ -127,7 +167,10 @@ function card(summaries: DatasetSummary[], missing: { name: string; message: str
     '',
     '| set | image size | classes | images | splits (classes/images) | sha256 of the pixel store |',
     '|---|---:|---:|---:|---|---|',
-    ...summaries.map((s) => `| ${s.name} | ${s.imageSize}×${s.imageSize} RGB | ${number(s.classes)} | ${number(s.images)} | ${splitText(s)} | \`${s.checksum}\` |`),
+    ...summaries.map(
+      (s) =>
+        `| ${s.name} | ${s.imageSize}×${s.imageSize} RGB | ${number(s.classes)} | ${number(s.images)} | ${splitText(s)} | \`${s.checksum}\` |`,
+    ),
     '',
     ...missing.map((m) => `Not built (optional data absent): **${m.name}**: ${m.message}`),
     missing.length ? '' : undefined,
@@ -143,7 +186,8 @@ function card(summaries: DatasetSummary[], missing: { name: string; message: str
     lines.push(`## ${s.name}`, '', splitRule(s.name), '', '| split | classes | images |', '|---|---:|---:|');
     for (const k of SPLIT_ORDER) if (s.splits[k]) lines.push(`| ${k} | ${number(s.splits[k]!.classes)} | ${number(s.splits[k]!.images)} |`);
     lines.push('', '| source | images | licence |', '|---|---:|---|');
-    for (const source of Object.keys(s.licences).sort()) lines.push(`| ${source} | ${number(s.sources[source] ?? 0)} | ${s.licences[source]} |`);
+    for (const source of Object.keys(s.licences).sort())
+      lines.push(`| ${source} | ${number(s.sources[source] ?? 0)} | ${s.licences[source]} |`);
     lines.push('');
   }
   lines.push(...overlaps);
@@ -157,8 +201,12 @@ function card(summaries: DatasetSummary[], missing: { name: string; message: str
 }
 
 async function main(): Promise<void> {
-  const { values, positionals: [command] } = commandLine({ size: '32' });
-  if (command !== 'build' && command !== 'card') throw new ConfigError(`usage: npm run data -- build|card [--size 32|64], found ${command ?? 'no command'}`);
+  const {
+    values,
+    positionals: [command],
+  } = commandLine({ size: '32' });
+  if (command !== 'build' && command !== 'card')
+    throw new ConfigError(`usage: npm run data -- build|card [--size 32|64], found ${command ?? 'no command'}`);
   const size = Number(values.size);
   if (size !== 32 && size !== 64) throw new ConfigError(`--size must be 32 or 64, found ${values.size}`);
   console.log(`data cache: ${defaultCacheDir()}`);

@@ -20,9 +20,27 @@ import * as tf from '@tensorflow/tfjs';
 import { LoRA } from '../src/adapters/lora';
 import { selectBackend } from '../src/backend';
 import { loadShippedBackbone, SHIPPED_BACKBONES, type ShippedBackboneName } from '../src/backbone';
-import { classesOf, episodeSource, episodeTensors, loadEmojiDataset, loadGlyphDomainDataset, sampleEpisodes, type EpisodeList, type ImageDataset } from '../src/data';
+import {
+  classesOf,
+  episodeSource,
+  episodeTensors,
+  loadEmojiDataset,
+  loadGlyphDomainDataset,
+  sampleEpisodes,
+  type EpisodeList,
+  type ImageDataset,
+} from '../src/data';
 import { ConfigError } from '../src/errors';
-import { evaluateEpisodeSource, excludesZero, formatPercent, formatPoints, pairedDifference, prototypeLogits, prototypes, type MeanWithInterval } from '../src/evaluation';
+import {
+  evaluateEpisodeSource,
+  excludesZero,
+  formatPercent,
+  formatPoints,
+  pairedDifference,
+  prototypeLogits,
+  prototypes,
+  type MeanWithInterval,
+} from '../src/evaluation';
 import { writeFileAtomic, writeJsonAtomic } from '../src/io';
 import { episodeCrossEntropy } from '../src/meta/losses';
 import { normalizeImages, type VisionTransformer } from '../src/model';
@@ -37,24 +55,38 @@ const VALIDATION = { ways: 5, shots: 1, queries: 15, seed: 777 };
 
 /** The data sets `--data` names: how to load each, and how the page names it and its categories. */
 const DATA = {
-  emoji: { load: () => loadEmojiDataset(), seeded: 'emoji base classes', tunedOn: "the data the zoo's LoRAs are tuned on", unit: 'categories' },
+  emoji: {
+    load: () => loadEmojiDataset(),
+    seeded: 'emoji base classes',
+    tunedOn: "the data the zoo's LoRAs are tuned on",
+    unit: 'categories',
+  },
   'glyph-domain': {
-    load: () => loadGlyphDomainDataset(), unit: 'scripts',
-    seeded: 'base classes of domain B (printed characters of non-Latin scripts, split at random by class)', tunedOn: "the split a zoo's LoRAs on domain B are tuned on",
+    load: () => loadGlyphDomainDataset(),
+    unit: 'scripts',
+    seeded: 'base classes of domain B (printed characters of non-Latin scripts, split at random by class)',
+    tunedOn: "the split a zoo's LoRAs on domain B are tuned on",
   },
   'glyph-domain:by-script': {
-    load: () => loadGlyphDomainDataset({ split: 'by-script' }), unit: 'scripts',
-    seeded: 'base classes of domain B (printed characters of non-Latin scripts, split by script)', tunedOn: "the split a zoo's LoRAs on domain B are tuned on",
+    load: () => loadGlyphDomainDataset({ split: 'by-script' }),
+    unit: 'scripts',
+    seeded: 'base classes of domain B (printed characters of non-Latin scripts, split by script)',
+    tunedOn: "the split a zoo's LoRAs on domain B are tuned on",
   },
 } as const;
 type DataName = keyof typeof DATA;
 
 /** A split of the data: its class count and its classes' categories (emoji groups, scripts) in the data's order. */
-interface SplitInfo { classes?: number; categories: string[] } // classes: absent in reports written before --data
+interface SplitInfo {
+  classes?: number;
+  categories: string[];
+} // classes: absent in reports written before --data
 type Splits = Record<'base' | 'validation' | 'novel', SplitInfo>;
 /** The emoji splits, for reports written before --data (they ran on emoji only). */
 const EMOJI_SPLITS_BEFORE_DATA: Splits = {
-  base: { categories: ['Travel & Places', 'Objects'] }, validation: { categories: ['Activities'] }, novel: { categories: ['Animals & Nature', 'Food & Drink'] },
+  base: { categories: ['Travel & Places', 'Objects'] },
+  validation: { categories: ['Activities'] },
+  novel: { categories: ['Animals & Nature', 'Food & Drink'] },
 };
 
 function splitsOf(dataset: ImageDataset): Splits {
@@ -66,23 +98,51 @@ function splitsOf(dataset: ImageDataset): Splits {
 }
 
 /** Per-episode correct counts on a split's fixed episodes (accuracy = correct / queries). */
-interface SplitScore { accuracy: number; minusNn: MeanWithInterval; correct?: number[] } // correct: absent in reports written before it
-interface Checkpoint extends SplitScore { step: number; loss: number; novel: SplitScore }
+interface SplitScore {
+  accuracy: number;
+  minusNn: MeanWithInterval;
+  correct?: number[];
+} // correct: absent in reports written before it
+interface Checkpoint extends SplitScore {
+  step: number;
+  loss: number;
+  novel: SplitScore;
+}
 /** Fixed episodes of one split with NN's per-episode accuracies on them. */
-interface Scored { name: string; episodes: EpisodeList; nn: number[]; queries: number[] }
-interface Row { classes: number; classIds: number; seconds: number; selectedStep?: number; curve: Checkpoint[] } // selectedStep: absent in reports written before it
-interface LoraSettings { rank: number; targets: ProjectionName[] }
+interface Scored {
+  name: string;
+  episodes: EpisodeList;
+  nn: number[];
+  queries: number[];
+}
+interface Row {
+  classes: number;
+  classIds: number;
+  seconds: number;
+  selectedStep?: number;
+  curve: Checkpoint[];
+} // selectedStep: absent in reports written before it
+interface LoraSettings {
+  rank: number;
+  targets: ProjectionName[];
+}
 
 /** `dataset` with only the base classes in `keep` (other splits unchanged). */
 function withBaseClasses(dataset: ImageDataset, keep: ReadonlySet<string>): ImageDataset {
-  return Object.assign(Object.create(dataset) as ImageDataset, { classes: dataset.classes.filter((c) => c.split !== 'base' || keep.has(c.id)) });
+  return Object.assign(Object.create(dataset) as ImageDataset, {
+    classes: dataset.classes.filter((c) => c.split !== 'base' || keep.has(c.id)),
+  });
 }
 
 /** The checkpoint validation selects: the first with the best validation accuracy (novel is never looked at). */
 const selectedOf = (curve: readonly Checkpoint[]): Checkpoint => curve.reduce((a, c) => (c.accuracy > a.accuracy ? c : a));
 
 async function headroomRow(
-  backbone: VisionTransformer, dataset: ImageDataset, classes: number, validation: Scored, novel: Scored,
+  backbone: VisionTransformer,
+  dataset: ImageDataset,
+  classes: number,
+  validation: Scored,
+  novel: Scored,
   options: { steps: number; every: number; scale: number; lr: number; seed: number; lora: LoraSettings },
 ): Promise<Row> {
   const base = classesOf(dataset, 'base');
@@ -92,7 +152,10 @@ async function headroomRow(
   const lora = LoRA.create(backbone.config, { rank: options.lora.rank, targets: options.lora.targets, seed: 1 });
   const adam = new Adam(lora.trainableVariables());
   const score = async (split: Scored): Promise<SplitScore> => {
-    const result = await evaluateEpisodeSource((x) => backbone.forward(x, { adapter: lora }).features, episodeSource(dataset, split.episodes, normalizeImages));
+    const result = await evaluateEpisodeSource(
+      (x) => backbone.forward(x, { adapter: lora }).features,
+      episodeSource(dataset, split.episodes, normalizeImages),
+    );
     const minusNn = pairedDifference(result.accuracies, split.nn);
     return { accuracy: result.mean, minusNn, correct: correctCounts(result.accuracies, split.queries) };
   };
@@ -113,7 +176,10 @@ async function headroomRow(
         const logits = tf.mul(prototypeLogits(tf.slice(features, [supportCount, 0], [-1, -1]), protos), options.scale) as tf.Tensor2D;
         return episodeCrossEntropy(logits, tf.tensor1d(episode.queryLabels, 'int32'));
       }, lora.trainableVariables());
-      adam.apply(lora.trainableVariables().map((v) => grads[v.name]), options.lr);
+      adam.apply(
+        lora.trainableVariables().map((v) => grads[v.name]),
+        options.lr,
+      );
       return value.dataSync()[0];
     });
     if ((step + 1) % options.every === 0 || step + 1 === options.steps) {
@@ -121,7 +187,9 @@ async function headroomRow(
       const onNovel = await score(novel);
       curve.push({ step: step + 1, ...onValidation, novel: onNovel, loss: lossSum / (step + 1 - (curve.at(-1)?.step ?? 0)) });
       lossSum = 0;
-      console.log(`C=${keep.size} step ${step + 1}: validation − NN ${points(onValidation.minusNn)}, novel − NN ${points(onNovel.minusNn)} points`);
+      console.log(
+        `C=${keep.size} step ${step + 1}: validation − NN ${points(onValidation.minusNn)}, novel − NN ${points(onNovel.minusNn)} points`,
+      );
     }
   }
   adam.dispose();
@@ -133,9 +201,18 @@ const points = formatPoints;
 
 type Interval = MeanWithInterval;
 /** A split's fixed episodes: their query counts and NN's correct counts on them, per episode. */
-interface EpisodeCounts { queries: number[]; nn: number[] }
+interface EpisodeCounts {
+  queries: number[];
+  nn: number[];
+}
 interface HeadroomReport {
-  settings: Record<string, unknown>; nn: Interval; nnNovel: Interval; rows: Row[]; backend: string; seconds: number; date: string;
+  settings: Record<string, unknown>;
+  nn: Interval;
+  nnNovel: Interval;
+  rows: Row[];
+  backend: string;
+  seconds: number;
+  date: string;
   interval?: string; // the 95 % interval rule; absent in reports written before Student's t (1.96·std/√n, 1/n variance)
   splits?: Splits; // absent in reports written before --data: emoji's
   episodes?: { validation: EpisodeCounts; novel: EpisodeCounts }; // absent in reports written before per-episode counts
@@ -145,7 +222,11 @@ interface HeadroomReport {
 /** The data, meta-LoRA and splits a report ran on; reports written before these settings ran on emoji with rank 4 on q and v. */
 function ranOn(report: HeadroomReport): { data: DataName; lora: LoraSettings; splits: Splits } {
   const s = report.settings as { data?: DataName; lora?: Partial<LoraSettings> };
-  return { data: s.data ?? 'emoji', lora: { rank: s.lora?.rank ?? 4, targets: s.lora?.targets ?? ['q', 'v'] }, splits: report.splits ?? EMOJI_SPLITS_BEFORE_DATA };
+  return {
+    data: s.data ?? 'emoji',
+    lora: { rank: s.lora?.rank ?? 4, targets: s.lora?.targets ?? ['q', 'v'] },
+    splits: report.splits ?? EMOJI_SPLITS_BEFORE_DATA,
+  };
 }
 
 /** The command that writes `report` into `out` again (its settings as options). */
@@ -153,12 +234,16 @@ function commandOf(report: HeadroomReport, out: string): string {
   const s = report.settings;
   const { data, lora } = ranOn(report);
   const backbone = (report.settings as { backbone?: string }).backbone;
-  return `npm run exp:meta-headroom -- --data ${data}${backbone ? ` --backbone ${backbone}` : ''} --classes ${report.rows.map((r) => r.classIds).join(',')} --steps ${s.steps} --every ${s.every} --episodes ${s.episodes} ` +
-    `--rank ${lora.rank} --targets ${lora.targets.join(',')} --scale ${s.scale} --lr ${s.lr} --seed ${s.seed} --out ${out}`;
+  return (
+    `npm run exp:meta-headroom -- --data ${data}${backbone ? ` --backbone ${backbone}` : ''} --classes ${report.rows.map((r) => r.classIds).join(',')} --steps ${s.steps} --every ${s.every} --episodes ${s.episodes} ` +
+    `--rank ${lora.rank} --targets ${lora.targets.join(',')} --scale ${s.scale} --lr ${s.lr} --seed ${s.seed} --out ${out}`
+  );
 }
 
 /** Which interval rule a report's numbers use, in words. */
-const intervalRule = (report: HeadroomReport) => report.interval ?? "1.96·std/√n with the 1/n variance (written before the project moved to Student's t; at 200 episodes t is about 1 % wider)";
+const intervalRule = (report: HeadroomReport) =>
+  report.interval ??
+  "1.96·std/√n with the 1/n variance (written before the project moved to Student's t; at 200 episodes t is about 1 % wider)";
 
 /**
  * Two sentences per row: the checkpoint validation selects (its first best: the row's result) and
@@ -173,7 +258,8 @@ function reading(rows: Row[]): string[] {
   return rows.flatMap((r) => {
     const best = r.curve.find((c) => c.step === r.selectedStep) ?? selectedOf(r.curve);
     const last = r.curve[r.curve.length - 1];
-    return best === last ? [sentence(r, last, 'last checkpoint, also the one validation selects')]
+    return best === last
+      ? [sentence(r, last, 'last checkpoint, also the one validation selects')]
       : [sentence(r, best, 'the checkpoint validation selects'), sentence(r, last, 'last checkpoint')];
   });
 }
@@ -200,8 +286,10 @@ function markdown(report: HeadroomReport, out: string): string {
   const validation = splitPhrase(splits, 'validation', spec.unit);
   const novel = splitPhrase(splits, 'novel', spec.unit);
   const backbone = (report.settings as { backbone?: string }).backbone ?? 'default';
-  const loraPhrase = lora.rank === 4 && lora.targets.join(',') === 'q,v' ? "rank 4 on q and v, as the reproduction's"
-    : `rank ${lora.rank} on ${listed(lora.targets)}; the reproduction's is rank 4 on q and v`;
+  const loraPhrase =
+    lora.rank === 4 && lora.targets.join(',') === 'q,v'
+      ? "rank 4 on q and v, as the reproduction's"
+      : `rank ${lora.rank} on ${listed(lora.targets)}; the reproduction's is rank 4 on q and v`;
   const lines = [
     '# Meta-training headroom on real base episodes',
     '',
@@ -211,7 +299,7 @@ function markdown(report: HeadroomReport, out: string): string {
     `(softmax(−s·d), s = ${report.settings.scale}, Adam ${report.settings.lr}, horizontal flips) on 5-way 1-shot 5-query episodes of **real**`,
     `images of C seeded ${spec.seeded}: ${spec.tunedOn}, without any LoRA. It measures what`,
     'meta-training on real base data adds to this backbone at this budget (the oracle row of the reproduction does the',
-    'same through the zoo\'s teachers), and how that depends on how many base classes the',
+    "same through the zoo's teachers), and how that depends on how many base classes the",
     `episodes cover (a zoo of Z five-way LoRAs covers at most 5·Z classes). Each checkpoint is scored on ${report.settings.episodes} fixed`,
     `5-way 1-shot 15-query episodes (seed ${VALIDATION.seed}) of the validation split (${validation.names}), where NN (frozen backbone) scores`,
     `${formatPercent(report.nn)} %, and of the novel split (${novel.names}: the meta-test ${novel.held}), where NN scores`,
@@ -243,9 +331,23 @@ function targetsOption(text: string): ProjectionName[] {
 }
 
 async function main(): Promise<void> {
-  const { values } = commandLine({
-    data: 'emoji', backbone: 'default', classes: '52,200,all', steps: '600', every: '200', episodes: '200', rank: '4', targets: 'q,v', scale: '0.1', lr: '1e-3', seed: '0', out: 'reports',
-  }, ['render']);
+  const { values } = commandLine(
+    {
+      data: 'emoji',
+      backbone: 'default',
+      classes: '52,200,all',
+      steps: '600',
+      every: '200',
+      episodes: '200',
+      rank: '4',
+      targets: 'q,v',
+      scale: '0.1',
+      lr: '1e-3',
+      seed: '0',
+      out: 'reports',
+    },
+    ['render'],
+  );
   if (values.render) {
     const report = JSON.parse(fs.readFileSync(path.join(values.out, 'meta-headroom.json'), 'utf8')) as HeadroomReport;
     writeFileAtomic(path.join(values.out, 'meta-headroom.md'), markdown(report, values.out));
@@ -267,21 +369,24 @@ async function main(): Promise<void> {
   if (!(scale > 0) || !(lr > 0)) throw new ConfigError(`--scale and --lr must be positive numbers, found ${values.scale} and ${values.lr}`);
   const backend = await selectBackend();
   const started = Date.now();
-  if (!(values.backbone in SHIPPED_BACKBONES)) throw new ConfigError(`--backbone must be one of ${Object.keys(SHIPPED_BACKBONES).join(', ')}, found ${values.backbone}`);
+  if (!(values.backbone in SHIPPED_BACKBONES))
+    throw new ConfigError(`--backbone must be one of ${Object.keys(SHIPPED_BACKBONES).join(', ')}, found ${values.backbone}`);
   const backboneName = values.backbone as ShippedBackboneName;
   const backbone = loadShippedBackbone(backboneName);
   const dataset = await DATA[data].load();
   const splits = splitsOf(dataset);
   const baseCount = classesOf(dataset, 'base').length;
   const classCounts = values.classes.split(',').map((c) => (c === 'all' ? baseCount : Number(c)));
-  if (classCounts.some((c) => !Number.isInteger(c) || c < EPISODE.ways)) throw new ConfigError(`--classes must list integers ≥ ${EPISODE.ways} or "all", found ${values.classes}`);
+  if (classCounts.some((c) => !Number.isInteger(c) || c < EPISODE.ways))
+    throw new ConfigError(`--classes must list integers ≥ ${EPISODE.ways} or "all", found ${values.classes}`);
   const scored = async (split: 'validation' | 'novel') => {
     const episodes = sampleEpisodes(dataset, split, { ...VALIDATION, count });
     const queries = episodes.episodes.map((e) => e.queriesPerClass.reduce((a, b) => a + b, 0));
     const nn = await evaluateEpisodeSource((x) => backbone.forward(x).features, episodeSource(dataset, episodes, normalizeImages));
     console.log(`NN on ${split}: ${formatPercent(nn)} %`);
     return {
-      scored: { name: split, episodes, nn: nn.accuracies, queries }, interval: { mean: nn.mean, ci95: nn.ci95, n: nn.episodes },
+      scored: { name: split, episodes, nn: nn.accuracies, queries },
+      interval: { mean: nn.mean, ci95: nn.ci95, n: nn.episodes },
       counts: { queries, nn: correctCounts(nn.accuracies, queries) },
     };
   };
@@ -289,12 +394,31 @@ async function main(): Promise<void> {
   const novel = await scored('novel');
   const rows: Row[] = [];
   const lora = { rank, targets };
-  for (const classes of classCounts) rows.push(await headroomRow(backbone, dataset, classes, validation.scored, novel.scored, { steps, every, scale, lr, seed, lora }));
+  for (const classes of classCounts)
+    rows.push(await headroomRow(backbone, dataset, classes, validation.scored, novel.scored, { steps, every, scale, lr, seed, lora }));
   backbone.dispose();
   const report: HeadroomReport = {
-    date: new Date().toISOString(), backend: backend.name, seconds: (Date.now() - started) / 1000,
-    settings: { data, ...(backboneName === 'default' ? {} : { backbone: backboneName }), steps, every, episodes: count, scale, lr, seed, episode: EPISODE, validation: VALIDATION, lora },
-    splits, nn: validation.interval, nnNovel: novel.interval, rows, interval: "Student's t, t(0.975, n − 1)·s/√n",
+    date: new Date().toISOString(),
+    backend: backend.name,
+    seconds: (Date.now() - started) / 1000,
+    settings: {
+      data,
+      ...(backboneName === 'default' ? {} : { backbone: backboneName }),
+      steps,
+      every,
+      episodes: count,
+      scale,
+      lr,
+      seed,
+      episode: EPISODE,
+      validation: VALIDATION,
+      lora,
+    },
+    splits,
+    nn: validation.interval,
+    nnNovel: novel.interval,
+    rows,
+    interval: "Student's t, t(0.975, n − 1)·s/√n",
     episodes: { validation: validation.counts, novel: novel.counts },
   };
   report.command = commandOf(report, values.out);

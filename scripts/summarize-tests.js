@@ -8,16 +8,26 @@ const path = require('path');
 
 function countVitest(file) {
   const r = JSON.parse(fs.readFileSync(file, 'utf8'));
-  return { passed: r.numPassedTests, failed: r.numFailedTests + (r.numRuntimeErrorTestSuites || 0), skipped: r.numPendingTests + r.numTodoTests };
+  return {
+    passed: r.numPassedTests,
+    failed: r.numFailedTests + (r.numRuntimeErrorTestSuites || 0),
+    skipped: r.numPendingTests + r.numTodoTests,
+  };
 }
 
 function countJUnit(file) {
   const xml = fs.readFileSync(file, 'utf8');
-  let passed = 0, failed = 0, skipped = 0;
+  let passed = 0,
+    failed = 0,
+    skipped = 0;
   for (const m of xml.matchAll(/<testsuite\b([^>]*)>/g)) {
     const attr = (name) => Number((m[1].match(new RegExp(`\\b${name}="(\\d+)"`)) || [0, 0])[1]);
-    const tests = attr('tests'), f = attr('failures') + attr('errors'), s = attr('skipped');
-    passed += tests - f - s; failed += f; skipped += s;
+    const tests = attr('tests'),
+      f = attr('failures') + attr('errors'),
+      s = attr('skipped');
+    passed += tests - f - s;
+    failed += f;
+    skipped += s;
   }
   return { passed, failed, skipped };
 }
@@ -29,7 +39,11 @@ function countPlaywright(file) {
 }
 
 const dir = process.argv[2] || 'test-results';
-const readers = [['.vitest.json', countVitest], ['.junit.xml', countJUnit], ['.playwright.json', countPlaywright]];
+const readers = [
+  ['.vitest.json', countVitest],
+  ['.junit.xml', countJUnit],
+  ['.playwright.json', countPlaywright],
+];
 const total = { passed: 0, failed: 0, skipped: 0 };
 for (const name of fs.existsSync(dir) ? fs.readdirSync(dir).sort() : []) {
   const file = path.join(dir, name);

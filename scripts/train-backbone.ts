@@ -20,7 +20,17 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/backend';
-import { backboneAccuracy, backboneFeatures, concatLabelled, featureTable, holdoutSplit, tableEpisodeSource, pretrainBackbone, saveBackbone, type PretrainOptions } from '../src/backbone';
+import {
+  backboneAccuracy,
+  backboneFeatures,
+  concatLabelled,
+  featureTable,
+  holdoutSplit,
+  tableEpisodeSource,
+  pretrainBackbone,
+  saveBackbone,
+  type PretrainOptions,
+} from '../src/backbone';
 import { assetPath } from '../src/paths';
 import { backboneClassifier } from '../src/backbone/pretrain';
 import { Adam, DEFAULT_ADAMW } from '../src/optim/adam';
@@ -43,10 +53,22 @@ import { LinearHead, TINY_VIT, VisionTransformer, variablesOf } from '../src/mod
 import { commandLine } from './command-line';
 import { optimiserOptions } from './training-recipe';
 
-const parseCommandLine = () => commandLine({ sets: 'emoji', epochs: undefined, minutes: '14', seed: '0', episodes: undefined, 'digits-pool': undefined, out: undefined }, ['evaluate', 'fresh', 'record-classes']).values;
+const parseCommandLine = () =>
+  commandLine(
+    { sets: 'emoji', epochs: undefined, minutes: '14', seed: '0', episodes: undefined, 'digits-pool': undefined, out: undefined },
+    ['evaluate', 'fresh', 'record-classes'],
+  ).values;
 type Args = ReturnType<typeof parseCommandLine>;
 
-const RECIPE = { batchSize: 64, peakLearningRate: 1e-3, floorLearningRate: 1e-5, warmupFraction: 0.05, tokenKeepRatio: 0.5, fullTokenFraction: 0.2, weightDecay: 0.05 };
+const RECIPE = {
+  batchSize: 64,
+  peakLearningRate: 1e-3,
+  floorLearningRate: 1e-5,
+  warmupFraction: 0.05,
+  tokenKeepRatio: 0.5,
+  fullTokenFraction: 0.2,
+  weightDecay: 0.05,
+};
 
 /** Seconds per training step at the recipe's batch size, on a throw-away model (3 timed steps). */
 function measureStepSeconds(classes: number): number {
@@ -60,7 +82,10 @@ function measureStepSeconds(classes: number): number {
   const x = tf.randomNormal([RECIPE.batchSize, 32, 32, 3]) as tf.Tensor4D;
   const y = tf.oneHot(tf.randomUniform([RECIPE.batchSize], 0, classes, 'int32'), classes);
   const step = () => {
-    const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, model.logits(x, true, { random: new SeededRandom(1), progress: 0 })) as tf.Scalar, names.map((n) => model.parameters[n]));
+    const { value, grads } = tf.variableGrads(
+      () => tf.losses.softmaxCrossEntropy(y, model.logits(x, true, { random: new SeededRandom(1), progress: 0 })) as tf.Scalar,
+      names.map((n) => model.parameters[n]),
+    );
     optimizer.apply(Object.fromEntries(names.map((n) => [n, grads[model.parameters[n].name]])), 1e-4);
     value.dataSync();
     tf.dispose([value, ...Object.values(grads)]);
@@ -104,7 +129,15 @@ async function evaluate(args: Args): Promise<void> {
   const out = path.join(dir, 'evaluation.json');
   for (const set of sets) {
     const dataset = await set.load();
-    const lists = EVALUATION.shots.map((shots) => sampleEpisodes(dataset, set.split, { ways: EVALUATION.ways, shots, queries: EVALUATION.queries, count: episodes, seed: EVALUATION.seed }));
+    const lists = EVALUATION.shots.map((shots) =>
+      sampleEpisodes(dataset, set.split, {
+        ways: EVALUATION.ways,
+        shots,
+        queries: EVALUATION.queries,
+        count: episodes,
+        seed: EVALUATION.seed,
+      }),
+    );
     // one feature table per set and feature function, shared by the 1- and 5-shot lists
     const all = { ...lists[0], episodes: lists.flatMap((l) => l.episodes) };
     let started = Date.now();
@@ -115,19 +148,44 @@ async function evaluate(args: Args): Promise<void> {
     for (const list of lists) {
       const shots = list.shots;
       started = Date.now();
-      const nn = await evaluateEpisodeSource(flattenImages, tableEpisodeSource(list, nnTable), { run: `${set.name} ${shots}-shot NN`, onEvent: progressBar() });
-      const raw = await evaluateEpisodeSource(flattenImages, tableEpisodeSource(list, rawTable), { run: `${set.name} ${shots}-shot raw pixels`, onEvent: progressBar() });
+      const nn = await evaluateEpisodeSource(flattenImages, tableEpisodeSource(list, nnTable), {
+        run: `${set.name} ${shots}-shot NN`,
+        onEvent: progressBar(),
+      });
+      const raw = await evaluateEpisodeSource(flattenImages, tableEpisodeSource(list, rawTable), {
+        run: `${set.name} ${shots}-shot raw pixels`,
+        onEvent: progressBar(),
+      });
       const difference = meanWithInterval(nn.accuracies.map((a, i) => a - raw.accuracies[i])); // paired: same episodes
       results.push({
-        set: set.name, dataset: dataset.name, checksum: dataset.checksum, split: set.split, ways: EVALUATION.ways, shots, queries: EVALUATION.queries,
-        episodes: list.episodes.length, seed: EVALUATION.seed, skippedClasses: list.skippedClasses.length,
+        set: set.name,
+        dataset: dataset.name,
+        checksum: dataset.checksum,
+        split: set.split,
+        ways: EVALUATION.ways,
+        shots,
+        queries: EVALUATION.queries,
+        episodes: list.episodes.length,
+        seed: EVALUATION.seed,
+        skippedClasses: list.skippedClasses.length,
         imagePool: set.pooled && digitsPool ? `first ${digitsPool} test images per class` : 'all images of the split',
-        nn: { mean: nn.mean, ci95: nn.ci95 }, rawPixels: { mean: raw.mean, ci95: raw.ci95 },
+        nn: { mean: nn.mean, ci95: nn.ci95 },
+        rawPixels: { mean: raw.mean, ci95: raw.ci95 },
         nnMinusRaw: { mean: difference.mean, ci95: difference.ci95, n: difference.n },
-        featureSeconds, episodeSeconds: (Date.now() - started) / 1000,
+        featureSeconds,
+        episodeSeconds: (Date.now() - started) / 1000,
       });
       console.log(`${set.name} 5-way ${shots}-shot: NN ${formatPercent(nn)} %, raw pixels ${formatPercent(raw)} %`);
-      writeJsonAtomic(out, { backend, protocol: { ...EVALUATION, episodes, classifier: 'prototypes (class-mean features), Euclidean distance', interval: "Student's t, t(0.975, n − 1)·s/√n over episodes" }, results });
+      writeJsonAtomic(out, {
+        backend,
+        protocol: {
+          ...EVALUATION,
+          episodes,
+          classifier: 'prototypes (class-mean features), Euclidean distance',
+          interval: "Student's t, t(0.975, n − 1)·s/√n over episodes",
+        },
+        results,
+      });
     }
   }
   backbone.dispose();
@@ -173,9 +231,13 @@ function trainingParts(sets: readonly PretrainSet[], seed: number) {
 /** The record's data.sets: what each set gave, with the sorted ids of the classes trained on. */
 function recordSets(sets: readonly PretrainSet[], parts: ReturnType<typeof trainingParts>) {
   return sets.map(({ name, dataset }, i) => ({
-    dataset: dataset.name, checksum: dataset.checksum, split: PRETRAIN_SETS[name].split,
+    dataset: dataset.name,
+    checksum: dataset.checksum,
+    split: PRETRAIN_SETS[name].split,
     ...(name === 'emoji' ? { categories: Object.keys(EMOJI_SPLITS).filter((g) => EMOJI_SPLITS[g] === 'pretrain') } : {}),
-    classes: parts[i].classIds.length, trainImages: parts[i].train.size, classIds: [...parts[i].classIds].sort(),
+    classes: parts[i].classIds.length,
+    trainImages: parts[i].train.size,
+    classIds: [...parts[i].classIds].sort(),
   }));
 }
 
@@ -194,7 +256,10 @@ async function conceptOverlaps(sets: readonly PretrainSet[], parts: ReturnType<t
   const seen = new Set(parts.flatMap((p) => p.classIds));
   const emoji = sets[0].dataset;
   const glyphs = sets.find((set) => set.name === 'glyphs')?.dataset;
-  const nouns = sharedNouns(emoji.classes.filter((c) => seen.has(c.id)), classesOf(emoji, 'novel'));
+  const nouns = sharedNouns(
+    emoji.classes.filter((c) => seen.has(c.id)),
+    classesOf(emoji, 'novel'),
+  );
   const byNoun = [...new Set(nouns.map((o) => o.noun))].map((noun) => `${noun} ×${nouns.filter((o) => o.noun === noun).length}`);
   const examples = nouns.filter((o, i) => i === nouns.findIndex((p) => p.noun === o.noun)).map((o) => `${o.seen.name} (${o.seen.id})`);
   const emojiText = `${nouns.length} emoji pretrain classes share a noun with a novel emoji's name (${byNoun.join(', ')}; e.g. ${examples.join(', ')}). docs/data-card.md, Concept overlaps, lists them`;
@@ -209,18 +274,31 @@ async function conceptOverlaps(sets: readonly PretrainSet[], parts: ReturnType<t
  */
 async function recordClasses(): Promise<void> {
   const file = assetPath('backbone', 'training-record.json');
-  const record = readJsonFile(file, 'not valid JSON') as { data: { sets: { dataset: string; checksum: string; classes: number; trainImages: number }[] } & Record<string, unknown>; recipe: { seed: number; sets?: string } };
+  const record = readJsonFile(file, 'not valid JSON') as {
+    data: { sets: { dataset: string; checksum: string; classes: number; trainImages: number }[] } & Record<string, unknown>;
+    recipe: { seed: number; sets?: string };
+  };
   const names = pretrainSetNames(record.recipe.sets ?? 'emoji,glyphs'); // records before --sets trained on both
   const loaded = await loadPretrainSets(names);
   const parts = trainingParts(loaded, record.recipe.seed);
   const sets = recordSets(loaded, parts);
   const differences = sets.flatMap((set, i) => {
     const recorded = record.data.sets[i];
-    return (['dataset', 'checksum', 'classes', 'trainImages'] as const).filter((key) => recorded?.[key] !== set[key]).map((key) => `${set.dataset} ${key}: recorded ${JSON.stringify(recorded?.[key])}, built now ${JSON.stringify(set[key])}`);
+    return (['dataset', 'checksum', 'classes', 'trainImages'] as const)
+      .filter((key) => recorded?.[key] !== set[key])
+      .map((key) => `${set.dataset} ${key}: recorded ${JSON.stringify(recorded?.[key])}, built now ${JSON.stringify(set[key])}`);
   });
-  if (differences.length > 0) throw new ConfigError(`${file}: the data built now is not the data the backbone was trained on, nothing written (${differences.join('; ')})`);
+  if (differences.length > 0)
+    throw new ConfigError(
+      `${file}: the data built now is not the data the backbone was trained on, nothing written (${differences.join('; ')})`,
+    );
   const overlaps = await conceptOverlaps(loaded, parts);
-  const data = { ...record.data, sets: record.data.sets.map((set, i) => ({ ...set, classIds: sets[i].classIds })), neverSeen: neverSeen(names), conceptOverlaps: overlaps };
+  const data = {
+    ...record.data,
+    sets: record.data.sets.map((set, i) => ({ ...set, classIds: sets[i].classIds })),
+    neverSeen: neverSeen(names),
+    conceptOverlaps: overlaps,
+  };
   writeJsonAtomic(file, { ...record, data });
   console.log(`wrote the ${sets.map((s) => `${s.classIds.length} ${s.dataset}`).join(' and ')} class ids into ${file}\n${overlaps}`);
 }
@@ -255,7 +333,9 @@ async function main(): Promise<void> {
     // the measured step drops tokens; the last fullTokenFraction of steps run all of them (≈ 1/keep × slower)
     const meanStep = measured * (1 - RECIPE.fullTokenFraction + RECIPE.fullTokenFraction / RECIPE.tokenKeepRatio);
     epochs = Math.max(1, Math.floor((minutes * 60) / (meanStep * stepsPerEpoch)));
-    console.log(`measured ${measured.toFixed(2)} s/step (${(RECIPE.batchSize / measured).toFixed(1)} images/s): ${epochs} epochs fit ${minutes} min`);
+    console.log(
+      `measured ${measured.toFixed(2)} s/step (${(RECIPE.batchSize / measured).toFixed(1)} images/s): ${epochs} epochs fit ${minutes} min`,
+    );
   }
   const options: PretrainOptions = {
     ...optimiserOptions(RECIPE, epochs),
@@ -272,17 +352,34 @@ async function main(): Promise<void> {
   const heldOut = [...Array(split.heldOut.size).keys()];
   const train = [...Array(split.train.size).keys()];
   const heldOutAccuracy = backboneAccuracy(backbone, head, split.heldOut, heldOut);
-  const trainAccuracy = backboneAccuracy(backbone, head, split.train, train.filter((i) => i % 4 === 0));
+  const trainAccuracy = backboneAccuracy(
+    backbone,
+    head,
+    split.train,
+    train.filter((i) => i % 4 === 0),
+  );
   saveBackbone(path.join(outDir, 'tiny-vit.safetensors'), backbone);
   writeJsonAtomic(path.join(outDir, 'training-record.json'), {
     data: {
       sets: recordSets(loaded, parts),
-      classes: split.classIds.length, trainImages: split.train.size, heldOutImages: split.heldOut.size,
+      classes: split.classIds.length,
+      trainImages: split.train.size,
+      heldOutImages: split.heldOut.size,
       holdout: 'one drawing (artist or font) per class, chosen with the seed',
       neverSeen: neverSeen(names),
       conceptOverlaps: overlaps,
     },
-    recipe: { ...RECIPE, sets: names.join(','), epochs, seed, steps: record.totalSteps, augment: 'random resized crop 0.75–1 with ±12.5 % shift (white fill), horizontal flip, brightness ±0.1, contrast ±20 %, saturation ±30 %', schedule: 'linear warm-up then cosine to the floor', optimizer: 'AdamW (decoupled weight decay on matrices)' },
+    recipe: {
+      ...RECIPE,
+      sets: names.join(','),
+      epochs,
+      seed,
+      steps: record.totalSteps,
+      augment:
+        'random resized crop 0.75–1 with ±12.5 % shift (white fill), horizontal flip, brightness ±0.1, contrast ±20 %, saturation ±30 %',
+      schedule: 'linear warm-up then cosine to the floor',
+      optimizer: 'AdamW (decoupled weight decay on matrices)',
+    },
     backend,
     measuredSecondsPerStepBeforeTraining: measured ?? null,
     trainSeconds,
@@ -292,7 +389,9 @@ async function main(): Promise<void> {
     baseAccuracy: { heldOutDrawings: heldOutAccuracy, trainingDrawingsSample: trainAccuracy },
     headNote: 'the linear head is not shipped: the backbone is used through prototypes',
   });
-  console.log(`trained ${record.steps} steps in ${trainSeconds.toFixed(0)} s (${record.imagesPerSecond.toFixed(1)} images/s); base accuracy held-out ${(100 * heldOutAccuracy).toFixed(1)} %, train ${(100 * trainAccuracy).toFixed(1)} %`);
+  console.log(
+    `trained ${record.steps} steps in ${trainSeconds.toFixed(0)} s (${record.imagesPerSecond.toFixed(1)} images/s); base accuracy held-out ${(100 * heldOutAccuracy).toFixed(1)} %, train ${(100 * trainAccuracy).toFixed(1)} %`,
+  );
 }
 
 main().catch((error) => {

@@ -43,8 +43,24 @@ async function main(): Promise<void> {
   const trainSeconds = (Date.now() - started) / 1000;
   const heldOutAccuracy = priorAccuracy(prior, split.heldOut, [...Array(split.heldOut.size).keys()], normalizeImages);
   const record = {
-    data: { dataset: glyphs.name, checksum: glyphs.checksum, split: 'base (Latin, digits, Cyrillic)', classes: split.classIds.length, trainImages: split.train.size, heldOutImages: split.heldOut.size, holdout: 'one font per class, chosen with the seed' },
-    recipe: { ...RECIPE, epochs, seed, steps: result.totalSteps, augment: 'random resized crop 0.75–1 with ±12.5 % shift (white fill), no flip, brightness ±0.1, contrast ±20 %, saturation ±30 %', input: 'CLIP-normalised RGB 32×32', batchNorm: 'momentum 0.1, unbiased running variance (as PyTorch)' },
+    data: {
+      dataset: glyphs.name,
+      checksum: glyphs.checksum,
+      split: 'base (Latin, digits, Cyrillic)',
+      classes: split.classIds.length,
+      trainImages: split.train.size,
+      heldOutImages: split.heldOut.size,
+      holdout: 'one font per class, chosen with the seed',
+    },
+    recipe: {
+      ...RECIPE,
+      epochs,
+      seed,
+      steps: result.totalSteps,
+      augment: 'random resized crop 0.75–1 with ±12.5 % shift (white fill), no flip, brightness ±0.1, contrast ±20 %, saturation ±30 %',
+      input: 'CLIP-normalised RGB 32×32',
+      batchNorm: 'momentum 0.1, unbiased running variance (as PyTorch)',
+    },
     backend,
     trainSeconds,
     finalLoss: result.lossHistory.slice(-20).reduce((a, b) => a + b, 0) / Math.max(1, Math.min(20, result.lossHistory.length)),
@@ -53,7 +69,9 @@ async function main(): Promise<void> {
   savePrior(assetPath(...SHIPPED_PRIOR_FILE), prior, { trainedOn: record.data, recipe: record.recipe, heldOutAccuracy });
   writeJsonAtomic(assetPath('prior', 'training-record.json'), record);
   prior.dispose();
-  console.log(`prior: ${result.steps} steps in ${trainSeconds.toFixed(0)} s; held-out glyph accuracy ${(100 * heldOutAccuracy).toFixed(1)} % (${tf.memory().numTensors} tensors left)`);
+  console.log(
+    `prior: ${result.steps} steps in ${trainSeconds.toFixed(0)} s; held-out glyph accuracy ${(100 * heldOutAccuracy).toFixed(1)} % (${tf.memory().numTensors} tensors left)`,
+  );
 }
 
 main().catch((error) => {

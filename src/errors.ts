@@ -15,7 +15,10 @@ export class ShapeError extends LoraRecycleError {}
 
 /** A file is corrupt, truncated, or not in the format it claims to be. */
 export class FileFormatError extends LoraRecycleError {
-  constructor(readonly path: string | undefined, detail: string) {
+  constructor(
+    readonly path: string | undefined,
+    detail: string,
+  ) {
     super(path ? `${path}: ${detail}` : detail);
   }
 }

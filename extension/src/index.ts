@@ -59,14 +59,18 @@ async function showWorkspace(app: JupyterFrontEnd): Promise<void> {
   const entries = await findZoosAndRuns(app);
   const section = (kind: EntryKind, heading: string) => {
     const items = entries.filter((e) => e.kind === kind);
-    const list = el('ul', {}, ...items.map((e) => {
-      const open = el('button', { type: 'button', class: 'jp-mod-styled' }, e.path);
-      open.addEventListener('click', () => {
-        const command = e.type === 'directory' ? 'filebrowser:go-to-path' : 'docmanager:open';
-        void app.commands.execute(command, { path: e.path });
-      });
-      return el('li', {}, open);
-    }));
+    const list = el(
+      'ul',
+      {},
+      ...items.map((e) => {
+        const open = el('button', { type: 'button', class: 'jp-mod-styled' }, e.path);
+        open.addEventListener('click', () => {
+          const command = e.type === 'directory' ? 'filebrowser:go-to-path' : 'docmanager:open';
+          void app.commands.execute(command, { path: e.path });
+        });
+        return el('li', {}, open);
+      }),
+    );
     return [el('h3', {}, `${heading} (${items.length})`), items.length ? list : el('p', {}, 'none found')];
   };
   const content = new Widget();

@@ -19,7 +19,12 @@ export class Comm {
   private closeHandlers: Array<(data: CommData) => void> = [];
   closed = false;
 
-  constructor(readonly id: string, readonly targetName: string, private readonly sendRaw: CommSend, private readonly onClosed: () => void) {}
+  constructor(
+    readonly id: string,
+    readonly targetName: string,
+    private readonly sendRaw: CommSend,
+    private readonly onClosed: () => void,
+  ) {}
 
   send(data: CommData = {}, buffers: Buffer[] = []): void {
     if (this.closed) throw new Error(`comm ${this.id} (${this.targetName}) is closed; expected an open comm`);

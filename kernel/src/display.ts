@@ -19,9 +19,7 @@ export class DisplayError extends Error {
 
 export function hasDisplayMethod(value: unknown): boolean {
   return (
-    (typeof value === "object" || typeof value === "function") &&
-    value !== null &&
-    typeof (value as any)[DISPLAY_SYMBOL] === "function"
+    (typeof value === "object" || typeof value === "function") && value !== null && typeof (value as any)[DISPLAY_SYMBOL] === "function"
   );
 }
 

@@ -12,9 +12,7 @@ import { awaitCheckpoint, withAwaitCheckpoints } from "./await-checkpoints";
 import { installCompileHooks, stripMapComments, takeCellMaps } from "./compile-hooks";
 import { type ErrorContent, Tracebacks, WRAPPER_LINES } from "./traceback";
 
-export type Outcome =
-  | { status: "ok"; hasValue: boolean; value: unknown }
-  | { status: "error"; error: ErrorContent; interrupted: boolean };
+export type Outcome = { status: "ok"; hasValue: boolean; value: unknown } | { status: "error"; error: ErrorContent; interrupted: boolean };
 
 export interface Candidates {
   start: number;

@@ -20,7 +20,8 @@ export function kernelInfo(): Record<string, unknown> {
       pygments_lexer: "typescript",
       codemirror_mode: { name: "javascript", typescript: true, mode: "typescript" },
     },
-    banner: `TypeScript ${ts.version} on Node.js ${process.version} (tslab ${tslab.version} compiler, lora-recycle kernel); ` +
+    banner:
+      `TypeScript ${ts.version} on Node.js ${process.version} (tslab ${tslab.version} compiler, lora-recycle kernel); ` +
       `tfjs backend for selectBackend(): ${backendChoice()}`,
   };
 }

@@ -45,7 +45,10 @@ export class Kernel {
   private readonly fileNames = new Set<string>();
   private pendingInput: { resolve: (value: string) => void } | undefined;
 
-  constructor(private readonly sockets: KernelSockets, private readonly executor: CellExecutor) {
+  constructor(
+    private readonly sockets: KernelSockets,
+    private readonly executor: CellExecutor,
+  ) {
     this.comms = new CommManager((msgType, content, buffers) => this.publish(msgType, content, undefined, buffers));
     this.api = createJupyterApi({
       publish: (msgType, content) => this.publish(msgType, content),
@@ -57,7 +60,8 @@ export class Kernel {
     this.comms.registerTarget(CONTROL_TARGET, (comm) => {
       comm.onMsg((data) => {
         const reply = (content: StopReply) => comm.send(content);
-        if (data.type !== "stop") return reply({ type: "error", message: `expected {"type": "stop"}, found type ${JSON.stringify(data.type)}` });
+        if (data.type !== "stop")
+          return reply({ type: "error", message: `expected {"type": "stop"}, found type ${JSON.stringify(data.type)}` });
         reply({ type: "stopped", running: this.interrupt(new InterruptedError("stopped from the front end")) });
       });
     });
@@ -108,7 +112,10 @@ export class Kernel {
       log(`${msg.header.msg_type} failed: ${(e as Error).stack ?? e}`);
       if (msg.header.msg_type.endsWith("_request")) {
         const error = { status: "error", ename: (e as Error).name ?? "Error", evalue: String((e as Error).message ?? e), traceback: [] };
-        void this.sockets.send(channel, child(msg, msg.header.msg_type.replace(/_request$/, "_reply"), error, { identities: msg.identities }));
+        void this.sockets.send(
+          channel,
+          child(msg, msg.header.msg_type.replace(/_request$/, "_reply"), error, { identities: msg.identities }),
+        );
       }
     } finally {
       if (bracket) this.publish("status", { execution_state: "idle" }, msg);
@@ -144,7 +151,14 @@ export class Kernel {
         return void reply({ status: "ok", comms: this.comms.info(c.target_name) });
       case "connect_request": {
         const i = this.sockets.info;
-        return void reply({ status: "ok", shell_port: i.shell_port, iopub_port: i.iopub_port, stdin_port: i.stdin_port, hb_port: i.hb_port, control_port: i.control_port });
+        return void reply({
+          status: "ok",
+          shell_port: i.shell_port,
+          iopub_port: i.iopub_port,
+          stdin_port: i.stdin_port,
+          hb_port: i.hb_port,
+          control_port: i.control_port,
+        });
       }
       case "comm_open":
         return void this.context.run(this.commContext(msg), () => this.comms.handleOpen(msg));
@@ -194,7 +208,12 @@ export class Kernel {
   /** Comm handlers run with the comm message as parent of their outputs, and the running cell's signal. */
   private commContext(msg: Message): CellContext {
     const cell = this.running ?? this.lastCell;
-    return { parent: msg, controller: cell?.controller ?? new AbortController(), abandon: cell?.abandon ?? new AbortController(), count: cell?.count ?? 0 };
+    return {
+      parent: msg,
+      controller: cell?.controller ?? new AbortController(),
+      abandon: cell?.abandon ?? new AbortController(),
+      count: cell?.count ?? 0,
+    };
   }
 
   private async drainQueue(): Promise<void> {
@@ -220,7 +239,9 @@ export class Kernel {
     let content: Record<string, unknown>;
     let resultText: string | null = null;
     try {
-      const outcome = await this.context.run(cell, () => this.executor.execute(code, this.fileName(count), cell.controller.signal, cell.abandon.signal));
+      const outcome = await this.context.run(cell, () =>
+        this.executor.execute(code, this.fileName(count), cell.controller.signal, cell.abandon.signal),
+      );
       if (outcome.status === "ok") {
         if (outcome.hasValue && !silent) {
           const data = toBundle(outcome.value);
@@ -233,7 +254,11 @@ export class Kernel {
         content = { status: "error", execution_count: count, ...outcome.error };
       }
     } catch (e) {
-      const error = { ename: (e as Error).name ?? "Error", evalue: (e as Error).message ?? String(e), traceback: [String((e as Error).stack ?? e)] };
+      const error = {
+        ename: (e as Error).name ?? "Error",
+        evalue: (e as Error).message ?? String(e),
+        traceback: [String((e as Error).stack ?? e)],
+      };
       this.publish("error", error, msg);
       content = { status: "error", execution_count: count, ...error };
     } finally {
@@ -276,7 +301,7 @@ export class Kernel {
    * goes to the cell that started them.
    */
   private publish(msgType: string, content: Record<string, unknown>, parent?: Message | null, buffers?: Buffer[]): void {
-    const p = parent === undefined ? (this.context.getStore() ?? this.running ?? this.lastCell)?.parent : parent ?? undefined;
+    const p = parent === undefined ? (this.context.getStore() ?? this.running ?? this.lastCell)?.parent : (parent ?? undefined);
     void this.sockets.send("iopub", child(p, msgType, content, { buffers, identities: [Buffer.from(msgType)] }));
   }
 
@@ -287,7 +312,10 @@ export class Kernel {
     for (const name of ["stdout", "stderr"] as const) {
       const stream = process[name];
       stream.write = ((chunk: string | Uint8Array, encoding?: any, cb?: any) => {
-        const text = typeof chunk === "string" ? chunk : Buffer.from(chunk).toString(typeof encoding === "string" ? (encoding as BufferEncoding) : "utf8");
+        const text =
+          typeof chunk === "string"
+            ? chunk
+            : Buffer.from(chunk).toString(typeof encoding === "string" ? (encoding as BufferEncoding) : "utf8");
         this.publish("stream", { name, text });
         const done = typeof encoding === "function" ? encoding : cb;
         if (typeof done === "function") process.nextTick(done);

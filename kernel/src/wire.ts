@@ -38,7 +38,10 @@ export class WireError extends Error {
 }
 
 export class Signer {
-  constructor(private readonly key: string, scheme = "hmac-sha256") {
+  constructor(
+    private readonly key: string,
+    scheme = "hmac-sha256",
+  ) {
     if (key && scheme !== "hmac-sha256") {
       throw new WireError(`signature_scheme: expected "hmac-sha256", found ${JSON.stringify(scheme)}`);
     }
@@ -92,12 +95,7 @@ export function decode(frames: Buffer[], signer: Signer): Message {
 }
 
 export function encode(msg: Message, signer: Signer): Array<Buffer | string> {
-  const parts = [
-    JSON.stringify(msg.header),
-    JSON.stringify(msg.parent_header),
-    JSON.stringify(msg.metadata),
-    JSON.stringify(msg.content),
-  ];
+  const parts = [JSON.stringify(msg.header), JSON.stringify(msg.parent_header), JSON.stringify(msg.metadata), JSON.stringify(msg.content)];
   return [...msg.identities, DELIMITER, signer.sign(parts), ...parts, ...msg.buffers];
 }
 

@@ -32,7 +32,10 @@ export class CLoRA implements Adapter {
   private constructor(config: ViTConfig, options: CLoRAOptions) {
     const rank = options.rank ?? 4;
     const pairs = options.pairs ?? 2;
-    for (const [name, value] of [['rank', rank], ['pairs', pairs]] as const) {
+    for (const [name, value] of [
+      ['rank', rank],
+      ['pairs', pairs],
+    ] as const) {
       if (!Number.isInteger(value) || value <= 0) throw new ConfigError(`CLoRA ${name} must be a positive integer, found ${value}`);
     }
     const targets = options.targets ?? ['q', 'v'];
@@ -46,13 +49,17 @@ export class CLoRA implements Adapter {
     let seed = options.seed ?? 0;
     const d = config.width;
     const bound = 1 / Math.sqrt(d);
-    this.down = Array.from({ length: pairs }, () =>
-      tf.tidy(() => tf.variable(tf.randomUniform([d, rank], -bound, bound, 'float32', seed++))) as tf.Variable<tf.Rank.R2>);
+    this.down = Array.from(
+      { length: pairs },
+      () => tf.tidy(() => tf.variable(tf.randomUniform([d, rank], -bound, bound, 'float32', seed++))) as tf.Variable<tf.Rank.R2>,
+    );
     this.up = Array.from({ length: pairs }, () => tf.tidy(() => tf.variable(tf.zeros([rank, d]))) as tf.Variable<tf.Rank.R2>);
-    this.cores = new Map(this.sites.map((site) => [
-      siteKey(site),
-      Array.from({ length: pairs }, () => tf.tidy(() => tf.variable(tf.eye(rank))) as tf.Variable<tf.Rank.R2>),
-    ]));
+    this.cores = new Map(
+      this.sites.map((site) => [
+        siteKey(site),
+        Array.from({ length: pairs }, () => tf.tidy(() => tf.variable(tf.eye(rank))) as tf.Variable<tf.Rank.R2>),
+      ]),
+    );
   }
 
   static create(config: ViTConfig, options: CLoRAOptions = {}): CLoRA {

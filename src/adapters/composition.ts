@@ -24,7 +24,10 @@ function stackedParts(parts: readonly LoraParameters[]): { sites: AdapterSite[];
   const sites = parts[0].factors.map((f) => ({ ...f.site }));
   const keys = sites.map(siteKey).sort().join(',');
   parts.forEach((part, n) => {
-    const partKeys = part.factors.map((f) => siteKey(f.site)).sort().join(',');
+    const partKeys = part.factors
+      .map((f) => siteKey(f.site))
+      .sort()
+      .join(',');
     if (partKeys !== keys) {
       throw new CompatibilityError(`LoRA ${n} adapts sites [${partKeys}], but LoRA 0 adapts [${keys}]`);
     }
@@ -40,14 +43,25 @@ function stackedParts(parts: readonly LoraParameters[]): { sites: AdapterSite[];
       }
     }
   });
-  const stacked = new Map(sites.map((site) => {
-    const key = siteKey(site);
-    const factors = parts.map((part) => ({ scale: part.scale, ...part.factors.find((f) => siteKey(f.site) === key)! }));
-    return [key, tf.tidy(() => ({
-      a: tf.concat(factors.map((f) => f.a), 1) as tf.Tensor2D,
-      b: tf.concat(factors.map((f) => tf.mul(f.b, f.scale)), 0) as tf.Tensor2D,
-    }))];
-  }));
+  const stacked = new Map(
+    sites.map((site) => {
+      const key = siteKey(site);
+      const factors = parts.map((part) => ({ scale: part.scale, ...part.factors.find((f) => siteKey(f.site) === key)! }));
+      return [
+        key,
+        tf.tidy(() => ({
+          a: tf.concat(
+            factors.map((f) => f.a),
+            1,
+          ) as tf.Tensor2D,
+          b: tf.concat(
+            factors.map((f) => tf.mul(f.b, f.scale)),
+            0,
+          ) as tf.Tensor2D,
+        })),
+      ];
+    }),
+  );
   return { sites, stacked };
 }
 

@@ -27,7 +27,11 @@ export class LoRA implements Adapter {
   readonly sites: readonly AdapterSite[];
   private readonly bySite: Map<string, Factors>;
 
-  private constructor(readonly rank: number, readonly scale: number, factors: Factors[]) {
+  private constructor(
+    readonly rank: number,
+    readonly scale: number,
+    factors: Factors[],
+  ) {
     this.sites = factors.map((f) => f.site);
     this.bySite = new Map(factors.map((f) => [siteKey(f.site), f]));
   }

@@ -25,11 +25,17 @@ export interface FeatureTable {
 export async function featureTable(dataset: ImageDataset, list: EpisodeList, featureFn: FeatureFn, batchSize = 200): Promise<FeatureTable> {
   const records = new Map<number, ImageRecord>();
   for (const episode of list.episodes) {
-    const images = [...episode.supportImages.map((index, i) => [index, episode.supportLabels[i]]), ...episode.queryImages.map((index, i) => [index, episode.queryLabels[i]])];
+    const images = [
+      ...episode.supportImages.map((index, i) => [index, episode.supportLabels[i]]),
+      ...episode.queryImages.map((index, i) => [index, episode.queryLabels[i]]),
+    ];
     for (const [index, label] of images) {
       if (records.has(index)) continue;
       const record = dataset.imagesOf(episode.classIds[label]).find((r) => r.index === index);
-      if (!record) throw new ConfigError(`featureTable: image ${index} is not an image of class ${episode.classIds[label]} in ${dataset.name}; was the episode list sampled from another build?`);
+      if (!record)
+        throw new ConfigError(
+          `featureTable: image ${index} is not an image of class ${episode.classIds[label]} in ${dataset.name}; was the episode list sampled from another build?`,
+        );
       records.set(index, record);
     }
   }
@@ -60,7 +66,8 @@ export function tableEpisodeSource(list: EpisodeList, table: FeatureTable): Epis
     const data = new Float32Array(images.length * table.dim);
     images.forEach((index, i) => {
       const row = table.rowOf.get(index);
-      if (row === undefined) throw new ConfigError(`tableEpisodeSource: image ${index} is not in the feature table (built from another episode list?)`);
+      if (row === undefined)
+        throw new ConfigError(`tableEpisodeSource: image ${index} is not in the feature table (built from another episode list?)`);
       data.set(table.features.subarray(row * table.dim, (row + 1) * table.dim), i * table.dim);
     });
     return tf.tensor4d(data, [images.length, 1, 1, table.dim]);
@@ -69,7 +76,12 @@ export function tableEpisodeSource(list: EpisodeList, table: FeatureTable): Epis
     count: list.episodes.length,
     episode: (i): EpisodeTensors => {
       const e = list.episodes[i];
-      return { support: rows(e.supportImages), supportLabels: [...e.supportLabels], query: rows(e.queryImages), queryLabels: [...e.queryLabels] };
+      return {
+        support: rows(e.supportImages),
+        supportLabels: [...e.supportLabels],
+        query: rows(e.queryImages),
+        queryLabels: [...e.queryLabels],
+      };
     },
   };
 }
@@ -78,7 +90,12 @@ export function tableEpisodeSource(list: EpisodeList, table: FeatureTable): Epis
  * Prototype (NN) accuracy of a frozen feature function over every episode of `list`, with each
  * image's features computed once (see featureTable). Mean ± 95 % interval over episodes.
  */
-export async function evaluateFrozenFeatures(dataset: ImageDataset, list: EpisodeList, featureFn: FeatureFn, options: EvaluateOptions = {}): Promise<EvaluationResult> {
+export async function evaluateFrozenFeatures(
+  dataset: ImageDataset,
+  list: EpisodeList,
+  featureFn: FeatureFn,
+  options: EvaluateOptions = {},
+): Promise<EvaluationResult> {
   const table = await featureTable(dataset, list, featureFn, options.batchSize);
   return evaluateEpisodeSource(flattenImages, tableEpisodeSource(list, table), options);
 }

@@ -9,7 +9,8 @@ export function labelledImages(dataset: ImageDataset, records: readonly ImageRec
   const label = new Map(classIds.map((id, i) => [id, i]));
   const labels = records.map((r) => {
     const l = label.get(r.classId);
-    if (l === undefined) throw new ConfigError(`labelledImages: image of class "${r.classId}" is not among the ${classIds.length} classes given`);
+    if (l === undefined)
+      throw new ConfigError(`labelledImages: image of class "${r.classId}" is not among the ${classIds.length} classes given`);
     return l;
   });
   const s = dataset.imageSize;
@@ -63,7 +64,8 @@ export function concatLabelled(parts: readonly LabelledImages[]): LabelledImages
     classes += part.classes;
   }
   const locate = (index: number) => {
-    if (!Number.isInteger(index) || index < 0 || index >= size) throw new ConfigError(`concatLabelled: index ${index} outside 0..${size - 1}`);
+    if (!Number.isInteger(index) || index < 0 || index >= size)
+      throw new ConfigError(`concatLabelled: index ${index} outside 0..${size - 1}`);
     let k = offsets.length - 1;
     while (offsets[k].start > index) k -= 1;
     return { entry: offsets[k], local: index - offsets[k].start };
@@ -72,14 +74,21 @@ export function concatLabelled(parts: readonly LabelledImages[]): LabelledImages
     size,
     classes,
     pixels(indices) {
-      return tf.tidy(() => tf.concat(indices.map((index) => {
-        const { entry, local } = locate(index);
-        return entry.part.pixels([local]);
-      }), 0) as tf.Tensor4D);
+      return tf.tidy(
+        () =>
+          tf.concat(
+            indices.map((index) => {
+              const { entry, local } = locate(index);
+              return entry.part.pixels([local]);
+            }),
+            0,
+          ) as tf.Tensor4D,
+      );
     },
-    labels: (indices) => indices.map((index) => {
-      const { entry, local } = locate(index);
-      return entry.classOffset + entry.part.labels([local])[0];
-    }),
+    labels: (indices) =>
+      indices.map((index) => {
+        const { entry, local } = locate(index);
+        return entry.classOffset + entry.part.labels([local])[0];
+      }),
   };
 }

@@ -5,7 +5,15 @@ import { LinearHead } from '../model/head';
 import { normalizeImages } from '../model/preprocess';
 import { VisionTransformer } from '../model/vision-transformer';
 import type { RunControl } from '../progress/events';
-import { DEFAULT_SUPERVISED, type LabelledImages, type SupervisedOptions, type SupervisedResult, type TrainableClassifier, classifierAccuracy, trainSupervised } from '../training/supervised';
+import {
+  DEFAULT_SUPERVISED,
+  type LabelledImages,
+  type SupervisedOptions,
+  type SupervisedResult,
+  type TrainableClassifier,
+  classifierAccuracy,
+  trainSupervised,
+} from '../training/supervised';
 import { flattenTree, variablesOf } from '../model/tensor-tree';
 
 export interface PretrainOptions extends Partial<Omit<SupervisedOptions, 'run' | 'normalize'>>, RunControl {
@@ -38,18 +46,27 @@ export async function pretrainBackbone(data: LabelledImages, options: PretrainOp
   const initial = VisionTransformer.random(config, seed);
   const backbone = new VisionTransformer(config, variablesOf(initial.weights));
   const head = LinearHead.create(config.projectionDim, data.classes, seed + 1);
-  const record = await trainSupervised(backboneClassifier(backbone, head, options.tokenKeepRatio ?? 1, options.fullTokenFraction ?? 0.2), data, {
-    ...DEFAULT_SUPERVISED,
-    ...options,
-    seed,
-    run: 'pretrain-backbone',
-    normalize: normalizeImages,
-  });
+  const record = await trainSupervised(
+    backboneClassifier(backbone, head, options.tokenKeepRatio ?? 1, options.fullTokenFraction ?? 0.2),
+    data,
+    {
+      ...DEFAULT_SUPERVISED,
+      ...options,
+      seed,
+      run: 'pretrain-backbone',
+      normalize: normalizeImages,
+    },
+  );
   return { backbone, head, record };
 }
 
 /** The loop's view of backbone + head: parameters named "vit.<path>" and "head.weight|bias". */
-export function backboneClassifier(backbone: VisionTransformer, head: LinearHead, tokenKeepRatio = 1, fullTokenFraction = 0): TrainableClassifier {
+export function backboneClassifier(
+  backbone: VisionTransformer,
+  head: LinearHead,
+  tokenKeepRatio = 1,
+  fullTokenFraction = 0,
+): TrainableClassifier {
   if (!(tokenKeepRatio > 0 && tokenKeepRatio <= 1)) throw new ConfigError(`tokenKeepRatio must be in (0, 1], found ${tokenKeepRatio}`);
   const patches = patchCount(backbone.config);
   const kept = Math.max(1, Math.round(tokenKeepRatio * patches));
@@ -61,8 +78,14 @@ export function backboneClassifier(backbone: VisionTransformer, head: LinearHead
   return {
     parameters,
     logits: (images, training, step) => {
-      if (!training || !step || kept === patches || step.progress >= 1 - fullTokenFraction) return head.apply(backbone.forward(images).features);
-      const rows = Array.from({ length: images.shape[0] }, () => step.random.permutation(patches).slice(0, kept).sort((a, b) => a - b));
+      if (!training || !step || kept === patches || step.progress >= 1 - fullTokenFraction)
+        return head.apply(backbone.forward(images).features);
+      const rows = Array.from({ length: images.shape[0] }, () =>
+        step.random
+          .permutation(patches)
+          .slice(0, kept)
+          .sort((a, b) => a - b),
+      );
       const patchPositions = tf.tensor2d(rows, [rows.length, kept], 'int32');
       return head.apply(backbone.forward(images, { patchPositions }).features);
     },

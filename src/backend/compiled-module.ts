@@ -3,7 +3,10 @@ import * as path from 'path';
 import { packageRoot } from '../paths/package-root';
 
 /** The parts of the WebAssembly API used here (the project's TypeScript libs do not declare it). */
-export interface WasmMemory { readonly buffer: ArrayBuffer | SharedArrayBuffer; grow(pages: number): number }
+export interface WasmMemory {
+  readonly buffer: ArrayBuffer | SharedArrayBuffer;
+  grow(pages: number): number;
+}
 export type WasmModule = object;
 export interface WasmApi {
   Module: new (bytes: Uint8Array) => WasmModule;

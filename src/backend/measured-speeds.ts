@@ -39,7 +39,8 @@ export function readMeasuredSpeeds(file: string): MeasuredSpeeds {
   } catch (error) {
     throw new FileFormatError(file, `not valid JSON (${(error as Error).message}); run npm run bench:engine to measure the backends again`);
   }
-  if (!Array.isArray(parsed?.workloads)) throw new FileFormatError(file, 'expected a "workloads" list; run npm run bench:engine to measure the backends again');
+  if (!Array.isArray(parsed?.workloads))
+    throw new FileFormatError(file, 'expected a "workloads" list; run npm run bench:engine to measure the backends again');
   return parsed;
 }
 
@@ -77,7 +78,10 @@ export function forwardFlopsPerImage(c: ViTShape, loraRank = 0): number {
  * the measured backends from fastest to slowest on it. Per-op overhead dominates small steps and
  * kernel speed large ones, so the nearest measured size is the best guide.
  */
-export function fastestMeasured(workload: Workload, speeds: MeasuredSpeeds = measuredSpeeds()): { workload: MeasuredWorkload; order: MeasuredBackend[] } | undefined {
+export function fastestMeasured(
+  workload: Workload,
+  speeds: MeasuredSpeeds = measuredSpeeds(),
+): { workload: MeasuredWorkload; order: MeasuredBackend[] } | undefined {
   const flops = 2 * workload.batch * forwardFlopsPerImage(workload.model, 4);
   const candidates = speeds.workloads.filter((w) => w.mode === 'fwdbwd_lora' && w.ms.tensorflow !== undefined && w.ms.wasm !== undefined);
   if (candidates.length === 0) return undefined;

@@ -106,7 +106,8 @@ export function autoOrder(workload: Workload, speeds?: MeasuredSpeeds): { order:
  */
 export function autoChoiceText(workload: Workload = SHIPPED_WORKLOAD): string {
   const plan = autoOrder(workload);
-  const installed = (name: BackendName) => !(name in NATIVE_PACKAGES) || packageInstalled(NATIVE_PACKAGES[name as keyof typeof NATIVE_PACKAGES]);
+  const installed = (name: BackendName) =>
+    !(name in NATIVE_PACKAGES) || packageInstalled(NATIVE_PACKAGES[name as keyof typeof NATIVE_PACKAGES]);
   const onCpu = plan.order.slice(1).find(installed) ?? 'cpu';
   const gpu = installed('tensorflow-gpu') ? 'tensorflow-gpu if it finds a GPU, else ' : '';
   return `${gpu}${onCpu} (${plan.reason})`;

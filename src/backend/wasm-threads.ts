@@ -60,16 +60,20 @@ export function registerThreadedWasm(threads: number, xnnpackThreads = threads):
   if (!stock) throw new BackendError('@tensorflow/tfjs-backend-wasm registered no wasm backend factory');
   const status: ThreadedWasmStatus = { threads: 1 };
   tf.removeBackend('wasm');
-  tf.registerBackend('wasm', async () => {
-    try {
-      const backend = await withTimeout(createThreadedBackend(threads, xnnpackThreads), INIT_TIMEOUT_MS);
-      status.threads = threads;
-      return backend;
-    } catch (error) {
-      status.fallbackReason = error instanceof Error ? error.message : String(error);
-      return stock();
-    }
-  }, 2);
+  tf.registerBackend(
+    'wasm',
+    async () => {
+      try {
+        const backend = await withTimeout(createThreadedBackend(threads, xnnpackThreads), INIT_TIMEOUT_MS);
+        status.threads = threads;
+        return backend;
+      } catch (error) {
+        status.fallbackReason = error instanceof Error ? error.message : String(error);
+        return stock();
+      }
+    },
+    2,
+  );
   return status;
 }
 
@@ -131,11 +135,19 @@ declare const WebAssembly: {
  */
 function instantiateWithCores(wasmFile: string, threads: number) {
   let fail: (error: unknown) => void = () => undefined;
-  const failed = new Promise<never>((_, reject) => { fail = reject; });
+  const failed = new Promise<never>((_, reject) => {
+    fail = reject;
+  });
   let found: (memory: SharedHeap['memory'] | undefined) => void = () => undefined;
-  const memory = new Promise<SharedHeap['memory'] | undefined>((resolve) => { found = resolve; });
+  const memory = new Promise<SharedHeap['memory'] | undefined>((resolve) => {
+    found = resolve;
+  });
   const hook = (imports: WasmImports, receiveInstance: (i: WasmInstance, m: WasmModule) => void) => {
-    found(Object.values(imports).flatMap((fields) => Object.values(fields)).find((v) => v instanceof WebAssembly.Memory) as SharedHeap['memory'] | undefined);
+    found(
+      Object.values(imports)
+        .flatMap((fields) => Object.values(fields))
+        .find((v) => v instanceof WebAssembly.Memory) as SharedHeap['memory'] | undefined,
+    );
     const env = { ...imports.env, emscripten_num_logical_cores: () => 2 * threads };
     WebAssembly.instantiate(fs.readFileSync(wasmFile), { ...imports, env })
       .then(({ instance, module }) => receiveInstance(instance, module))

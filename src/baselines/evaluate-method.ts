@@ -11,13 +11,17 @@ export interface MethodResult extends MeanWithInterval {
   seconds: number;
 }
 
-
 /**
  * Accuracy of method `name` on episode i of a list, for episodes `first`, `first` + 1, ... of it
  * given as 0, 1, ...: the episode is tuned with seed options.seed + first + i, so a block of a list
  * scores as the whole list does. Intermediate tensors are freed (tf.tidy).
  */
-export function methodScorer(name: string, context: MethodContext, options: MethodOptions = {}, first = 0): (episode: EpisodeTensors, i: number) => number {
+export function methodScorer(
+  name: string,
+  context: MethodContext,
+  options: MethodOptions = {},
+  first = 0,
+): (episode: EpisodeTensors, i: number) => number {
   if (!(name in METHODS)) throw new ConfigError(`unknown method "${name}"; expected one of ${METHOD_NAMES.join(', ')}`);
   const method = METHODS[name as MethodName];
   const { distance, tuning, fullTuning, rank, cloraPairs, sadeWeight } = options;
@@ -38,7 +42,6 @@ export async function evaluateMethod(
 ): Promise<MethodResult> {
   const score = methodScorer(name, context, options);
   const started = performance.now();
-  const accuracies = await forEachEpisode(episodes, { ...options, run: `evaluate ${name}` }, score,
-    (sofar) => ({ accuracy: mean(sofar) }));
+  const accuracies = await forEachEpisode(episodes, { ...options, run: `evaluate ${name}` }, score, (sofar) => ({ accuracy: mean(sofar) }));
   return { method: name as MethodName, ...meanWithInterval(accuracies), accuracies, seconds: (performance.now() - started) / 1000 };
 }

@@ -66,10 +66,20 @@ function supportTunedMethod(adapterOf: ((context: MethodContext, options: Method
     const head = LinearHead.create(backbone.config.projectionDim, ways, options.seed ?? 0);
     try {
       const logitsOf = (x: tf.Tensor4D) => head.apply(backbone.forward(x, { adapter }).features);
-      fitOnSupport([...(adapter?.trainableVariables() ?? []), ...head.trainableVariables()], logitsOf, episode.support, supportLabels,
-        options.tuning ?? DEFAULT_TUNING, adapter ? () => adapter.regularizer() : undefined);
+      fitOnSupport(
+        [...(adapter?.trainableVariables() ?? []), ...head.trainableVariables()],
+        logitsOf,
+        episode.support,
+        supportLabels,
+        options.tuning ?? DEFAULT_TUNING,
+        adapter ? () => adapter.regularizer() : undefined,
+      );
       const logits = tf.tidy(() => head.apply(featuresInBatches((x) => backbone.forward(x, { adapter }).features, episode.query)));
-      try { return headAccuracy(logits, labelsAsArray(episode.queryLabels)); } finally { logits.dispose(); }
+      try {
+        return headAccuracy(logits, labelsAsArray(episode.queryLabels));
+      } finally {
+        logits.dispose();
+      }
     } finally {
       adapter?.dispose();
       head.dispose();
@@ -88,11 +98,14 @@ const linearProbe: EpisodeMethod = (context, episode, options) => {
   try {
     // the head sees features, so they travel through fitOnSupport as a [N·K, D, 1, 1] "image"
     const asImages = tf.reshape(supportFeatures, [...supportFeatures.shape, 1, 1]) as tf.Tensor4D;
-    fitOnSupport(head.trainableVariables(), (x) => head.apply(flattenImages(x)), asImages, supportLabels,
-      options.tuning ?? DEFAULT_TUNING);
+    fitOnSupport(head.trainableVariables(), (x) => head.apply(flattenImages(x)), asImages, supportLabels, options.tuning ?? DEFAULT_TUNING);
     asImages.dispose();
     const logits = tf.tidy(() => head.apply(queryFeatures));
-    try { return headAccuracy(logits, labelsAsArray(episode.queryLabels)); } finally { logits.dispose(); }
+    try {
+      return headAccuracy(logits, labelsAsArray(episode.queryLabels));
+    } finally {
+      logits.dispose();
+    }
   } finally {
     [supportFeatures, queryFeatures].forEach((t) => t.dispose());
     head.dispose();
@@ -108,9 +121,19 @@ const fullFineTuning: EpisodeMethod = (context, episode, options) => {
   try {
     const variables = treeTensors(tuned.weights) as tf.Variable[];
     const logitsOf = (x: tf.Tensor4D) => head.apply(tuned.forward(x).features);
-    fitOnSupport([...variables, ...head.trainableVariables()], logitsOf, episode.support, supportLabels, options.fullTuning ?? DEFAULT_FULL_TUNING);
+    fitOnSupport(
+      [...variables, ...head.trainableVariables()],
+      logitsOf,
+      episode.support,
+      supportLabels,
+      options.fullTuning ?? DEFAULT_FULL_TUNING,
+    );
     const logits = tf.tidy(() => head.apply(featuresInBatches((x) => tuned.forward(x).features, episode.query)));
-    try { return headAccuracy(logits, labelsAsArray(episode.queryLabels)); } finally { logits.dispose(); }
+    try {
+      return headAccuracy(logits, labelsAsArray(episode.queryLabels));
+    } finally {
+      logits.dispose();
+    }
   } finally {
     tuned.dispose();
     head.dispose();
@@ -124,18 +147,26 @@ function requireZoo(context: MethodContext, method: string): readonly LoraParame
 
 /** Every method, by the name used in reports and on the command line. */
 export const METHODS = {
-  'nn': prototypeMethod(() => null, false),
+  nn: prototypeMethod(() => null, false),
   'uniform-nn': prototypeMethod((c) => UniformComposition.create([...requireZoo(c, 'uniform-nn')]), true),
   'lora-recycle': prototypeMethod((c) => {
     if (!c.metaLora) throw new ConfigError('lora-recycle needs a meta-LoRA (run meta-train first), found none');
     return c.metaLora;
   }, false),
   'linear-probe': linearProbe,
-  'lora-linear': supportTunedMethod((c, o) => LoRA.create(c.backbone.config, { rank: o.rank ?? 4, targets: ['q', 'v'], seed: o.seed ?? 0 })),
+  'lora-linear': supportTunedMethod((c, o) =>
+    LoRA.create(c.backbone.config, { rank: o.rank ?? 4, targets: ['q', 'v'], seed: o.seed ?? 0 }),
+  ),
   'learned-composition': supportTunedMethod((c) => LearnedComposition.create([...requireZoo(c, 'learned-composition')])),
-  'clora': supportTunedMethod((c, o) => CLoRA.create(c.backbone.config, {
-    rank: o.rank ?? 4, pairs: o.cloraPairs ?? 2, targets: ['q', 'v'], seed: o.seed ?? 0, sadeWeight: o.sadeWeight ?? 1e-3,
-  })),
+  clora: supportTunedMethod((c, o) =>
+    CLoRA.create(c.backbone.config, {
+      rank: o.rank ?? 4,
+      pairs: o.cloraPairs ?? 2,
+      targets: ['q', 'v'],
+      seed: o.seed ?? 0,
+      sadeWeight: o.sadeWeight ?? 1e-3,
+    }),
+  ),
   'full-finetune': fullFineTuning,
 } satisfies Record<string, EpisodeMethod>;
 

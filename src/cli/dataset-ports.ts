@@ -21,8 +21,11 @@ export function datasetOption(values: OptionValues): DatasetSpec | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'string' || value === '') throw new ConfigError('--data expects an image folder or a data set name');
   if (fs.existsSync(value) && fs.statSync(value).isDirectory()) return { loader: 'folder', path: path.resolve(value) };
-  if ((DATASET_LOADERS as readonly string[]).includes(value) && value !== 'folder') return validateDatasetSpec({ loader: value as DatasetSpec['loader'] });
-  throw new ConfigError(`--data: "${value}" is neither a folder nor a data set name; expected an image folder (<dir>/<class>/<image>, docs/your-own-images.md) or one of ${DATASET_LOADERS.filter((l) => l !== 'folder').join(', ')}`);
+  if ((DATASET_LOADERS as readonly string[]).includes(value) && value !== 'folder')
+    return validateDatasetSpec({ loader: value as DatasetSpec['loader'] });
+  throw new ConfigError(
+    `--data: "${value}" is neither a folder nor a data set name; expected an image folder (<dir>/<class>/<image>, docs/your-own-images.md) or one of ${DATASET_LOADERS.filter((l) => l !== 'folder').join(', ')}`,
+  );
 }
 
 /**
@@ -53,7 +56,9 @@ export function withDataset(ports: PipelinePorts, spec: DatasetSpec | undefined,
     if (!loaded.has(size)) loaded.set(size, loadDatasetSpec({ ...spec, size }, control)); // a first build shows as a progress bar
     return loaded.get(size)!;
   };
-  const names = new Set(['base', 'validation', 'novel', 'test'].map((split) => datasetSetName(spec, split as Split)).concat(datasetSetName(spec)));
+  const names = new Set(
+    ['base', 'validation', 'novel', 'test'].map((split) => datasetSetName(spec, split as Split)).concat(datasetSetName(spec)),
+  );
   return {
     redis: ports.redis,
     async loadBackbone(config) {
@@ -64,7 +69,9 @@ export function withDataset(ports: PipelinePorts, spec: DatasetSpec | undefined,
     async zoo(backbone, config, dir, control) {
       const data = await load(backbone.config.imageSize);
       if (classesOf(data, 'base').length === 0) {
-        throw new ConfigError(`${describe(spec)} has no base classes to tune a zoo on: put class folders in <folder>/base/ (or give them "base" in splits.json), docs/your-own-images.md`);
+        throw new ConfigError(
+          `${describe(spec)} has no base classes to tune a zoo on: put class folders in <folder>/base/ (or give them "base" in splits.json), docs/your-own-images.md`,
+        );
       }
       return ports.zoo(backbone, withMainData(config, spec), dir, control);
     },
@@ -76,7 +83,9 @@ export function withDataset(ports: PipelinePorts, spec: DatasetSpec | undefined,
       const named = set.slice(spec.loader.length + 1) as Split;
       const split: Split = named || (classesOf(data, 'novel').length > 0 ? 'novel' : 'test');
       if (classesOf(data, split).length === 0) {
-        throw new ConfigError(`${describe(spec)} has no ${split} classes for episode set "${set}": put class folders in <folder>/${split}/ (or give them "${split}" in splits.json), docs/your-own-images.md`);
+        throw new ConfigError(
+          `${describe(spec)} has no ${split} classes for episode set "${set}": put class folders in <folder>/${split}/ (or give them "${split}" in splits.json), docs/your-own-images.md`,
+        );
       }
       return pipelineEpisodes(data, { ...spec, size: imageSize }, sampleEpisodes(data, split, { ...shape, count, seed }));
     },

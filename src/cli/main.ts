@@ -60,14 +60,19 @@ const REPEAT_MS = 1000;
  * ignored; a later interrupt quits at once without saving (exit code 130).
  */
 export function interruptListener(
-  controller: AbortController, stderr: ProgressSink, exit: (code: number) => void = (code) => process.exit(code), now: () => number = Date.now,
+  controller: AbortController,
+  stderr: ProgressSink,
+  exit: (code: number) => void = (code) => process.exit(code),
+  now: () => number = Date.now,
 ): () => void {
   let first: number | null = null;
   return () => {
     const time = now();
     if (first === null) {
       first = time;
-      stderr.write('\ninterrupt: stopping at the next step and saving what can be resumed (run the same command again to resume; Ctrl+C again quits without saving)\n');
+      stderr.write(
+        '\ninterrupt: stopping at the next step and saving what can be resumed (run the same command again to resume; Ctrl+C again quits without saving)\n',
+      );
       controller.abort();
     } else if (time - first >= REPEAT_MS) {
       stderr.write('\nsecond interrupt: quitting without saving\n');

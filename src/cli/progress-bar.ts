@@ -35,8 +35,11 @@ interface RunClock {
  */
 function clockFor(clocks: Map<string, RunClock>, event: StepEvent, now: number): RunClock {
   const previous = clocks.get(event.run);
-  const continues = previous !== undefined && event.step > previous.lastStep
-    && event.totalSteps === previous.totalSteps && previous.lastStep < previous.totalSteps;
+  const continues =
+    previous !== undefined &&
+    event.step > previous.lastStep &&
+    event.totalSteps === previous.totalSteps &&
+    previous.lastStep < previous.totalSteps;
   const clock = continues ? previous : { time: now, step: event.step, lastStep: event.step, totalSteps: event.totalSteps };
   clock.lastStep = event.step;
   clocks.set(event.run, clock);
@@ -72,7 +75,9 @@ export function progressBar(sink: ProgressSink = process.stderr, minIntervalMs =
     const seconds = (now - origin.time) / 1000;
     const rate = seconds > 0 ? (event.step - origin.step) / seconds : 0;
     const eta = rate > 0 ? (event.totalSteps - event.step) / rate : Infinity;
-    const metrics = Object.entries(event.metrics).map(([name, value]) => formatMetric(name, value)).join(' ');
+    const metrics = Object.entries(event.metrics)
+      .map(([name, value]) => formatMetric(name, value))
+      .join(' ');
     const line = `${event.run} [${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}] ${event.step}/${event.totalSteps} eta ${formatDuration(eta)} ${metrics}`;
     if (sink.isTTY) {
       const width = sink.columns ?? 120;

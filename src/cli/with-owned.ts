@@ -13,7 +13,10 @@ export type Own = <T extends Disposable>(resource: T) => T;
 export async function withOwned<T>(body: (own: Own) => Promise<T>): Promise<T> {
   const owned: Disposable[] = [];
   try {
-    return await body((resource) => { owned.push(resource); return resource; });
+    return await body((resource) => {
+      owned.push(resource);
+      return resource;
+    });
   } finally {
     for (const resource of owned.reverse()) resource.dispose();
   }

@@ -12,7 +12,11 @@ export interface RenderedImage {
  * trains on) that is pixel-identical to a training-split image of the same source is dropped,
  * then classes left with fewer than `minImages` images are dropped. Order is kept.
  */
-export function withoutBaseCopies(classes: readonly ClassInfo[], images: readonly RenderedImage[], minImages: number): { classes: ClassInfo[]; images: RenderedImage[] } {
+export function withoutBaseCopies(
+  classes: readonly ClassInfo[],
+  images: readonly RenderedImage[],
+  minImages: number,
+): { classes: ClassInfo[]; images: RenderedImage[] } {
   const split = new Map(classes.map((c) => [c.id, c.split]));
   const key = (image: RenderedImage) => `${image.source}\n${createHash('sha256').update(image.pixels).digest('hex')}`;
   const seen = (image: RenderedImage) => TRAINING_SPLITS.includes(split.get(image.classId) as Split);

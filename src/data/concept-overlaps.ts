@@ -8,7 +8,10 @@ import type { ClassInfo } from './dataset';
 
 /** Lower-case words of a class name: letters only, so an emoji's own character and punctuation drop out. */
 export function nameWords(name: string): string[] {
-  return name.toLowerCase().split(/[^\p{L}]+/u).filter((w) => w.length > 0);
+  return name
+    .toLowerCase()
+    .split(/[^\p{L}]+/u)
+    .filter((w) => w.length > 0);
 }
 
 /** A class of the seen set whose name holds `noun`, the whole name of the `unseen` classes listed. */

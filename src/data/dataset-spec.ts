@@ -31,7 +31,9 @@ export function validateDatasetSpec(spec: DatasetSpec): DatasetSpec {
     throw new ConfigError(`dataset spec: the folder loader needs path (the image folder), found ${JSON.stringify(spec.path)}`);
   }
   if (spec.path !== undefined && spec.loader !== 'folder') {
-    throw new ConfigError(`dataset spec: path applies to the folder loader only, found path ${JSON.stringify(spec.path)} for ${spec.loader}`);
+    throw new ConfigError(
+      `dataset spec: path applies to the folder loader only, found path ${JSON.stringify(spec.path)} for ${spec.loader}`,
+    );
   }
   return spec;
 }
@@ -45,12 +47,18 @@ export function loadDatasetSpec(spec: DatasetSpec, control: RunControl = {}): Pr
   validateDatasetSpec(spec);
   const common = { size: spec.size, cacheDir: spec.cacheDir, onEvent: control.onEvent, signal: control.signal };
   switch (spec.loader) {
-    case 'emoji': return loadEmojiDataset({ ...common, limit: spec.limit });
-    case 'glyphs': return loadGlyphDataset(common);
-    case 'glyph-domain': return loadGlyphDomainDataset(common);
-    case 'mnist': return loadMnist(common);
-    case 'fashion-mnist': return loadFashionMnist(common);
-    case 'folder': return loadImageFolder(spec.path!, common);
+    case 'emoji':
+      return loadEmojiDataset({ ...common, limit: spec.limit });
+    case 'glyphs':
+      return loadGlyphDataset(common);
+    case 'glyph-domain':
+      return loadGlyphDomainDataset(common);
+    case 'mnist':
+      return loadMnist(common);
+    case 'fashion-mnist':
+      return loadFashionMnist(common);
+    case 'folder':
+      return loadImageFolder(spec.path!, common);
   }
 }
 

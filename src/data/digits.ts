@@ -61,7 +61,12 @@ async function loadDigitsLike(source: Source, options: DigitsOptions): Promise<S
   const dir = options.sourceDir ?? source.dir();
   const imagesPath = findFile(dir, source.images, source);
   const labelsPath = findFile(dir, source.labels, source);
-  const recipe = { set: source.name, size, files: [imagesPath, labelsPath].map((p) => `${path.basename(p)}:${fs.statSync(p).size}`), version: 1 };
+  const recipe = {
+    set: source.name,
+    size,
+    files: [imagesPath, labelsPath].map((p) => `${path.basename(p)}:${fs.statSync(p).size}`),
+    version: 1,
+  };
   const cacheDir = options.cacheDir ?? defaultCacheDir();
   const name = `${source.name}-${size}`;
   const cached = readStore(cacheDir, name, recipe);
@@ -70,28 +75,41 @@ async function loadDigitsLike(source: Source, options: DigitsOptions): Promise<S
   const images = readIdx(imagesPath);
   const labels = readIdx(labelsPath);
   if (images.dims.length !== 3 || labels.dims.length !== 1 || images.dims[0] !== labels.dims[0]) {
-    throw new FileFormatError(imagesPath, `expected images [n, h, w] and labels [n] with the same n, found [${images.dims}] and [${labels.dims}]`);
+    throw new FileFormatError(
+      imagesPath,
+      `expected images [n, h, w] and labels [n] with the same n, found [${images.dims}] and [${labels.dims}]`,
+    );
   }
   const [n, h, w] = images.dims;
   const bad = labels.data.findIndex((l) => l >= source.classNames.length);
-  if (bad >= 0) throw new FileFormatError(labelsPath, `label ${labels.data[bad]} at ${bad} is not a class 0..${source.classNames.length - 1}`);
+  if (bad >= 0)
+    throw new FileFormatError(labelsPath, `label ${labels.data[bad]} at ${bad} is not a class 0..${source.classNames.length - 1}`);
   const run = `build ${name}`;
   options.onEvent?.({ kind: 'phase', run, phase: 'resize', message: `${n} images of ${h}×${w}` });
-  const resized = await mapLimited(Array.from({ length: n }, (_, i) => i), 4, (i) => resizeGrey(images.data.subarray(i * h * w, (i + 1) * h * w), h, w, size), (done) => {
-    if (done % 500 === 0 || done === n) options.onEvent?.({ kind: 'step', run, step: done, totalSteps: n, metrics: {} });
-  });
+  const resized = await mapLimited(
+    Array.from({ length: n }, (_, i) => i),
+    4,
+    (i) => resizeGrey(images.data.subarray(i * h * w, (i + 1) * h * w), h, w, size),
+    (done) => {
+      if (done % 500 === 0 || done === n) options.onEvent?.({ kind: 'step', run, step: done, totalSteps: n, metrics: {} });
+    },
+  );
   const pixels = new Uint8Array(n * size * size * 3);
   resized.forEach((image, i) => pixels.set(image, i * size * size * 3));
   const classes = source.classNames.map((className, label) => ({ id: `${source.name}:${label}`, name: className, split: 'test' as const }));
-  return new StoreDataset(writeStore(cacheDir, {
-    pixels,
-    index: {
-      name, imageSize: size, classes,
-      images: [...labels.data].map((label) => ({ classId: `${source.name}:${label}`, source: source.name })),
-      licences: { [source.name]: source.licence },
-      recipe,
-    },
-  }));
+  return new StoreDataset(
+    writeStore(cacheDir, {
+      pixels,
+      index: {
+        name,
+        imageSize: size,
+        classes,
+        images: [...labels.data].map((label) => ({ classId: `${source.name}:${label}`, source: source.name })),
+        licences: { [source.name]: source.licence },
+        recipe,
+      },
+    }),
+  );
 }
 
 export function loadMnist(options: DigitsOptions = {}): Promise<StoreDataset> {

@@ -12,12 +12,26 @@ import { StoreDataset } from './store-dataset';
  * Each set's licence is read from its package's info.json for the data card.
  */
 export const EMOJI_ARTISTS = [
-  'noto', 'noto-v1', 'twemoji', 'openmoji', 'fluent-emoji-flat', 'fluent-emoji', 'fluent-emoji-high-contrast',
-  'emojione', 'emojione-v1', 'emojione-monotone', 'fxemoji', 'streamline-emojis',
+  'noto',
+  'noto-v1',
+  'twemoji',
+  'openmoji',
+  'fluent-emoji-flat',
+  'fluent-emoji',
+  'fluent-emoji-high-contrast',
+  'emojione',
+  'emojione-v1',
+  'emojione-monotone',
+  'fxemoji',
+  'streamline-emojis',
 ] as const;
 
 function artistLicence(artist: string): string {
-  const info = require(`@iconify-json/${artist}/info.json`) as { name?: string; author?: { name?: string }; license?: { spdx?: string; title?: string } };
+  const info = require(`@iconify-json/${artist}/info.json`) as {
+    name?: string;
+    author?: { name?: string };
+    license?: { spdx?: string; title?: string };
+  };
   return `${info.license?.spdx ?? info.license?.title ?? 'unknown'} (${info.name ?? artist}${info.author?.name ? `, ${info.author.name}` : ''})`;
 }
 
@@ -78,7 +92,10 @@ function loadIconSet(artist: string): IconSet {
 
 /** Codepoints of an emoji as iconify writes them: hex, '-'-joined, without variation selector 16. */
 function codepointKey(emoji: string): string {
-  return [...emoji].map((c) => c.codePointAt(0)!.toString(16)).filter((h) => h !== 'fe0f').join('-');
+  return [...emoji]
+    .map((c) => c.codePointAt(0)!.toString(16))
+    .filter((h) => h !== 'fe0f')
+    .join('-');
 }
 
 /** The SVG of `emoji` in `set`, or undefined when the artist did not draw it. */
@@ -146,12 +163,21 @@ export async function loadEmojiDataset(options: EmojiOptions = {}): Promise<Stor
   });
   const run = `build ${name}`;
   options.onEvent?.({ kind: 'phase', run, phase: 'rasterise', message: `${jobs.length} images of ${candidates.length} emoji` });
-  const rendered = await mapLimited(jobs, 4, (job) => rasterizeSvg(job.svg, size), (done) => {
-    if (done % 200 === 0 || done === jobs.length) {
-      options.onEvent?.({ kind: 'step', run, step: done, totalSteps: jobs.length, metrics: {} });
-    }
-  });
-  const { classes, images } = withoutBaseCopies(candidates, jobs.map((job, i) => ({ classId: job.classId, source: job.source, pixels: rendered[i] })), minArtists);
+  const rendered = await mapLimited(
+    jobs,
+    4,
+    (job) => rasterizeSvg(job.svg, size),
+    (done) => {
+      if (done % 200 === 0 || done === jobs.length) {
+        options.onEvent?.({ kind: 'step', run, step: done, totalSteps: jobs.length, metrics: {} });
+      }
+    },
+  );
+  const { classes, images } = withoutBaseCopies(
+    candidates,
+    jobs.map((job, i) => ({ classId: job.classId, source: job.source, pixels: rendered[i] })),
+    minArtists,
+  );
   const pixels = new Uint8Array(images.length * size * size * 3);
   images.forEach((image, i) => pixels.set(image.pixels, i * size * size * 3));
   const store = writeStore(dir, {
@@ -167,4 +193,3 @@ export async function loadEmojiDataset(options: EmojiOptions = {}): Promise<Stor
   });
   return new StoreDataset(store);
 }
-

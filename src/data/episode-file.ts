@@ -16,7 +16,6 @@ export function loadEpisodes(filePath: string): EpisodeList {
   return validateEpisodeList(value, filePath);
 }
 
-
 type Fail = (detail: string) => never;
 
 function integer(value: unknown, name: string, fail: Fail, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -41,7 +40,8 @@ function validateEpisode(e: Episode, where: string, list: EpisodeList, fail: Fai
   if (typeof e !== 'object' || e === null) fail(`${where} must be an object`);
   const { ways, shots, queries } = list;
   const classIds = strings(e.classIds, `${where}.classIds`, fail);
-  if (classIds.length !== ways || new Set(classIds).size !== ways) fail(`${where}.classIds must hold ${ways} distinct class ids, found ${JSON.stringify(classIds)}`);
+  if (classIds.length !== ways || new Set(classIds).size !== ways)
+    fail(`${where}.classIds must hold ${ways} distinct class ids, found ${JSON.stringify(classIds)}`);
   const supportImages = integers(e.supportImages, `${where}.supportImages`, fail, 0);
   const supportLabels = integers(e.supportLabels, `${where}.supportLabels`, fail, 0, ways - 1);
   if (supportImages.length !== ways * shots || supportLabels.length !== ways * shots) {
@@ -57,7 +57,8 @@ function validateEpisode(e: Episode, where: string, list: EpisodeList, fail: Fai
     const q = queryLabels.filter((l) => l === label).length;
     if (q !== perClass[label]) fail(`${where}: class ${label} has ${q} query images, its queriesPerClass says ${perClass[label]}`);
   }
-  if (queryImages.length !== queryLabels.length) fail(`${where}: ${queryImages.length} query images but ${queryLabels.length} query labels`);
+  if (queryImages.length !== queryLabels.length)
+    fail(`${where}: ${queryImages.length} query images but ${queryLabels.length} query labels`);
   const supportSet = new Set(supportImages);
   if (supportSet.size !== supportImages.length) fail(`${where}: an image appears twice in support`);
   const shared = queryImages.find((i) => supportSet.has(i));
@@ -75,7 +76,9 @@ function validateEpisode(e: Episode, where: string, list: EpisodeList, fail: Fai
 
 /** Checks that `value` is a complete, consistent EpisodeList; the error names the first bad field. */
 export function validateEpisodeList(value: unknown, filePath?: string): EpisodeList {
-  const fail: Fail = (detail) => { throw new FileFormatError(filePath, `episode list: ${detail}`); };
+  const fail: Fail = (detail) => {
+    throw new FileFormatError(filePath, `episode list: ${detail}`);
+  };
   if (typeof value !== 'object' || value === null || Array.isArray(value)) fail('must be a JSON object');
   const list = value as EpisodeList;
   if (list.format !== 'lora-recycle-episodes/1') fail(`format must be "lora-recycle-episodes/1", found ${JSON.stringify(list.format)}`);
@@ -86,7 +89,8 @@ export function validateEpisodeList(value: unknown, filePath?: string): EpisodeL
   integer(list.shots, 'shots', fail, 1);
   integer(list.queries, 'queries', fail, 1);
   integer(list.seed, 'seed', fail, 0, 0xffffffff);
-  if (typeof list.disjointSources !== 'boolean') fail(`disjointSources must be true or false, found ${JSON.stringify(list.disjointSources)}`);
+  if (typeof list.disjointSources !== 'boolean')
+    fail(`disjointSources must be true or false, found ${JSON.stringify(list.disjointSources)}`);
   if (typeof list.queryRule !== 'string') fail('queryRule must be a string');
   strings(list.skippedClasses, 'skippedClasses', fail);
   if (!Array.isArray(list.episodes) || list.episodes.length === 0) fail('episodes must be a non-empty array');

@@ -47,9 +47,10 @@ export interface EpisodeList {
 }
 
 const FORMAT = 'lora-recycle-episodes/1';
-const QUERY_RULE = 'queries per class = min(Q, images of the class - K); classes with fewer than K + 1 images are skipped'
-  + '; with disjointSources, support comes from one half of the sources and query from the other, and a class takes part'
-  + ' only if it has K images in the support half and 1 in the query half';
+const QUERY_RULE =
+  'queries per class = min(Q, images of the class - K); classes with fewer than K + 1 images are skipped' +
+  '; with disjointSources, support comes from one half of the sources and query from the other, and a class takes part' +
+  ' only if it has K images in the support half and 1 in the query half';
 
 function positiveInteger(value: unknown, name: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
@@ -88,24 +89,48 @@ export function sampleEpisodes(dataset: ImageDataset, split: Split, options: Epi
   const eligible = classes.filter((c) => c.images.length >= shots + 1);
   const skippedClasses = classes.filter((c) => c.images.length < shots + 1).map((c) => c.id);
   if (eligible.length < ways) {
-    const few = classes.filter((c) => c.images.length < shots + 1).map((c) => `${dataset.classes.find((d) => d.id === c.id)?.name ?? c.id} (${c.images.length})`);
-    const fix = few.length > 0
-      ? `; classes with too few images: ${few.slice(0, 10).join(', ')}${few.length > 10 ? ` and ${few.length - 10} more` : ''}: add images to them, or lower K (shots) or N (ways)`
-      : `; add classes to split ${split}, or lower N (ways)`;
-    throw new ConfigError(`sampleEpisodes: ${dataset.name} ${split} has ${eligible.length} classes with at least K + 1 = ${shots + 1} images, fewer than N = ${ways} ways${fix}`);
+    const few = classes
+      .filter((c) => c.images.length < shots + 1)
+      .map((c) => `${dataset.classes.find((d) => d.id === c.id)?.name ?? c.id} (${c.images.length})`);
+    const fix =
+      few.length > 0
+        ? `; classes with too few images: ${few.slice(0, 10).join(', ')}${few.length > 10 ? ` and ${few.length - 10} more` : ''}: add images to them, or lower K (shots) or N (ways)`
+        : `; add classes to split ${split}, or lower N (ways)`;
+    throw new ConfigError(
+      `sampleEpisodes: ${dataset.name} ${split} has ${eligible.length} classes with at least K + 1 = ${shots + 1} images, fewer than N = ${ways} ways${fix}`,
+    );
   }
   const sources = [...new Set(eligible.flatMap((c) => c.images.map((r) => r.source)))].sort();
   if (disjointSources && sources.length < 2) {
-    throw new ConfigError(`sampleEpisodes: disjointSources needs at least 2 sources, ${dataset.name} ${split} has ${sources.length} (${sources.join(', ')})`);
+    throw new ConfigError(
+      `sampleEpisodes: disjointSources needs at least 2 sources, ${dataset.name} ${split} has ${sources.length} (${sources.join(', ')})`,
+    );
   }
 
   const random = new SeededRandom(options.seed);
-  const episodes = Array.from({ length: count }, () => (disjointSources
-    ? crossSourceEpisode(random, eligible, sources, ways, shots, queries, `${dataset.name} ${split}`)
-    : episodeFrom(random, random.choose(eligible, ways).map((c) => ({ id: c.id, support: c.images, query: c.images })), shots, queries)));
+  const episodes = Array.from({ length: count }, () =>
+    disjointSources
+      ? crossSourceEpisode(random, eligible, sources, ways, shots, queries, `${dataset.name} ${split}`)
+      : episodeFrom(
+          random,
+          random.choose(eligible, ways).map((c) => ({ id: c.id, support: c.images, query: c.images })),
+          shots,
+          queries,
+        ),
+  );
   return {
-    format: FORMAT, dataset: dataset.name, split, imageSize: dataset.imageSize, ways, shots, queries,
-    seed: options.seed, disjointSources, queryRule: QUERY_RULE, skippedClasses, episodes,
+    format: FORMAT,
+    dataset: dataset.name,
+    split,
+    imageSize: dataset.imageSize,
+    ways,
+    shots,
+    queries,
+    seed: options.seed,
+    disjointSources,
+    queryRule: QUERY_RULE,
+    skippedClasses,
+    episodes,
   };
 }
 
@@ -123,8 +148,14 @@ function episodeFrom(random: SeededRandom, chosen: Candidate[], shots: number, q
     const rest = c.query.filter((r) => !support.includes(r));
     const query = random.choose(rest, Math.min(queries, rest.length));
     episode.classIds.push(c.id);
-    for (const r of support) { episode.supportImages.push(r.index); episode.supportLabels.push(label); }
-    for (const r of query) { episode.queryImages.push(r.index); episode.queryLabels.push(label); }
+    for (const r of support) {
+      episode.supportImages.push(r.index);
+      episode.supportLabels.push(label);
+    }
+    for (const r of query) {
+      episode.queryImages.push(r.index);
+      episode.queryLabels.push(label);
+    }
     episode.queriesPerClass.push(query.length);
   });
   return episode;
@@ -132,7 +163,15 @@ function episodeFrom(random: SeededRandom, chosen: Candidate[], shots: number, q
 
 const SOURCE_SPLIT_ATTEMPTS = 100;
 
-function crossSourceEpisode(random: SeededRandom, eligible: { id: string; images: readonly ImageRecord[] }[], sources: string[], ways: number, shots: number, queries: number, where: string): Episode {
+function crossSourceEpisode(
+  random: SeededRandom,
+  eligible: { id: string; images: readonly ImageRecord[] }[],
+  sources: string[],
+  ways: number,
+  shots: number,
+  queries: number,
+  where: string,
+): Episode {
   for (let attempt = 0; attempt < SOURCE_SPLIT_ATTEMPTS; attempt++) {
     const order = random.choose(sources, sources.length);
     const supportSources = order.slice(0, Math.ceil(sources.length / 2)).sort();
@@ -148,7 +187,9 @@ function crossSourceEpisode(random: SeededRandom, eligible: { id: string; images
       return { ...episodeFrom(random, random.choose(candidates, ways), shots, queries), supportSources, querySources };
     }
   }
-  throw new ConfigError(`sampleEpisodes: in ${SOURCE_SPLIT_ATTEMPTS} random halvings of the sources of ${where}, never ${ways} classes had ${shots} support-half and 1 query-half image; lower N or K, or drop disjointSources`);
+  throw new ConfigError(
+    `sampleEpisodes: in ${SOURCE_SPLIT_ATTEMPTS} random halvings of the sources of ${where}, never ${ways} classes had ${shots} support-half and 1 query-half image; lower N or K, or drop disjointSources`,
+  );
 }
 
 /** The tensors of one N-way K-shot episode (what evaluateEpisodeSource and episodeAccuracy take). */
@@ -171,13 +212,18 @@ export interface EpisodeSource {
  * must belong to its label's class.
  */
 export function episodeTensors(dataset: ImageDataset, episode: Episode, transform: ImageTransform): EpisodeTensors {
-  const records = (images: number[], labels: number[], part: string): ImageRecord[] => images.map((index, i) => {
-    const classId = episode.classIds[labels[i]];
-    if (classId === undefined) throw new ConfigError(`episodeTensors: ${part} label ${labels[i]} has no class (${episode.classIds.length} ways)`);
-    const record = dataset.imagesOf(classId).find((r) => r.index === index);
-    if (!record) throw new ConfigError(`episodeTensors: image ${index} is not an image of class ${classId} in ${dataset.name}; was the episode list sampled from another build?`);
-    return record;
-  });
+  const records = (images: number[], labels: number[], part: string): ImageRecord[] =>
+    images.map((index, i) => {
+      const classId = episode.classIds[labels[i]];
+      if (classId === undefined)
+        throw new ConfigError(`episodeTensors: ${part} label ${labels[i]} has no class (${episode.classIds.length} ways)`);
+      const record = dataset.imagesOf(classId).find((r) => r.index === index);
+      if (!record)
+        throw new ConfigError(
+          `episodeTensors: image ${index} is not an image of class ${classId} in ${dataset.name}; was the episode list sampled from another build?`,
+        );
+      return record;
+    });
   const supportRecords = records(episode.supportImages, episode.supportLabels, 'support');
   const queryRecords = records(episode.queryImages, episode.queryLabels, 'query');
   const images = (part: ImageRecord[]) => tf.tidy(() => transform(pixelTensor(dataset, part)));
@@ -193,7 +239,9 @@ export function episodeTensors(dataset: ImageDataset, episode: Episode, transfor
 /** A fixed episode list as the EpisodeSource of evaluateEpisodeSource (tensors built per episode, see episodeTensors). */
 export function episodeSource(dataset: ImageDataset, list: EpisodeList, transform: ImageTransform): EpisodeSource {
   if (list.dataset !== dataset.name || list.imageSize !== dataset.imageSize) {
-    throw new ConfigError(`episodeSource: the episodes were sampled from ${list.dataset} at ${list.imageSize}px, not ${dataset.name} at ${dataset.imageSize}px`);
+    throw new ConfigError(
+      `episodeSource: the episodes were sampled from ${list.dataset} at ${list.imageSize}px, not ${dataset.name} at ${dataset.imageSize}px`,
+    );
   }
   return { count: list.episodes.length, episode: (i) => episodeTensors(dataset, list.episodes[i], transform) };
 }

@@ -33,24 +33,53 @@ export interface GlyphDomainOptions extends RunControl {
   cacheDir?: string;
 }
 
-interface FontFile { id: string; file: string; pkg: string; version: string }
+interface FontFile {
+  id: string;
+  file: string;
+  pkg: string;
+  version: string;
+}
 
 /** The font files (.ttf, .otf) of the installed packages, sorted; the versions go into the recipe. */
 function installedFonts(packages: readonly string[]): { fonts: FontFile[]; installed: string[] } {
   // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format fields, not a template
   const query = spawnSync('dpkg-query', ['-W', '-f', '${Package}\t${Version}\t${db:Status-Abbrev}\n', ...packages], { encoding: 'utf8' });
-  if (query.error) throw new MissingResourceError(`domain B's fonts come from Debian packages, but dpkg-query did not run (${query.error.message})`);
-  const versions = new Map(query.stdout.split('\n').map((line) => line.split('\t')).filter((f) => f[2]?.startsWith('ii')).map((f) => [f[0], f[1]]));
-  const fonts = [...versions].flatMap(([pkg, version]) => spawnSync('dpkg-query', ['-L', pkg], { encoding: 'utf8' }).stdout.split('\n')
-    .filter((file) => /\.(ttf|otf)$/.test(file) && fs.existsSync(file))
-    .map((file) => ({ id: path.basename(file).replace(/\.(ttf|otf)$/, ''), file, pkg, version })));
-  return { fonts: fonts.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)), installed: [...versions].map(([pkg, version]) => `${pkg} ${version}`).sort() };
+  if (query.error)
+    throw new MissingResourceError(`domain B's fonts come from Debian packages, but dpkg-query did not run (${query.error.message})`);
+  const versions = new Map(
+    query.stdout
+      .split('\n')
+      .map((line) => line.split('\t'))
+      .filter((f) => f[2]?.startsWith('ii'))
+      .map((f) => [f[0], f[1]]),
+  );
+  const fonts = [...versions].flatMap(([pkg, version]) =>
+    spawnSync('dpkg-query', ['-L', pkg], { encoding: 'utf8' })
+      .stdout.split('\n')
+      .filter((file) => /\.(ttf|otf)$/.test(file) && fs.existsSync(file))
+      .map((file) => ({ id: path.basename(file).replace(/\.(ttf|otf)$/, ''), file, pkg, version })),
+  );
+  return {
+    fonts: fonts.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
+    installed: [...versions].map(([pkg, version]) => `${pkg} ${version}`).sort(),
+  };
 }
 
 const hashOf = (text: string | Uint8Array) => createHash('sha1').update(text).digest('base64');
 
-interface Candidate { font: number; family: string; svg: Buffer; suspects: string[] } // svg deflated
-interface CharacterEntry { code: number; script: string; shapes: Set<string>; candidates: Candidate[]; twin?: string }
+interface Candidate {
+  font: number;
+  family: string;
+  svg: Buffer;
+  suspects: string[];
+} // svg deflated
+interface CharacterEntry {
+  code: number;
+  script: string;
+  shapes: Set<string>;
+  candidates: Candidate[];
+  twin?: string;
+}
 
 /**
  * Reads every font once: each character of B it draws, one candidate per distinct shape. A
@@ -70,7 +99,8 @@ function collectCandidates(fonts: FontFile[], size: number, control: RunControl,
   const unreadable: string[] = [];
   fonts.forEach((f, i) => {
     if (control.signal?.aborted) throw new CancelledError(`${run}: stopped after reading ${i} of ${fonts.length} fonts; nothing was saved`);
-    if ((i + 1) % 100 === 0 || i + 1 === fonts.length) control.onEvent?.({ kind: 'step', run, step: i + 1, totalSteps: fonts.length, metrics: {} });
+    if ((i + 1) % 100 === 0 || i + 1 === fonts.length)
+      control.onEvent?.({ kind: 'step', run, step: i + 1, totalSteps: fonts.length, metrics: {} });
     let font: opentype.Font;
     try {
       font = opentype.parse(new Uint8Array(fs.readFileSync(f.file)).buffer);
@@ -79,7 +109,9 @@ function collectCandidates(fonts: FontFile[], size: number, control: RunControl,
       return;
     }
     const cmap = font.tables.cmap?.glyphIndexMap ?? {};
-    const codes = Object.keys(cmap).map(Number).filter((code) => cmap[code] && entries.has(code));
+    const codes = Object.keys(cmap)
+      .map(Number)
+      .filter((code) => cmap[code] && entries.has(code));
     if (codes.length === 0) return;
     const family = font.names.preferredFamily?.en ?? font.names.fontFamily?.en ?? f.id;
     const outline = (code: number) => {
@@ -87,9 +119,17 @@ function collectCandidates(fonts: FontFile[], size: number, control: RunControl,
       const key = glyphPath && shapeKey(glyphPath);
       if (!glyphPath || !key) return undefined;
       const box = glyphPath.getBoundingBox();
-      return { code, glyphPath, key: hashOf(key), commands: glyphPath.commands.map((c) => c.type).join(''), aspect: (box.x2 - box.x1) / (box.y2 - box.y1) };
+      return {
+        code,
+        glyphPath,
+        key: hashOf(key),
+        commands: glyphPath.commands.map((c) => c.type).join(''),
+        aspect: (box.x2 - box.x1) / (box.y2 - box.y1),
+      };
     };
-    const seen = SEEN_CHARACTERS.filter((code) => cmap[code]).map(outline).filter((s): s is NonNullable<typeof s> => s !== undefined);
+    const seen = SEEN_CHARACTERS.filter((code) => cmap[code])
+      .map(outline)
+      .filter((s): s is NonNullable<typeof s> => s !== undefined);
     const seenByKey = new Map(seen.map((s) => [s.key, s.code]));
     if (/^fonts-(dejavu-|liberation$)/.test(f.pkg)) seenSvgs.push(...seen.map((s) => outlineSvg(s.glyphPath, size * 4)!));
     for (const code of codes) {
@@ -103,11 +143,13 @@ function collectCandidates(fonts: FontFile[], size: number, control: RunControl,
       }
       if (entry.shapes.has(drawn.key)) continue; // drawn alike by an earlier font
       entry.shapes.add(drawn.key);
-      const suspects = seen.filter((s) => s.commands === drawn.commands && Math.abs(s.aspect - drawn.aspect) <= 0.02 * drawn.aspect).map((s) => {
-        const key = `${f.id}\n${s.code}`;
-        if (!suspectSvgs.has(key)) suspectSvgs.set(key, outlineSvg(s.glyphPath, size * 4)!);
-        return key;
-      });
+      const suspects = seen
+        .filter((s) => s.commands === drawn.commands && Math.abs(s.aspect - drawn.aspect) <= 0.02 * drawn.aspect)
+        .map((s) => {
+          const key = `${f.id}\n${s.code}`;
+          if (!suspectSvgs.has(key)) suspectSvgs.set(key, outlineSvg(s.glyphPath, size * 4)!);
+          return key;
+        });
       entry.candidates.push({ font: i, family, svg: Buffer.from(deflateRawSync(outlineSvg(drawn.glyphPath, size * 4)!)), suspects });
     }
   });
@@ -126,13 +168,21 @@ function byFamilyRoundRobin(candidates: Candidate[], fonts: FontFile[]): Candida
 }
 
 /** Assigns every class a split: seeded random by class, or whole scripts (DOMAIN_SCRIPTS' byScript). */
-export function assignDomainSplits(classes: readonly ClassInfo[], rule: DomainSplitRule, proportions: DomainProportions, seed: number): ClassInfo[] {
-  if (rule === 'by-script') return classes.map((c) => ({ ...c, split: DOMAIN_SCRIPTS.find((s) => s.script === c.category)?.byScript ?? 'novel' }));
+export function assignDomainSplits(
+  classes: readonly ClassInfo[],
+  rule: DomainSplitRule,
+  proportions: DomainProportions,
+  seed: number,
+): ClassInfo[] {
+  if (rule === 'by-script')
+    return classes.map((c) => ({ ...c, split: DOMAIN_SCRIPTS.find((s) => s.script === c.category)?.byScript ?? 'novel' }));
   const order = new SeededRandom(seed).permutation(classes.length);
   const base = Math.round(classes.length * proportions.base);
   const validation = Math.round(classes.length * proportions.validation);
   const splitAt = new Array<Split>(classes.length);
-  order.forEach((classIndex, rank) => { splitAt[classIndex] = rank < base ? 'base' : rank < base + validation ? 'validation' : 'novel'; });
+  order.forEach((classIndex, rank) => {
+    splitAt[classIndex] = rank < base ? 'base' : rank < base + validation ? 'validation' : 'novel';
+  });
   return classes.map((c, i) => ({ ...c, split: splitAt[i] }));
 }
 
@@ -145,7 +195,15 @@ function checkedProportions(p: DomainProportions): DomainProportions {
 }
 
 /** Rasterises each character's candidates in drawing order until maxImages distinct images; drops homoglyphs. */
-async function drawClasses(entries: CharacterEntry[], fonts: FontFile[], suspectSvgs: Map<string, string>, seenSvgs: string[], o: { size: number; minImages: number; maxImages: number }, control: RunControl, run: string) {
+async function drawClasses(
+  entries: CharacterEntry[],
+  fonts: FontFile[],
+  suspectSvgs: Map<string, string>,
+  seenSvgs: string[],
+  o: { size: number; minImages: number; maxImages: number },
+  control: RunControl,
+  run: string,
+) {
   // an image equal to one of A's glyph images in another font (a thin bar = l, I) makes a homoglyph too
   const seenImages = new Set((await mapLimited(seenSvgs, 4, (svg) => rasterizeSvg(svg, o.size))).map(hashOf));
   const suspectHashes = new Map<string, Promise<string>>();
@@ -154,39 +212,59 @@ async function drawClasses(entries: CharacterEntry[], fonts: FontFile[], suspect
     return suspectHashes.get(key)!;
   };
   const eligible = entries.filter((e) => e.twin === undefined && e.candidates.length >= o.minImages);
-  const homoglyphs = entries.filter((e) => e.twin !== undefined).map((e) => `U+${e.code.toString(16).toUpperCase().padStart(4, '0')}: ${e.twin}`);
-  control.onEvent?.({ kind: 'phase', run, phase: 'rasterise', message: `${eligible.length} characters with ≥ ${o.minImages} shapes; ${homoglyphs.length} homoglyphs of seen characters left out` });
-  const drawn = await mapLimited(eligible, 4, async (entry) => {
-    if (control.signal?.aborted) throw new CancelledError(`${run}: stopped while rasterising; nothing was saved`);
-    const classId = `glyph:${entry.code.toString(16).padStart(4, '0')}`;
-    const images: RenderedImage[] = [];
-    const hashes = new Set<string>();
-    for (const c of byFamilyRoundRobin(entry.candidates, fonts)) {
-      if (images.length >= o.maxImages) break;
-      const pixels = await rasterizeSvg(inflateRawSync(c.svg).toString('utf8'), o.size);
-      const hash = hashOf(pixels);
-      if (hashes.has(hash)) continue; // two fonts (weights, families) drawing it alike at this size
-      if (seenImages.has(hash)) {
-        homoglyphs.push(`U+${entry.code.toString(16).toUpperCase().padStart(4, '0')}: ${fonts[c.font].id} draws it like a glyph-set base image`);
-        return [];
-      }
-      for (const key of c.suspects) {
-        if ((await suspectHash(key)) === hash) {
-          homoglyphs.push(`U+${entry.code.toString(16).toUpperCase().padStart(4, '0')}: ${key.replace('\n', ' draws it as code ')}`);
+  const homoglyphs = entries
+    .filter((e) => e.twin !== undefined)
+    .map((e) => `U+${e.code.toString(16).toUpperCase().padStart(4, '0')}: ${e.twin}`);
+  control.onEvent?.({
+    kind: 'phase',
+    run,
+    phase: 'rasterise',
+    message: `${eligible.length} characters with ≥ ${o.minImages} shapes; ${homoglyphs.length} homoglyphs of seen characters left out`,
+  });
+  const drawn = await mapLimited(
+    eligible,
+    4,
+    async (entry) => {
+      if (control.signal?.aborted) throw new CancelledError(`${run}: stopped while rasterising; nothing was saved`);
+      const classId = `glyph:${entry.code.toString(16).padStart(4, '0')}`;
+      const images: RenderedImage[] = [];
+      const hashes = new Set<string>();
+      for (const c of byFamilyRoundRobin(entry.candidates, fonts)) {
+        if (images.length >= o.maxImages) break;
+        const pixels = await rasterizeSvg(inflateRawSync(c.svg).toString('utf8'), o.size);
+        const hash = hashOf(pixels);
+        if (hashes.has(hash)) continue; // two fonts (weights, families) drawing it alike at this size
+        if (seenImages.has(hash)) {
+          homoglyphs.push(
+            `U+${entry.code.toString(16).toUpperCase().padStart(4, '0')}: ${fonts[c.font].id} draws it like a glyph-set base image`,
+          );
           return [];
         }
+        for (const key of c.suspects) {
+          if ((await suspectHash(key)) === hash) {
+            homoglyphs.push(`U+${entry.code.toString(16).toUpperCase().padStart(4, '0')}: ${key.replace('\n', ' draws it as code ')}`);
+            return [];
+          }
+        }
+        hashes.add(hash);
+        images.push({ classId, source: fonts[c.font].id, pixels });
       }
-      hashes.add(hash);
-      images.push({ classId, source: fonts[c.font].id, pixels });
-    }
-    return images.length >= o.minImages ? images : [];
-  }, (done) => {
-    if (done % 50 === 0 || done === eligible.length) control.onEvent?.({ kind: 'step', run, step: done, totalSteps: eligible.length, metrics: {} });
-  });
+      return images.length >= o.minImages ? images : [];
+    },
+    (done) => {
+      if (done % 50 === 0 || done === eligible.length)
+        control.onEvent?.({ kind: 'step', run, step: done, totalSteps: eligible.length, metrics: {} });
+    },
+  );
   const kept = eligible.filter((_, i) => drawn[i].length > 0);
   const classes: ClassInfo[] = kept.map((e) => {
     const char = String.fromCodePoint(e.code);
-    return { id: `glyph:${e.code.toString(16).padStart(4, '0')}`, name: `${char} U+${e.code.toString(16).toUpperCase().padStart(4, '0')}`, split: 'novel', category: e.script };
+    return {
+      id: `glyph:${e.code.toString(16).padStart(4, '0')}`,
+      name: `${char} U+${e.code.toString(16).toUpperCase().padStart(4, '0')}`,
+      split: 'novel',
+      category: e.script,
+    };
   });
   return { classes, images: drawn.flat(), homoglyphs };
 }
@@ -217,17 +295,33 @@ export async function loadGlyphDomainDataset(options: GlyphDomainOptions = {}): 
   const size = positiveIntegerOption(options.size ?? 32, 'loadGlyphDomainDataset: size');
   const minImages = positiveIntegerOption(options.minImages ?? 20, 'loadGlyphDomainDataset: minImages');
   const maxImages = positiveIntegerOption(options.maxImages ?? Math.max(24, minImages), 'loadGlyphDomainDataset: maxImages');
-  if (maxImages < minImages) throw new ConfigError(`loadGlyphDomainDataset: maxImages must be at least minImages (${minImages}), found ${maxImages}`);
+  if (maxImages < minImages)
+    throw new ConfigError(`loadGlyphDomainDataset: maxImages must be at least minImages (${minImages}), found ${maxImages}`);
   const rule = options.split ?? 'random';
-  if (rule !== 'random' && rule !== 'by-script') throw new ConfigError(`loadGlyphDomainDataset: split must be 'random' or 'by-script', found ${JSON.stringify(rule)}`);
+  if (rule !== 'random' && rule !== 'by-script')
+    throw new ConfigError(`loadGlyphDomainDataset: split must be 'random' or 'by-script', found ${JSON.stringify(rule)}`);
   const proportions = checkedProportions(options.proportions ?? DOMAIN_PROPORTIONS);
   const seed = options.seed ?? 1;
   const packages = options.packages ?? DOMAIN_FONT_PACKAGES;
   const { fonts, installed } = installedFonts(packages);
-  if (fonts.length === 0) throw new MissingResourceError(`no font files in the Debian packages ${packages.join(', ')}: run scripts/setup.sh as root (or apt-get install them)`);
+  if (fonts.length === 0)
+    throw new MissingResourceError(
+      `no font files in the Debian packages ${packages.join(', ')}: run scripts/setup.sh as root (or apt-get install them)`,
+    );
 
-  const render = { size, minImages, maxImages, scripts: DOMAIN_SCRIPTS.map((s) => `${s.script} ${s.from.toString(16)}-${s.to.toString(16)}`), packages: installed, fonts: fonts.map((f) => f.id), version: 2 };
-  const splitRecipe = rule === 'random' ? { rule, proportions, seed } : { rule, scripts: Object.fromEntries(DOMAIN_SCRIPTS.map((s) => [s.script, s.byScript])) };
+  const render = {
+    size,
+    minImages,
+    maxImages,
+    scripts: DOMAIN_SCRIPTS.map((s) => `${s.script} ${s.from.toString(16)}-${s.to.toString(16)}`),
+    packages: installed,
+    fonts: fonts.map((f) => f.id),
+    version: 2,
+  };
+  const splitRecipe =
+    rule === 'random'
+      ? { rule, proportions, seed }
+      : { rule, scripts: Object.fromEntries(DOMAIN_SCRIPTS.map((s) => [s.script, s.byScript])) };
   const recipe = { set: 'glyph-domain', render, split: splitRecipe };
   const dir = options.cacheDir ?? defaultCacheDir();
   const name = `glyph-domain-${size}${rule === 'by-script' ? '-by-script' : ''}`;
@@ -243,14 +337,22 @@ export async function loadGlyphDomainDataset(options: GlyphDomainOptions = {}): 
   } else {
     options.onEvent?.({ kind: 'phase', run, phase: 'fonts', message: `${fonts.length} font files of ${installed.length} packages` });
     const { entries, suspectSvgs, seenSvgs, unreadable } = collectCandidates(fonts, size, options, run);
-    if (unreadable.length) options.onEvent?.({ kind: 'phase', run, phase: 'fonts', message: `unreadable, skipped: ${unreadable.join('; ')}` });
+    if (unreadable.length)
+      options.onEvent?.({ kind: 'phase', run, phase: 'fonts', message: `unreadable, skipped: ${unreadable.join('; ')}` });
     const drawn = await drawClasses(entries, fonts, suspectSvgs, seenSvgs, { size, minImages, maxImages }, options, run);
     const pixels = new Uint8Array(drawn.images.length * size * size * 3);
     drawn.images.forEach((image, i) => pixels.set(image.pixels, i * size * size * 3));
     const used = new Set(drawn.images.map((image) => image.source));
-    const licences = Object.fromEntries(fonts.filter((f) => used.has(f.id)).map((f) => [f.id, `${fontLicence(f.pkg)} (${f.pkg} ${f.version})`]));
+    const licences = Object.fromEntries(
+      fonts.filter((f) => used.has(f.id)).map((f) => [f.id, `${fontLicence(f.pkg)} (${f.pkg} ${f.version})`]),
+    );
     store = { classes: drawn.classes, images: drawn.images.map(({ classId, source }) => ({ classId, source })), pixels, licences };
   }
   const classes = assignDomainSplits(store.classes, rule, proportions, seed);
-  return new StoreDataset(writeStore(dir, { pixels: store.pixels, index: { name, imageSize: size, classes, images: store.images, licences: store.licences, recipe } }));
+  return new StoreDataset(
+    writeStore(dir, {
+      pixels: store.pixels,
+      index: { name, imageSize: size, classes, images: store.images, licences: store.licences, recipe },
+    }),
+  );
 }

@@ -44,5 +44,10 @@ export function shapeKey(glyphPath: opentype.Path): string | undefined {
   const square = drawingSquare(glyphPath);
   if (!square) return undefined;
   const at = (v: number | undefined, origin: number) => (v === undefined ? '' : Math.round(((v - origin) / square.side) * 1000));
-  return glyphPath.commands.map((c) => `${c.type}${at(c.x1, square.x)},${at(c.y1, square.y)},${at(c.x2, square.x)},${at(c.y2, square.y)},${at(c.x, square.x)},${at(c.y, square.y)}`).join(' ');
+  return glyphPath.commands
+    .map(
+      (c) =>
+        `${c.type}${at(c.x1, square.x)},${at(c.y1, square.y)},${at(c.x2, square.x)},${at(c.y2, square.y)},${at(c.x, square.x)},${at(c.y, square.y)}`,
+    )
+    .join(' ');
 }

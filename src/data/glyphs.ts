@@ -39,7 +39,14 @@ export interface GlyphOptions extends RunControl {
 }
 
 function fontFiles(dirs: string[]): string[] {
-  const files = dirs.filter((d) => fs.existsSync(d)).flatMap((d) => fs.readdirSync(d).filter((f) => f.endsWith('.ttf')).map((f) => path.join(d, f)));
+  const files = dirs
+    .filter((d) => fs.existsSync(d))
+    .flatMap((d) =>
+      fs
+        .readdirSync(d)
+        .filter((f) => f.endsWith('.ttf'))
+        .map((f) => path.join(d, f)),
+    );
   // math fonts draw letters in another style family; they are kept, sorted for determinism
   return files.sort();
 }
@@ -57,7 +64,9 @@ export async function loadGlyphDataset(options: GlyphOptions = {}): Promise<Stor
   const minFonts = positiveIntegerOption(options.minFonts ?? 6, 'loadGlyphDataset: minFonts');
   const files = fontFiles(options.fontDirs ?? GLYPH_FONT_DIRS);
   if (files.length === 0) {
-    throw new MissingResourceError(`no TrueType fonts in ${(options.fontDirs ?? GLYPH_FONT_DIRS).join(', ')}: apt-get install fonts-dejavu-core fonts-dejavu-extra fonts-liberation`);
+    throw new MissingResourceError(
+      `no TrueType fonts in ${(options.fontDirs ?? GLYPH_FONT_DIRS).join(', ')}: apt-get install fonts-dejavu-core fonts-dejavu-extra fonts-liberation`,
+    );
   }
   const recipe = { set: 'glyphs', size, minFonts, fonts: files.map((f) => path.basename(f)), version: 4 };
   const dir = options.cacheDir ?? defaultCacheDir();
@@ -66,11 +75,21 @@ export async function loadGlyphDataset(options: GlyphOptions = {}): Promise<Stor
   if (cached) return new StoreDataset(cached);
 
   const fonts = files.map((f) => ({ id: path.basename(f, '.ttf'), font: opentype.parse(new Uint8Array(fs.readFileSync(f)).buffer) }));
-  const characters = GLYPH_SCRIPTS.flatMap(({ script, from, to, split }) => Array.from({ length: to - from + 1 }, (_, i) => {
-    const code = from + i;
-    const char = String.fromCodePoint(code);
-    return { code, char, script, split, drawn: fonts.map((f) => ({ source: f.id, svg: glyphSvg(f.font, char, size * 4) })).filter((d): d is { source: string; svg: string } => d.svg !== undefined) };
-  }));
+  const characters = GLYPH_SCRIPTS.flatMap(({ script, from, to, split }) =>
+    Array.from({ length: to - from + 1 }, (_, i) => {
+      const code = from + i;
+      const char = String.fromCodePoint(code);
+      return {
+        code,
+        char,
+        script,
+        split,
+        drawn: fonts
+          .map((f) => ({ source: f.id, svg: glyphSvg(f.font, char, size * 4) }))
+          .filter((d): d is { source: string; svg: string } => d.svg !== undefined),
+      };
+    }),
+  );
   // A held-out character drawn exactly like a base one in some font (Greek Α = Latin A = Cyrillic А)
   // would leak a base class into the test split: such homoglyphs are dropped.
   const baseDrawings = new Set(characters.filter((c) => c.split === 'base').flatMap((c) => c.drawn.map((d) => `${d.source}\n${d.svg}`)));
@@ -85,15 +104,36 @@ export async function loadGlyphDataset(options: GlyphOptions = {}): Promise<Stor
   }
   const run = `build ${name}`;
   options.onEvent?.({ kind: 'phase', run, phase: 'rasterise', message: `${jobs.length} images of ${classes.length} characters` });
-  const rendered = await mapLimited(jobs, 4, (job) => rasterizeSvg(job.svg, size), (done) => {
-    if (done % 200 === 0 || done === jobs.length) options.onEvent?.({ kind: 'step', run, step: done, totalSteps: jobs.length, metrics: {} });
-  });
-  const kept = withoutBaseCopies(classes, jobs.map((job, i) => ({ classId: job.classId, source: job.source, pixels: rendered[i] })), minFonts);
+  const rendered = await mapLimited(
+    jobs,
+    4,
+    (job) => rasterizeSvg(job.svg, size),
+    (done) => {
+      if (done % 200 === 0 || done === jobs.length)
+        options.onEvent?.({ kind: 'step', run, step: done, totalSteps: jobs.length, metrics: {} });
+    },
+  );
+  const kept = withoutBaseCopies(
+    classes,
+    jobs.map((job, i) => ({ classId: job.classId, source: job.source, pixels: rendered[i] })),
+    minFonts,
+  );
   const pixels = new Uint8Array(kept.images.length * size * size * 3);
   kept.images.forEach((image, i) => pixels.set(image.pixels, i * size * size * 3));
-  const licences = Object.fromEntries(fonts.map((f) => [f.id, f.id.startsWith('DejaVu') ? FONT_LICENCES.dejavu : FONT_LICENCES.liberation]));
-  return new StoreDataset(writeStore(dir, {
-    pixels,
-    index: { name, imageSize: size, classes: kept.classes, images: kept.images.map(({ classId, source }) => ({ classId, source })), licences, recipe },
-  }));
+  const licences = Object.fromEntries(
+    fonts.map((f) => [f.id, f.id.startsWith('DejaVu') ? FONT_LICENCES.dejavu : FONT_LICENCES.liberation]),
+  );
+  return new StoreDataset(
+    writeStore(dir, {
+      pixels,
+      index: {
+        name,
+        imageSize: size,
+        classes: kept.classes,
+        images: kept.images.map(({ classId, source }) => ({ classId, source })),
+        licences,
+        recipe,
+      },
+    }),
+  );
 }

@@ -23,7 +23,10 @@ export function readIdx(filePath: string): IdxArray {
   }
   if (bytes.length < 4) throw new FileFormatError(filePath, `only ${bytes.length} bytes: not an IDX file`);
   if (bytes[0] !== 0 || bytes[1] !== 0 || bytes[2] !== 0x08) {
-    throw new FileFormatError(filePath, `IDX magic must be 00 00 08 (unsigned bytes), found ${[...bytes.subarray(0, 3)].map((b) => b.toString(16).padStart(2, '0')).join(' ')}`);
+    throw new FileFormatError(
+      filePath,
+      `IDX magic must be 00 00 08 (unsigned bytes), found ${[...bytes.subarray(0, 3)].map((b) => b.toString(16).padStart(2, '0')).join(' ')}`,
+    );
   }
   const rank = bytes[3];
   if (rank < 1 || rank > 4) throw new FileFormatError(filePath, `IDX rank must be 1..4, found ${rank}`);
@@ -33,7 +36,10 @@ export function readIdx(filePath: string): IdxArray {
   const dims = Array.from({ length: rank }, (_, i) => view.getUint32(4 + 4 * i, false));
   const count = dims.reduce((a, b) => a * b, 1);
   if (bytes.length - header !== count) {
-    throw new FileFormatError(filePath, `IDX dimensions [${dims}] need ${count} data bytes, found ${bytes.length - header} (truncated or padded)`);
+    throw new FileFormatError(
+      filePath,
+      `IDX dimensions [${dims}] need ${count} data bytes, found ${bytes.length - header} (truncated or padded)`,
+    );
   }
   return { dims, data: bytes.subarray(header) };
 }

@@ -15,7 +15,15 @@ export const SPLITS_FILE = 'splits.json';
 
 /** Why a file or folder was left out (docs/your-own-images.md, "Skipped files"). */
 export type SkipKind =
-  | 'hidden' | 'not-an-image' | 'not-a-file' | 'outside-class' | 'broken-link' | 'symlink-loop' | 'unreadable' | 'undecodable' | 'empty-class';
+  | 'hidden'
+  | 'not-an-image'
+  | 'not-a-file'
+  | 'outside-class'
+  | 'broken-link'
+  | 'symlink-loop'
+  | 'unreadable'
+  | 'undecodable'
+  | 'empty-class';
 
 export interface SkippedFile {
   path: string; // relative to the root, '/'-separated
@@ -54,7 +62,10 @@ function errorCode(error: unknown): string | undefined {
 
 function unreadable(rel: string, error: unknown): SkippedFile {
   const code = errorCode(error);
-  const fix = code === 'EACCES' || code === 'EPERM' ? 'permission denied; give read permission (chmod a+r, a+rx for folders) to include it' : (error as Error).message;
+  const fix =
+    code === 'EACCES' || code === 'EPERM'
+      ? 'permission denied; give read permission (chmod a+r, a+rx for folders) to include it'
+      : (error as Error).message;
   return { path: rel, kind: 'unreadable', reason: `unreadable: ${fix}` };
 }
 
@@ -63,7 +74,9 @@ async function listDirectory(abs: string, rel: string): Promise<string[]> {
   try {
     return (await fs.promises.readdir(abs)).sort(byName);
   } catch (error) {
-    throw new ConfigError(`image folder: cannot read ${rel === '' ? abs : rel} (${(error as Error).message}); give read permission (chmod a+rx) or point --data at a readable folder`);
+    throw new ConfigError(
+      `image folder: cannot read ${rel === '' ? abs : rel} (${(error as Error).message}); give read permission (chmod a+rx) or point --data at a readable folder`,
+    );
   }
 }
 
@@ -121,7 +134,12 @@ async function imagesUnder(abs: string, rel: string, ancestors: readonly string[
 }
 
 /** The entries of a folder split into sub-folders and the rest (files, which are skipped as outside any class). */
-async function subfolders(abs: string, rel: string, skipped: SkippedFile[], keep: (name: string) => boolean = () => false): Promise<string[]> {
+async function subfolders(
+  abs: string,
+  rel: string,
+  skipped: SkippedFile[],
+  keep: (name: string) => boolean = () => false,
+): Promise<string[]> {
   const dirs: string[] = [];
   for (const name of await listDirectory(abs, rel)) {
     const entryRel = rel === '' ? name : `${rel}/${name}`;
@@ -148,10 +166,14 @@ export function parseSplitsFile(text: string, file: string): Map<string, FolderS
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new ConfigError(`${file}: not valid JSON (${(error as Error).message}); expected {"<class folder>": "base" | "validation" | "novel" | "test", ...}`);
+    throw new ConfigError(
+      `${file}: not valid JSON (${(error as Error).message}); expected {"<class folder>": "base" | "validation" | "novel" | "test", ...}`,
+    );
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    throw new ConfigError(`${file}: expected one object mapping class folder names to splits, found ${Array.isArray(json) ? 'an array' : typeof json}`);
+    throw new ConfigError(
+      `${file}: expected one object mapping class folder names to splits, found ${Array.isArray(json) ? 'an array' : typeof json}`,
+    );
   }
   const splits = new Map<string, FolderSplit>();
   for (const [name, split] of Object.entries(json)) {
@@ -163,7 +185,8 @@ export function parseSplitsFile(text: string, file: string): Map<string, FolderS
   // every key of a flat object of strings is a string followed by a colon; values are never followed by one
   const keys = [...text.matchAll(/"((?:[^"\\]|\\.)*)"\s*:/g)].map((m) => JSON.parse(`"${m[1]}"`) as string);
   const twice = keys.find((k, i) => keys.indexOf(k) !== i);
-  if (twice !== undefined) throw new ConfigError(`${file}: class "${twice}" is given a split twice; a class belongs to one split: keep one entry`);
+  if (twice !== undefined)
+    throw new ConfigError(`${file}: class "${twice}" is given a split twice; a class belongs to one split: keep one entry`);
   return splits;
 }
 
@@ -172,14 +195,18 @@ async function splitFolderClasses(root: string, skipped: SkippedFile[]): Promise
   const top = await subfolders(root, '', skipped);
   const stray = top.filter((name) => !FOLDER_SPLITS.includes(name as FolderSplit));
   if (stray.length > 0) {
-    throw new ConfigError(`image folder ${root}: has split folders (${top.filter((n) => !stray.includes(n)).join(', ')}) and also "${stray[0]}"; with split folders every class folder goes inside one of ${FOLDER_SPLITS.join(', ')}: move "${stray[0]}" into one`);
+    throw new ConfigError(
+      `image folder ${root}: has split folders (${top.filter((n) => !stray.includes(n)).join(', ')}) and also "${stray[0]}"; with split folders every class folder goes inside one of ${FOLDER_SPLITS.join(', ')}: move "${stray[0]}" into one`,
+    );
   }
   const classes: { name: string; split: FolderSplit; dir: string }[] = [];
   for (const split of top as FolderSplit[]) {
     for (const name of await subfolders(path.join(root, split), split, skipped)) {
       const other = classes.find((c) => c.name === name);
       if (other) {
-        throw new ConfigError(`image folder ${root}: class "${name}" is in two splits (${other.dir} and ${split}/${name}); a class belongs to one split: merge or rename one of the folders`);
+        throw new ConfigError(
+          `image folder ${root}: class "${name}" is in two splits (${other.dir} and ${split}/${name}); a class belongs to one split: merge or rename one of the folders`,
+        );
       }
       classes.push({ name, split, dir: `${split}/${name}` });
     }
@@ -199,9 +226,11 @@ async function splitsFileClasses(root: string, skipped: SkippedFile[]): Promise<
   const splits = parseSplitsFile(text, file);
   const names = await subfolders(root, '', skipped, (name) => name === SPLITS_FILE);
   const unlisted = names.find((name) => !splits.has(name));
-  if (unlisted !== undefined) throw new ConfigError(`${file}: class folder "${unlisted}" has no split; add "${unlisted}": "base" (or "validation", "novel", "test")`);
+  if (unlisted !== undefined)
+    throw new ConfigError(`${file}: class folder "${unlisted}" has no split; add "${unlisted}": "base" (or "validation", "novel", "test")`);
   const missing = [...splits.keys()].find((name) => !names.includes(name));
-  if (missing !== undefined) throw new ConfigError(`${file}: names class "${missing}", but ${root} has no folder "${missing}"; create it or remove the entry`);
+  if (missing !== undefined)
+    throw new ConfigError(`${file}: names class "${missing}", but ${root} has no folder "${missing}"; create it or remove the entry`);
   return names.map((name) => ({ name, split: splits.get(name)!, dir: name }));
 }
 
@@ -217,25 +246,34 @@ export async function scanImageFolder(root: string): Promise<FolderScan> {
   try {
     real = await fs.promises.realpath(root);
   } catch (error) {
-    throw new ConfigError(`image folder ${root}: does not exist or cannot be reached (${(error as Error).message}); expected a folder of class folders`);
+    throw new ConfigError(
+      `image folder ${root}: does not exist or cannot be reached (${(error as Error).message}); expected a folder of class folders`,
+    );
   }
-  if (!(await fs.promises.stat(real)).isDirectory()) throw new ConfigError(`image folder ${root}: is a file; expected a folder of class folders (<root>/<class>/<image>)`);
+  if (!(await fs.promises.stat(real)).isDirectory())
+    throw new ConfigError(`image folder ${root}: is a file; expected a folder of class folders (<root>/<class>/<image>)`);
   const top = await listDirectory(real, '');
   const hasSplitsFile = top.includes(SPLITS_FILE);
   const splitDirs = top.filter((name) => FOLDER_SPLITS.includes(name as FolderSplit));
   if (hasSplitsFile && splitDirs.length > 0) {
-    throw new ConfigError(`image folder ${root}: has both ${SPLITS_FILE} and split folders (${splitDirs.join(', ')}); use one way of giving splits: remove ${SPLITS_FILE} or move the classes out of the split folders`);
+    throw new ConfigError(
+      `image folder ${root}: has both ${SPLITS_FILE} and split folders (${splitDirs.join(', ')}); use one way of giving splits: remove ${SPLITS_FILE} or move the classes out of the split folders`,
+    );
   }
   const skipped: SkippedFile[] = [];
   const layout: FolderLayout = hasSplitsFile ? 'splits-file' : splitDirs.length > 0 ? 'split-folders' : 'flat';
-  const found = layout === 'split-folders' ? await splitFolderClasses(real, skipped)
-    : layout === 'splits-file' ? await splitsFileClasses(real, skipped)
-      : (await subfolders(real, '', skipped)).map((name) => ({ name, split: 'test' as const, dir: name }));
+  const found =
+    layout === 'split-folders'
+      ? await splitFolderClasses(real, skipped)
+      : layout === 'splits-file'
+        ? await splitsFileClasses(real, skipped)
+        : (await subfolders(real, '', skipped)).map((name) => ({ name, split: 'test' as const, dir: name }));
   const classes: FolderClass[] = [];
   for (const c of found.sort((a, b) => byName(a.name, b.name))) {
     const abs = path.join(real, c.dir);
     const files = (await imagesUnder(abs, c.dir, [real, await fs.promises.realpath(abs)], skipped)).sort((a, b) => byName(a.path, b.path));
-    if (files.length === 0) skipped.push({ path: c.dir, kind: 'empty-class', reason: 'a class folder without image files: class left out' });
+    if (files.length === 0)
+      skipped.push({ path: c.dir, kind: 'empty-class', reason: 'a class folder without image files: class left out' });
     else classes.push({ ...c, files });
   }
   return { root: real, layout, classes, skipped };

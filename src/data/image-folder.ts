@@ -39,7 +39,11 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 
 /** Store name in the cache: the folder's name (file-safe), a hash of its real path, the size. */
 function storeName(root: string, size: number): string {
-  const slug = path.basename(root).replace(/[^A-Za-z0-9_-]+/g, '-').slice(0, 40) || 'root';
+  const slug =
+    path
+      .basename(root)
+      .replace(/[^A-Za-z0-9_-]+/g, '-')
+      .slice(0, 40) || 'root';
   return `folder-${slug}-${sha256(root).slice(0, 10)}-${size}`;
 }
 
@@ -48,8 +52,13 @@ const firstLine = (error: unknown) => String((error as Error)?.message ?? error)
 
 function decodeFailure(file: string, error: unknown): SkippedFile {
   const code = (error as NodeJS.ErrnoException)?.code;
-  if (code === 'EACCES' || code === 'EPERM') return { path: file, kind: 'unreadable', reason: 'unreadable: permission denied; give read permission (chmod a+r) to include it' };
-  return { path: file, kind: 'undecodable', reason: `cannot be decoded (${firstLine(error)}): corrupt, truncated or not an image; re-save or remove it to include or silence it` };
+  if (code === 'EACCES' || code === 'EPERM')
+    return { path: file, kind: 'unreadable', reason: 'unreadable: permission denied; give read permission (chmod a+r) to include it' };
+  return {
+    path: file,
+    kind: 'undecodable',
+    reason: `cannot be decoded (${firstLine(error)}): corrupt, truncated or not an image; re-save or remove it to include or silence it`,
+  };
 }
 
 /**
@@ -74,17 +83,35 @@ export async function loadImageFolder(root: string, options: ImageFolderOptions 
     ...scan.classes.flatMap((c) => c.files.map((f) => `${c.split}\t${c.name}\t${f.path}\t${f.size}\t${f.mtimeMs}`)),
     ...scan.skipped.map((s) => `skipped\t${s.path}\t${s.kind}`),
   ].join('\n');
-  const recipe = { set: 'image-folder', root: scan.root, size, layout: scan.layout, images: files.length, files: sha256(listing), version: 1 };
+  const recipe = {
+    set: 'image-folder',
+    root: scan.root,
+    size,
+    layout: scan.layout,
+    images: files.length,
+    files: sha256(listing),
+    version: 1,
+  };
   const dir = options.cacheDir ?? defaultCacheDir();
   const name = storeName(scan.root, size);
   const run = `build ${name}`;
   const cached = readStore(dir, name, recipe);
   if (cached) {
-    options.onEvent?.({ kind: 'phase', run, phase: 'cache', message: `${cached.index.images.length} images of ${root} read from the cache` });
+    options.onEvent?.({
+      kind: 'phase',
+      run,
+      phase: 'cache',
+      message: `${cached.index.images.length} images of ${root} read from the cache`,
+    });
     return new StoreDataset(cached);
   }
 
-  options.onEvent?.({ kind: 'phase', run, phase: 'decode', message: `${files.length} image files in ${scan.classes.length} class folders of ${root}` });
+  options.onEvent?.({
+    kind: 'phase',
+    run,
+    phase: 'decode',
+    message: `${files.length} image files in ${scan.classes.length} class folders of ${root}`,
+  });
   const skipped = [...scan.skipped];
   const sourceSizes: Record<string, number> = {};
   const images: { classId: string; source: string }[] = [];
@@ -93,7 +120,9 @@ export async function loadImageFolder(root: string, options: ImageFolderOptions 
     for (let start = 0; start < files.length; start += chunkSize) {
       if (options.signal?.aborted) throw new CancelledError(`${run}: stopped after ${start} of ${files.length} images; nothing was saved`);
       const chunk = files.slice(start, start + chunkSize);
-      const decoded = await mapLimited(chunk, 4, (f) => decodeImageFile(path.join(scan.root, f.path), size).catch((error: unknown) => decodeFailure(f.path, error)));
+      const decoded = await mapLimited(chunk, 4, (f) =>
+        decodeImageFile(path.join(scan.root, f.path), size).catch((error: unknown) => decodeFailure(f.path, error)),
+      );
       const kept = decoded.flatMap((d, i) => ('pixels' in d ? [{ image: d, file: chunk[i] }] : []));
       skipped.push(...decoded.filter((d): d is SkippedFile => !('pixels' in d)));
       const pixels = new Uint8Array(kept.length * size * size * 3);
@@ -113,11 +142,23 @@ export async function loadImageFolder(root: string, options: ImageFolderOptions 
       else skipped.push({ path: c.dir, kind: 'empty-class', reason: 'no image of the class folder could be decoded: class left out' });
     }
     if (classes.length === 0) {
-      throw new ConfigError(`image folder ${root}: no class folder with a readable image (${skipped.length} entries skipped, e.g. ${skipped.slice(0, 3).map((s) => `${s.path}: ${s.reason}`).join('; ') || 'none'}); expected <folder>/<class>/<image>.png|jpg|webp|gif|svg`);
+      throw new ConfigError(
+        `image folder ${root}: no class folder with a readable image (${skipped.length} entries skipped, e.g. ${
+          skipped
+            .slice(0, 3)
+            .map((s) => `${s.path}: ${s.reason}`)
+            .join('; ') || 'none'
+        }); expected <folder>/<class>/<image>.png|jpg|webp|gif|svg`,
+      );
     }
     const build: FolderBuild = { kind: 'image-folder', root: scan.root, layout: scan.layout, sourceSizes, skipped };
     const store = writer.finish({
-      name, imageSize: size, classes, images, recipe, build: build as unknown as Record<string, unknown>,
+      name,
+      imageSize: size,
+      classes,
+      images,
+      recipe,
+      build: build as unknown as Record<string, unknown>,
       licences: { [name]: `your own images from ${scan.root} (their licence is yours to know)` },
     });
     return new StoreDataset(store);

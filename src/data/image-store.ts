@@ -55,7 +55,10 @@ export class StoreWriter {
   private fd: number | null;
   private bytes = 0;
 
-  constructor(private readonly dir: string, private readonly name: string) {
+  constructor(
+    private readonly dir: string,
+    private readonly name: string,
+  ) {
     fs.mkdirSync(dir, { recursive: true });
     this.tmp = path.join(dir, `.${name}.bin.${process.pid}.${Date.now()}.tmp`);
     this.fd = fs.openSync(this.tmp, 'w');
@@ -114,16 +117,26 @@ export function readStore(dir: string, name: string, recipe: Record<string, unkn
   }
   if (JSON.stringify(index.recipe) !== JSON.stringify(recipe)) return undefined;
   if (!Number.isInteger(index.imageSize) || index.imageSize < 1 || typeof index.sha256 !== 'string') {
-    throw new FileFormatError(json, `imageSize must be a positive integer and sha256 a string, found ${JSON.stringify(index.imageSize)} and ${JSON.stringify(index.sha256)}; delete it to rebuild`);
+    throw new FileFormatError(
+      json,
+      `imageSize must be a positive integer and sha256 a string, found ${JSON.stringify(index.imageSize)} and ${JSON.stringify(index.sha256)}; delete it to rebuild`,
+    );
   }
   const classIds = new Set(index.classes.map((c) => c?.id));
   const stray = index.images.findIndex((image) => !classIds.has(image?.classId) || typeof image.source !== 'string');
-  if (stray >= 0) throw new FileFormatError(json, `image ${stray} has no listed class or no source (${JSON.stringify(index.images[stray])}); delete it to rebuild`);
+  if (stray >= 0)
+    throw new FileFormatError(
+      json,
+      `image ${stray} has no listed class or no source (${JSON.stringify(index.images[stray])}); delete it to rebuild`,
+    );
   if (!fs.existsSync(bin)) throw new FileFormatError(bin, 'missing although its index exists; delete the index to rebuild');
   const pixels = new Uint8Array(fs.readFileSync(bin));
   const expected = index.images.length * index.imageSize * index.imageSize * 3;
   if (pixels.byteLength !== expected) {
-    throw new FileFormatError(bin, `holds ${pixels.byteLength} bytes, expected ${expected} (${index.images.length} images of ${index.imageSize}×${index.imageSize}×3): truncated? delete it to rebuild`);
+    throw new FileFormatError(
+      bin,
+      `holds ${pixels.byteLength} bytes, expected ${expected} (${index.images.length} images of ${index.imageSize}×${index.imageSize}×3): truncated? delete it to rebuild`,
+    );
   }
   if (sha256(pixels) !== index.sha256) throw new FileFormatError(bin, 'checksum does not match its index: corrupted; delete it to rebuild');
   return { index, pixels };

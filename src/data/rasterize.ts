@@ -22,7 +22,12 @@ export async function resizeGrey(grey: Uint8Array, height: number, width: number
 }
 
 /** Runs `task` over items with at most `concurrency` in flight, keeping result order. */
-export async function mapLimited<T, R>(items: readonly T[], concurrency: number, task: (item: T, i: number) => Promise<R>, onDone?: (done: number) => void): Promise<R[]> {
+export async function mapLimited<T, R>(
+  items: readonly T[],
+  concurrency: number,
+  task: (item: T, i: number) => Promise<R>,
+  onDone?: (done: number) => void,
+): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   let done = 0;

@@ -41,7 +41,8 @@ function folderSummary(dataset: StoreDataset, build: FolderBuild, splits: Datase
   const byKind: FolderSummary['skipped']['byKind'] = {};
   for (const s of build.skipped) byKind[s.kind] = (byKind[s.kind] ?? 0) + 1;
   return {
-    root: build.root, layout: build.layout,
+    root: build.root,
+    layout: build.layout,
     classesPerSplit: Object.fromEntries(Object.entries(splits).map(([split, entry]) => [split, entry.classes])),
     imagesPerClass: { min: counts[0] ?? 0, median: counts.length ? median(counts) : 0, max: counts[counts.length - 1] ?? 0 },
     sourceSizes: { ...build.sourceSizes },
@@ -64,8 +65,14 @@ export function summarizeDataset(dataset: StoreDataset): DatasetSummary {
     else for (const r of images) sources[r.source] = (sources[r.source] ?? 0) + 1;
   }
   return {
-    name: dataset.name, imageSize: dataset.imageSize, checksum: dataset.checksum,
-    classes: dataset.classes.length, images: dataset.imageCount, splits, sources, licences: { ...dataset.licences },
+    name: dataset.name,
+    imageSize: dataset.imageSize,
+    checksum: dataset.checksum,
+    classes: dataset.classes.length,
+    images: dataset.imageCount,
+    splits,
+    sources,
+    licences: { ...dataset.licences },
     ...(build ? { folder: folderSummary(dataset, build, splits) } : {}),
   };
 }

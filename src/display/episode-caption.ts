@@ -12,7 +12,9 @@ export function queryScores(q: EpisodeQueryImage): string {
   return [
     q.confidence !== undefined ? `p=${formatProbability(q.confidence)}` : '',
     q.margin !== undefined ? `Δd=${q.margin.toFixed(2)}` : '',
-  ].filter(Boolean).join(' ');
+  ]
+    .filter(Boolean)
+    .join(' ');
 }
 
 /** The caption of a query image: ✓/✗, predicted class, scores, and the true class when wrong. */

@@ -38,7 +38,9 @@ const VALIDATION_PREFIX = /^(val|validation)[_/]/;
 
 /** `val_loss` / `validation/loss` → validation split of "loss"; anything else is train. */
 export function splitOfMetric(key: string): { metric: string; split: CurveSplit } {
-  return VALIDATION_PREFIX.test(key) ? { metric: key.replace(VALIDATION_PREFIX, ''), split: 'validation' } : { metric: key, split: 'train' };
+  return VALIDATION_PREFIX.test(key)
+    ? { metric: key.replace(VALIDATION_PREFIX, ''), split: 'validation' }
+    : { metric: key, split: 'train' };
 }
 
 function kernelDisplayApi(): JupyterLike | null {

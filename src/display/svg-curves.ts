@@ -25,7 +25,10 @@ export function curvesSvg(p: CurvesPayload): string {
     const sx = (x: number) => 50 + (x1 > x0 ? ((x - x0) / (x1 - x0)) * PANEL_W : PANEL_W / 2);
     const sy = (y: number) => top + PANEL_H - (y1 > y0 ? ((y - y0) / (y1 - y0)) * PANEL_H : PANEL_H / 2);
     body.push(svgText(52, top + 11, y1.toPrecision(3), { size: 9 }), svgText(52, top + PANEL_H - 3, y0.toPrecision(3), { size: 9 }));
-    body.push(svgText(50, top + PANEL_H + 12, `${p.xLabel ?? 'step'} ${x0}`, { size: 9 }), svgText(50 + PANEL_W - 40, top + PANEL_H + 12, `${x1}`, { size: 9 }));
+    body.push(
+      svgText(50, top + PANEL_H + 12, `${p.xLabel ?? 'step'} ${x0}`, { size: 9 }),
+      svgText(50 + PANEL_W - 40, top + PANEL_H + 12, `${x1}`, { size: 9 }),
+    );
     for (const s of series) {
       const points = s.x.map((x, i) => `${sx(x).toFixed(1)},${sy(s.y[i]).toFixed(1)}`).join(' ');
       const dash = s.split === 'validation' ? ' stroke-dasharray="5,3"' : '';

@@ -106,7 +106,9 @@ export function episodeSvg(p: EpisodePayload): string {
       body.push(image(x, yy, im.src));
       if (im.prediction !== undefined) {
         const ok = im.prediction === im.label;
-        body.push(`<rect x="${x - 1}" y="${yy - 1}" width="${CELL + 2}" height="${CELL + 2}" fill="none" stroke="${ok ? 'green' : 'red'}" stroke-width="2"/>`);
+        body.push(
+          `<rect x="${x - 1}" y="${yy - 1}" width="${CELL + 2}" height="${CELL + 2}" fill="none" stroke="${ok ? 'green' : 'red'}" stroke-width="2"/>`,
+        );
         body.push(svgText(x, yy + CELL + 11, `${ok ? '✓' : '✗'} ${p.classes[im.prediction]}`, { size: 9 }));
         body.push(svgText(x, yy + CELL + 21, queryScores(im), { size: 9 }));
       } else {
@@ -131,6 +133,10 @@ export function zooSvg(p: ZooPayload): string {
 
 export function zooLine(id: string, classes: string[], rank?: number, record?: Record<string, number | string>): string {
   const shown = classes.slice(0, 8).join(', ') + (classes.length > 8 ? ', …' : '');
-  const rec = record ? Object.entries(record).map(([k, v]) => `${k}=${typeof v === 'number' ? +v.toPrecision(4) : v}`).join(' ') : '';
+  const rec = record
+    ? Object.entries(record)
+        .map(([k, v]) => `${k}=${typeof v === 'number' ? +v.toPrecision(4) : v}`)
+        .join(' ')
+    : '';
   return `${id}${rank ? ` (r=${rank})` : ''}: ${shown}${rec ? ` — ${rec}` : ''}`;
 }

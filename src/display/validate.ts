@@ -35,8 +35,7 @@ function patchGrid(value: unknown, path: string): PatchGrid {
 }
 
 const patchCount = (grid: PatchGrid) => grid.rows * grid.cols;
-const classIndex = (v: unknown, p: string, classes: string[]) =>
-  finite(v, p, { integer: true, min: 0, max: classes.length - 1 });
+const classIndex = (v: unknown, p: string, classes: string[]) => finite(v, p, { integer: true, min: 0, max: classes.length - 1 });
 const probability = (v: unknown, p: string) => finite(v, p, { min: 0, max: 1 });
 
 // ---------------------------------------------------------------- gallery
@@ -48,7 +47,8 @@ export function validateGallery(value: unknown, path = 'gallery'): GalleryPayloa
   let total = 0;
   const image = (v: unknown, p: string): GalleryImage => {
     const im = record(v, p);
-    if (im.mask !== undefined && !grid) throw new PayloadError(`${p}.mask`, 'expected `patchGrid` on the gallery when images carry masks, found none');
+    if (im.mask !== undefined && !grid)
+      throw new PayloadError(`${p}.mask`, 'expected `patchGrid` on the gallery when images carry masks, found none');
     return {
       classIndex: classIndex(im.classIndex, `${p}.classIndex`, classes),
       sample: finite(im.sample, `${p}.sample`, { integer: true, min: 0, max: LIMITS.imagesPerSnapshot }),
@@ -61,7 +61,8 @@ export function validateGallery(value: unknown, path = 'gallery'): GalleryPayloa
     const s = record(v, p);
     const images = list(s.images, `${p}.images`, LIMITS.imagesPerSnapshot, image);
     total += images.length;
-    if (total > LIMITS.galleryImages) throw new PayloadError(path, `expected at most ${LIMITS.galleryImages} images over all snapshots, found more`);
+    if (total > LIMITS.galleryImages)
+      throw new PayloadError(path, `expected at most ${LIMITS.galleryImages} images over all snapshots, found more`);
     return { step: finite(s.step, `${p}.step`, { integer: true, min: 0 }), images };
   };
   const snapshots = list(o.snapshots, `${path}.snapshots`, LIMITS.snapshots, snapshot);
@@ -147,7 +148,8 @@ export function validateEpisode(value: unknown, path = 'episode'): EpisodePayloa
 function tuningRecord(value: unknown, path: string): Record<string, number | string> {
   const o = record(value, path);
   const keys = Object.keys(o);
-  if (keys.length > LIMITS.recordEntries) throw new PayloadError(path, `expected at most ${LIMITS.recordEntries} entries, found ${keys.length}`);
+  if (keys.length > LIMITS.recordEntries)
+    throw new PayloadError(path, `expected at most ${LIMITS.recordEntries} entries, found ${keys.length}`);
   const out: Record<string, number | string> = {};
   for (const key of keys) {
     text(key, `${path} key`);
@@ -220,7 +222,8 @@ export function keptIndicesToMask(kept: ArrayLike<number>, patches: number): num
   const mask = new Array<number>(patches).fill(0);
   for (let i = 0; i < kept.length; i++) {
     const p = kept[i];
-    if (!Number.isInteger(p) || p < 0 || p >= patches) throw new PayloadError(`kept[${i}]`, `expected a patch index in 0..${patches - 1}, found ${p}`);
+    if (!Number.isInteger(p) || p < 0 || p >= patches)
+      throw new PayloadError(`kept[${i}]`, `expected a patch index in 0..${patches - 1}, found ${p}`);
     mask[p] = 1;
   }
   return mask;

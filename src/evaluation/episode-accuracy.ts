@@ -45,7 +45,8 @@ export function episodeAccuracy(featureFn: FeatureFn, episode: EpisodeTensors, o
   const predicted = predictions.dataSync();
   predictions.dispose();
   let correct = 0;
-  queryLabels.forEach((label, i) => { if (predicted[i] === label) correct += 1; });
+  queryLabels.forEach((label, i) => {
+    if (predicted[i] === label) correct += 1;
+  });
   return correct / queryLabels.length;
 }
-

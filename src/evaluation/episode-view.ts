@@ -54,16 +54,22 @@ export function episodeView(featureFn: FeatureFn, episode: EpisodeTensors, optio
     const protos = prototypes(featuresInBatches(featureFn, episode.support), supportLabels, ways);
     return prototypeLogits(featuresInBatches(featureFn, episode.query), protos, distance); // −d [Q, N]
   });
-  const perQuery = scores((negatives.arraySync() as number[][]).map((row) => row.map((v) => -v)), scale);
+  const perQuery = scores(
+    (negatives.arraySync() as number[][]).map((row) => row.map((v) => -v)),
+    scale,
+  );
   negatives.dispose();
   const supportPngs = pngsOf(episode.support);
   const queryPngs = pngsOf(episode.query);
-  return asDisplay(episodeBundle({
-    title: options.title,
-    scoring: `p = softmax(−${scale === 1 ? '' : `${scale}·`}d) over the ${ways} prototypes, d = ${distance === 'euclidean' ? 'Euclidean' : 'squared Euclidean'} distance (the classifier's scores); ` +
-      'Δd = distance to the runner-up prototype − distance to the predicted one',
-    classes: options.classNames ?? Array.from({ length: ways }, (_, i) => `class ${i}`),
-    support: supportLabels.map((label, i) => ({ src: supportPngs[i], label })),
-    query: queryLabels.map((label, i) => ({ src: queryPngs[i], label, ...perQuery[i] })),
-  }));
+  return asDisplay(
+    episodeBundle({
+      title: options.title,
+      scoring:
+        `p = softmax(−${scale === 1 ? '' : `${scale}·`}d) over the ${ways} prototypes, d = ${distance === 'euclidean' ? 'Euclidean' : 'squared Euclidean'} distance (the classifier's scores); ` +
+        'Δd = distance to the runner-up prototype − distance to the predicted one',
+      classes: options.classNames ?? Array.from({ length: ways }, (_, i) => `class ${i}`),
+      support: supportLabels.map((label, i) => ({ src: supportPngs[i], label })),
+      query: queryLabels.map((label, i) => ({ src: queryPngs[i], label, ...perQuery[i] })),
+    }),
+  );
 }

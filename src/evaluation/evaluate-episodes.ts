@@ -21,10 +21,17 @@ export interface EvaluationResult {
  * forward pass per episode, mean accuracy ± 95 % interval. One step event per episode; the
  * AbortSignal stops between episodes (forEachEpisode: CancelledError, there is no state to save).
  */
-export async function evaluateEpisodeSource(featureFn: FeatureFn, source: EpisodeSource, options: EvaluateOptions = {}): Promise<EvaluationResult> {
-  const accuracies = await forEachEpisode(source, { ...options, run: options.run ?? 'evaluate' },
+export async function evaluateEpisodeSource(
+  featureFn: FeatureFn,
+  source: EpisodeSource,
+  options: EvaluateOptions = {},
+): Promise<EvaluationResult> {
+  const accuracies = await forEachEpisode(
+    source,
+    { ...options, run: options.run ?? 'evaluate' },
     (episode) => episodeAccuracy(featureFn, episode, options),
-    (sofar) => ({ accuracy: sofar[sofar.length - 1], meanAccuracy: mean(sofar) }));
+    (sofar) => ({ accuracy: sofar[sofar.length - 1], meanAccuracy: mean(sofar) }),
+  );
   const summary = meanWithInterval(accuracies);
   return { accuracies, mean: summary.mean, ci95: summary.ci95, episodes: accuracies.length };
 }
@@ -35,7 +42,8 @@ export async function evaluateEpisodeSource(featureFn: FeatureFn, source: Episod
  * demand and disposed after use.
  */
 export async function forEachEpisode<T>(
-  source: EpisodeSource, control: RunControl & { run: string },
+  source: EpisodeSource,
+  control: RunControl & { run: string },
   score: (episode: EpisodeTensors, index: number) => T,
   metrics: (sofar: readonly T[]) => Record<string, number> = () => ({}),
 ): Promise<T[]> {

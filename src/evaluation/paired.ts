@@ -9,6 +9,7 @@ import { meanWithInterval, type MeanWithInterval } from './interval';
  */
 export function pairedDifference(a: readonly number[], b: readonly number[]): MeanWithInterval {
   const n = Math.min(a.length, b.length);
-  if (n === 0) throw new ConfigError(`pairedDifference: expected per-episode accuracies for both methods, found ${a.length} and ${b.length}`);
+  if (n === 0)
+    throw new ConfigError(`pairedDifference: expected per-episode accuracies for both methods, found ${a.length} and ${b.length}`);
   return meanWithInterval(a.slice(0, n).map((value, i) => value - b[i]));
 }

@@ -23,11 +23,7 @@ export function labelsAsArray(labels: tf.Tensor1D | readonly number[]): number[]
  * supportFeatures [N·K, D], supportLabels int [N·K] in 0..ways−1 → [ways, D].
  * Differentiable w.r.t. the features (a one-hot average, no gather).
  */
-export function prototypes(
-  supportFeatures: tf.Tensor2D,
-  supportLabels: tf.Tensor1D | readonly number[],
-  ways: number,
-): tf.Tensor2D {
+export function prototypes(supportFeatures: tf.Tensor2D, supportLabels: tf.Tensor1D | readonly number[], ways: number): tf.Tensor2D {
   if (supportFeatures.rank !== 2) {
     throw new ShapeError(`prototypes: supportFeatures must be [N·K, D], found shape [${supportFeatures.shape}]`);
   }
@@ -49,7 +45,9 @@ export function prototypes(
   return tf.tidy(() => {
     // averaging[i, j] = 1/K_i if example j belongs to class i: c = averaging · F   [ways, N·K]·[N·K, D]
     const averaging = new Float32Array(ways * rows);
-    labels.forEach((label, j) => { averaging[label * rows + j] = 1 / counts[label]; });
+    labels.forEach((label, j) => {
+      averaging[label * rows + j] = 1 / counts[label];
+    });
     return matMul2d(tf.tensor2d(averaging, [ways, rows]), supportFeatures);
   });
 }
@@ -60,11 +58,7 @@ export function prototypes(
  * Differences are formed directly (no ‖a‖² − 2ab + ‖b‖² expansion, which cancels badly in
  * float32); the Euclidean form adds DISTANCE_EPSILON under the root. Differentiable.
  */
-export function prototypeLogits(
-  queryFeatures: tf.Tensor2D,
-  protos: tf.Tensor2D,
-  distance: PrototypeDistance = 'euclidean',
-): tf.Tensor2D {
+export function prototypeLogits(queryFeatures: tf.Tensor2D, protos: tf.Tensor2D, distance: PrototypeDistance = 'euclidean'): tf.Tensor2D {
   if (queryFeatures.rank !== 2 || protos.rank !== 2 || queryFeatures.shape[1] !== protos.shape[1]) {
     throw new ShapeError(
       `prototypeLogits: expected queryFeatures [Q, D] and prototypes [N, D], found [${queryFeatures.shape}] and [${protos.shape}]`,

@@ -40,9 +40,7 @@ export function inversionGalleryBundle(input: InversionGalleryInput): MimeBundle
   const snapshots: GallerySnapshot[] = shownFrames(input.frames.length, shown.length).map((f) => {
     const frame = input.frames[f];
     const size = frame.side * frame.side * input.channels;
-    const urls = imagesToPngDataUrls(
-      concatRows(frame.pixels, shown, size), shown.length, frame.side, frame.side, input.channels,
-    );
+    const urls = imagesToPngDataUrls(concatRows(frame.pixels, shown, size), shown.length, frame.side, frame.side, input.channels);
     const images: GalleryImage[] = shown.map((i, row) => ({
       classIndex: input.targets[i],
       sample: sampleOf.get(i) as number,

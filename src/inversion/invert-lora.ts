@@ -14,7 +14,11 @@ import { applyJitter, drawJitter, type Jitter } from './jitter';
 import { patchMasks } from './masks';
 import { inversionObjective, type ObjectiveWeights } from './objective';
 import {
-  inversionTargets, pruningStartIteration, resolveInversionOptions, type InversionOptions, type ResolvedInversionOptions,
+  inversionTargets,
+  pruningStartIteration,
+  resolveInversionOptions,
+  type InversionOptions,
+  type ResolvedInversionOptions,
 } from './options';
 import { InversionResult, type InversionStep } from './result';
 import { pixelsOf, takeSnapshot, type InversionSnapshot } from './snapshot';
@@ -30,15 +34,30 @@ function checkTeacherHead(backbone: VisionTransformer, teacher: Teacher, ways: n
 
 /** One Adam step on the pixels, then the clamp; returns the iteration's loss terms. */
 function iterate(
-  backbone: VisionTransformer, teacher: Teacher, prior: PriorCnn | null, x: tf.Variable<tf.Rank.R4>, targets: tf.Tensor1D,
-  jitter: Jitter, weights: ObjectiveWeights, pruning: PruningSchedule, adam: Adam, learningRate: number, clamp: Clamp,
+  backbone: VisionTransformer,
+  teacher: Teacher,
+  prior: PriorCnn | null,
+  x: tf.Variable<tf.Rank.R4>,
+  targets: tf.Tensor1D,
+  jitter: Jitter,
+  weights: ObjectiveWeights,
+  pruning: PruningSchedule,
+  adam: Adam,
+  learningRate: number,
+  clamp: Clamp,
 ): Omit<InversionStep, 'step'> {
   const read: { names: string[]; values?: tf.Tensor1D; patchTokens: number } = { names: [], patchTokens: 0 };
   tf.tidy(() => {
     const { grads } = tf.variableGrads(() => {
       const t = inversionObjective(backbone, teacher, prior, applyJitter(x, jitter), targets, weights, pruning);
-      const computed = Object.entries({ loss: t.total, crossEntropy: t.crossEntropy, prior: t.prior, tv: t.tv, l2: t.l2, confidence: t.confidence })
-        .filter((entry): entry is [string, tf.Scalar] => entry[1] !== null);
+      const computed = Object.entries({
+        loss: t.total,
+        crossEntropy: t.crossEntropy,
+        prior: t.prior,
+        tv: t.tv,
+        l2: t.l2,
+        confidence: t.confidence,
+      }).filter((entry): entry is [string, tf.Scalar] => entry[1] !== null);
       read.names = computed.map(([name]) => name);
       read.values = tf.keep(tf.stack(computed.map(([, value]) => value)) as tf.Tensor1D); // survives the gradient scope
       read.patchTokens = t.patchTokens;
@@ -51,8 +70,13 @@ function iterate(
   const terms = Object.fromEntries(Array.from(values.dataSync(), (v, i) => [read.names[i], v]));
   values.dispose();
   return {
-    loss: terms.loss, crossEntropy: terms.crossEntropy, prior: terms.prior ?? null, tv: terms.tv ?? null, l2: terms.l2 ?? null,
-    confidence: terms.confidence, patchTokens: read.patchTokens,
+    loss: terms.loss,
+    crossEntropy: terms.crossEntropy,
+    prior: terms.prior ?? null,
+    tv: terms.tv ?? null,
+    l2: terms.l2 ?? null,
+    confidence: terms.confidence,
+    patchTokens: read.patchTokens,
   };
 }
 
@@ -66,7 +90,10 @@ function iterate(
  * CancelledError (runSteps; nothing is kept). Deterministic given `seed`.
  */
 export async function invertLora(
-  backbone: VisionTransformer, teacher: Teacher, prior: PriorCnn | null, options: InversionOptions,
+  backbone: VisionTransformer,
+  teacher: Teacher,
+  prior: PriorCnn | null,
+  options: InversionOptions,
 ): Promise<InversionResult> {
   const o = resolveInversionOptions(options, backbone.config, prior);
   checkTeacherHead(backbone, teacher, o.ways);
@@ -80,7 +107,9 @@ export async function invertLora(
   const high = tf.tensor1d(bounds.high);
   const clamp: Clamp = (x) => tf.minimum(tf.maximum(x, low), high);
   // X ~ N(0, 1) in normalised space (method.md §1.3)
-  const x = tf.tidy(() => tf.variable(tf.randomNormal([targets.length, imageSize, imageSize, channels], 0, 1, 'float32', o.seed))) as tf.Variable<tf.Rank.R4>;
+  const x = tf.tidy(() =>
+    tf.variable(tf.randomNormal([targets.length, imageSize, imageSize, channels], 0, 1, 'float32', o.seed)),
+  ) as tf.Variable<tf.Rank.R4>;
   const targetTensor = tf.tensor1d(targets, 'int32');
   const adam = new Adam([x], { beta1: o.betas[0], beta2: o.betas[1] });
   const weights: ObjectiveWeights = { prior: o.priorWeight, tv: o.tvWeight, l2: o.l2Weight };
@@ -96,16 +125,40 @@ export async function invertLora(
       }
       const jitter = drawJitter(random, imageSize, o.maxShift, o.flip);
       const started = performance.now();
-      const terms = iterate(backbone, teacher, prior, x, targetTensor, jitter, weights, pruningOn ? o.pruning : {}, adam, o.learningRate, clamp);
+      const terms = iterate(
+        backbone,
+        teacher,
+        prior,
+        x,
+        targetTensor,
+        jitter,
+        weights,
+        pruningOn ? o.pruning : {},
+        adam,
+        o.learningRate,
+        clamp,
+      );
       seconds += (performance.now() - started) / 1000;
       history.push({ step, ...terms });
       if (o.snapshotEvery !== null && step % o.snapshotEvery === 0) {
         snapshots.push(snapshotAt(step, backbone, teacher, x, pruningOn ? o.pruning : {}, o));
-        emit({ kind: 'snapshot', run: o.run, step, payload: snapshotPayload(snapshots[snapshots.length - 1], targets, channels, backbone, o) });
+        emit({
+          kind: 'snapshot',
+          run: o.run,
+          step,
+          payload: snapshotPayload(snapshots[snapshots.length - 1], targets, channels, backbone, o),
+        });
       }
       return Object.fromEntries(Object.entries(terms).filter((entry): entry is [string, number] => entry[1] !== null));
     });
-    return finish(backbone, teacher, tf.tidy(() => clamp(x)), targets, o, { history, snapshots, seconds });
+    return finish(
+      backbone,
+      teacher,
+      tf.tidy(() => clamp(x)),
+      targets,
+      o,
+      { history, snapshots, seconds },
+    );
   } finally {
     adam.dispose();
     tf.dispose([x, targetTensor, low, high]);
@@ -113,14 +166,23 @@ export async function invertLora(
 }
 
 function snapshotAt(
-  step: number, backbone: VisionTransformer, teacher: Teacher, x: tf.Tensor4D, pruning: PruningSchedule, o: ResolvedInversionOptions,
+  step: number,
+  backbone: VisionTransformer,
+  teacher: Teacher,
+  x: tf.Tensor4D,
+  pruning: PruningSchedule,
+  o: ResolvedInversionOptions,
 ): InversionSnapshot {
   const kept = Object.keys(pruning).length > 0 ? teacherView(backbone, teacher, x, pruning).keptPatches : null;
   return takeSnapshot(step, x, o.snapshotSide, kept);
 }
 
 function snapshotPayload(
-  snapshot: InversionSnapshot, targets: number[], channels: number, backbone: VisionTransformer, o: ResolvedInversionOptions,
+  snapshot: InversionSnapshot,
+  targets: number[],
+  channels: number,
+  backbone: VisionTransformer,
+  o: ResolvedInversionOptions,
 ): unknown {
   const bundle = inversionGalleryBundle({
     title: `Inversion at step ${snapshot.step} of ${o.steps}`,
@@ -135,17 +197,27 @@ function snapshotPayload(
 
 /** The mask pass and the result: takes ownership of `images` (normalised, clamped). */
 function finish(
-  backbone: VisionTransformer, teacher: Teacher, images: tf.Tensor4D, targets: number[], o: ResolvedInversionOptions,
+  backbone: VisionTransformer,
+  teacher: Teacher,
+  images: tf.Tensor4D,
+  targets: number[],
+  o: ResolvedInversionOptions,
   run: { history: InversionStep[]; snapshots: InversionSnapshot[]; seconds: number },
 ): InversionResult {
   const { imageSize, patchSize } = backbone.config;
   const view = teacherView(backbone, teacher, images, o.pruning);
   const pixels = pixelsOf(images);
-  const masks = view.keptPatches ? patchMasks(view.keptPatches, imageSize, patchSize) : tf.ones([targets.length, imageSize, imageSize, 1]) as tf.Tensor4D;
+  const masks = view.keptPatches
+    ? patchMasks(view.keptPatches, imageSize, patchSize)
+    : (tf.ones([targets.length, imageSize, imageSize, 1]) as tf.Tensor4D);
   const maskedPixels = tf.mul(pixels, masks) as tf.Tensor4D;
   const argMax = (p: number[]) => p.indexOf(Math.max(...p));
   return new InversionResult({
-    pixels, images, masks, maskedPixels, targets,
+    pixels,
+    images,
+    masks,
+    maskedPixels,
+    targets,
     keptPatches: view.keptPatches,
     targetConfidence: view.probabilities.map((p, i) => p[targets[i]]),
     maxConfidence: view.probabilities.map((p) => Math.max(...p)),

@@ -29,8 +29,13 @@ export interface ObjectiveTerms {
  * targets int32 [B]. Differentiable w.r.t. x; call inside tf.tidy / tf.variableGrads.
  */
 export function inversionObjective(
-  backbone: VisionTransformer, teacher: Teacher, prior: PriorCnn | null,
-  x: tf.Tensor4D, targets: tf.Tensor1D, weights: ObjectiveWeights, pruning: PruningSchedule,
+  backbone: VisionTransformer,
+  teacher: Teacher,
+  prior: PriorCnn | null,
+  x: tf.Tensor4D,
+  targets: tf.Tensor1D,
+  weights: ObjectiveWeights,
+  pruning: PruningSchedule,
 ): ObjectiveTerms {
   const { features, keptPatches } = backbone.forward(x, { adapter: teacher.adapter, pruning });
   const logits = teacher.head.apply(features); // [B, N]

@@ -52,9 +52,15 @@ export function resolveInversionOptions(options: InversionOptions, config: ViTCo
   check(isCount(shots, 1), `shots must be a positive integer, found ${shots}`);
   check(isCount(queries, 0), `queries must be a non-negative integer, found ${queries}`);
   check(isCount(steps, 0), `steps must be a non-negative integer, found ${steps}`);
-  check(config.channels === 3, `images are normalised with CLIP's RGB statistics, so the backbone needs 3 channels, found ${config.channels}`);
+  check(
+    config.channels === 3,
+    `images are normalised with CLIP's RGB statistics, so the backbone needs 3 channels, found ${config.channels}`,
+  );
   const resolved: ResolvedInversionOptions = {
-    ways, shots, queries, steps,
+    ways,
+    shots,
+    queries,
+    steps,
     learningRate: options.learningRate ?? 0.25,
     betas: options.betas ?? [0.5, 0.99],
     priorWeight: options.priorWeight ?? 0.01,
@@ -73,20 +79,28 @@ export function resolveInversionOptions(options: InversionOptions, config: ViTCo
     signal: options.signal,
   };
   check(resolved.learningRate > 0, `learningRate must be > 0, found ${resolved.learningRate}`);
-  check(resolved.betas.length === 2 && resolved.betas.every((b) => b >= 0 && b < 1), `betas must be two numbers in [0, 1), found [${resolved.betas}]`);
+  check(
+    resolved.betas.length === 2 && resolved.betas.every((b) => b >= 0 && b < 1),
+    `betas must be two numbers in [0, 1), found [${resolved.betas}]`,
+  );
   for (const key of ['priorWeight', 'tvWeight', 'l2Weight'] as const) {
     check(Number.isFinite(resolved[key]) && resolved[key] >= 0, `${key} must be a finite number ≥ 0, found ${resolved[key]}`);
   }
   check(resolved.maxShift >= 0 && resolved.maxShift <= 0.5, `maxShift must be in [0, 0.5], found ${resolved.maxShift}`);
   check(resolved.pruneFrom >= 0 && resolved.pruneFrom <= 1, `pruneFrom must be in [0, 1], found ${resolved.pruneFrom}`);
   validateInversionPruning(resolved.pruning, config.depth);
-  check(resolved.snapshotEvery === null || isCount(resolved.snapshotEvery, 1), `snapshotEvery must be a positive integer, found ${resolved.snapshotEvery}`);
+  check(
+    resolved.snapshotEvery === null || isCount(resolved.snapshotEvery, 1),
+    `snapshotEvery must be a positive integer, found ${resolved.snapshotEvery}`,
+  );
   check(isCount(resolved.snapshotSide, 1), `snapshotSide must be a positive integer, found ${resolved.snapshotSide}`);
   check(resolved.classNames.length === ways, `classNames must name the ${ways} ways, found ${resolved.classNames.length} names`);
   if (prior) {
     const { imageSize, channels } = prior.config;
-    check(imageSize === config.imageSize && channels === config.channels,
-      `the prior CNN takes [${imageSize}, ${imageSize}, ${channels}] images, the backbone [${config.imageSize}, ${config.imageSize}, ${config.channels}]`);
+    check(
+      imageSize === config.imageSize && channels === config.channels,
+      `the prior CNN takes [${imageSize}, ${imageSize}, ${channels}] images, the backbone [${config.imageSize}, ${config.imageSize}, ${config.channels}]`,
+    );
   }
   return resolved;
 }

@@ -68,9 +68,16 @@ export class InversionResult {
   /** How this inversion was made, as a surrogate set's record (plain data, copied). */
   surrogateRecord(teacherLora: string): SurrogateRecord {
     return {
-      teacherLora, classNames: [...this.classNames], targetConfidence: [...this.targetConfidence], maxConfidence: [...this.maxConfidence],
-      teacherPredictions: [...this.teacherPredictions], steps: this.steps, totalSteps: this.totalSteps,
-      iterationsPerSecond: this.iterationsPerSecond, history: this.history.map((step) => ({ ...step })), seed: this.seed,
+      teacherLora,
+      classNames: [...this.classNames],
+      targetConfidence: [...this.targetConfidence],
+      maxConfidence: [...this.maxConfidence],
+      teacherPredictions: [...this.teacherPredictions],
+      steps: this.steps,
+      totalSteps: this.totalSteps,
+      iterationsPerSecond: this.iterationsPerSecond,
+      history: this.history.map((step) => ({ ...step })),
+      seed: this.seed,
     };
   }
 

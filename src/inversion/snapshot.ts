@@ -11,7 +11,11 @@ export interface InversionSnapshot {
 
 /** Pixels [B, H, W, C] in [0, 1] resized (bilinear) to side × side; a new tensor. */
 export function resizedPixels(pixels: tf.Tensor4D, side: number): tf.Tensor4D {
-  return tf.tidy(() => (pixels.shape[1] === side && pixels.shape[2] === side ? pixels.clone() : tf.clipByValue(tf.image.resizeBilinear(pixels, [side, side]), 0, 1)));
+  return tf.tidy(() =>
+    pixels.shape[1] === side && pixels.shape[2] === side
+      ? pixels.clone()
+      : tf.clipByValue(tf.image.resizeBilinear(pixels, [side, side]), 0, 1),
+  );
 }
 
 /** Pixels in [0, 1] of normalised images (clipped against rounding). */

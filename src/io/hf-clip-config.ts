@@ -38,8 +38,10 @@ export function readHfVisionConfig(dir: string): HfVisionConfigJson | null {
     // A CLIPModel's visual projection is sized by the top-level projection_dim.
     const fields = vision as HfVisionConfigJson;
     return {
-      ...fields, projection_dim: (json.projection_dim as number | undefined) ?? fields.projection_dim,
-      architectures: json.architectures, model_type: json.model_type,
+      ...fields,
+      projection_dim: (json.projection_dim as number | undefined) ?? fields.projection_dim,
+      architectures: json.architectures,
+      model_type: json.model_type,
     };
   }
   return json as HfVisionConfigJson;
@@ -55,7 +57,9 @@ const CLIP_MODEL_TYPES = ['clip_vision_model', 'clip'];
 export function declaredClipClass(json: HfVisionConfigJson | null, where: string): HfClipClass | null {
   if (json === null) return null;
   if (json.model_type !== undefined && !CLIP_MODEL_TYPES.includes(json.model_type as string)) {
-    throw new ConfigError(`${where}: model_type is ${previewJson(json.model_type)}; only CLIP vision towers can be read (model_type ${CLIP_MODEL_TYPES.map((t) => `"${t}"`).join(' or ')})`);
+    throw new ConfigError(
+      `${where}: model_type is ${previewJson(json.model_type)}; only CLIP vision towers can be read (model_type ${CLIP_MODEL_TYPES.map((t) => `"${t}"`).join(' or ')})`,
+    );
   }
   if (json.architectures === undefined || json.architectures === null) return json.model_type === 'clip' ? 'CLIPModel' : null;
   const first = Array.isArray(json.architectures) ? json.architectures[0] : undefined;
@@ -74,12 +78,18 @@ export function checkHfPreprocessor(dir: string): void {
   if (!fs.existsSync(file)) return;
   const json = readJsonFile(file, 'not valid JSON') as Record<string, unknown> | null;
   if (typeof json !== 'object' || json === null) throw new FileFormatError(file, 'expected a JSON object');
-  for (const [key, expected] of [['image_mean', CLIP_MEAN], ['image_std', CLIP_STD]] as const) {
+  for (const [key, expected] of [
+    ['image_mean', CLIP_MEAN],
+    ['image_std', CLIP_STD],
+  ] as const) {
     const found = json[key];
     if (found === undefined) continue;
-    const same = Array.isArray(found) && found.length === 3 && found.every((v, c) => typeof v === 'number' && Math.abs(v - expected[c]) < 1e-6);
+    const same =
+      Array.isArray(found) && found.length === 3 && found.every((v, c) => typeof v === 'number' && Math.abs(v - expected[c]) < 1e-6);
     if (!same) {
-      throw new ConfigError(`${file}: ${key} is ${previewJson(found)}; this library normalises images with CLIP's ${key} [${expected.join(', ')}] only`);
+      throw new ConfigError(
+        `${file}: ${key} is ${previewJson(found)}; this library normalises images with CLIP's ${key} [${expected.join(', ')}] only`,
+      );
     }
   }
 }
@@ -122,16 +132,19 @@ export function completeConfig(
   if (heads === undefined) {
     throw new ConfigError(
       `${where}: the number of attention heads cannot be read from the weights; put config.json ` +
-      '(with num_attention_heads) next to model.safetensors or pass options.heads',
+        '(with num_attention_heads) next to model.safetensors or pass options.heads',
     );
   }
   if (json?.hidden_act !== undefined && json.hidden_act !== 'quick_gelu') {
     throw new ConfigError(`${where}: hidden_act is "${json.hidden_act}", this ViT implements only "quick_gelu" (as CLIP)`);
   }
   const checks: [keyof HfVisionConfigJson, number][] = [
-    ['hidden_size', derived.width], ['intermediate_size', derived.mlpWidth],
-    ['num_hidden_layers', derived.depth], ['num_channels', derived.channels],
-    ['image_size', derived.imageSize], ['patch_size', derived.patchSize],
+    ['hidden_size', derived.width],
+    ['intermediate_size', derived.mlpWidth],
+    ['num_hidden_layers', derived.depth],
+    ['num_channels', derived.channels],
+    ['image_size', derived.imageSize],
+    ['patch_size', derived.patchSize],
   ];
   if (options.projected) checks.push(['projection_dim', derived.projectionDim]);
   for (const [key, found] of checks) {
@@ -141,7 +154,9 @@ export function completeConfig(
     }
   }
   if (derived.channels !== 3) {
-    throw new ConfigError(`${where}: num_channels is ${derived.channels} (the patch embedding's input), this library feeds RGB images (3 channels)`);
+    throw new ConfigError(
+      `${where}: num_channels is ${derived.channels} (the patch embedding's input), this library feeds RGB images (3 channels)`,
+    );
   }
   return { ...derived, heads, layerNormEps: options.layerNormEps ?? json?.layer_norm_eps ?? 1e-5 };
 }

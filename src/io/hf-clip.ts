@@ -57,7 +57,10 @@ function resolveWeightsFile(target: string): string {
 /** Reads tensors by name, checking shapes and remembering which names were used. */
 class TensorTaker {
   readonly used = new Set<string>();
-  constructor(private readonly tensors: Map<string, SafetensorsEntry>, private readonly file: string) {}
+  constructor(
+    private readonly tensors: Map<string, SafetensorsEntry>,
+    private readonly file: string,
+  ) {}
 
   shapeOf(name: string): number[] {
     const entry = this.tensors.get(name);
@@ -80,8 +83,16 @@ class TensorTaker {
 }
 
 /** Host arrays of one checkpoint, converted to our layouts; tensors are made only once all are read. */
-interface HostLinear { kernel: Float32Array; bias: Float32Array; inDim: number; outDim: number }
-interface HostNorm { gamma: Float32Array; beta: Float32Array }
+interface HostLinear {
+  kernel: Float32Array;
+  bias: Float32Array;
+  inDim: number;
+  outDim: number;
+}
+interface HostNorm {
+  gamma: Float32Array;
+  beta: Float32Array;
+}
 
 function layerIndices(names: string[], prefix: string, file: string): number {
   const pattern = new RegExp(`^${prefix.replace(/\./g, '\\.')}encoder\\.layers\\.(\\d+)\\.`);
@@ -114,7 +125,10 @@ export function loadHfClipVision(target: string, options: HfClipLoadOptions = {}
   const tokens = taker.shapeOf(n('embeddings.position_embedding.weight'))[0];
   const side = Math.round(Math.sqrt(tokens - 1));
   if (side * side !== tokens - 1) {
-    throw new FileFormatError(file, `tensor "${n('embeddings.position_embedding.weight')}": ${tokens} rows is not 1 + a square number of patches`);
+    throw new FileFormatError(
+      file,
+      `tensor "${n('embeddings.position_embedding.weight')}": ${tokens} rows is not 1 + a square number of patches`,
+    );
   }
   const depth = layerIndices([...tensors.keys()], prefix, file);
   const mlpWidth = taker.shapeOf(n('encoder.layers.0.mlp.fc1.weight'))[0];
@@ -127,25 +141,33 @@ export function loadHfClipVision(target: string, options: HfClipLoadOptions = {}
     throw new FileFormatError(
       file,
       `missing tensor "visual_projection.weight"${declared && declared !== 'CLIPVisionModel' ? ` (config.json declares a ${declared}, which has one)` : ' (a CLIPVisionModel checkpoint has no projection)'}; ` +
-      "pass { projection: 'identity' } to use the post-LayerNorm [CLS] as the feature",
+        "pass { projection: 'identity' } to use the post-LayerNorm [CLS] as the feature",
     );
   }
   const projectionDim = hasProjection ? taker.shapeOf('visual_projection.weight')[0] : width;
   const config = completeConfig(
     { imageSize: side * patchSize, patchSize, channels, width, depth, mlpWidth, projectionDim },
-    json, { ...options, projected: hasProjection }, file,
+    json,
+    { ...options, projected: hasProjection },
+    file,
   );
   validateViTConfig(config);
 
   const linear = (name: string, inDim: number, outDim: number): HostLinear => ({
     kernel: transposeValues(taker.take(`${name}.weight`, [outDim, inDim]), outDim, inDim),
     bias: taker.take(`${name}.bias`, [outDim]),
-    inDim, outDim,
+    inDim,
+    outDim,
   });
   const norm = (name: string): HostNorm => ({ gamma: taker.take(`${name}.weight`, [width]), beta: taker.take(`${name}.bias`, [width]) });
 
   const host = {
-    patch: convToPatchMatrix(taker.take(n('embeddings.patch_embedding.weight'), [width, channels, patchSize, patchSize]), width, channels, patchSize),
+    patch: convToPatchMatrix(
+      taker.take(n('embeddings.patch_embedding.weight'), [width, channels, patchSize, patchSize]),
+      width,
+      channels,
+      patchSize,
+    ),
     cls: taker.take(n('embeddings.class_embedding'), [width]),
     positions: taker.take(n('embeddings.position_embedding.weight'), [tokens, width]),
     pre: norm(n('pre_layrnorm')),
@@ -169,11 +191,18 @@ export function loadHfClipVision(target: string, options: HfClipLoadOptions = {}
   };
   const extra = taker.unused();
   if (extra.length > 0) {
-    throw new FileFormatError(file, `unexpected tensors for a CLIP vision tower: ${extra.slice(0, 5).map((x) => `"${x}"`).join(', ')}${extra.length > 5 ? ` and ${extra.length - 5} more` : ''}`);
+    throw new FileFormatError(
+      file,
+      `unexpected tensors for a CLIP vision tower: ${extra
+        .slice(0, 5)
+        .map((x) => `"${x}"`)
+        .join(', ')}${extra.length > 5 ? ` and ${extra.length - 5} more` : ''}`,
+    );
   }
 
   const toLinear = (h: HostLinear): LinearWeights => ({
-    kernel: tf.tensor2d(h.kernel, [h.inDim, h.outDim]), bias: tf.tensor1d(h.bias),
+    kernel: tf.tensor2d(h.kernel, [h.inDim, h.outDim]),
+    bias: tf.tensor1d(h.bias),
   });
   const toNorm = (h: HostNorm): LayerNormWeights => ({ gamma: tf.tensor1d(h.gamma), beta: tf.tensor1d(h.beta) });
   const weights: ViTWeights = {
@@ -181,10 +210,18 @@ export function loadHfClipVision(target: string, options: HfClipLoadOptions = {}
     classEmbedding: tf.tensor1d(host.cls),
     positionEmbedding: tf.tensor2d(host.positions, [tokens, width]),
     preLayerNorm: toNorm(host.pre),
-    blocks: host.blocks.map((b): BlockWeights => ({
-      ln1: toNorm(b.ln1), q: toLinear(b.q), k: toLinear(b.k), v: toLinear(b.v), o: toLinear(b.o),
-      ln2: toNorm(b.ln2), fc1: toLinear(b.fc1), fc2: toLinear(b.fc2),
-    })),
+    blocks: host.blocks.map(
+      (b): BlockWeights => ({
+        ln1: toNorm(b.ln1),
+        q: toLinear(b.q),
+        k: toLinear(b.k),
+        v: toLinear(b.v),
+        o: toLinear(b.o),
+        ln2: toNorm(b.ln2),
+        fc1: toLinear(b.fc1),
+        fc2: toLinear(b.fc2),
+      }),
+    ),
     postLayerNorm: toNorm(host.post),
     projection: tf.tensor2d(host.projection, [width, projectionDim]),
   };
@@ -227,8 +264,11 @@ export function saveHfClipVision(target: string, config: ViTConfig, weights: ViT
     put(`${name}.bias`, [width], values(w.beta));
   };
   const v = 'vision_model.';
-  put(`${v}embeddings.patch_embedding.weight`, [width, channels, patchSize, patchSize],
-    patchMatrixToConv(values(weights.patchEmbedding), width, channels, patchSize));
+  put(
+    `${v}embeddings.patch_embedding.weight`,
+    [width, channels, patchSize, patchSize],
+    patchMatrixToConv(values(weights.patchEmbedding), width, channels, patchSize),
+  );
   put(`${v}embeddings.class_embedding`, [width], values(weights.classEmbedding));
   put(`${v}embeddings.position_embedding.weight`, weights.positionEmbedding.shape, values(weights.positionEmbedding));
   putNorm(`${v}pre_layrnorm`, weights.preLayerNorm);

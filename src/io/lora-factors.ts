@@ -9,7 +9,13 @@ import { transposeValues } from './layouts';
 import { parsePeftFactorName } from './peft-names';
 import { type SafetensorsEntry, toFloat32 } from './safetensors';
 
-interface HostFactor { site: AdapterSite; a: Float32Array; b: Float32Array; inDim: number; outDim: number }
+interface HostFactor {
+  site: AdapterSite;
+  a: Float32Array;
+  b: Float32Array;
+  inDim: number;
+  outDim: number;
+}
 
 /**
  * Collects PEFT-named factors (A [r, in], B [out, r]) from `tensors`, checks that they pair up,
@@ -18,7 +24,10 @@ interface HostFactor { site: AdapterSite; a: Float32Array; b: Float32Array; inDi
  * not a factor is an error. Tensors are created only once everything has been checked.
  */
 export function factorsFromPeftTensors(
-  tensors: Map<string, SafetensorsEntry>, file: string, config: ViTConfig | undefined, skip: (name: string) => boolean,
+  tensors: Map<string, SafetensorsEntry>,
+  file: string,
+  config: ViTConfig | undefined,
+  skip: (name: string) => boolean,
 ): { rank: number; factors: LoraFactors[] } {
   const bad = (detail: string): never => {
     throw new FileFormatError(file, detail);
@@ -39,7 +48,8 @@ export function factorsFromPeftTensors(
   const host: HostFactor[] = [];
   for (const { site, A, B, names } of pairs.values()) {
     if (!A || !B) bad(`layer ${site.layer} ${site.projection}: found "${names.A ?? names.B}" without its lora_${A ? 'B' : 'A'} partner`);
-    if (A!.shape.length !== 2 || B!.shape.length !== 2) bad(`"${names.A}" and "${names.B}" must be matrices, found [${A!.shape}] and [${B!.shape}]`);
+    if (A!.shape.length !== 2 || B!.shape.length !== 2)
+      bad(`"${names.A}" and "${names.B}" must be matrices, found [${A!.shape}] and [${B!.shape}]`);
     const [r, inDim] = A!.shape;
     const [outDim, rB] = B!.shape;
     if (rB !== r) bad(`"${names.B}": expected shape [out, ${r}] to match lora_A's rank ${r}, found [${B!.shape}]`);
@@ -49,16 +59,22 @@ export function factorsFromPeftTensors(
       if (site.layer >= config.depth) bad(`"${names.A}": layer ${site.layer} does not exist in a ${config.depth}-layer backbone`);
       const [expectIn, expectOut] = projectionShape(config, site.projection);
       if (inDim !== expectIn || outDim !== expectOut) {
-        bad(`layer ${site.layer} ${site.projection}: the backbone needs lora_A [${r}, ${expectIn}] and lora_B [${expectOut}, ${r}], found [${A!.shape}] and [${B!.shape}]`);
+        bad(
+          `layer ${site.layer} ${site.projection}: the backbone needs lora_A [${r}, ${expectIn}] and lora_B [${expectOut}, ${r}], found [${A!.shape}] and [${B!.shape}]`,
+        );
       }
     }
     host.push({
-      site, inDim, outDim,
+      site,
+      inDim,
+      outDim,
       a: transposeValues(toFloat32(A!), r, inDim),
       b: transposeValues(toFloat32(B!), outDim, r),
     });
   }
-  host.sort((x, y) => x.site.layer - y.site.layer || PROJECTION_NAMES.indexOf(x.site.projection) - PROJECTION_NAMES.indexOf(y.site.projection));
+  host.sort(
+    (x, y) => x.site.layer - y.site.layer || PROJECTION_NAMES.indexOf(x.site.projection) - PROJECTION_NAMES.indexOf(y.site.projection),
+  );
   return {
     rank: rank!,
     factors: host.map((h) => ({

@@ -43,11 +43,21 @@ export function saveLoraFile(path: string, record: LoraRecord, options: { module
   const targets = new Set<string>();
   for (const { site, a, b } of factors) {
     if (a.shape[1] !== rank || b.shape[0] !== rank) {
-      throw new ShapeError(`LoRA site ${siteKey(site)}: expected A [in, ${rank}] and B [${rank}, out], found [${a.shape}] and [${b.shape}]`);
+      throw new ShapeError(
+        `LoRA site ${siteKey(site)}: expected A [in, ${rank}] and B [${rank}, out], found [${a.shape}] and [${b.shape}]`,
+      );
     }
     const [inDim, outDim] = [a.shape[0], b.shape[1]];
-    tensors[peftFactorName(site, 'A', options.modulePrefix)] = { dtype: 'F32', shape: [rank, inDim], data: transposeValues(a.dataSync() as Float32Array, inDim, rank) };
-    tensors[peftFactorName(site, 'B', options.modulePrefix)] = { dtype: 'F32', shape: [outDim, rank], data: transposeValues(b.dataSync() as Float32Array, rank, outDim) };
+    tensors[peftFactorName(site, 'A', options.modulePrefix)] = {
+      dtype: 'F32',
+      shape: [rank, inDim],
+      data: transposeValues(a.dataSync() as Float32Array, inDim, rank),
+    };
+    tensors[peftFactorName(site, 'B', options.modulePrefix)] = {
+      dtype: 'F32',
+      shape: [outDim, rank],
+      data: transposeValues(b.dataSync() as Float32Array, rank, outDim),
+    };
     targets.add(HF_TARGET[site.projection]);
   }
   if (record.head) {
@@ -58,7 +68,11 @@ export function saveLoraFile(path: string, record: LoraRecord, options: { module
     if (record.classIds.length > 0 && record.classIds.length !== classes) {
       throw new ShapeError(`LoRA head has ${classes} classes but ${record.classIds.length} class ids were given`);
     }
-    tensors['head.weight'] = { dtype: 'F32', shape: [classes, inDim], data: transposeValues(record.head.weight.dataSync() as Float32Array, inDim, classes) };
+    tensors['head.weight'] = {
+      dtype: 'F32',
+      shape: [classes, inDim],
+      data: transposeValues(record.head.weight.dataSync() as Float32Array, inDim, classes),
+    };
     tensors['head.bias'] = { dtype: 'F32', shape: [classes], data: record.head.bias.dataSync() as Float32Array };
   }
   writeSafetensors(path, tensors, {
@@ -73,7 +87,13 @@ export function saveLoraFile(path: string, record: LoraRecord, options: { module
   });
 }
 
-function parseJsonField<T>(file: string, metadata: Record<string, string>, key: string, check: (v: unknown) => boolean, expected: string): T {
+function parseJsonField<T>(
+  file: string,
+  metadata: Record<string, string>,
+  key: string,
+  check: (v: unknown) => boolean,
+  expected: string,
+): T {
   const raw = metadata[key];
   let value: unknown;
   try {
@@ -95,15 +115,28 @@ export function loadLoraFile(path: string, config?: ViTConfig): LoraRecord {
     throw new FileFormatError(
       path,
       `not a lora-recycle LoRA file (__metadata__.lora_recycle is ${previewJson(metadata.lora_recycle)}, expected "${LORA_FILE_FORMAT}"); ` +
-      'for a PEFT adapter directory use loadPeftAdapter',
+        'for a PEFT adapter directory use loadPeftAdapter',
     );
   }
   const rank = Number(metadata.rank);
   const scale = Number(metadata.scale);
-  if (!Number.isInteger(rank) || rank <= 0) throw new FileFormatError(path, `__metadata__.rank must be a positive integer, found ${previewJson(metadata.rank)}`);
+  if (!Number.isInteger(rank) || rank <= 0)
+    throw new FileFormatError(path, `__metadata__.rank must be a positive integer, found ${previewJson(metadata.rank)}`);
   if (!Number.isFinite(scale)) throw new FileFormatError(path, `__metadata__.scale must be a number, found ${previewJson(metadata.scale)}`);
-  const classIds = parseJsonField<string[]>(path, metadata, 'class_ids', (v) => Array.isArray(v) && v.every((x) => typeof x === 'string'), 'a JSON list of strings');
-  const extra = parseJsonField<Record<string, unknown>>(path, metadata, 'metadata', (v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'a JSON object');
+  const classIds = parseJsonField<string[]>(
+    path,
+    metadata,
+    'class_ids',
+    (v) => Array.isArray(v) && v.every((x) => typeof x === 'string'),
+    'a JSON list of strings',
+  );
+  const extra = parseJsonField<Record<string, unknown>>(
+    path,
+    metadata,
+    'metadata',
+    (v) => typeof v === 'object' && v !== null && !Array.isArray(v),
+    'a JSON object',
+  );
 
   const head = readHead(path, tensors.get('head.weight'), tensors.get('head.bias'), classIds, config);
   const isHead = (name: string) => name === 'head.weight' || name === 'head.bias';
@@ -121,15 +154,23 @@ export function loadLoraFile(path: string, config?: ViTConfig): LoraRecord {
 }
 
 function readHead(
-  path: string, weight: SafetensorsEntry | undefined, bias: SafetensorsEntry | undefined, classIds: string[], config?: ViTConfig,
+  path: string,
+  weight: SafetensorsEntry | undefined,
+  bias: SafetensorsEntry | undefined,
+  classIds: string[],
+  config?: ViTConfig,
 ): { weight: Float32Array; bias: Float32Array; inDim: number; classes: number } | undefined {
   if (!weight && !bias) return undefined;
   if (!weight || !bias) throw new FileFormatError(path, `"head.${weight ? 'bias' : 'weight'}" is missing (a head needs both)`);
   if (weight.shape.length !== 2) throw new FileFormatError(path, `"head.weight" must be [classes, features], found [${weight.shape}]`);
   const [classes, inDim] = weight.shape;
-  if (bias.shape.join() !== String(classes)) throw new FileFormatError(path, `"head.bias": expected shape [${classes}], found [${bias.shape}]`);
+  if (bias.shape.join() !== String(classes))
+    throw new FileFormatError(path, `"head.bias": expected shape [${classes}], found [${bias.shape}]`);
   if (config && inDim !== config.projectionDim) {
-    throw new FileFormatError(path, `"head.weight": expected [classes, ${config.projectionDim}] for this backbone, found [${weight.shape}]`);
+    throw new FileFormatError(
+      path,
+      `"head.weight": expected [classes, ${config.projectionDim}] for this backbone, found [${weight.shape}]`,
+    );
   }
   if (classIds.length > 0 && classIds.length !== classes) {
     throw new FileFormatError(path, `head has ${classes} classes but __metadata__.class_ids lists ${classIds.length}`);

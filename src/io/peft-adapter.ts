@@ -28,7 +28,10 @@ interface PeftLoraConfig {
 }
 
 function readAdapterConfig(file: string): PeftLoraConfig {
-  if (!fs.existsSync(file)) throw new MissingResourceError(`${file}: no such file (a PEFT adapter directory holds adapter_config.json and adapter_model.safetensors)`);
+  if (!fs.existsSync(file))
+    throw new MissingResourceError(
+      `${file}: no such file (a PEFT adapter directory holds adapter_config.json and adapter_model.safetensors)`,
+    );
   const json = readJsonFile(file, 'not valid JSON');
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new FileFormatError(file, 'expected a JSON object');
   return json as PeftLoraConfig;
@@ -36,15 +39,19 @@ function readAdapterConfig(file: string): PeftLoraConfig {
 
 /** Rejects PEFT features this LoRA implementation does not reproduce. */
 function checkSupported(file: string, config: PeftLoraConfig): { r: number; alpha: number } {
-  if (config.peft_type !== undefined && config.peft_type !== 'LORA') throw new CompatibilityError(`${file}: peft_type is ${config.peft_type}, only LORA adapters can be read`);
+  if (config.peft_type !== undefined && config.peft_type !== 'LORA')
+    throw new CompatibilityError(`${file}: peft_type is ${config.peft_type}, only LORA adapters can be read`);
   if (config.use_dora) throw new CompatibilityError(`${file}: DoRA adapters (use_dora: true) are not supported`);
-  if (config.lora_bias || (config.bias !== undefined && config.bias !== 'none')) throw new CompatibilityError(`${file}: adapters with trained biases (bias/lora_bias) are not supported`);
+  if (config.lora_bias || (config.bias !== undefined && config.bias !== 'none'))
+    throw new CompatibilityError(`${file}: adapters with trained biases (bias/lora_bias) are not supported`);
   if (Object.keys(config.rank_pattern ?? {}).length > 0 || Object.keys(config.alpha_pattern ?? {}).length > 0) {
     throw new CompatibilityError(`${file}: per-module rank_pattern / alpha_pattern are not supported (one rank and alpha per adapter)`);
   }
   const { r, lora_alpha: alpha } = config;
-  if (!Number.isInteger(r) || (r as number) <= 0) throw new FileFormatError(file, `"r" must be a positive integer, found ${previewJson(r)}`);
-  if (typeof alpha !== 'number' || !Number.isFinite(alpha)) throw new FileFormatError(file, `"lora_alpha" must be a number, found ${previewJson(alpha)}`);
+  if (!Number.isInteger(r) || (r as number) <= 0)
+    throw new FileFormatError(file, `"r" must be a positive integer, found ${previewJson(r)}`);
+  if (typeof alpha !== 'number' || !Number.isFinite(alpha))
+    throw new FileFormatError(file, `"lora_alpha" must be a number, found ${previewJson(alpha)}`);
   return { r: r as number, alpha };
 }
 
@@ -63,7 +70,9 @@ export function loadPeftAdapter(dir: string, backboneConfig?: ViTConfig): LoraRe
   const weightsFile = path.join(dir, 'adapter_model.safetensors');
   if (!fs.existsSync(weightsFile)) {
     const legacy = fs.existsSync(path.join(dir, 'adapter_model.bin'));
-    throw new MissingResourceError(`${weightsFile}: no such file${legacy ? ' (only the pickle adapter_model.bin exists; re-save with safe_serialization=True)' : ''}`);
+    throw new MissingResourceError(
+      `${weightsFile}: no such file${legacy ? ' (only the pickle adapter_model.bin exists; re-save with safe_serialization=True)' : ''}`,
+    );
   }
   const { tensors } = readSafetensors(weightsFile);
   const isTextTower = (name: string) => name.startsWith('base_model.model.text_model.');
@@ -109,7 +118,10 @@ export interface PeftSaveOptions {
 export function savePeftAdapter(dir: string, record: LoraRecord, options: PeftSaveOptions = {}): void {
   const { rank, scale, factors } = record.parameters;
   const prefix = VISION_MODULE_PREFIX[options.baseModel ?? 'CLIPVisionModelWithProjection'];
-  if (prefix === undefined) throw new ConfigError(`savePeftAdapter: baseModel must be one of ${HF_CLIP_CLASSES.join(', ')}, found ${previewJson(options.baseModel)}`);
+  if (prefix === undefined)
+    throw new ConfigError(
+      `savePeftAdapter: baseModel must be one of ${HF_CLIP_CLASSES.join(', ')}, found ${previewJson(options.baseModel)}`,
+    );
   if (record.head) writePeftHead(dir, record.head, record.classIds);
   saveLoraFile(path.join(dir, 'adapter_model.safetensors'), { ...record, head: undefined, classIds: [] }, { modulePrefix: prefix });
   writeJsonAtomic(path.join(dir, 'adapter_config.json'), {

@@ -44,21 +44,31 @@ export function readPeftHead(dir: string, config?: ViTConfig): PeftHead {
   const classIds = fs.existsSync(classesFile) ? readClasses(classesFile) : [];
   if (!fs.existsSync(headFile)) return { classIds };
   if (!fs.existsSync(classesFile)) {
-    throw new MissingResourceError(`${classesFile}: no such file (${HEAD_FILE} needs ${CLASSES_FILE}, a JSON list naming its classes in order)`);
+    throw new MissingResourceError(
+      `${classesFile}: no such file (${HEAD_FILE} needs ${CLASSES_FILE}, a JSON list naming its classes in order)`,
+    );
   }
   const { tensors } = readSafetensors(headFile);
   const extra = [...tensors.keys()].filter((name) => name !== 'weight' && name !== 'bias');
   if (extra.length > 0) throw new FileFormatError(headFile, `unexpected tensor "${extra[0]}" (a head holds only "weight" and "bias")`);
   const weight = tensors.get('weight');
   const bias = tensors.get('bias');
-  if (!weight || !bias) throw new FileFormatError(headFile, `missing tensor "${weight ? 'bias' : 'weight'}" (a head holds "weight" [classes, D] and "bias" [classes])`);
-  if (weight.shape.length !== 2) throw new FileFormatError(headFile, `tensor "weight": expected [classes, D], found [${weight.shape.join(', ')}]`);
+  if (!weight || !bias)
+    throw new FileFormatError(
+      headFile,
+      `missing tensor "${weight ? 'bias' : 'weight'}" (a head holds "weight" [classes, D] and "bias" [classes])`,
+    );
+  if (weight.shape.length !== 2)
+    throw new FileFormatError(headFile, `tensor "weight": expected [classes, D], found [${weight.shape.join(', ')}]`);
   const [classes, inDim] = weight.shape;
   if (bias.shape.length !== 1 || bias.shape[0] !== classes) {
     throw new FileFormatError(headFile, `tensor "bias": expected shape [${classes}], found [${bias.shape.join(', ')}]`);
   }
   if (config && inDim !== config.projectionDim) {
-    throw new FileFormatError(headFile, `tensor "weight": expected [classes, ${config.projectionDim}] (the backbone's feature size), found [${weight.shape.join(', ')}]`);
+    throw new FileFormatError(
+      headFile,
+      `tensor "weight": expected [classes, ${config.projectionDim}] (the backbone's feature size), found [${weight.shape.join(', ')}]`,
+    );
   }
   if (classIds.length !== classes) {
     throw new FileFormatError(classesFile, `names ${classIds.length} classes, but the head in ${HEAD_FILE} has ${classes}`);
@@ -73,11 +83,17 @@ export function readPeftHead(dir: string, config?: ViTConfig): PeftHead {
 export function writePeftHead(dir: string, head: NonNullable<PeftHead['head']>, classIds: string[]): void {
   const [inDim, classes] = head.weight.shape;
   if (head.bias.shape[0] !== classes || classIds.length !== classes) {
-    throw new ShapeError(`${dir}: a head of ${classes} classes needs bias [${classes}] and ${classes} class names, found [${head.bias.shape}] and ${classIds.length} names`);
+    throw new ShapeError(
+      `${dir}: a head of ${classes} classes needs bias [${classes}] and ${classes} class names, found [${head.bias.shape}] and ${classIds.length} names`,
+    );
   }
-  writeSafetensors(path.join(dir, HEAD_FILE), {
-    weight: { dtype: 'F32', shape: [classes, inDim], data: transposeValues(head.weight.dataSync() as Float32Array, inDim, classes) },
-    bias: { dtype: 'F32', shape: [classes], data: head.bias.dataSync() as Float32Array },
-  }, { format: 'pt' });
+  writeSafetensors(
+    path.join(dir, HEAD_FILE),
+    {
+      weight: { dtype: 'F32', shape: [classes, inDim], data: transposeValues(head.weight.dataSync() as Float32Array, inDim, classes) },
+      bias: { dtype: 'F32', shape: [classes], data: head.bias.dataSync() as Float32Array },
+    },
+    { format: 'pt' },
+  );
   writeJsonAtomic(path.join(dir, CLASSES_FILE), classIds);
 }

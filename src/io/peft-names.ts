@@ -18,7 +18,12 @@ export const HF_MODULE: Record<ProjectionName, string> = {
 
 /** PEFT's `target_modules` entry for each projection. */
 export const HF_TARGET: Record<ProjectionName, string> = {
-  q: 'q_proj', k: 'k_proj', v: 'v_proj', o: 'out_proj', fc1: 'fc1', fc2: 'fc2',
+  q: 'q_proj',
+  k: 'k_proj',
+  v: 'v_proj',
+  o: 'out_proj',
+  fc1: 'fc1',
+  fc2: 'fc2',
 };
 
 const MODULE_TO_PROJECTION = new Map(
@@ -35,7 +40,9 @@ export const HF_CLIP_CLASSES: readonly HfClipClass[] = ['CLIPVisionModel', 'CLIP
  * after these module paths, so an adapter loads only into the class it was named for.
  */
 export const VISION_MODULE_PREFIX: Record<HfClipClass, string> = {
-  CLIPVisionModel: '', CLIPVisionModelWithProjection: 'vision_model.', CLIPModel: 'vision_model.',
+  CLIPVisionModel: '',
+  CLIPVisionModelWithProjection: 'vision_model.',
+  CLIPModel: 'vision_model.',
 };
 
 /** The module path of `site` inside the model (PEFT's target_modules entry), e.g. `vision_model.encoder.layers.3.self_attn.q_proj`. */
@@ -53,7 +60,10 @@ export function peftFactorName(site: AdapterSite, factor: 'A' | 'B', prefix?: st
  * without it). Null for any other name.
  */
 export function parsePeftFactorName(name: string): { site: AdapterSite; factor: 'A' | 'B' } | null {
-  const match = /^base_model\.model\.(?:vision_model\.)?encoder\.layers\.(\d+)\.(self_attn\.(?:q|k|v|out)_proj|mlp\.fc[12])\.lora_([AB])\.weight$/.exec(name);
+  const match =
+    /^base_model\.model\.(?:vision_model\.)?encoder\.layers\.(\d+)\.(self_attn\.(?:q|k|v|out)_proj|mlp\.fc[12])\.lora_([AB])\.weight$/.exec(
+      name,
+    );
   if (!match) return null;
   return {
     site: { layer: Number(match[1]), projection: MODULE_TO_PROJECTION.get(match[2])! },

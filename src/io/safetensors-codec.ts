@@ -5,7 +5,16 @@ export type SafetensorsDtype = (typeof SAFETENSORS_DTYPES)[number];
 
 /** Bytes per element. */
 export const DTYPE_SIZE: Record<SafetensorsDtype, number> = {
-  F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1,
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
 };
 
 export function isSafetensorsDtype(value: unknown): value is SafetensorsDtype {
@@ -66,9 +75,12 @@ export function decodeToFloat32(dtype: SafetensorsDtype, bytes: Uint8Array, coun
 
 function elementReader(dtype: SafetensorsDtype, view: DataView): (i: number) => number {
   switch (dtype) {
-    case 'F64': return (i) => view.getFloat64(i * 8, true);
-    case 'F32': return (i) => view.getFloat32(i * 4, true);
-    case 'F16': return (i) => halfToFloat(view.getUint16(i * 2, true));
+    case 'F64':
+      return (i) => view.getFloat64(i * 8, true);
+    case 'F32':
+      return (i) => view.getFloat32(i * 4, true);
+    case 'F16':
+      return (i) => halfToFloat(view.getUint16(i * 2, true));
     case 'BF16': {
       const scratch = new DataView(new ArrayBuffer(4));
       return (i) => {
@@ -76,11 +88,17 @@ function elementReader(dtype: SafetensorsDtype, view: DataView): (i: number) => 
         return scratch.getFloat32(0);
       };
     }
-    case 'I64': return (i) => Number(view.getBigInt64(i * 8, true));
-    case 'I32': return (i) => view.getInt32(i * 4, true);
-    case 'I16': return (i) => view.getInt16(i * 2, true);
-    case 'I8': return (i) => view.getInt8(i);
-    case 'U8': return (i) => view.getUint8(i);
-    case 'BOOL': return (i) => (view.getUint8(i) ? 1 : 0);
+    case 'I64':
+      return (i) => Number(view.getBigInt64(i * 8, true));
+    case 'I32':
+      return (i) => view.getInt32(i * 4, true);
+    case 'I16':
+      return (i) => view.getInt16(i * 2, true);
+    case 'I8':
+      return (i) => view.getInt8(i);
+    case 'U8':
+      return (i) => view.getUint8(i);
+    case 'BOOL':
+      return (i) => (view.getUint8(i) ? 1 : 0);
   }
 }

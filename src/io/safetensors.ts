@@ -3,9 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { FileFormatError, MissingResourceError } from '../errors';
 import { writeFileAtomic } from './atomic-write';
 import { previewJson } from './json-preview';
-import {
-  DTYPE_SIZE, type SafetensorsDtype, decodeToFloat32, floatToHalf, isSafetensorsDtype,
-} from './safetensors-codec';
+import { DTYPE_SIZE, type SafetensorsDtype, decodeToFloat32, floatToHalf, isSafetensorsDtype } from './safetensors-codec';
 
 /**
  * Strict reader and writer of the safetensors format
@@ -124,9 +122,7 @@ interface ParsedEntry {
   end: number;
 }
 
-function parseEntry(
-  name: string, value: unknown, data: Uint8Array, fail: (detail: string) => never,
-): ParsedEntry {
+function parseEntry(name: string, value: unknown, data: Uint8Array, fail: (detail: string) => never): ParsedEntry {
   const bad = (detail: string): never => fail(`tensor "${name}": ${detail}`);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return bad('entry is not an object');
   const record = value as Record<string, unknown>;
@@ -138,10 +134,7 @@ function parseEntry(
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
     return bad(`shape must be an array of non-negative integers, found ${previewJson(shape)}`);
   }
-  if (
-    !Array.isArray(offsets) || offsets.length !== 2 ||
-    !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)
-  ) {
+  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
     return bad(`data_offsets must be two non-negative integers, found ${previewJson(offsets)}`);
   }
   const [begin, end] = offsets as number[];
@@ -166,13 +159,12 @@ function boundedByteSize(shape: number[], elementSize: number, limit: number): n
 }
 
 /** The byte ranges must tile the data section exactly: no overlap, no gap, nothing left over. */
-function checkCoverage(
-  ranges: { name: string; begin: number; end: number }[], dataLength: number, fail: (detail: string) => never,
-): void {
+function checkCoverage(ranges: { name: string; begin: number; end: number }[], dataLength: number, fail: (detail: string) => never): void {
   ranges.sort((x, y) => x.begin - y.begin || x.end - y.end);
   let cursor = 0;
   for (const range of ranges) {
-    if (range.begin < cursor) fail(`tensor "${range.name}": data_offsets [${range.begin}, ${range.end}] overlap the previous tensor (ends at ${cursor})`);
+    if (range.begin < cursor)
+      fail(`tensor "${range.name}": data_offsets [${range.begin}, ${range.end}] overlap the previous tensor (ends at ${cursor})`);
     if (range.begin > cursor) fail(`tensor "${range.name}": gap in the data section between byte ${cursor} and ${range.begin}`);
     cursor = range.end;
   }
@@ -199,7 +191,8 @@ export function tensorFromEntry(entry: SafetensorsEntry, dtype: 'float32' | 'int
  * The caller owns the tensors.
  */
 export function readSafetensorsTensors(
-  source: string | Uint8Array, label?: string,
+  source: string | Uint8Array,
+  label?: string,
 ): { metadata: Record<string, string>; tensors: Record<string, tf.Tensor> } {
   const { metadata, tensors } = readSafetensors(source, label);
   const out: Record<string, tf.Tensor> = {};
@@ -227,7 +220,10 @@ function encodeTensor(name: string, tensor: WritableTensor): EncodedTensor {
   }
   const count = elementCount(tensor.shape);
   if (tensor.data.length !== count) {
-    throw new FileFormatError(undefined, `tensor "${name}": shape [${tensor.shape.join(', ')}] needs ${count} values, found ${tensor.data.length}`);
+    throw new FileFormatError(
+      undefined,
+      `tensor "${name}": shape [${tensor.shape.join(', ')}] needs ${count} values, found ${tensor.data.length}`,
+    );
   }
   if (tensor.dtype === 'F16') {
     const halves = new Uint16Array(count);

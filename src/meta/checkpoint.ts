@@ -79,7 +79,8 @@ const encode = (a: Float32Array): string => Buffer.from(a.buffer, a.byteOffset, 
 function decode(text: unknown, file: string, what: string): Float32Array {
   if (typeof text !== 'string') throw new FileFormatError(file, `${what}: expected a base64 string, found ${typeof text}`);
   const bytes = Buffer.from(text, 'base64');
-  if (bytes.byteLength % 4 !== 0) throw new FileFormatError(file, `${what}: ${bytes.byteLength} bytes is not a whole number of float32 values`);
+  if (bytes.byteLength % 4 !== 0)
+    throw new FileFormatError(file, `${what}: ${bytes.byteLength} bytes is not a whole number of float32 values`);
   const copy = new Float32Array(bytes.byteLength / 4);
   new Uint8Array(copy.buffer).set(bytes);
   return copy;
@@ -107,7 +108,13 @@ function readHistory(json: unknown, file: string): MetaTrainStep[] {
     if (!isStep(h?.step) || (h.kind !== 'single' && h.kind !== 'interpolated')) {
       throw new FileFormatError(file, `history[${i}]: expected {step, kind: "single" | "interpolated", loss, lr, accuracy}`);
     }
-    return { step: h.step, kind: h.kind, loss: metric(h.loss, file, `history[${i}].loss`), lr: metric(h.lr, file, `history[${i}].lr`), accuracy: metric(h.accuracy, file, `history[${i}].accuracy`) };
+    return {
+      step: h.step,
+      kind: h.kind,
+      loss: metric(h.loss, file, `history[${i}].loss`),
+      lr: metric(h.lr, file, `history[${i}].lr`),
+      accuracy: metric(h.accuracy, file, `history[${i}].accuracy`),
+    };
   });
 }
 
@@ -121,7 +128,9 @@ function readValidation(json: unknown, file: string): MetaValidation[] {
 
 function readLayout(json: any, file: string): MetaLoraLayout | null {
   if (json === null) return null;
-  const sitesOk = Array.isArray(json?.sites) && json.sites.every((s: any) => Number.isInteger(s?.layer) && s.layer >= 0 && PROJECTION_NAMES.includes(s.projection));
+  const sitesOk =
+    Array.isArray(json?.sites) &&
+    json.sites.every((s: any) => Number.isInteger(s?.layer) && s.layer >= 0 && PROJECTION_NAMES.includes(s.projection));
   if (!Number.isInteger(json?.rank) || json.rank < 1 || typeof json.scale !== 'number' || !sitesOk) {
     throw new FileFormatError(file, 'lora: expected null or {rank, scale, sites: [{layer, projection}]}');
   }
@@ -138,7 +147,11 @@ export function saveMetaCheckpoint(file: string, checkpoint: MetaCheckpoint): vo
     lora: checkpoint.lora,
     logitScale: checkpoint.logitScale,
     last: { step: checkpoint.step, variables: checkpoint.last.map(encode) },
-    best: checkpoint.best && { step: checkpoint.best.step, accuracy: checkpoint.best.accuracy, variables: checkpoint.best.variables.map(encode) },
+    best: checkpoint.best && {
+      step: checkpoint.best.step,
+      accuracy: checkpoint.best.accuracy,
+      variables: checkpoint.best.variables.map(encode),
+    },
     adam: { step: checkpoint.adam.step, first: checkpoint.adam.first.map(encode), second: checkpoint.adam.second.map(encode) },
     history: checkpoint.history,
     validation: checkpoint.validation,
@@ -149,11 +162,17 @@ export function saveMetaCheckpoint(file: string, checkpoint: MetaCheckpoint): vo
 export function loadMetaCheckpoint(file: string): MetaCheckpoint {
   const json = readJsonFile(file, 'not a readable meta-training checkpoint') as Record<string, any>;
   if (json?.format !== META_CHECKPOINT_FORMAT) {
-    throw new FileFormatError(file, `expected format "${META_CHECKPOINT_FORMAT}", found "${json?.format}"` +
-      (json?.format === 'lora-recycle/meta-checkpoint@1' ? ' (written by an older version without the run history; delete it, or run with --no-resume / resume: false, to start again)' : ''));
+    throw new FileFormatError(
+      file,
+      `expected format "${META_CHECKPOINT_FORMAT}", found "${json?.format}"` +
+        (json?.format === 'lora-recycle/meta-checkpoint@1'
+          ? ' (written by an older version without the run history; delete it, or run with --no-resume / resume: false, to start again)'
+          : ''),
+    );
   }
   for (const key of ['step', 'rngState'] as const) {
-    if (!Number.isInteger(json[key]) || json[key] < 0) throw new FileFormatError(file, `${key} must be a non-negative integer, found ${json[key]}`);
+    if (!Number.isInteger(json[key]) || json[key] < 0)
+      throw new FileFormatError(file, `${key} must be a non-negative integer, found ${json[key]}`);
   }
   if (typeof json.adam !== 'object' || json.adam === null || !Number.isInteger(json.adam.step)) {
     throw new FileFormatError(file, 'adam: expected {step, first, second}');
@@ -163,15 +182,22 @@ export function loadMetaCheckpoint(file: string): MetaCheckpoint {
   }
   const best = json.best;
   const logitScale = json.logitScale ?? 1; // absent in checkpoints of runs at the paper's s = 1
-  if (!(typeof logitScale === 'number' && logitScale > 0)) throw new FileFormatError(file, `logitScale must be a positive number, found ${JSON.stringify(json.logitScale)}`);
+  if (!(typeof logitScale === 'number' && logitScale > 0))
+    throw new FileFormatError(file, `logitScale must be a positive number, found ${JSON.stringify(json.logitScale)}`);
   return {
     logitScale,
     step: json.step,
     rngState: json.rngState,
     fingerprint: String(json.fingerprint),
     last: decodeList(json.last.variables, file, 'last.variables'),
-    adam: { step: json.adam.step, first: decodeList(json.adam.first, file, 'adam.first'), second: decodeList(json.adam.second, file, 'adam.second') },
-    best: best ? { step: Number(best.step), accuracy: Number(best.accuracy), variables: decodeList(best.variables, file, 'best.variables') } : null,
+    adam: {
+      step: json.adam.step,
+      first: decodeList(json.adam.first, file, 'adam.first'),
+      second: decodeList(json.adam.second, file, 'adam.second'),
+    },
+    best: best
+      ? { step: Number(best.step), accuracy: Number(best.accuracy), variables: decodeList(best.variables, file, 'best.variables') }
+      : null,
     history: readHistory(json.history, file),
     validation: readValidation(json.validation, file),
     lora: readLayout(json.lora, file),

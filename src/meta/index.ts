@@ -8,6 +8,10 @@ export type { BestSoFar, MetaCheckpoint, MetaLoraLayout, MetaTrainStep, MetaVali
 export { loadCheckpointLora } from './checkpoint-lora';
 export type { CheckpointLoraChoice } from './checkpoint-lora';
 export {
-  episodeImages, flipPatchIndex, imagesByClass, interpolatedEpisode, singleLoraEpisode,
+  episodeImages,
+  flipPatchIndex,
+  imagesByClass,
+  interpolatedEpisode,
+  singleLoraEpisode,
 } from './surrogate-episodes';
 export type { EpisodeShape, ImageRef, SurrogateEpisode } from './surrogate-episodes';

@@ -30,8 +30,14 @@ export function scaledCrossEntropy(logits: readonly (readonly number[])[], label
  * (a prototype cross-entropy above that of uniform guessing); this puts the losses in range.
  */
 export function calibrateLogitScale(
-  model: FeatureModel, adapter: Adapter, sets: readonly SurrogateSet[], shape: EpisodeShape,
-  patchGrid: number, distance: PrototypeDistance, seed: number, episodes = 16,
+  model: FeatureModel,
+  adapter: Adapter,
+  sets: readonly SurrogateSet[],
+  shape: EpisodeShape,
+  patchGrid: number,
+  distance: PrototypeDistance,
+  seed: number,
+  episodes = 16,
 ): number {
   const random = new SeededRandom(seed);
   const byClass = sets.map((set, i) => imagesByClass(set, i, shape));
@@ -39,9 +45,17 @@ export function calibrateLogitScale(
   const logits: number[][] = [];
   const labels: number[] = [];
   for (let e = 0; e < episodes; e++) {
-    const episode = e % 2 === 0 ? singleLoraEpisode(byClass, random.int(sets.length), shape, (n, count) => random.sample(n, count)) : interpolatedEpisode(byClass, shape, (n, count) => random.sample(n, count), imageIds);
+    const episode =
+      e % 2 === 0
+        ? singleLoraEpisode(byClass, random.int(sets.length), shape, (n, count) => random.sample(n, count))
+        : interpolatedEpisode(byClass, shape, (n, count) => random.sample(n, count), imageIds);
     const refs = [...episode.support, ...episode.query];
-    const batch = episodeImages(sets, refs, refs.map(() => false), patchGrid);
+    const batch = episodeImages(
+      sets,
+      refs,
+      refs.map(() => false),
+      patchGrid,
+    );
     const rows = tf.tidy(() => {
       const features = model.forward(batch.images, { adapter, patchPositions: batch.positions ?? undefined }).features;
       const support = episode.support.length;
@@ -57,7 +71,10 @@ export function calibrateLogitScale(
   let bestLoss = Infinity;
   for (const scale of LOGIT_SCALE_GRID) {
     const loss = scaledCrossEntropy(logits, labels, scale);
-    if (loss < bestLoss) { best = scale; bestLoss = loss; }
+    if (loss < bestLoss) {
+      best = scale;
+      bestLoss = loss;
+    }
   }
   return best;
 }

@@ -7,7 +7,14 @@ import type { RunControl } from '../progress/events';
 import { runSteps } from '../progress/run-steps';
 import type { FeatureModel } from './feature-model';
 import { calibrateLogitScale } from './logit-scale';
-import { type BestSoFar, loadMetaCheckpoint, metaLoraLayout, saveMetaCheckpoint, type MetaTrainStep, type MetaValidation } from './checkpoint';
+import {
+  type BestSoFar,
+  loadMetaCheckpoint,
+  metaLoraLayout,
+  saveMetaCheckpoint,
+  type MetaTrainStep,
+  type MetaValidation,
+} from './checkpoint';
 import { distillationLoss, episodeCrossEntropy } from './losses';
 import { Adam } from '../optim/adam';
 import { warmupCosineRate, type WarmupCosineSchedule } from '../optim/schedule';
@@ -15,8 +22,12 @@ import { SeededRandom } from '../random/seeded-random';
 import { surrogateSetsDigest } from './run-fingerprint';
 import { PAPER_SCHEDULE } from './schedule';
 import {
-  episodeImages, imagesByClass, interpolatedEpisode, singleLoraEpisode,
-  type EpisodeShape, type SurrogateEpisode,
+  episodeImages,
+  imagesByClass,
+  interpolatedEpisode,
+  singleLoraEpisode,
+  type EpisodeShape,
+  type SurrogateEpisode,
 } from './surrogate-episodes';
 import type { SurrogateSet } from '../surrogate/set';
 
@@ -62,7 +73,8 @@ export interface MetaTrainResult {
 }
 
 function validateOptions(options: MetaTrainOptions, sets: readonly SurrogateSet[]): void {
-  if (!Number.isInteger(options.steps) || options.steps < 0) throw new ConfigError(`metaTrain: steps must be a non-negative integer, found ${options.steps}`);
+  if (!Number.isInteger(options.steps) || options.steps < 0)
+    throw new ConfigError(`metaTrain: steps must be a non-negative integer, found ${options.steps}`);
   if (sets.length === 0) throw new ConfigError('metaTrain: expected at least one surrogate set, found none');
   const fraction = options.interpolatedFraction ?? 0.5;
   if (!(fraction >= 0 && fraction <= 1)) throw new ConfigError(`metaTrain: interpolatedFraction must be in [0, 1], found ${fraction}`);
@@ -72,7 +84,8 @@ function validateOptions(options: MetaTrainOptions, sets: readonly SurrogateSet[
   }
   for (const key of ['validateEvery', 'checkpointEvery'] as const) {
     const value = options[key];
-    if (value !== undefined && (!Number.isInteger(value) || value < 1)) throw new ConfigError(`metaTrain: ${key} must be a positive integer, found ${value}`);
+    if (value !== undefined && (!Number.isInteger(value) || value < 1))
+      throw new ConfigError(`metaTrain: ${key} must be a positive integer, found ${value}`);
   }
 }
 
@@ -80,7 +93,9 @@ const readVariables = (variables: tf.Variable[]): Float32Array[] => variables.ma
 
 function writeVariables(variables: tf.Variable[], values: Float32Array[], what: string): void {
   if (values.length !== variables.length || values.some((v, i) => v.length !== variables[i].size)) {
-    throw new CompatibilityError(`${what}: holds ${values.length} tensors of sizes [${values.map((v) => v.length)}], the meta-LoRA has [${variables.map((v) => v.size)}]`);
+    throw new CompatibilityError(
+      `${what}: holds ${values.length} tensors of sizes [${values.map((v) => v.length)}], the meta-LoRA has [${variables.map((v) => v.size)}]`,
+    );
   }
   variables.forEach((variable, i) => tf.tidy(() => variable.assign(tf.tensor(values[i], variable.shape))));
 }
@@ -91,19 +106,22 @@ function staleCheckpoint(file: string, saved: string, current: string): Compatib
   try {
     const before = JSON.parse(saved) as Record<string, unknown>;
     const now = JSON.parse(current) as Record<string, unknown>;
-    differs = [...new Set([...Object.keys(before), ...Object.keys(now)])].filter((key) => JSON.stringify(before[key]) !== JSON.stringify(now[key]));
+    differs = [...new Set([...Object.keys(before), ...Object.keys(now)])].filter(
+      (key) => JSON.stringify(before[key]) !== JSON.stringify(now[key]),
+    );
   } catch {
     differs = [];
   }
   const sets = differs.includes('surrogates') || differs.includes('sets');
   const settings = differs.filter((key) => key !== 'surrogates' && key !== 'sets');
-  const what = [
-    ...(sets ? ['other surrogate sets (their images, targets, kept patches or teachers differ)'] : []),
-    ...(settings.length > 0 ? [`other meta-training settings (${settings.join(', ')})`] : []),
-  ].join(' and ') || 'another run';
+  const what =
+    [
+      ...(sets ? ['other surrogate sets (their images, targets, kept patches or teachers differ)'] : []),
+      ...(settings.length > 0 ? [`other meta-training settings (${settings.join(', ')})`] : []),
+    ].join(' and ') || 'another run';
   return new CompatibilityError(
     `${file}: this meta-training checkpoint belongs to ${what}, so it cannot be resumed; to start fresh, delete ${file} ` +
-    `or pass resume: false (lora-recycle meta-train --no-resume). Checkpoint: ${saved}; this run: ${current}`,
+      `or pass resume: false (lora-recycle meta-train --no-resume). Checkpoint: ${saved}; this run: ${current}`,
   );
 }
 
@@ -128,8 +146,12 @@ export async function metaTrain(
   const checkpointPath = options.checkpointPath ?? null;
   const saved = checkpointPath && (options.resume ?? true) && fs.existsSync(checkpointPath) ? loadMetaCheckpoint(checkpointPath) : null;
   // calibrated once, on the fresh meta-LoRA before the first step; a resume keeps the checkpoint's s
-  const logitScale = options.logitScale !== 'calibrated' ? options.logitScale ?? 1
-    : saved ? saved.logitScale : calibrateLogitScale(model, metaAdapter, sets, shape, options.patchGrid, distance, (options.seed ?? 0) + 1);
+  const logitScale =
+    options.logitScale !== 'calibrated'
+      ? (options.logitScale ?? 1)
+      : saved
+        ? saved.logitScale
+        : calibrateLogitScale(model, metaAdapter, sets, shape, options.patchGrid, distance, (options.seed ?? 0) + 1);
   const flip = options.flip ?? true;
   const schedule = options.schedule ?? PAPER_SCHEDULE;
   const validateEvery = options.validateEvery ?? 50;
@@ -140,10 +162,21 @@ export async function metaTrain(
   if (variables.length === 0) throw new ConfigError('metaTrain: the meta-adapter has no trainable variables');
   // the run's identity in its checkpoint: settings and the content of the surrogate sets with their
   // teachers (hashed once here, only when there is a checkpoint), so another zoo or inversion resumes nothing
-  const fingerprint = checkpointPath === null ? '' : JSON.stringify({
-    shape, sets: sets.length, surrogates: surrogateSetsDigest(model, sets), fraction, distance, flip, schedule, seed: options.seed ?? 0,
-    sizes: variables.map((v) => v.size), ...(options.logitScale === undefined || options.logitScale === 1 ? {} : { logitScale: options.logitScale }),
-  });
+  const fingerprint =
+    checkpointPath === null
+      ? ''
+      : JSON.stringify({
+          shape,
+          sets: sets.length,
+          surrogates: surrogateSetsDigest(model, sets),
+          fraction,
+          distance,
+          flip,
+          schedule,
+          seed: options.seed ?? 0,
+          sizes: variables.map((v) => v.size),
+          ...(options.logitScale === undefined || options.logitScale === 1 ? {} : { logitScale: options.logitScale }),
+        });
   if (saved && saved.fingerprint !== fingerprint) throw staleCheckpoint(checkpointPath!, saved.fingerprint, fingerprint);
 
   let rng = new SeededRandom(options.seed ?? 0);
@@ -157,7 +190,16 @@ export async function metaTrain(
   const checkpoint = (): string | null => {
     if (!options.checkpointPath) return null;
     saveMetaCheckpoint(options.checkpointPath, {
-      step, rngState: rng.state, last: readVariables(variables), adam: adam.moments(), best, history, validation, lora: layout, logitScale, fingerprint,
+      step,
+      rngState: rng.state,
+      last: readVariables(variables),
+      adam: adam.moments(),
+      best,
+      history,
+      validation,
+      lora: layout,
+      logitScale,
+      fingerprint,
     });
     return options.checkpointPath;
   };
@@ -176,27 +218,42 @@ export async function metaTrain(
   const firstStep = step;
   const result: MetaTrainResult = { steps: step, history, validation, best: null, trainSeconds: 0, episodesPerSecond: 0, logitScale };
   try {
-    await runSteps({ run, total: options.steps, done: step, checkpoint, checkpointEvery, onEvent: options.onEvent, signal: options.signal }, async () => {
-      const started = performance.now();
-      const episode = rng.next() < fraction
-        ? interpolatedEpisode(byClass, shape, (n, count) => rng.sample(n, count), imageIds)
-        : singleLoraEpisode(byClass, rng.int(sets.length), shape, (n, count) => rng.sample(n, count));
-      const refs = [...episode.support, ...episode.query];
-      const flips = refs.map(() => flip && rng.next() < 0.5);
-      const lr = warmupCosineRate(step, schedule);
-      const { loss, accuracy } = trainStep(model, metaAdapter, adam, sets, episode, episodeImages(sets, refs, flips, options.patchGrid), lr, distance, logitScale);
-      result.trainSeconds += (performance.now() - started) / 1000;
-      step += 1;
-      const metrics: Record<string, number> = { loss, lr, accuracy };
-      history.push({ step, kind: episode.kind, loss, lr, accuracy });
-      if (options.validate && (step % validateEvery === 0 || step === options.steps)) {
-        const validationAccuracy = await options.validate(metaAdapter);
-        metrics.val_accuracy = validationAccuracy;
-        validation.push({ step, accuracy: validationAccuracy });
-        if (!best || validationAccuracy > best.accuracy) best = { step, accuracy: validationAccuracy, variables: readVariables(variables) };
-      }
-      return metrics;
-    });
+    await runSteps(
+      { run, total: options.steps, done: step, checkpoint, checkpointEvery, onEvent: options.onEvent, signal: options.signal },
+      async () => {
+        const started = performance.now();
+        const episode =
+          rng.next() < fraction
+            ? interpolatedEpisode(byClass, shape, (n, count) => rng.sample(n, count), imageIds)
+            : singleLoraEpisode(byClass, rng.int(sets.length), shape, (n, count) => rng.sample(n, count));
+        const refs = [...episode.support, ...episode.query];
+        const flips = refs.map(() => flip && rng.next() < 0.5);
+        const lr = warmupCosineRate(step, schedule);
+        const { loss, accuracy } = trainStep(
+          model,
+          metaAdapter,
+          adam,
+          sets,
+          episode,
+          episodeImages(sets, refs, flips, options.patchGrid),
+          lr,
+          distance,
+          logitScale,
+        );
+        result.trainSeconds += (performance.now() - started) / 1000;
+        step += 1;
+        const metrics: Record<string, number> = { loss, lr, accuracy };
+        history.push({ step, kind: episode.kind, loss, lr, accuracy });
+        if (options.validate && (step % validateEvery === 0 || step === options.steps)) {
+          const validationAccuracy = await options.validate(metaAdapter);
+          metrics.val_accuracy = validationAccuracy;
+          validation.push({ step, accuracy: validationAccuracy });
+          if (!best || validationAccuracy > best.accuracy)
+            best = { step, accuracy: validationAccuracy, variables: readVariables(variables) };
+        }
+        return metrics;
+      },
+    );
   } finally {
     adam.dispose();
   }
@@ -228,23 +285,31 @@ function trainStep(
     const { images, positions } = batch;
     const slicePositions = (start: number, size: number) => (positions ? tf.slice(positions, [start, 0], [size, -1]) : undefined);
     // teacher = backbone + that LoRA + its head: a separate model, no gradient (logits are constants)
-    const teacherLogits = episode.teacherSet === null ? null : (() => {
-      const teacher = sets[episode.teacherSet].teacher;
-      const query = tf.slice(images, [supportCount, 0, 0, 0], [queryCount, -1, -1, -1]);
-      return teacher.head.apply(model.forward(query, { adapter: teacher.adapter, patchPositions: slicePositions(supportCount, queryCount) }).features);
-    })();
+    const teacherLogits =
+      episode.teacherSet === null
+        ? null
+        : (() => {
+            const teacher = sets[episode.teacherSet].teacher;
+            const query = tf.slice(images, [supportCount, 0, 0, 0], [queryCount, -1, -1, -1]);
+            return teacher.head.apply(
+              model.forward(query, { adapter: teacher.adapter, patchPositions: slicePositions(supportCount, queryCount) }).features,
+            );
+          })();
     const queryLabels = tf.tensor1d(episode.queryLabels, 'int32');
     const { value, grads } = tf.variableGrads(() => {
       const features = model.forward(images, { adapter: metaAdapter, patchPositions: positions ?? undefined }).features; // [N·K + N·Q, D]
       const protos = prototypes(tf.slice(features, [0, 0], [supportCount, -1]), episode.supportLabels, episode.ways); // [N, D]
       const negativeDistances = prototypeLogits(tf.slice(features, [supportCount, 0], [queryCount, -1]), protos, distance); // [N·Q, N], −d
-      const logits = logitScale === 1 ? negativeDistances : tf.mul(negativeDistances, logitScale) as tf.Tensor2D;
+      const logits = logitScale === 1 ? negativeDistances : (tf.mul(negativeDistances, logitScale) as tf.Tensor2D);
       predictions = tf.keep(tf.argMax(logits, 1) as tf.Tensor1D);
       const taskLoss = teacherLogits ? distillationLoss(teacherLogits, logits) : episodeCrossEntropy(logits, queryLabels);
       const regularizer = metaAdapter.regularizer();
       return (regularizer ? tf.add(taskLoss, regularizer) : taskLoss) as tf.Scalar;
     }, metaAdapter.trainableVariables());
-    adam.apply(metaAdapter.trainableVariables().map((v) => grads[v.name]), lr);
+    adam.apply(
+      metaAdapter.trainableVariables().map((v) => grads[v.name]),
+      lr,
+    );
     return value.dataSync()[0];
   });
   batch.images.dispose();

@@ -48,7 +48,8 @@ function hashHead(hash: Hash, head: ClassifierHead, width: number): void {
  */
 export function surrogateSetsDigest(model: Features, sets: readonly SurrogateSet[]): string {
   const hash = createHash('sha256');
-  const width = sets.length === 0 ? 0 : tf.tidy(() => model.forward(tf.slice(sets[0].images, [0, 0, 0, 0], [1, -1, -1, -1])).features.shape[1]);
+  const width =
+    sets.length === 0 ? 0 : tf.tidy(() => model.forward(tf.slice(sets[0].images, [0, 0, 0, 0], [1, -1, -1, -1])).features.shape[1]);
   sets.forEach((set, i) => {
     const recorded = set as Partial<{ pixels: tf.Tensor4D; masks: tf.Tensor4D | null }>;
     hash.update(JSON.stringify({ set: i, targets: set.targets, keptPatches: set.keptPatches, imageIds: set.imageIds ?? null }));

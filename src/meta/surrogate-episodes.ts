@@ -41,7 +41,8 @@ export function imagesByClass(set: SurrogateSet, setIndex: number, shape: Episod
     }
     const seen = new Set<string>();
     for (const id of set.imageIds) {
-      if (seen.has(id)) throw new ConfigError(`surrogate set ${setIndex} holds image ${id} twice; an episode could show it as support and query`);
+      if (seen.has(id))
+        throw new ConfigError(`surrogate set ${setIndex} holds image ${id} twice; an episode could show it as support and query`);
       seen.add(id);
     }
   }
@@ -72,15 +73,27 @@ function episodeOf(
     // support = the first K images of the class, query = the next Q (method.md §1.5); a class
     // with more than K + Q images (several inversions of a LoRA, real images) gives a random K + Q
     const chosen = indices.length > needed ? draw(indices.length, needed).map((i) => indices[i]) : indices;
-    chosen.slice(0, shape.shots).forEach((index) => { episode.support.push({ set, index }); episode.supportLabels.push(label); });
-    chosen.slice(shape.shots, needed).forEach((index) => { episode.query.push({ set, index }); episode.queryLabels.push(label); });
+    chosen.slice(0, shape.shots).forEach((index) => {
+      episode.support.push({ set, index });
+      episode.supportLabels.push(label);
+    });
+    chosen.slice(shape.shots, needed).forEach((index) => {
+      episode.query.push({ set, index });
+      episode.queryLabels.push(label);
+    });
   });
   return episode;
 }
 
 /** A single-LoRA episode: the N classes of set `setIndex`, labels = the teacher's classes. */
 export function singleLoraEpisode(byClass: number[][][], setIndex: number, shape: EpisodeShape, draw: Draw): SurrogateEpisode {
-  return episodeOf('single', setIndex, byClass[setIndex].map((indices) => ({ set: setIndex, indices })), shape, draw);
+  return episodeOf(
+    'single',
+    setIndex,
+    byClass[setIndex].map((indices) => ({ set: setIndex, indices })),
+    shape,
+    draw,
+  );
 }
 
 /** Attempts at drawing N (set, class) pairs that share no image before giving up. */
@@ -119,7 +132,9 @@ export function interpolatedEpisode(
     const chosen = draw(pool.length, shape.ways).map((i) => pool[i]);
     if (disjoint(chosen)) return episodeOf('interpolated', null, chosen, shape, draw);
   }
-  throw new ConfigError(`interpolated episode: in ${DISJOINT_DRAW_ATTEMPTS} draws, never ${shape.ways} surrogate classes without a common image (sets share real images)`);
+  throw new ConfigError(
+    `interpolated episode: in ${DISJOINT_DRAW_ATTEMPTS} draws, never ${shape.ways} surrogate classes without a common image (sets share real images)`,
+  );
 }
 
 /** Row-major patch index of patch (r, c) after a horizontal flip: (r, G−1−c). */
@@ -139,7 +154,12 @@ export interface EpisodeImages {
  * Gathers an episode's images (support then query), flipping image i horizontally when
  * `flips[i]` (its kept patch positions are mirrored with it).
  */
-export function episodeImages(sets: readonly SurrogateSet[], refs: readonly ImageRef[], flips: readonly boolean[], grid: number): EpisodeImages {
+export function episodeImages(
+  sets: readonly SurrogateSet[],
+  refs: readonly ImageRef[],
+  flips: readonly boolean[],
+  grid: number,
+): EpisodeImages {
   const sparse = sets[refs[0].set].keptPatches !== null;
   const rows: number[][] = [];
   if (sparse) {
@@ -156,7 +176,8 @@ export function episodeImages(sets: readonly SurrogateSet[], refs: readonly Imag
     const perSet = new Map<number, { order: number[]; indices: number[] }>();
     refs.forEach((ref, order) => {
       const entry = perSet.get(ref.set) ?? { order: [], indices: [] };
-      entry.order.push(order); entry.indices.push(ref.index);
+      entry.order.push(order);
+      entry.indices.push(ref.index);
       perSet.set(ref.set, entry);
     });
     const parts: tf.Tensor4D[] = [];
@@ -167,14 +188,24 @@ export function episodeImages(sets: readonly SurrogateSet[], refs: readonly Imag
     });
     const stacked = parts.length === 1 ? parts[0] : tf.concat(parts, 0); // grouped by set
     const inverse = new Array<number>(refs.length);
-    orderOfParts.forEach((order, row) => { inverse[order] = row; });
+    orderOfParts.forEach((order, row) => {
+      inverse[order] = row;
+    });
     const ordered = tf.gather(stacked, tf.tensor1d(inverse, 'int32')) as tf.Tensor4D; // [B, H, W, C]
     if (!flips.some(Boolean)) return ordered;
-    const mask = tf.tensor4d(flips.map((f) => (f ? 1 : 0)), [refs.length, 1, 1, 1], 'bool');
+    const mask = tf.tensor4d(
+      flips.map((f) => (f ? 1 : 0)),
+      [refs.length, 1, 1, 1],
+      'bool',
+    );
     return tf.where(mask, tf.reverse(ordered, 2), ordered) as tf.Tensor4D;
   });
   const positions = sparse
-    ? tf.tensor2d(rows.map((row, i) => (flips[i] ? row.map((p) => flipPatchIndex(p, grid)) : row)), [rows.length, rows[0].length], 'int32')
+    ? tf.tensor2d(
+        rows.map((row, i) => (flips[i] ? row.map((p) => flipPatchIndex(p, grid)) : row)),
+        [rows.length, rows[0].length],
+        'int32',
+      )
     : null;
   return { images, positions };
 }

@@ -47,9 +47,7 @@ export function patchCount(config: ViTConfig): number {
 
 /** Throws a ConfigError naming the first inconsistent field. */
 export function validateViTConfig(config: ViTConfig): void {
-  const positive: (keyof ViTConfig)[] = [
-    'imageSize', 'patchSize', 'channels', 'width', 'depth', 'heads', 'mlpWidth', 'projectionDim',
-  ];
+  const positive: (keyof ViTConfig)[] = ['imageSize', 'patchSize', 'channels', 'width', 'depth', 'heads', 'mlpWidth', 'projectionDim'];
   for (const key of positive) {
     const value = config[key];
     if (!Number.isInteger(value) || value <= 0) {
@@ -57,9 +55,7 @@ export function validateViTConfig(config: ViTConfig): void {
     }
   }
   if (config.imageSize % config.patchSize !== 0) {
-    throw new ConfigError(
-      `ViTConfig.imageSize (${config.imageSize}) must be a multiple of patchSize (${config.patchSize})`,
-    );
+    throw new ConfigError(`ViTConfig.imageSize (${config.imageSize}) must be a multiple of patchSize (${config.patchSize})`);
   }
   if (config.width % config.heads !== 0) {
     throw new ConfigError(`ViTConfig.width (${config.width}) must be divisible by heads (${config.heads})`);

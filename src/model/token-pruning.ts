@@ -48,7 +48,8 @@ export interface PrunedTokens {
  */
 export function topScoringSlots(scores: tf.Tensor2D, keep: number): number[][] {
   return (scores.arraySync() as number[][]).map((row) =>
-    row.map((score, slot) => ({ score, slot }))
+    row
+      .map((score, slot) => ({ score, slot }))
       .sort((p, q) => q.score - p.score || p.slot - q.slot)
       .slice(0, keep)
       .map((p) => p.slot)
@@ -61,15 +62,17 @@ export function topScoringSlots(scores: tf.Tensor2D, keep: number): number[][] {
  * tokens [B·T, D] (token 0 of each image is [CLS]); scores [B, T − 1]; positions int32 [B, T − 1].
  * Gradients flow to the surviving tokens (selectTokens), not through the choice itself.
  */
-export function keepTopTokens(
-  tokens: tf.Tensor2D, scores: tf.Tensor2D, positions: tf.Tensor2D, batch: number, keep: number,
-): PrunedTokens {
+export function keepTopTokens(tokens: tf.Tensor2D, scores: tf.Tensor2D, positions: tf.Tensor2D, batch: number, keep: number): PrunedTokens {
   const slots = topScoringSlots(scores, keep);
   const keptPositions = (positions.arraySync() as number[][]).map((row, b) => slots[b].map((slot) => row[slot]));
   return tf.tidy(() => {
     const t = tokens.shape[0] / batch;
     const d = tokens.shape[1];
-    const tokenSlots = tf.tensor2d(slots.map((row) => [0, ...row.map((slot) => slot + 1)]), [batch, 1 + keep], 'int32');
+    const tokenSlots = tf.tensor2d(
+      slots.map((row) => [0, ...row.map((slot) => slot + 1)]),
+      [batch, 1 + keep],
+      'int32',
+    );
     const survivors = selectTokens(tf.reshape(tokens, [batch, t, d]) as tf.Tensor3D, tokenSlots); // [B, 1 + keep, D]
     return {
       tokens: tf.reshape(survivors, [batch * (1 + keep), d]) as tf.Tensor2D,

@@ -5,9 +5,7 @@ import { attention, extractPatches, layerNorm, linear, loraLinear, matMul2d, qui
 import { patchCount, validateViTConfig, type ViTConfig } from './config';
 import { randomViTWeights } from './init';
 import { treeTensors } from './tensor-tree';
-import {
-  clsAttentionScores, keepTopTokens, tokensAfterPruning, validatePruningSchedule, type PruningSchedule,
-} from './token-pruning';
+import { clsAttentionScores, keepTopTokens, tokensAfterPruning, validatePruningSchedule, type PruningSchedule } from './token-pruning';
 import { validateViTWeights } from './validate-weights';
 import type { BlockWeights, LayerNormWeights, ProjectionName } from './weights';
 import type { ViTWeights } from './weights';
@@ -142,8 +140,13 @@ export class VisionTransformer {
   }
 
   private attentionBlock(
-    block: BlockWeights, layer: number, x: tf.Tensor2D, batch: number, tokens: number,
-    adapter: Adapter | null, returnWeights: boolean,
+    block: BlockWeights,
+    layer: number,
+    x: tf.Tensor2D,
+    batch: number,
+    tokens: number,
+    adapter: Adapter | null,
+    returnWeights: boolean,
   ): { output: tf.Tensor2D; weights?: tf.Tensor4D } {
     const h = this.norm(x, block.ln1);
     const q = this.project(block, 'q', layer, h, adapter);
@@ -159,7 +162,12 @@ export class VisionTransformer {
    * B [CLS] rows alone (about a fifth of a depth-4 model's products). x [B·T, D] → [CLS] rows [B, D].
    */
   private clsOnlyBlock(
-    block: BlockWeights, layer: number, x: tf.Tensor2D, batch: number, tokens: number, adapter: Adapter | null,
+    block: BlockWeights,
+    layer: number,
+    x: tf.Tensor2D,
+    batch: number,
+    tokens: number,
+    adapter: Adapter | null,
   ): tf.Tensor2D {
     const h = this.norm(x, block.ln1);
     const q = this.project(block, 'q', layer, this.clsRows(h, batch, tokens), adapter); // [B, D]
@@ -182,9 +190,7 @@ export class VisionTransformer {
   }
 
   /** y = x·W + b, plus the adapter's x·ΔW where it adapts this site (low-rank ΔW fused into one product). */
-  private project(
-    block: BlockWeights, projection: ProjectionName, layer: number, x: tf.Tensor2D, adapter: Adapter | null,
-  ): tf.Tensor2D {
+  private project(block: BlockWeights, projection: ProjectionName, layer: number, x: tf.Tensor2D, adapter: Adapter | null): tf.Tensor2D {
     const { kernel, bias } = block[projection];
     const factors = adapter?.lowRankFactors?.({ layer, projection });
     if (factors) return loraLinear(x, kernel, bias, factors.a, factors.b, factors.scale);

@@ -34,10 +34,16 @@ export function attention(q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, option
   const { batch: b, tokens: s, heads: h } = options;
   const t = options.queryTokens ?? s;
   const rows = { q: b * t, k: b * s, v: b * s };
-  for (const [name, x] of [['q', q], ['k', k], ['v', v]] as const) {
+  for (const [name, x] of [
+    ['q', q],
+    ['k', k],
+    ['v', v],
+  ] as const) {
     expectRank(x, 2, `attention: ${name}`);
     if (x.shape[0] !== rows[name] || x.shape[1] !== q.shape[1]) {
-      throw new ShapeError(`attention: ${name} must be [${rows[name]}, ${q.shape[1]}] (B·${name === 'q' ? 'T_q' : 'T'}, D), found [${x.shape}]`);
+      throw new ShapeError(
+        `attention: ${name} must be [${rows[name]}, ${q.shape[1]}] (B·${name === 'q' ? 'T_q' : 'T'}, D), found [${x.shape}]`,
+      );
     }
   }
   if (q.shape[1] % h !== 0) throw new ShapeError(`attention: width ${q.shape[1]} must be divisible by heads ${h}`);

@@ -17,7 +17,9 @@ export type KernelBody = (inputs: Record<string, TensorInfo>, backend: tf.Kernel
  */
 export function compositeKernel(name: string, body: KernelBody, inputsToSave: string[], gradFunc: GradFunc): Invoke {
   tf.registerGradient({
-    kernelName: name, inputsToSave, gradFunc: (dy, saved, attrs) => gradFunc(dy as tf.Tensor, saved, (attrs ?? {}) as Record<string, unknown>),
+    kernelName: name,
+    inputsToSave,
+    gradFunc: (dy, saved, attrs) => gradFunc(dy as tf.Tensor, saved, (attrs ?? {}) as Record<string, unknown>),
   });
   return kernelWithoutGradient(name, body);
 }
@@ -43,7 +45,12 @@ export function registerForActiveBackend(name: string, body: (...args: Parameter
 }
 
 /** Runs the stock kernel `kernelName` of `backend` on tensor handles (inside a kernel body). */
-export function runStock(kernelName: string, backend: tf.KernelBackend, inputs: Record<string, TensorInfo>, attrs: Record<string, unknown> = {}): TensorInfo {
+export function runStock(
+  kernelName: string,
+  backend: tf.KernelBackend,
+  inputs: Record<string, TensorInfo>,
+  attrs: Record<string, unknown> = {},
+): TensorInfo {
   const backendName = tf.getBackend();
   const stock = tf.getKernel(kernelName, backendName);
   if (!stock) throw new BackendError(`backend "${backendName}" has no kernel ${kernelName}`);

@@ -7,9 +7,7 @@ export interface ValueAndGradient {
 }
 
 /** A typed wrapper of tf.customGrad: `f` receives the input tensors and the save function. */
-export function customGradient(
-  f: (inputs: tf.Tensor[], save: tf.GradSaveFunc) => ValueAndGradient,
-): (...inputs: tf.Tensor[]) => tf.Tensor {
+export function customGradient(f: (inputs: tf.Tensor[], save: tf.GradSaveFunc) => ValueAndGradient): (...inputs: tf.Tensor[]) => tf.Tensor {
   const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const save = args[args.length - 1] as tf.GradSaveFunc;
     return f(args.slice(0, -1) as tf.Tensor[], save);

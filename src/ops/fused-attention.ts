@@ -14,7 +14,11 @@ function forwardKernel(inputs: Record<string, TensorInfo>, backend: tf.KernelBac
   const [q, k, v] = [inputs.q, inputs.k, inputs.v].map((t) => call.input(t));
   const out = call.output([B * Tq, D]);
   const p = call.output([B, H, Tq, T]);
-  call.run('attention_forward', [B, Tq, T, H, e, q, k, v, out, p, call.scratch(e * T * call.parts), call.counter()], 4 * B * H * Tq * T * e);
+  call.run(
+    'attention_forward',
+    [B, Tq, T, H, e, q, k, v, out, p, call.scratch(e * T * call.parts), call.counter()],
+    4 * B * H * Tq * T * e,
+  );
   return call.finish();
 }
 
@@ -26,8 +30,16 @@ function backwardKernel(inputs: Record<string, TensorInfo>, backend: tf.KernelBa
   const call = beginCall(backend);
   const [q, k, v, p, dy] = [inputs.q, inputs.k, inputs.v, inputs.p, inputs.dy].map((t) => call.input(t));
   const dw = inputs.dw ? call.input(inputs.dw) : 0;
-  const [dq, dk, dv] = [[B * Tq, D], [B * T, D], [B * T, D]].map((shape) => call.output(shape));
-  call.run('attention_backward', [B, Tq, T, H, e, q, k, v, p, dy, dw, dq, dk, dv, call.scratch((e * T + 2 * Tq * T) * call.parts), call.counter()], 8 * B * H * Tq * T * e);
+  const [dq, dk, dv] = [
+    [B * Tq, D],
+    [B * T, D],
+    [B * T, D],
+  ].map((shape) => call.output(shape));
+  call.run(
+    'attention_backward',
+    [B, Tq, T, H, e, q, k, v, p, dy, dw, dq, dk, dv, call.scratch((e * T + 2 * Tq * T) * call.parts), call.counter()],
+    8 * B * H * Tq * T * e,
+  );
   return call.finish();
 }
 
@@ -46,9 +58,18 @@ function ensureRegistered(): void {
       const [dOut, dWeights] = dys as Array<tf.Tensor | null>;
       const [q, k, v, p] = saved;
       // one kernel gives all three; computed here, not in a thunk (each thunk runs in its own tidy)
-      const [dq, dk, dv] = tf.engine().runKernel(BACKWARD, {
-        q, k, v, p, dy: dOut ?? tf.zerosLike(q), ...(dWeights ? { dw: dWeights } : {}),
-      }, attrs as never) as tf.Tensor[];
+      const [dq, dk, dv] = tf.engine().runKernel(
+        BACKWARD,
+        {
+          q,
+          k,
+          v,
+          p,
+          dy: dOut ?? tf.zerosLike(q),
+          ...(dWeights ? { dw: dWeights } : {}),
+        },
+        attrs as never,
+      ) as tf.Tensor[];
       return { q: () => dq, k: () => dk, v: () => dv };
     },
   });
@@ -56,7 +77,10 @@ function ensureRegistered(): void {
 
 /** softmax(q·kᵀ/√e)·v per (image, head) in one compiled kernel (src/ops/wasm): → output [B·Tq, D] and weights [B, H, Tq, T]. */
 export function fusedAttention(
-  q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, sizes: { batch: number; queryTokens: number; tokens: number; heads: number },
+  q: tf.Tensor2D,
+  k: tf.Tensor2D,
+  v: tf.Tensor2D,
+  sizes: { batch: number; queryTokens: number; tokens: number; heads: number },
 ): [tf.Tensor2D, tf.Tensor4D] {
   ensureRegistered();
   return tf.engine().runKernel(FORWARD, { q, k, v }, sizes as never) as unknown as [tf.Tensor2D, tf.Tensor4D];

@@ -36,10 +36,11 @@ const compiledLayerNorm = compositeKernel(
   ['x', 'gamma'],
   (dy, [x, gamma], attrs) => {
     const eps = attrs.eps as number;
-    const xHat = () => tf.tidy(() => {
-      const centred = tf.sub(x, tf.mean(x, 1, true));
-      return tf.mul(centred, tf.rsqrt(tf.add(tf.mean(tf.square(centred), 1, true), eps)));
-    });
+    const xHat = () =>
+      tf.tidy(() => {
+        const centred = tf.sub(x, tf.mean(x, 1, true));
+        return tf.mul(centred, tf.rsqrt(tf.add(tf.mean(tf.square(centred), 1, true), eps)));
+      });
     return {
       x: () => compiledLayerNormGradient({ x, gamma, dy }, { eps }),
       gamma: () => tf.sum(tf.mul(dy, xHat()), 0),
@@ -49,7 +50,8 @@ const compiledLayerNorm = compositeKernel(
 );
 
 const compiledLayerNormGradient = kernelWithoutGradient('LoraRecycleLayerNormGrad', ({ x, gamma, dy }, backend, attrs) =>
-  compiled('layernorm_backward', x, gamma, dy, attrs.eps as number, backend));
+  compiled('layernorm_backward', x, gamma, dy, attrs.eps as number, backend),
+);
 
 const byEps = new Map<number, (...inputs: tf.Tensor[]) => tf.Tensor>();
 

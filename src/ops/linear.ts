@@ -30,9 +30,10 @@ export function linear(x: tf.Tensor2D, kernel: tf.Tensor2D, bias?: tf.Tensor1D):
 
 const fusedLinear = compositeKernel(
   'LoraRecycleLinear',
-  (inputs, backend, attrs) => (fusedKernelsActive()
-    ? wasmProduct(backend, inputs.a, inputs.b, inputs.bias, false, false, [1, inputs.a.shape[1], inputs.b.shape[2]])
-    : runStock('_FusedMatMul', backend, inputs, attrs)),
+  (inputs, backend, attrs) =>
+    fusedKernelsActive()
+      ? wasmProduct(backend, inputs.a, inputs.b, inputs.bias, false, false, [1, inputs.a.shape[1], inputs.b.shape[2]])
+      : runStock('_FusedMatMul', backend, inputs, attrs),
   ['a', 'b'],
   (dy, [a, b]) => {
     const [, m, k] = a.shape as [number, number, number];

@@ -16,7 +16,12 @@ import { fusedKernelsActive } from './wasm/runtime';
  * dbias = Σ dy, each computed only for the inputs that need one (frozen W and bias cost nothing).
  */
 export function loraLinear(
-  x: tf.Tensor2D, kernel: tf.Tensor2D, bias: tf.Tensor1D | undefined, a: tf.Tensor2D, b: tf.Tensor2D, scale: number,
+  x: tf.Tensor2D,
+  kernel: tf.Tensor2D,
+  bias: tf.Tensor1D | undefined,
+  a: tf.Tensor2D,
+  b: tf.Tensor2D,
+  scale: number,
 ): tf.Tensor2D {
   expectRank(x, 2, 'loraLinear: x');
   expectRank(kernel, 2, 'loraLinear: kernel');
@@ -49,7 +54,12 @@ const mergedProduct = compositeKernel(
     const merged = runStock('Add', backend, { a: kernel, b: update }); // W + A·B
     const product = fusedKernelsActive()
       ? wasmProduct(backend, x, merged, bias, false, false, [1, x.shape[1], merged.shape[2]])
-      : runStock('_FusedMatMul', backend, { a: x, b: merged, ...(bias ? { bias } : {}) }, { ...PLAIN, activation: 'linear', leakyreluAlpha: 0 });
+      : runStock(
+          '_FusedMatMul',
+          backend,
+          { a: x, b: merged, ...(bias ? { bias } : {}) },
+          { ...PLAIN, activation: 'linear', leakyreluAlpha: 0 },
+        );
     backend.disposeData(update.dataId);
     backend.disposeData(merged.dataId);
     return product;

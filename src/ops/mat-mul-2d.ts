@@ -22,9 +22,10 @@ const PLAIN = { transposeA: false, transposeB: false };
 
 const plainMatMul = compositeKernel(
   'LoraRecycleMatMul2d',
-  ({ a, b }, backend) => (fusedKernelsActive()
-    ? wasmProduct(backend, a, b, undefined, false, false, [a.shape[0], b.shape[1]])
-    : runStock('BatchMatMul', backend, { a, b }, PLAIN)),
+  ({ a, b }, backend) =>
+    fusedKernelsActive()
+      ? wasmProduct(backend, a, b, undefined, false, false, [a.shape[0], b.shape[1]])
+      : runStock('BatchMatMul', backend, { a, b }, PLAIN),
   ['a', 'b'],
   (dy, [a, b]) => ({
     a: () => transposedProduct(dy as tf.Tensor2D, b as tf.Tensor2D, false, true), // [M, K]

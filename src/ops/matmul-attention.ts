@@ -11,7 +11,12 @@ export function batchedMatMulIsFast(): boolean {
  * the depthwise-convolution layout that wins on wasm costs ~8× more (bench/results/engine.md).
  * q [B·T_q, D], k, v [B·T, D] → output [B·T_q, D] and weights [B, H, T_q, T].
  */
-export function matMulAttention(q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, d: { b: number; t: number; s: number; h: number }): { output: tf.Tensor2D; weights: tf.Tensor4D } {
+export function matMulAttention(
+  q: tf.Tensor2D,
+  k: tf.Tensor2D,
+  v: tf.Tensor2D,
+  d: { b: number; t: number; s: number; h: number },
+): { output: tf.Tensor2D; weights: tf.Tensor4D } {
   return tf.tidy(() => {
     const e = q.shape[1] / d.h;
     const heads = (x: tf.Tensor2D, n: number) => tf.transpose(tf.reshape(x, [d.b, n, d.h, e]), [0, 2, 1, 3]); // [B, H, n, e]

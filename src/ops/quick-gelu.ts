@@ -30,7 +30,8 @@ const compiledGelu = compositeKernel(
 );
 
 const compiledGeluGradient = kernelWithoutGradient('LoraRecycleQuickGeluGrad', ({ x, dy }, backend) =>
-  compiled('quick_gelu_backward', [x, dy], backend));
+  compiled('quick_gelu_backward', [x, dy], backend),
+);
 
 const stockGelu = customGradient(([x], save) => {
   const u = tf.mul(x, 1.702);

@@ -43,7 +43,12 @@ export class Adam {
     const entries = Array.isArray(variables) ? variables.map((v, i) => [String(i), v] as const) : Object.entries(variables);
     this.names = entries.map(([name]) => name);
     this.variables = entries.map(([, variable]) => variable);
-    this.options = { beta1: options.beta1 ?? 0.9, beta2: options.beta2 ?? 0.999, epsilon: options.epsilon ?? 1e-8, weightDecay: options.weightDecay ?? 0 };
+    this.options = {
+      beta1: options.beta1 ?? 0.9,
+      beta2: options.beta2 ?? 0.999,
+      epsilon: options.epsilon ?? 1e-8,
+      weightDecay: options.weightDecay ?? 0,
+    };
     const decays = options.decays ?? ((_: string, v: tf.Variable) => v.rank >= 2);
     this.decays = entries.map(([name, variable]) => this.options.weightDecay > 0 && decays(name, variable));
     const zeros = () => this.variables.map((v) => tf.tidy(() => tf.variable(tf.zerosLike(v), false)));
@@ -96,12 +101,13 @@ export class Adam {
   /** Restores moments written by `moments()`; sizes must match the variables. */
   restore(state: AdamMoments): void {
     if (state.first.length !== this.variables.length || state.second.length !== this.variables.length) {
-      throw new CompatibilityError(
-        `Adam state holds ${state.first.length} moments, the optimiser has ${this.variables.length} variables`,
-      );
+      throw new CompatibilityError(`Adam state holds ${state.first.length} moments, the optimiser has ${this.variables.length} variables`);
     }
     this.variables.forEach((variable, i) => {
-      for (const [name, values] of [['first', state.first[i]], ['second', state.second[i]]] as const) {
+      for (const [name, values] of [
+        ['first', state.first[i]],
+        ['second', state.second[i]],
+      ] as const) {
         if (values.length !== variable.size) {
           throw new CompatibilityError(`Adam ${name} moment ${i} has ${values.length} values, variable has ${variable.size}`);
         }
@@ -117,8 +123,12 @@ export class Adam {
   /** The moments themselves (not copies) under "adam.m.<name>" / "adam.v.<name>", for a checkpoint to save or load into. */
   state(): Record<string, tf.Variable> {
     const out: Record<string, tf.Variable> = {};
-    this.names.forEach((name, i) => { out[`adam.m.${name}`] = this.first[i]; });
-    this.names.forEach((name, i) => { out[`adam.v.${name}`] = this.second[i]; });
+    this.names.forEach((name, i) => {
+      out[`adam.m.${name}`] = this.first[i];
+    });
+    this.names.forEach((name, i) => {
+      out[`adam.v.${name}`] = this.second[i];
+    });
     return out;
   }
 

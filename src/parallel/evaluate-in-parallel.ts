@@ -57,7 +57,10 @@ export interface EpisodeListEvaluationResult extends ParallelEvaluationResult {
  * stopped evaluation (options.signal) throws CancelledError naming the episodes finished.
  */
 export async function evaluateInParallel(
-  backbone: string, dataset: DatasetSpec, list: EpisodeList, options: ParallelEvaluationOptions = {},
+  backbone: string,
+  dataset: DatasetSpec,
+  list: EpisodeList,
+  options: ParallelEvaluationOptions = {},
 ): Promise<ParallelEvaluationResult> {
   return evaluateAs('workers', backbone, dataset, list, options);
 }
@@ -68,17 +71,27 @@ export async function evaluateInParallel(
  * the same code on this thread's backend. Same accuracies, order and events either way.
  */
 export async function evaluateEpisodeList(
-  backbone: string, dataset: DatasetSpec, list: EpisodeList, options: EpisodeListEvaluationOptions = {},
+  backbone: string,
+  dataset: DatasetSpec,
+  list: EpisodeList,
+  options: EpisodeListEvaluationOptions = {},
 ): Promise<EpisodeListEvaluationResult> {
   const execution = resolveExecution('evaluate', options.execution);
   return { ...(await evaluateAs(execution.mode, backbone, dataset, list, options)), execution };
 }
 
 function evaluateAs(
-  mode: ExecutionMode, backbone: string, dataset: DatasetSpec, list: EpisodeList, options: ParallelEvaluationOptions,
+  mode: ExecutionMode,
+  backbone: string,
+  dataset: DatasetSpec,
+  list: EpisodeList,
+  options: ParallelEvaluationOptions,
 ): Promise<ParallelEvaluationResult> {
-  const chunks = options.chunks ?? (mode === 'workers' ? options.workers ?? os.availableParallelism() : 1);
-  return evaluateThrough((jobs, control) => runJobsAs(mode, jobs, { ...options, ...control }), backbone, dataset, list, { ...options, chunks });
+  const chunks = options.chunks ?? (mode === 'workers' ? (options.workers ?? os.availableParallelism()) : 1);
+  return evaluateThrough((jobs, control) => runJobsAs(mode, jobs, { ...options, ...control }), backbone, dataset, list, {
+    ...options,
+    chunks,
+  });
 }
 
 /** Runs evaluate-episodes jobs and gives runInWorkers' outcome (runJobsAs, or another runner such as src/queue's). */
@@ -90,15 +103,25 @@ export type EvaluationJobRunner = (jobs: EvaluateEpisodesJob[], control: RunCont
  * counted over the whole list. The dataset is loaded here first (checking the list fits it).
  */
 export async function evaluateThrough(
-  runner: EvaluationJobRunner, backbone: string, dataset: DatasetSpec, list: EpisodeList, options: ParallelEvaluationOptions,
+  runner: EvaluationJobRunner,
+  backbone: string,
+  dataset: DatasetSpec,
+  list: EpisodeList,
+  options: ParallelEvaluationOptions,
 ): Promise<ParallelEvaluationResult> {
   if (list.episodes.length === 0) throw new ConfigError('evaluating episodes: the episode list holds no episodes');
   episodeSource(await loadDatasetSpec(dataset), list, normalizeImages); // throws early if the list does not fit the data
   const run = options.run ?? 'evaluate';
   const chunks = splitEpisodeList(list, options.chunks ?? 1);
   const jobs: EvaluateEpisodesJob[] = chunks.map((episodes, i) => ({
-    kind: 'evaluate-episodes', id: `${run} chunk ${i + 1}/${chunks.length}`, backbone, lora: options.lora, dataset, episodes,
-    distance: options.distance, batchSize: options.batchSize,
+    kind: 'evaluate-episodes',
+    id: `${run} chunk ${i + 1}/${chunks.length}`,
+    backbone,
+    lora: options.lora,
+    dataset,
+    episodes,
+    distance: options.distance,
+    batchSize: options.batchSize,
   }));
   const jobIds = new Set(jobs.map((j) => j.id));
   const finished: number[] = [];
@@ -111,7 +134,10 @@ export async function evaluateThrough(
       }
       finished.push(event.metrics.accuracy);
       options.onEvent?.({
-        kind: 'step', run, step: finished.length, totalSteps: list.episodes.length,
+        kind: 'step',
+        run,
+        step: finished.length,
+        totalSteps: list.episodes.length,
         metrics: { accuracy: event.metrics.accuracy, meanAccuracy: meanWithInterval(finished).mean },
       });
     },

@@ -20,15 +20,22 @@ export function loadLoraAdapter(file: string, config: ViTConfig): LoRA {
  * given). One step event per episode (run = job id). The signal stops between episodes
  * (forEachEpisode: CancelledError; the pool counts the job as not finished).
  */
-export async function runEvaluateEpisodes(job: EvaluateEpisodesJob, resources: JobResources, control: RunControl = {}): Promise<EvaluateEpisodesResult> {
+export async function runEvaluateEpisodes(
+  job: EvaluateEpisodesJob,
+  resources: JobResources,
+  control: RunControl = {},
+): Promise<EvaluateEpisodesResult> {
   const backbone = resources.backbone(job.backbone);
   const source = episodeSource(await resources.dataset(job.dataset), job.episodes, normalizeImages);
   const adapter = job.lora ? loadLoraAdapter(job.lora, backbone.config) : null;
   const featureFn: FeatureFn = (images) => backbone.forward(images, { adapter }).features;
   try {
-    const accuracies = await forEachEpisode(source, { run: job.id, onEvent: control.onEvent, signal: control.signal },
+    const accuracies = await forEachEpisode(
+      source,
+      { run: job.id, onEvent: control.onEvent, signal: control.signal },
       (episode) => episodeAccuracy(featureFn, episode, { distance: job.distance, batchSize: job.batchSize }),
-      (sofar) => ({ accuracy: sofar[sofar.length - 1] }));
+      (sofar) => ({ accuracy: sofar[sofar.length - 1] }),
+    );
     return { kind: 'evaluate-episodes', id: job.id, accuracies, episodes: source.count };
   } finally {
     adapter?.dispose();

@@ -14,7 +14,11 @@ import type { JobResources } from './resources';
  * as `lora-recycle evaluate` loads them. One step event per episode (run = job id, metrics.accuracy
  * of that episode); the signal stops between episodes (CancelledError).
  */
-export async function runEvaluateMethod(job: EvaluateMethodJob, resources: JobResources, control: RunControl = {}): Promise<EvaluateMethodResult> {
+export async function runEvaluateMethod(
+  job: EvaluateMethodJob,
+  resources: JobResources,
+  control: RunControl = {},
+): Promise<EvaluateMethodResult> {
   const started = performance.now();
   const backbone = resources.backbone(job.backbone);
   const source = episodeSource(await resources.dataset(job.dataset), job.episodes, normalizeImages);
@@ -24,8 +28,12 @@ export async function runEvaluateMethod(job: EvaluateMethodJob, resources: JobRe
     zoo = job.zoo ? loadZoo(job.zoo, backbone) : null;
     meta = job.meta ? loadLora(job.meta, { config: backbone.config }) : null;
     const context: MethodContext = { backbone, zoo: zoo?.entries.map((e) => e.parameters) ?? [], metaLora: meta };
-    const accuracies = await forEachEpisode(source, { run: job.id, onEvent: control.onEvent, signal: control.signal },
-      methodScorer(job.method, context, job.options, job.first), (sofar) => ({ accuracy: sofar[sofar.length - 1] }));
+    const accuracies = await forEachEpisode(
+      source,
+      { run: job.id, onEvent: control.onEvent, signal: control.signal },
+      methodScorer(job.method, context, job.options, job.first),
+      (sofar) => ({ accuracy: sofar[sofar.length - 1] }),
+    );
     return { kind: 'evaluate-method', id: job.id, method: job.method, accuracies, seconds: (performance.now() - started) / 1000 };
   } finally {
     zoo?.dispose();

@@ -77,15 +77,22 @@ export function chooseExecution(kind: ParallelJobKind, timings: MeasuredTimings,
   const t = timings[kind];
   if (!t) return { mode: 'in-process', reason: `no measurement of ${kind} jobs` };
   const mode: ExecutionMode = t.workers < WORKERS_MARGIN * t.inProcess ? 'workers' : 'in-process';
-  return { mode, reason: `measured ${t.measuredAt.slice(0, 10)} (load ${t.load.toFixed(1)}): in-process ${t.inProcess.toFixed(1)} s, 2 workers ${t.workers.toFixed(1)} s` };
+  return {
+    mode,
+    reason: `measured ${t.measuredAt.slice(0, 10)} (load ${t.load.toFixed(1)}): in-process ${t.inProcess.toFixed(1)} s, 2 workers ${t.workers.toFixed(1)} s`,
+  };
 }
 
 function checkTimings(json: unknown, file: string): MeasuredTimings {
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new FileFormatError(file, 'expected a JSON object of timings per job kind');
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    throw new FileFormatError(file, 'expected a JSON object of timings per job kind');
   const out: MeasuredTimings = {};
   for (const [kind, t] of Object.entries(json as Record<string, any>)) {
     if (!(PARALLEL_JOB_KINDS as string[]).includes(kind)) throw new FileFormatError(file, `unknown job kind "${kind}"`);
-    const ok = [t?.inProcess, t?.workers].every((s) => typeof s === 'number' && s > 0) && typeof t.measuredAt === 'string' && typeof t.load === 'number';
+    const ok =
+      [t?.inProcess, t?.workers].every((s) => typeof s === 'number' && s > 0) &&
+      typeof t.measuredAt === 'string' &&
+      typeof t.load === 'number';
     if (!ok) throw new FileFormatError(file, `${kind}: expected {inProcess, workers (seconds > 0), measuredAt, load}`);
     out[kind as ParallelJobKind] = { inProcess: t.inProcess, workers: t.workers, measuredAt: t.measuredAt, load: t.load };
   }
@@ -111,6 +118,7 @@ export function executionFor(kind: ParallelJobKind, options: { env?: NodeJS.Proc
 /** `explicit` when given (an entry point's `execution` option), else executionFor(kind). */
 export function resolveExecution(kind: ParallelJobKind, explicit?: ExecutionMode): ExecutionChoice {
   if (explicit === undefined) return executionFor(kind);
-  if (!(MODES as string[]).includes(explicit)) throw new ConfigError(`execution must be "in-process" or "workers", found ${JSON.stringify(explicit)}`);
+  if (!(MODES as string[]).includes(explicit))
+    throw new ConfigError(`execution must be "in-process" or "workers", found ${JSON.stringify(explicit)}`);
   return { mode: explicit, reason: 'execution option' };
 }

@@ -22,7 +22,10 @@ async function callingThreadBackend(request?: BackendRequest): Promise<BackendIn
  * and `threadsPerWorker` do not apply; `backend` is only selected if this thread has none yet.
  * A failing job rejects with its own error.
  */
-export async function runInThisThread<J extends ParallelJob>(jobs: readonly J[], options: WorkerPoolOptions = {}): Promise<PoolOutcome<ResultOf<J>>> {
+export async function runInThisThread<J extends ParallelJob>(
+  jobs: readonly J[],
+  options: WorkerPoolOptions = {},
+): Promise<PoolOutcome<ResultOf<J>>> {
   validateJobs(jobs);
   const results: (ResultOf<J> | null)[] = jobs.map(() => null);
   const aborted = () => Boolean(options.signal?.aborted);
@@ -32,7 +35,7 @@ export async function runInThisThread<J extends ParallelJob>(jobs: readonly J[],
   try {
     for (let i = 0; i < jobs.length && !aborted(); i++) {
       try {
-        results[i] = await runJob(jobs[i], resources, { onEvent: options.onEvent, signal: options.signal }) as ResultOf<J>;
+        results[i] = (await runJob(jobs[i], resources, { onEvent: options.onEvent, signal: options.signal })) as ResultOf<J>;
       } catch (error) {
         if (!(error instanceof CancelledError && aborted())) throw error;
       }

@@ -3,7 +3,11 @@ export { runInWorkers, liveWorkerCount, WorkerError } from './pool';
 export type { PoolOutcome, WorkerPoolOptions } from './pool';
 export { evaluateEpisodeList, evaluateInParallel, evaluateThrough, splitEpisodeList } from './evaluate-in-parallel';
 export type {
-  EpisodeListEvaluationOptions, EpisodeListEvaluationResult, EvaluationJobRunner, ParallelEvaluationOptions, ParallelEvaluationResult,
+  EpisodeListEvaluationOptions,
+  EpisodeListEvaluationResult,
+  EvaluationJobRunner,
+  ParallelEvaluationOptions,
+  ParallelEvaluationResult,
 } from './evaluate-in-parallel';
 export { runInThisThread } from './in-process';
 export { invertLoraJobs, runJobsAs } from './run-jobs';
@@ -11,11 +15,30 @@ export type { ChosenExecutionOptions } from './run-jobs';
 export { runJob } from './run-job';
 export { JobResources } from './resources';
 export type {
-  EvaluateEpisodesJob, EvaluateEpisodesResult, EvaluateMethodJob, EvaluateMethodResult, InversionJobOptions, InvertLoraJob, InvertLoraSummary,
-  JobResult, ParallelJob, PretuneLoraJob, PretuneLoraResult, ResultOf,
+  EvaluateEpisodesJob,
+  EvaluateEpisodesResult,
+  EvaluateMethodJob,
+  EvaluateMethodResult,
+  InversionJobOptions,
+  InvertLoraJob,
+  InvertLoraSummary,
+  JobResult,
+  ParallelJob,
+  PretuneLoraJob,
+  PretuneLoraResult,
+  ResultOf,
 } from './jobs';
 export {
-  chooseExecution, executionFor, measuredTimings, parseExecutionOverride, resolveExecution, saveMeasuredTimings, timingsFile,
-  PARALLEL_JOB_KINDS, PARALLEL_MODE_ENV, REFERENCE_TIMINGS, WORKERS_MARGIN,
+  chooseExecution,
+  executionFor,
+  measuredTimings,
+  parseExecutionOverride,
+  resolveExecution,
+  saveMeasuredTimings,
+  timingsFile,
+  PARALLEL_JOB_KINDS,
+  PARALLEL_MODE_ENV,
+  REFERENCE_TIMINGS,
+  WORKERS_MARGIN,
 } from './execution-choice';
 export type { ExecutionChoice, ExecutionMode, ExecutionTimings, MeasuredTimings, ParallelJobKind } from './execution-choice';

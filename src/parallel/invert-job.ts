@@ -20,10 +20,23 @@ import type { JobResources } from './resources';
 export function loadTeacher(file: string, config: ViTConfig): { teacher: Teacher & { dispose(): void }; classIds: string[] } {
   const record = loadLoraRecord(file, config);
   try {
-    if (!record.head) throw new ConfigError(`${file}: the LoRA has no task head, and inversion needs the head as its teacher's classifier (for a PEFT directory: head.safetensors and classes.json beside the adapter)`);
+    if (!record.head)
+      throw new ConfigError(
+        `${file}: the LoRA has no task head, and inversion needs the head as its teacher's classifier (for a PEFT directory: head.safetensors and classes.json beside the adapter)`,
+      );
     const adapter = LoRA.fromParameters(record.parameters);
     const head = LinearHead.fromTensors(record.head.weight, record.head.bias);
-    return { teacher: { adapter, head, dispose: () => { adapter.dispose(); head.dispose(); } }, classIds: record.classIds };
+    return {
+      teacher: {
+        adapter,
+        head,
+        dispose: () => {
+          adapter.dispose();
+          head.dispose();
+        },
+      },
+      classIds: record.classIds,
+    };
   } finally {
     disposeLoraRecord(record);
   }
@@ -43,17 +56,28 @@ export async function runInvertLora(job: InvertLoraJob, resources: JobResources,
     prior = job.prior ? loadPrior(job.prior) : null;
     const classNames = job.options.classNames ?? (classIds.length === job.options.ways ? classIds : undefined);
     const result = await invertLora(backbone, teacher, prior, {
-      ...job.options, run: job.options.run ?? job.id, classNames, onEvent: control.onEvent, signal: control.signal,
+      ...job.options,
+      run: job.options.run ?? job.id,
+      classNames,
+      onEvent: control.onEvent,
+      signal: control.signal,
     });
     try {
       writeSurrogateSet(job.output, {
-        pixels: result.pixels, masks: result.keptPatches ? result.masks : null, targets: result.targets, keptPatches: result.keptPatches,
+        pixels: result.pixels,
+        masks: result.keptPatches ? result.masks : null,
+        targets: result.targets,
+        keptPatches: result.keptPatches,
         record: result.surrogateRecord(job.lora),
       });
       const confidence = result.targetConfidence;
       return {
-        kind: 'invert-lora', id: job.id, output: job.output, images: result.targets.length,
-        steps: result.steps, totalSteps: result.totalSteps,
+        kind: 'invert-lora',
+        id: job.id,
+        output: job.output,
+        images: result.targets.length,
+        steps: result.steps,
+        totalSteps: result.totalSteps,
         lastStep: result.history[result.history.length - 1] ?? null,
         meanTargetConfidence: confidence.reduce((a, b) => a + b, 0) / confidence.length,
         iterationsPerSecond: result.iterationsPerSecond,

@@ -106,9 +106,15 @@ export type ParallelJob = EvaluateEpisodesJob | InvertLoraJob | PretuneLoraJob |
 export type JobResult = EvaluateEpisodesResult | InvertLoraSummary | PretuneLoraResult | EvaluateMethodResult;
 
 /** The result type of a job type. */
-export type ResultOf<J extends ParallelJob> = J extends EvaluateEpisodesJob ? EvaluateEpisodesResult
-  : J extends InvertLoraJob ? InvertLoraSummary : J extends PretuneLoraJob ? PretuneLoraResult
-    : J extends EvaluateMethodJob ? EvaluateMethodResult : never;
+export type ResultOf<J extends ParallelJob> = J extends EvaluateEpisodesJob
+  ? EvaluateEpisodesResult
+  : J extends InvertLoraJob
+    ? InvertLoraSummary
+    : J extends PretuneLoraJob
+      ? PretuneLoraResult
+      : J extends EvaluateMethodJob
+        ? EvaluateMethodResult
+        : never;
 
 /** How errors and events name a job: `"id" (job i, kind)`. */
 export function describeJob(job: ParallelJob, index: number): string {
@@ -123,16 +129,30 @@ export function validateJobs(jobs: readonly ParallelJob[]): void {
   jobs.forEach((job, index) => {
     const where = `runInWorkers: job ${index}`;
     if (typeof job !== 'object' || job === null || !KINDS.includes(job.kind)) {
-      throw new ConfigError(`${where}: kind must be one of ${KINDS.join(', ')}, found ${JSON.stringify((job as { kind?: unknown } | null)?.kind)}`);
+      throw new ConfigError(
+        `${where}: kind must be one of ${KINDS.join(', ')}, found ${JSON.stringify((job as { kind?: unknown } | null)?.kind)}`,
+      );
     }
-    if (typeof job.id !== 'string' || job.id === '') throw new ConfigError(`${where}: id must be a non-empty string, found ${JSON.stringify(job.id)}`);
+    if (typeof job.id !== 'string' || job.id === '')
+      throw new ConfigError(`${where}: id must be a non-empty string, found ${JSON.stringify(job.id)}`);
     if (ids.has(job.id)) throw new ConfigError(`${where}: id "${job.id}" is used by an earlier job; ids name jobs in events and errors`);
     ids.add(job.id);
-    const files: [string, unknown][] = job.kind === 'invert-lora' ? [['backbone', job.backbone], ['lora', job.lora], ['output', job.output]]
-      : job.kind === 'pretune-lora' ? [['backbone', job.backbone], ['output', job.output]]
-        : [['backbone', job.backbone]];
+    const files: [string, unknown][] =
+      job.kind === 'invert-lora'
+        ? [
+            ['backbone', job.backbone],
+            ['lora', job.lora],
+            ['output', job.output],
+          ]
+        : job.kind === 'pretune-lora'
+          ? [
+              ['backbone', job.backbone],
+              ['output', job.output],
+            ]
+          : [['backbone', job.backbone]];
     for (const [name, value] of files) {
-      if (typeof value !== 'string' || value === '') throw new ConfigError(`${where} "${job.id}": ${name} must be a path, found ${JSON.stringify(value)}`);
+      if (typeof value !== 'string' || value === '')
+        throw new ConfigError(`${where} "${job.id}": ${name} must be a path, found ${JSON.stringify(value)}`);
     }
   });
 }

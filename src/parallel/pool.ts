@@ -21,7 +21,10 @@ export interface PoolOutcome<R> {
 
 /** A job failed or took its worker down; `job` names it (absent when the worker died between jobs). */
 export class WorkerError extends LoraRecycleError {
-  constructor(message: string, readonly job?: { id: string; index: number; errorName?: string }) {
+  constructor(
+    message: string,
+    readonly job?: { id: string; index: number; errorName?: string },
+  ) {
     super(message);
   }
 }
@@ -41,12 +44,17 @@ export function liveWorkerCount(): number {
  * runSteps); the promise then resolves with the jobs that finished. A job that throws, or a worker that dies, rejects with a
  * WorkerError naming the job. Workers are terminated (and have exited) before the promise settles.
  */
-export async function runInWorkers<J extends ParallelJob>(jobs: readonly J[], options: WorkerPoolOptions = {}): Promise<PoolOutcome<ResultOf<J>>> {
+export async function runInWorkers<J extends ParallelJob>(
+  jobs: readonly J[],
+  options: WorkerPoolOptions = {},
+): Promise<PoolOutcome<ResultOf<J>>> {
   validateJobs(jobs);
   const threads = options.threadsPerWorker ?? 1;
-  if (!Number.isInteger(threads) || threads < 1) throw new ConfigError(`runInWorkers: threadsPerWorker must be a positive integer, found ${threads}`);
+  if (!Number.isInteger(threads) || threads < 1)
+    throw new ConfigError(`runInWorkers: threadsPerWorker must be a positive integer, found ${threads}`);
   const workers = options.workers ?? Math.max(1, Math.min(jobs.length, os.availableParallelism()));
-  if (!Number.isInteger(workers) || workers < 1) throw new ConfigError(`runInWorkers: workers must be a positive integer, found ${workers}`);
+  if (!Number.isInteger(workers) || workers < 1)
+    throw new ConfigError(`runInWorkers: workers must be a positive integer, found ${workers}`);
   if (jobs.length === 0 || options.signal?.aborted) {
     return { results: jobs.map(() => null), stopped: Boolean(options.signal?.aborted), backends: [] };
   }
@@ -68,8 +76,16 @@ class PoolRun<J extends ParallelJob> {
   private finished = false;
   private readonly onAbort = () => this.abort();
 
-  constructor(private readonly jobs: readonly J[], private readonly control: RunControl, count: number, setup: WorkerSetup) {
-    this.outcome = new Promise((resolve, reject) => { this.resolve = resolve; this.reject = reject; });
+  constructor(
+    private readonly jobs: readonly J[],
+    private readonly control: RunControl,
+    count: number,
+    setup: WorkerSetup,
+  ) {
+    this.outcome = new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
     this.results = jobs.map(() => null);
     control.signal?.addEventListener('abort', this.onAbort, { once: true });
     try {
@@ -119,8 +135,13 @@ class PoolRun<J extends ParallelJob> {
         return;
       case 'failed': {
         const job = this.jobs[message.index];
-        this.end(new WorkerError(`job ${describeJob(job, message.index)} failed in worker ${slot}: ${errorText(message.error)}`,
-          { id: job.id, index: message.index, errorName: message.error.name }));
+        this.end(
+          new WorkerError(`job ${describeJob(job, message.index)} failed in worker ${slot}: ${errorText(message.error)}`, {
+            id: job.id,
+            index: message.index,
+            errorName: message.error.name,
+          }),
+        );
       }
     }
   }
@@ -134,7 +155,12 @@ class PoolRun<J extends ParallelJob> {
         worker.postMessage({ type: 'run', index, job: this.jobs[index] });
       } catch (error) {
         const job = this.jobs[index];
-        this.end(new WorkerError(`job ${describeJob(job, index)} cannot be sent to a worker (jobs must be plain data): ${(error as Error).message}`, { id: job.id, index }));
+        this.end(
+          new WorkerError(
+            `job ${describeJob(job, index)} cannot be sent to a worker (jobs must be plain data): ${(error as Error).message}`,
+            { id: job.id, index },
+          ),
+        );
       }
       return;
     }
@@ -177,7 +203,12 @@ class PoolRun<J extends ParallelJob> {
     for (const worker of [...this.workers.keys()]) this.retire(worker);
     void Promise.allSettled(this.exits).then(() => {
       if (error !== undefined) this.reject(error);
-      else this.resolve({ results: this.results, stopped: this.stopped, backends: this.backends.filter((b): b is BackendInfo => b !== undefined) });
+      else
+        this.resolve({
+          results: this.results,
+          stopped: this.stopped,
+          backends: this.backends.filter((b): b is BackendInfo => b !== undefined),
+        });
     });
   }
 }

@@ -9,7 +9,11 @@ export interface ChosenExecutionOptions extends WorkerPoolOptions {
 }
 
 /** The jobs run the given way: runInThisThread or runInWorkers (same outcome either way). */
-export function runJobsAs<J extends ParallelJob>(mode: ExecutionMode, jobs: readonly J[], options: WorkerPoolOptions = {}): Promise<PoolOutcome<ResultOf<J>>> {
+export function runJobsAs<J extends ParallelJob>(
+  mode: ExecutionMode,
+  jobs: readonly J[],
+  options: WorkerPoolOptions = {},
+): Promise<PoolOutcome<ResultOf<J>>> {
   return mode === 'workers' ? runInWorkers(jobs, options) : runInThisThread(jobs, options);
 }
 
@@ -18,7 +22,8 @@ export function runJobsAs<J extends ParallelJob>(mode: ExecutionMode, jobs: read
  * in this thread one after another, or in worker threads. Each job writes its directory either way.
  */
 export async function invertLoraJobs(
-  jobs: readonly InvertLoraJob[], options: ChosenExecutionOptions = {},
+  jobs: readonly InvertLoraJob[],
+  options: ChosenExecutionOptions = {},
 ): Promise<PoolOutcome<InvertLoraSummary> & { execution: ExecutionChoice }> {
   const execution = resolveExecution('invert', options.execution);
   return { ...(await runJobsAs(execution.mode, jobs, options)), execution };

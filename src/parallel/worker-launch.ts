@@ -21,6 +21,8 @@ function tsxLoader(): string {
   try {
     return require.resolve('tsx/cjs');
   } catch {
-    throw new MissingResourceError('running src/parallel from TypeScript sources needs tsx to load the worker (npm install --save-dev tsx), or use the build in dist/');
+    throw new MissingResourceError(
+      'running src/parallel from TypeScript sources needs tsx to load the worker (npm install --save-dev tsx), or use the build in dist/',
+    );
   }
 }

@@ -6,7 +6,6 @@ import { packageRoot } from './package-root';
 /** Environment variable naming the data cache directory (overrides every default). */
 const DATA_DIR_ENV = 'LORA_RECYCLE_DATA_DIR';
 
-
 /**
  * The data cache directory for an environment: $LORA_RECYCLE_DATA_DIR; else `packageCache` when
  * given (an existing cache inside the package, kept so that it is not built again); else the

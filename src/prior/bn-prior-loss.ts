@@ -9,9 +9,9 @@ import type { PriorCnn } from './prior-cnn';
  */
 export function bnPriorLoss(x: tf.Tensor4D, prior: PriorCnn): tf.Scalar {
   return tf.tidy(() => {
-    const terms = prior.batchNormStatistics(x).map((s) =>
-      tf.add(l2Norm(tf.sub(s.mean, s.runningMean)), l2Norm(tf.sub(s.variance, s.runningVariance))),
-    );
+    const terms = prior
+      .batchNormStatistics(x)
+      .map((s) => tf.add(l2Norm(tf.sub(s.mean, s.runningMean)), l2Norm(tf.sub(s.variance, s.runningVariance))));
     return tf.addN(terms) as tf.Scalar;
   });
 }

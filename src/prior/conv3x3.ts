@@ -11,7 +11,12 @@ export function conv3x3(x: tf.Tensor4D, kernel: tf.Tensor4D): tf.Tensor4D {
   const [b, h, w, cin] = x.shape;
   const cout = kernel.shape[3];
   return tf.tidy(() => {
-    const padded = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]); // [B, H+2, W+2, Cin]
+    const padded = tf.pad(x, [
+      [0, 0],
+      [1, 1],
+      [1, 1],
+      [0, 0],
+    ]); // [B, H+2, W+2, Cin]
     const shifted: tf.Tensor4D[] = [];
     for (let dy = 0; dy < 3; dy++) {
       for (let dx = 0; dx < 3; dx++) shifted.push(tf.slice(padded, [0, dy, dx, 0], [b, h, w, cin]));

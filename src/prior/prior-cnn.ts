@@ -51,7 +51,10 @@ export interface PriorForward {
  * (as PyTorch's model.eval() in DeepInversion); in 'train' mode with the batch statistics.
  */
 export class PriorCnn {
-  constructor(readonly config: PriorCnnConfig, readonly weights: PriorCnnWeights) {
+  constructor(
+    readonly config: PriorCnnConfig,
+    readonly weights: PriorCnnWeights,
+  ) {
     validatePriorWeights(config, weights);
   }
 
@@ -62,7 +65,12 @@ export class PriorCnn {
       const cin = i === 0 ? config.channels : config.widths[i - 1];
       return {
         kernel: tf.randomNormal([3, 3, cin, cout], 0, Math.sqrt(2 / (9 * cin)), 'float32', seed + i) as tf.Tensor4D,
-        batchNorm: { gamma: tf.ones([cout]) as tf.Tensor1D, beta: tf.zeros([cout]) as tf.Tensor1D, runningMean: tf.zeros([cout]) as tf.Tensor1D, runningVariance: tf.ones([cout]) as tf.Tensor1D },
+        batchNorm: {
+          gamma: tf.ones([cout]) as tf.Tensor1D,
+          beta: tf.zeros([cout]) as tf.Tensor1D,
+          runningMean: tf.zeros([cout]) as tf.Tensor1D,
+          runningVariance: tf.ones([cout]) as tf.Tensor1D,
+        },
       };
     });
     const last = config.widths[config.widths.length - 1];
@@ -85,7 +93,12 @@ export class PriorCnn {
       const z = conv3x3(h, block.kernel); // [B, H_l, W_l, C_l]
       const { mean, variance } = tf.moments(z, [0, 1, 2]); // biased variance over N, H, W
       const bn = block.batchNorm;
-      statistics.push({ mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D, runningMean: bn.runningMean, runningVariance: bn.runningVariance });
+      statistics.push({
+        mean: mean as tf.Tensor1D,
+        variance: variance as tf.Tensor1D,
+        runningMean: bn.runningMean,
+        runningVariance: bn.runningVariance,
+      });
       const [mu, sigma2] = mode === 'train' ? [mean, variance] : [bn.runningMean, bn.runningVariance];
       const normalised = tf.batchNorm(z, mu as tf.Tensor1D, sigma2 as tf.Tensor1D, bn.beta, bn.gamma, this.config.batchNormEps);
       const activated = tf.relu(normalised) as tf.Tensor4D;
@@ -102,11 +115,16 @@ export class PriorCnn {
 
   /** Every tensor of the prior, for an optimiser (only meaningful when built from Variables). */
   trainableTensors(): tf.Tensor[] {
-    return [...this.weights.blocks.flatMap((b) => [b.kernel, b.batchNorm.gamma, b.batchNorm.beta]), this.weights.head.kernel, this.weights.head.bias];
+    return [
+      ...this.weights.blocks.flatMap((b) => [b.kernel, b.batchNorm.gamma, b.batchNorm.beta]),
+      this.weights.head.kernel,
+      this.weights.head.bias,
+    ];
   }
 
   dispose(): void {
-    for (const b of this.weights.blocks) tf.dispose([b.kernel, b.batchNorm.gamma, b.batchNorm.beta, b.batchNorm.runningMean, b.batchNorm.runningVariance]);
+    for (const b of this.weights.blocks)
+      tf.dispose([b.kernel, b.batchNorm.gamma, b.batchNorm.beta, b.batchNorm.runningMean, b.batchNorm.runningVariance]);
     tf.dispose([this.weights.head.kernel, this.weights.head.bias]);
   }
 }
@@ -118,13 +136,16 @@ export function batchNormStatistics(x: tf.Tensor4D, prior: PriorCnn): BatchNormS
 
 export function validatePriorConfig(config: PriorCnnConfig): void {
   for (const key of ['imageSize', 'channels', 'classes'] as const) {
-    if (!Number.isInteger(config[key]) || config[key] < 0) throw new ConfigError(`PriorCnnConfig.${key} must be a non-negative integer, found ${config[key]}`);
+    if (!Number.isInteger(config[key]) || config[key] < 0)
+      throw new ConfigError(`PriorCnnConfig.${key} must be a non-negative integer, found ${config[key]}`);
   }
   if (config.widths.length === 0 || config.widths.some((w) => !Number.isInteger(w) || w <= 0)) {
     throw new ConfigError(`PriorCnnConfig.widths must be positive integers, found [${config.widths}]`);
   }
   if (config.imageSize % 2 ** (config.widths.length - 1) !== 0) {
-    throw new ConfigError(`PriorCnnConfig.imageSize ${config.imageSize} must be divisible by 2^${config.widths.length - 1} (one 2×2 pool per block but the last)`);
+    throw new ConfigError(
+      `PriorCnnConfig.imageSize ${config.imageSize} must be divisible by 2^${config.widths.length - 1} (one 2×2 pool per block but the last)`,
+    );
   }
   if (!(config.batchNormEps > 0)) throw new ConfigError(`PriorCnnConfig.batchNormEps must be > 0, found ${config.batchNormEps}`);
 }

@@ -1,6 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { flattenTree, variablesOf } from '../model/tensor-tree';
-import { DEFAULT_SUPERVISED, type LabelledImages, type SupervisedOptions, type SupervisedResult, type TrainableClassifier, classifierAccuracy, trainSupervised } from '../training/supervised';
+import {
+  DEFAULT_SUPERVISED,
+  type LabelledImages,
+  type SupervisedOptions,
+  type SupervisedResult,
+  type TrainableClassifier,
+  classifierAccuracy,
+  trainSupervised,
+} from '../training/supervised';
 import type { RunControl } from '../progress/events';
 import { PriorCnn, type PriorCnnConfig } from './prior-cnn';
 
@@ -17,7 +25,11 @@ export interface PriorTrainingOptions extends Partial<Omit<SupervisedOptions, 'r
  * batch statistics and moves its running statistics with momentum 0.1, running variance
  * unbiased (as PyTorch). Returns the trained prior (plain tensors) and the run record.
  */
-export async function trainPrior(config: PriorCnnConfig, data: LabelledImages, options: PriorTrainingOptions): Promise<{ prior: PriorCnn; result: SupervisedResult }> {
+export async function trainPrior(
+  config: PriorCnnConfig,
+  data: LabelledImages,
+  options: PriorTrainingOptions,
+): Promise<{ prior: PriorCnn; result: SupervisedResult }> {
   const seed = options.seed ?? 0;
   const initial = PriorCnn.random({ ...config, classes: data.classes }, seed);
   const weights = variablesOf(initial.weights);
@@ -55,7 +67,9 @@ export function priorAsClassifier(prior: PriorCnn): TrainableClassifier {
           const [mean, variance] = pending[i];
           const m = BATCH_NORM_MOMENTUM;
           (block.batchNorm.runningMean as tf.Variable).assign(tf.add(tf.mul(block.batchNorm.runningMean, 1 - m), tf.mul(mean, m)));
-          (block.batchNorm.runningVariance as tf.Variable).assign(tf.add(tf.mul(block.batchNorm.runningVariance, 1 - m), tf.mul(variance, m)));
+          (block.batchNorm.runningVariance as tf.Variable).assign(
+            tf.add(tf.mul(block.batchNorm.runningVariance, 1 - m), tf.mul(variance, m)),
+          );
         });
       });
       tf.dispose(pending.flat());
@@ -65,6 +79,11 @@ export function priorAsClassifier(prior: PriorCnn): TrainableClassifier {
 }
 
 /** Classification accuracy of a prior on `indices` of `data` (eval mode). */
-export function priorAccuracy(prior: PriorCnn, data: LabelledImages, indices: readonly number[], normalize: (p: tf.Tensor4D) => tf.Tensor4D): number {
+export function priorAccuracy(
+  prior: PriorCnn,
+  data: LabelledImages,
+  indices: readonly number[],
+  normalize: (p: tf.Tensor4D) => tf.Tensor4D,
+): number {
   return classifierAccuracy(priorAsClassifier(prior), data, indices, normalize);
 }

@@ -54,7 +54,11 @@ export async function cleanQueues(options: QueueCleanOptions): Promise<QueueClea
       if (options.all) {
         const before = await counts(queue);
         await queue.obliterate();
-        reports.push({ queue: kind, removed: { completed: before.completed, failed: before.failed, other: before.waiting + before.delayed }, left: await counts(queue) });
+        reports.push({
+          queue: kind,
+          removed: { completed: before.completed, failed: before.failed, other: before.waiting + before.delayed },
+          left: await counts(queue),
+        });
         continue;
       }
       const completed = await queue.clean(grace, 0, 'completed');

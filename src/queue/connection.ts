@@ -27,7 +27,8 @@ export function redisConnection(url: string): ConnectionOptions {
     throw new ConfigError(`--redis expects a redis:// or rediss:// URL, found protocol "${parsed.protocol}" in "${url}"`);
   }
   const db = parsed.pathname.replace(/^\//, '');
-  if (db !== '' && !/^\d+$/.test(db)) throw new ConfigError(`--redis: the path of the URL must be a database number, found "${db}" in "${url}"`);
+  if (db !== '' && !/^\d+$/.test(db))
+    throw new ConfigError(`--redis: the path of the URL must be a database number, found "${db}" in "${url}"`);
   return {
     host: parsed.hostname || '127.0.0.1',
     port: parsed.port ? Number(parsed.port) : 6379,

@@ -8,6 +8,9 @@ export function failuresError(jobs: readonly ParallelJob[], outcome: QueueOutcom
   if (failures.length === 0) return null;
   const lines = failures.map((f) => `job ${describeJob(jobs[f.index], f.index)} failed after ${f.attempts} attempts: ${f.reason}`);
   const first = failures[0];
-  return new WorkerError(`${failures.length} of ${jobs.length} queued jobs failed:\n  ${lines.join('\n  ')}`,
-    { id: first.id, index: first.index, errorName: /^(\w+):/.exec(first.reason)?.[1] });
+  return new WorkerError(`${failures.length} of ${jobs.length} queued jobs failed:\n  ${lines.join('\n  ')}`, {
+    id: first.id,
+    index: first.index,
+    errorName: /^(\w+):/.exec(first.reason)?.[1],
+  });
 }

@@ -9,10 +9,17 @@ const absolute = (file: string | undefined) => (file === undefined ? undefined :
  */
 export function withAbsolutePaths<J extends ParallelJob>(job: J): J {
   if (job.kind === 'invert-lora') {
-    return { ...job, backbone: absolute(job.backbone)!, lora: absolute(job.lora)!, prior: absolute(job.prior), output: absolute(job.output)! };
+    return {
+      ...job,
+      backbone: absolute(job.backbone)!,
+      lora: absolute(job.lora)!,
+      prior: absolute(job.prior),
+      output: absolute(job.output)!,
+    };
   }
   const dataset = job.dataset.cacheDir === undefined ? job.dataset : { ...job.dataset, cacheDir: absolute(job.dataset.cacheDir) };
   if (job.kind === 'pretune-lora') return { ...job, backbone: absolute(job.backbone)!, dataset, output: absolute(job.output)! };
-  if (job.kind === 'evaluate-method') return { ...job, backbone: absolute(job.backbone)!, zoo: absolute(job.zoo), meta: absolute(job.meta), dataset };
+  if (job.kind === 'evaluate-method')
+    return { ...job, backbone: absolute(job.backbone)!, zoo: absolute(job.zoo), meta: absolute(job.meta), dataset };
   return { ...job, backbone: absolute(job.backbone)!, lora: absolute(job.lora), dataset };
 }

@@ -43,13 +43,17 @@ export interface QueueOutcome<R> extends PoolOutcome<R> {
  * go on. The signal removes the run's queued jobs and cancels its running ones (their workers
  * abort them at the next step); the promise then resolves with `stopped` once they have ended.
  */
-export async function runJobsOnQueue<J extends ParallelJob>(jobs: readonly J[], options: QueueRunOptions): Promise<QueueOutcome<ResultOf<J>>> {
+export async function runJobsOnQueue<J extends ParallelJob>(
+  jobs: readonly J[],
+  options: QueueRunOptions,
+): Promise<QueueOutcome<ResultOf<J>>> {
   validateJobs(jobs);
   const version = options.version ?? codeVersion();
   const queued = jobs.map(withAbsolutePaths);
   const queueIds = queued.map((job) => jobContentId(job, version));
   const aborted = Boolean(options.signal?.aborted);
-  if (jobs.length === 0 || aborted) return { results: jobs.map(() => null), stopped: aborted, backends: [], queueIds, reused: 0, failures: [] };
+  if (jobs.length === 0 || aborted)
+    return { results: jobs.map(() => null), stopped: aborted, backends: [], queueIds, reused: 0, failures: [] };
   const connection = redisConnection(options.redis);
   const queues = new Map<string, Queue>();
   const events = new Map<string, QueueEvents>();
@@ -105,10 +109,18 @@ class QueueRun<J extends ParallelJob> {
   private readonly onAbort = () => void this.stop();
 
   constructor(
-    private readonly jobs: readonly J[], private readonly queued: readonly J[], private readonly queueIds: string[], private readonly version: string,
-    private readonly queues: Map<string, Queue>, events: Map<string, QueueEvents>, private readonly options: QueueRunOptions,
+    private readonly jobs: readonly J[],
+    private readonly queued: readonly J[],
+    private readonly queueIds: string[],
+    private readonly version: string,
+    private readonly queues: Map<string, Queue>,
+    events: Map<string, QueueEvents>,
+    private readonly options: QueueRunOptions,
   ) {
-    this.outcome = new Promise((resolve, reject) => { this.resolve = resolve; this.reject = reject; });
+    this.outcome = new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
     this.results = jobs.map(() => null);
     this.settled = jobs.map(() => false);
     this.attempts = jobs.map(() => 0);
@@ -146,8 +158,11 @@ class QueueRun<J extends ParallelJob> {
     if (this.settled[i] || this.stopped) return;
     const data: QueuedJobData = { job: this.queued[i], version: this.version };
     await queue.add(this.jobs[i].kind, data, {
-      jobId: id, attempts: this.options.attempts ?? 3, backoff: { type: 'exponential', delay: this.options.backoffMs ?? 1000 },
-      removeOnComplete: false, removeOnFail: false,
+      jobId: id,
+      attempts: this.options.attempts ?? 3,
+      backoff: { type: 'exponential', delay: this.options.backoffMs ?? 1000 },
+      removeOnComplete: false,
+      removeOnFail: false,
     });
   }
 
@@ -213,22 +228,25 @@ class QueueRun<J extends ParallelJob> {
   private async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    await Promise.all(this.jobs.map(async (_, i) => {
-      if (this.settled[i]) return;
-      const queue = this.queueOf(i);
-      const id = this.queueIds[i];
-      let state = await queue.getJobState(id);
-      if (state === 'completed' || state === 'failed') return; // its event settles it; removing it would lose a finished result
-      if (state !== 'active' && state !== 'unknown') {
-        if ((await queue.remove(id)) === 1) {
-          this.settle(i);
-          return;
+    await Promise.all(
+      this.jobs.map(async (_, i) => {
+        if (this.settled[i]) return;
+        const queue = this.queueOf(i);
+        const id = this.queueIds[i];
+        let state = await queue.getJobState(id);
+        if (state === 'completed' || state === 'failed') return; // its event settles it; removing it would lose a finished result
+        if (state !== 'active' && state !== 'unknown') {
+          if ((await queue.remove(id)) === 1) {
+            this.settle(i);
+            return;
+          }
+          state = await queue.getJobState(id); // a worker took it meanwhile
         }
-        state = await queue.getJobState(id); // a worker took it meanwhile
-      }
-      if (state === 'unknown') this.settle(i); // never added: the stop came first
-      else if (state === 'active') await (await redisOf(queue)).publish(CANCEL_CHANNEL, id);
-    }));
+        if (state === 'unknown')
+          this.settle(i); // never added: the stop came first
+        else if (state === 'active') await (await redisOf(queue)).publish(CANCEL_CHANNEL, id);
+      }),
+    );
   }
 
   private emit(event: RunEvent): void {
@@ -263,8 +281,12 @@ class QueueRun<J extends ParallelJob> {
     }
     this.failures.sort((a, b) => a.index - b.index);
     this.resolve({
-      results: this.results, stopped: this.stopped, backends: [...this.backends.values()],
-      queueIds: this.queueIds, reused: this.reused, failures: this.failures,
+      results: this.results,
+      stopped: this.stopped,
+      backends: [...this.backends.values()],
+      queueIds: this.queueIds,
+      reused: this.reused,
+      failures: this.failures,
     });
   }
 }

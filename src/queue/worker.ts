@@ -78,8 +78,11 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
 
   const workers = QUEUE_KINDS.map((kind) => {
     const worker = new Worker<QueuedJobData, QueuedJobReturn>(kind, process_, {
-      connection, prefix: QUEUE_PREFIX, concurrency: options.concurrency ?? 1,
-      lockDuration: options.lockMs ?? 30_000, stalledInterval: options.stalledMs ?? 30_000,
+      connection,
+      prefix: QUEUE_PREFIX,
+      concurrency: options.concurrency ?? 1,
+      lockDuration: options.lockMs ?? 30_000,
+      stalledInterval: options.stalledMs ?? 30_000,
     });
     worker.on('error', (error) => log(`queue ${kind}: ${error.message}`)); // e.g. Redis restarting: it reconnects
     return worker;

@@ -16,7 +16,17 @@ export function metaLoraFile(workDir: string, variant: AblationVariant): string 
 
 /** Writes a meta-LoRA as a PEFT-named safetensors file (atomically), with what selected it. */
 export function saveMetaLora(file: string, lora: LoRA, result: MetaTrainResult, metadata: Record<string, string>): void {
-  const record = { parameters: lora.toParameters(), classIds: [], metadata: { kind: 'meta-lora', ...metadata, selected: result.best ? 'best on validation' : 'last step', best: result.best, steps: result.steps } };
+  const record = {
+    parameters: lora.toParameters(),
+    classIds: [],
+    metadata: {
+      kind: 'meta-lora',
+      ...metadata,
+      selected: result.best ? 'best on validation' : 'last step',
+      best: result.best,
+      steps: result.steps,
+    },
+  };
   try {
     saveLoraFile(file, record);
   } finally {
@@ -38,9 +48,7 @@ const INVERTED_VARIANTS: readonly AblationVariant[] = ['lora-recycle', 'noise', 
  * inversions wrote (surrogates/<variant>/<zoo id>/) are listed. Returns the paths kept, relative
  * to `workDir`.
  */
-export function saveArtifacts(
-  workDir: string, variants: ReadonlyMap<AblationVariant, { lora: LoRA; result: MetaTrainResult }>,
-): string[] {
+export function saveArtifacts(workDir: string, variants: ReadonlyMap<AblationVariant, { lora: LoRA; result: MetaTrainResult }>): string[] {
   const written = ['zoo/'];
   for (const [variant, { lora, result }] of variants) {
     const file = metaLoraFile(workDir, variant);

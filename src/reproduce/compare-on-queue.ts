@@ -22,7 +22,12 @@ export interface ComparisonRow {
 }
 
 /** What the workers read: the backbone, the zoo directory, the default meta-LoRA file, the episodes' data set. */
-export interface ComparisonFiles { backbone: string; zoo?: string; meta?: string; dataset: DatasetSpec }
+export interface ComparisonFiles {
+  backbone: string;
+  zoo?: string;
+  meta?: string;
+  dataset: DatasetSpec;
+}
 
 /** A row's result: MethodResult under the row's label. */
 export type ComparisonResult = Omit<MethodResult, 'method'> & { method: string };
@@ -35,8 +40,12 @@ const asRow = (row: string | ComparisonRow): ComparisonRow => (typeof row === 's
  * of EPISODES_PER_METHOD_JOB, one evaluate-method job each, with compareMethods' options from `config`.
  */
 export function comparisonJobs(
-  files: ComparisonFiles, rows: readonly (string | ComparisonRow)[], list: EpisodeList,
-  tunedEpisodes: number, config: RunConfig, tuningFree: readonly string[],
+  files: ComparisonFiles,
+  rows: readonly (string | ComparisonRow)[],
+  list: EpisodeList,
+  tunedEpisodes: number,
+  config: RunConfig,
+  tuningFree: readonly string[],
 ): EvaluateMethodJob[] {
   const options = {
     distance: config.metaTraining.distance,
@@ -54,8 +63,16 @@ export function comparisonJobs(
     let first = 0;
     return blocks.map((block, b) => {
       const job: EvaluateMethodJob = {
-        kind: 'evaluate-method', id: `evaluate ${label} block ${b + 1}/${blocks.length}`, method,
-        backbone: files.backbone, zoo: files.zoo, meta: meta ?? files.meta, dataset: files.dataset, episodes: block, first, options,
+        kind: 'evaluate-method',
+        id: `evaluate ${label} block ${b + 1}/${blocks.length}`,
+        method,
+        backbone: files.backbone,
+        zoo: files.zoo,
+        meta: meta ?? files.meta,
+        dataset: files.dataset,
+        episodes: block,
+        first,
+        options,
       };
       first += block.episodes.length;
       return job;
@@ -72,19 +89,26 @@ export function comparisonJobs(
  * WorkerError naming it; a stop returns nothing (CancelledError).
  */
 export async function compareMethodsOnQueue(
-  files: ComparisonFiles, rows: readonly (string | ComparisonRow)[], list: EpisodeList,
-  tunedEpisodes: number, config: RunConfig, control: RunControl & { redis: string }, tuningFree: readonly string[],
+  files: ComparisonFiles,
+  rows: readonly (string | ComparisonRow)[],
+  list: EpisodeList,
+  tunedEpisodes: number,
+  config: RunConfig,
+  control: RunControl & { redis: string },
+  tuningFree: readonly string[],
 ): Promise<ComparisonResult[]> {
   const { runJobsOnQueue, failuresError } = await import('../queue');
   const labels = rows.map((r) => asRow(r).label);
-  if (new Set(labels).size !== labels.length) throw new ConfigError(`evaluation on the queue: each row needs its own label, found ${labels.join(', ')}`);
+  if (new Set(labels).size !== labels.length)
+    throw new ConfigError(`evaluation on the queue: each row needs its own label, found ${labels.join(', ')}`);
   const perRow = rows.map((row) => comparisonJobs(files, [row], list, tunedEpisodes, config, tuningFree));
   const jobs = perRow.flat();
   const labelOf = new Map(perRow.flatMap((mine, r) => mine.map((j) => [j.id, labels[r]] as const)));
   const sofar = new Map<string, number[]>(labels.map((l) => [l, []]));
   const totals = new Map(perRow.map((mine, r) => [labels[r], mine.reduce((n, j) => n + j.episodes.episodes.length, 0)]));
   const outcome = await runJobsOnQueue(jobs, {
-    redis: control.redis, signal: control.signal,
+    redis: control.redis,
+    signal: control.signal,
     onEvent: (event) => {
       const label = labelOf.get(event.run);
       if (event.kind !== 'step' || label === undefined) {
@@ -93,12 +117,21 @@ export async function compareMethodsOnQueue(
       }
       const done = sofar.get(label)!;
       done.push(event.metrics.accuracy);
-      control.onEvent?.({ kind: 'step', run: `evaluate ${label}`, step: done.length, totalSteps: totals.get(label)!, metrics: { accuracy: meanWithInterval(done).mean } });
+      control.onEvent?.({
+        kind: 'step',
+        run: `evaluate ${label}`,
+        step: done.length,
+        totalSteps: totals.get(label)!,
+        metrics: { accuracy: meanWithInterval(done).mean },
+      });
     },
   });
   const failed = failuresError(jobs, outcome);
   if (failed) throw failed;
-  if (outcome.stopped || outcome.results.some((r) => r === null)) throw new CancelledError(`evaluation on the queue stopped after ${outcome.results.filter((r) => r !== null).length} of ${jobs.length} jobs`);
+  if (outcome.stopped || outcome.results.some((r) => r === null))
+    throw new CancelledError(
+      `evaluation on the queue stopped after ${outcome.results.filter((r) => r !== null).length} of ${jobs.length} jobs`,
+    );
   let first = 0;
   return perRow.map((mine, r) => {
     const blocks = outcome.results.slice(first, first + mine.length); // in job order: the row's blocks, in episode order

@@ -22,20 +22,48 @@ export interface RunConfig {
    */
   data: { imageSize: number; main?: DatasetSpec };
   /** shots: training images per class of each LoRA's task; heldOut: images per class kept to measure it (default 5). */
-  zoo: { size: number; ways: number; shots: number; heldOut?: number; steps: number; learningRate: number; rank: number; targets?: ProjectionName[] };
+  zoo: {
+    size: number;
+    ways: number;
+    shots: number;
+    heldOut?: number;
+    steps: number;
+    learningRate: number;
+    rank: number;
+    targets?: ProjectionName[];
+  };
   inversion: {
-    steps: number; shots: number; queries: number; learningRate: number; priorWeight: number;
-    pruning: Record<string, number>; pruneStartFraction: number;
+    steps: number;
+    shots: number;
+    queries: number;
+    learningRate: number;
+    priorWeight: number;
+    pruning: Record<string, number>;
+    pruneStartFraction: number;
   };
   metaTraining: {
-    steps: number; shots: number; queries: number; interpolatedFraction: number; distance: 'euclidean' | 'squaredEuclidean';
-    validateEvery: number; checkpointEvery: number; validationEpisodes: number; flip: boolean;
+    steps: number;
+    shots: number;
+    queries: number;
+    interpolatedFraction: number;
+    distance: 'euclidean' | 'squaredEuclidean';
+    validateEvery: number;
+    checkpointEvery: number;
+    validationEpisodes: number;
+    flip: boolean;
     logitScale?: number | 'calibrated'; // s in softmax(−s·d) of the training losses; default 1; 'calibrated': set on the training images
     rank?: number; // the meta-LoRA's rank; default zoo.rank
     targets?: ProjectionName[]; // the projections the meta-LoRA adapts; default ['q', 'v'] (the paper's)
   };
   evaluation: { episodes: number; ways: number; shots: number[]; queries: number; sets: string[]; seed: number };
-  baselines: { methods: string[]; episodes: number; tuningSteps: number; learningRate: number; fullTuningSteps: number; fullLearningRate: number };
+  baselines: {
+    methods: string[];
+    episodes: number;
+    tuningSteps: number;
+    learningRate: number;
+    fullTuningSteps: number;
+    fullLearningRate: number;
+  };
   /** Choices of this configuration made after a novel-class number was seen (each report lists them). */
   choicesAfterNovel?: string[];
 }
@@ -46,7 +74,8 @@ export const MAIN_LOADERS = ['emoji', 'glyph-domain', 'folder'] as const satisfi
 const SECTIONS = ['backbone', 'data', 'zoo', 'inversion', 'metaTraining', 'evaluation', 'baselines'] as const;
 
 function positiveInteger(value: unknown, where: string): void {
-  if (!Number.isInteger(value) || (value as number) < 1) throw new ConfigError(`${where} must be a positive integer, found ${JSON.stringify(value)}`);
+  if (!Number.isInteger(value) || (value as number) < 1)
+    throw new ConfigError(`${where} must be a positive integer, found ${JSON.stringify(value)}`);
 }
 
 /** Throws a ConfigError naming the first missing or invalid field. */
@@ -55,11 +84,15 @@ export function validateRunConfig(config: RunConfig, source = 'configuration'): 
     if (typeof config[section] !== 'object' || config[section] === null) throw new ConfigError(`${source}: missing section "${section}"`);
   }
   const b = config.backbone;
-  if (!['shipped', 'hf', 'random'].includes(b.source)) throw new ConfigError(`${source}: backbone.source must be shipped, hf or random, found ${JSON.stringify(b.source)}`);
+  if (!['shipped', 'hf', 'random'].includes(b.source))
+    throw new ConfigError(`${source}: backbone.source must be shipped, hf or random, found ${JSON.stringify(b.source)}`);
   if (b.source === 'shipped' && b.name !== undefined && !(b.name in SHIPPED_BACKBONES)) {
-    throw new ConfigError(`${source}: backbone.name must be one of ${Object.keys(SHIPPED_BACKBONES).join(', ')}, found ${JSON.stringify(b.name)}`);
+    throw new ConfigError(
+      `${source}: backbone.name must be one of ${Object.keys(SHIPPED_BACKBONES).join(', ')}, found ${JSON.stringify(b.name)}`,
+    );
   }
-  if (b.source === 'hf' && typeof b.path !== 'string') throw new ConfigError(`${source}: backbone.path must name a local model.safetensors`);
+  if (b.source === 'hf' && typeof b.path !== 'string')
+    throw new ConfigError(`${source}: backbone.path must name a local model.safetensors`);
   for (const [section, keys] of [
     ['zoo', ['size', 'ways', 'shots', 'steps', 'rank']],
     ['inversion', ['steps', 'shots', 'queries']],
@@ -70,32 +103,42 @@ export function validateRunConfig(config: RunConfig, source = 'configuration'): 
     for (const key of keys) positiveInteger((config[section] as unknown as Record<string, unknown>)[key], `${source}: ${section}.${key}`);
   }
   const fraction = config.metaTraining.interpolatedFraction;
-  if (!(fraction >= 0 && fraction <= 1)) throw new ConfigError(`${source}: metaTraining.interpolatedFraction must be in [0, 1], found ${fraction}`);
+  if (!(fraction >= 0 && fraction <= 1))
+    throw new ConfigError(`${source}: metaTraining.interpolatedFraction must be in [0, 1], found ${fraction}`);
   const scale = config.metaTraining.logitScale;
   if (scale !== undefined && scale !== 'calibrated' && !(typeof scale === 'number' && scale > 0 && Number.isFinite(scale))) {
     throw new ConfigError(`${source}: metaTraining.logitScale must be a positive number or "calibrated", found ${JSON.stringify(scale)}`);
   }
   for (const [layer, ratio] of Object.entries(config.inversion.pruning)) {
-    if (!/^\d+$/.test(layer) || !(ratio >= 0 && ratio < 1)) throw new ConfigError(`${source}: inversion.pruning must map layer indices to ratios in [0, 1), found ${layer}: ${ratio}`);
+    if (!/^\d+$/.test(layer) || !(ratio >= 0 && ratio < 1))
+      throw new ConfigError(`${source}: inversion.pruning must map layer indices to ratios in [0, 1), found ${layer}: ${ratio}`);
   }
   if (config.zoo.heldOut !== undefined) positiveInteger(config.zoo.heldOut, `${source}: zoo.heldOut`);
-  for (const [where, targets] of [['zoo.targets', config.zoo.targets], ['metaTraining.targets', config.metaTraining.targets]] as const) {
+  for (const [where, targets] of [
+    ['zoo.targets', config.zoo.targets],
+    ['metaTraining.targets', config.metaTraining.targets],
+  ] as const) {
     if (targets !== undefined && !(Array.isArray(targets) && targets.length > 0 && targets.every((t) => PROJECTION_NAMES.includes(t)))) {
-      throw new ConfigError(`${source}: ${where} must be a non-empty list of ${PROJECTION_NAMES.join(', ')}, found ${JSON.stringify(targets)}`);
+      throw new ConfigError(
+        `${source}: ${where} must be a non-empty list of ${PROJECTION_NAMES.join(', ')}, found ${JSON.stringify(targets)}`,
+      );
     }
   }
   const meta = config.metaTraining;
   if (meta.rank !== undefined) positiveInteger(meta.rank, `${source}: metaTraining.rank`);
   const main = config.data.main;
   if (main !== undefined && !(MAIN_LOADERS as readonly string[]).includes(main?.loader)) {
-    throw new ConfigError(`${source}: data.main.loader must be one of ${MAIN_LOADERS.join(', ')} (a data set with base, validation and novel splits), found ${JSON.stringify(main?.loader)}`);
+    throw new ConfigError(
+      `${source}: data.main.loader must be one of ${MAIN_LOADERS.join(', ')} (a data set with base, validation and novel splits), found ${JSON.stringify(main?.loader)}`,
+    );
   }
   if (main !== undefined) validateDatasetSpec(main);
   const choices = config.choicesAfterNovel;
   if (choices !== undefined && !(Array.isArray(choices) && choices.every((c) => typeof c === 'string' && c.trim() !== ''))) {
     throw new ConfigError(`${source}: choicesAfterNovel must be a list of sentences, found ${JSON.stringify(choices)}`);
   }
-  if (!Array.isArray(config.evaluation.shots) || config.evaluation.shots.length === 0) throw new ConfigError(`${source}: evaluation.shots must be a non-empty list`);
+  if (!Array.isArray(config.evaluation.shots) || config.evaluation.shots.length === 0)
+    throw new ConfigError(`${source}: evaluation.shots must be a non-empty list`);
   return config;
 }
 

@@ -16,18 +16,31 @@ export function featureDiversity(features: tf.Tensor2D, labels: readonly number[
   });
   const values = cosine.arraySync() as number[][];
   cosine.dispose();
-  let within = 0; let withinCount = 0; let between = 0; let betweenCount = 0;
+  let within = 0;
+  let withinCount = 0;
+  let between = 0;
+  let betweenCount = 0;
   for (let i = 0; i < labels.length; i++) {
     for (let j = i + 1; j < labels.length; j++) {
       const distance = 1 - values[i][j];
-      if (labels[i] === labels[j]) { within += distance; withinCount += 1; } else { between += distance; betweenCount += 1; }
+      if (labels[i] === labels[j]) {
+        within += distance;
+        withinCount += 1;
+      } else {
+        between += distance;
+        betweenCount += 1;
+      }
     }
   }
   return { withinClass: withinCount ? within / withinCount : 0, betweenClass: betweenCount ? between / betweenCount : 0 };
 }
 
 /** Averages a per-step history into at most `points` consecutive windows (the step of a window is its last step). */
-export function windowedCurve<T extends { step: number }>(history: readonly T[], keys: readonly (keyof T)[], points = 20): (Record<string, number> & { step: number })[] {
+export function windowedCurve<T extends { step: number }>(
+  history: readonly T[],
+  keys: readonly (keyof T)[],
+  points = 20,
+): (Record<string, number> & { step: number })[] {
   if (history.length === 0) return [];
   const size = Math.ceil(history.length / points);
   const out: (Record<string, number> & { step: number })[] = [];

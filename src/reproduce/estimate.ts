@@ -40,7 +40,8 @@ const imagesPerEvaluationEpisode = (c: RunConfig, shots: number) => c.evaluation
 /** Validations of a meta-training run: every `every` steps and at the last step. */
 const validationsIn = (steps: number, every: number) => Math.floor(steps / every) + (steps % every === 0 ? 0 : 1);
 const isTuningFree = (method: string) => (TUNING_FREE_METHODS as readonly string[]).includes(method);
-const tuningStepsOf = (c: RunConfig, method: string) => (FULL_TUNING_METHODS.includes(method) ? c.baselines.fullTuningSteps : c.baselines.tuningSteps);
+const tuningStepsOf = (c: RunConfig, method: string) =>
+  FULL_TUNING_METHODS.includes(method) ? c.baselines.fullTuningSteps : c.baselines.tuningSteps;
 
 /** Seconds per unit of work, measured by the quick run. */
 interface UnitCosts {
@@ -56,7 +57,10 @@ interface UnitCosts {
  * Seconds per step at a pruning schedule of one layer, linear in the ratio between the measured
  * unpruned row and the measured row of the same layer (exact at the measured ratio).
  */
-function pruningInterpolation(rows: readonly PruningRow[], secondsOf: (row: PruningRow) => number): (pruning: Record<string, number>) => number {
+function pruningInterpolation(
+  rows: readonly PruningRow[],
+  secondsOf: (row: PruningRow) => number,
+): (pruning: Record<string, number>) => number {
   const dense = rows.find((r) => Object.keys(r.pruning).length === 0);
   if (!dense) throw malformed('Table 4/5 has no unpruned row ("none"), the base of every inversion and meta-training rate');
   return (pruning) => {
@@ -86,11 +90,18 @@ function unitCosts(quick: ReproductionReport, q: RunConfig): UnitCosts {
   const inversionImages = imagesPerInversionStep(q);
   const metaImages = imagesPerMetaEpisode(q);
   return {
-    inversion: pruningInterpolation(quick.table45, (r) => 1 / (positiveRate(r.inversionIterationsPerSecond, `${r.label}: inversion it/s`) * inversionImages)),
-    metaTraining: pruningInterpolation(quick.table45, (r) => 1 / (positiveRate(r.metaEpisodesPerSecond, `${r.label}: meta-training episodes/s`) * metaImages)),
+    inversion: pruningInterpolation(
+      quick.table45,
+      (r) => 1 / (positiveRate(r.inversionIterationsPerSecond, `${r.label}: inversion it/s`) * inversionImages),
+    ),
+    metaTraining: pruningInterpolation(
+      quick.table45,
+      (r) => 1 / (positiveRate(r.metaEpisodesPerSecond, `${r.label}: meta-training episodes/s`) * metaImages),
+    ),
     evaluation(method, shots, c) {
       // the forward passes of an episode scale with its images; nn's episode is exactly those passes
-      const passes = (m: string) => (secondsPerEpisode(quick, m, shots) / imagesPerEvaluationEpisode(q, shots)) * imagesPerEvaluationEpisode(c, shots);
+      const passes = (m: string) =>
+        (secondsPerEpisode(quick, m, shots) / imagesPerEvaluationEpisode(q, shots)) * imagesPerEvaluationEpisode(c, shots);
       if (isTuningFree(method)) return passes(method);
       // a tuned method adds support-set tuning steps (the support does not change with the queries)
       const tuning = Math.max(0, secondsPerEpisode(quick, method, shots) - secondsPerEpisode(quick, 'nn', shots));
@@ -99,8 +110,12 @@ function unitCosts(quick: ReproductionReport, q: RunConfig): UnitCosts {
   };
 }
 
-const stage = (name: string, work: string, parts: { label: string; seconds: number }[]): StageEstimate =>
-  ({ stage: name, seconds: sum(parts.map((p) => p.seconds)), work, parts: parts.length > 1 ? parts : [] });
+const stage = (name: string, work: string, parts: { label: string; seconds: number }[]): StageEstimate => ({
+  stage: name,
+  seconds: sum(parts.map((p) => p.seconds)),
+  work,
+  parts: parts.length > 1 ? parts : [],
+});
 
 /** The budget-dependent stages of `profile` at `costs` (all but the zoo and the fixed stages). */
 function modelledStages(profile: ReproductionProfile, depth: number, costs: UnitCosts): StageEstimate[] {
@@ -118,19 +133,33 @@ function modelledStages(profile: ReproductionProfile, depth: number, costs: Unit
   });
   const pruningParts = profile.pruningRows(depth).map((row) => ({
     label: row.label,
-    seconds: profile.pruningLoras * inv.steps * invImages * costs.inversion(row.pruning)
-      + profile.pruningMetaSteps * metaImages * costs.metaTraining(row.pruning)
-      + profile.pruningEpisodes * costs.evaluation('lora-recycle', PRUNING_ACCURACY_SHOTS, c),
+    seconds:
+      profile.pruningLoras * inv.steps * invImages * costs.inversion(row.pruning) +
+      profile.pruningMetaSteps * metaImages * costs.metaTraining(row.pruning) +
+      profile.pruningEpisodes * costs.evaluation('lora-recycle', PRUNING_ACCURACY_SHOTS, c),
   }));
   return [
-    stage('inversion', `${c.zoo.size} LoRAs × ${inv.steps} steps × ${invImages} images`,
-      [{ label: 'inversion', seconds: c.zoo.size * inv.steps * invImages * costs.inversion(inv.pruning) }]),
-    stage('meta-training', `${meta.steps} steps × ${metaImages} images + ${validations} validations × ${meta.validationEpisodes} episodes`, [
-      { label: 'training steps', seconds: meta.steps * metaImages * costs.metaTraining(inv.pruning) },
-      { label: 'validation', seconds: validations * meta.validationEpisodes * costs.evaluation('lora-recycle', meta.shots, c) },
+    stage('inversion', `${c.zoo.size} LoRAs × ${inv.steps} steps × ${invImages} images`, [
+      { label: 'inversion', seconds: c.zoo.size * inv.steps * invImages * costs.inversion(inv.pruning) },
     ]),
-    stage('evaluation', `${c.baselines.methods.length} methods × ${sets.length} sets × ${ev.shots.join('/')}-shot, ${ev.episodes} episodes (tuned methods: ${Math.min(c.baselines.episodes, ev.episodes)} episodes of ${c.baselines.tuningSteps} tuning steps, full fine-tuning ${c.baselines.fullTuningSteps})`, evaluationParts),
-    stage('pruning', `${pruningParts.length} rows × (${profile.pruningLoras} LoRAs × ${inv.steps} inversion steps + ${profile.pruningMetaSteps} meta-training steps + ${profile.pruningEpisodes} episodes)`, pruningParts),
+    stage(
+      'meta-training',
+      `${meta.steps} steps × ${metaImages} images + ${validations} validations × ${meta.validationEpisodes} episodes`,
+      [
+        { label: 'training steps', seconds: meta.steps * metaImages * costs.metaTraining(inv.pruning) },
+        { label: 'validation', seconds: validations * meta.validationEpisodes * costs.evaluation('lora-recycle', meta.shots, c) },
+      ],
+    ),
+    stage(
+      'evaluation',
+      `${c.baselines.methods.length} methods × ${sets.length} sets × ${ev.shots.join('/')}-shot, ${ev.episodes} episodes (tuned methods: ${Math.min(c.baselines.episodes, ev.episodes)} episodes of ${c.baselines.tuningSteps} tuning steps, full fine-tuning ${c.baselines.fullTuningSteps})`,
+      evaluationParts,
+    ),
+    stage(
+      'pruning',
+      `${pruningParts.length} rows × (${profile.pruningLoras} LoRAs × ${inv.steps} inversion steps + ${profile.pruningMetaSteps} meta-training steps + ${profile.pruningEpisodes} episodes)`,
+      pruningParts,
+    ),
   ];
 }
 
@@ -143,9 +172,14 @@ function depthOf(quick: ReproductionReport): number {
 
 const zooWork = (c: RunConfig) => c.zoo.size * c.zoo.steps;
 const zooStage = (quickSeconds: number, q: RunConfig, target: RunConfig) =>
-  stage('zoo', `${target.zoo.size} LoRAs × ${target.zoo.steps} pre-tuning steps`, [{ label: 'zoo', seconds: (quickSeconds / zooWork(q)) * zooWork(target) }]);
-const scaledBy = (s: StageEstimate, factor: number): StageEstimate =>
-  ({ ...s, seconds: s.seconds * factor, parts: s.parts.map((p) => ({ ...p, seconds: p.seconds * factor })) });
+  stage('zoo', `${target.zoo.size} LoRAs × ${target.zoo.steps} pre-tuning steps`, [
+    { label: 'zoo', seconds: (quickSeconds / zooWork(q)) * zooWork(target) },
+  ]);
+const scaledBy = (s: StageEstimate, factor: number): StageEstimate => ({
+  ...s,
+  seconds: s.seconds * factor,
+  parts: s.parts.map((p) => ({ ...p, seconds: p.seconds * factor })),
+});
 
 /**
  * Every stage of `target`. With the quick run's stage wall times, each modelled stage is scaled
@@ -153,7 +187,13 @@ const scaledBy = (s: StageEstimate, factor: number): StageEstimate =>
  * by its steps, and the fixed stages kept; without them, the wall time no rate accounts for is
  * charged to the zoo (an upper bound for it).
  */
-function estimatedStages(quick: ReproductionReport, quickProfile: ReproductionProfile, target: ReproductionProfile, depth: number, costs: UnitCosts): StageEstimate[] {
+function estimatedStages(
+  quick: ReproductionReport,
+  quickProfile: ReproductionProfile,
+  target: ReproductionProfile,
+  depth: number,
+  costs: UnitCosts,
+): StageEstimate[] {
   const measured = modelledStages(quickProfile, depth, costs);
   const modelled = modelledStages(target, depth, costs);
   const wall = quick.stageSeconds;
@@ -182,7 +222,13 @@ function atBatchesOf(profile: ReproductionProfile, other: RunConfig): Reproducti
   };
 }
 
-function assumptionsOf(quick: ReproductionReport, quickProfile: ReproductionProfile, fullProfile: ReproductionProfile, depth: number, costs: UnitCosts): string[] {
+function assumptionsOf(
+  quick: ReproductionReport,
+  quickProfile: ReproductionProfile,
+  fullProfile: ReproductionProfile,
+  depth: number,
+  costs: UnitCosts,
+): string[] {
   const q = quickProfile.config;
   const f = fullProfile.config;
   const accounted = sum(modelledStages(quickProfile, depth, costs).map((s) => s.seconds));
@@ -208,11 +254,17 @@ function assumptionsOf(quick: ReproductionReport, quickProfile: ReproductionProf
  * method and shots, zoo pre-tuning step) times the full profile's units, plus a lower bound with
  * the per-step costs of the quick profile's batch sizes.
  */
-export function estimateRunTime(quick: ReproductionReport, quickProfile: ReproductionProfile, fullProfile: ReproductionProfile): RunTimeEstimate {
+export function estimateRunTime(
+  quick: ReproductionReport,
+  quickProfile: ReproductionProfile,
+  fullProfile: ReproductionProfile,
+): RunTimeEstimate {
   if (quick.profile !== quickProfile.name) throw malformed(`measured profile "${quick.profile}", expected "${quickProfile.name}"`);
   const depth = depthOf(quick);
   if (!isDeepStrictEqual(quick.settings, profileSettings(quickProfile, depth))) {
-    throw malformed(`its settings differ from the ${quickProfile.name} profile of the current configuration; run the ${quickProfile.name} profile again`);
+    throw malformed(
+      `its settings differ from the ${quickProfile.name} profile of the current configuration; run the ${quickProfile.name} profile again`,
+    );
   }
   const costs = unitCosts(quick, quickProfile.config);
   const stages = estimatedStages(quick, quickProfile, fullProfile, depth, costs);

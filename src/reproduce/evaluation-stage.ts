@@ -12,7 +12,12 @@ import { compareMethods, evaluateTuningFree, type TuningFreeRow } from './stages
 /** The comparisons of the reproduction's evaluation stage; each result is a row of its report, in the order asked. */
 export interface EvaluationStage {
   /** One Table 2/3 block: every tuning-free row on all episodes of `source`, then the `tuned` methods on its first `tunedEpisodes`. */
-  block(rows: readonly TuningFreeRow[], tuned: readonly string[], source: PipelineEpisodes, tunedEpisodes: number): Promise<ComparisonResult[]>;
+  block(
+    rows: readonly TuningFreeRow[],
+    tuned: readonly string[],
+    source: PipelineEpisodes,
+    tunedEpisodes: number,
+  ): Promise<ComparisonResult[]>;
   /** A Table 4/5 row: LoRA Recycle with `lora` (saved as `file`) on every episode of `source`. */
   metaLora(lora: LoRA, file: string, source: PipelineEpisodes): Promise<ComparisonResult>;
 }
@@ -28,21 +33,39 @@ export interface EvaluationStage {
  * jobs' per-episode forward passes differ in the last bits, which can flip a query at a near tie).
  */
 export function evaluationStage(
-  context: MethodContext, files: { zoo?: string; meta?: string }, config: RunConfig, workDir: string, control: RunControl & { redis?: string },
+  context: MethodContext,
+  files: { zoo?: string; meta?: string },
+  config: RunConfig,
+  workDir: string,
+  control: RunControl & { redis?: string },
 ): EvaluationStage {
   const redis = control.redis;
   if (!redis) {
     return {
       block: async (rows, tuned, source, tunedEpisodes) => [
-        ...await evaluateTuningFree(context.backbone, rows, source, config, control),
-        ...await compareMethods(context, tuned, source, tunedEpisodes, config, control, TUNING_FREE_METHODS),
+        ...(await evaluateTuningFree(context.backbone, rows, source, config, control)),
+        ...(await compareMethods(context, tuned, source, tunedEpisodes, config, control, TUNING_FREE_METHODS)),
       ],
-      metaLora: async (lora, _file, source) => (await compareMethods({ backbone: context.backbone, zoo: [], metaLora: lora }, ['lora-recycle'], source, 0, config, control, TUNING_FREE_METHODS))[0],
+      metaLora: async (lora, _file, source) =>
+        (
+          await compareMethods(
+            { backbone: context.backbone, zoo: [], metaLora: lora },
+            ['lora-recycle'],
+            source,
+            0,
+            config,
+            control,
+            TUNING_FREE_METHODS,
+          )
+        )[0],
     };
   }
   let backbone: string | undefined; // saved on first use
   const shared = (source: PipelineEpisodes) => {
-    if (!source.origin) throw new ConfigError('the evaluation on the queue (reproduce --redis): this episode source names no data set and episode list the workers could load');
+    if (!source.origin)
+      throw new ConfigError(
+        'the evaluation on the queue (reproduce --redis): this episode source names no data set and episode list the workers could load',
+      );
     backbone ??= backboneFile(config, context.backbone, path.join(workDir, '.backbone'));
     return { files: { backbone, ...files, dataset: source.origin.dataset }, list: source.origin.list };
   };
@@ -55,7 +78,17 @@ export function evaluationStage(
     },
     metaLora: async (_lora, file, source) => {
       const { files: onDisk, list } = shared(source);
-      return (await compareMethodsOnQueue({ ...onDisk, zoo: undefined, meta: file }, ['lora-recycle'], list, 0, config, queue, TUNING_FREE_METHODS))[0];
+      return (
+        await compareMethodsOnQueue(
+          { ...onDisk, zoo: undefined, meta: file },
+          ['lora-recycle'],
+          list,
+          0,
+          config,
+          queue,
+          TUNING_FREE_METHODS,
+        )
+      )[0];
     },
   };
 }

@@ -77,13 +77,20 @@ export function evaluateGates(inputs: GateInputs): Gate[] {
   const oracle = vsNn('oracle');
   const recycle = vsNn('lora-recycle');
   const versusNoise = block?.paired?.['lora-recycle − noise'];
-  const diversityRatio = inputs.withinClassDiversity !== null && inputs.realWithinClassDiversity
-    ? inputs.withinClassDiversity / inputs.realWithinClassDiversity : null;
+  const diversityRatio =
+    inputs.withinClassDiversity !== null && inputs.realWithinClassDiversity
+      ? inputs.withinClassDiversity / inputs.realWithinClassDiversity
+      : null;
   const [o, r, u, n] = ['oracle', 'lora-recycle', 'uniform-nn', 'nn'].map(meanOf);
   const ordered = [o, r, u, n].every((m) => m !== undefined) ? Number(o! >= r! && r! > u! && u! >= n!) : null;
   return [
     gate('teachers', [
-      atLeast('LoRA − NN on own held-out images (points, mean over the zoo)', k ? points(k.difference.mean) : null, t.teacherGainPoints, `≥ +${t.teacherGainPoints} points`),
+      atLeast(
+        'LoRA − NN on own held-out images (points, mean over the zoo)',
+        k ? points(k.difference.mean) : null,
+        t.teacherGainPoints,
+        `≥ +${t.teacherGainPoints} points`,
+      ),
       atLeast('mean held-out accuracy of LoRA + head', k?.heldOut, t.teacherHeldOut, `≥ ${100 * t.teacherHeldOut} %`),
     ]),
     gate('oracle', [
@@ -96,9 +103,19 @@ export function evaluateGates(inputs: GateInputs): Gate[] {
       intervalAboveZero('LoRA Recycle − noise', versusNoise),
     ]),
     gate('headline', [
-      atLeast('LoRA Recycle − NN (points)', recycle ? points(recycle.mean) : null, t.headlineGainPoints, `≥ +${t.headlineGainPoints} points`),
+      atLeast(
+        'LoRA Recycle − NN (points)',
+        recycle ? points(recycle.mean) : null,
+        t.headlineGainPoints,
+        `≥ +${t.headlineGainPoints} points`,
+      ),
       intervalAboveZero('LoRA Recycle − NN', recycle),
-      atLeast('share of the oracle\'s gain', recycle && oracle && oracle.mean > 0 ? recycle.mean / oracle.mean : null, t.shareOfOracleGain, `≥ ${t.shareOfOracleGain} (a ratio of two estimates)`),
+      atLeast(
+        "share of the oracle's gain",
+        recycle && oracle && oracle.mean > 0 ? recycle.mean / oracle.mean : null,
+        t.shareOfOracleGain,
+        `≥ ${t.shareOfOracleGain} (a ratio of two estimates)`,
+      ),
       atLeast('ordering oracle ≥ LoRA Recycle > uniform + NN ≥ NN, by means (1: holds)', ordered, 1, '= 1'),
     ]),
   ];
@@ -108,7 +125,10 @@ const verdictWord = (passed: boolean | null) => (passed === null ? 'not measured
 
 /** "teachers: failed (LoRA − NN … = +4.10, needs ≥ +10 points; …)" for a report line. */
 export function gateLine(g: Gate): string {
-  const criteria = g.criteria.map((c) => `${c.name} ${c.value === null ? 'n/a' : Number.isInteger(c.value) ? c.value : c.value.toFixed(c.value < 2 ? 3 : 2)} (${c.threshold}: ${verdictWord(c.passed)})`);
+  const criteria = g.criteria.map(
+    (c) =>
+      `${c.name} ${c.value === null ? 'n/a' : Number.isInteger(c.value) ? c.value : c.value.toFixed(c.value < 2 ? 3 : 2)} (${c.threshold}: ${verdictWord(c.passed)})`,
+  );
   return `**${g.name}: ${verdictWord(g.passed)}**: ${criteria.join('; ')}.`;
 }
 

@@ -21,7 +21,11 @@ const BLOCK_GAP = 12; // between LoRAs
  * column per class of its task and one row per image source of FIGURE_ROWS (the first image of
  * that class in each), each image scaled ×2. Returns the row labels used, for the report's caption.
  */
-export function inversionFigure(zoo: readonly ZooEntry[], images: ReadonlyMap<AblationVariant, { images: RecordedSurrogateSet[] }>, loras: number): { png: Buffer; rows: string[]; loras: string[] } {
+export function inversionFigure(
+  zoo: readonly ZooEntry[],
+  images: ReadonlyMap<AblationVariant, { images: RecordedSurrogateSet[] }>,
+  loras: number,
+): { png: Buffer; rows: string[]; loras: string[] } {
   const rows = FIGURE_ROWS.filter((r) => images.has(r.variant));
   const count = Math.min(loras, zoo.length);
   const sample = images.get(rows[0].variant)!.images[0];
@@ -59,7 +63,13 @@ export function inversionFigure(zoo: readonly ZooEntry[], images: ReadonlyMap<Ab
 }
 
 /** Writes inversionFigure atomically when `write`; returns its caption (or null when nothing was written). */
-export function writeInversionFigure(file: string, zoo: readonly ZooEntry[], images: ReadonlyMap<AblationVariant, { images: RecordedSurrogateSet[] }>, loras: number, write: boolean): string | null {
+export function writeInversionFigure(
+  file: string,
+  zoo: readonly ZooEntry[],
+  images: ReadonlyMap<AblationVariant, { images: RecordedSurrogateSet[] }>,
+  loras: number,
+  write: boolean,
+): string | null {
   if (!write || zoo.length === 0) return null;
   const figure = inversionFigure(zoo, images, loras);
   writeFileAtomic(file, figure.png);

@@ -21,19 +21,34 @@ import type { RunConfig } from './config';
  * the very start of its inversion; the pruned variant starts from it too).
  */
 export function zooInversionJobs(
-  files: { backbone: string; zoo: string; prior?: string }, entries: readonly ZooEntry[], config: RunConfig,
-  pruning: Record<number, number>, out: string,
+  files: { backbone: string; zoo: string; prior?: string },
+  entries: readonly ZooEntry[],
+  config: RunConfig,
+  pruning: Record<number, number>,
+  out: string,
 ): InvertLoraJob[] {
   const inv = config.inversion;
   return entries.map((entry) => {
     if (!entry.head) throw new ConfigError(`LoRA "${entry.id}" has no task head, so it cannot be inverted (PEFT adapters carry none)`);
     return {
-      kind: 'invert-lora', id: entry.id, backbone: files.backbone, lora: zooEntryFile(files.zoo, entry.id), prior: files.prior,
+      kind: 'invert-lora',
+      id: entry.id,
+      backbone: files.backbone,
+      lora: zooEntryFile(files.zoo, entry.id),
+      prior: files.prior,
       output: path.join(out, entry.id),
       options: {
-        ways: entry.head.classes, shots: inv.shots, queries: inv.queries, steps: inv.steps, learningRate: inv.learningRate,
-        priorWeight: inv.priorWeight, pruning, pruneFrom: inv.pruneStartFraction, seed: loraSeed(config.evaluation.seed, entry.id),
-        classNames: entry.classIds, run: `inversion ${entry.id}`,
+        ways: entry.head.classes,
+        shots: inv.shots,
+        queries: inv.queries,
+        steps: inv.steps,
+        learningRate: inv.learningRate,
+        priorWeight: inv.priorWeight,
+        pruning,
+        pruneFrom: inv.pruneStartFraction,
+        seed: loraSeed(config.evaluation.seed, entry.id),
+        classNames: entry.classIds,
+        run: `inversion ${entry.id}`,
       },
     };
   });
@@ -54,12 +69,23 @@ export function backboneFile(config: RunConfig, backbone: VisionTransformer, tar
  * `out`: every path of a job must name the same file on every worker's host (a shared directory).
  */
 async function invertOnQueue(
-  backbone: VisionTransformer, zooDir: string, entries: readonly ZooEntry[], config: RunConfig,
-  pruning: Record<number, number>, out: string, control: RunControl & { redis: string },
+  backbone: VisionTransformer,
+  zooDir: string,
+  entries: readonly ZooEntry[],
+  config: RunConfig,
+  pruning: Record<number, number>,
+  out: string,
+  control: RunControl & { redis: string },
 ): Promise<{ stopped: boolean; results: unknown[] }> {
   const { runJobsOnQueue, failuresError } = await import('../queue');
   const prior = config.inversion.priorWeight > 0 ? assetPath(...SHIPPED_PRIOR_FILE) : undefined;
-  const jobs = zooInversionJobs({ backbone: backboneFile(config, backbone, path.join(out, '.backbone')), zoo: zooDir, prior }, entries, config, pruning, out);
+  const jobs = zooInversionJobs(
+    { backbone: backboneFile(config, backbone, path.join(out, '.backbone')), zoo: zooDir, prior },
+    entries,
+    config,
+    pruning,
+    out,
+  );
   const outcome = await runJobsOnQueue(jobs, { redis: control.redis, onEvent: control.onEvent, signal: control.signal });
   const failed = failuresError(jobs, outcome);
   if (failed) throw failed;
@@ -75,18 +101,33 @@ async function invertOnQueue(
  * CancelledError once the running jobs have ended: the sets finished by then stay in `out`.
  */
 export async function invertZooEntries(
-  backbone: VisionTransformer, zooDir: string, entries: readonly ZooEntry[], config: RunConfig,
-  pruning: Record<number, number>, out: string, control: RunControl & { backend?: BackendRequest; redis?: string },
+  backbone: VisionTransformer,
+  zooDir: string,
+  entries: readonly ZooEntry[],
+  config: RunConfig,
+  pruning: Record<number, number>,
+  out: string,
+  control: RunControl & { backend?: BackendRequest; redis?: string },
 ): Promise<RecordedSurrogateSet[]> {
   const redis = control.redis;
-  const outcome = redis ? await invertOnQueue(backbone, zooDir, entries, config, pruning, out, { ...control, redis }) : await withTemporaryDir('lora-recycle-backbone-', (temp) => {
-    const prior = config.inversion.priorWeight > 0 ? assetPath(...SHIPPED_PRIOR_FILE) : undefined;
-    const jobs = zooInversionJobs({ backbone: backboneFile(config, backbone, path.join(temp, 'backbone')), zoo: zooDir, prior }, entries, config, pruning, out);
-    return invertLoraJobs(jobs, { onEvent: control.onEvent, signal: control.signal, backend: control.backend });
-  });
+  const outcome = redis
+    ? await invertOnQueue(backbone, zooDir, entries, config, pruning, out, { ...control, redis })
+    : await withTemporaryDir('lora-recycle-backbone-', (temp) => {
+        const prior = config.inversion.priorWeight > 0 ? assetPath(...SHIPPED_PRIOR_FILE) : undefined;
+        const jobs = zooInversionJobs(
+          { backbone: backboneFile(config, backbone, path.join(temp, 'backbone')), zoo: zooDir, prior },
+          entries,
+          config,
+          pruning,
+          out,
+        );
+        return invertLoraJobs(jobs, { onEvent: control.onEvent, signal: control.signal, backend: control.backend });
+      });
   if (outcome.stopped) {
     const done = outcome.results.filter((r) => r !== null).length;
-    throw new CancelledError(`inversion of the zoo stopped after ${done} of ${entries.length} LoRAs; the finished surrogate sets are in ${out}`);
+    throw new CancelledError(
+      `inversion of the zoo stopped after ${done} of ${entries.length} LoRAs; the finished surrogate sets are in ${out}`,
+    );
   }
   const sets: RecordedSurrogateSet[] = [];
   try {

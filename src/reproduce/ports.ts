@@ -35,8 +35,13 @@ export interface PipelinePorts {
    * (disposeSurrogateSets).
    */
   invert(
-    backbone: VisionTransformer, zoo: Zoo, entries: readonly ZooEntry[], config: RunConfig,
-    pruning: Record<number, number>, out: string, control: RunControl,
+    backbone: VisionTransformer,
+    zoo: Zoo,
+    entries: readonly ZooEntry[],
+    config: RunConfig,
+    pruning: Record<number, number>,
+    out: string,
+    control: RunControl,
   ): Promise<RecordedSurrogateSet[]>;
   /**
    * The oracle's counterpart of an inversion: real images of the LoRA's own classes (the data the
@@ -45,7 +50,12 @@ export interface PipelinePorts {
    */
   realImages(backbone: VisionTransformer, entry: ZooEntry, config: RunConfig): Promise<RecordedSurrogateSet>;
   /** Fixed, seeded episodes of set `set` ('emoji-validation', 'emoji-novel', 'glyphs', 'mnist', ...); null if its data is absent. */
-  episodes(set: string, shape: { ways: number; shots: number; queries: number }, count: number, seed: number): Promise<PipelineEpisodes | null>;
+  episodes(
+    set: string,
+    shape: { ways: number; shots: number; queries: number },
+    count: number,
+    seed: number,
+  ): Promise<PipelineEpisodes | null>;
   /**
    * The Redis whose queues the ports send their jobs to (--redis); the reproduction's evaluation
    * stage sends its comparisons there too (evaluation-stage.ts). Absent: everything in this process.

@@ -47,7 +47,9 @@ export interface ReproductionProfile {
 
 /** "layer 3 (last) 50 %" for {3: 0.5} in a 4-block backbone. */
 export function pruningLabel(pruning: Record<string, number>, depth: number): string {
-  return Object.entries(pruning).map(([layer, ratio]) => `layer ${layer}${Number(layer) === depth - 1 ? ' (last)' : ''} ${ratio * 100} %`).join(', ');
+  return Object.entries(pruning)
+    .map(([layer, ratio]) => `layer ${layer}${Number(layer) === depth - 1 ? ' (last)' : ''} ${ratio * 100} %`)
+    .join(', ');
 }
 
 /** Pruning of the last block at `ratio` (the paper's default place). */
@@ -69,7 +71,9 @@ function pruningRowsAt(depth: number, ratios: readonly number[]): PruningRow[] {
 const atMost = (value: number, cap: number) => Math.min(value, cap);
 
 /** Upper bounds on a configuration's budgets, section by section (numeric fields only). */
-type BudgetCaps = { [S in 'zoo' | 'inversion' | 'metaTraining' | 'evaluation' | 'baselines']?: Partial<Record<keyof RunConfig[S], number>> };
+type BudgetCaps = {
+  [S in 'zoo' | 'inversion' | 'metaTraining' | 'evaluation' | 'baselines']?: Partial<Record<keyof RunConfig[S], number>>;
+};
 
 /**
  * The caps of the quick and standard profiles, in one table. Caps, not fixed values, so a smaller
@@ -112,19 +116,32 @@ export function profileFor(name: string, base: RunConfig): ReproductionProfile {
   const novel = mainSets(base).novel;
   if (name === 'full') {
     return {
-      name: 'full', config: base, headline: headlineFor(base), crossDomainSets: base.evaluation.sets.filter((s) => s !== novel),
-      pruningRows: (depth) => pruningRowsAt(depth, [0.25, 0.5, 0.75]), pruningLoras: 20, pruningMetaSteps: 500, pruningEpisodes: 200,
-      ablationPruning: lastLayer(0.5), tunesOn: () => true,
+      name: 'full',
+      config: base,
+      headline: headlineFor(base),
+      crossDomainSets: base.evaluation.sets.filter((s) => s !== novel),
+      pruningRows: (depth) => pruningRowsAt(depth, [0.25, 0.5, 0.75]),
+      pruningLoras: 20,
+      pruningMetaSteps: 500,
+      pruningEpisodes: 200,
+      ablationPruning: lastLayer(0.5),
+      tunesOn: () => true,
     };
   }
   if (name === 'standard') return standardProfile(base);
   if (name !== 'quick') throw new ConfigError(`unknown profile "${name}"; expected quick, standard or full`);
   const config = capped(base, 'quick', PROFILE_CAPS.quick);
   return {
-    name: 'quick', config, headline: headlineFor(base), crossDomainSets: base.evaluation.sets.includes('mnist') ? ['mnist'] : [],
-    pruningRows: (depth) => pruningRowsAt(depth, [0.5]), pruningLoras: atMost(config.zoo.size, 2),
-    pruningMetaSteps: atMost(config.metaTraining.steps, 20), pruningEpisodes: atMost(config.evaluation.episodes, 15),
-    ablationPruning: () => null, tunesOn: () => true,
+    name: 'quick',
+    config,
+    headline: headlineFor(base),
+    crossDomainSets: base.evaluation.sets.includes('mnist') ? ['mnist'] : [],
+    pruningRows: (depth) => pruningRowsAt(depth, [0.5]),
+    pruningLoras: atMost(config.zoo.size, 2),
+    pruningMetaSteps: atMost(config.metaTraining.steps, 20),
+    pruningEpisodes: atMost(config.evaluation.episodes, 15),
+    ablationPruning: () => null,
+    tunesOn: () => true,
   };
 }
 
@@ -142,17 +159,28 @@ function standardProfile(base: RunConfig): ReproductionProfile {
   const withCaps = capped(base, 'standard', PROFILE_CAPS.standard);
   const config: RunConfig = { ...withCaps, baselines: { ...withCaps.baselines, learningRate: 1e-2 } };
   return {
-    name: 'standard', config, headline: headlineFor(base), crossDomainSets: base.evaluation.sets.filter((s) => s !== novel),
-    pruningRows: () => [], pruningLoras: 0, pruningMetaSteps: 0, pruningEpisodes: 0,
-    ablationPruning: lastLayer(0.5), tunesOn: (set, shots) => set === novel && shots === 1,
+    name: 'standard',
+    config,
+    headline: headlineFor(base),
+    crossDomainSets: base.evaluation.sets.filter((s) => s !== novel),
+    pruningRows: () => [],
+    pruningLoras: 0,
+    pruningMetaSteps: 0,
+    pruningEpisodes: 0,
+    ablationPruning: lastLayer(0.5),
+    tunesOn: (set, shots) => set === novel && shots === 1,
   };
 }
 
 /** What a report records as its settings: the configuration and the Table 4/5 budgets of `profile`. */
 export function profileSettings(profile: ReproductionProfile, depth: number): Record<string, unknown> {
   return {
-    ...profile.config, headline: profile.headline, pruningRows: profile.pruningRows(depth),
-    pruningLoras: profile.pruningLoras, pruningMetaSteps: profile.pruningMetaSteps, pruningEpisodes: profile.pruningEpisodes,
+    ...profile.config,
+    headline: profile.headline,
+    pruningRows: profile.pruningRows(depth),
+    pruningLoras: profile.pruningLoras,
+    pruningMetaSteps: profile.pruningMetaSteps,
+    pruningEpisodes: profile.pruningEpisodes,
     ablationPruning: profile.ablationPruning(depth),
   };
 }

@@ -29,17 +29,24 @@ export interface RealImageOptions {
  * per class were asked for and taken; set.imageIds names each image (dataset and store index).
  */
 export function realImageSet(
-  backbone: VisionTransformer, dataset: ImageDataset, entry: ZooEntry, perClass: number, seed: number, options: RealImageOptions,
+  backbone: VisionTransformer,
+  dataset: ImageDataset,
+  entry: ZooEntry,
+  perClass: number,
+  seed: number,
+  options: RealImageOptions,
 ): RecordedSurrogateSet {
   if (!entry.head) throw new ConfigError(`LoRA "${entry.id}" has no task head`);
-  if (!Number.isInteger(perClass) || perClass < 1) throw new ConfigError(`realImageSet: perClass must be a positive integer, found ${perClass}`);
+  if (!Number.isInteger(perClass) || perClass < 1)
+    throw new ConfigError(`realImageSet: perClass must be a positive integer, found ${perClass}`);
   const byClass = entry.classIds.map((classId) => {
     const images = dataset.imagesOf(classId);
-    if (images.length === 0) throw new ConfigError(`realImageSet: class "${classId}" of LoRA "${entry.id}" has no images in ${dataset.name}`);
+    if (images.length === 0)
+      throw new ConfigError(`realImageSet: class "${classId}" of LoRA "${entry.id}" has no images in ${dataset.name}`);
     if (images.length < perClass && !options.cap) {
       throw new ConfigError(
         `realImageSet: LoRA "${entry.id}" asks for ${perClass} real images of class "${classId}", ${dataset.name} has ${images.length}; ` +
-        'ask for fewer, or pass { cap: true } to take as many as its smallest class has',
+          'ask for fewer, or pass { cap: true } to take as many as its smallest class has',
       );
     }
     return images;
@@ -67,11 +74,18 @@ export function realImageSet(
   const rows = probabilities.arraySync() as number[][];
   probabilities.dispose();
   const record = {
-    teacherLora: entry.id, classNames: [...entry.classIds],
-    targetConfidence: rows.map((p, i) => p[targets[i]]), maxConfidence: rows.map((p) => Math.max(...p)),
+    teacherLora: entry.id,
+    classNames: [...entry.classIds],
+    targetConfidence: rows.map((p, i) => p[targets[i]]),
+    maxConfidence: rows.map((p) => Math.max(...p)),
     teacherPredictions: rows.map((p) => p.indexOf(Math.max(...p))),
-    steps: 0, totalSteps: 0, iterationsPerSecond: 0, history: [],
-    askedPerClass: perClass, imagesPerClass, capped: imagesPerClass < perClass,
+    steps: 0,
+    totalSteps: 0,
+    iterationsPerSecond: 0,
+    history: [],
+    askedPerClass: perClass,
+    imagesPerClass,
+    capped: imagesPerClass < perClass,
   };
   const imageIds = records.map((r) => `${dataset.name}#${r.index}`);
   return { images, pixels, masks: null, targets, keptPatches: null, imageIds, teacher, record };

@@ -12,7 +12,9 @@ const isObject = (value: unknown): value is Json => typeof value === 'object' &&
  * stage wall times when present); throws a FileFormatError naming the first one missing.
  */
 export function checkReportShape(json: unknown, source: string): ReproductionReport {
-  const fail = (field: string, expected: string): never => { throw new FileFormatError(source, `${field} must be ${expected}`); };
+  const fail = (field: string, expected: string): never => {
+    throw new FileFormatError(source, `${field} must be ${expected}`);
+  };
   const field = (object: Json, key: string, type: 'string' | 'number' | 'object', where: string) => {
     const value = object[key];
     if (type === 'object' ? !isObject(value) : typeof value !== type) fail(`${where}${key}`, `a${type === 'object' ? 'n' : ''} ${type}`);
@@ -58,7 +60,8 @@ export function reportJson(report: ReproductionReport): string {
 
 /** Reads a report written by `reproduce` (reports/<profile>.json). */
 export function readReproductionReport(file: string): ReproductionReport {
-  if (!fs.existsSync(file)) throw new MissingResourceError(`${file} not found; run the quick profile first (npm run reproduce), it writes reports/quick.json`);
+  if (!fs.existsSync(file))
+    throw new MissingResourceError(`${file} not found; run the quick profile first (npm run reproduce), it writes reports/quick.json`);
   const json = readJsonFile(file, 'not a readable JSON report');
   return checkReportShape(json, file);
 }

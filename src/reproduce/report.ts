@@ -106,14 +106,18 @@ export function bestMethodStatement(block: Table23Block, setting: string): strin
   if (accuracies.size < 2 || accuracies.size !== block.rows.length) return null;
   const ranked = [...block.rows].sort((a, b) => b.mean - a.mean);
   for (const candidate of ranked) {
-    const against = ranked.filter((r) => r !== candidate).map((r) => ({ method: r.method, d: pairedDifference(accuracies.get(candidate.method)!, accuracies.get(r.method)!) }));
+    const against = ranked
+      .filter((r) => r !== candidate)
+      .map((r) => ({ method: r.method, d: pairedDifference(accuracies.get(candidate.method)!, accuracies.get(r.method)!) }));
     if (against.every((x) => pairedVerdict(x.d) === 'better')) {
       const closest = against.reduce((a, b) => (b.d.mean < a.d.mean ? b : a));
       return `${setting}: ${candidate.method} is better than every other method on paired differences (closest: − ${closest.method} ${formatPoints(closest.d)} points).`;
     }
   }
   const top = ranked[0];
-  const tied = ranked.slice(1).map((r) => ({ method: r.method, d: pairedDifference(accuracies.get(top.method)!, accuracies.get(r.method)!) }))
+  const tied = ranked
+    .slice(1)
+    .map((r) => ({ method: r.method, d: pairedDifference(accuracies.get(top.method)!, accuracies.get(r.method)!) }))
     .filter((x) => pairedVerdict(x.d) !== 'better');
   return `${setting}: no method is better than every other; the highest mean, ${top.method} ${formatPercent(top)} %, is not separated from ${tied.map((x) => `${x.method} (${formatPoints(x.d)} points)`).join(', ')}.`;
 }
@@ -128,7 +132,10 @@ export function verdicts(blocks: readonly Table23Block[], headline?: { set: stri
     const setting = `${block.set} 5-way ${block.shots}-shot`;
     const recycle = block.rows.find((r) => r.method === 'lora-recycle');
     const isHeadline = headline?.set === block.set && headline.shots === block.shots;
-    if (recycle?.vsNn && !isHeadline) out.push(`${setting}: ${pairedWords('LoRA Recycle', 'NN', recycle.vsNn)} (LoRA Recycle − NN ${formatPoints(recycle.vsNn)} points, paired over ${recycle.vsNn.n} episodes).`);
+    if (recycle?.vsNn && !isHeadline)
+      out.push(
+        `${setting}: ${pairedWords('LoRA Recycle', 'NN', recycle.vsNn)} (LoRA Recycle − NN ${formatPoints(recycle.vsNn)} points, paired over ${recycle.vsNn.n} episodes).`,
+      );
     const best = bestMethodStatement(block, setting);
     if (best) out.push(best);
   }
@@ -140,52 +147,133 @@ function headlineLines(h: Headline, statement: string | undefined): string[] {
   const d = h.recycleMinusNn;
   const value = d.ci95 === null ? `${signed(d.mean)} points (no interval)` : `${signed(d.mean)} ± ${d.ci95.toFixed(2)} points`;
   return [
-    '## Headline (pre-registered)', '',
+    '## Headline (pre-registered)',
+    '',
     `LoRA Recycle − NN on ${h.set} ${h.ways}-way ${h.shots}-shot, paired over the same episodes: **${value}**.${statement ? ` ${statement}` : ''}`,
-    ...(h.preregistered ? ['', `Named before the run: ${h.preregistered}.`] : []), '',
+    ...(h.preregistered ? ['', `Named before the run: ${h.preregistered}.`] : []),
+    '',
   ];
 }
 
 /** The markdown version of a report. */
 export function renderMarkdown(report: ReproductionReport): string {
   const lines: string[] = [
-    `# LoRA Recycle reproduction — profile "${report.profile}"`, '',
-    `Run ${report.startedAt}, ${report.seconds.toFixed(0)} s wall time on ${report.machine.cpus} CPU cores, backend ${report.machine.backend}, Node ${report.machine.node}. Written by \`${report.command ?? `npm run reproduce -- --profile ${report.profile}`}\` with this JSON beside it (\`${report.name ?? report.profile}.json\`: every row's per-episode counts, from which each interval recomputes).`, '',
-    ...(report.stageSeconds ? [`Wall time per stage: ${Object.entries(report.stageSeconds).map(([stage, s]) => `${stage} ${s.toFixed(0)} s`).join(', ')}.`, ''] : []),
+    `# LoRA Recycle reproduction — profile "${report.profile}"`,
+    '',
+    `Run ${report.startedAt}, ${report.seconds.toFixed(0)} s wall time on ${report.machine.cpus} CPU cores, backend ${report.machine.backend}, Node ${report.machine.node}. Written by \`${report.command ?? `npm run reproduce -- --profile ${report.profile}`}\` with this JSON beside it (\`${report.name ?? report.profile}.json\`: every row's per-episode counts, from which each interval recomputes).`,
+    '',
+    ...(report.stageSeconds
+      ? [
+          `Wall time per stage: ${Object.entries(report.stageSeconds)
+            .map(([stage, s]) => `${stage} ${s.toFixed(0)} s`)
+            .join(', ')}.`,
+          '',
+        ]
+      : []),
     ...(report.headline ? headlineLines(report.headline, report.headlineStatement) : []),
     ...(report.besideHeadline ? [...report.besideHeadline.map((line) => `Beside it, not pre-registered: ${line}.`), ''] : []),
-    ...(report.gates ? ['## Gates (docs/method.md §0)', '', 'Each link of the method, in order: teachers that know their classes, an oracle that gains from their real images, inversion that carries it, the headline. Thresholds in `src/reproduce/gates.ts`.', '', ...report.gates.map((g) => `- ${gateLine(g)}`), ''] : []),
-    `## Exploratory comparisons (${report.statements.length} verdicts)`, '',
-    'Each verdict reads one paired 95 % interval (Student\'s t); with this many of them and no multiple-comparison control, about one in twenty true ties reads as a difference. They are leads, not findings; only the headline was named before the run.', '',
-    ...report.statements.map((s) => `- ${s}`), '',
+    ...(report.gates
+      ? [
+          '## Gates (docs/method.md §0)',
+          '',
+          'Each link of the method, in order: teachers that know their classes, an oracle that gains from their real images, inversion that carries it, the headline. Thresholds in `src/reproduce/gates.ts`.',
+          '',
+          ...report.gates.map((g) => `- ${gateLine(g)}`),
+          '',
+        ]
+      : []),
+    `## Exploratory comparisons (${report.statements.length} verdicts)`,
+    '',
+    "Each verdict reads one paired 95 % interval (Student's t); with this many of them and no multiple-comparison control, about one in twenty true ties reads as a difference. They are leads, not findings; only the headline was named before the run.",
+    '',
+    ...report.statements.map((s) => `- ${s}`),
+    '',
     ...(report.figure ? ['## What inversion makes', '', `![inverted images](${report.figure.file})`, '', report.figure.caption, ''] : []),
-    '## Table 2/3 analogue: accuracy (%) on 5-way episodes, mean ± 95 % interval', '',
-    'Every row of a block runs on the same episodes; "vs NN" is the paired difference (method − NN, per episode) with its 95 % interval, in points. Rows below the line are the ablation\'s meta-LoRAs (same meta-training, other images).', '',
+    '## Table 2/3 analogue: accuracy (%) on 5-way episodes, mean ± 95 % interval',
+    '',
+    'Every row of a block runs on the same episodes; "vs NN" is the paired difference (method − NN, per episode) with its 95 % interval, in points. Rows below the line are the ablation\'s meta-LoRAs (same meta-training, other images).',
+    '',
   ];
   for (const block of report.table23) {
-    lines.push(`### ${block.set}, ${block.shots}-shot`, '', '| method | accuracy | vs NN (paired) | episodes | seconds |', '|---|---|---|---|---|');
-    for (const row of block.rows) lines.push(`| ${row.method} | ${formatPercent(row)} | ${row.vsNn ? formatPoints(row.vsNn) : ''} | ${row.n} | ${row.seconds.toFixed(1)} |`);
+    lines.push(
+      `### ${block.set}, ${block.shots}-shot`,
+      '',
+      '| method | accuracy | vs NN (paired) | episodes | seconds |',
+      '|---|---|---|---|---|',
+    );
+    for (const row of block.rows)
+      lines.push(
+        `| ${row.method} | ${formatPercent(row)} | ${row.vsNn ? formatPoints(row.vsNn) : ''} | ${row.n} | ${row.seconds.toFixed(1)} |`,
+      );
     for (const [pair, d] of Object.entries(block.paired ?? {})) lines.push(`| ${pair} (paired) | | ${formatPoints(d)} | ${d.n} | |`);
     lines.push('');
   }
-  lines.push('## Table 4/5 analogue: token pruning during inversion', '',
-    '| pruning | LoRA Recycle 1-shot acc. | inversion it/s | meta-training episodes/s | patch tokens kept |', '|---|---|---|---|---|');
+  lines.push(
+    '## Table 4/5 analogue: token pruning during inversion',
+    '',
+    '| pruning | LoRA Recycle 1-shot acc. | inversion it/s | meta-training episodes/s | patch tokens kept |',
+    '|---|---|---|---|---|',
+  );
   for (const row of report.table45) {
-    lines.push(`| ${row.label} | ${row.accuracy.n > 0 ? formatPercent(row.accuracy) : 'n/a'} | ${row.inversionIterationsPerSecond.toFixed(2)} | ${row.metaEpisodesPerSecond.toFixed(2)} | ${row.tokensKept.toFixed(1)} / ${row.patchCount} |`);
+    lines.push(
+      `| ${row.label} | ${row.accuracy.n > 0 ? formatPercent(row.accuracy) : 'n/a'} | ${row.inversionIterationsPerSecond.toFixed(2)} | ${row.metaEpisodesPerSecond.toFixed(2)} | ${row.tokensKept.toFixed(1)} / ${row.patchCount} |`,
+    );
   }
   const d = report.diagnostics;
-  lines.push('', '## Diagnostics', '',
+  lines.push(
+    '',
+    '## Diagnostics',
+    '',
     `- Inversion target confidence (softmax of the LoRA's head on each surrogate's own target class): mean ${d.targetConfidence.mean.toFixed(3)}, min ${d.targetConfidence.min.toFixed(3)}, max ${d.targetConfidence.max.toFixed(3)}.`,
-    ...(d.targetConfidenceBySource ? [`- Target confidence on each source's images (mean): ${Object.entries(d.targetConfidenceBySource).map(([k, v]) => `${k} ${v.mean.toFixed(3)}`).join(', ')}.`] : []),
-    ...(d.logitScaleBySource ? [`- Logit scale s of the meta-training losses softmax(−s·d): ${Object.entries(d.logitScaleBySource).map(([k, v]) => `${k} ${v.toPrecision(3)}`).join(', ')}.`] : []),
-    ...(d.zooKnowledge ? [`- Zoo LoRAs on their own tasks' held-out images: LoRA + head ${(100 * d.zooKnowledge.heldOut).toFixed(1)} %, NN (frozen backbone prototypes of the same training images) ${(100 * d.zooKnowledge.nnHeldOut).toFixed(1)} %; LoRA − NN ${formatPoints(d.zooKnowledge.difference)} points, paired over ${d.zooKnowledge.loras} LoRAs.`] : []),
-    ...(d.selectedValidation ? [`- Validation accuracy (the split that selects; each meta-LoRA at its selected step, the best of its checkpoints, so biased upward): NN ${(100 * d.selectedValidation.nn).toFixed(2)} %, ${Object.entries(d.selectedValidation.bySource).map(([k, v]) => `${k} ${v === null ? 'n/a' : `${(100 * v).toFixed(2)} %`}`).join(', ')}.`] : []),
-    ...(d.bestStepBySource ? [`- Selected (best validation) step per meta-LoRA: ${Object.entries(d.bestStepBySource).map(([k, v]) => `${k} ${v ?? 'n/a'}`).join(', ')}.`] : []),
+    ...(d.targetConfidenceBySource
+      ? [
+          `- Target confidence on each source's images (mean): ${Object.entries(d.targetConfidenceBySource)
+            .map(([k, v]) => `${k} ${v.mean.toFixed(3)}`)
+            .join(', ')}.`,
+        ]
+      : []),
+    ...(d.logitScaleBySource
+      ? [
+          `- Logit scale s of the meta-training losses softmax(−s·d): ${Object.entries(d.logitScaleBySource)
+            .map(([k, v]) => `${k} ${v.toPrecision(3)}`)
+            .join(', ')}.`,
+        ]
+      : []),
+    ...(d.zooKnowledge
+      ? [
+          `- Zoo LoRAs on their own tasks' held-out images: LoRA + head ${(100 * d.zooKnowledge.heldOut).toFixed(1)} %, NN (frozen backbone prototypes of the same training images) ${(100 * d.zooKnowledge.nnHeldOut).toFixed(1)} %; LoRA − NN ${formatPoints(d.zooKnowledge.difference)} points, paired over ${d.zooKnowledge.loras} LoRAs.`,
+        ]
+      : []),
+    ...(d.selectedValidation
+      ? [
+          `- Validation accuracy (the split that selects; each meta-LoRA at its selected step, the best of its checkpoints, so biased upward): NN ${(100 * d.selectedValidation.nn).toFixed(2)} %, ${Object.entries(
+            d.selectedValidation.bySource,
+          )
+            .map(([k, v]) => `${k} ${v === null ? 'n/a' : `${(100 * v).toFixed(2)} %`}`)
+            .join(', ')}.`,
+        ]
+      : []),
+    ...(d.bestStepBySource
+      ? [
+          `- Selected (best validation) step per meta-LoRA: ${Object.entries(d.bestStepBySource)
+            .map(([k, v]) => `${k} ${v ?? 'n/a'}`)
+            .join(', ')}.`,
+        ]
+      : []),
     `- Surrogate diversity (mean pairwise cosine distance of backbone features): within class ${d.surrogateDiversity.withinClass.toFixed(3)}, between classes ${d.surrogateDiversity.betweenClass.toFixed(3)}` +
-      (d.surrogateDiversity.realWithinClass !== undefined ? `; real novel images within class ${d.surrogateDiversity.realWithinClass.toFixed(3)}.` : '.'),
+      (d.surrogateDiversity.realWithinClass !== undefined
+        ? `; real novel images within class ${d.surrogateDiversity.realWithinClass.toFixed(3)}.`
+        : '.'),
     `- Meta-training: best validation step ${d.bestStep ?? 'n/a'}; validation accuracy ${d.validation.map((v) => `${v.step}: ${(100 * v.accuracy).toFixed(1)}`).join(', ') || 'n/a'}.`,
-    '', '| step | loss | train accuracy |', '|---|---|---|',
+    '',
+    '| step | loss | train accuracy |',
+    '|---|---|---|',
     ...d.learningCurve.map((p) => `| ${p.step} | ${p.loss.toFixed(4)} | ${(100 * p.accuracy).toFixed(1)} |`),
-    '', '## Notes', '', ...report.notes.map((n) => `- ${n}`), '');
+    '',
+    '## Notes',
+    '',
+    ...report.notes.map((n) => `- ${n}`),
+    '',
+  );
   return lines.join('\n');
 }

@@ -19,9 +19,15 @@ export function meanTokensKept(sets: readonly SurrogateSet[], patches: number): 
 }
 
 /** Mean tuning-free prototype accuracy of `adapter` over an episode source (validation: never meta-test). */
-export async function prototypeAccuracy(backbone: VisionTransformer, adapter: Adapter | null, source: EpisodeSource, distance: RunConfig['metaTraining']['distance']): Promise<number> {
-  const accuracies = await forEachEpisode(source, { run: 'validate' },
-    (episode) => episodeAccuracy((x) => backbone.forward(x, { adapter }).features, episode, { distance }));
+export async function prototypeAccuracy(
+  backbone: VisionTransformer,
+  adapter: Adapter | null,
+  source: EpisodeSource,
+  distance: RunConfig['metaTraining']['distance'],
+): Promise<number> {
+  const accuracies = await forEachEpisode(source, { run: 'validate' }, (episode) =>
+    episodeAccuracy((x) => backbone.forward(x, { adapter }).features, episode, { distance }),
+  );
   return accuracies.reduce((a, b) => a + b, 0) / source.count;
 }
 
@@ -30,11 +36,19 @@ export async function prototypeAccuracy(backbone: VisionTransformer, adapter: Ad
  * selected on the validation episodes; checkpoints in `workDir/meta-checkpoint.json`.
  */
 export async function trainMetaLora(
-  backbone: VisionTransformer, sets: readonly SurrogateSet[], config: RunConfig,
-  validation: EpisodeSource | null, workDir: string, control: RunControl & { steps?: number; seed?: number; resume?: boolean },
+  backbone: VisionTransformer,
+  sets: readonly SurrogateSet[],
+  config: RunConfig,
+  validation: EpisodeSource | null,
+  workDir: string,
+  control: RunControl & { steps?: number; seed?: number; resume?: boolean },
 ): Promise<{ metaLora: LoRA; result: MetaTrainResult }> {
   const m = config.metaTraining;
-  const metaLora = LoRA.create(backbone.config, { rank: m.rank ?? config.zoo.rank, targets: m.targets ?? ['q', 'v'], seed: control.seed ?? 1 });
+  const metaLora = LoRA.create(backbone.config, {
+    rank: m.rank ?? config.zoo.rank,
+    targets: m.targets ?? ['q', 'v'],
+    seed: control.seed ?? 1,
+  });
   const result = await metaTrain(backbone, metaLora, sets, {
     steps: control.steps ?? m.steps,
     episode: { ways: config.evaluation.ways, shots: m.shots, queries: m.queries },
@@ -72,7 +86,11 @@ export interface TuningFreeRow {
  * per row when the source allows it (exact: the feature function is fixed), else episode by episode.
  */
 export async function evaluateTuningFree(
-  backbone: VisionTransformer, rows: readonly TuningFreeRow[], source: PipelineEpisodes, config: RunConfig, control: RunControl,
+  backbone: VisionTransformer,
+  rows: readonly TuningFreeRow[],
+  source: PipelineEpisodes,
+  config: RunConfig,
+  control: RunControl,
 ): Promise<(MeanWithInterval & { method: string; accuracies: number[]; seconds: number })[]> {
   const out = [];
   for (const row of rows) {
@@ -82,27 +100,46 @@ export async function evaluateTuningFree(
     const result = source.withFeatures
       ? await evaluateEpisodeSource(flattenImages, await source.withFeatures(featureFn), options)
       : await evaluateEpisodeSource(featureFn, source, options);
-    out.push({ method: row.method, mean: result.mean, ci95: result.ci95, n: result.episodes, accuracies: result.accuracies, seconds: (performance.now() - started) / 1000 });
+    out.push({
+      method: row.method,
+      mean: result.mean,
+      ci95: result.ci95,
+      n: result.episodes,
+      accuracies: result.accuracies,
+      seconds: (performance.now() - started) / 1000,
+    });
   }
   return out;
 }
 
 /** Every method of `methods` on the same episodes; fine-tuning methods on the first `tunedEpisodes`. */
 export async function compareMethods(
-  context: MethodContext, methods: readonly string[], source: EpisodeSource, tunedEpisodes: number, config: RunConfig, control: RunControl,
+  context: MethodContext,
+  methods: readonly string[],
+  source: EpisodeSource,
+  tunedEpisodes: number,
+  config: RunConfig,
+  control: RunControl,
   tuningFree: readonly string[],
 ): Promise<MethodResult[]> {
   const results: MethodResult[] = [];
   for (const method of methods) {
     const count = tuningFree.includes(method) ? source.count : Math.min(tunedEpisodes, source.count);
-    results.push(await evaluateMethod(method, context, { count, episode: (i) => source.episode(i) }, {
-      distance: config.metaTraining.distance,
-      tuning: { steps: config.baselines.tuningSteps, learningRate: config.baselines.learningRate },
-      fullTuning: { steps: config.baselines.fullTuningSteps, learningRate: config.baselines.fullLearningRate },
-      rank: config.zoo.rank,
-      seed: config.evaluation.seed,
-      ...control,
-    }));
+    results.push(
+      await evaluateMethod(
+        method,
+        context,
+        { count, episode: (i) => source.episode(i) },
+        {
+          distance: config.metaTraining.distance,
+          tuning: { steps: config.baselines.tuningSteps, learningRate: config.baselines.learningRate },
+          fullTuning: { steps: config.baselines.fullTuningSteps, learningRate: config.baselines.fullLearningRate },
+          rank: config.zoo.rank,
+          seed: config.evaluation.seed,
+          ...control,
+        },
+      ),
+    );
   }
   return results;
 }

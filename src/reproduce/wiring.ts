@@ -23,8 +23,8 @@ const EPISODE_SETS: Record<string, { split: Split; loader: DatasetSpec['loader']
   'emoji-novel': { split: 'novel', loader: 'emoji' },
   'glyph-domain-validation': { split: 'validation', loader: 'glyph-domain' },
   'glyph-domain-novel': { split: 'novel', loader: 'glyph-domain' },
-  'glyphs': { split: 'test', loader: 'glyphs' },
-  'mnist': { split: 'test', loader: 'mnist' },
+  glyphs: { split: 'test', loader: 'glyphs' },
+  mnist: { split: 'test', loader: 'mnist' },
   'fashion-mnist': { split: 'test', loader: 'fashion-mnist' },
 };
 
@@ -41,7 +41,8 @@ function loadBackbone(config: RunConfig): VisionTransformer {
 /** The episodes of `list` on `data` (loaded from `spec`) as the pipeline evaluates them: tensors, origin (for jobs), feature-table view. */
 export function pipelineEpisodes(data: ImageDataset, spec: DatasetSpec, list: EpisodeList): PipelineEpisodes {
   return {
-    ...episodeSource(data, list, normalizeImages), origin: { dataset: spec, list },
+    ...episodeSource(data, list, normalizeImages),
+    origin: { dataset: spec, list },
     withFeatures: async (featureFn) => tableEpisodeSource(list, await featureTable(data, list, featureFn)),
   };
 }
@@ -82,19 +83,36 @@ export function createPorts(options: { backend?: string; redis?: string } = {}):
       const main = await dataset(datasetSpecKey(spec), () => loadDatasetSpec(spec));
       const z = config.zoo;
       const build = {
-        size: z.size, ways: z.ways, shots: z.shots, heldOut: z.heldOut, rank: z.rank, targets: z.targets, steps: z.steps, learningRate: z.learningRate,
-        seed: config.evaluation.seed, onEvent: control.onEvent, signal: control.signal,
+        size: z.size,
+        ways: z.ways,
+        shots: z.shots,
+        heldOut: z.heldOut,
+        rank: z.rank,
+        targets: z.targets,
+        steps: z.steps,
+        learningRate: z.learningRate,
+        seed: config.evaluation.seed,
+        onEvent: control.onEvent,
+        signal: control.signal,
       };
-      return options.redis ? buildZooOnQueue(backbone, main, spec, config, dir, { ...build, redis: options.redis }) : buildZoo(backbone, main, dir, build);
+      return options.redis
+        ? buildZooOnQueue(backbone, main, spec, config, dir, { ...build, redis: options.redis })
+        : buildZoo(backbone, main, dir, build);
     },
 
     async invert(backbone, zoo, entries, config, pruning, out, control) {
-      if (!zoo.directory) throw new ConfigError('inverting a zoo through jobs needs the zoo saved in a directory (the jobs read its LoRA files)');
-      return invertZooEntries(backbone, zoo.directory, entries, config, pruning, out, { ...control, backend: request, redis: options.redis });
+      if (!zoo.directory)
+        throw new ConfigError('inverting a zoo through jobs needs the zoo saved in a directory (the jobs read its LoRA files)');
+      return invertZooEntries(backbone, zoo.directory, entries, config, pruning, out, {
+        ...control,
+        backend: request,
+        redis: options.redis,
+      });
     },
 
     async realImages(backbone, entry, config) {
-      if (!entry.head) throw new ConfigError(`LoRA "${entry.id}" has no task head, so it cannot label real images (PEFT adapters carry none)`);
+      if (!entry.head)
+        throw new ConfigError(`LoRA "${entry.id}" has no task head, so it cannot label real images (PEFT adapters carry none)`);
       const spec: DatasetSpec = { ...mainSpec(config), size: backbone.config.imageSize };
       const main = await dataset(datasetSpecKey(spec), () => loadDatasetSpec(spec));
       const perClass = config.inversion.shots + config.inversion.queries;
@@ -106,8 +124,13 @@ export function createPorts(options: { backend?: string; redis?: string } = {}):
     async episodes(set, shape, count, seed) {
       // the main domain's splits ("folder-novel" for an image folder), else a named set
       const mainSplit = (['base', 'validation', 'novel', 'test'] as const).find((split) => set === `${main.loader}-${split}`);
-      const known = mainSplit ? { split: mainSplit, spec: main } : EPISODE_SETS[set] && { split: EPISODE_SETS[set].split, spec: { loader: EPISODE_SETS[set].loader } };
-      if (!known) throw new ConfigError(`unknown episode set "${set}"; expected one of ${[...Object.keys(EPISODE_SETS), `${main.loader}-<split>`].join(', ')}`);
+      const known = mainSplit
+        ? { split: mainSplit, spec: main }
+        : EPISODE_SETS[set] && { split: EPISODE_SETS[set].split, spec: { loader: EPISODE_SETS[set].loader } };
+      if (!known)
+        throw new ConfigError(
+          `unknown episode set "${set}"; expected one of ${[...Object.keys(EPISODE_SETS), `${main.loader}-<split>`].join(', ')}`,
+        );
       let data: ImageDataset;
       const spec: DatasetSpec = { ...known.spec, size: imageSize };
       try {

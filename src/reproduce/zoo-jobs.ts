@@ -14,7 +14,16 @@ export function zooTuningJobs(plan: ZooPlan, files: { backbone: string; dataset:
   return plan.tasks.slice(plan.manifest.entries.length).map((task, k) => {
     const index = plan.manifest.entries.length + k;
     const id = zooLoraId(index);
-    return { kind: 'pretune-lora', id, backbone: files.backbone, dataset: files.dataset, task, index, recipe: plan.recipe, output: path.join(dir, `${id}.safetensors`) };
+    return {
+      kind: 'pretune-lora',
+      id,
+      backbone: files.backbone,
+      dataset: files.dataset,
+      task,
+      index,
+      recipe: plan.recipe,
+      output: path.join(dir, `${id}.safetensors`),
+    };
   });
 }
 
@@ -31,8 +40,12 @@ export type ZooJobRunner = (jobs: PretuneLoraJob[], control: RunControl) => Prom
  * `files.dataset` must load `dataset`. A zoo step event follows each LoRA's last tuning step.
  */
 export async function buildZooThroughJobs(
-  runner: ZooJobRunner, backbone: VisionTransformer, dataset: ImageDataset, files: { backbone: string; dataset: DatasetSpec },
-  dir: string, options: ZooBuildOptions,
+  runner: ZooJobRunner,
+  backbone: VisionTransformer,
+  dataset: ImageDataset,
+  files: { backbone: string; dataset: DatasetSpec },
+  dir: string,
+  options: ZooBuildOptions,
 ): Promise<Zoo> {
   const plan = planZoo(backbone, dataset, dir, options);
   const jobs = zooTuningJobs(plan, files, dir);
@@ -50,9 +63,17 @@ export async function buildZooThroughJobs(
   for (const [i, result] of outcome.results.entries()) {
     if (result === null) break;
     if (result.fingerprint !== plan.fingerprint) {
-      throw new CompatibilityError(`LoRA ${result.id} was tuned on backbone ${result.fingerprint} (${files.backbone}), not on this one (${plan.fingerprint}); every worker must read the same backbone file`);
+      throw new CompatibilityError(
+        `LoRA ${result.id} was tuned on backbone ${result.fingerprint} (${files.backbone}), not on this one (${plan.fingerprint}); every worker must read the same backbone file`,
+      );
     }
-    plan.manifest.entries.push({ id: jobs[i].id, format: 'lora', path: path.basename(jobs[i].output), classIds: result.classIds, record: result.record });
+    plan.manifest.entries.push({
+      id: jobs[i].id,
+      format: 'lora',
+      path: path.basename(jobs[i].output),
+      classIds: result.classIds,
+      record: result.record,
+    });
   }
   writeZooManifest(dir, plan.manifest);
   const finished = plan.manifest.entries.length;
@@ -69,14 +90,26 @@ export async function buildZooThroughJobs(
  * A job that fails after its retries throws a WorkerError naming it (the finished LoRAs stay).
  */
 export async function buildZooOnQueue(
-  backbone: VisionTransformer, dataset: ImageDataset, spec: DatasetSpec, config: RunConfig, dir: string, options: ZooBuildOptions & { redis: string },
+  backbone: VisionTransformer,
+  dataset: ImageDataset,
+  spec: DatasetSpec,
+  config: RunConfig,
+  dir: string,
+  options: ZooBuildOptions & { redis: string },
 ): Promise<Zoo> {
   const { runJobsOnQueue, failuresError } = await import('../queue');
   const files = { backbone: backboneFile(config, backbone, path.join(dir, '.backbone')), dataset: spec };
-  return buildZooThroughJobs(async (jobs, control) => {
-    const outcome = await runJobsOnQueue(jobs, { redis: options.redis, ...control });
-    const failed = failuresError(jobs, outcome);
-    if (failed) throw failed;
-    return outcome;
-  }, backbone, dataset, files, dir, options);
+  return buildZooThroughJobs(
+    async (jobs, control) => {
+      const outcome = await runJobsOnQueue(jobs, { redis: options.redis, ...control });
+      const failed = failuresError(jobs, outcome);
+      if (failed) throw failed;
+      return outcome;
+    },
+    backbone,
+    dataset,
+    files,
+    dir,
+    options,
+  );
 }

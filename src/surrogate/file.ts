@@ -27,18 +27,29 @@ export interface SurrogateData {
  * old set or the new one, never a mix. The student images are not stored: they are the pixels,
  * masked and normalised, recomputed on reading.
  */
-export function writeSurrogateSet(dir: string, set: Pick<RecordedSurrogateSet, 'pixels' | 'masks' | 'targets' | 'keptPatches' | 'record'>): void {
+export function writeSurrogateSet(
+  dir: string,
+  set: Pick<RecordedSurrogateSet, 'pixels' | 'masks' | 'targets' | 'keptPatches' | 'record'>,
+): void {
   const [b, h, w, c] = set.pixels.shape;
   const info: SurrogateFileInfo = {
-    format: SURROGATE_FORMAT, shape: [b, h, w, c], targets: [...set.targets],
-    keptPatches: set.keptPatches ? set.keptPatches.map((row) => [...row]) : null, ...set.record,
+    format: SURROGATE_FORMAT,
+    shape: [b, h, w, c],
+    targets: [...set.targets],
+    keptPatches: set.keptPatches ? set.keptPatches.map((row) => [...row]) : null,
+    ...set.record,
   };
   checkSurrogateInfo(info, dir, SURROGATE_FORMAT);
-  if ((set.masks === null) !== (set.keptPatches === null)) throw new FileFormatError(dir, 'masks must be given exactly when patches were pruned (keptPatches)');
+  if ((set.masks === null) !== (set.keptPatches === null))
+    throw new FileFormatError(dir, 'masks must be given exactly when patches were pruned (keptPatches)');
   const pixels = set.pixels.dataSync() as Float32Array;
   const masks = set.masks ? (set.masks.dataSync() as Float32Array) : null;
   replaceDirectoryAtomic(dir, (temp) => {
-    writeSafetensors(path.join(temp, SURROGATE_TENSORS), { pixels: set.pixels, ...(set.masks ? { masks: set.masks } : {}) }, { format: SURROGATE_FORMAT });
+    writeSafetensors(
+      path.join(temp, SURROGATE_TENSORS),
+      { pixels: set.pixels, ...(set.masks ? { masks: set.masks } : {}) },
+      { format: SURROGATE_FORMAT },
+    );
     writeJsonAtomic(path.join(temp, SURROGATE_JSON), info);
     writeSurrogatePreviews(temp, pixels, masks, [b, h, w, c]);
   });
@@ -52,12 +63,16 @@ export function readSurrogateData(dir: string): SurrogateData {
   const tensorsPath = path.join(dir, SURROGATE_TENSORS);
   if (!fs.existsSync(tensorsPath)) throw new MissingResourceError(`${dir}: ${SURROGATE_JSON} without its tensors (${SURROGATE_TENSORS})`);
   const { tensors, metadata } = readSafetensors(tensorsPath);
-  if (metadata.format !== SURROGATE_FORMAT) throw new FileFormatError(tensorsPath, `expected metadata.format ${SURROGATE_FORMAT}, found ${JSON.stringify(metadata.format)}`);
+  if (metadata.format !== SURROGATE_FORMAT)
+    throw new FileFormatError(tensorsPath, `expected metadata.format ${SURROGATE_FORMAT}, found ${JSON.stringify(metadata.format)}`);
   const [b, h, w] = info.shape;
   const take = (name: string, shape: number[], check: (v: number) => boolean, what: string): Float32Array => {
     const entry = tensors.get(name);
     if (entry?.dtype !== 'F32' || entry.shape.join(',') !== shape.join(',')) {
-      throw new FileFormatError(tensorsPath, `expected F32 tensor "${name}" [${shape}] (shape of ${SURROGATE_JSON}), found ${entry ? `${entry.dtype} [${entry.shape}]` : 'none'}`);
+      throw new FileFormatError(
+        tensorsPath,
+        `expected F32 tensor "${name}" [${shape}] (shape of ${SURROGATE_JSON}), found ${entry ? `${entry.dtype} [${entry.shape}]` : 'none'}`,
+      );
     }
     const values = toFloat32(entry);
     const bad = values.findIndex((v) => !check(v));
@@ -91,5 +106,8 @@ export function readSurrogateSet(dir: string, teacher: Teacher): RecordedSurroga
 /** The names of the surrogate sets (sub-directories with a surrogate.json) under `dir`, sorted. */
 export function listSurrogateSets(dir: string): string[] {
   if (!fs.existsSync(dir)) throw new MissingResourceError(`no surrogate directory ${dir}; run "lora-recycle invert" first`);
-  return fs.readdirSync(dir).filter((name) => fs.existsSync(path.join(dir, name, SURROGATE_JSON))).sort();
+  return fs
+    .readdirSync(dir)
+    .filter((name) => fs.existsSync(path.join(dir, name, SURROGATE_JSON)))
+    .sort();
 }

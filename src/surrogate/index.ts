@@ -2,7 +2,13 @@
 export { disposeSurrogateSets } from './set';
 export type { ClassifierHead, RecordedSurrogateSet, SurrogateRecord, SurrogateSet, Teacher } from './set';
 export {
-  listSurrogateSets, readSurrogateData, readSurrogateSet, writeSurrogateSet, SURROGATE_FORMAT, SURROGATE_JSON, SURROGATE_TENSORS,
+  listSurrogateSets,
+  readSurrogateData,
+  readSurrogateSet,
+  writeSurrogateSet,
+  SURROGATE_FORMAT,
+  SURROGATE_JSON,
+  SURROGATE_TENSORS,
 } from './file';
 export type { SurrogateData } from './file';
 export type { SurrogateFileInfo } from './validate';

@@ -20,6 +20,14 @@ export function writeSurrogatePreviews(dir: string, pixels: Float32Array, masks:
     if (!masks) continue;
     const mask = masks.subarray(i * h * w, (i + 1) * h * w);
     writeFileAtomic(path.join(dir, `mask-${i}.png`), toPng(mask, h, w, 1));
-    writeFileAtomic(path.join(dir, `masked-${i}.png`), toPng(image.map((v, j) => v * mask[Math.floor(j / c)]), h, w, c));
+    writeFileAtomic(
+      path.join(dir, `masked-${i}.png`),
+      toPng(
+        image.map((v, j) => v * mask[Math.floor(j / c)]),
+        h,
+        w,
+        c,
+      ),
+    );
   }
 }

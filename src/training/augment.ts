@@ -46,7 +46,10 @@ export function augmentPixels(pixels: tf.Tensor4D, random: SeededRandom, options
     saturation.push(1 + random.uniform(-options.saturation, options.saturation));
   }
   return tf.tidy(() => {
-    const indices = tf.tensor1d(Array.from({ length: b }, (_, i) => i), 'int32');
+    const indices = tf.tensor1d(
+      Array.from({ length: b }, (_, i) => i),
+      'int32',
+    );
     // outside the image crop-and-resize extrapolates with 1 (white, the emoji background)
     let x = tf.image.cropAndResize(pixels, tf.tensor2d(boxes), indices, [h, w], 'bilinear', 1) as tf.Tensor4D;
     const perImage = (values: number[]) => tf.tensor4d(values, [b, 1, 1, 1]);

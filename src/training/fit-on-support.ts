@@ -32,7 +32,10 @@ export function fitOnSupport(
           const extra = regularizer?.();
           return (extra ? tf.add(loss, extra) : loss) as tf.Scalar;
         }, variables);
-        adam.apply(variables.map((v) => grads[v.name]), tuning.learningRate);
+        adam.apply(
+          variables.map((v) => grads[v.name]),
+          tuning.learningRate,
+        );
         if (onStep) onStep(step + 1, value.dataSync()[0]);
       });
     }

@@ -79,7 +79,11 @@ export interface SupervisedResult {
  * Deterministic given `seed`: the order of epoch e and the augmentation of step t come from
  * generators seeded by (seed, e) and (seed, t), so a resumed run continues exactly.
  */
-export async function trainSupervised(model: TrainableClassifier, data: LabelledImages, options: SupervisedOptions): Promise<SupervisedResult> {
+export async function trainSupervised(
+  model: TrainableClassifier,
+  data: LabelledImages,
+  options: SupervisedOptions,
+): Promise<SupervisedResult> {
   const stepsPerEpoch = Math.floor(data.size / options.batchSize);
   if (stepsPerEpoch < 1) throw new ConfigError(`trainSupervised: batchSize ${options.batchSize} exceeds the ${data.size} training images`);
   const totalSteps = stepsPerEpoch * options.epochs;
@@ -110,7 +114,15 @@ export async function trainSupervised(model: TrainableClassifier, data: Labelled
   const lossHistory: number[] = [];
   let order: number[] = [];
   try {
-    const loop = { run: options.run, total: totalSteps, done, checkpoint: save, checkpointEvery: options.checkpointEvery, onEvent: options.onEvent, signal: options.signal };
+    const loop = {
+      run: options.run,
+      total: totalSteps,
+      done,
+      checkpoint: save,
+      checkpointEvery: options.checkpointEvery,
+      onEvent: options.onEvent,
+      signal: options.signal,
+    };
     await runSteps(loop, (step) => {
       const epoch = Math.floor((step - 1) / stepsPerEpoch);
       const within = (step - 1) % stepsPerEpoch;
@@ -131,20 +143,33 @@ export async function trainSupervised(model: TrainableClassifier, data: Labelled
   return { steps, totalSteps, seconds, imagesPerSecond: (steps * options.batchSize) / Math.max(seconds, 1e-9), lossHistory };
 }
 
-function trainStep(model: TrainableClassifier, optimizer: Adam, data: LabelledImages, indices: number[], lr: number, context: StepContext, options: SupervisedOptions): number {
+function trainStep(
+  model: TrainableClassifier,
+  optimizer: Adam,
+  data: LabelledImages,
+  indices: number[],
+  lr: number,
+  context: StepContext,
+  options: SupervisedOptions,
+): number {
   const labels = data.labels(indices);
   const input = tf.tidy(() => {
     const pixels = data.pixels(indices);
     return options.normalize(options.augment ? augmentPixels(pixels, context.random, options.augment) : pixels);
   });
   const names = Object.keys(model.parameters);
-  const { value, grads } = tf.variableGrads(() => {
-    const logits = model.logits(input, true, context);
-    const targets = tf.oneHot(tf.tensor1d(labels, 'int32'), logits.shape[1]);
-    return tf.losses.softmaxCrossEntropy(targets, logits) as tf.Scalar;
-  }, names.map((n) => model.parameters[n]));
+  const { value, grads } = tf.variableGrads(
+    () => {
+      const logits = model.logits(input, true, context);
+      const targets = tf.oneHot(tf.tensor1d(labels, 'int32'), logits.shape[1]);
+      return tf.losses.softmaxCrossEntropy(targets, logits) as tf.Scalar;
+    },
+    names.map((n) => model.parameters[n]),
+  );
   const byName: Record<string, tf.Tensor> = {};
-  names.forEach((n) => { byName[n] = grads[model.parameters[n].name]; });
+  names.forEach((n) => {
+    byName[n] = grads[model.parameters[n].name];
+  });
   optimizer.apply(byName, lr);
   model.afterStep?.();
   const loss = value.dataSync()[0];
@@ -153,13 +178,21 @@ function trainStep(model: TrainableClassifier, optimizer: Adam, data: LabelledIm
 }
 
 /** Fraction of `indices` classified correctly (eval-mode layers, no augmentation). */
-export function classifierAccuracy(model: TrainableClassifier, data: LabelledImages, indices: readonly number[], normalize: (p: tf.Tensor4D) => tf.Tensor4D, batchSize = 100): number {
+export function classifierAccuracy(
+  model: TrainableClassifier,
+  data: LabelledImages,
+  indices: readonly number[],
+  normalize: (p: tf.Tensor4D) => tf.Tensor4D,
+  batchSize = 100,
+): number {
   let correct = 0;
   for (let start = 0; start < indices.length; start += batchSize) {
     const chunk = indices.slice(start, start + batchSize);
     const labels = data.labels(chunk);
     const predicted = tf.tidy(() => tf.argMax(model.logits(normalize(data.pixels(chunk)), false), 1).dataSync());
-    labels.forEach((label, i) => { if (predicted[i] === label) correct += 1; });
+    labels.forEach((label, i) => {
+      if (predicted[i] === label) correct += 1;
+    });
   }
   return correct / Math.max(1, indices.length);
 }

@@ -49,23 +49,37 @@ export function zooLoraId(index: number): string {
 export function planZoo(backbone: VisionTransformer, dataset: ImageDataset, dir: string, options: ZooBuildOptions): ZooPlan {
   const split = options.split ?? 'base';
   const recipe: ZooRecipe = {
-    dataset: `${dataset.name}:${split}`, ways: options.ways, shots: options.shots, rank: options.rank,
-    steps: options.steps, learningRate: options.learningRate, seed: options.seed,
+    dataset: `${dataset.name}:${split}`,
+    ways: options.ways,
+    shots: options.shots,
+    rank: options.rank,
+    steps: options.steps,
+    learningRate: options.learningRate,
+    seed: options.seed,
     // recorded only when not the defaults, so that zoos built before these options stay compatible
     ...(options.heldOut === undefined || options.heldOut === 5 ? {} : { heldOut: options.heldOut }),
     ...(options.targets === undefined || options.targets.join(',') === 'q,v' ? {} : { targets: options.targets }),
   };
   const fingerprint = backboneFingerprint(backbone);
-  const manifest: ZooManifest = readZooManifest(dir) ?? { format: ZOO_FORMAT, backbone: { fingerprint, config: backbone.config }, recipe, entries: [] };
+  const manifest: ZooManifest = readZooManifest(dir) ?? {
+    format: ZOO_FORMAT,
+    backbone: { fingerprint, config: backbone.config },
+    recipe,
+    entries: [],
+  };
   if (manifest.backbone.fingerprint !== fingerprint || JSON.stringify(manifest.recipe) !== JSON.stringify(recipe)) {
     throw new CompatibilityError(
       `${dir} already holds a zoo of another backbone or recipe (${JSON.stringify(manifest.recipe)}); ` +
-      'use another directory, or delete it to rebuild',
+        'use another directory, or delete it to rebuild',
     );
   }
   fs.mkdirSync(dir, { recursive: true });
   const tasks = sampleEpisodes(dataset, split, {
-    ways: options.ways, shots: options.shots, queries: options.heldOut ?? 5, count: options.size, seed: options.seed,
+    ways: options.ways,
+    shots: options.shots,
+    queries: options.heldOut ?? 5,
+    count: options.size,
+    seed: options.seed,
   }).episodes;
   return { recipe, fingerprint, manifest, tasks };
 }
@@ -79,13 +93,25 @@ export function planZoo(backbone: VisionTransformer, dataset: ImageDataset, dir:
  * except the record's `seconds`.
  */
 export function tuneZooLora(
-  backbone: VisionTransformer, dataset: ImageDataset, task: Episode, index: number, recipe: ZooRecipe, file: string,
+  backbone: VisionTransformer,
+  dataset: ImageDataset,
+  task: Episode,
+  index: number,
+  recipe: ZooRecipe,
+  file: string,
   about: { fingerprint: string; onStep?: (step: number, loss: number) => void },
 ): ZooManifestEntry {
   const tensors = episodeTensors(dataset, task, normalizeImages);
   let tuned: ReturnType<typeof pretuneLora>;
   try {
-    tuned = pretuneLora(backbone, tensors, recipe.ways, { rank: recipe.rank, targets: recipe.targets, steps: recipe.steps, learningRate: recipe.learningRate, seed: recipe.seed + index, onStep: about.onStep });
+    tuned = pretuneLora(backbone, tensors, recipe.ways, {
+      rank: recipe.rank,
+      targets: recipe.targets,
+      steps: recipe.steps,
+      learningRate: recipe.learningRate,
+      seed: recipe.seed + index,
+      onStep: about.onStep,
+    });
   } finally {
     tensors.support.dispose();
     tensors.query.dispose();
@@ -94,11 +120,16 @@ export function tuneZooLora(
   const parameters = lora.toParameters();
   try {
     saveLoraFile(file, {
-      parameters, head: { weight: head.weight, bias: head.bias }, classIds: task.classIds,
+      parameters,
+      head: { weight: head.weight, bias: head.bias },
+      classIds: task.classIds,
       metadata: { backbone: about.fingerprint, task: index, recipe, record },
     });
   } finally {
-    parameters.factors.forEach((f) => { f.a.dispose(); f.b.dispose(); });
+    parameters.factors.forEach((f) => {
+      f.a.dispose();
+      f.b.dispose();
+    });
     lora.dispose();
     head.dispose();
   }
@@ -117,8 +148,16 @@ export function tuneZooLora(
 export async function buildZoo(backbone: VisionTransformer, dataset: ImageDataset, dir: string, options: ZooBuildOptions): Promise<Zoo> {
   const { recipe, fingerprint, manifest, tasks } = planZoo(backbone, dataset, dir, options);
   const loop = {
-    run: 'zoo', total: options.size, done: manifest.entries.length, unit: 'LoRAs', onEvent: options.onEvent, signal: options.signal,
-    checkpoint: () => { writeZooManifest(dir, manifest); return dir; },
+    run: 'zoo',
+    total: options.size,
+    done: manifest.entries.length,
+    unit: 'LoRAs',
+    onEvent: options.onEvent,
+    signal: options.signal,
+    checkpoint: () => {
+      writeZooManifest(dir, manifest);
+      return dir;
+    },
   };
   await runSteps(loop, (step) => {
     const i = step - 1;
@@ -126,7 +165,8 @@ export async function buildZoo(backbone: VisionTransformer, dataset: ImageDatase
     manifest.entries.push(entry);
     const record = entry.record!;
     return {
-      loss: record.finalLoss, trainAccuracy: record.trainAccuracy,
+      loss: record.finalLoss,
+      trainAccuracy: record.trainAccuracy,
       ...(record.heldOutAccuracy === null ? {} : { heldOutAccuracy: record.heldOutAccuracy }),
       ...(typeof record.nnHeldOutAccuracy === 'number' ? { nnHeldOutAccuracy: record.nnHeldOutAccuracy } : {}),
     };

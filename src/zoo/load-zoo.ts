@@ -24,7 +24,9 @@ function loadEntry(dir: string, entry: ZooManifestEntry, backbone: VisionTransfo
   const classIds = entry.classIds.length > 0 ? entry.classIds : loaded.classIds;
   if (loaded.head && classIds.length > 0 && classIds.length !== loaded.head.bias.shape[0]) {
     disposeLoraRecord(loaded);
-    throw new CompatibilityError(`zoo ${dir}: LoRA "${entry.id}" lists ${classIds.length} class ids for a head of ${loaded.head.bias.shape[0]} classes`);
+    throw new CompatibilityError(
+      `zoo ${dir}: LoRA "${entry.id}" lists ${classIds.length} class ids for a head of ${loaded.head.bias.shape[0]} classes`,
+    );
   }
   let head: LinearHead | null = null;
   if (loaded.head) {
@@ -39,7 +41,7 @@ function checkedManifest(dir: string, manifest: ZooManifest, fingerprint: string
   if (manifest.backbone.fingerprint !== fingerprint) {
     throw new CompatibilityError(
       `zoo ${dir} was tuned on backbone ${manifest.backbone.fingerprint}, not on this one (${fingerprint}); ` +
-      'its LoRAs only make sense with the backbone they were tuned on',
+        'its LoRAs only make sense with the backbone they were tuned on',
     );
   }
   return manifest;
@@ -56,7 +58,7 @@ function zooEntriesIn(dir: string, fingerprint?: string): ZooManifestEntry[] {
   if (!folders) {
     throw new MissingResourceError(
       `${dir} holds no LoRA zoo: no zoo.json (build one with buildZoo or "lora-recycle zoo") and no PEFT adapter ` +
-      'directories (one subdirectory per LoRA with adapter_config.json and adapter_model.safetensors)',
+        'directories (one subdirectory per LoRA with adapter_config.json and adapter_model.safetensors)',
     );
   }
   return folders;
@@ -91,7 +93,8 @@ export function loadZoo(dir: string, backbone: VisionTransformer): Zoo {
 export function addPeftAdapters(dir: string, backbone: VisionTransformer, adapters: { id: string; path: string }[]): void {
   const fingerprint = backboneFingerprint(backbone);
   const existing = readZooManifest(dir);
-  const manifest: ZooManifest = existing ? checkedManifest(dir, existing, fingerprint)
+  const manifest: ZooManifest = existing
+    ? checkedManifest(dir, existing, fingerprint)
     : { format: ZOO_FORMAT, backbone: { fingerprint, config: backbone.config }, recipe: null, entries: [] };
   for (const adapter of adapters) {
     if (manifest.entries.some((e) => e.id === adapter.id)) throw new CompatibilityError(`zoo ${dir} already has a LoRA "${adapter.id}"`);

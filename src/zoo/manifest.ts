@@ -74,13 +74,17 @@ export function validateZooManifest(json: unknown, file: string): ZooManifest {
   const ids = new Set<string>();
   m.entries.forEach((e, i) => {
     const where = `entries[${i}]`;
-    if (typeof e?.id !== 'string' || !/^[\w.-]+$/.test(e.id)) fail(file, `${where}.id must be a name of letters, digits, "_", "." or "-", found ${JSON.stringify(e?.id)}`);
+    if (typeof e?.id !== 'string' || !/^[\w.-]+$/.test(e.id))
+      fail(file, `${where}.id must be a name of letters, digits, "_", "." or "-", found ${JSON.stringify(e?.id)}`);
     if (ids.has(e.id)) fail(file, `${where}.id "${e.id}" appears twice`);
     ids.add(e.id);
-    if (e.format !== 'lora' && e.format !== 'peft') fail(file, `${where}.format must be "lora" or "peft", found ${JSON.stringify(e.format)}`);
+    if (e.format !== 'lora' && e.format !== 'peft')
+      fail(file, `${where}.format must be "lora" or "peft", found ${JSON.stringify(e.format)}`);
     if (typeof e.path !== 'string' || e.path === '') fail(file, `${where}.path must be a non-empty string`);
-    if (!Array.isArray(e.classIds) || !e.classIds.every((c) => typeof c === 'string')) fail(file, `${where}.classIds must be a list of strings`);
-    if (e.record !== null && (typeof e.record !== 'object' || !Number.isFinite(e.record?.steps))) fail(file, `${where}.record must be a tuning record or null`);
+    if (!Array.isArray(e.classIds) || !e.classIds.every((c) => typeof c === 'string'))
+      fail(file, `${where}.classIds must be a list of strings`);
+    if (e.record !== null && (typeof e.record !== 'object' || !Number.isFinite(e.record?.steps)))
+      fail(file, `${where}.record must be a tuning record or null`);
   });
   return m as ZooManifest;
 }

@@ -17,11 +17,15 @@ export function peftFolderEntries(dir: string): ZooManifestEntry[] | null {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) return null;
   const entry = (folder: string): ZooManifestEntry => {
     const id = path.basename(folder);
-    if (!ID.test(id)) throw new ConfigError(`PEFT adapter directory ${folder}: its name is the LoRA's id and must consist of letters, digits, "_", "." or "-"`);
+    if (!ID.test(id))
+      throw new ConfigError(
+        `PEFT adapter directory ${folder}: its name is the LoRA's id and must consist of letters, digits, "_", "." or "-"`,
+      );
     return { id, format: 'peft', path: path.resolve(folder), classIds: [], record: null };
   };
   if (fs.existsSync(path.join(dir, ADAPTER_CONFIG))) return [entry(dir)];
-  const folders = fs.readdirSync(dir) // links to adapter directories kept elsewhere count (existsSync follows them)
+  const folders = fs
+    .readdirSync(dir) // links to adapter directories kept elsewhere count (existsSync follows them)
     .filter((name) => fs.existsSync(path.join(dir, name, ADAPTER_CONFIG)))
     .sort();
   return folders.length === 0 ? null : folders.map((name) => entry(path.join(dir, name)));

@@ -31,7 +31,10 @@ function headAccuracy(backbone: VisionTransformer, lora: LoRA, head: LinearHead,
  * measure held-out accuracy, the LoRA's and NN's (frozen backbone prototypes) on the same images. The backbone stays frozen. The caller owns the LoRA and head.
  */
 export function pretuneLora(
-  backbone: VisionTransformer, task: EpisodeTensors, ways: number, options: PretuneOptions,
+  backbone: VisionTransformer,
+  task: EpisodeTensors,
+  ways: number,
+  options: PretuneOptions,
 ): { lora: LoRA; head: LinearHead; record: TuningRecord } {
   const started = Date.now();
   const supportLabels = labelsAsArray(task.supportLabels);
@@ -42,8 +45,14 @@ export function pretuneLora(
   fitOnSupport(
     [...lora.trainableVariables(), ...head.trainableVariables()],
     (images) => head.apply(backbone.forward(images, { adapter: lora }).features),
-    task.support, supportLabels, { steps: options.steps, learningRate: options.learningRate }, undefined,
-    (step, loss) => { finalLoss = loss; options.onStep?.(step, loss); },
+    task.support,
+    supportLabels,
+    { steps: options.steps, learningRate: options.learningRate },
+    undefined,
+    (step, loss) => {
+      finalLoss = loss;
+      options.onStep?.(step, loss);
+    },
   );
   const heldOut = queryLabels.length;
   const record: TuningRecord = {

@@ -21,7 +21,11 @@ function zooLora(entry: ZooEntry): ZooLora {
  * tensors (dispose()). Shows itself as the zoo view in Jupyter (Symbol.for('Jupyter.display')).
  */
 export class Zoo {
-  constructor(readonly entries: ZooEntry[], readonly backboneFingerprint: string, readonly directory: string | null = null) {}
+  constructor(
+    readonly entries: ZooEntry[],
+    readonly backboneFingerprint: string,
+    readonly directory: string | null = null,
+  ) {}
 
   get size(): number {
     return this.entries.length;

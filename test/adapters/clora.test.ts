@@ -48,9 +48,10 @@ describe('CLoRA (method.md §3)', () => {
     let direct = 0;
     for (let j = 0; j < clora.sites.length; j++) {
       const components = Array.from({ length: p }, (_, h) => tf.matMul(tf.matMul(down[h], cores[j * p + h]), up[h]));
-      for (let h = 0; h < p; h++) for (let g = 0; g < p; g++) {
-        if (g !== h) direct += tf.sum(tf.square(tf.matMul(components[h], components[g], true, false))).dataSync()[0];
-      }
+      for (let h = 0; h < p; h++)
+        for (let g = 0; g < p; g++) {
+          if (g !== h) direct += tf.sum(tf.square(tf.matMul(components[h], components[g], true, false))).dataSync()[0];
+        }
     }
     const sade = clora.sade().dataSync()[0];
     expect(Math.abs(sade - direct) / direct).toBeLessThan(1e-4);

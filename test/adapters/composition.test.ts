@@ -26,7 +26,15 @@ describe('LoRA composition (Asadi et al., method.md §2)', () => {
   it('uniform composition averages the products A·B, not the factors', () => {
     const uniform = UniformComposition.create(parts);
     const site = { layer: 1, projection: 'q' as const };
-    const expected = tf.div(tf.addN(parts.map((p) => { const f = p.factors.find((g) => g.site.layer === 1 && g.site.projection === 'q')!; return tf.matMul(f.a, f.b); })), 3);
+    const expected = tf.div(
+      tf.addN(
+        parts.map((p) => {
+          const f = p.factors.find((g) => g.site.layer === 1 && g.site.projection === 'q')!;
+          return tf.matMul(f.a, f.b);
+        }),
+      ),
+      3,
+    );
     expect(maxAbsDiff(uniform.deltaWeight(site)!, expected)).toBeLessThan(1e-6);
     const avgA = tf.div(tf.addN(parts.map((p) => p.factors[2].a)), 3);
     const avgB = tf.div(tf.addN(parts.map((p) => p.factors[2].b)), 3);
@@ -44,7 +52,8 @@ describe('LoRA composition (Asadi et al., method.md §2)', () => {
     expect(learned.weights()).toEqual(Array.from({ length: 3 }, () => [1 / 3, 1 / 3, 1 / 3].map((v) => Math.fround(v))));
     expect(learned.parameterCount()).toBe(TEST_VIT.depth * 3);
     const optimizer = tf.train.adam(0.1);
-    for (let i = 0; i < 5; i++) optimizer.minimize(() => tf.sum(model.forward(x, { adapter: learned }).features) as tf.Scalar, false, learned.trainableVariables());
+    for (let i = 0; i < 5; i++)
+      optimizer.minimize(() => tf.sum(model.forward(x, { adapter: learned }).features) as tf.Scalar, false, learned.trainableVariables());
     const after = learned.weights();
     expect(after[0][0]).not.toBeCloseTo(1 / 3, 3);
     after.forEach((row) => expect(row.reduce((a, b) => a + b)).toBeCloseTo(1, 5));

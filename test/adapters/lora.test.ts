@@ -18,7 +18,10 @@ function activeLora(seed: number, alpha?: number): LoRA {
   const fresh = LoRA.create(TEST_VIT, { seed, alpha });
   const params = fresh.toParameters();
   fresh.dispose();
-  params.factors = params.factors.map((f, i) => ({ ...f, b: tf.randomNormal(f.b.shape, 0, 0.3, 'float32', seed * 100 + i) as tf.Tensor2D }));
+  params.factors = params.factors.map((f, i) => ({
+    ...f,
+    b: tf.randomNormal(f.b.shape, 0, 0.3, 'float32', seed * 100 + i) as tf.Tensor2D,
+  }));
   return LoRA.fromParameters(params, { trainable: true });
 }
 
@@ -88,9 +91,21 @@ describe('LoRA', () => {
     const x = images();
     const labels = tf.oneHot(tf.tensor1d([0, 2], 'int32'), 3);
     const variables = [...lora.trainableVariables(), ...head.trainableVariables()];
-    const step = () => tf.tidy(() => optimizer.minimize(() =>
-      tf.losses.softmaxCrossEntropy(labels, head.apply(model.forward(x, { adapter: lora, pruning: { 1: 0.5 } }).features)) as tf.Scalar,
-    true, variables)!.dataSync()[0]);
+    const step = () =>
+      tf.tidy(
+        () =>
+          optimizer
+            .minimize(
+              () =>
+                tf.losses.softmaxCrossEntropy(
+                  labels,
+                  head.apply(model.forward(x, { adapter: lora, pruning: { 1: 0.5 } }).features),
+                ) as tf.Scalar,
+              true,
+              variables,
+            )!
+            .dataSync()[0],
+      );
     const first = step(); // creates the optimiser's moment slots
     const before = tf.memory().numTensors;
     let last = first;

@@ -25,7 +25,11 @@ function sourceFiles(dir: string): string[] {
 /** Specifiers of static imports/exports, `import(...)` and `require(...)`, comments removed: the relative ones, or all. */
 function importSpecifiers(source: string, which: 'relative' | 'all' = 'relative'): string[] {
   const code = source.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
-  const patterns = [/\b(?:import|export)\b[^'";]*?\bfrom\s*['"]([^'"]+)['"]/g, /\bimport\s*['"]([^'"]+)['"]/g, /\b(?:import|require)\s*\(\s*['"]([^'"]+)['"]\s*\)/g];
+  const patterns = [
+    /\b(?:import|export)\b[^'";]*?\bfrom\s*['"]([^'"]+)['"]/g,
+    /\bimport\s*['"]([^'"]+)['"]/g,
+    /\b(?:import|require)\s*\(\s*['"]([^'"]+)['"]\s*\)/g,
+  ];
   const specifiers = patterns.flatMap((re) => [...code.matchAll(re)].map((m) => m[1]));
   return which === 'all' ? specifiers : specifiers.filter((s) => s.startsWith('.'));
 }
@@ -41,7 +45,11 @@ function folderOf(file: string): string | null {
 /** Each relative import of each src/ file: the importing file, the specifier as written, the resolved path. */
 function srcImports(): { file: string; specifier: string; target: string }[] {
   return sourceFiles(SRC).flatMap((file) =>
-    importSpecifiers(fs.readFileSync(file, 'utf8')).map((specifier) => ({ file, specifier, target: path.resolve(path.dirname(file), specifier) })),
+    importSpecifiers(fs.readFileSync(file, 'utf8')).map((specifier) => ({
+      file,
+      specifier,
+      target: path.resolve(path.dirname(file), specifier),
+    })),
   );
 }
 
@@ -73,7 +81,8 @@ function fileGraph(): Map<string, Set<string>> {
   for (const { file, specifier, target } of srcImports()) {
     if (!target.startsWith(SRC + path.sep)) continue;
     const resolved = resolveImport(target);
-    if (resolved === null) throw new Error(`${path.relative(SRC, file)} imports '${specifier}': expected a .ts file or a folder with index.ts, found neither`);
+    if (resolved === null)
+      throw new Error(`${path.relative(SRC, file)} imports '${specifier}': expected a .ts file or a folder with index.ts, found neither`);
     graph.get(path.relative(SRC, file))!.add(path.relative(SRC, resolved));
   }
   return graph;
@@ -160,7 +169,14 @@ describe('imports between src folders', () => {
       ['e.ts', new Set(['e.ts', 'a.ts'])],
     ]);
     expect(fileCycleChains(fake).sort()).toEqual(['a.ts → b.ts → c.ts → a.ts', 'e.ts → e.ts']);
-    expect(fileCycleChains(new Map([['a.ts', new Set(['b.ts'])], ['b.ts', new Set<string>()]]))).toEqual([]);
+    expect(
+      fileCycleChains(
+        new Map([
+          ['a.ts', new Set(['b.ts'])],
+          ['b.ts', new Set<string>()],
+        ]),
+      ),
+    ).toEqual([]);
   });
 
   it('has no cycle between files (type-only and dynamic imports count)', () => {
@@ -169,7 +185,9 @@ describe('imports between src folders', () => {
 
   it('leaf folders (optim, paths, errors, types, progress, random) import no other src folder but errors and types', () => {
     const offending = LEAVES.flatMap((leaf) =>
-      [...(graph.get(leaf) ?? new Map<string, string>()).entries()].filter(([to]) => !LEAF_MAY_IMPORT.includes(to)).map(([to, example]) => `${leaf} → ${to} (${example})`),
+      [...(graph.get(leaf) ?? new Map<string, string>()).entries()]
+        .filter(([to]) => !LEAF_MAY_IMPORT.includes(to))
+        .map(([to, example]) => `${leaf} → ${to} (${example})`),
     );
     expect(offending).toEqual([]);
   });

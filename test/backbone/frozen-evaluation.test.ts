@@ -10,7 +10,17 @@ import { SeededRandom } from '../../src/random/seeded-random';
 import { syntheticDataset } from '../data/synthetic';
 import { useTestBackend } from '../test-backend';
 
-const SMALL: ViTConfig = { imageSize: 8, patchSize: 4, channels: 3, width: 16, depth: 2, heads: 2, mlpWidth: 32, projectionDim: 8, layerNormEps: 1e-5 };
+const SMALL: ViTConfig = {
+  imageSize: 8,
+  patchSize: 4,
+  channels: 3,
+  width: 16,
+  depth: 2,
+  heads: 2,
+  mlpWidth: 32,
+  projectionDim: 8,
+  layerNormEps: 1e-5,
+};
 
 /** 12 classes of 6 images; each image is seeded noise around a class colour, so classes differ but overlap. */
 function noisyDataset(): ImageDataset {

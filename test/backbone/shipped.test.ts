@@ -39,7 +39,9 @@ describe('the shipped backbone and image prior', () => {
     expect(fs.existsSync(assetPath('backbone', 'config.json'))).toBe(true);
     const backbone = loadShippedBackbone();
     expect(backbone.config).toEqual(TINY_VIT);
-    const features = tf.tidy(() => backbone.forward(normalizeImages(tf.randomUniform([2, 32, 32, 3], 0, 1, 'float32', 1) as tf.Tensor4D)).features);
+    const features = tf.tidy(
+      () => backbone.forward(normalizeImages(tf.randomUniform([2, 32, 32, 3], 0, 1, 'float32', 1) as tf.Tensor4D)).features,
+    );
     expect(features.shape).toEqual([2, TINY_VIT.projectionDim]);
     expect(Array.from(features.dataSync()).every(Number.isFinite)).toBe(true);
     tf.dispose(features);
@@ -56,7 +58,9 @@ describe('the shipped backbone and image prior', () => {
       expect(Array.from(variance).every((v) => v > 0)).toBe(true);
       expect(Array.from(block.batchNorm.runningMean.dataSync()).some((m) => Math.abs(m) > 1e-3)).toBe(true); // moved from the initial 0
     }
-    const records = classesOf(glyphs, 'base').slice(0, 32).map((c) => glyphs.imagesOf(c.id)[0]);
+    const records = classesOf(glyphs, 'base')
+      .slice(0, 32)
+      .map((c) => glyphs.imagesOf(c.id)[0]);
     const rBn = tf.tidy(() => {
       const glyphBatch = normalizeImages(pixelTensor(glyphs, records));
       const noise = normalizeImages(tf.randomUniform(glyphBatch.shape, 0, 1, 'float32', 2) as tf.Tensor4D);

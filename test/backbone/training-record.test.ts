@@ -25,7 +25,7 @@ const card = fs.readFileSync(path.resolve(__dirname, '../../docs/data-card.md'),
 const recorded = (dataset: string) => new Set(record.data.sets.filter((s) => s.dataset === dataset).flatMap((s) => s.classIds));
 
 describe('the backbone training record', () => {
-  it('lists each set\'s trained class ids, sorted, unique, as many as its class count', () => {
+  it("lists each set's trained class ids, sorted, unique, as many as its class count", () => {
     for (const set of record.data.sets) {
       expect(set.classIds.length).toBe(set.classes);
       expect(new Set(set.classIds).size).toBe(set.classIds.length);
@@ -34,7 +34,7 @@ describe('the backbone training record', () => {
     expect(record.data.sets.reduce((n, s) => n + s.classIds.length, 0)).toBe(record.data.classes);
   });
 
-  it('says never seen by class id only, and names MNIST\'s digits as seen in concept', () => {
+  it("says never seen by class id only, and names MNIST's digits as seen in concept", () => {
     expect(record.data.neverSeen).toMatch(/^no class id of: .*MNIST/);
     expect(record.data.neverSeen).toMatch(/not unseen in concept/);
     expect(record.data.conceptOverlaps).toMatch(/MNIST's 10 digit classes are the glyph base digits 0123456789/);
@@ -82,11 +82,16 @@ describe('the recorded classes against the data built now', () => {
     expect(card).toContain(`${twins.length} of MNIST's 10 classes are glyph base characters`);
 
     const seenEmoji = recorded(data.emoji.name);
-    const overlaps = sharedNouns(data.emoji.classes.filter((c) => seenEmoji.has(c.id)), classesOf(data.emoji, 'novel'));
+    const overlaps = sharedNouns(
+      data.emoji.classes.filter((c) => seenEmoji.has(c.id)),
+      classesOf(data.emoji, 'novel'),
+    );
     const nouns = [...new Set(overlaps.map((o) => o.noun))];
     expect(nouns).toEqual(expect.arrayContaining(['cat', 'monkey']));
     expect(overlaps.map((o) => o.seen.name)).toEqual(expect.arrayContaining(['😺 grinning cat', '🙈 see-no-evil monkey']));
-    expect(card).toContain(`${overlaps.length} of the ${seenEmoji.size} pretrain emoji share a noun with the novel split (${nouns.length} nouns: ${nouns.join(', ')})`);
+    expect(card).toContain(
+      `${overlaps.length} of the ${seenEmoji.size} pretrain emoji share a noun with the novel split (${nouns.length} nouns: ${nouns.join(', ')})`,
+    );
     for (const o of overlaps) expect(card).toContain(o.seen.name);
     expect(record.data.conceptOverlaps).toContain(`${overlaps.length} emoji pretrain classes share a noun with a novel emoji's name`);
   });

@@ -46,7 +46,11 @@ function normals(n: number, seed: number): number[] {
 }
 const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 const randn = (shape: number[], seed: number): Input => ({ shape, dtype: 'float32', values: normals(size(shape), seed) });
-const positive = (shape: number[], seed: number): Input => ({ shape, dtype: 'float32', values: normals(size(shape), seed).map((v) => Math.abs(v) + 0.5) });
+const positive = (shape: number[], seed: number): Input => ({
+  shape,
+  dtype: 'float32',
+  values: normals(size(shape), seed).map((v) => Math.abs(v) + 0.5),
+});
 const ints = (shape: number[], values: number[]): Input => ({ shape, dtype: 'int32', values });
 
 /** Runs `c` on `backend` from fresh tensors; returns its outputs, then the gradients. */
@@ -143,7 +147,15 @@ const CASES: Case[] = [
     f: (x) => [tf.sum(x, 1), tf.mean(x, [1, 2]), tf.max(x, 2), tf.min(x, 0)],
   },
   { name: 'argMax', inputs: [randn([7, 9], 23)], f: (x) => tf.argMax(x, 1), grad: false },
-  { name: 'topk values and indices', inputs: [randn([4, 12], 24)], f: (x) => { const r = tf.topk(x, 3); return [r.values, r.indices]; }, grad: false },
+  {
+    name: 'topk values and indices',
+    inputs: [randn([4, 12], 24)],
+    f: (x) => {
+      const r = tf.topk(x, 3);
+      return [r.values, r.indices];
+    },
+    grad: false,
+  },
   // src/ops/select-tokens.ts, src/meta/surrogate.ts, losses
   { name: 'gather rows (and its gradient)', inputs: [randn([10, 6], 25), ints([5], [3, 0, 9, 3, 7])], f: (x, i) => tf.gather(x, i) },
   { name: 'oneHot of int32 labels', inputs: [ints([2, 4], [0, 3, 5, 1, 2, 2, 4, 0])], f: (i) => tf.oneHot(t2(i), 6), grad: false },
@@ -162,12 +174,26 @@ const CASES: Case[] = [
     name: 'pad and slice (conv3x3 im2col)',
     inputs: [randn([2, 4, 4, 3], 27)],
     f: (x) => {
-      const padded = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]);
+      const padded = tf.pad(x, [
+        [0, 0],
+        [1, 1],
+        [1, 1],
+        [0, 0],
+      ]);
       return tf.concat([tf.slice(padded, [0, 0, 0, 0], [2, 4, 4, 3]), tf.slice(padded, [0, 2, 1, 0], [2, 4, 4, 3])], 3);
     },
   },
-  { name: 'stridedSlice with strides', inputs: [randn([6, 8, 3], 28)], f: (x) => tf.stridedSlice(x, [1, 0, 0], [6, 8, 3], [2, 3, 1]), grad: false }, // tfjs has no StridedSlice gradient
-  { name: 'transpose rank 4 (attention layouts)', inputs: [randn([2, 3, 4, 5], 29)], f: (x) => [tf.transpose(x, [1, 3, 0, 2]), tf.transpose(x, [3, 0, 2, 1])] },
+  {
+    name: 'stridedSlice with strides',
+    inputs: [randn([6, 8, 3], 28)],
+    f: (x) => tf.stridedSlice(x, [1, 0, 0], [6, 8, 3], [2, 3, 1]),
+    grad: false,
+  }, // tfjs has no StridedSlice gradient
+  {
+    name: 'transpose rank 4 (attention layouts)',
+    inputs: [randn([2, 3, 4, 5], 29)],
+    f: (x) => [tf.transpose(x, [1, 3, 0, 2]), tf.transpose(x, [3, 0, 2, 1])],
+  },
   { name: 'tile', inputs: [randn([1, 1, 6], 30)], f: (x) => tf.tile(x, [3, 2, 1]) },
   {
     name: 'reverse and where (jitter flip, surrogate)',
@@ -177,7 +203,11 @@ const CASES: Case[] = [
   // src/backbone/augment.ts (flipped boxes, boxes outside the image), src/inversion/snapshot.ts
   {
     name: 'cropAndResize bilinear with mirrored and out-of-image boxes',
-    inputs: [randn([2, 8, 8, 3], 32), { shape: [2, 4], dtype: 'float32', values: [0.1, 0.8, 0.9, 0.2, -0.2, -0.1, 1.1, 0.95] }, ints([2], [0, 1])],
+    inputs: [
+      randn([2, 8, 8, 3], 32),
+      { shape: [2, 4], dtype: 'float32', values: [0.1, 0.8, 0.9, 0.2, -0.2, -0.1, 1.1, 0.95] },
+      ints([2], [0, 1]),
+    ],
     f: (x, boxes, idx) => tf.image.cropAndResize(t4(x), t2(boxes), idx as tf.Tensor1D, [6, 5], 'bilinear', 1),
     grad: false,
   },

@@ -7,7 +7,6 @@ import { autoChoiceText, autoOrder, BACKEND_ENV, currentBackend, packageInstalle
 import { forwardFlopsPerImage, measuredSpeeds, readMeasuredSpeeds, type MeasuredSpeeds } from '../../src/backend/measured-speeds';
 import { BackendError, ConfigError, FileFormatError, MissingResourceError } from '../../src/errors';
 
-
 afterEach(() => {
   delete process.env[BACKEND_ENV];
 });
@@ -52,7 +51,8 @@ describe('autoOrder: the measured choice', () => {
   const tiny = { imageSize: 32, patchSize: 4, channels: 3, width: 192, depth: 4, mlpWidth: 768, projectionDim: 192 };
   const vitB = { imageSize: 224, patchSize: 16, channels: 3, width: 768, depth: 12, mlpWidth: 3072, projectionDim: 512 };
   const speeds = (tinyMs: { tensorflow: number; wasm: number }, bigMs: { tensorflow: number; wasm: number }): MeasuredSpeeds => ({
-    measured: '2026-12-05', source: 'test',
+    measured: '2026-12-05',
+    source: 'test',
     workloads: [
       { model: 'tiny', mode: 'fwdbwd_lora', batch: 25, flopsPerStep: 2 * 25 * forwardFlopsPerImage(tiny, 4), ms: tinyMs },
       { model: 'vit-b16', mode: 'fwdbwd_lora', batch: 8, flopsPerStep: 2 * 8 * forwardFlopsPerImage(vitB, 4), ms: bigMs },

@@ -10,7 +10,10 @@ describe('copy-free Identity kernel on wasm', () => {
   it('is registered and clones keep their values after the original is disposed', () => {
     expect((tf.getKernel('Identity', 'wasm') as { sharing?: boolean }).sharing).toBe(true);
     const before = tf.memory().numTensors;
-    const x = tf.tensor2d([[1, 2], [3, 4]]);
+    const x = tf.tensor2d([
+      [1, 2],
+      [3, 4],
+    ]);
     const y = tf.clone(x);
     x.dispose();
     expect(Array.from(y.dataSync())).toEqual([1, 2, 3, 4]);

@@ -38,7 +38,9 @@ describe('wasm backend threads under Node', () => {
 
   it('rejects a malformed thread count with a ConfigError', () => {
     const child = spawnSync(process.execPath, ['--import', 'tsx', fixture], {
-      env: { ...process.env, LORA_RECYCLE_WASM_THREADS: 'two' }, encoding: 'utf8', timeout: 90_000,
+      env: { ...process.env, LORA_RECYCLE_WASM_THREADS: 'two' },
+      encoding: 'utf8',
+      timeout: 90_000,
     });
     expect(child.stdout).toMatch(/ConfigError.*LORA_RECYCLE_WASM_THREADS.*two/);
   });

@@ -21,10 +21,17 @@ function episodes(count: number): EpisodeSource {
       const patterns = tf.randomNormal([3, 8, 8, 3], 0, 1, 'float32', 100 + i);
       const make = (perClass: number, seed: number) => {
         const labels = Array.from({ length: 3 * perClass }, (_, j) => Math.floor(j / perClass));
-        const images = tf.tidy(() => tf.add(tf.gather(patterns, tf.tensor1d(labels, 'int32')), tf.randomNormal([labels.length, 8, 8, 3], 0, 0.3, 'float32', seed)) as tf.Tensor4D);
+        const images = tf.tidy(
+          () =>
+            tf.add(
+              tf.gather(patterns, tf.tensor1d(labels, 'int32')),
+              tf.randomNormal([labels.length, 8, 8, 3], 0, 0.3, 'float32', seed),
+            ) as tf.Tensor4D,
+        );
         return { images, labels };
       };
-      const s = make(2, 200 + i); const q = make(3, 300 + i);
+      const s = make(2, 200 + i);
+      const q = make(3, 300 + i);
       patterns.dispose();
       const episode: EpisodeTensors = { support: s.images, supportLabels: s.labels, query: q.images, queryLabels: q.labels };
       return episode;
@@ -37,7 +44,10 @@ function randomLora(seed: number): ReturnType<LoRA['toParameters']> {
   const lora = LoRA.create(ZOO_TEST_VIT, { seed });
   const p = lora.toParameters();
   lora.dispose();
-  return { ...p, factors: p.factors.map((f, i) => ({ ...f, b: tf.randomNormal(f.b.shape, 0, 0.2, 'float32', seed * 10 + i) as tf.Tensor2D })) };
+  return {
+    ...p,
+    factors: p.factors.map((f, i) => ({ ...f, b: tf.randomNormal(f.b.shape, 0, 0.2, 'float32', seed * 10 + i) as tf.Tensor2D })),
+  };
 }
 
 beforeAll(async () => {
@@ -65,7 +75,12 @@ describe('baselines on identical episodes', () => {
     const expected = [0, 1, 2].map((i) => episodeAccuracy((x) => backbone.forward(x).features, source.episode(i)));
     const nn = await evaluateMethod('nn', { backbone, zoo }, source, options);
     expect(nn.accuracies).toEqual(expected);
-    const fresh = await evaluateMethod('lora-recycle', { backbone, zoo, metaLora: LoRA.create(ZOO_TEST_VIT, { seed: 4 }) }, source, options);
+    const fresh = await evaluateMethod(
+      'lora-recycle',
+      { backbone, zoo, metaLora: LoRA.create(ZOO_TEST_VIT, { seed: 4 }) },
+      source,
+      options,
+    );
     expect(fresh.accuracies).toEqual(expected);
   });
 
@@ -82,10 +97,22 @@ describe('baselines on identical episodes', () => {
     const e = episodes(1).episode(0);
     const head = LinearHead.create(ZOO_TEST_VIT.projectionDim, 3, 1);
     const features = backbone.forward(e.support).features;
-    const loss = () => tf.tidy(() => tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d([...(e.supportLabels as number[])], 'int32'), 3), head.apply(features)).dataSync()[0]);
+    const loss = () =>
+      tf.tidy(
+        () =>
+          tf.losses
+            .softmaxCrossEntropy(tf.oneHot(tf.tensor1d([...(e.supportLabels as number[])], 'int32'), 3), head.apply(features))
+            .dataSync()[0],
+      );
     const before = loss();
     const asImages = tf.reshape(features, [6, 16, 1, 1]) as tf.Tensor4D;
-    fitOnSupport(head.trainableVariables(), (x) => head.apply(tf.reshape(x, [6, 16]) as tf.Tensor2D), asImages, e.supportLabels as number[], { steps: 20, learningRate: 0.05 });
+    fitOnSupport(
+      head.trainableVariables(),
+      (x) => head.apply(tf.reshape(x, [6, 16]) as tf.Tensor2D),
+      asImages,
+      e.supportLabels as number[],
+      { steps: 20, learningRate: 0.05 },
+    );
     expect(loss()).toBeLessThan(before);
   });
 

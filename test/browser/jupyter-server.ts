@@ -12,8 +12,14 @@ import { freePort } from '../free-port';
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const CHROMIUM_ARGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-  '--disable-sync', '--no-first-run', '--disable-quic', '--disable-dev-shm-usage',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+  '--disable-dev-shm-usage',
 ];
 
 export interface JupyterLabServer {
@@ -61,13 +67,25 @@ export async function startJupyterLab(files: Record<string, string> = {}, links:
   const port = await freePort();
   const token = randomBytes(16).toString('hex');
   const jupyter = path.join(PROJECT_ROOT, '.venv', 'bin', 'jupyter');
-  const proc = spawn(jupyter, [
-    'lab', '--no-browser', '--allow-root', '--ip=127.0.0.1', `--port=${port}`, `--IdentityProvider.token=${token}`,
-    `--ServerApp.root_dir=${rootDir}`, '--ServerApp.port_retries=0', '--LabApp.expose_app_in_browser=True',
-    '--LabApp.news_url=None', '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate',
-    `--LabApp.user_settings_dir=${path.join(rootDir, '.settings')}`,
-    `--LabApp.workspaces_dir=${path.join(rootDir, '.workspaces')}`,
-  ], { cwd: rootDir, env: { ...process.env, JUPYTER_PLATFORM_DIRS: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(
+    jupyter,
+    [
+      'lab',
+      '--no-browser',
+      '--allow-root',
+      '--ip=127.0.0.1',
+      `--port=${port}`,
+      `--IdentityProvider.token=${token}`,
+      `--ServerApp.root_dir=${rootDir}`,
+      '--ServerApp.port_retries=0',
+      '--LabApp.expose_app_in_browser=True',
+      '--LabApp.news_url=None',
+      '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate',
+      `--LabApp.user_settings_dir=${path.join(rootDir, '.settings')}`,
+      `--LabApp.workspaces_dir=${path.join(rootDir, '.workspaces')}`,
+    ],
+    { cwd: rootDir, env: { ...process.env, JUPYTER_PLATFORM_DIRS: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let output = '';
   proc.stdout!.on('data', (d) => (output += d));
   proc.stderr!.on('data', (d) => (output += d));
@@ -75,7 +93,10 @@ export async function startJupyterLab(files: Record<string, string> = {}, links:
   const stop = async () => {
     if (proc.exitCode === null) {
       proc.kill('SIGTERM');
-      await new Promise((r) => { proc.once('exit', r); setTimeout(r, 5000); });
+      await new Promise((r) => {
+        proc.once('exit', r);
+        setTimeout(r, 5000);
+      });
       if (proc.exitCode === null) proc.kill('SIGKILL');
     }
     fs.rmSync(rootDir, { recursive: true, force: true });
@@ -91,13 +112,17 @@ export async function startJupyterLab(files: Record<string, string> = {}, links:
 
 /** An .ipynb for the lora-recycle-ts kernel with the given code cells. */
 export function notebook(cells: string[]): string {
-  return JSON.stringify({
-    cells: cells.map((source) => ({ cell_type: 'code', execution_count: null, metadata: {}, outputs: [], source })),
-    metadata: {
-      kernelspec: { name: 'lora-recycle-ts', display_name: 'TypeScript (LoRA Recycle)', language: 'typescript' },
-      language_info: { name: 'typescript' },
+  return JSON.stringify(
+    {
+      cells: cells.map((source) => ({ cell_type: 'code', execution_count: null, metadata: {}, outputs: [], source })),
+      metadata: {
+        kernelspec: { name: 'lora-recycle-ts', display_name: 'TypeScript (LoRA Recycle)', language: 'typescript' },
+        language_info: { name: 'typescript' },
+      },
+      nbformat: 4,
+      nbformat_minor: 5,
     },
-    nbformat: 4,
-    nbformat_minor: 5,
-  }, null, 1);
+    null,
+    1,
+  );
 }

@@ -15,7 +15,9 @@ declare const window: LabWindow;
 
 export async function openNotebook(page: Page, url: string, token: string, path: string): Promise<void> {
   await page.goto(`${url}/lab/tree/${path}?token=${token}`);
-  await page.waitForFunction(() => window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle', null, { timeout: 120_000 });
+  await page.waitForFunction(() => window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle', null, {
+    timeout: 120_000,
+  });
 }
 
 export async function command(page: Page, id: string, args?: unknown): Promise<void> {
@@ -29,8 +31,14 @@ export async function startCommand(page: Page, id: string): Promise<void> {
 
 /** Waits until the kernels of all open notebooks (at least one) are idle. */
 export async function kernelIdle(page: Page, timeout = 120_000): Promise<void> {
-  await page.waitForFunction(() => {
-    const kernels = Array.from(window.jupyterapp.shell.widgets('main')).filter((w) => w.sessionContext).map((w) => w.sessionContext?.session?.kernel);
-    return kernels.length > 0 && kernels.every((k) => k?.status === 'idle');
-  }, null, { timeout });
+  await page.waitForFunction(
+    () => {
+      const kernels = Array.from(window.jupyterapp.shell.widgets('main'))
+        .filter((w) => w.sessionContext)
+        .map((w) => w.sessionContext?.session?.kernel);
+      return kernels.length > 0 && kernels.every((k) => k?.status === 'idle');
+    },
+    null,
+    { timeout },
+  );
 }

@@ -154,7 +154,9 @@ test('curves update in place while the cell runs, and Stop ends the loop', async
   await expect(stop).toBeVisible();
   await stop.focus();
   await page.keyboard.press('Enter'); // keyboard-operable
-  await expect(page.locator('.jp-OutputArea-output').filter({ hasText: /loop ended at step \d+, aborted=true/ })).toHaveCount(1, { timeout: 20_000 });
+  await expect(page.locator('.jp-OutputArea-output').filter({ hasText: /loop ended at step \d+, aborted=true/ })).toHaveCount(1, {
+    timeout: 20_000,
+  });
   await expect(curves).toHaveAttribute('data-running', 'false');
   await expect(curves.locator('.lr-status')).toHaveText('stopped');
   await expect(stop).toBeHidden();
@@ -181,7 +183,10 @@ test('views follow the dark theme', async () => {
   const fill = () => tick.evaluate((t) => (t as unknown as { style: { fill: string } }).style.fill);
   const light = await fill();
   await command(page, 'apputils:change-theme', { theme: 'JupyterLab Dark' });
-  await page.waitForFunction(() => (globalThis as unknown as { document: { body: { dataset: Record<string, string> } } }).document.body.dataset.jpThemeLight === 'false');
+  await page.waitForFunction(
+    () =>
+      (globalThis as unknown as { document: { body: { dataset: Record<string, string> } } }).document.body.dataset.jpThemeLight === 'false',
+  );
   await expect.poll(fill).not.toBe(light); // Plotly redrawn with the theme's font colour
   await expect(page.locator('#jupyterlab-splash')).toHaveCount(0);
   await page.locator('.lr-gallery:not(.lr-has-error)').scrollIntoViewIfNeeded();
@@ -190,12 +195,16 @@ test('views follow the dark theme', async () => {
 });
 
 test('the palette and launcher offer the LoRA Recycle commands', async () => {
-  const has = await page.evaluate(() => ['lora-recycle:open-tutorial', 'lora-recycle:show-zoos-and-runs'].map((c) => window.jupyterapp.commands.hasCommand(c)));
+  const has = await page.evaluate(() =>
+    ['lora-recycle:open-tutorial', 'lora-recycle:show-zoos-and-runs'].map((c) => window.jupyterapp.commands.hasCommand(c)),
+  );
   expect(has).toEqual([true, true]);
   await command(page, 'lora-recycle:show-zoos-and-runs');
   await expect(page.locator('.lr-workspace h3').first()).toHaveText(/LoRA zoos \(\d+\)/);
   await command(page, 'launcher:create');
-  const section = page.locator('.jp-Launcher-section').filter({ has: page.locator('.jp-Launcher-sectionTitle', { hasText: /^LoRA Recycle$/ }) });
+  const section = page
+    .locator('.jp-Launcher-section')
+    .filter({ has: page.locator('.jp-Launcher-sectionTitle', { hasText: /^LoRA Recycle$/ }) });
   await expect(section.locator('.jp-LauncherCard')).toHaveCount(2);
   await expect(section).toContainText('Open the Visual Tour');
   await shot('08-launcher');

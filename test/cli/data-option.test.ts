@@ -11,7 +11,17 @@ import type { PipelinePorts } from '../../src/reproduce/ports';
 import { removeTemp, tempDir, writeClass } from '../data/image-folder-fixtures';
 import { useTestBackend } from '../test-backend';
 
-const MICRO: ViTConfig = { imageSize: 8, patchSize: 4, channels: 3, width: 16, depth: 2, heads: 2, mlpWidth: 32, projectionDim: 16, layerNormEps: 1e-5 };
+const MICRO: ViTConfig = {
+  imageSize: 8,
+  patchSize: 4,
+  channels: 3,
+  width: 16,
+  depth: 2,
+  heads: 2,
+  mlpWidth: 32,
+  projectionDim: 16,
+  layerNormEps: 1e-5,
+};
 const tinyConfig = path.join(__dirname, '..', '..', 'configs', 'tiny.json'); // 5-way, 1-shot first
 
 let tmp: string;
@@ -41,10 +51,20 @@ afterAll(() => {
 function fakePorts(calls: string[] = []): PipelinePorts {
   return {
     loadBackbone: async () => VisionTransformer.random(MICRO, 3),
-    zoo: async (_backbone, config) => { calls.push(`zoo on ${JSON.stringify(config.data.main)}`); throw new Error('zoo reached'); },
-    invert: async () => { throw new Error('no inversion here'); },
-    realImages: async () => { throw new Error('no real images here'); },
-    episodes: async (set) => { calls.push(`episodes ${set}`); return null; },
+    zoo: async (_backbone, config) => {
+      calls.push(`zoo on ${JSON.stringify(config.data.main)}`);
+      throw new Error('zoo reached');
+    },
+    invert: async () => {
+      throw new Error('no inversion here');
+    },
+    realImages: async () => {
+      throw new Error('no real images here');
+    },
+    episodes: async (set) => {
+      calls.push(`episodes ${set}`);
+      return null;
+    },
     dispose: () => undefined,
   };
 }
@@ -64,10 +84,11 @@ describe('--data', () => {
     expect(() => datasetOption({ data: 'folder' })).toThrow(ConfigError);
   });
 
-  it('evaluate --data <folder> evaluates on the folder\'s classes, with the first build on the progress bar, and reads the cache after', async () => {
+  it("evaluate --data <folder> evaluates on the folder's classes, with the first build on the progress bar, and reads the cache after", async () => {
     const out = path.join(tmp, 'metrics.json');
     const argv = ['evaluate', '--config', tinyConfig, '--data', testOnly, '--methods', 'nn', '--episodes', '2', '--out', out];
-    const stdout = sink(); const stderr = sink();
+    const stdout = sink();
+    const stderr = sink();
     expect(await main(argv, { stdout, stderr, handlers: makeHandlers(() => fakePorts()) })).toBe(0);
     const metrics = JSON.parse(fs.readFileSync(out, 'utf8'));
     expect(metrics).toMatchObject({ set: 'folder', ways: 5, shots: 1 });
@@ -84,20 +105,28 @@ describe('--data', () => {
   it('zoo --data <folder without base classes> stops before tuning, naming the fix', async () => {
     const stderr = sink();
     const calls: string[] = [];
-    const code = await main(['zoo', '--config', tinyConfig, '--data', testOnly, '--out', path.join(tmp, 'zoo')], { stdout: sink(), stderr, handlers: makeHandlers(() => fakePorts(calls)) });
+    const code = await main(['zoo', '--config', tinyConfig, '--data', testOnly, '--out', path.join(tmp, 'zoo')], {
+      stdout: sink(),
+      stderr,
+      handlers: makeHandlers(() => fakePorts(calls)),
+    });
     expect(code).toBe(1);
     expect(stderr.text()).toMatch(/image folder .*pets has no base classes to tune a zoo on: put class folders in <folder>\/base\//);
     expect(calls).toEqual([]);
   });
 
-  it('zoo --data <folder> tunes on the folder: the configuration\'s main data set becomes the folder', async () => {
+  it("zoo --data <folder> tunes on the folder: the configuration's main data set becomes the folder", async () => {
     const calls: string[] = [];
-    const code = await main(['zoo', '--config', tinyConfig, '--data', withSplits, '--out', path.join(tmp, 'zoo')], { stdout: sink(), stderr: sink(), handlers: makeHandlers(() => fakePorts(calls)) });
+    const code = await main(['zoo', '--config', tinyConfig, '--data', withSplits, '--out', path.join(tmp, 'zoo')], {
+      stdout: sink(),
+      stderr: sink(),
+      handlers: makeHandlers(() => fakePorts(calls)),
+    });
     expect(code).toBe(1); // the fake zoo port stops there
     expect(calls).toEqual([`zoo on ${JSON.stringify({ loader: 'folder', path: withSplits })}`]);
   });
 
-  it('serves the folder\'s episode sets: <loader>-<split>, and <loader> for novel (else test); other sets go to the ports', async () => {
+  it("serves the folder's episode sets: <loader>-<split>, and <loader> for novel (else test); other sets go to the ports", async () => {
     const calls: string[] = [];
     const ports = withDataset(fakePorts(calls), { loader: 'folder', path: withSplits });
     (await ports.loadBackbone(loadRunConfig(tinyConfig))).dispose();
@@ -116,6 +145,9 @@ describe('--data', () => {
   it('reproduce --data writes the configuration with the folder as its main data set, named after it', () => {
     const file = writeDataConfig(loadRunConfig(tinyConfig), { loader: 'folder', path: testOnly }, path.join(tmp, 'reports'));
     expect(path.basename(file)).toBe('tiny-pets.config.json');
-    expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toMatchObject({ name: 'tiny-pets', data: { imageSize: 32, main: { loader: 'folder', path: testOnly } } });
+    expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toMatchObject({
+      name: 'tiny-pets',
+      data: { imageSize: 32, main: { loader: 'folder', path: testOnly } },
+    });
   });
 });

@@ -15,11 +15,18 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 function sink() {
   const out: string[] = [];
-  return { isTTY: false, write: (t: string) => { out.push(t); }, text: () => out.join('') };
+  return {
+    isTTY: false,
+    write: (t: string) => {
+      out.push(t);
+    },
+    text: () => out.join(''),
+  };
 }
 
 async function run(argv: string[]): Promise<void> {
-  const stdout = sink(); const stderr = sink();
+  const stdout = sink();
+  const stderr = sink();
   const code = await main(argv, { stdout, stderr });
   expect(code, `${argv[0]} failed: ${stderr.text()}`).toBe(0);
 }
@@ -28,12 +35,26 @@ describe('CLI handlers free their tensors', () => {
   it('leaves the tensor count flat across zoo, invert, meta-train, evaluate and reproduce --estimate, run twice', async () => {
     const config = path.join(tmp, 'micro.json');
     fs.writeFileSync(config, JSON.stringify(MICRO));
-    const zoo = path.join(tmp, 'zoo'); const surrogates = path.join(tmp, 'surrogates'); const meta = path.join(tmp, 'meta');
+    const zoo = path.join(tmp, 'zoo');
+    const surrogates = path.join(tmp, 'surrogates');
+    const meta = path.join(tmp, 'meta');
     const commands = [
       ['zoo', '--config', config, '--out', zoo],
       ['invert', '--config', config, '--zoo', zoo, '--out', surrogates],
       ['meta-train', '--config', config, '--zoo', zoo, '--surrogates', surrogates, '--out', meta, '--no-resume'],
-      ['evaluate', '--config', config, '--zoo', zoo, '--meta', path.join(meta, 'meta-lora.safetensors'), '--methods', 'nn,lora-recycle,linear-probe', '--out', path.join(tmp, 'metrics.json')],
+      [
+        'evaluate',
+        '--config',
+        config,
+        '--zoo',
+        zoo,
+        '--meta',
+        path.join(meta, 'meta-lora.safetensors'),
+        '--methods',
+        'nn,lora-recycle,linear-probe',
+        '--out',
+        path.join(tmp, 'metrics.json'),
+      ],
       ['reproduce', '--estimate', '--from', path.join(__dirname, '..', '..', 'reports', 'quick.json'), '--out', path.join(tmp, 'reports')],
     ];
     for (let pass = 0; pass < 2; pass++) {

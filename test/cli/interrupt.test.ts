@@ -10,13 +10,19 @@ const root = path.join(__dirname, '..', '..');
 const launcher = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).scripts.cli as string;
 const command = launcher.replace('src/cli/main.ts', 'test/cli/fixtures/interrupt-cli.ts');
 
-interface Run { code: number | null; stdout: string; stderr: string }
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 /** Runs the fixture CLI in its own process group; with `interruptAfter`, Ctrl+C (SIGINT to the group) once that step is printed. */
 function runCli(out: string, steps: number, interruptAfter?: number, stepMs = 0): Promise<Run> {
   return new Promise((resolve) => {
     const child = spawn('sh', ['-c', `${command} meta-train --out ${out} --steps ${steps}`], {
-      cwd: root, detached: true, env: { ...process.env, STEP_MS: String(stepMs) },
+      cwd: root,
+      detached: true,
+      env: { ...process.env, STEP_MS: String(stepMs) },
     });
     let stdout = '';
     let stderr = '';
@@ -28,7 +34,9 @@ function runCli(out: string, steps: number, interruptAfter?: number, stepMs = 0)
         process.kill(-child.pid!, 'SIGINT'); // what the terminal does on Ctrl+C
       }
     });
-    child.stderr.on('data', (chunk) => { stderr += chunk; });
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
@@ -46,7 +54,9 @@ describe('Ctrl+C on the command line', () => {
     const stopped = await runCli(out, 12, 3, 400);
     // the shell in front may die of the SIGINT; the run itself must stop in order (the pipes close when it exits)
     const at = lastStep(stopped.stdout);
-    expect(stopped.stderr).toContain(`CancelledError: meta-train stopped after ${at} of 12 steps; state saved to ${path.join(out, 'meta-checkpoint.json')}`);
+    expect(stopped.stderr).toContain(
+      `CancelledError: meta-train stopped after ${at} of 12 steps; state saved to ${path.join(out, 'meta-checkpoint.json')}`,
+    );
     expect(at).toBeLessThan(12);
     expect(JSON.parse(fs.readFileSync(path.join(out, 'meta-checkpoint.json'), 'utf8')).step).toBe(at); // the interrupt step, no periodic checkpoint was due
 
@@ -65,7 +75,18 @@ describe('interruptListener', () => {
     const written: string[] = [];
     const exits: number[] = [];
     let time = 1000;
-    const listener = interruptListener(controller, { isTTY: false, write: (t: string) => { written.push(t); return true; } } as never, (code) => exits.push(code), () => time);
+    const listener = interruptListener(
+      controller,
+      {
+        isTTY: false,
+        write: (t: string) => {
+          written.push(t);
+          return true;
+        },
+      } as never,
+      (code) => exits.push(code),
+      () => time,
+    );
     listener();
     expect(controller.signal.aborted).toBe(true);
     time += 50;

@@ -23,7 +23,9 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 function cli(args: string[]) {
   const child = spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-    encoding: 'utf8', timeout: 120_000, env: { ...process.env, LORA_RECYCLE_BACKEND: 'cpu' },
+    encoding: 'utf8',
+    timeout: 120_000,
+    env: { ...process.env, LORA_RECYCLE_BACKEND: 'cpu' },
   });
   return { status: child.status, output: `${child.stdout}${child.stderr}` };
 }

@@ -69,14 +69,17 @@ describe('progressBar ETA', () => {
 
   it('starts afresh when a run restarts at or before its last step (a resume)', () => {
     const bar = timed();
-    bar.at(0, 1); bar.at(1, 2); bar.at(2, 3);
+    bar.at(0, 1);
+    bar.at(1, 2);
+    bar.at(2, 3);
     expect(bar.at(1000, 3)).toBe('--');
     expect(bar.at(1001, 4)).toBe('6s');
   });
 
   it('starts afresh when a run of the same name has a different length', () => {
     const bar = timed();
-    bar.at(0, 1); bar.at(1, 2);
+    bar.at(0, 1);
+    bar.at(1, 2);
     expect(bar.at(500, 3, 100)).toBe('--');
     expect(bar.at(503, 4, 100)).toBe('4m48s'); // 3 s/step, 96 to go
   });

@@ -19,10 +19,15 @@ beforeAll(async () => {
   process.env.LORA_RECYCLE_DATA_DIR = path.join(tmp, 'cache');
   folder = path.join(tmp, 'shapes');
   const colour = (split: number, c: number): Rgb => [(37 * c + 90 * split) % 256, (91 * c) % 256, (53 * c + 20 * split) % 256];
-  for (const [s, split, classes] of [[0, 'base', 10], [1, 'validation', 5], [2, 'novel', 5]] as const) {
+  for (const [s, split, classes] of [
+    [0, 'base', 10],
+    [1, 'validation', 5],
+    [2, 'novel', 5],
+  ] as const) {
     for (let c = 0; c < classes; c++) {
       // images of a class differ in size (so in the crop the loader takes), not only in name
-      for (let i = 0; i < 4; i++) await writeImage(path.join(folder, split, `${split}-${c}`, `${i}.png`), colour(s, c), { width: 12 + 3 * i, height: 10 + i });
+      for (let i = 0; i < 4; i++)
+        await writeImage(path.join(folder, split, `${split}-${c}`, `${i}.png`), colour(s, c), { width: 12 + 3 * i, height: 10 + i });
     }
   }
 }, 120_000);
@@ -33,14 +38,27 @@ afterAll(() => {
 });
 
 describe('reproduce --data <image folder>', () => {
-  it('runs the quick profile in the folder\'s domain and reports its headline and gates', async () => {
-    const config = microConfig({ zoo: { shots: 2, heldOut: 1 }, evaluation: { sets: ['folder-novel'] }, baselines: { methods: ['nn', 'uniform-nn', 'lora-recycle'] } });
+  it("runs the quick profile in the folder's domain and reports its headline and gates", async () => {
+    const config = microConfig({
+      zoo: { shots: 2, heldOut: 1 },
+      evaluation: { sets: ['folder-novel'] },
+      baselines: { methods: ['nn', 'uniform-nn', 'lora-recycle'] },
+    });
     const configPath = path.join(tmp, 'micro.json');
     fs.writeFileSync(configPath, JSON.stringify(config));
     const outDir = path.join(tmp, 'reports');
     const out: string[] = [];
-    const sink = { isTTY: false, write: (t: string) => { out.push(t); return true; } };
-    const code = await main(['reproduce', '--profile', 'quick', '--config', configPath, '--data', folder, '--out', outDir, '--work', path.join(tmp, 'work')], { stdout: sink, stderr: sink });
+    const sink = {
+      isTTY: false,
+      write: (t: string) => {
+        out.push(t);
+        return true;
+      },
+    };
+    const code = await main(
+      ['reproduce', '--profile', 'quick', '--config', configPath, '--data', folder, '--out', outDir, '--work', path.join(tmp, 'work')],
+      { stdout: sink, stderr: sink },
+    );
     expect(code, out.join('')).toBe(0);
     const report = JSON.parse(fs.readFileSync(path.join(outDir, 'quick-folder.json'), 'utf8')) as ReproductionReport;
     expect(report.headline).toMatchObject({ set: 'folder-novel', shots: 1 });
@@ -51,12 +69,21 @@ describe('reproduce --data <image folder>', () => {
     expectReportRecomputes(report);
   }, 600_000);
 
-  it('runs from a configuration file naming the folder as data.main, through the library\'s own ports (no --data)', async () => {
-    const config = microConfig({ data: { main: { loader: 'folder', path: folder } }, zoo: { size: 2, shots: 2, heldOut: 1 }, evaluation: { sets: ['folder-novel'] }, baselines: { methods: ['nn', 'lora-recycle'] } });
+  it("runs from a configuration file naming the folder as data.main, through the library's own ports (no --data)", async () => {
+    const config = microConfig({
+      data: { main: { loader: 'folder', path: folder } },
+      zoo: { size: 2, shots: 2, heldOut: 1 },
+      evaluation: { sets: ['folder-novel'] },
+      baselines: { methods: ['nn', 'lora-recycle'] },
+    });
     const configPath = path.join(tmp, 'folder-main.json');
     fs.writeFileSync(configPath, JSON.stringify(config));
     const ports = createPorts();
-    const report = await reproduce('quick', ports, { configPath, outDir: path.join(tmp, 'reports-lib'), workDir: path.join(tmp, 'work-lib') });
+    const report = await reproduce('quick', ports, {
+      configPath,
+      outDir: path.join(tmp, 'reports-lib'),
+      workDir: path.join(tmp, 'work-lib'),
+    });
     ports.dispose();
     expect(report.table23.map((b) => `${b.set}/${b.shots}`)).toEqual(['folder-novel/1']);
     expect(report.notes.join(' ')).toContain('selected on the folder-validation episodes');

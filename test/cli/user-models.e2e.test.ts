@@ -40,8 +40,17 @@ const RUN_CONFIG = {
   zoo: { size: 2, ways: 3, shots: 1, steps: 1, learningRate: 0.001, rank: 2 },
   inversion: { steps: 4, shots: 1, queries: 2, learningRate: 0.25, priorWeight: 0.01, pruning: {}, pruneStartFraction: 0.25 },
   metaTraining: {
-    steps: 3, shots: 1, queries: 2, interpolatedFraction: 0.5, distance: 'euclidean', validateEvery: 3, checkpointEvery: 3,
-    validationEpisodes: 2, flip: true, rank: 2, targets: ['q', 'v'],
+    steps: 3,
+    shots: 1,
+    queries: 2,
+    interpolatedFraction: 0.5,
+    distance: 'euclidean',
+    validateEvery: 3,
+    checkpointEvery: 3,
+    validationEpisodes: 2,
+    flip: true,
+    rank: 2,
+    targets: ['q', 'v'],
   },
   evaluation: { episodes: 2, ways: 3, shots: [1], queries: 2, sets: [], seed: 5 },
   baselines: { methods: ['nn'], episodes: 2, tuningSteps: 1, learningRate: 0.001, fullTuningSteps: 1, fullLearningRate: 0.0001 },
@@ -61,11 +70,24 @@ const at = (...parts: string[]) => path.join(tmp, ...parts);
 function python(...args: string[]): void {
   try {
     execFileSync(VENV_PYTHON, [SCRIPT, ...args], {
-      cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'], timeout: 120_000,
-      env: { ...process.env, HF_HUB_OFFLINE: '1', TRANSFORMERS_OFFLINE: '1', HF_HUB_DISABLE_TELEMETRY: '1', TQDM_DISABLE: '1', PYTHONWARNINGS: 'ignore' },
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      timeout: 120_000,
+      env: {
+        ...process.env,
+        HF_HUB_OFFLINE: '1',
+        TRANSFORMERS_OFFLINE: '1',
+        HF_HUB_DISABLE_TELEMETRY: '1',
+        TQDM_DISABLE: '1',
+        PYTHONWARNINGS: 'ignore',
+      },
     });
   } catch (error) {
-    const stderr = String((error as { stderr?: Buffer }).stderr ?? '').trim().split('\n').slice(-15).join('\n');
+    const stderr = String((error as { stderr?: Buffer }).stderr ?? '')
+      .trim()
+      .split('\n')
+      .slice(-15)
+      .join('\n');
     throw new Error(`${SCRIPT} ${args[0]} failed (${(error as Error).message.split('\n')[0]}):\n${stderr}`);
   }
 }
@@ -74,12 +96,17 @@ function python(...args: string[]): void {
 function cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(LAUNCHER[0], [...LAUNCHER.slice(1), ...args], {
-      cwd: REPO_ROOT, env: { ...process.env, LORA_RECYCLE_DATA_DIR: at('data-cache'), LORA_RECYCLE_PARALLEL: 'in-process' },
+      cwd: REPO_ROOT,
+      env: { ...process.env, LORA_RECYCLE_DATA_DIR: at('data-cache'), LORA_RECYCLE_PARALLEL: 'in-process' },
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk) => { stdout += chunk; });
-    child.stderr.on('data', (chunk) => { stderr += chunk; });
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
@@ -93,7 +120,12 @@ function expectSuccess(run: { code: number | null; stdout: string; stderr: strin
  * colour of its own, every image with its own texture.
  */
 async function writeImageFolder(root: string): Promise<void> {
-  const colours = [[220, 40, 40], [40, 200, 60], [40, 80, 230], [230, 200, 30]];
+  const colours = [
+    [220, 40, 40],
+    [40, 200, 60],
+    [40, 80, 230],
+    [230, 200, 30],
+  ];
   for (const split of ['validation', 'novel']) {
     for (const [c, colour] of colours.entries()) {
       const dir = path.join(root, split, `${split}-${c}`);
@@ -101,9 +133,12 @@ async function writeImageFolder(root: string): Promise<void> {
       for (let i = 0; i < 4; i++) {
         const pixels = Buffer.alloc(32 * 32 * 3);
         for (let p = 0; p < 32 * 32; p++) {
-          for (let ch = 0; ch < 3; ch++) pixels[3 * p + ch] = Math.max(0, Math.min(255, colour[ch] + ((p * 7 + i * 13 + ch * 5) % 41) - 20));
+          for (let ch = 0; ch < 3; ch++)
+            pixels[3 * p + ch] = Math.max(0, Math.min(255, colour[ch] + ((p * 7 + i * 13 + ch * 5) % 41) - 20));
         }
-        await sharp(pixels, { raw: { width: 32, height: 32, channels: 3 } }).png().toFile(path.join(dir, `${i}.png`));
+        await sharp(pixels, { raw: { width: 32, height: 32, channels: 3 } })
+          .png()
+          .toFile(path.join(dir, `${i}.png`));
       }
     }
   }
@@ -142,20 +177,49 @@ describe.skipIf(venvMissing !== null)('your own CLIP backbone and PEFT LoRAs thr
 
   it('meta-trains on the surrogates, validating on the image folder, and writes the meta-LoRA as a file and as a PEFT directory for a CLIPVisionModel', async () => {
     const run = await cli(
-      'meta-train', '--config', at('run.json'), '--backbone', at('clip'), '--zoo', at('loras'), '--surrogates', at('surrogates'),
-      '--data', at('images'), '--out', at('meta'),
+      'meta-train',
+      '--config',
+      at('run.json'),
+      '--backbone',
+      at('clip'),
+      '--zoo',
+      at('loras'),
+      '--surrogates',
+      at('surrogates'),
+      '--data',
+      at('images'),
+      '--out',
+      at('meta'),
     );
     expectSuccess(run);
-    expect(run.stdout).toMatch(/meta-train: 3 steps, .* best validation [\d.]+ % at step 3 -> .*meta-lora\.safetensors \(PEFT adapter: .*meta-lora-peft\)/);
+    expect(run.stdout).toMatch(
+      /meta-train: 3 steps, .* best validation [\d.]+ % at step 3 -> .*meta-lora\.safetensors \(PEFT adapter: .*meta-lora-peft\)/,
+    );
     const config = JSON.parse(fs.readFileSync(at('meta', 'meta-lora-peft', 'adapter_config.json'), 'utf8'));
     expect(config).toMatchObject({ peft_type: 'LORA', r: 2, base_model_name_or_path: at('clip') });
-    expect(config.target_modules).toEqual(['encoder.layers.0.self_attn.q_proj', 'encoder.layers.0.self_attn.v_proj', 'encoder.layers.1.self_attn.q_proj', 'encoder.layers.1.self_attn.v_proj']);
+    expect(config.target_modules).toEqual([
+      'encoder.layers.0.self_attn.q_proj',
+      'encoder.layers.0.self_attn.v_proj',
+      'encoder.layers.1.self_attn.q_proj',
+      'encoder.layers.1.self_attn.v_proj',
+    ]);
   });
 
   it('evaluates NN and the meta-LoRA read from its PEFT directory on novel episodes of the image folder', async () => {
     const run = await cli(
-      'evaluate', '--config', at('run.json'), '--backbone', at('clip'), '--meta', at('meta', 'meta-lora-peft'),
-      '--methods', 'nn,lora-recycle', '--data', at('images'), '--out', at('metrics.json'),
+      'evaluate',
+      '--config',
+      at('run.json'),
+      '--backbone',
+      at('clip'),
+      '--meta',
+      at('meta', 'meta-lora-peft'),
+      '--methods',
+      'nn,lora-recycle',
+      '--data',
+      at('images'),
+      '--out',
+      at('metrics.json'),
     );
     expectSuccess(run);
     const metrics = JSON.parse(fs.readFileSync(at('metrics.json'), 'utf8'));
@@ -169,13 +233,13 @@ describe.skipIf(venvMissing !== null)('your own CLIP backbone and PEFT LoRAs thr
     }
   });
 
-  it('runs PyTorch on the same files once: the meta-LoRA through peft, each LoRA\'s teacher on its surrogates', () => {
+  it("runs PyTorch on the same files once: the meta-LoRA through peft, each LoRA's teacher on its surrogates", () => {
     const teachers = Object.keys(CLASSES).flatMap((id) => [at('loras', id), at('surrogates', id, 'surrogate.safetensors')]);
     python('verify', at('clip'), at('meta', 'meta-lora-peft'), at('pytorch'), ...teachers);
     expect(fs.readdirSync(at('pytorch')).sort()).toEqual(['lora-a-teacher.safetensors', 'lora-b-teacher.safetensors', 'meta.safetensors']);
   });
 
-  it('reads the CLIP folder, the PEFT adapters and their heads as PyTorch does: the teachers\' probabilities on the surrogates agree', () => {
+  it("reads the CLIP folder, the PEFT adapters and their heads as PyTorch does: the teachers' probabilities on the surrogates agree", () => {
     const { config, weights } = loadHfClipVision(at('clip'));
     const backbone = new VisionTransformer(config, weights);
     expect(config.projectionDim).toBe(config.width); // a CLIPVisionModel: f(x) is the pooler_output
@@ -184,7 +248,9 @@ describe.skipIf(venvMissing !== null)('your own CLIP backbone and PEFT LoRAs thr
       const expected = tensorOf(readSafetensors(at('pytorch', `${id}-teacher.safetensors`)).tensors.get('probabilities')!);
       const { teacher } = loadTeacher(at('loras', id), config);
       const pixels = tensorOf(readSafetensors(surrogates).tensors.get('pixels')!) as tf.Tensor4D;
-      const found = tf.tidy(() => tf.softmax(teacher.head.apply(backbone.forward(normalizeImages(pixels), { adapter: teacher.adapter }).features)));
+      const found = tf.tidy(() =>
+        tf.softmax(teacher.head.apply(backbone.forward(normalizeImages(pixels), { adapter: teacher.adapter }).features)),
+      );
       expect(maxAbsDiff(found, expected)).toBeLessThan(OUTPUT_TOLERANCE);
       tf.dispose([expected, pixels, found]);
       teacher.dispose();
@@ -195,13 +261,18 @@ describe.skipIf(venvMissing !== null)('your own CLIP backbone and PEFT LoRAs thr
   it('the exported meta-LoRA loads in peft with every factor, the same values and scale, and the same adapted outputs', () => {
     const loaded = readSafetensors(at('pytorch', 'meta.safetensors')).tensors;
     const record = loadLoraFile(at('meta', 'meta-lora.safetensors')); // the meta-LoRA as meta-train saved it
-    const ours = new Map<string, tf.Tensor>(record.parameters.factors.flatMap((f): [string, tf.Tensor][] => [
-      [`${siteKey(f.site)} A`, tf.transpose(f.a)], [`${siteKey(f.site)} B`, tf.transpose(f.b)], // PEFT layouts: A [r, in], B [out, r]
-    ]));
-    const peft = new Map<string, SafetensorsEntry>([...loaded].flatMap(([name, entry]): [string, SafetensorsEntry][] => {
-      const parsed = parsePeftFactorName(name);
-      return parsed ? [[`${siteKey(parsed.site)} ${parsed.factor}`, entry]] : [];
-    }));
+    const ours = new Map<string, tf.Tensor>(
+      record.parameters.factors.flatMap((f): [string, tf.Tensor][] => [
+        [`${siteKey(f.site)} A`, tf.transpose(f.a)],
+        [`${siteKey(f.site)} B`, tf.transpose(f.b)], // PEFT layouts: A [r, in], B [out, r]
+      ]),
+    );
+    const peft = new Map<string, SafetensorsEntry>(
+      [...loaded].flatMap(([name, entry]): [string, SafetensorsEntry][] => {
+        const parsed = parsePeftFactorName(name);
+        return parsed ? [[`${siteKey(parsed.site)} ${parsed.factor}`, entry]] : [];
+      }),
+    );
     expect([...peft.keys()].sort()).toEqual([...ours.keys()].sort());
     for (const [key, tensor] of ours) {
       expect(Array.from(toFloat32(peft.get(key)!)), key).toEqual(Array.from(tensor.dataSync()));

@@ -24,7 +24,9 @@ beforeAll(async () => {
   zooDir = path.join(tmp, 'zoo');
   const backbone = VisionTransformer.random(ZOO_TEST_VIT, 3);
   const base = syntheticDataset([6, 6, 6, 6, 6, 6], 'base', 8);
-  (await buildZoo(backbone, base, zooDir, { size: 2, ways: 5, shots: 1, heldOut: 1, rank: 2, steps: 1, learningRate: 0.01, seed: 1 })).dispose();
+  (
+    await buildZoo(backbone, base, zooDir, { size: 2, ways: 5, shots: 1, heldOut: 1, rank: 2, steps: 1, learningRate: 0.01, seed: 1 })
+  ).dispose();
   backbone.dispose();
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -34,30 +36,49 @@ function fakePorts(inverted: string[]): PipelinePorts {
   const novel = syntheticDataset([4, 4, 4, 4, 4, 4], 'novel', 8);
   return {
     loadBackbone: async () => VisionTransformer.random(ZOO_TEST_VIT, 3), // the zoo's backbone (same seed, same fingerprint)
-    zoo: async () => { throw new Error('the zoo port builds or extends a zoo; a command that reads one must not call it'); },
-    invert: async (_backbone, _zoo, entries, _config, _pruning, out, control) => entries.map((entry) => {
-      if (control.signal?.aborted) throw new CancelledError(`inversion of ${entry.id} stopped after 0 of 1 steps; nothing saved`); // as invertLora
-      inverted.push(entry.id);
-      const set: RecordedSurrogateSet = {
-        images: tf.zeros([1, 8, 8, 3]), pixels: tf.zeros([1, 8, 8, 3]), masks: null, targets: [0], keptPatches: null,
-        teacher: { adapter: { dispose: () => undefined } as never, head: entry.head! },
-        record: {
-          teacherLora: entry.id, classNames: entry.classIds, targetConfidence: [1], maxConfidence: [1], teacherPredictions: [0],
-          steps: 1, totalSteps: 1, iterationsPerSecond: 1, history: [],
-        },
-      };
-      writeSurrogateSet(path.join(out, entry.id), set); // as the real port's jobs do
-      return set;
-    }),
-    realImages: async () => { throw new Error('no command reads real zoo images'); },
-    episodes: async (_set, shape, count, seed) => episodeSource(novel, sampleEpisodes(novel, 'novel', { ...shape, count, seed }), normalizeImages),
+    zoo: async () => {
+      throw new Error('the zoo port builds or extends a zoo; a command that reads one must not call it');
+    },
+    invert: async (_backbone, _zoo, entries, _config, _pruning, out, control) =>
+      entries.map((entry) => {
+        if (control.signal?.aborted) throw new CancelledError(`inversion of ${entry.id} stopped after 0 of 1 steps; nothing saved`); // as invertLora
+        inverted.push(entry.id);
+        const set: RecordedSurrogateSet = {
+          images: tf.zeros([1, 8, 8, 3]),
+          pixels: tf.zeros([1, 8, 8, 3]),
+          masks: null,
+          targets: [0],
+          keptPatches: null,
+          teacher: { adapter: { dispose: () => undefined } as never, head: entry.head! },
+          record: {
+            teacherLora: entry.id,
+            classNames: entry.classIds,
+            targetConfidence: [1],
+            maxConfidence: [1],
+            teacherPredictions: [0],
+            steps: 1,
+            totalSteps: 1,
+            iterationsPerSecond: 1,
+            history: [],
+          },
+        };
+        writeSurrogateSet(path.join(out, entry.id), set); // as the real port's jobs do
+        return set;
+      }),
+    realImages: async () => {
+      throw new Error('no command reads real zoo images');
+    },
+    episodes: async (_set, shape, count, seed) =>
+      episodeSource(novel, sampleEpisodes(novel, 'novel', { ...shape, count, seed }), normalizeImages),
     dispose: () => undefined,
   };
 }
 
 async function run(command: string, args: string[], inverted: string[] = []): Promise<string[]> {
   const printed: string[] = [];
-  const values = Object.fromEntries(args.map((a, i) => (a.startsWith('--') ? [a.slice(2), args[i + 1]] : null)).filter((e): e is [string, string] => e !== null));
+  const values = Object.fromEntries(
+    args.map((a, i) => (a.startsWith('--') ? [a.slice(2), args[i + 1]] : null)).filter((e): e is [string, string] => e !== null),
+  );
   await makeHandlers(() => fakePorts(inverted))[command](values, { print: (t) => printed.push(t) });
   return printed;
 }
@@ -78,24 +99,39 @@ describe('commands that read a zoo use it as it is', () => {
   it('meta-train loads the zoo without extending it (then needs surrogates)', async () => {
     const empty = fs.mkdtempSync(path.join(tmp, 'none-'));
     const printed: string[] = [];
-    await expect(makeHandlers(() => fakePorts([]))['meta-train'](
-      { config: tinyConfig, zoo: zooDir, surrogates: empty, out: path.join(tmp, 'meta') }, { print: (t) => printed.push(t) },
-    )).rejects.toThrow(MissingResourceError);
+    await expect(
+      makeHandlers(() => fakePorts([]))['meta-train'](
+        { config: tinyConfig, zoo: zooDir, surrogates: empty, out: path.join(tmp, 'meta') },
+        { print: (t) => printed.push(t) },
+      ),
+    ).rejects.toThrow(MissingResourceError);
     expect(printed.filter((l) => sizeLine.test(l))).toHaveLength(1);
     expect(readZooManifest(zooDir)!.entries).toHaveLength(2);
   });
 
   it('evaluate runs on the zoo as it is', async () => {
     const out = path.join(tmp, 'metrics.json');
-    const printed = await run('evaluate', ['--config', tinyConfig, '--zoo', zooDir, '--methods', 'uniform-nn', '--episodes', '1', '--out', out]);
+    const printed = await run('evaluate', [
+      '--config',
+      tinyConfig,
+      '--zoo',
+      zooDir,
+      '--methods',
+      'uniform-nn',
+      '--episodes',
+      '1',
+      '--out',
+      out,
+    ]);
     expect(printed.filter((l) => sizeLine.test(l))).toHaveLength(1);
     expect(JSON.parse(fs.readFileSync(out, 'utf8')).results[0]).toMatchObject({ method: 'uniform-nn', n: 1 });
     expect(readZooManifest(zooDir)!.entries).toHaveLength(2);
   });
 
   it('names the missing zoo instead of building one', async () => {
-    await expect(run('invert', ['--config', tinyConfig, '--zoo', path.join(tmp, 'nothing'), '--out', path.join(tmp, 's2')]))
-      .rejects.toThrow(/holds no LoRA zoo: no zoo\.json/);
+    await expect(
+      run('invert', ['--config', tinyConfig, '--zoo', path.join(tmp, 'nothing'), '--out', path.join(tmp, 's2')]),
+    ).rejects.toThrow(/holds no LoRA zoo: no zoo\.json/);
     expect(fs.existsSync(path.join(tmp, 'nothing'))).toBe(false);
   });
 });
@@ -105,9 +141,15 @@ describe('invert interrupted', () => {
     const controller = new AbortController();
     const ports = fakePorts([]);
     const invertOne = ports.invert;
-    ports.invert = async (...args) => { controller.abort(); return invertOne(...args); }; // Ctrl+C during the first inversion
+    ports.invert = async (...args) => {
+      controller.abort();
+      return invertOne(...args);
+    }; // Ctrl+C during the first inversion
     const out = path.join(tmp, 'stopped');
-    const stopped = makeHandlers(() => ports).invert({ config: tinyConfig, zoo: zooDir, out }, { print: () => undefined, signal: controller.signal });
+    const stopped = makeHandlers(() => ports).invert(
+      { config: tinyConfig, zoo: zooDir, out },
+      { print: () => undefined, signal: controller.signal },
+    );
     await expect(stopped).rejects.toThrow(CancelledError);
     expect(fs.existsSync(path.join(out, 'lora-0000'))).toBe(false);
   });

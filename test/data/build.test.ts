@@ -31,8 +31,12 @@ describe('data build', () => {
   });
 
   it('rejects option values that are not positive integers', async () => {
-    await expect(loadEmojiDataset({ limit: 0, cacheDir: tempDir() })).rejects.toThrow(/loadEmojiDataset: limit must be a positive integer, found 0/);
-    await expect(loadGlyphDataset({ size: 31.5, cacheDir: tempDir() })).rejects.toThrow(/loadGlyphDataset: size must be a positive integer, found 31.5/);
+    await expect(loadEmojiDataset({ limit: 0, cacheDir: tempDir() })).rejects.toThrow(
+      /loadEmojiDataset: limit must be a positive integer, found 0/,
+    );
+    await expect(loadGlyphDataset({ size: 31.5, cacheDir: tempDir() })).rejects.toThrow(
+      /loadGlyphDataset: size must be a positive integer, found 31.5/,
+    );
   });
 });
 
@@ -43,10 +47,15 @@ function baseCopies(dataset: StoreDataset): string[] {
   for (const c of dataset.classes.filter((c) => TRAINING_SPLITS.includes(c.split))) {
     for (const r of dataset.imagesOf(c.id)) base.set(`${r.source} ${hash(dataset.pixels(r))}`, c.name);
   }
-  return dataset.classes.filter((c) => !TRAINING_SPLITS.includes(c.split)).flatMap((c) => dataset.imagesOf(c.id)
-    .map((r) => base.get(`${r.source} ${hash(dataset.pixels(r))}`))
-    .filter((name): name is string => name !== undefined)
-    .map((name) => `${c.name} (${c.split}) = ${name} (base)`));
+  return dataset.classes
+    .filter((c) => !TRAINING_SPLITS.includes(c.split))
+    .flatMap((c) =>
+      dataset
+        .imagesOf(c.id)
+        .map((r) => base.get(`${r.source} ${hash(dataset.pixels(r))}`))
+        .filter((name): name is string => name !== undefined)
+        .map((name) => `${c.name} (${c.split}) = ${name} (base)`),
+    );
 }
 
 function expectSplitsDisjoint(dataset: StoreDataset, splits: string[]): void {
@@ -88,18 +97,20 @@ describe('withoutBaseCopies', () => {
       { id: 'm', name: 'm', split: 'novel' as const },
     ];
     const images = [
-      { classId: 'b', source: 'x', pixels: px(1) }, { classId: 'b', source: 'y', pixels: px(2) },
+      { classId: 'b', source: 'x', pixels: px(1) },
+      { classId: 'b', source: 'y', pixels: px(2) },
       { classId: 'n', source: 'x', pixels: px(1) }, // copy of b by x: dropped
       { classId: 'n', source: 'y', pixels: px(1) }, // same pixels, other source: kept
       { classId: 'n', source: 'z', pixels: px(3) },
-      { classId: 'm', source: 'x', pixels: px(1) }, { classId: 'm', source: 'y', pixels: px(4) }, // left with 1 < 2
+      { classId: 'm', source: 'x', pixels: px(1) },
+      { classId: 'm', source: 'y', pixels: px(4) }, // left with 1 < 2
     ];
     const kept = withoutBaseCopies(classes, images, 2);
     expect(kept.classes.map((c) => c.id)).toEqual(['b', 'n']);
     expect(kept.images.map((i) => `${i.classId}/${i.source}`)).toEqual(['b/x', 'b/y', 'n/y', 'n/z']);
   });
 
-  it('guards against copies of the backbone\'s pretraining images too, and keeps training splits whole', () => {
+  it("guards against copies of the backbone's pretraining images too, and keeps training splits whole", () => {
     const classes = [
       { id: 'p', name: 'p', split: 'pretrain' as const },
       { id: 'b', name: 'b', split: 'base' as const },

@@ -26,7 +26,10 @@ function file(name: string, bytes: Buffer | string): string {
 }
 
 describe('readIdx', () => {
-  const images = idx([2, 3, 3], new Uint8Array(18).map((_, i) => i));
+  const images = idx(
+    [2, 3, 3],
+    new Uint8Array(18).map((_, i) => i),
+  );
 
   it('reads plain and gzipped files', () => {
     expect(readIdx(file('ok', images))).toEqual({ dims: [2, 3, 3], data: new Uint8Array(18).map((_, i) => i) });
@@ -64,30 +67,43 @@ describe('MNIST-style loaders', () => {
   it('reject a truncated image file and labels out of range', async () => {
     file('mnist-cut/t10k-images-idx3-ubyte', idx([3, 28, 28], grey).subarray(0, 1000));
     file('mnist-cut/t10k-labels-idx1-ubyte', idx([3], new Uint8Array([1, 2, 3])));
-    await expect(loadMnist({ sourceDir: path.join(dir, 'mnist-cut'), cacheDir: path.join(dir, 'cache-cut') })).rejects.toThrow(/t10k-images-idx3-ubyte: IDX dimensions \[3,28,28\] need 2352 data bytes, found 984/);
+    await expect(loadMnist({ sourceDir: path.join(dir, 'mnist-cut'), cacheDir: path.join(dir, 'cache-cut') })).rejects.toThrow(
+      /t10k-images-idx3-ubyte: IDX dimensions \[3,28,28\] need 2352 data bytes, found 984/,
+    );
     file('mnist-label/t10k-images-idx3-ubyte', idx([3, 28, 28], grey));
     file('mnist-label/t10k-labels-idx1-ubyte', idx([3], new Uint8Array([1, 12, 3])));
-    await expect(loadMnist({ sourceDir: path.join(dir, 'mnist-label'), cacheDir: path.join(dir, 'cache-label') })).rejects.toThrow(/label 12 at 1 is not a class 0\.\.9/);
+    await expect(loadMnist({ sourceDir: path.join(dir, 'mnist-label'), cacheDir: path.join(dir, 'cache-label') })).rejects.toThrow(
+      /label 12 at 1 is not a class 0\.\.9/,
+    );
   });
 
   it('name the Debian package when Fashion-MNIST is not installed', async () => {
     const missing = path.join(dir, 'no-fashion-here');
     const load = loadFashionMnist({ sourceDir: missing, cacheDir: path.join(dir, 'cache-missing') });
     await expect(load).rejects.toThrow(MissingResourceError);
-    await expect(loadFashionMnist({ sourceDir: missing })).rejects.toThrow(/no-fashion-here; install it with: apt-get install dataset-fashion-mnist/);
+    await expect(loadFashionMnist({ sourceDir: missing })).rejects.toThrow(
+      /no-fashion-here; install it with: apt-get install dataset-fashion-mnist/,
+    );
   });
 });
 
 describe('image store', () => {
   const recipe = { set: 'tiny', version: 1 };
-  const build = (cacheDir: string) => writeStore(cacheDir, {
-    pixels: new Uint8Array(2 * 2 * 2 * 3).map((_, i) => i * 10),
-    index: {
-      name: 'tiny', imageSize: 2, recipe, licences: { s: 'CC0' },
-      classes: [{ id: 'a', name: 'a', split: 'base' }],
-      images: [{ classId: 'a', source: 's' }, { classId: 'a', source: 't' }],
-    },
-  });
+  const build = (cacheDir: string) =>
+    writeStore(cacheDir, {
+      pixels: new Uint8Array(2 * 2 * 2 * 3).map((_, i) => i * 10),
+      index: {
+        name: 'tiny',
+        imageSize: 2,
+        recipe,
+        licences: { s: 'CC0' },
+        classes: [{ id: 'a', name: 'a', split: 'base' }],
+        images: [
+          { classId: 'a', source: 's' },
+          { classId: 'a', source: 't' },
+        ],
+      },
+    });
 
   it('reads back what it wrote, and ignores a store of another recipe', () => {
     const cacheDir = path.join(dir, 'store-ok');
@@ -99,16 +115,32 @@ describe('image store', () => {
   });
 
   const corruptions: [string, (bin: string, json: string) => void, RegExp][] = [
-    ['a truncated pixel file', (bin) => fs.truncateSync(bin, 20), /tiny\.bin: holds 20 bytes, expected 24 \(2 images of 2×2×3\): truncated/],
-    ['a flipped pixel byte', (bin) => { const b = fs.readFileSync(bin); b[5] ^= 0xff; fs.writeFileSync(bin, b); }, /tiny\.bin: checksum does not match its index: corrupted/],
+    [
+      'a truncated pixel file',
+      (bin) => fs.truncateSync(bin, 20),
+      /tiny\.bin: holds 20 bytes, expected 24 \(2 images of 2×2×3\): truncated/,
+    ],
+    [
+      'a flipped pixel byte',
+      (bin) => {
+        const b = fs.readFileSync(bin);
+        b[5] ^= 0xff;
+        fs.writeFileSync(bin, b);
+      },
+      /tiny\.bin: checksum does not match its index: corrupted/,
+    ],
     ['a missing pixel file', (bin) => fs.rmSync(bin), /tiny\.bin: missing although its index exists/],
     ['a truncated index', (_, json) => fs.writeFileSync(json, fs.readFileSync(json, 'utf8').slice(0, 50)), /tiny\.json: not valid JSON/],
     ['an index of another format', (_, json) => fs.writeFileSync(json, '{"format": "x"}'), /tiny\.json: not an image-store index/],
-    ['an image of an unlisted class', (_, json) => {
-      const index = JSON.parse(fs.readFileSync(json, 'utf8'));
-      index.images[1].classId = 'zz';
-      fs.writeFileSync(json, JSON.stringify(index));
-    }, /tiny\.json: image 1 has no listed class/],
+    [
+      'an image of an unlisted class',
+      (_, json) => {
+        const index = JSON.parse(fs.readFileSync(json, 'utf8'));
+        index.images[1].classId = 'zz';
+        fs.writeFileSync(json, JSON.stringify(index));
+      },
+      /tiny\.json: image 1 has no listed class/,
+    ],
   ];
   for (const [what, corrupt, message] of corruptions) {
     it(`rejects ${what} with a FileFormatError`, () => {

@@ -3,7 +3,16 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { episodeSource, episodeTensors, loadEmojiDataset, loadEpisodes, sampleEpisodes, saveEpisodes, type EpisodeList, type StoreDataset } from '../../src/data';
+import {
+  episodeSource,
+  episodeTensors,
+  loadEmojiDataset,
+  loadEpisodes,
+  sampleEpisodes,
+  saveEpisodes,
+  type EpisodeList,
+  type StoreDataset,
+} from '../../src/data';
 import { ConfigError, FileFormatError } from '../../src/errors';
 import { evaluateEpisodeSource, flattenImages } from '../../src/evaluation';
 import { CLIP_MEAN, CLIP_STD, normalizeImages } from '../../src/model/preprocess';
@@ -61,7 +70,9 @@ describe('sampleEpisodes', () => {
 
   it('rejects too few classes and bad options with a ConfigError', () => {
     const dataset = syntheticDataset([3, 3, 1]);
-    expect(() => sampleEpisodes(dataset, 'novel', { ways: 3, shots: 1, queries: 1, count: 1, seed: 1 })).toThrow(/2 classes with at least K \+ 1 = 2 images, fewer than N = 3/);
+    expect(() => sampleEpisodes(dataset, 'novel', { ways: 3, shots: 1, queries: 1, count: 1, seed: 1 })).toThrow(
+      /2 classes with at least K \+ 1 = 2 images, fewer than N = 3/,
+    );
     expect(() => sampleEpisodes(dataset, 'novel', { ways: 2, shots: 0, queries: 1, count: 1, seed: 1 })).toThrow(ConfigError);
     expect(() => sampleEpisodes(dataset, 'novel', { ways: 2, shots: 1, queries: 1, count: 1, seed: -1 })).toThrow(/seed/);
   });
@@ -88,8 +99,16 @@ describe('sampleEpisodes', () => {
   });
 
   it('refuses disjointSources with a single source', () => {
-    const single = { ...syntheticDataset([4, 4]), imagesOf: (id: string) => syntheticDataset([4, 4]).imagesOf(id).map((r) => ({ ...r, source: 'only' })) };
-    expect(() => sampleEpisodes(single, 'novel', { ways: 2, shots: 1, queries: 1, count: 1, seed: 1, disjointSources: true })).toThrow(/at least 2 sources/);
+    const single = {
+      ...syntheticDataset([4, 4]),
+      imagesOf: (id: string) =>
+        syntheticDataset([4, 4])
+          .imagesOf(id)
+          .map((r) => ({ ...r, source: 'only' })),
+    };
+    expect(() => sampleEpisodes(single, 'novel', { ways: 2, shots: 1, queries: 1, count: 1, seed: 1, disjointSources: true })).toThrow(
+      /at least 2 sources/,
+    );
   });
 });
 
@@ -114,12 +133,55 @@ describe('episode files', () => {
     ['missing seed', (l) => ({ ...l, seed: undefined }), /seed must be an integer/],
     ['bad split', (l) => ({ ...l, split: 'train' }), /split must be one of/],
     ['no episodes', (l) => ({ ...l, episodes: [] }), /episodes must be a non-empty array/],
-    ['label out of range', (l) => { l.episodes[1].supportLabels[0] = 9; return l; }, /episodes\[1\]\.supportLabels\[0\] must be an integer in 0\.\.4/],
-    ['short support', (l) => { l.episodes[0].supportImages.pop(); return l; }, /episodes\[0\]: support must hold N·K = 5/],
-    ['image in support and query', (l) => { l.episodes[2].queryImages[0] = l.episodes[2].supportImages[0]; return l; }, /episodes\[2\]: image \d+ is in both support and query/],
-    ['query count disagrees', (l) => { const q = l.episodes[0].queriesPerClass; q[0] = q[0] > 1 ? q[0] - 1 : 2; return l; }, /class 0 has \d+ query images, its queriesPerClass says/],
-    ['non-integer image', (l) => { l.episodes[0].queryImages[0] = 1.5; return l; }, /episodes\[0\]\.queryImages\[0\] must be an integer/],
-    ['shared source', (l) => { l.episodes[0].querySources = [...l.episodes[0].querySources!, l.episodes[0].supportSources![0]]; return l; }, /is in both supportSources and querySources/],
+    [
+      'label out of range',
+      (l) => {
+        l.episodes[1].supportLabels[0] = 9;
+        return l;
+      },
+      /episodes\[1\]\.supportLabels\[0\] must be an integer in 0\.\.4/,
+    ],
+    [
+      'short support',
+      (l) => {
+        l.episodes[0].supportImages.pop();
+        return l;
+      },
+      /episodes\[0\]: support must hold N·K = 5/,
+    ],
+    [
+      'image in support and query',
+      (l) => {
+        l.episodes[2].queryImages[0] = l.episodes[2].supportImages[0];
+        return l;
+      },
+      /episodes\[2\]: image \d+ is in both support and query/,
+    ],
+    [
+      'query count disagrees',
+      (l) => {
+        const q = l.episodes[0].queriesPerClass;
+        q[0] = q[0] > 1 ? q[0] - 1 : 2;
+        return l;
+      },
+      /class 0 has \d+ query images, its queriesPerClass says/,
+    ],
+    [
+      'non-integer image',
+      (l) => {
+        l.episodes[0].queryImages[0] = 1.5;
+        return l;
+      },
+      /episodes\[0\]\.queryImages\[0\] must be an integer/,
+    ],
+    [
+      'shared source',
+      (l) => {
+        l.episodes[0].querySources = [...l.episodes[0].querySources!, l.episodes[0].supportSources![0]];
+        return l;
+      },
+      /is in both supportSources and querySources/,
+    ],
   ];
   for (const [what, corrupt, message] of broken) {
     it(`rejects an episode list with ${what}`, () => {
@@ -144,7 +206,7 @@ describe('episode files', () => {
 });
 
 describe('episode tensors', () => {
-  it('builds support and query tensors with their labels, the caller\'s transform applied to pixels in [0, 1]', () => {
+  it("builds support and query tensors with their labels, the caller's transform applied to pixels in [0, 1]", () => {
     const dataset = syntheticDataset([4, 5, 6]);
     const [episode] = sampleEpisodes(dataset, 'novel', { ways: 3, shots: 2, queries: 2, count: 1, seed: 3 }).episodes;
     const first = episode.supportImages[0] / 255; // synthetic image = its index / 255 everywhere

@@ -10,7 +10,9 @@ import type { RunEvent } from '../../src/progress/events';
 import { removeTemp, tempDir, writeClass } from './image-folder-fixtures';
 
 let tmp: string;
-beforeAll(() => { tmp = tempDir('image-folder-bad'); });
+beforeAll(() => {
+  tmp = tempDir('image-folder-bad');
+});
 afterAll(() => removeTemp(tmp));
 afterEach(() => vi.restoreAllMocks());
 
@@ -21,7 +23,8 @@ function fresh(): { root: string; cacheDir: string } {
   return { root: path.join(tmp, `root-${folders}`), cacheDir: path.join(tmp, `cache-${folders}`) };
 }
 
-const skippedOf = async (root: string, cacheDir: string) => summarizeDataset(await loadImageFolder(root, { size: 8, cacheDir })).folder!.skipped;
+const skippedOf = async (root: string, cacheDir: string) =>
+  summarizeDataset(await loadImageFolder(root, { size: 8, cacheDir })).folder!.skipped;
 
 describe('loadImageFolder skips what it cannot use and says so in the summary', () => {
   it('skips non-image, corrupt and truncated files, naming each, and keeps the rest of the class', async () => {
@@ -53,14 +56,21 @@ describe('loadImageFolder skips what it cannot use and says so in the summary', 
     const data = await loadImageFolder(root, { size: 8, cacheDir });
     expect(data.classes.map((c) => c.name)).toEqual(['kept']);
     const skipped = summarizeDataset(data).folder!.skipped.files;
-    expect(skipped.filter((s) => s.kind === 'empty-class').map((s) => s.path).sort()).toEqual(['broken', 'empty']);
+    expect(
+      skipped
+        .filter((s) => s.kind === 'empty-class')
+        .map((s) => s.path)
+        .sort(),
+    ).toEqual(['broken', 'empty']);
   });
 
   it('fails naming the folder when no class has a readable image', async () => {
     const { root, cacheDir } = fresh();
     fs.mkdirSync(path.join(root, 'a'), { recursive: true });
     fs.writeFileSync(path.join(root, 'a', 'x.png'), 'garbage');
-    await expect(loadImageFolder(root, { size: 8, cacheDir })).rejects.toThrow(/no class folder with a readable image .*a\/x\.png: cannot be decoded/);
+    await expect(loadImageFolder(root, { size: 8, cacheDir })).rejects.toThrow(
+      /no class folder with a readable image .*a\/x\.png: cannot be decoded/,
+    );
     expect(fs.readdirSync(cacheDir)).toEqual([]); // no store, no temporary file left
   });
 
@@ -85,14 +95,19 @@ describe('loadImageFolder skips what it cannot use and says so in the summary', 
     // as root, chmod does not deny reads: the file system's answer is simulated instead
     const readFile = fs.promises.readFile;
     vi.spyOn(fs.promises, 'readFile').mockImplementation(((p: string, ...rest: never[]) =>
-      String(p).endsWith(path.join('a', '1.png')) ? Promise.reject(denied(p)) : (readFile as (...a: unknown[]) => unknown)(p, ...rest)) as never);
+      String(p).endsWith(path.join('a', '1.png'))
+        ? Promise.reject(denied(p))
+        : (readFile as (...a: unknown[]) => unknown)(p, ...rest)) as never);
     const readdir = fs.promises.readdir;
     vi.spyOn(fs.promises, 'readdir').mockImplementation(((p: string, ...rest: never[]) =>
       String(p).endsWith('locked') ? Promise.reject(denied(p)) : (readdir as (...a: unknown[]) => unknown)(p, ...rest)) as never);
     const data = await loadImageFolder(root, { size: 8, cacheDir });
     expect(data.imagesOf('folder:a').map((r) => r.source)).toEqual(['a/0.png', 'a/2.png']);
     const skipped = summarizeDataset(data).folder!.skipped.files;
-    expect(skipped.map((s) => [s.path, s.kind])).toEqual([['a/locked', 'unreadable'], ['a/1.png', 'unreadable']]);
+    expect(skipped.map((s) => [s.path, s.kind])).toEqual([
+      ['a/locked', 'unreadable'],
+      ['a/1.png', 'unreadable'],
+    ]);
     expect(skipped[1].reason).toMatch(/permission denied; give read permission \(chmod a\+r\)/);
   });
 
@@ -113,7 +128,9 @@ describe('loadImageFolder refuses a folder whose splits contradict each other', 
     const { root, cacheDir } = fresh();
     await writeClass(path.join(root, 'base', 'cat'), 2, [255, 0, 0]);
     await writeClass(path.join(root, 'novel', 'cat'), 2, [255, 0, 0]);
-    await expect(loadImageFolder(root, { cacheDir })).rejects.toThrow(/class "cat" is in two splits \(base\/cat and novel\/cat\).*merge or rename/);
+    await expect(loadImageFolder(root, { cacheDir })).rejects.toThrow(
+      /class "cat" is in two splits \(base\/cat and novel\/cat\).*merge or rename/,
+    );
   });
 
   it('a class given two splits in splits.json', async () => {
@@ -133,7 +150,9 @@ describe('loadImageFolder refuses a folder whose splits contradict each other', 
     fs.writeFileSync(file, JSON.stringify({ cat: 'base', dog: 'novel', cow: 'novel' }));
     await expect(loadImageFolder(root, { cacheDir })).rejects.toThrow(/names class "cow", but .* has no folder "cow"/);
     fs.writeFileSync(file, JSON.stringify({ cat: 'base', dog: 'train' }));
-    await expect(loadImageFolder(root, { cacheDir })).rejects.toThrow(/class "dog" has split "train"; expected one of base, validation, novel, test/);
+    await expect(loadImageFolder(root, { cacheDir })).rejects.toThrow(
+      /class "dog" has split "train"; expected one of base, validation, novel, test/,
+    );
     fs.writeFileSync(file, '{"cat": ');
     await expect(loadImageFolder(root, { cacheDir })).rejects.toThrow(/not valid JSON/);
   });
@@ -165,8 +184,9 @@ describe('few images per class', () => {
     const data = await loadImageFolder(root, { size: 8, cacheDir });
     const list = sampleEpisodes(data, 'test', { ways: 2, shots: 1, queries: 1, count: 3, seed: 1 });
     expect(list.skippedClasses).toEqual(['folder:lonely']);
-    expect(() => sampleEpisodes(data, 'test', { ways: 3, shots: 1, queries: 1, count: 1, seed: 1 }))
-      .toThrow(/classes with too few images: lonely \(1\): add images to them, or lower K \(shots\) or N \(ways\)/);
+    expect(() => sampleEpisodes(data, 'test', { ways: 3, shots: 1, queries: 1, count: 1, seed: 1 })).toThrow(
+      /classes with too few images: lonely \(1\): add images to them, or lower K \(shots\) or N \(ways\)/,
+    );
   });
 });
 
@@ -179,7 +199,11 @@ describe('a large folder streams through in chunks', () => {
     const events: RunEvent[] = [];
     const data = await loadImageFolder(root, { size: 8, cacheDir, chunkSize: 3, onEvent: (e) => events.push(e) });
     expect(append.mock.calls.map(([pixels]) => pixels.byteLength / (8 * 8 * 3))).toEqual([3, 3, 1]);
-    expect(events.flatMap((e) => (e.kind === 'step' ? [[e.step, e.totalSteps]] : []))).toEqual([[3, 7], [6, 7], [7, 7]]);
+    expect(events.flatMap((e) => (e.kind === 'step' ? [[e.step, e.totalSteps]] : []))).toEqual([
+      [3, 7],
+      [6, 7],
+      [7, 7],
+    ]);
     expect(data.imageCount).toBe(7);
   });
 
@@ -187,7 +211,15 @@ describe('a large folder streams through in chunks', () => {
     const { root, cacheDir } = fresh();
     await writeClass(path.join(root, 'a'), 4, [255, 0, 0]);
     const controller = new AbortController();
-    const load = loadImageFolder(root, { size: 8, cacheDir, chunkSize: 2, signal: controller.signal, onEvent: (e) => { if (e.kind === 'step') controller.abort(); } });
+    const load = loadImageFolder(root, {
+      size: 8,
+      cacheDir,
+      chunkSize: 2,
+      signal: controller.signal,
+      onEvent: (e) => {
+        if (e.kind === 'step') controller.abort();
+      },
+    });
     await expect(load).rejects.toThrow(CancelledError);
     await expect(load).rejects.toThrow(/stopped after 2 of 4 images; nothing was saved/);
     expect(fs.readdirSync(cacheDir)).toEqual([]);

@@ -16,10 +16,16 @@ export function removeTemp(dir: string): void {
 }
 
 /** Writes a solid `width`×`height` image of `colour` (alpha in [0, 1]) as `file`, creating its folder. */
-export async function writeImage(file: string, colour: Rgb, options: { width?: number; height?: number; format?: ImageFormat; alpha?: number } = {}): Promise<void> {
+export async function writeImage(
+  file: string,
+  colour: Rgb,
+  options: { width?: number; height?: number; format?: ImageFormat; alpha?: number } = {},
+): Promise<void> {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const [r, g, b] = colour;
-  const image = sharp({ create: { width: options.width ?? 12, height: options.height ?? 8, channels: 4, background: { r, g, b, alpha: options.alpha ?? 1 } } });
+  const image = sharp({
+    create: { width: options.width ?? 12, height: options.height ?? 8, channels: 4, background: { r, g, b, alpha: options.alpha ?? 1 } },
+  });
   await image.toFormat(options.format ?? 'png').toFile(file);
 }
 

@@ -9,14 +9,20 @@ import type { RunEvent } from '../../src/progress/events';
 import { removeTemp, tempDir, writeClass, writeImage } from './image-folder-fixtures';
 
 let tmp: string;
-beforeAll(() => { tmp = tempDir('image-folder'); });
+beforeAll(() => {
+  tmp = tempDir('image-folder');
+});
 afterAll(() => removeTemp(tmp));
 
 /** Every file under `dir` with its size and mtime: equal before and after a load means the folder was only read. */
 function listing(dir: string): string[] {
-  return fs.readdirSync(dir, { recursive: true, withFileTypes: true })
+  return fs
+    .readdirSync(dir, { recursive: true, withFileTypes: true })
     .map((e) => path.join(e.parentPath, e.name))
-    .map((p) => { const s = fs.lstatSync(p); return `${path.relative(dir, p)} ${s.size} ${s.mtimeMs}`; })
+    .map((p) => {
+      const s = fs.lstatSync(p);
+      return `${path.relative(dir, p)} ${s.size} ${s.mtimeMs}`;
+    })
     .sort();
 }
 
@@ -38,11 +44,17 @@ describe('loadImageFolder: a folder of class folders', () => {
     await writeImage(path.join(root, 'red', 'b.jpg'), [255, 0, 0], { format: 'jpeg' });
     await writeImage(path.join(root, 'red', 'c.webp'), [255, 0, 0], { format: 'webp' });
     await writeImage(path.join(root, 'blue', 'd.gif'), [0, 0, 255], { format: 'gif' });
-    fs.writeFileSync(path.join(root, 'blue', 'e.svg'), '<svg xmlns="http://www.w3.org/2000/svg" width="6" height="6"><rect width="6" height="6" fill="#0000ff"/></svg>');
+    fs.writeFileSync(
+      path.join(root, 'blue', 'e.svg'),
+      '<svg xmlns="http://www.w3.org/2000/svg" width="6" height="6"><rect width="6" height="6" fill="#0000ff"/></svg>',
+    );
     const before = listing(root);
     const data = await loadImageFolder(root, { cacheDir: path.join(tmp, 'cache-flat') });
     expect(data.imageSize).toBe(32);
-    expect(data.classes).toEqual([{ id: 'folder:blue', name: 'blue', split: 'test' }, { id: 'folder:red', name: 'red', split: 'test' }]);
+    expect(data.classes).toEqual([
+      { id: 'folder:blue', name: 'blue', split: 'test' },
+      { id: 'folder:red', name: 'red', split: 'test' },
+    ]);
     expect(data.imagesOf('folder:red').map((r) => r.source)).toEqual(['red/a.png', 'red/b.jpg', 'red/c.webp']);
     for (const record of data.imagesOf('folder:red')) {
       const pixels = data.pixels(record);
@@ -61,7 +73,10 @@ describe('loadImageFolder: a folder of class folders', () => {
     const wide = Buffer.alloc(60 * 10 * 3);
     for (let y = 0; y < 10; y++) for (let x = 0; x < 60; x++) wide.set(x >= 20 && x < 40 ? [0, 255, 0] : [255, 0, 0], (y * 60 + x) * 3);
     fs.mkdirSync(path.join(root, 'wide'), { recursive: true });
-    await (await import('sharp')).default(wide, { raw: { width: 60, height: 10, channels: 3 } }).png().toFile(path.join(root, 'wide', 'a.png'));
+    await (await import('sharp'))
+      .default(wide, { raw: { width: 60, height: 10, channels: 3 } })
+      .png()
+      .toFile(path.join(root, 'wide', 'a.png'));
     const data = await loadImageFolder(root, { size: 4, cacheDir: path.join(tmp, 'cache-resize') });
     const half = data.pixels(data.imagesOf('folder:half')[0]);
     expect(mean(half, 0)).toBeCloseTo(1, 1);
@@ -78,7 +93,9 @@ describe('loadImageFolder: a folder of class folders', () => {
     for (let i = 0; i < 2 * w * h; i++) frames.set(i < w * h ? [255, 0, 0] : [0, 0, 255], i * 3); // frame 0 red, frame 1 blue
     fs.mkdirSync(path.join(root, 'anim'), { recursive: true });
     const sharp = (await import('sharp')).default;
-    await sharp(frames, { raw: { width: w, height: 2 * h, channels: 3, pageHeight: h } } as never).gif().toFile(path.join(root, 'anim', 'a.gif'));
+    await sharp(frames, { raw: { width: w, height: 2 * h, channels: 3, pageHeight: h } } as never)
+      .gif()
+      .toFile(path.join(root, 'anim', 'a.gif'));
     expect((await sharp(path.join(root, 'anim', 'a.gif')).metadata()).pages).toBe(2);
     const data = await loadImageFolder(root, { size: 4, cacheDir: path.join(tmp, 'cache-animated') });
     const pixels = data.pixels(data.imagesOf('folder:anim')[0]);
@@ -96,10 +113,19 @@ describe('loadImageFolder: splits', () => {
     await writeClass(path.join(root, 'validation', 'c'), 2, [0, 0, 255]);
     await writeClass(path.join(root, 'novel', 'd'), 4, [9, 9, 9]);
     const data = await loadImageFolder(root, { size: 8, cacheDir: path.join(tmp, 'cache-splits') });
-    expect(data.classes.map((c) => `${c.id} ${c.split}`)).toEqual(['folder:a base', 'folder:b base', 'folder:c validation', 'folder:d novel']);
+    expect(data.classes.map((c) => `${c.id} ${c.split}`)).toEqual([
+      'folder:a base',
+      'folder:b base',
+      'folder:c validation',
+      'folder:d novel',
+    ]);
     expect(data.imagesOf('folder:d').map((r) => r.source)).toEqual(['novel/d/0.png', 'novel/d/1.png', 'novel/d/2.png', 'novel/d/3.png']);
     const summary = summarizeDataset(data);
-    expect(summary.folder).toMatchObject({ layout: 'split-folders', classesPerSplit: { base: 2, validation: 1, novel: 1 }, imagesPerClass: { min: 2, median: 2.5, max: 4 } });
+    expect(summary.folder).toMatchObject({
+      layout: 'split-folders',
+      classesPerSplit: { base: 2, validation: 1, novel: 1 },
+      imagesPerClass: { min: 2, median: 2.5, max: 4 },
+    });
     expect(summary.sources).toEqual({ [fs.realpathSync(root)]: 11 });
   });
 

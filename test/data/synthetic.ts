@@ -8,7 +8,12 @@ export function syntheticDataset(counts: number[], split: Split = 'novel', image
   const classes: ClassInfo[] = counts.map((_, i) => ({ id: `c${i}`, name: `class ${i}`, split }));
   const byClass = new Map<string, ImageRecord[]>();
   let index = 0;
-  counts.forEach((n, i) => byClass.set(`c${i}`, Array.from({ length: n }, (_, j) => ({ classId: `c${i}`, source: `s${j}`, index: index++ }))));
+  counts.forEach((n, i) =>
+    byClass.set(
+      `c${i}`,
+      Array.from({ length: n }, (_, j) => ({ classId: `c${i}`, source: `s${j}`, index: index++ })),
+    ),
+  );
   return {
     name: 'synthetic',
     imageSize,

@@ -2,11 +2,24 @@ import sharp from 'sharp';
 import { inflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { ShapeError } from '../../src/errors';
-import { MIME, PayloadError, crc32, curvesBundle, encodePng, episodeBundle, galleryBundle, imagesToPngDataUrls, pruningBundle, zooBundle } from '../../src/display';
+import {
+  MIME,
+  PayloadError,
+  crc32,
+  curvesBundle,
+  encodePng,
+  episodeBundle,
+  galleryBundle,
+  imagesToPngDataUrls,
+  pruningBundle,
+  zooBundle,
+} from '../../src/display';
 import { GRID, curvesInput, galleryInput, pngs } from './fixtures';
 
 const decode = async (url: string) => {
-  const { data, info } = await sharp(Buffer.from(url.split(',')[1], 'base64')).raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await sharp(Buffer.from(url.split(',')[1], 'base64'))
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   return { data: [...data], width: info.width, height: info.height, channels: info.channels };
 };
 
@@ -51,7 +64,14 @@ describe('bundle builders', () => {
       gallery: galleryBundle(galleryInput()),
       pruning: pruningBundle({ patchGrid: GRID, images: [{ src, label: 'a', layers: [{ layer: 1, kept: [1, 0, 0, 1] }] }] }),
       curves: curvesBundle(curvesInput()),
-      episode: episodeBundle({ classes: ['x', 'y'], support: [{ src, label: 0 }], query: [{ src, label: 1, prediction: 1 }, { src, label: 0, prediction: 1 }] }),
+      episode: episodeBundle({
+        classes: ['x', 'y'],
+        support: [{ src, label: 0 }],
+        query: [
+          { src, label: 1, prediction: 1 },
+          { src, label: 0, prediction: 1 },
+        ],
+      }),
       zoo: zooBundle({ loras: [{ id: 'l0', classes: ['x'], rank: 4, record: { loss: 0.123456 } }] }),
     };
     for (const [kind, bundle] of Object.entries(bundles)) {
@@ -75,7 +95,9 @@ describe('bundle builders', () => {
 
   it('refuses invalid input with PayloadError before emitting', () => {
     expect(() => galleryBundle({ ...galleryInput(), classes: [] })).toThrow(PayloadError);
-    expect(() => curvesBundle({ series: [{ metric: 'loss', split: 'train', x: [1], y: [Number.NaN] }] })).toThrow(/finite number, found NaN/);
+    expect(() => curvesBundle({ series: [{ metric: 'loss', split: 'train', x: [1], y: [Number.NaN] }] })).toThrow(
+      /finite number, found NaN/,
+    );
   });
 });
 

@@ -1,5 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { LIMITS, MIME, PayloadError, keptIndicesToMask, kindOfMime, parsePayload, validateCurves, validateEpisode, validateGallery, validatePruning, validateZoo } from '../../src/display';
+import {
+  LIMITS,
+  MIME,
+  PayloadError,
+  keptIndicesToMask,
+  kindOfMime,
+  parsePayload,
+  validateCurves,
+  validateEpisode,
+  validateGallery,
+  validatePruning,
+  validateZoo,
+} from '../../src/display';
 import { GRID, curvesInput, galleryInput, pngs } from './fixtures';
 
 const gallery = () => ({ version: 1, ...galleryInput() });
@@ -52,12 +64,18 @@ describe('gallery validation', () => {
 
   it('enforces the size limits', () => {
     const one = gallery().snapshots[0];
-    rejects(() => validateGallery({ ...gallery(), snapshots: Array(LIMITS.snapshots + 1).fill(one) }), /expected at most 100 entries, found 101/);
+    rejects(
+      () => validateGallery({ ...gallery(), snapshots: Array(LIMITS.snapshots + 1).fill(one) }),
+      /expected at most 100 entries, found 101/,
+    );
     rejects(() => validateGallery({ ...gallery(), title: 'x'.repeat(LIMITS.stringLength + 1) }), /title: expected at most 200 characters/);
     const big = { step: 0, images: Array(LIMITS.imagesPerSnapshot).fill(one.images[0]) };
     rejects(() => validateGallery({ ...gallery(), snapshots: Array(13).fill(big) }), /at most 5000 images over all snapshots/);
     const long = `data:image/png;base64,${'A'.repeat(LIMITS.dataUrlLength)}`;
-    rejects(() => validateGallery({ ...gallery(), snapshots: [{ step: 0, images: [{ ...one.images[0], src: long }] }] }), /expected at most 100000 characters/);
+    rejects(
+      () => validateGallery({ ...gallery(), snapshots: [{ step: 0, images: [{ ...one.images[0], src: long }] }] }),
+      /expected at most 100000 characters/,
+    );
   });
 
   it('rejects other schema versions and non-objects', () => {
@@ -73,7 +91,10 @@ describe('other payloads', () => {
     const ok = validatePruning({ version: 1, patchGrid: GRID, images: [{ src, layers: [{ layer: 2, kept: [1, 1, 0, 0] }] }] });
     expect(ok.images[0].layers[0].kept).toEqual([1, 1, 0, 0]);
     rejects(() => validatePruning({ version: 1, patchGrid: { rows: 100, cols: 100 }, images: [] }), /at most 4096 patches, found 10000/);
-    rejects(() => validatePruning({ version: 1, patchGrid: GRID, images: [{ src, layers: [{ layer: 1.5, kept: [1, 1, 1, 1] }] }] }), /layer: expected an integer/);
+    rejects(
+      () => validatePruning({ version: 1, patchGrid: GRID, images: [{ src, layers: [{ layer: 1.5, kept: [1, 1, 1, 1] }] }] }),
+      /layer: expected an integer/,
+    );
   });
 
   it('curves: finite numbers, equal lengths, known splits', () => {
@@ -84,21 +105,35 @@ describe('other payloads', () => {
     const inf = curvesInput();
     inf.series[0].y[1] = Infinity;
     rejects(() => validateCurves({ version: 1, ...inf }), /y\[1\]: expected a finite number, found Infinity/);
-    rejects(() => validateCurves({ version: 1, series: [{ metric: 'loss', split: 'test', x: [], y: [] }] }), /expected "train" or "validation"/);
+    rejects(
+      () => validateCurves({ version: 1, series: [{ metric: 'loss', split: 'test', x: [], y: [] }] }),
+      /expected "train" or "validation"/,
+    );
     rejects(() => validateCurves({ version: 1, series: [], stoppable: 'yes' }), /stoppable: expected true or false/);
   });
 
   it('episode: labels and predictions are class indices', () => {
     const [a, b] = pngs(2);
-    const ok = validateEpisode({ version: 1, classes: ['x', 'y'], support: [{ src: a, label: 0 }], query: [{ src: b, label: 1, prediction: 0 }] });
+    const ok = validateEpisode({
+      version: 1,
+      classes: ['x', 'y'],
+      support: [{ src: a, label: 0 }],
+      query: [{ src: b, label: 1, prediction: 0 }],
+    });
     expect(ok.query[0].prediction).toBe(0);
-    rejects(() => validateEpisode({ version: 1, classes: ['x'], support: [], query: [{ src: b, label: 0, prediction: 3 }] }), /prediction: expected ≤ 0, found 3/);
+    rejects(
+      () => validateEpisode({ version: 1, classes: ['x'], support: [], query: [{ src: b, label: 0, prediction: 3 }] }),
+      /prediction: expected ≤ 0, found 3/,
+    );
   });
 
   it('zoo: tuning records of numbers and strings, bounded', () => {
     const ok = validateZoo({ version: 1, loras: [{ id: 'a', classes: ['c'], record: { steps: 10, note: 'ok' } }] });
     expect(ok.loras[0].record).toEqual({ steps: 10, note: 'ok' });
-    rejects(() => validateZoo({ version: 1, loras: [{ id: 'a', classes: [], record: { f: {} } }] }), /record\.f: expected a string, found an object/);
+    rejects(
+      () => validateZoo({ version: 1, loras: [{ id: 'a', classes: [], record: { f: {} } }] }),
+      /record\.f: expected a string, found an object/,
+    );
     const many = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${i}`, i]));
     rejects(() => validateZoo({ version: 1, loras: [{ id: 'a', classes: [], record: many }] }), /at most 32 entries, found 40/);
   });

@@ -8,10 +8,13 @@ import { episodeAccuracy, episodeView } from '../../src/evaluation';
 function episode(): EpisodeTensors {
   const make = (perClass: number, seed: number) => {
     const labels = Array.from({ length: 3 * perClass }, (_, i) => Math.floor(i / perClass));
-    const images = tf.tidy(() => tf.add(
-      tf.mul(tf.oneHot(tf.tensor1d(labels, 'int32'), 3).reshape([labels.length, 1, 1, 3]), tf.ones([labels.length, 4, 4, 3])),
-      tf.randomNormal([labels.length, 4, 4, 3], 0, 0.8, 'float32', seed),
-    ) as tf.Tensor4D);
+    const images = tf.tidy(
+      () =>
+        tf.add(
+          tf.mul(tf.oneHot(tf.tensor1d(labels, 'int32'), 3).reshape([labels.length, 1, 1, 3]), tf.ones([labels.length, 4, 4, 3])),
+          tf.randomNormal([labels.length, 4, 4, 3], 0, 0.8, 'float32', seed),
+        ) as tf.Tensor4D,
+    );
     return { images, labels };
   };
   const s = make(2, 1);
@@ -37,7 +40,7 @@ describe('episodeView', () => {
     tf.dispose([e.support, e.query]);
   });
 
-  it('shows softmax(−d) with the classifier\'s distance and scale and the distance margin, and says which', () => {
+  it("shows softmax(−d) with the classifier's distance and scale and the distance margin, and says which", () => {
     const e = episode();
     const far = (x: tf.Tensor4D) => tf.mul(meanColour(x), 40) as tf.Tensor2D; // large distances: softmax(−d) is near 0/1
     // the classifier's distances, computed independently
@@ -50,7 +53,9 @@ describe('episodeView', () => {
     const dist = query.map((q) => protos.map((p) => Math.sqrt(p.reduce((a, v, j) => a + (v - q[j]) ** 2, 0))));
     for (const scale of [1, 0.05]) {
       const payload = validateEpisode(episodeView(far, e, { logitScale: scale }).bundle['application/vnd.lora-recycle.episode+json']);
-      expect(payload.scoring).toMatch(scale === 1 ? /p = softmax\(−d\) .* d = Euclidean distance .*Δd = distance to the runner-up/ : /p = softmax\(−0\.05·d\)/);
+      expect(payload.scoring).toMatch(
+        scale === 1 ? /p = softmax\(−d\) .* d = Euclidean distance .*Δd = distance to the runner-up/ : /p = softmax\(−0\.05·d\)/,
+      );
       payload.query.forEach((q, i) => {
         const sorted = [...dist[i]].sort((a, b) => a - b);
         expect(dist[i][q.prediction!]).toBeCloseTo(sorted[0], 3);
@@ -59,9 +64,13 @@ describe('episodeView', () => {
         expect(q.confidence!).toBeCloseTo(softmax, 6);
       });
     }
-    const squared = validateEpisode(episodeView(far, e, { distance: 'squaredEuclidean' }).bundle['application/vnd.lora-recycle.episode+json']);
+    const squared = validateEpisode(
+      episodeView(far, e, { distance: 'squaredEuclidean' }).bundle['application/vnd.lora-recycle.episode+json'],
+    );
     expect(squared.scoring).toMatch(/d = squared Euclidean distance/);
-    squared.query.forEach((q, i) => expect(q.margin!).toBeCloseTo([...dist[i]].map((d) => d * d).sort((a, b) => a - b)[1] - Math.min(...dist[i]) ** 2, 1));
+    squared.query.forEach((q, i) =>
+      expect(q.margin!).toBeCloseTo([...dist[i]].map((d) => d * d).sort((a, b) => a - b)[1] - Math.min(...dist[i]) ** 2, 1),
+    );
     tf.dispose([e.support, e.query]);
   });
 

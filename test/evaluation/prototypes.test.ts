@@ -1,7 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CancelledError, ConfigError, ShapeError } from '../../src/errors';
-import { DISTANCE_EPSILON, episodeAccuracy, evaluateEpisodeSource, meanWithInterval, prototypeLogits, prototypes } from '../../src/evaluation';
+import {
+  DISTANCE_EPSILON,
+  episodeAccuracy,
+  evaluateEpisodeSource,
+  meanWithInterval,
+  prototypeLogits,
+  prototypes,
+} from '../../src/evaluation';
 import { useTestBackend } from '../test-backend';
 
 beforeAll(async () => {
@@ -15,7 +22,13 @@ function close(actual: ArrayLike<number>, expected: number[], tol = 1e-5): void 
 
 describe('prototypes', () => {
   it('averages the support features of each class (hand-computed)', () => {
-    const f = tf.tensor2d([[1, 2], [3, 6], [10, 0], [0, 0], [5, 5]]);
+    const f = tf.tensor2d([
+      [1, 2],
+      [3, 6],
+      [10, 0],
+      [0, 0],
+      [5, 5],
+    ]);
     // class 0: rows 0,1 → (2,4); class 1: rows 2,3 → (5,0); class 2: row 4 → (5,5)
     const c = prototypes(f, [0, 0, 1, 1, 2], 3);
     expect(c.shape).toEqual([3, 2]);
@@ -24,7 +37,11 @@ describe('prototypes', () => {
   });
 
   it('accepts labels as an int32 tensor in any order', () => {
-    const f = tf.tensor2d([[1, 1], [4, 4], [3, 3]]);
+    const f = tf.tensor2d([
+      [1, 1],
+      [4, 4],
+      [3, 3],
+    ]);
     const labels = tf.tensor1d([1, 0, 1], 'int32');
     const c = prototypes(f, labels, 2);
     close(c.dataSync(), [4, 4, 2, 2]);
@@ -41,8 +58,14 @@ describe('prototypes', () => {
 });
 
 describe('prototypeLogits', () => {
-  const query = [[0, 0], [3, 4]];
-  const protos = [[3, 4], [0, 1]];
+  const query = [
+    [0, 0],
+    [3, 4],
+  ];
+  const protos = [
+    [3, 4],
+    [0, 1],
+  ];
 
   it('is minus the Euclidean distance (hand-computed, with ε under the root)', () => {
     const q = tf.tensor2d(query);
@@ -127,7 +150,11 @@ describe('evaluateEpisodeSource', () => {
   it("returns per-episode accuracies with mean ± Student's t interval, disposes episodes and reports progress", async () => {
     const before = tf.memory().numTensors;
     const steps: number[] = [];
-    const result = await evaluateEpisodeSource(featureFn, source, { onEvent: (e) => { if (e.kind === 'step') steps.push(e.step); } });
+    const result = await evaluateEpisodeSource(featureFn, source, {
+      onEvent: (e) => {
+        if (e.kind === 'step') steps.push(e.step);
+      },
+    });
     expect(result.accuracies).toEqual([0.5, 1, 1]);
     expect(result.episodes).toBe(3);
     expect(result.mean).toBeCloseTo(2.5 / 3, 10);

@@ -38,7 +38,7 @@ function teacherOn(result: InversionResult, pruning: Record<number, number>): { 
 }
 
 describe('invertLora (method.md §1.3–1.4)', () => {
-  it('lowers the loss and raises the teacher\'s confidence on the targets, pixels staying valid', async () => {
+  it("lowers the loss and raises the teacher's confidence on the targets, pixels staying valid", async () => {
     const still = { ...base, steps: 25, flip: false, maxShift: 0 }; // without jitter the loss is one smooth objective
     const start = await invertLora(backbone, teacher, prior, { ...still, steps: 0 });
     const end = await invertLora(backbone, teacher, prior, still);
@@ -67,11 +67,26 @@ describe('invertLora (method.md §1.3–1.4)', () => {
     const kept = tokensAfterPruning(tokensAfterPruning(PATCHES, 0.5), 0.25);
     expect(kept).toBe(6);
     const result = await invertLora(backbone, teacher, prior, {
-      ...base, pruning, snapshotEvery: 4, snapshotSide: 8, tvWeight: 1e-3, l2Weight: 1e-3, onEvent: (e) => events.push(e),
+      ...base,
+      pruning,
+      snapshotEvery: 4,
+      snapshotSide: 8,
+      tvWeight: 1e-3,
+      l2Weight: 1e-3,
+      onEvent: (e) => events.push(e),
     });
     expect(result.history.map((h) => h.patchTokens)).toEqual([16, 16, 6, 6, 6, 6, 6, 6]);
     const phaseAt = events.findIndex((e) => e.kind === 'phase' && e.phase === 'pruning');
-    expect(events.filter((e) => e.kind === 'step').map((e) => events.indexOf(e) < phaseAt)).toEqual([true, true, false, false, false, false, false, false]);
+    expect(events.filter((e) => e.kind === 'step').map((e) => events.indexOf(e) < phaseAt)).toEqual([
+      true,
+      true,
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+    ]);
     expect(result.history.every((h) => h.tv !== null && h.l2 !== null)).toBe(true);
     // the final mask pass: one un-jittered pruned forward of the teacher
     const view = teacherOn(result, pruning);
@@ -85,10 +100,14 @@ describe('invertLora (method.md §1.3–1.4)', () => {
     // masks [B, H, W, 1]: 1 exactly on the pixels of kept patches; masked = pixels ⊙ mask
     expect(result.masks.shape).toEqual([6, 16, 16, 1]);
     const masks = result.masks.arraySync() as number[][][][];
-    masks.forEach((image, b) => image.forEach((row, y) => row.forEach(([m], x) => {
-      const patch = Math.floor(y / PATCH) * GRID + Math.floor(x / PATCH);
-      expect(m).toBe(result.keptPatches![b].includes(patch) ? 1 : 0);
-    })));
+    masks.forEach((image, b) =>
+      image.forEach((row, y) =>
+        row.forEach(([m], x) => {
+          const patch = Math.floor(y / PATCH) * GRID + Math.floor(x / PATCH);
+          expect(m).toBe(result.keptPatches![b].includes(patch) ? 1 : 0);
+        }),
+      ),
+    );
     const expectedMasked = tf.mul(result.pixels, result.masks);
     expect(tf.max(tf.abs(tf.sub(expectedMasked, result.maskedPixels))).dataSync()[0]).toBe(0);
     // the surrogate set: normalised masked images, targets, kept patches, the teacher
@@ -103,7 +122,9 @@ describe('invertLora (method.md §1.3–1.4)', () => {
     expect(result.snapshots.map((s) => s.step)).toEqual([4, 8]);
     expect(result.snapshots.every((s) => s.keptPatches!.every((row) => row.length === kept))).toBe(true);
     expect(result.snapshots[1].keptPatches).toEqual(result.keptPatches);
-    expect(result.snapshots.every((s) => s.side === 8 && s.pixels.length === 6 * 8 * 8 * 3 && s.pixels.every((v) => v >= 0 && v <= 1))).toBe(true);
+    expect(
+      result.snapshots.every((s) => s.side === 8 && s.pixels.length === 6 * 8 * 8 * 3 && s.pixels.every((v) => v >= 0 && v <= 1)),
+    ).toBe(true);
     const snapshotEvents = events.filter((e) => e.kind === 'snapshot');
     expect(snapshotEvents.map((e) => e.kind === 'snapshot' && e.step)).toEqual([4, 8]);
     snapshotEvents.forEach((e) => expect(() => validateGallery((e as { payload: unknown }).payload)).not.toThrow());
@@ -136,8 +157,14 @@ describe('invertLora (method.md §1.3–1.4)', () => {
     const events: RunEvent[] = [];
     const before = tf.memory().numTensors;
     const run = invertLora(backbone, teacher, prior, {
-      ...base, steps: 50, pruning: { 1: 0.5 }, signal: controller.signal,
-      onEvent: (e) => { events.push(e); if (e.kind === 'step' && e.step === 3) controller.abort(); },
+      ...base,
+      steps: 50,
+      pruning: { 1: 0.5 },
+      signal: controller.signal,
+      onEvent: (e) => {
+        events.push(e);
+        if (e.kind === 'step' && e.step === 3) controller.abort();
+      },
     });
     await expect(run).rejects.toThrow(new CancelledError('inversion stopped after 3 of 50 steps; nothing saved'));
     expect(events.filter((e) => e.kind === 'step').map((e) => (e as { step: number }).step)).toEqual([1, 2, 3]);
@@ -147,7 +174,14 @@ describe('invertLora (method.md §1.3–1.4)', () => {
 
   it('leaves the tensor count flat across repeated inversions', async () => {
     const once = async () => {
-      const result = await invertLora(backbone, teacher, prior, { ...base, steps: 3, pruning: { 1: 0.5 }, pruneFrom: 0, snapshotEvery: 2, tvWeight: 1e-3 });
+      const result = await invertLora(backbone, teacher, prior, {
+        ...base,
+        steps: 3,
+        pruning: { 1: 0.5 },
+        pruneFrom: 0,
+        snapshotEvery: 2,
+        tvWeight: 1e-3,
+      });
       result.toSurrogateSet().images.dispose();
       result.displayBundle();
       result.dispose();

@@ -19,7 +19,7 @@ describe('image priors', () => {
     expect(totalVariation(tf.fill([2, 3, 3, 3], 0.7) as tf.Tensor4D).dataSync()[0]).toBeLessThan(1e-5);
   });
 
-  it('the L2 prior is the mean over images of each image\'s L2 norm', () => {
+  it("the L2 prior is the mean over images of each image's L2 norm", () => {
     const x = tf.tensor4d([3, 4, 0, 0, 1, 0, 0, 0], [2, 2, 2, 1]); // norms 5 and 1
     expect(l2Prior(x).dataSync()[0]).toBeCloseTo(3, 5);
   });
@@ -59,13 +59,27 @@ describe('inversionGalleryBundle', () => {
   it('stays within the gallery limits: class-balanced images, evenly spread frames, always the last', () => {
     const ways = 5;
     const targets = Array.from({ length: 500 }, (_, i) => Math.floor(i / 100)); // 100 per class: over the 400 per snapshot
-    const frames = Array.from({ length: 60 }, (_, f) => ({ step: 10 * (f + 1), side: 2, pixels: new Float32Array(500 * 2 * 2 * 3).fill(f / 60), keptPatches: null }));
-    const gallery = validateGallery(inversionGalleryBundle({
-      title: 't', classNames: ['a', 'b', 'c', 'd', 'e'], targets, channels: 3, patchGrid: 1, frames,
-    })[MIME.gallery]);
+    const frames = Array.from({ length: 60 }, (_, f) => ({
+      step: 10 * (f + 1),
+      side: 2,
+      pixels: new Float32Array(500 * 2 * 2 * 3).fill(f / 60),
+      keptPatches: null,
+    }));
+    const gallery = validateGallery(
+      inversionGalleryBundle({
+        title: 't',
+        classNames: ['a', 'b', 'c', 'd', 'e'],
+        targets,
+        channels: 3,
+        patchGrid: 1,
+        frames,
+      })[MIME.gallery],
+    );
     const perFrame = LIMITS.imagesPerSnapshot;
     expect(gallery.snapshots.every((s) => s.images.length === perFrame)).toBe(true);
-    expect(gallery.snapshots[0].images.filter((im) => im.classIndex === 4).map((im) => im.sample)).toEqual([...Array(perFrame / ways).keys()]);
+    expect(gallery.snapshots[0].images.filter((im) => im.classIndex === 4).map((im) => im.sample)).toEqual([
+      ...Array(perFrame / ways).keys(),
+    ]);
     const steps = gallery.snapshots.map((s) => s.step);
     expect(steps).toHaveLength(Math.floor(LIMITS.galleryImages / perFrame));
     expect(steps[0]).toBe(10);

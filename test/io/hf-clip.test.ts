@@ -12,7 +12,15 @@ import { treeTensors } from '../../src/model/tensor-tree';
 import { useTestBackend } from '../test-backend';
 
 const CONFIG: ViTConfig = {
-  imageSize: 16, patchSize: 4, channels: 3, width: 16, depth: 2, heads: 2, mlpWidth: 32, projectionDim: 8, layerNormEps: 1e-5,
+  imageSize: 16,
+  patchSize: 4,
+  channels: 3,
+  width: 16,
+  depth: 2,
+  heads: 2,
+  mlpWidth: 32,
+  projectionDim: 8,
+  layerNormEps: 1e-5,
 };
 
 let root: string;
@@ -59,7 +67,12 @@ describe('Hugging Face CLIP vision checkpoints', () => {
       expect(Array.from(found[i].dataSync())).toEqual(Array.from(t.dataSync()));
     });
     const json = JSON.parse(fs.readFileSync(path.join(saved, 'config.json'), 'utf8'));
-    expect(json).toMatchObject({ hidden_size: 16, num_attention_heads: 2, hidden_act: 'quick_gelu', architectures: ['CLIPVisionModelWithProjection'] });
+    expect(json).toMatchObject({
+      hidden_size: 16,
+      num_attention_heads: 2,
+      hidden_act: 'quick_gelu',
+      architectures: ['CLIPVisionModelWithProjection'],
+    });
     disposeLoaded(loaded);
   });
 
@@ -70,7 +83,12 @@ describe('Hugging Face CLIP vision checkpoints', () => {
     const loaded = loadHfClipVision(saved);
     const patch = loaded.weights.patchEmbedding.arraySync();
     const { width: D, channels: C, patchSize: p } = CONFIG;
-    for (const [d, c, y, x] of [[0, 0, 0, 0], [5, 2, 1, 3], [15, 1, 3, 0], [9, 0, 2, 2]]) {
+    for (const [d, c, y, x] of [
+      [0, 0, 0, 0],
+      [5, 2, 1, 3],
+      [15, 1, 3, 0],
+      [9, 0, 2, 2],
+    ]) {
       expect(patch[(y * p + x) * C + c][d]).toBe(conv[((d * C + c) * p + y) * p + x]);
     }
     const kernel = loaded.weights.blocks[1].q.kernel.arraySync();
@@ -81,10 +99,16 @@ describe('Hugging Face CLIP vision checkpoints', () => {
   it('names a missing, a mis-shaped and an unexpected tensor', () => {
     const missing = variant('missing', (t) => t.delete('vision_model.encoder.layers.1.mlp.fc2.bias'));
     expect(() => loadHfClipVision(missing)).toThrow(/missing tensor "vision_model\.encoder\.layers\.1\.mlp\.fc2\.bias"/);
-    const misshaped = variant('misshaped', (t) => t.set('vision_model.encoder.layers.0.self_attn.k_proj.weight', { dtype: 'F32', shape: [16, 8], data: new Float32Array(128) }));
+    const misshaped = variant('misshaped', (t) =>
+      t.set('vision_model.encoder.layers.0.self_attn.k_proj.weight', { dtype: 'F32', shape: [16, 8], data: new Float32Array(128) }),
+    );
     expect(() => loadHfClipVision(misshaped)).toThrow(FileFormatError);
-    expect(() => loadHfClipVision(misshaped)).toThrow(/"vision_model\.encoder\.layers\.0\.self_attn\.k_proj\.weight": expected shape \[16, 16\], found \[16, 8\]/);
-    const extra = variant('extra', (t) => t.set('vision_model.encoder.layers.0.self_attn.gate', { dtype: 'F32', shape: [1], data: new Float32Array(1) }));
+    expect(() => loadHfClipVision(misshaped)).toThrow(
+      /"vision_model\.encoder\.layers\.0\.self_attn\.k_proj\.weight": expected shape \[16, 16\], found \[16, 8\]/,
+    );
+    const extra = variant('extra', (t) =>
+      t.set('vision_model.encoder.layers.0.self_attn.gate', { dtype: 'F32', shape: [1], data: new Float32Array(1) }),
+    );
     expect(() => loadHfClipVision(extra)).toThrow(/unexpected tensors.*"vision_model\.encoder\.layers\.0\.self_attn\.gate"/);
     expect(() => loadHfClipVision(path.join(root, 'nowhere'))).toThrow(MissingResourceError);
   });
@@ -95,7 +119,9 @@ describe('Hugging Face CLIP vision checkpoints', () => {
     });
     expect(readSafetensors(path.join(half, 'model.safetensors')).tensors.get('visual_projection.weight')!.dtype).toBe('F16');
     const loaded = loadHfClipVision(half);
-    const error = tf.tidy(() => tf.abs(tf.sub(loaded.weights.blocks[0].fc1.kernel, reference.weights.blocks[0].fc1.kernel)).max().dataSync()[0]);
+    const error = tf.tidy(
+      () => tf.abs(tf.sub(loaded.weights.blocks[0].fc1.kernel, reference.weights.blocks[0].fc1.kernel)).max().dataSync()[0],
+    );
     expect(error).toBeGreaterThan(0); // really rounded to half precision
     expect(error).toBeLessThan(1e-3);
     disposeLoaded(loaded);
@@ -143,7 +169,9 @@ describe('Hugging Face CLIP vision checkpoints', () => {
     expect(loaded.config.projectionDim).toBe(CONFIG.width);
     const eye = tf.eye(CONFIG.width);
     expect(tf.equal(loaded.weights.projection, eye).all().dataSync()[0]).toBe(1);
-    expect(Array.from(loaded.weights.blocks[1].fc2.kernel.dataSync())).toEqual(Array.from(reference.weights.blocks[1].fc2.kernel.dataSync()));
+    expect(Array.from(loaded.weights.blocks[1].fc2.kernel.dataSync())).toEqual(
+      Array.from(reference.weights.blocks[1].fc2.kernel.dataSync()),
+    );
     eye.dispose();
     disposeLoaded(loaded);
   });
@@ -158,7 +186,10 @@ describe('Hugging Face CLIP vision checkpoints', () => {
       }
     });
     const json = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
-    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(edit({ ...json, architectures: ['CLIPVisionModel'], projection_dim: 512 })));
+    fs.writeFileSync(
+      path.join(dir, 'config.json'),
+      JSON.stringify(edit({ ...json, architectures: ['CLIPVisionModel'], projection_dim: 512 })),
+    );
     return dir;
   }
 
@@ -173,24 +204,39 @@ describe('Hugging Face CLIP vision checkpoints', () => {
   });
 
   it('names the config.json field of an unsupported model: model_type, architectures, num_channels, projection_dim', () => {
-    expect(() => loadHfClipVision(visionModel('siglip', (j) => ({ ...j, model_type: 'siglip_vision_model' })))).toThrow(/model_type is "siglip_vision_model"/);
-    expect(() => loadHfClipVision(visionModel('classifier', (j) => ({ ...j, architectures: ['CLIPForImageClassification'] })))).toThrow(/architectures is \["CLIPForImageClassification"\]/);
+    expect(() => loadHfClipVision(visionModel('siglip', (j) => ({ ...j, model_type: 'siglip_vision_model' })))).toThrow(
+      /model_type is "siglip_vision_model"/,
+    );
+    expect(() => loadHfClipVision(visionModel('classifier', (j) => ({ ...j, architectures: ['CLIPForImageClassification'] })))).toThrow(
+      /architectures is \["CLIPForImageClassification"\]/,
+    );
     const projected = path.join(root, 'projected');
     fs.cpSync(saved, projected, { recursive: true });
     const json = JSON.parse(fs.readFileSync(path.join(saved, 'config.json'), 'utf8'));
     fs.writeFileSync(path.join(projected, 'config.json'), JSON.stringify({ ...json, projection_dim: 64 }));
     expect(() => loadHfClipVision(projected)).toThrow(/projection_dim = 64, the weights imply 8/);
-    const grey = variant('grey', (t) => {
-      const conv = t.get('vision_model.embeddings.patch_embedding.weight')!;
-      t.set('vision_model.embeddings.patch_embedding.weight', { dtype: 'F32', shape: [CONFIG.width, 1, 4, 4], data: (conv.data as Float32Array).slice(0, CONFIG.width * 16) });
-    }, false);
+    const grey = variant(
+      'grey',
+      (t) => {
+        const conv = t.get('vision_model.embeddings.patch_embedding.weight')!;
+        t.set('vision_model.embeddings.patch_embedding.weight', {
+          dtype: 'F32',
+          shape: [CONFIG.width, 1, 4, 4],
+          data: (conv.data as Float32Array).slice(0, CONFIG.width * 16),
+        });
+      },
+      false,
+    );
     expect(() => loadHfClipVision(grey, { heads: 2 })).toThrow(/num_channels is 1 .*RGB/);
   });
 
-  it('rejects a preprocessor_config.json whose image_mean or image_std differ from CLIP\'s, naming the field', () => {
+  it("rejects a preprocessor_config.json whose image_mean or image_std differ from CLIP's, naming the field", () => {
     const dir = path.join(root, 'preprocessed');
     fs.cpSync(saved, dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, 'preprocessor_config.json'), JSON.stringify({ image_mean: [0.48145466, 0.4578275, 0.40821073], image_std: [0.26862954, 0.26130258, 0.27577711] }));
+    fs.writeFileSync(
+      path.join(dir, 'preprocessor_config.json'),
+      JSON.stringify({ image_mean: [0.48145466, 0.4578275, 0.40821073], image_std: [0.26862954, 0.26130258, 0.27577711] }),
+    );
     disposeLoaded(loadHfClipVision(dir));
     fs.writeFileSync(path.join(dir, 'preprocessor_config.json'), JSON.stringify({ image_mean: [0.5, 0.5, 0.5] }));
     expect(() => loadHfClipVision(dir)).toThrow(ConfigError);

@@ -12,14 +12,19 @@ import * as lr from '../../src/index';
 import { TEST_VIT } from '../model/tiny-config';
 import { useTestBackend } from '../test-backend';
 
-beforeAll(async () => { await useTestBackend('cpu'); });
+beforeAll(async () => {
+  await useTestBackend('cpu');
+});
 
 /** A LoRA with non-zero B (a fresh one has B = 0) and scale α/r = 0.5. */
 function sampleLora(): LoRA {
   const fresh = LoRA.create(TEST_VIT, { rank: 2, targets: ['q', 'v', 'fc1'], alpha: 1, seed: 4 });
   const parameters = fresh.toParameters();
   fresh.dispose();
-  parameters.factors.forEach((f, i) => { f.b.dispose(); f.b = tf.randomNormal(f.b.shape, 0, 1, 'float32', 50 + i) as tf.Tensor2D; });
+  parameters.factors.forEach((f, i) => {
+    f.b.dispose();
+    f.b = tf.randomNormal(f.b.shape, 0, 1, 'float32', 50 + i) as tf.Tensor2D;
+  });
   const lora = LoRA.fromParameters(parameters, { trainable: true });
   tf.dispose(parameters.factors.flatMap((f) => [f.a, f.b]));
   return lora;
@@ -37,7 +42,10 @@ function expectSameLora(found: LoRA, expected: LoRA): void {
 
 /** Temporary folders of this file, removed after its tests. */
 const temporary: string[] = [];
-const made = (dir: string) => { temporary.push(dir); return dir; };
+const made = (dir: string) => {
+  temporary.push(dir);
+  return dir;
+};
 afterAll(() => temporary.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
 
 describe('loadLora', () => {
@@ -46,7 +54,7 @@ describe('loadLora', () => {
     expect(typeof lr.loadCheckpointLora).toBe('function');
   });
 
-  it('reads a LoRA file (with a head) into a frozen LoRA with the file\'s rank, scale and sites, leaking nothing', () => {
+  it("reads a LoRA file (with a head) into a frozen LoRA with the file's rank, scale and sites, leaking nothing", () => {
     const lora = sampleLora();
     const file = path.join(made(fs.mkdtempSync(path.join(os.tmpdir(), 'load-lora-'))), 'a.safetensors');
     const parameters = lora.toParameters();

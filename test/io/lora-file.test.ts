@@ -12,11 +12,27 @@ import type { ViTConfig } from '../../src/model/config';
 import { useTestBackend } from '../test-backend';
 
 const CONFIG: ViTConfig = {
-  imageSize: 16, patchSize: 4, channels: 3, width: 16, depth: 3, heads: 2, mlpWidth: 32, projectionDim: 8, layerNormEps: 1e-5,
+  imageSize: 16,
+  patchSize: 4,
+  channels: 3,
+  width: 16,
+  depth: 3,
+  heads: 2,
+  mlpWidth: 32,
+  projectionDim: 8,
+  layerNormEps: 1e-5,
 };
 /** The backbone the PEFT fixture was made for (test/io/fixtures/peft-clip-r4/README.md). */
 const FIXTURE_CONFIG: ViTConfig = {
-  imageSize: 32, patchSize: 4, channels: 3, width: 64, depth: 2, heads: 2, mlpWidth: 128, projectionDim: 32, layerNormEps: 1e-5,
+  imageSize: 32,
+  patchSize: 4,
+  channels: 3,
+  width: 64,
+  depth: 2,
+  heads: 2,
+  mlpWidth: 128,
+  projectionDim: 32,
+  layerNormEps: 1e-5,
 };
 const FIXTURE = path.join(__dirname, 'fixtures', 'peft-clip-r4');
 
@@ -111,10 +127,26 @@ describe('LoRA files', () => {
     disposeLoraRecord(record);
     const q1A = 'base_model.model.vision_model.encoder.layers.1.self_attn.q_proj.lora_A.weight';
     expect(() => loadLoraFile(edited(file, (t) => t.delete(q1A)))).toThrow(/lora_B\.weight" without its lora_A partner/);
-    expect(() => loadLoraFile(edited(file, (t) => t.set(q1A, { dtype: 'F32', shape: [2, 16], data: new Float32Array(32) })))).toThrow(/rank|\[out, 2\]/);
-    expect(() => loadLoraFile(edited(file, (_, m) => { m.class_ids = '["a"]'; }))).toThrow(/5 classes but __metadata__\.class_ids lists 1/);
-    expect(() => loadLoraFile(edited(file, (_, m) => { m.rank = '4'; }))).toThrow(/rank is 4 but the factors have rank 3/);
-    expect(() => loadLoraFile(edited(file, (t) => t.set('extra.weight', { dtype: 'F32', shape: [1], data: new Float32Array(1) })))).toThrow(/unexpected tensor "extra\.weight"/);
+    expect(() => loadLoraFile(edited(file, (t) => t.set(q1A, { dtype: 'F32', shape: [2, 16], data: new Float32Array(32) })))).toThrow(
+      /rank|\[out, 2\]/,
+    );
+    expect(() =>
+      loadLoraFile(
+        edited(file, (_, m) => {
+          m.class_ids = '["a"]';
+        }),
+      ),
+    ).toThrow(/5 classes but __metadata__\.class_ids lists 1/);
+    expect(() =>
+      loadLoraFile(
+        edited(file, (_, m) => {
+          m.rank = '4';
+        }),
+      ),
+    ).toThrow(/rank is 4 but the factors have rank 3/);
+    expect(() => loadLoraFile(edited(file, (t) => t.set('extra.weight', { dtype: 'F32', shape: [1], data: new Float32Array(1) })))).toThrow(
+      /unexpected tensor "extra\.weight"/,
+    );
     expect(() => loadLoraFile(file, { ...CONFIG, depth: 2 })).toThrow(/layer 2 does not exist in a 2-layer backbone/);
     expect(() => loadLoraFile(file, { ...CONFIG, mlpWidth: 64 })).toThrow(FileFormatError);
     expect(() => loadLoraFile(file, { ...CONFIG, projectionDim: 4 })).toThrow(/"head\.weight": expected \[classes, 4\]/);
@@ -170,7 +202,9 @@ describe('LoRA files', () => {
     const dir = tmp();
     savePeftAdapter(dir, record);
     const config = JSON.parse(fs.readFileSync(path.join(dir, 'adapter_config.json'), 'utf8'));
-    const sites = [0, 1, 2].flatMap((i) => ['self_attn.q_proj', 'self_attn.v_proj', 'mlp.fc1'].map((m) => `vision_model.encoder.layers.${i}.${m}`));
+    const sites = [0, 1, 2].flatMap((i) =>
+      ['self_attn.q_proj', 'self_attn.v_proj', 'mlp.fc1'].map((m) => `vision_model.encoder.layers.${i}.${m}`),
+    );
     expect(config).toMatchObject({ peft_type: 'LORA', r: 3, lora_alpha: 6, target_modules: sites, layers_to_transform: null });
     expect(JSON.parse(fs.readFileSync(path.join(dir, 'classes.json'), 'utf8'))).toEqual(record.classIds);
     const back = loadPeftAdapter(dir, CONFIG);

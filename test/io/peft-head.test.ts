@@ -14,7 +14,15 @@ import { useTestBackend } from '../test-backend';
 
 /** The backbone the PEFT fixture was made for (test/io/fixtures/peft-clip-r4/README.md). */
 const FIXTURE_CONFIG: ViTConfig = {
-  imageSize: 32, patchSize: 4, channels: 3, width: 64, depth: 2, heads: 2, mlpWidth: 128, projectionDim: 32, layerNormEps: 1e-5,
+  imageSize: 32,
+  patchSize: 4,
+  channels: 3,
+  width: 64,
+  depth: 2,
+  heads: 2,
+  mlpWidth: 128,
+  projectionDim: 32,
+  layerNormEps: 1e-5,
 };
 const FIXTURE = path.join(__dirname, 'fixtures', 'peft-clip-r4');
 
@@ -66,16 +74,24 @@ describe('the task head of a PEFT adapter directory (head.safetensors + classes.
     expect(readPeftHead(adapterWithHead('named', undefined, ['a', 'b'])).classIds).toEqual(['a', 'b']);
   });
 
-  it('says what is wrong: a head without classes.json, a feature size not the backbone\'s, a class count mismatch, stray tensors', () => {
+  it("says what is wrong: a head without classes.json, a feature size not the backbone's, a class count mismatch, stray tensors", () => {
     const before = tf.memory().numTensors;
     expect(() => loadPeftAdapter(adapterWithHead('no-classes', linear(3, 32)), FIXTURE_CONFIG)).toThrow(MissingResourceError);
     expect(() => loadPeftAdapter(adapterWithHead('no-classes', linear(3, 32)), FIXTURE_CONFIG)).toThrow(/classes\.json: no such file/);
-    expect(() => loadPeftAdapter(adapterWithHead('wide', linear(3, 64), ['a', 'b', 'c']), FIXTURE_CONFIG))
-      .toThrow(/head\.safetensors: tensor "weight": expected \[classes, 32\].*found \[3, 64\]/);
-    expect(() => loadPeftAdapter(adapterWithHead('count', linear(3, 32), ['a', 'b']), FIXTURE_CONFIG)).toThrow(/classes\.json: names 2 classes, but the head .* has 3/);
-    expect(() => loadPeftAdapter(adapterWithHead('stray', { ...linear(3, 32), scale: { dtype: 'F32', shape: [1], data: Float32Array.of(1) } }, ['a', 'b', 'c'])))
-      .toThrow(/unexpected tensor "scale"/);
-    expect(() => loadPeftAdapter(adapterWithHead('nobias', { weight: linear(3, 32).weight }, ['a', 'b', 'c']))).toThrow(/missing tensor "bias"/);
+    expect(() => loadPeftAdapter(adapterWithHead('wide', linear(3, 64), ['a', 'b', 'c']), FIXTURE_CONFIG)).toThrow(
+      /head\.safetensors: tensor "weight": expected \[classes, 32\].*found \[3, 64\]/,
+    );
+    expect(() => loadPeftAdapter(adapterWithHead('count', linear(3, 32), ['a', 'b']), FIXTURE_CONFIG)).toThrow(
+      /classes\.json: names 2 classes, but the head .* has 3/,
+    );
+    expect(() =>
+      loadPeftAdapter(
+        adapterWithHead('stray', { ...linear(3, 32), scale: { dtype: 'F32', shape: [1], data: Float32Array.of(1) } }, ['a', 'b', 'c']),
+      ),
+    ).toThrow(/unexpected tensor "scale"/);
+    expect(() => loadPeftAdapter(adapterWithHead('nobias', { weight: linear(3, 32).weight }, ['a', 'b', 'c']))).toThrow(
+      /missing tensor "bias"/,
+    );
     expect(() => readPeftHead(adapterWithHead('bad-json', undefined, { cat: 0 }))).toThrow(FileFormatError);
     expect(tf.memory().numTensors).toBe(before); // the factors read before a failing head are freed
   });

@@ -11,13 +11,16 @@ import { SeededRandom } from '../../src/random/seeded-random';
 import { useTestBackend } from '../test-backend';
 
 function validFile(): Uint8Array {
-  return encodeSafetensors({
-    'layers.0.weight': { dtype: 'F32', shape: [4, 3], data: Float32Array.from({ length: 12 }, (_, i) => i / 7) },
-    'layers.0.bias': { dtype: 'F32', shape: [3], data: Float32Array.of(1, 2, 3) },
-    ids: { dtype: 'I32', shape: [2, 2], data: Int32Array.of(1, -2, 3, -4) },
-    half: { dtype: 'F16', shape: [5], data: Float32Array.of(0.5, 1, 2, -3, 65504) },
-    empty: { dtype: 'F32', shape: [0], data: new Float32Array(0) },
-  }, { format: 'pt', note: 'fuzz' });
+  return encodeSafetensors(
+    {
+      'layers.0.weight': { dtype: 'F32', shape: [4, 3], data: Float32Array.from({ length: 12 }, (_, i) => i / 7) },
+      'layers.0.bias': { dtype: 'F32', shape: [3], data: Float32Array.of(1, 2, 3) },
+      ids: { dtype: 'I32', shape: [2, 2], data: Int32Array.of(1, -2, 3, -4) },
+      half: { dtype: 'F16', shape: [5], data: Float32Array.of(0.5, 1, 2, -3, 65504) },
+      empty: { dtype: 'F32', shape: [0], data: new Float32Array(0) },
+    },
+    { format: 'pt', note: 'fuzz' },
+  );
 }
 
 function split(file: Uint8Array): { header: Record<string, any>; data: Uint8Array } {
@@ -37,9 +40,7 @@ function join(headerText: string, data: Uint8Array, declaredLength?: bigint): Ui
   return out;
 }
 
-const WEIRD_VALUES: unknown[] = [
-  -1, 1.5, 1e300, 2 ** 53, 2 ** 64, '3', null, true, [], {}, [1, 2, 3], 'F32', -0, 0,
-];
+const WEIRD_VALUES: unknown[] = [-1, 1.5, 1e300, 2 ** 53, 2 ** 64, '3', null, true, [], {}, [1, 2, 3], 'F32', -0, 0];
 
 function pick<T>(random: SeededRandom, items: readonly T[]): T {
   return items[random.int(items.length)];
@@ -54,12 +55,24 @@ function editHeader(random: SeededRandom, header: Record<string, any>): string {
   const name = pick(random, names);
   const entry = header[name];
   switch (random.int(13)) {
-    case 0: entry.dtype = pick(random, [...SAFETENSORS_DTYPES, 'F8', 'f32', 'complex64', '', 7]); break;
-    case 1: entry.shape = [...entry.shape, 1 + random.int(4)]; break;
-    case 2: entry.shape = entry.shape.map(() => pick(random, WEIRD_VALUES)); break;
-    case 3: entry.shape = [2 ** 40, 2 ** 40, 2 ** 40]; break;
-    case 4: entry.data_offsets[random.int(2)] += random.int(9) - 4; break;
-    case 5: entry.data_offsets = [pick(random, WEIRD_VALUES), pick(random, WEIRD_VALUES)]; break;
+    case 0:
+      entry.dtype = pick(random, [...SAFETENSORS_DTYPES, 'F8', 'f32', 'complex64', '', 7]);
+      break;
+    case 1:
+      entry.shape = [...entry.shape, 1 + random.int(4)];
+      break;
+    case 2:
+      entry.shape = entry.shape.map(() => pick(random, WEIRD_VALUES));
+      break;
+    case 3:
+      entry.shape = [2 ** 40, 2 ** 40, 2 ** 40];
+      break;
+    case 4:
+      entry.data_offsets[random.int(2)] += random.int(9) - 4;
+      break;
+    case 5:
+      entry.data_offsets = [pick(random, WEIRD_VALUES), pick(random, WEIRD_VALUES)];
+      break;
     case 6: {
       const other = header[pick(random, names)];
       entry.data_offsets = [...other.data_offsets];
@@ -67,9 +80,15 @@ function editHeader(random: SeededRandom, header: Record<string, any>): string {
       entry.dtype = other.dtype;
       break;
     }
-    case 7: delete entry[pick(random, ['dtype', 'shape', 'data_offsets'])]; break;
-    case 8: header.__metadata__ = pick(random, [{ a: 1 }, [], 'text', null, { ok: 'yes' }]); break;
-    case 9: header[name] = pick(random, WEIRD_VALUES); break;
+    case 7:
+      delete entry[pick(random, ['dtype', 'shape', 'data_offsets'])];
+      break;
+    case 8:
+      header.__metadata__ = pick(random, [{ a: 1 }, [], 'text', null, { ok: 'yes' }]);
+      break;
+    case 9:
+      header[name] = pick(random, WEIRD_VALUES);
+      break;
     case 10: {
       const text = JSON.stringify(header);
       const cut = random.int(text.length);
@@ -79,7 +98,8 @@ function editHeader(random: SeededRandom, header: Record<string, any>): string {
       entry[pick(random, ['dtype', 'shape', 'data_offsets'])] = '<deep>';
       return JSON.stringify(header).replace('"<deep>"', DEEP);
     }
-    default: return pick(random, ['', '[]', '"x"', 'null', '{', 'not json at all', `{"a":${'['.repeat(5000)}`]);
+    default:
+      return pick(random, ['', '[]', '"x"', 'null', '{', 'not json at all', `{"a":${'['.repeat(5000)}`]);
   }
   return JSON.stringify(header);
 }
@@ -103,8 +123,13 @@ function corrupt(index: number, original: Uint8Array): Uint8Array {
     const { header, data } = split(original);
     const text = JSON.stringify(header);
     const declared = pick(random, [
-      BigInt(text.length + random.int(40) - 20), 0n, 2n ** 64n - 1n, 2n ** 63n,
-      BigInt(100_000_001), BigInt(original.length), BigInt(original.length - 8),
+      BigInt(text.length + random.int(40) - 20),
+      0n,
+      2n ** 64n - 1n,
+      2n ** 63n,
+      BigInt(100_000_001),
+      BigInt(original.length),
+      BigInt(original.length - 8),
     ]);
     return join(text, data, declared < 0n ? 0n : declared);
   }
@@ -177,10 +202,15 @@ describe('LoRA file loader under corruption', () => {
     const factor = (shape: [number, number], seed: number) => tf.randomNormal(shape, 0, 1, 'float32', seed) as tf.Tensor2D;
     const record = {
       parameters: {
-        rank: 2, scale: 1,
-        factors: [0, 1].flatMap((layer) => (['q', 'v'] as const).map((projection, i) => ({
-          site: { layer, projection }, a: factor([8, 2], layer * 2 + i), b: factor([2, 8], 10 + layer * 2 + i),
-        }))),
+        rank: 2,
+        scale: 1,
+        factors: [0, 1].flatMap((layer) =>
+          (['q', 'v'] as const).map((projection, i) => ({
+            site: { layer, projection },
+            a: factor([8, 2], layer * 2 + i),
+            b: factor([2, 8], 10 + layer * 2 + i),
+          })),
+        ),
       },
       head: { weight: factor([4, 3], 99), bias: tf.tensor1d([0, 1, 2]) },
       classIds: ['a', 'b', 'c'],
@@ -189,7 +219,17 @@ describe('LoRA file loader under corruption', () => {
     saveLoraFile(good, record);
     disposeLoraRecord(record);
     const original = new Uint8Array(fs.readFileSync(good));
-    const config = { imageSize: 8, patchSize: 4, channels: 3, width: 8, depth: 2, heads: 2, mlpWidth: 16, projectionDim: 4, layerNormEps: 1e-5 };
+    const config = {
+      imageSize: 8,
+      patchSize: 4,
+      channels: 3,
+      width: 8,
+      depth: 2,
+      heads: 2,
+      mlpWidth: 16,
+      projectionDim: 4,
+      layerNormEps: 1e-5,
+    };
     const before = tf.memory().numTensors;
     let rejected = 0;
     for (let index = 0; index < 300; index++) {

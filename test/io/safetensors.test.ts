@@ -4,9 +4,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { FileFormatError, MissingResourceError } from '../../src/errors';
-import {
-  encodeSafetensors, readSafetensors, tensorFromEntry, toFloat32, writeSafetensors,
-} from '../../src/io/safetensors';
+import { encodeSafetensors, readSafetensors, tensorFromEntry, toFloat32, writeSafetensors } from '../../src/io/safetensors';
 import { floatToHalf, halfToFloat } from '../../src/io/safetensors-codec';
 import { writeFileAtomic } from '../../src/io/atomic-write';
 import { useTestBackend } from '../test-backend';
@@ -30,13 +28,20 @@ describe('safetensors', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'st-'));
     onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }));
     const file = path.join(dir, 'sub', 'x.safetensors');
-    const weight = tf.tensor2d([[1, -2.5, 3], [4, 5, 6e-3]]);
-    writeSafetensors(file, {
-      weight,
-      ids: { dtype: 'I32', shape: [3], data: Int32Array.from([7, -1, 2 ** 30]) },
-      half: { dtype: 'F16', shape: [2], data: Float32Array.from([0.5, -1024]) },
-      empty: { dtype: 'F32', shape: [0, 4], data: new Float32Array(0) },
-    }, { note: 'hello' });
+    const weight = tf.tensor2d([
+      [1, -2.5, 3],
+      [4, 5, 6e-3],
+    ]);
+    writeSafetensors(
+      file,
+      {
+        weight,
+        ids: { dtype: 'I32', shape: [3], data: Int32Array.from([7, -1, 2 ** 30]) },
+        half: { dtype: 'F16', shape: [2], data: Float32Array.from([0.5, -1024]) },
+        empty: { dtype: 'F32', shape: [0, 4], data: new Float32Array(0) },
+      },
+      { note: 'hello' },
+    );
     const bytes = fs.readFileSync(file);
     const headerLength = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
     expect((8 + headerLength) % 8).toBe(0);
@@ -64,14 +69,17 @@ describe('safetensors', () => {
     view.setBigInt64(12, -5n, true);
     view.setInt16(20, -300, true);
     view.setUint8(22, 1);
-    const file = handMade({
-      a: { dtype: 'F16', shape: [1], data_offsets: [0, 2] },
-      b: { dtype: 'BF16', shape: [], data_offsets: [2, 4] },
-      c: { dtype: 'F64', shape: [1, 1], data_offsets: [4, 12] },
-      d: { dtype: 'I64', shape: [1], data_offsets: [12, 20] },
-      e: { dtype: 'I16', shape: [1], data_offsets: [20, 22] },
-      f: { dtype: 'BOOL', shape: [1], data_offsets: [22, 23] },
-    }, data);
+    const file = handMade(
+      {
+        a: { dtype: 'F16', shape: [1], data_offsets: [0, 2] },
+        b: { dtype: 'BF16', shape: [], data_offsets: [2, 4] },
+        c: { dtype: 'F64', shape: [1, 1], data_offsets: [4, 12] },
+        d: { dtype: 'I64', shape: [1], data_offsets: [12, 20] },
+        e: { dtype: 'I16', shape: [1], data_offsets: [20, 22] },
+        f: { dtype: 'BOOL', shape: [1], data_offsets: [22, 23] },
+      },
+      data,
+    );
     const { tensors } = readSafetensors(file);
     const value = (n: string) => toFloat32(tensors.get(n)!)[0];
     expect(value('a')).toBe(1);
@@ -97,10 +105,15 @@ describe('safetensors', () => {
     ['shape/bytes mismatch', { x: { dtype: 'F32', shape: [2], data_offsets: [0, 4] } }, 4, /"x": F32 of shape \[2\] needs 8 bytes/],
     ['negative dim', { x: { dtype: 'U8', shape: [-1], data_offsets: [0, 1] } }, 1, /"x": shape must be/],
     ['offsets out of range', { x: { dtype: 'U8', shape: [8], data_offsets: [0, 8] } }, 4, /"x": data_offsets \[0, 8\] exceed/],
-    ['overlap', {
-      x: { dtype: 'U8', shape: [4], data_offsets: [0, 4] },
-      y: { dtype: 'U8', shape: [2], data_offsets: [2, 4] },
-    }, 4, /"y".*overlap/],
+    [
+      'overlap',
+      {
+        x: { dtype: 'U8', shape: [4], data_offsets: [0, 4] },
+        y: { dtype: 'U8', shape: [2], data_offsets: [2, 4] },
+      },
+      4,
+      /"y".*overlap/,
+    ],
     ['gap', { x: { dtype: 'U8', shape: [2], data_offsets: [2, 4] } }, 4, /"x": gap/],
     ['uncovered tail', { x: { dtype: 'U8', shape: [2], data_offsets: [0, 2] } }, 4, /tensors cover only 2/],
     ['huge shape', { x: { dtype: 'F64', shape: [2 ** 50, 2 ** 50], data_offsets: [0, 4] } }, 4, /needs more than 2\^53 bytes/],
@@ -129,7 +142,10 @@ describe('safetensors', () => {
   });
 
   it('encodes names in sorted order and refuses a tensor called __metadata__', () => {
-    const bytes = encodeSafetensors({ b: { dtype: 'F32', shape: [1], data: Float32Array.of(2) }, a: { dtype: 'F32', shape: [1], data: Float32Array.of(1) } });
+    const bytes = encodeSafetensors({
+      b: { dtype: 'F32', shape: [1], data: Float32Array.of(2) },
+      a: { dtype: 'F32', shape: [1], data: Float32Array.of(1) },
+    });
     expect(Array.from(toFloat32(readSafetensors(bytes).tensors.get('a')!))).toEqual([1]);
     const { tensors } = readSafetensors(bytes);
     expect(tensors.get('a')!.bytes.byteOffset).toBeLessThan(tensors.get('b')!.bytes.byteOffset);

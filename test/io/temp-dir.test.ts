@@ -21,11 +21,13 @@ describe('withTemporaryDir', () => {
 
   it('removes the directory when the body throws, and passes the error on', async () => {
     let seen = '';
-    await expect(withTemporaryDir('lora-temp-test-', async (dir) => {
-      seen = dir;
-      fs.writeFileSync(path.join(dir, 'partial.json'), '{');
-      throw new Error('stage failed');
-    })).rejects.toThrow('stage failed');
+    await expect(
+      withTemporaryDir('lora-temp-test-', async (dir) => {
+        seen = dir;
+        fs.writeFileSync(path.join(dir, 'partial.json'), '{');
+        throw new Error('stage failed');
+      }),
+    ).rejects.toThrow('stage failed');
     expect(seen).not.toBe('');
     expect(fs.existsSync(seen)).toBe(false);
   });

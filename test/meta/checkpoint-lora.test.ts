@@ -10,7 +10,9 @@ import { metaTrain, type MetaTrainOptions } from '../../src/meta/meta-train';
 import { ToyAdapter, ToyModel, toySet } from './toy';
 import { useTestBackend } from '../test-backend';
 
-beforeAll(async () => { await useTestBackend('cpu'); });
+beforeAll(async () => {
+  await useTestBackend('cpu');
+});
 
 const model = new ToyModel(4 * 4 * 3, 8);
 const sets = [toySet(model, 3, 4, 11), toySet(model, 3, 4, 21)];
@@ -24,20 +26,37 @@ afterAll(() => tempDirs.forEach((dir) => fs.rmSync(dir, { recursive: true, force
 
 /** A trainable LoRA on the site ToyModel adapts (layer 0, q), 8 → 8, rank 2, scale 0.5, B non-zero. */
 function toyLora(seed: number): LoRA {
-  const factors = [{ site: { layer: 0, projection: 'q' as const }, a: tf.randomNormal([8, 2], 0, 0.3, 'float32', seed) as tf.Tensor2D, b: tf.randomNormal([2, 8], 0, 0.3, 'float32', seed + 1) as tf.Tensor2D }];
+  const factors = [
+    {
+      site: { layer: 0, projection: 'q' as const },
+      a: tf.randomNormal([8, 2], 0, 0.3, 'float32', seed) as tf.Tensor2D,
+      b: tf.randomNormal([2, 8], 0, 0.3, 'float32', seed + 1) as tf.Tensor2D,
+    },
+  ];
   const lora = LoRA.fromParameters({ rank: 2, scale: 0.5, factors }, { trainable: true });
   tf.dispose(factors.flatMap((f) => [f.a, f.b]));
   return lora;
 }
-const factorValues = (lora: LoRA) => { const f = lora.factorsAt({ layer: 0, projection: 'q' })!; return [...f.a.dataSync(), ...f.b.dataSync()]; };
+const factorValues = (lora: LoRA) => {
+  const f = lora.factorsAt({ layer: 0, projection: 'q' })!;
+  return [...f.a.dataSync(), ...f.b.dataSync()];
+};
 
 describe('meta-training checkpoint: best and last', () => {
-  it('names the last and the best meta-LoRA, and which one is the run\'s result', async () => {
+  it("names the last and the best meta-LoRA, and which one is the run's result", async () => {
     const file = tempFile();
     const meta = toyLora(1);
     const scores = [0.2, 0.9, 0.5, 0.4];
     const atValidation: number[][] = [];
-    await metaTrain(model, meta, sets, { ...base, checkpointPath: file, validateEvery: 2, validate: (a) => { atValidation.push(factorValues(a as LoRA)); return scores.shift()!; } });
+    await metaTrain(model, meta, sets, {
+      ...base,
+      checkpointPath: file,
+      validateEvery: 2,
+      validate: (a) => {
+        atValidation.push(factorValues(a as LoRA));
+        return scores.shift()!;
+      },
+    });
     const json = JSON.parse(fs.readFileSync(file, 'utf8'));
     expect(json.selected).toBe('best');
     expect(json.last.step).toBe(8);

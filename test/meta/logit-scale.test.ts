@@ -7,7 +7,9 @@ import type { SurrogateSet } from '../../src/surrogate/set';
 import { SeededRandom } from '../../src/random/seeded-random';
 import { useTestBackend } from '../test-backend';
 
-beforeAll(async () => { await useTestBackend('cpu'); });
+beforeAll(async () => {
+  await useTestBackend('cpu');
+});
 
 /** Features = flattened image × `gain`: the same geometry at any distance scale. */
 const scaledModel = (gain: number): FeatureModel => ({
@@ -25,13 +27,21 @@ function overlappingSet(seed: number): SurrogateSet {
       targets.push(c);
     }
   }
-  return { images: tf.tensor4d(values, [12, 2, 2, 3]), targets, keptPatches: null, teacher: { adapter: null as unknown as Adapter, head: { apply: (f) => f } } };
+  return {
+    images: tf.tensor4d(values, [12, 2, 2, 3]),
+    targets,
+    keptPatches: null,
+    teacher: { adapter: null as unknown as Adapter, head: { apply: (f) => f } },
+  };
 }
 
 describe('logit scale', () => {
   it('computes the mean cross-entropy of softmax(s · logits) (hand computation)', () => {
     // row 1: logits [0, −ln 3] at s = 1 → p(label 0) = 1 / (1 + 1/3) = 0.75; row 2 at label 1 → 0.25
-    const logits = [[0, -Math.log(3)], [0, -Math.log(3)]];
+    const logits = [
+      [0, -Math.log(3)],
+      [0, -Math.log(3)],
+    ];
     expect(scaledCrossEntropy(logits, [0, 1], 1)).toBeCloseTo((-Math.log(0.75) - Math.log(0.25)) / 2, 12);
     expect(scaledCrossEntropy(logits, [0, 1], 0)).toBeCloseTo(Math.log(2), 12);
   });

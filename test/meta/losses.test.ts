@@ -4,7 +4,9 @@ import { distillationLoss, episodeCrossEntropy } from '../../src/meta/losses';
 import { ShapeError } from '../../src/errors';
 import { useTestBackend } from '../test-backend';
 
-beforeAll(async () => { await useTestBackend('cpu'); });
+beforeAll(async () => {
+  await useTestBackend('cpu');
+});
 
 function softmax(row: number[]): number[] {
   const e = row.map(Math.exp);
@@ -14,11 +16,18 @@ function softmax(row: number[]): number[] {
 
 describe('distillationLoss = KL(teacher softmax ‖ student softmax)', () => {
   it('matches the hand-computed value', () => {
-    const teacher = [[2, 0, -1], [0.5, 0.5, 3]];
-    const student = [[1, 1, 0], [-2, 0, 1]];
+    const teacher = [
+      [2, 0, -1],
+      [0.5, 0.5, 3],
+    ];
+    const student = [
+      [1, 1, 0],
+      [-2, 0, 1],
+    ];
     let expected = 0;
     teacher.forEach((t, q) => {
-      const pt = softmax(t); const ps = softmax(student[q]);
+      const pt = softmax(t);
+      const ps = softmax(student[q]);
       expected += pt.reduce((s, p, i) => s + p * Math.log(p / ps[i]), 0);
     });
     expected /= 2;
@@ -44,7 +53,10 @@ describe('distillationLoss = KL(teacher softmax ‖ student softmax)', () => {
 
 describe('episodeCrossEntropy', () => {
   it('matches the hand-computed value', () => {
-    const logits = [[2, 0, -1], [0.5, 0.5, 3]];
+    const logits = [
+      [2, 0, -1],
+      [0.5, 0.5, 3],
+    ];
     const labels = [0, 1];
     const expected = -(Math.log(softmax(logits[0])[0]) + Math.log(softmax(logits[1])[1])) / 2;
     const loss = episodeCrossEntropy(tf.tensor2d(logits), tf.tensor1d(labels, 'int32'));

@@ -12,7 +12,9 @@ import type { Adapter } from '../../src/model/adapter-hook';
 import { ToyAdapter, ToyModel, toySet } from './toy';
 import { useTestBackend } from '../test-backend';
 
-beforeAll(async () => { await useTestBackend('cpu'); });
+beforeAll(async () => {
+  await useTestBackend('cpu');
+});
 
 const model = new ToyModel(4 * 4 * 3, 8);
 const sets = [toySet(model, 3, 4, 11), toySet(model, 3, 4, 21), toySet(model, 3, 4, 31)];
@@ -32,7 +34,9 @@ describe('metaTrain', () => {
     expect(weightsOf(meta)).not.toEqual(before);
     expect(weightsOf(sets[0].teacher.adapter as ToyAdapter)).toEqual(teacherBefore);
     const steps = events.filter((e) => e.kind === 'step');
-    expect(steps.map((e) => e.kind === 'step' && e.metrics.lr)).toEqual([...Array(8).keys()].map((s) => warmupCosineRate(s, PAPER_SCHEDULE)));
+    expect(steps.map((e) => e.kind === 'step' && e.metrics.lr)).toEqual(
+      [...Array(8).keys()].map((s) => warmupCosineRate(s, PAPER_SCHEDULE)),
+    );
     expect(new Set(result.history.map((h) => h.kind))).toEqual(new Set(['single', 'interpolated']));
     expect(result.history.every((h) => Number.isFinite(h.loss) && h.accuracy >= 0 && h.accuracy <= 1)).toBe(true);
   });
@@ -58,13 +62,24 @@ describe('metaTrain', () => {
     expect(weightsOf(resumed)).toEqual(weightsOf(straight));
   });
 
-  it("calibrates the logit scale once on the fresh meta-adapter and keeps it across a resume", async () => {
+  it('calibrates the logit scale once on the fresh meta-adapter and keeps it across a resume', async () => {
     const straight = new ToyAdapter(8, 500);
     const whole = await metaTrain(model, straight, sets, { ...base, logitScale: 'calibrated' });
     expect(whole.logitScale).not.toBe(1);
     const file = tempFile('ckpt.json');
-    await metaTrain(model, new ToyAdapter(8, 500), sets, { ...base, steps: 4, logitScale: 'calibrated', checkpointPath: file, checkpointEvery: 4 });
-    const resumed = await metaTrain(model, new ToyAdapter(8, 999), sets, { ...base, logitScale: 'calibrated', checkpointPath: file, checkpointEvery: 4 });
+    await metaTrain(model, new ToyAdapter(8, 500), sets, {
+      ...base,
+      steps: 4,
+      logitScale: 'calibrated',
+      checkpointPath: file,
+      checkpointEvery: 4,
+    });
+    const resumed = await metaTrain(model, new ToyAdapter(8, 999), sets, {
+      ...base,
+      logitScale: 'calibrated',
+      checkpointPath: file,
+      checkpointEvery: 4,
+    });
     expect(resumed.logitScale).toBe(whole.logitScale); // from the checkpoint: the different start would calibrate otherwise
     expect(resumed.history.map((h) => h.loss)).toEqual(whole.history.map((h) => h.loss));
     fs.rmSync(path.dirname(file), { recursive: true, force: true });
@@ -72,7 +87,12 @@ describe('metaTrain', () => {
 
   it('stops at the next step after an abort, saves its state there, and resumes (twice) to the same weights and metrics', async () => {
     // validation depends on the weights, so equal validation histories mean equal states when validated
-    const options = { ...base, steps: 8, validateEvery: 2, validate: (a: Adapter) => Math.abs(weightsOf(a as ToyAdapter).reduce((x, y) => x + y, 0)) % 1 };
+    const options = {
+      ...base,
+      steps: 8,
+      validateEvery: 2,
+      validate: (a: Adapter) => Math.abs(weightsOf(a as ToyAdapter).reduce((x, y) => x + y, 0)) % 1,
+    };
     const straight = new ToyAdapter(8, 400);
     const expected = await metaTrain(model, straight, sets, options);
     const file = tempFile('ckpt.json');
@@ -80,8 +100,14 @@ describe('metaTrain', () => {
       const controller = new AbortController();
       const saved: number[] = [];
       const run = metaTrain(model, adapter, sets, {
-        ...options, checkpointPath: file, checkpointEvery: 100, signal: controller.signal,
-        onEvent: (e) => { if (e.kind === 'step' && e.step === stop) controller.abort(); if (e.kind === 'checkpoint') saved.push(e.step); },
+        ...options,
+        checkpointPath: file,
+        checkpointEvery: 100,
+        signal: controller.signal,
+        onEvent: (e) => {
+          if (e.kind === 'step' && e.step === stop) controller.abort();
+          if (e.kind === 'checkpoint') saved.push(e.step);
+        },
       });
       await expect(run).rejects.toThrow(CancelledError);
       expect(saved).toEqual([stop]); // saved at the interrupt, not at a periodic checkpoint
@@ -103,8 +129,14 @@ describe('metaTrain', () => {
     const scores = [0.2, 0.9, 0.5, 0.4];
     let atBest: number[] = [];
     const result = await metaTrain(model, meta, sets, {
-      ...base, steps: 8, validateEvery: 2,
-      validate: (adapter) => { const s = scores.shift()!; if (s === 0.9) atBest = weightsOf(adapter as ToyAdapter); return s; },
+      ...base,
+      steps: 8,
+      validateEvery: 2,
+      validate: (adapter) => {
+        const s = scores.shift()!;
+        if (s === 0.9) atBest = weightsOf(adapter as ToyAdapter);
+        return s;
+      },
     });
     expect(result.best).toEqual({ step: 4, accuracy: 0.9 });
     expect(weightsOf(meta)).toEqual(atBest);
@@ -114,10 +146,13 @@ describe('metaTrain', () => {
   it('refuses a checkpoint of another run and a corrupt checkpoint', async () => {
     const file = tempFile('ckpt.json');
     await metaTrain(model, new ToyAdapter(8, 600), sets, { ...base, steps: 2, checkpointPath: file });
-    await expect(metaTrain(model, new ToyAdapter(8, 600), sets, { ...base, distance: 'squaredEuclidean', steps: 4, checkpointPath: file }))
-      .rejects.toThrow(CompatibilityError);
+    await expect(
+      metaTrain(model, new ToyAdapter(8, 600), sets, { ...base, distance: 'squaredEuclidean', steps: 4, checkpointPath: file }),
+    ).rejects.toThrow(CompatibilityError);
     fs.writeFileSync(file, `{"format": "lora-recycle/meta-checkpoint@2", "step": -1}`);
-    await expect(metaTrain(model, new ToyAdapter(8, 600), sets, { ...base, steps: 4, checkpointPath: file })).rejects.toThrow(FileFormatError);
+    await expect(metaTrain(model, new ToyAdapter(8, 600), sets, { ...base, steps: 4, checkpointPath: file })).rejects.toThrow(
+      FileFormatError,
+    );
   });
 
   it('leaves the tensor count flat across steps', async () => {

@@ -9,14 +9,22 @@ import { invertLora } from '../../src/inversion';
 import { metaTrain, type MetaTrainOptions } from '../../src/meta/meta-train';
 import { surrogateSetsDigest } from '../../src/meta/run-fingerprint';
 import type { RunEvent } from '../../src/progress/events';
-import { disposeSurrogateSets, readSurrogateSet, writeSurrogateSet, type RecordedSurrogateSet, type SurrogateSet } from '../../src/surrogate';
+import {
+  disposeSurrogateSets,
+  readSurrogateSet,
+  writeSurrogateSet,
+  type RecordedSurrogateSet,
+  type SurrogateSet,
+} from '../../src/surrogate';
 import { randomTeacher, responsiveBackbone, SMALL_VIT } from '../inversion/fixtures';
 import { useTestBackend } from '../test-backend';
 import { ToyAdapter, ToyModel, toySet } from './toy';
 
 // A meta-training checkpoint resumes only the run it belongs to: the same surrogate sets (content
 // and teachers) and the same settings; a set read back from its file is the same set.
-beforeAll(async () => { await useTestBackend('cpu'); });
+beforeAll(async () => {
+  await useTestBackend('cpu');
+});
 
 const model = new ToyModel(4 * 4 * 3, 8);
 const sets = [toySet(model, 3, 4, 11), toySet(model, 3, 4, 21)];
@@ -37,7 +45,12 @@ describe('meta-training checkpoint fingerprint', () => {
     const file = tempFile();
     await metaTrain(model, new ToyAdapter(8, 100), sets, { ...base, checkpointPath: file });
     const events: RunEvent[] = [];
-    const result = await metaTrain(model, new ToyAdapter(8, 999), sets, { ...base, steps: 4, checkpointPath: file, onEvent: (e) => events.push(e) });
+    const result = await metaTrain(model, new ToyAdapter(8, 999), sets, {
+      ...base,
+      steps: 4,
+      checkpointPath: file,
+      onEvent: (e) => events.push(e),
+    });
     expect(events.some((e) => e.kind === 'phase' && e.phase === 'resumed')).toBe(true);
     expect(result.history.map((h) => h.step)).toEqual([1, 2, 3, 4]);
   });
@@ -57,8 +70,9 @@ describe('meta-training checkpoint fingerprint', () => {
     for (const other of others) {
       const run = metaTrain(model, new ToyAdapter(8, 100), other, { ...base, steps: 4, checkpointPath: file });
       await expect(run).rejects.toThrow(CompatibilityError);
-      await expect(metaTrain(model, new ToyAdapter(8, 100), other, { ...base, steps: 4, checkpointPath: file }))
-        .rejects.toThrow(/belongs to other surrogate sets .* delete .*meta-checkpoint\.json or pass resume: false/);
+      await expect(metaTrain(model, new ToyAdapter(8, 100), other, { ...base, steps: 4, checkpointPath: file })).rejects.toThrow(
+        /belongs to other surrogate sets .* delete .*meta-checkpoint\.json or pass resume: false/,
+      );
     }
     // resume: false starts afresh on the new sets (and overwrites the checkpoint)
     const fresh = await metaTrain(model, new ToyAdapter(8, 100), others[0], { ...base, steps: 4, checkpointPath: file, resume: false });
@@ -71,10 +85,12 @@ describe('meta-training checkpoint fingerprint', () => {
   it('refuses the checkpoint of other settings and names them', async () => {
     const file = tempFile();
     await metaTrain(model, new ToyAdapter(8, 100), sets, { ...base, checkpointPath: file });
-    await expect(metaTrain(model, new ToyAdapter(8, 100), sets, { ...base, steps: 4, flip: false, checkpointPath: file }))
-      .rejects.toThrow(/belongs to other meta-training settings \(flip\), so it cannot be resumed/);
-    await expect(metaTrain(model, new ToyAdapter(8, 100), sets, { ...base, steps: 4, interpolatedFraction: 0.25, checkpointPath: file }))
-      .rejects.toThrow(CompatibilityError);
+    await expect(metaTrain(model, new ToyAdapter(8, 100), sets, { ...base, steps: 4, flip: false, checkpointPath: file })).rejects.toThrow(
+      /belongs to other meta-training settings \(flip\), so it cannot be resumed/,
+    );
+    await expect(
+      metaTrain(model, new ToyAdapter(8, 100), sets, { ...base, steps: 4, interpolatedFraction: 0.25, checkpointPath: file }),
+    ).rejects.toThrow(CompatibilityError);
   });
 
   it('hashes content once without leaving tensors, and tells sets apart by content only', () => {
@@ -104,19 +120,31 @@ describe('surrogate sets written and read back', () => {
     const backbone = responsiveBackbone(SMALL_VIT, 1);
     const teacher = randomTeacher(SMALL_VIT, 3, 2);
     const options = { ways: 3, shots: 1, queries: 1, steps: 2, seed: 4, classNames: ['a', 'b', 'c'] };
-    const inversions = [await invertLora(backbone, teacher, null, { ...options, pruning: { 1: 0.5 }, pruneFrom: 0 }), await invertLora(backbone, teacher, null, options)];
+    const inversions = [
+      await invertLora(backbone, teacher, null, { ...options, pruning: { 1: 0.5 }, pruneFrom: 0 }),
+      await invertLora(backbone, teacher, null, options),
+    ];
     const written: RecordedSurrogateSet[] = inversions.map((r, i) => r.toRecordedSurrogateSet(`lora-${i}`));
     inversions.forEach((r) => r.dispose());
     const dirs = written.map((_, i) => path.join(fs.mkdtempSync(path.join(tempRoot, 'sets-')), `lora-${i}`));
     written.forEach((set, i) => writeSurrogateSet(dirs[i], set));
     // read back as a resumed reproduction does: each teacher a new LoRA from the zoo's parameters, the zoo's head
     const parameters = (teacher.adapter as LoRA).toParameters();
-    const readBack = dirs.map((dir) => readSurrogateSet(dir, { adapter: LoRA.fromParameters(parameters, { trainable: false }), head: teacher.head }));
+    const readBack = dirs.map((dir) =>
+      readSurrogateSet(dir, { adapter: LoRA.fromParameters(parameters, { trainable: false }), head: teacher.head }),
+    );
     tf.dispose(parameters.factors.flatMap((f) => [f.a, f.b]));
     expect(surrogateSetsDigest(backbone, readBack)).toBe(surrogateSetsDigest(backbone, written));
 
     const file = tempFile();
-    const meta = { ...base, steps: 2, episode: { ways: 3, shots: 1, queries: 1 }, patchGrid: 4, interpolatedFraction: 0, checkpointPath: file };
+    const meta = {
+      ...base,
+      steps: 2,
+      episode: { ways: 3, shots: 1, queries: 1 },
+      patchGrid: 4,
+      interpolatedFraction: 0,
+      checkpointPath: file,
+    };
     const pruned = (s: RecordedSurrogateSet[]) => [s[0]]; // sparse and dense sets do not mix in one episode
     const first = LoRA.create(SMALL_VIT, { seed: 9 });
     await metaTrain(backbone, first, pruned(written), meta);

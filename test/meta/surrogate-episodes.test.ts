@@ -1,27 +1,32 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  episodeImages, flipPatchIndex, imagesByClass, interpolatedEpisode, singleLoraEpisode,
-} from '../../src/meta/surrogate-episodes';
+import { episodeImages, flipPatchIndex, imagesByClass, interpolatedEpisode, singleLoraEpisode } from '../../src/meta/surrogate-episodes';
 import type { SurrogateSet } from '../../src/surrogate/set';
 import { ConfigError, ShapeError } from '../../src/errors';
 import { SeededRandom } from '../../src/random/seeded-random';
 import { useTestBackend } from '../test-backend';
 
-beforeAll(async () => { await useTestBackend('cpu'); });
+beforeAll(async () => {
+  await useTestBackend('cpu');
+});
 
 const shape = { ways: 2, shots: 1, queries: 2 };
 
 function set(targets: number[], kept: number[][] | null = null): SurrogateSet {
   // image i is filled with the value i, so gathered rows can be identified
-  const images = tf.tensor4d(targets.flatMap((_, i) => new Array(2 * 2 * 1).fill(i)), [targets.length, 2, 2, 1]);
+  const images = tf.tensor4d(
+    targets.flatMap((_, i) => new Array(2 * 2 * 1).fill(i)),
+    [targets.length, 2, 2, 1],
+  );
   return { images, targets, keptPatches: kept, teacher: { adapter: null as never, head: { apply: (f) => f } } };
 }
 
 describe('surrogate episodes', () => {
   it('single-LoRA episode: support = first K of each class, query = the next Q, labels = teacher classes', () => {
     const s = set([0, 1, 0, 1, 0, 1]);
-    const noDraw = () => { throw new Error('a class of exactly K + Q images draws nothing'); };
+    const noDraw = () => {
+      throw new Error('a class of exactly K + Q images draws nothing');
+    };
     const episode = singleLoraEpisode([imagesByClass(s, 0, shape)], 0, shape, noDraw);
     expect(episode.kind).toBe('single');
     expect(episode.teacherSet).toBe(0);
@@ -35,9 +40,17 @@ describe('surrogate episodes', () => {
     const byClass = [imagesByClass(set([0, 1, 0, 1, 0, 1]), 0, shape), imagesByClass(set([1, 0, 1, 0, 1, 0]), 1, shape)];
     const episode = interpolatedEpisode(byClass, shape, () => [3, 0]); // set 1 class 1, then set 0 class 0
     expect(episode.teacherSet).toBeNull();
-    expect(episode.support).toEqual([{ set: 1, index: 0 }, { set: 0, index: 0 }]);
+    expect(episode.support).toEqual([
+      { set: 1, index: 0 },
+      { set: 0, index: 0 },
+    ]);
     expect(episode.supportLabels).toEqual([0, 1]);
-    expect(episode.query).toEqual([{ set: 1, index: 2 }, { set: 1, index: 4 }, { set: 0, index: 2 }, { set: 0, index: 4 }]);
+    expect(episode.query).toEqual([
+      { set: 1, index: 2 },
+      { set: 1, index: 4 },
+      { set: 0, index: 2 },
+      { set: 0, index: 4 },
+    ]);
     const rng = new SeededRandom(3);
     const drawn = interpolatedEpisode(byClass, { ...shape, ways: 4 }, (n, c) => rng.sample(n, c));
     expect(new Set(drawn.support.map((r) => `${r.set}/${r.index}`)).size).toBe(4);
@@ -64,8 +77,10 @@ describe('surrogate episodes', () => {
     const byClass = sets.map((s, i) => imagesByClass(s, i, shape));
     const rng = new SeededRandom(9);
     for (let i = 0; i < 50; i++) {
-      const episode = i % 2 === 0 ? singleLoraEpisode(byClass, i % 4 === 0 ? 0 : 1, shape, (n, c) => rng.sample(n, c))
-        : interpolatedEpisode(byClass, { ...shape, ways: 3 }, (n, c) => rng.sample(n, c));
+      const episode =
+        i % 2 === 0
+          ? singleLoraEpisode(byClass, i % 4 === 0 ? 0 : 1, shape, (n, c) => rng.sample(n, c))
+          : interpolatedEpisode(byClass, { ...shape, ways: 3 }, (n, c) => rng.sample(n, c));
       const refs = [...episode.support, ...episode.query].map((r) => `${r.set}/${r.index}`);
       expect(new Set(refs).size).toBe(refs.length);
     }
@@ -79,7 +94,10 @@ describe('surrogate episodes', () => {
     const b = { ...set([1, 0, 1, 0, 1, 0]), imageIds: ['x1', 'z1', 'x2', 'z2', 'x3', 'z3'] };
     const byClass = [imagesByClass(a, 0, shape), imagesByClass(b, 1, shape)];
     const ids = [a.imageIds, b.imageIds];
-    const draws = [[0, 3], [1, 3]]; // set 0 class 0 with set 1 class 1 (shared): drawn again
+    const draws = [
+      [0, 3],
+      [1, 3],
+    ]; // set 0 class 0 with set 1 class 1 (shared): drawn again
     const episode = interpolatedEpisode(byClass, shape, () => draws.shift()!, ids);
     expect([...episode.support, ...episode.query].map((r) => ids[r.set][r.index])).toEqual(['y1', 'x1', 'y2', 'y3', 'x2', 'x3']);
     const rng = new SeededRandom(4);
@@ -88,7 +106,9 @@ describe('surrogate episodes', () => {
       const seen = [...drawn.support, ...drawn.query].map((r) => ids[r.set][r.index]);
       expect(new Set(seen).size).toBe(seen.length);
     }
-    expect(() => interpolatedEpisode(byClass, { ...shape, ways: 4 }, (n, c) => rng.sample(n, c), ids)).toThrow(/never 4 surrogate classes without a common image/);
+    expect(() => interpolatedEpisode(byClass, { ...shape, ways: 4 }, (n, c) => rng.sample(n, c), ids)).toThrow(
+      /never 4 surrogate classes without a common image/,
+    );
   });
 
   it('mirrors patch indices under a horizontal flip', () => {
@@ -98,16 +118,60 @@ describe('surrogate episodes', () => {
   });
 
   it('gathers episode images in episode order, flipping images and their kept patches', () => {
-    const a = set([0, 1, 0, 1, 0, 1], [[0, 1], [1, 2], [2, 3], [0, 3], [1, 3], [0, 2]]);
-    a.images = tf.tensor4d([...Array(6).keys()].flatMap((i) => [i, 10 + i, 20 + i, 30 + i]), [6, 2, 2, 1]);
-    const { images, positions } = episodeImages([a], [{ set: 0, index: 3 }, { set: 0, index: 0 }], [false, true], 2);
+    const a = set(
+      [0, 1, 0, 1, 0, 1],
+      [
+        [0, 1],
+        [1, 2],
+        [2, 3],
+        [0, 3],
+        [1, 3],
+        [0, 2],
+      ],
+    );
+    a.images = tf.tensor4d(
+      [...Array(6).keys()].flatMap((i) => [i, 10 + i, 20 + i, 30 + i]),
+      [6, 2, 2, 1],
+    );
+    const { images, positions } = episodeImages(
+      [a],
+      [
+        { set: 0, index: 3 },
+        { set: 0, index: 0 },
+      ],
+      [false, true],
+      2,
+    );
     expect(Array.from(images.dataSync())).toEqual([3, 13, 23, 33, 10, 0, 30, 20]);
-    expect(positions!.arraySync()).toEqual([[0, 3], [1, 0]]);
+    expect(positions!.arraySync()).toEqual([
+      [0, 3],
+      [1, 0],
+    ]);
   });
 
   it('refuses to mix sparse sets that keep different numbers of patches', () => {
     const a = set([0, 1, 0, 1, 0, 1], [[0], [1], [2], [3], [0], [1]]);
-    const b = set([0, 1, 0, 1, 0, 1], [[0, 1], [1, 2], [2, 3], [0, 3], [1, 3], [0, 2]]);
-    expect(() => episodeImages([a, b], [{ set: 0, index: 0 }, { set: 1, index: 0 }], [false, false], 2)).toThrow(ShapeError);
+    const b = set(
+      [0, 1, 0, 1, 0, 1],
+      [
+        [0, 1],
+        [1, 2],
+        [2, 3],
+        [0, 3],
+        [1, 3],
+        [0, 2],
+      ],
+    );
+    expect(() =>
+      episodeImages(
+        [a, b],
+        [
+          { set: 0, index: 0 },
+          { set: 1, index: 0 },
+        ],
+        [false, false],
+        2,
+      ),
+    ).toThrow(ShapeError);
   });
 });

@@ -13,18 +13,35 @@ export class ToyAdapter implements Adapter {
     this.a = tf.variable(tf.randomNormal([dim, rank], 0, 0.3, 'float32', seed), trainable);
     this.b = tf.variable(tf.randomNormal([rank, dim], 0, 0.3, 'float32', seed + 1), trainable);
   }
-  apply(_site: AdapterSite, x: tf.Tensor2D): tf.Tensor2D { return tf.matMul(tf.matMul(x, this.a), this.b); }
-  deltaWeight(): tf.Tensor2D { return tf.matMul(this.a, this.b); }
-  trainableVariables(): tf.Variable[] { return this.a.trainable ? [this.a, this.b] : []; }
-  parameterCount(): number { return this.a.size + this.b.size; }
-  regularizer(): null { return null; }
-  dispose(): void { this.a.dispose(); this.b.dispose(); }
+  apply(_site: AdapterSite, x: tf.Tensor2D): tf.Tensor2D {
+    return tf.matMul(tf.matMul(x, this.a), this.b);
+  }
+  deltaWeight(): tf.Tensor2D {
+    return tf.matMul(this.a, this.b);
+  }
+  trainableVariables(): tf.Variable[] {
+    return this.a.trainable ? [this.a, this.b] : [];
+  }
+  parameterCount(): number {
+    return this.a.size + this.b.size;
+  }
+  regularizer(): null {
+    return null;
+  }
+  dispose(): void {
+    this.a.dispose();
+    this.b.dispose();
+  }
 }
 
 /** f(x) = h + adapter(h), h = flatten(x)·W: a stand-in for the ViT with the same forward signature. */
 export class ToyModel implements FeatureModel {
   readonly kernel: tf.Tensor2D;
-  constructor(readonly inputSize: number, readonly dim: number, seed = 1) {
+  constructor(
+    readonly inputSize: number,
+    readonly dim: number,
+    seed = 1,
+  ) {
     this.kernel = tf.randomNormal([inputSize, dim], 0, 1 / Math.sqrt(inputSize), 'float32', seed);
   }
   forward(images: tf.Tensor4D, options: { adapter?: Adapter | null; patchPositions?: tf.Tensor2D } = {}): { features: tf.Tensor2D } {

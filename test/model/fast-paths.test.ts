@@ -21,8 +21,14 @@ function activeLora(): LoRA {
 /** The same LoRA seen only through `apply` (no lowRankFactors): the unfused x·W + b + x·ΔW path. */
 function applyOnly(lora: LoRA): Adapter {
   return {
-    kind: 'lora-apply-only', sites: lora.sites, apply: (s, x) => lora.apply(s, x), deltaWeight: (s) => lora.deltaWeight(s),
-    trainableVariables: () => lora.trainableVariables(), parameterCount: () => lora.parameterCount(), regularizer: () => null, dispose: () => {},
+    kind: 'lora-apply-only',
+    sites: lora.sites,
+    apply: (s, x) => lora.apply(s, x),
+    deltaWeight: (s) => lora.deltaWeight(s),
+    trainableVariables: () => lora.trainableVariables(),
+    parameterCount: () => lora.parameterCount(),
+    regularizer: () => null,
+    dispose: () => {},
   };
 }
 

@@ -4,10 +4,12 @@ import { FileFormatError } from '../../src/errors';
 import { flattenTree, mapTree, randomViTWeights, treeFromNamed, treeTensors, variablesOf } from '../../src/model';
 import { TEST_VIT } from './tiny-config';
 
-beforeAll(async () => { await tf.setBackend('cpu'); });
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
 
 describe('the tensor-tree walker', () => {
-  it('names a ViT\'s tensors by dotted path in the order ViTWeights declares them (the order backboneFingerprint hashes)', () => {
+  it("names a ViT's tensors by dotted path in the order ViTWeights declares them (the order backboneFingerprint hashes)", () => {
     const weights = randomViTWeights(TEST_VIT, 1);
     const names = Object.keys(flattenTree(weights));
     expect(names.slice(0, 5)).toEqual(['patchEmbedding', 'classEmbedding', 'positionEmbedding', 'preLayerNorm.gamma', 'preLayerNorm.beta']);

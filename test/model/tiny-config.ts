@@ -18,5 +18,13 @@ export const TEST_VIT: ViTConfig = {
  * 4 patches + [CLS], projection 16. Small enough that a zoo tunes in a blink on the cpu backend.
  */
 export const ZOO_TEST_VIT: ViTConfig = {
-  imageSize: 8, patchSize: 4, channels: 3, width: 16, depth: 2, heads: 2, mlpWidth: 32, projectionDim: 16, layerNormEps: 1e-5,
+  imageSize: 8,
+  patchSize: 4,
+  channels: 3,
+  width: 16,
+  depth: 2,
+  heads: 2,
+  mlpWidth: 32,
+  projectionDim: 16,
+  layerNormEps: 1e-5,
 };

@@ -31,7 +31,12 @@ describe('token pruning (method.md §1.4)', () => {
     const pruned = model.forward(images, { pruning: { [TEST_VIT.depth - 1]: 0.75 } });
     const kept = pruned.keptPatches.arraySync();
     scores.forEach((row, b) => {
-      const expected = row.map((s, i) => [s, i]).sort((p, q) => q[0] - p[0]).slice(0, 4).map((p) => p[1]).sort((p, q) => p - q);
+      const expected = row
+        .map((s, i) => [s, i])
+        .sort((p, q) => q[0] - p[0])
+        .slice(0, 4)
+        .map((p) => p[1])
+        .sort((p, q) => p - q);
       expect(kept[b]).toEqual(expected);
     });
     model.dispose();

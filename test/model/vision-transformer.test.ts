@@ -55,10 +55,20 @@ describe('VisionTransformer', () => {
     const dense = model.forward(x).features;
     const all = tf.tensor2d([Array.from({ length: 16 }, (_, i) => i), Array.from({ length: 16 }, (_, i) => i)], undefined, 'int32');
     expect(maxAbsDiff(model.forward(x, { patchPositions: all }).features, dense)).toBeLessThan(1e-5);
-    const some = tf.tensor2d([[0, 5, 9, 15], [1, 2, 3, 4]], undefined, 'int32');
+    const some = tf.tensor2d(
+      [
+        [0, 5, 9, 15],
+        [1, 2, 3, 4],
+      ],
+      undefined,
+      'int32',
+    );
     const sparse = model.forward(x, { patchPositions: some, returnAttention: true });
     expect(sparse.attentions![0].shape).toEqual([2, 2, 5, 5]);
-    expect(sparse.keptPatches.arraySync()).toEqual([[0, 5, 9, 15], [1, 2, 3, 4]]);
+    expect(sparse.keptPatches.arraySync()).toEqual([
+      [0, 5, 9, 15],
+      [1, 2, 3, 4],
+    ]);
     expect(maxAbsDiff(sparse.features, dense)).toBeGreaterThan(1e-4);
     model.dispose();
   });
@@ -96,8 +106,10 @@ describe('VisionTransformer', () => {
     const g = grad.dataSync();
     const base = x.dataSync().slice();
     for (const index of [0, 17, 100, 250, 383]) {
-      const plus = base.slice(); plus[index] += eps;
-      const minus = base.slice(); minus[index] -= eps;
+      const plus = base.slice();
+      plus[index] += eps;
+      const minus = base.slice();
+      minus[index] -= eps;
       const numeric = (loss(tf.tensor(plus, x.shape)).dataSync()[0] - loss(tf.tensor(minus, x.shape)).dataSync()[0]) / (2 * eps);
       expect(Math.abs(numeric - g[index])).toBeLessThan(2e-3 + 0.05 * Math.abs(numeric));
     }
@@ -108,7 +120,10 @@ describe('VisionTransformer', () => {
     const model = VisionTransformer.random(TEST_VIT, 9);
     const lora = LoRA.create(TEST_VIT, { seed: 1 });
     const x = images(2);
-    const { grads } = tf.variableGrads(() => tf.sum(tf.square(model.forward(x, { adapter: lora }).features)) as tf.Scalar, lora.trainableVariables());
+    const { grads } = tf.variableGrads(
+      () => tf.sum(tf.square(model.forward(x, { adapter: lora }).features)) as tf.Scalar,
+      lora.trainableVariables(),
+    );
     const norms = Object.values(grads).map((g) => tf.norm(g).dataSync()[0]);
     expect(norms).toHaveLength(2 * 2 * TEST_VIT.depth);
     expect(norms.filter((n) => n > 0).length).toBe(2 * TEST_VIT.depth); // ∂/∂B ≠ 0, ∂/∂A = 0 while B = 0

@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   await selectBackend('cpu');
   const onCpu = model.forward(images).features.arraySync() as number[][];
   const diff = Math.max(...onTwin.flat().map((v, i) => Math.abs(v - onCpu.flat()[i])));
-  check('the twin gives the cpu backend\'s features', diff < 1e-4, `max |Δ| ${diff.toExponential(2)}`);
+  check("the twin gives the cpu backend's features", diff < 1e-4, `max |Δ| ${diff.toExponential(2)}`);
 }
 
 main().catch((error) => {

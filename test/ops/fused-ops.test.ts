@@ -26,7 +26,8 @@ async function forwardKernels(f: () => tf.Tensor): Promise<string[]> {
 
 const count = (names: string[], name: string) => names.filter((n) => n === name).length;
 /** Matrix products: forward ones, and the transposed ones gradients run (stock BatchMatMul on the native backend). */
-const products = (names: string[]) => count(names, 'LoraRecycleMatMul2d') + count(names, 'LoraRecycleMatMulT') + count(names, 'BatchMatMul');
+const products = (names: string[]) =>
+  count(names, 'LoraRecycleMatMul2d') + count(names, 'LoraRecycleMatMulT') + count(names, 'BatchMatMul');
 
 describe('fused ops on the backend under test (wasm unless a pass names another)', () => {
   it('loraLinear equals x·W + b + s·(x·A)·B in value and in the gradient of every input', () => {
@@ -35,9 +36,16 @@ describe('fused ops on the backend under test (wasm unless a pass names another)
       const fused = (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, a: tf.Tensor, bb: tf.Tensor) =>
         loraLinear(x as tf.Tensor2D, w as tf.Tensor2D, b as tf.Tensor1D, a as tf.Tensor2D, bb as tf.Tensor2D, scale);
       const reference = (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, a: tf.Tensor, bb: tf.Tensor) =>
-        tf.add(tf.add(tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D), b), tf.mul(tf.matMul(tf.matMul(x as tf.Tensor2D, a as tf.Tensor2D), bb as tf.Tensor2D), scale));
+        tf.add(
+          tf.add(tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D), b),
+          tf.mul(tf.matMul(tf.matMul(x as tf.Tensor2D, a as tf.Tensor2D), bb as tf.Tensor2D), scale),
+        );
       tf.tidy(() => {
-        expectAllClose([fused(...(inputs as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]))], [reference(...(inputs as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]))], 1e-5);
+        expectAllClose(
+          [fused(...(inputs as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]))],
+          [reference(...(inputs as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]))],
+          1e-5,
+        );
         expectAllClose(cotangentGrads(fused as never, inputs, 7), cotangentGrads(reference as never, inputs, 7), 1e-5);
       });
       expectFiniteDifference(fused as never, inputs, 8);
@@ -47,9 +55,13 @@ describe('fused ops on the backend under test (wasm unless a pass names another)
     const noBiasReference = (x: tf.Tensor, w: tf.Tensor, a: tf.Tensor, bb: tf.Tensor) =>
       tf.add(tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D), tf.matMul(tf.matMul(x as tf.Tensor2D, a as tf.Tensor2D), bb as tf.Tensor2D));
     const withoutBias = [inputs[0], inputs[1], inputs[3], inputs[4]];
-    tf.tidy(() => expectAllClose(cotangentGrads(noBias as never, withoutBias, 9), cotangentGrads(noBiasReference as never, withoutBias, 9), 1e-5));
+    tf.tidy(() =>
+      expectAllClose(cotangentGrads(noBias as never, withoutBias, 9), cotangentGrads(noBiasReference as never, withoutBias, 9), 1e-5),
+    );
     expectNoLeak(() => tf.dispose(cotangentGrads(noBias as never, withoutBias, 10)));
-    expect(() => loraLinear(inputs[0] as tf.Tensor2D, inputs[1] as tf.Tensor2D, undefined, inputs[4] as tf.Tensor2D, inputs[4] as tf.Tensor2D, 1)).toThrow(ShapeError);
+    expect(() =>
+      loraLinear(inputs[0] as tf.Tensor2D, inputs[1] as tf.Tensor2D, undefined, inputs[4] as tf.Tensor2D, inputs[4] as tf.Tensor2D, 1),
+    ).toThrow(ShapeError);
     tf.dispose(inputs);
   });
 
@@ -95,18 +107,29 @@ describe('fused ops on the backend under test (wasm unless a pass names another)
     // full attention with the other queries set to anything: only the [CLS] rows are compared
     const full = (qc: tf.Tensor, kk: tf.Tensor, vv: tf.Tensor) => {
       const queries = tf.concat([tf.reshape(qc, [b, 1, d]), tf.slice(tf.reshape(q, [b, t, d]), [0, 1, 0], [b, t - 1, d])], 1);
-      return firstRows(attention(tf.reshape(queries, [b * t, d]) as tf.Tensor2D, kk as tf.Tensor2D, vv as tf.Tensor2D, { batch: b, tokens: t, heads: h }).output);
+      return firstRows(
+        attention(tf.reshape(queries, [b * t, d]) as tf.Tensor2D, kk as tf.Tensor2D, vv as tf.Tensor2D, { batch: b, tokens: t, heads: h })
+          .output,
+      );
     };
     const inputs = [qCls, k, v];
     tf.tidy(() => {
       expectAllClose([clsOnly(qCls, k, v)], [full(qCls, k, v)], 1e-5);
       expectAllClose(cotangentGrads(clsOnly, inputs, 4), cotangentGrads(full, inputs, 4), 1e-5);
-      const { weights } = attention(qCls as tf.Tensor2D, k as tf.Tensor2D, v as tf.Tensor2D, { batch: b, tokens: t, heads: h, queryTokens: 1, returnWeights: true });
+      const { weights } = attention(qCls as tf.Tensor2D, k as tf.Tensor2D, v as tf.Tensor2D, {
+        batch: b,
+        tokens: t,
+        heads: h,
+        queryTokens: 1,
+        returnWeights: true,
+      });
       expect(weights!.shape).toEqual([b, h, 1, t]);
     });
     expectFiniteDifference(clsOnly, inputs, 5);
     expectNoLeak(() => tf.dispose(cotangentGrads(clsOnly, inputs, 6)));
-    expect(() => attention(q as tf.Tensor2D, k as tf.Tensor2D, v as tf.Tensor2D, { batch: b, tokens: t, heads: h, queryTokens: 1 })).toThrow(/T_q/);
+    expect(() =>
+      attention(q as tf.Tensor2D, k as tf.Tensor2D, v as tf.Tensor2D, { batch: b, tokens: t, heads: h, queryTokens: 1 }),
+    ).toThrow(/T_q/);
     tf.dispose([q, k, v, qCls]);
   });
 });

@@ -12,7 +12,12 @@ beforeAll(async () => {
 });
 
 /** Compares value and gradients of `fast` with an independent stock-tfjs formulation `reference`. */
-function expectSameAsReference(fast: (...x: tf.Tensor[]) => tf.Tensor, reference: (...x: tf.Tensor[]) => tf.Tensor, inputs: tf.Tensor[], tol = 1e-4): void {
+function expectSameAsReference(
+  fast: (...x: tf.Tensor[]) => tf.Tensor,
+  reference: (...x: tf.Tensor[]) => tf.Tensor,
+  inputs: tf.Tensor[],
+  tol = 1e-4,
+): void {
   tf.tidy(() => {
     expectAllClose([fast(...inputs)], [reference(...inputs)], tol);
     expectAllClose(cotangentGrads(fast, inputs, 7), cotangentGrads(reference, inputs, 7), tol);
@@ -26,7 +31,11 @@ describe('ops on the backend under test', () => {
 
   it('matMul2d matches tf.matMul in value and gradient, and finite differences', () => {
     const inputs = [randn([7, 5], 1), randn([5, 3], 2)];
-    expectSameAsReference((a, b) => matMul2d(a as tf.Tensor2D, b as tf.Tensor2D), (a, b) => tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D), inputs);
+    expectSameAsReference(
+      (a, b) => matMul2d(a as tf.Tensor2D, b as tf.Tensor2D),
+      (a, b) => tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D),
+      inputs,
+    );
     expectFiniteDifference((a, b) => matMul2d(a as tf.Tensor2D, b as tf.Tensor2D), inputs, 3);
     expectNoLeak(() => tf.dispose(cotangentGrads((a, b) => matMul2d(a as tf.Tensor2D, b as tf.Tensor2D), inputs, 4)));
     tf.dispose(inputs);
@@ -35,7 +44,9 @@ describe('ops on the backend under test', () => {
   it('matMul2d computes no gradient for an input that needs none (frozen weight)', async () => {
     const [x, w] = [randn([6, 4], 1), randn([4, 3], 2)];
     const products = async (xs: tf.Tensor[]) => {
-      const profile = await tf.profile(() => tf.dispose(tf.grads((a: tf.Tensor) => tf.sum(matMul2d(a as tf.Tensor2D, w as tf.Tensor2D)))(xs)));
+      const profile = await tf.profile(() =>
+        tf.dispose(tf.grads((a: tf.Tensor) => tf.sum(matMul2d(a as tf.Tensor2D, w as tf.Tensor2D)))(xs)),
+      );
       return profile.kernels.filter((k) => ['LoraRecycleMatMul2d', 'LoraRecycleMatMulT', 'BatchMatMul'].includes(k.name)).length; // BatchMatMul: native gradients
     };
     expect(await products([x])).toBe(2); // forward + dX only
@@ -56,7 +67,11 @@ describe('ops on the backend under test', () => {
     const inputs = [randn([6, 4], 1), randn([4, 5], 2), randn([5], 3)];
     const fast = (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => linear(x as tf.Tensor2D, w as tf.Tensor2D, b as tf.Tensor1D);
     expectSameAsReference(fast, (x, w, b) => tf.add(tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D), b), inputs);
-    expectSameAsReference((x, w) => linear(x as tf.Tensor2D, w as tf.Tensor2D), (x, w) => tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D), inputs.slice(0, 2));
+    expectSameAsReference(
+      (x, w) => linear(x as tf.Tensor2D, w as tf.Tensor2D),
+      (x, w) => tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D),
+      inputs.slice(0, 2),
+    );
     expectFiniteDifference(fast, inputs, 5);
     expect(() => linear(inputs[0] as tf.Tensor2D, inputs[1] as tf.Tensor2D, randn([4], 9) as tf.Tensor1D)).toThrow(ShapeError);
     expect(() => matMul2d(inputs[0] as tf.Tensor2D, inputs[0] as tf.Tensor2D)).toThrow(/rows of b/);
@@ -81,7 +96,12 @@ describe('ops on the backend under test', () => {
 
   it('quickGelu is x·sigmoid(1.702x) with the right gradient', () => {
     const x = randn([4, 6], 1);
-    expectSameAsReference((t) => quickGelu(t), (t) => tf.div(t, tf.add(1, tf.exp(tf.mul(t, -1.702)))), [x], 1e-4);
+    expectSameAsReference(
+      (t) => quickGelu(t),
+      (t) => tf.div(t, tf.add(1, tf.exp(tf.mul(t, -1.702)))),
+      [x],
+      1e-4,
+    );
     expectFiniteDifference((t) => quickGelu(t), [x], 2);
     x.dispose();
   });
@@ -90,7 +110,8 @@ describe('ops on the backend under test', () => {
     const [b, t, h, d] = [2, 5, 3, 12];
     const inputs = [randn([b * t, d], 1), randn([b * t, d], 2), randn([b * t, d], 3)];
     const options = { batch: b, tokens: t, heads: h };
-    const fast = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => attention(q as tf.Tensor2D, k as tf.Tensor2D, v as tf.Tensor2D, options).output;
+    const fast = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) =>
+      attention(q as tf.Tensor2D, k as tf.Tensor2D, v as tf.Tensor2D, options).output;
     const headWeights = (q: tf.Tensor, k: tf.Tensor, i: number, j: number) => {
       const rows = (x: tf.Tensor) => tf.slice(x, [i * t, j * (d / h)], [t, d / h]) as tf.Tensor2D;
       return tf.softmax(tf.div(tf.matMul(rows(q), rows(k), false, true), Math.sqrt(d / h)));
@@ -109,19 +130,32 @@ describe('ops on the backend under test', () => {
     expectSameAsReference(fast, reference, inputs, 1e-4);
     expectFiniteDifference(fast, inputs, 4);
     tf.tidy(() => {
-      const { weights } = attention(inputs[0] as tf.Tensor2D, inputs[1] as tf.Tensor2D, inputs[2] as tf.Tensor2D, { ...options, returnWeights: true });
+      const { weights } = attention(inputs[0] as tf.Tensor2D, inputs[1] as tf.Tensor2D, inputs[2] as tf.Tensor2D, {
+        ...options,
+        returnWeights: true,
+      });
       expect(weights!.shape).toEqual([b, h, t, t]);
       expectAllClose([tf.slice(weights!, [1, 2, 0, 0], [1, 1, t, t]).reshape([t, t])], [headWeights(inputs[0], inputs[1], 1, 2)]);
     });
     expectNoLeak(() => tf.dispose(cotangentGrads(fast, inputs, 5)));
-    expect(() => attention(inputs[0] as tf.Tensor2D, inputs[1] as tf.Tensor2D, inputs[2] as tf.Tensor2D, { batch: 3, tokens: t, heads: h })).toThrow(ShapeError);
+    expect(() =>
+      attention(inputs[0] as tf.Tensor2D, inputs[1] as tf.Tensor2D, inputs[2] as tf.Tensor2D, { batch: 3, tokens: t, heads: h }),
+    ).toThrow(ShapeError);
     tf.dispose(inputs);
   });
 
   it('selectTokens gathers rows and is differentiable w.r.t. x (one-hot reference)', () => {
     const [b, t, d] = [3, 6, 4];
     const x = randn([b, t, d], 1);
-    const positions = tf.tensor2d([[0, 5], [2, 2], [4, 1]], [b, 2], 'int32');
+    const positions = tf.tensor2d(
+      [
+        [0, 5],
+        [2, 2],
+        [4, 1],
+      ],
+      [b, 2],
+      'int32',
+    );
     const reference = (s: tf.Tensor) => tf.matMul(tf.oneHot(positions, t).toFloat() as tf.Tensor3D, s as tf.Tensor3D);
     expectSameAsReference((s) => selectTokens(s as tf.Tensor3D, positions), reference, [x]);
     expectNoLeak(() => tf.dispose(cotangentGrads((s) => selectTokens(s as tf.Tensor3D, positions), [x], 2)));
@@ -150,10 +184,18 @@ describe('ops on the backend under test', () => {
     const x = images.arraySync() as number[][][][];
     const out = roll(images as tf.Tensor4D, 2, -1).arraySync() as number[][][][];
     const wrap = (i: number, n: number) => ((i % n) + n) % n;
-    for (const [y, xx] of [[0, 0], [4, 3], [1, 2]]) {
+    for (const [y, xx] of [
+      [0, 0],
+      [4, 3],
+      [1, 2],
+    ]) {
       expect(out[1][y][xx][2]).toBeCloseTo(x[1][wrap(y - 2, 5)][wrap(xx + 1, 4)][2], 6);
     }
-    expectSameAsReference((t) => roll(t as tf.Tensor4D, 7, 1), (t) => roll(t as tf.Tensor4D, 2, 5), [images]);
+    expectSameAsReference(
+      (t) => roll(t as tf.Tensor4D, 7, 1),
+      (t) => roll(t as tf.Tensor4D, 2, 5),
+      [images],
+    );
     const [grad] = cotangentGrads((t) => roll(t as tf.Tensor4D, 2, -1), [images], 3);
     tf.tidy(() => expectAllClose([grad], [roll(randn([2, 5, 4, 3], 3) as tf.Tensor4D, -2, 1)]));
     expectNoLeak(() => tf.dispose(cotangentGrads((t) => roll(t as tf.Tensor4D, 2, -1), [images], 3)));

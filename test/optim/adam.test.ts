@@ -4,7 +4,9 @@ import { Adam, DEFAULT_ADAMW } from '../../src/optim/adam';
 import { CompatibilityError } from '../../src/errors';
 import { useTestBackend } from '../test-backend';
 
-beforeAll(async () => { await useTestBackend('cpu'); });
+beforeAll(async () => {
+  await useTestBackend('cpu');
+});
 
 describe('Adam', () => {
   it('takes the hand-computed first two steps', () => {
@@ -16,13 +18,17 @@ describe('Adam', () => {
     adam.apply([tf.tensor1d([0.5, 1])], 0.1);
     const m = [0.9 * 0.05 + 0.05, 0.9 * -0.1 + 0.1];
     const v = [0.999 * 0.00025 + 0.00025, 0.999 * 0.001 + 0.001];
-    const expected = [0.9, -1.9].map((x, i) => x - 0.1 * (m[i] / (1 - 0.81)) / (Math.sqrt(v[i] / (1 - 0.999 ** 2)) + 1e-8));
+    const expected = [0.9, -1.9].map((x, i) => x - (0.1 * (m[i] / (1 - 0.81))) / (Math.sqrt(v[i] / (1 - 0.999 ** 2)) + 1e-8));
     expect(w.dataSync()[0]).toBeCloseTo(expected[0], 6);
     expect(w.dataSync()[1]).toBeCloseTo(expected[1], 6);
   });
 
   it('continues identically after its moments are restored into a fresh optimiser', () => {
-    const grads = [[0.3, -0.2], [0.1, 0.4], [-0.5, 0.2]].map((g) => tf.tensor1d(g));
+    const grads = [
+      [0.3, -0.2],
+      [0.1, 0.4],
+      [-0.5, 0.2],
+    ].map((g) => tf.tensor1d(g));
     const a = tf.variable(tf.tensor1d([1, 1]));
     const straight = new Adam([a]);
     grads.forEach((g) => straight.apply([g], 0.01));

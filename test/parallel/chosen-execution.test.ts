@@ -5,8 +5,14 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { currentBackend } from '../../src/backend';
 import { ConfigError } from '../../src/errors';
 import {
-  evaluateEpisodeList, executionFor, invertLoraJobs, liveWorkerCount, PARALLEL_MODE_ENV, runInThisThread,
-  type ExecutionMode, type InvertLoraJob,
+  evaluateEpisodeList,
+  executionFor,
+  invertLoraJobs,
+  liveWorkerCount,
+  PARALLEL_MODE_ENV,
+  runInThisThread,
+  type ExecutionMode,
+  type InvertLoraJob,
 } from '../../src/parallel';
 import type { StepEvent } from '../../src/progress/events';
 import { readSurrogateData } from '../../src/surrogate';
@@ -19,7 +25,16 @@ afterEach(() => vi.unstubAllEnvs());
 function recorder() {
   const steps: StepEvent[] = [];
   const liveWorkers: number[] = [];
-  return { steps, liveWorkers, onEvent: (e: { kind: string }) => { if (e.kind === 'step') { steps.push(e as StepEvent); liveWorkers.push(liveWorkerCount()); } } };
+  return {
+    steps,
+    liveWorkers,
+    onEvent: (e: { kind: string }) => {
+      if (e.kind === 'step') {
+        steps.push(e as StepEvent);
+        liveWorkers.push(liveWorkerCount());
+      }
+    },
+  };
 }
 
 const inWorkers = (liveWorkers: number[]) => liveWorkers.length > 0 && liveWorkers.every((n) => n > 0);
@@ -29,7 +44,13 @@ describe('evaluateEpisodeList', () => {
   it('gives the same accuracies in list order and the same step events in this thread as in workers', async () => {
     const run = async (execution: ExecutionMode) => {
       const events = recorder();
-      const result = await evaluateEpisodeList(files.backbone, EMOJI_SPEC, files.list, { execution, workers: 2, backend: 'cpu', lora: files.lora, onEvent: events.onEvent });
+      const result = await evaluateEpisodeList(files.backbone, EMOJI_SPEC, files.list, {
+        execution,
+        workers: 2,
+        backend: 'cpu',
+        lora: files.lora,
+        onEvent: events.onEvent,
+      });
       return { result, events };
     };
     const before = tf.memory().numTensors;
@@ -56,7 +77,12 @@ describe('evaluateEpisodeList', () => {
     const short = { ...files.list, episodes: files.list.episodes.slice(0, 2) };
     const run = async (execution?: ExecutionMode) => {
       const events = recorder();
-      const result = await evaluateEpisodeList(files.backbone, EMOJI_SPEC, short, { execution, workers: 1, backend: 'cpu', onEvent: events.onEvent });
+      const result = await evaluateEpisodeList(files.backbone, EMOJI_SPEC, short, {
+        execution,
+        workers: 1,
+        backend: 'cpu',
+        onEvent: events.onEvent,
+      });
       return { execution: result.execution, liveWorkers: events.liveWorkers };
     };
     vi.stubEnv(PARALLEL_MODE_ENV, 'evaluate=workers,invert=in-process');
@@ -80,16 +106,25 @@ describe('evaluateEpisodeList', () => {
   });
 
   it('names a bad execution option or override before evaluating anything', async () => {
-    await expect(evaluateEpisodeList(files.backbone, EMOJI_SPEC, files.list, { execution: 'threads' as never })).rejects.toThrow(/execution must be "in-process" or "workers", found "threads"/);
+    await expect(evaluateEpisodeList(files.backbone, EMOJI_SPEC, files.list, { execution: 'threads' as never })).rejects.toThrow(
+      /execution must be "in-process" or "workers", found "threads"/,
+    );
     vi.stubEnv(PARALLEL_MODE_ENV, 'evaluate=fast');
     await expect(evaluateEpisodeList(files.backbone, EMOJI_SPEC, files.list)).rejects.toThrow(ConfigError);
-    await expect(evaluateEpisodeList(files.backbone, EMOJI_SPEC, { ...files.list, episodes: [] }, { execution: 'in-process' })).rejects.toThrow(/the episode list holds no episodes/);
+    await expect(
+      evaluateEpisodeList(files.backbone, EMOJI_SPEC, { ...files.list, episodes: [] }, { execution: 'in-process' }),
+    ).rejects.toThrow(/the episode list holds no episodes/);
   });
 });
 
 describe('invertLoraJobs', () => {
   const job = (id: string, lora: string, output: string): InvertLoraJob => ({
-    kind: 'invert-lora', id, backbone: files.backbone, lora, prior: files.prior, output: path.join(files.dir, output),
+    kind: 'invert-lora',
+    id,
+    backbone: files.backbone,
+    lora,
+    prior: files.prior,
+    output: path.join(files.dir, output),
     options: { ways: 3, shots: 1, queries: 1, steps: 3, pruning: { 1: 0.5 }, pruneFrom: 0.5, seed: 4 },
   });
 
@@ -103,7 +138,12 @@ describe('invertLoraJobs', () => {
     expect(inThisThread(hereEvents.liveWorkers)).toBe(true);
 
     const poolEvents = recorder();
-    const pool = await invertLoraJobs([job('a', files.lora, 'pool-a'), job('b', files.loraB, 'pool-b')], { execution: 'workers', workers: 1, backend: 'cpu', onEvent: poolEvents.onEvent });
+    const pool = await invertLoraJobs([job('a', files.lora, 'pool-a'), job('b', files.loraB, 'pool-b')], {
+      execution: 'workers',
+      workers: 1,
+      backend: 'cpu',
+      onEvent: poolEvents.onEvent,
+    });
     expect(pool.execution.mode).toBe('workers');
     expect(inWorkers(poolEvents.liveWorkers)).toBe(true);
 
@@ -124,9 +164,19 @@ describe('runInThisThread', () => {
   it('stops at the next step on the signal and leaves the jobs not finished as null', async () => {
     const controller = new AbortController();
     const jobs: InvertLoraJob[] = ['first', 'second'].map((id) => ({
-      kind: 'invert-lora', id, backbone: files.backbone, lora: files.lora, output: path.join(files.dir, `stop-${id}`), options: { ways: 3, shots: 1, queries: 0, steps: 20 },
+      kind: 'invert-lora',
+      id,
+      backbone: files.backbone,
+      lora: files.lora,
+      output: path.join(files.dir, `stop-${id}`),
+      options: { ways: 3, shots: 1, queries: 0, steps: 20 },
     }));
-    const outcome = await runInThisThread(jobs, { signal: controller.signal, onEvent: (e) => { if (e.kind === 'step' && e.step === 2) controller.abort(); } });
+    const outcome = await runInThisThread(jobs, {
+      signal: controller.signal,
+      onEvent: (e) => {
+        if (e.kind === 'step' && e.step === 2) controller.abort();
+      },
+    });
     expect(outcome.stopped).toBe(true);
     expect(outcome.results[0]).toBeNull(); // stopped part-way: not finished, nothing written
     expect(fs.existsSync(path.join(files.dir, 'stop-first'))).toBe(false);

@@ -4,7 +4,13 @@ import * as path from 'path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, FileFormatError } from '../../src/errors';
 import {
-  chooseExecution, executionFor, measuredTimings, parseExecutionOverride, PARALLEL_MODE_ENV, REFERENCE_TIMINGS, saveMeasuredTimings,
+  chooseExecution,
+  executionFor,
+  measuredTimings,
+  parseExecutionOverride,
+  PARALLEL_MODE_ENV,
+  REFERENCE_TIMINGS,
+  saveMeasuredTimings,
   type MeasuredTimings,
 } from '../../src/parallel';
 
@@ -32,7 +38,10 @@ describe('chooseExecution', () => {
     expect(chooseExecution('evaluate', timings, 'workers').mode).toBe('workers');
     expect(chooseExecution('invert', timings, 'in-process').mode).toBe('in-process');
     expect(chooseExecution('invert', timings, 'evaluate=workers').mode).toBe('workers'); // invert not overridden: measured
-    expect(chooseExecution('evaluate', timings, 'evaluate=workers, invert=in-process')).toEqual({ mode: 'workers', reason: `${PARALLEL_MODE_ENV}=evaluate=workers, invert=in-process` });
+    expect(chooseExecution('evaluate', timings, 'evaluate=workers, invert=in-process')).toEqual({
+      mode: 'workers',
+      reason: `${PARALLEL_MODE_ENV}=evaluate=workers, invert=in-process`,
+    });
   });
 
   it('names a bad override', () => {
@@ -43,7 +52,7 @@ describe('chooseExecution', () => {
 });
 
 describe('executionFor', () => {
-  it('uses this machine\'s cached timings, else the committed reference, and the environment override', () => {
+  it("uses this machine's cached timings, else the committed reference, and the environment override", () => {
     const file = tempFile();
     expect(measuredTimings(file)).toBe(REFERENCE_TIMINGS);
     expect(executionFor('evaluate', { env: {}, file }).mode).toBe('in-process'); // reference: 7.4 vs 8.3 s

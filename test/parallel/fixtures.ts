@@ -15,7 +15,15 @@ import type { TestZooRecipe } from '../zoo/fixtures';
 
 /** 32×32 images (the emoji set's), patch 8 → 16 patches; small enough for the cpu backend. */
 export const PARALLEL_VIT: ViTConfig = {
-  imageSize: 32, patchSize: 8, channels: 3, width: 16, depth: 2, heads: 2, mlpWidth: 32, projectionDim: 8, layerNormEps: 1e-5,
+  imageSize: 32,
+  patchSize: 8,
+  channels: 3,
+  width: 16,
+  depth: 2,
+  heads: 2,
+  mlpWidth: 32,
+  projectionDim: 8,
+  layerNormEps: 1e-5,
 };
 
 /** 4 emoji of every category from the shared default cache (built once by the data tests). */
@@ -28,7 +36,9 @@ export const EMOJI_ZOO: TestZooRecipe = { vit: PARALLEL_VIT, dataset: () => load
 export function parallelRunConfig(name: string): RunConfig {
   const tiny = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'configs', 'tiny.json'), 'utf8'));
   return {
-    ...tiny, name, backbone: { source: 'random', config: PARALLEL_VIT, seed: 3 },
+    ...tiny,
+    name,
+    backbone: { source: 'random', config: PARALLEL_VIT, seed: 3 },
     zoo: { ...tiny.zoo, rank: 2 },
     evaluation: { ...tiny.evaluation, ways: 5, shots: [1], queries: 3, seed: 7 },
     baselines: { ...tiny.baselines, tuningSteps: 2, fullTuningSteps: 2 },
@@ -49,7 +59,12 @@ export interface ParallelFiles {
 function saveRandomLora(file: string, config: ViTConfig, ways: number, seed: number): void {
   const teacher = randomTeacher(config, ways, seed);
   const parameters = teacher.adapter.toParameters();
-  saveLoraFile(file, { parameters, head: { weight: teacher.head.weight, bias: teacher.head.bias }, classIds: Array.from({ length: ways }, (_, i) => `class-${seed}-${i}`), metadata: {} });
+  saveLoraFile(file, {
+    parameters,
+    head: { weight: teacher.head.weight, bias: teacher.head.bias },
+    classIds: Array.from({ length: ways }, (_, i) => `class-${seed}-${i}`),
+    metadata: {},
+  });
   tf.dispose(parameters.factors.flatMap((f) => [f.a, f.b]));
   teacher.dispose();
 }
@@ -68,8 +83,13 @@ export async function writeParallelFiles(): Promise<ParallelFiles> {
   const emoji = await loadEmojiDataset({ limit: EMOJI_SPEC.limit });
   const list = sampleEpisodes(emoji, 'novel', { ways: 5, shots: 1, queries: 3, count: 12, seed: 3 });
   return {
-    dir, backbone: path.join(dir, 'backbone'), lora: path.join(dir, 'a.safetensors'), loraB: path.join(dir, 'b.safetensors'),
-    prior: path.join(dir, 'prior.safetensors'), list, remove: () => fs.rmSync(dir, { recursive: true, force: true }),
+    dir,
+    backbone: path.join(dir, 'backbone'),
+    lora: path.join(dir, 'a.safetensors'),
+    loraB: path.join(dir, 'b.safetensors'),
+    prior: path.join(dir, 'prior.safetensors'),
+    list,
+    remove: () => fs.rmSync(dir, { recursive: true, force: true }),
   };
 }
 

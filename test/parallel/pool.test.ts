@@ -7,8 +7,14 @@ import { CancelledError } from '../../src/errors';
 import { normalizeImages } from '../../src/model/preprocess';
 import { loadLoraAdapter } from '../../src/parallel/evaluate-job';
 import {
-  JobResources, WorkerError, evaluateInParallel, liveWorkerCount, runInWorkers, runJob,
-  type EvaluateEpisodesJob, type InvertLoraJob,
+  JobResources,
+  WorkerError,
+  evaluateInParallel,
+  liveWorkerCount,
+  runInWorkers,
+  runJob,
+  type EvaluateEpisodesJob,
+  type InvertLoraJob,
 } from '../../src/parallel';
 import type { RunEvent, StepEvent } from '../../src/progress/events';
 import { readSurrogateData } from '../../src/surrogate';
@@ -29,13 +35,25 @@ async function singleProcessAccuracies(lora?: string): Promise<number[]> {
 }
 
 function evaluateJob(id: string, from: number, to: number, extra: Partial<EvaluateEpisodesJob> = {}): EvaluateEpisodesJob {
-  return { kind: 'evaluate-episodes', id, backbone: files.backbone, dataset: EMOJI_SPEC, episodes: { ...files.list, episodes: files.list.episodes.slice(from, to) }, ...extra };
+  return {
+    kind: 'evaluate-episodes',
+    id,
+    backbone: files.backbone,
+    dataset: EMOJI_SPEC,
+    episodes: { ...files.list, episodes: files.list.episodes.slice(from, to) },
+    ...extra,
+  };
 }
 
 describe('evaluateInParallel', () => {
   it('gives exactly the accuracies of a single-process evaluation, in list order, with and without a LoRA', async () => {
     const events: RunEvent[] = [];
-    const plain = await evaluateInParallel(files.backbone, EMOJI_SPEC, files.list, { workers: 2, chunks: 3, backend: 'cpu', onEvent: (e) => events.push(e) });
+    const plain = await evaluateInParallel(files.backbone, EMOJI_SPEC, files.list, {
+      workers: 2,
+      chunks: 3,
+      backend: 'cpu',
+      onEvent: (e) => events.push(e),
+    });
     const expected = await singleProcessAccuracies();
     expect(plain.accuracies).toEqual(expected);
     expect(plain.episodes).toBe(12);
@@ -54,8 +72,13 @@ describe('evaluateInParallel', () => {
   it('throws CancelledError when stopped, never a partial result', async () => {
     const controller = new AbortController();
     const run = evaluateInParallel(files.backbone, EMOJI_SPEC, files.list, {
-      workers: 2, chunks: 2, backend: 'cpu', signal: controller.signal,
-      onEvent: (e) => { if (e.kind === 'step' && e.run === 'evaluate' && e.step === 2) controller.abort(); },
+      workers: 2,
+      chunks: 2,
+      backend: 'cpu',
+      signal: controller.signal,
+      onEvent: (e) => {
+        if (e.kind === 'step' && e.run === 'evaluate' && e.step === 2) controller.abort();
+      },
     });
     await expect(run).rejects.toThrow(CancelledError);
     await expect(run).rejects.toThrow(/^evaluate stopped after \d+ of 12 episodes; nothing saved$/);
@@ -64,7 +87,9 @@ describe('evaluateInParallel', () => {
 
   it('rejects an episode list of another dataset before starting workers', async () => {
     const foreign = { ...files.list, dataset: 'glyphs-32' };
-    await expect(evaluateInParallel(files.backbone, EMOJI_SPEC, foreign, { workers: 2, backend: 'cpu' })).rejects.toThrow(/sampled from glyphs-32 at 32px, not emoji-32-limit4/);
+    await expect(evaluateInParallel(files.backbone, EMOJI_SPEC, foreign, { workers: 2, backend: 'cpu' })).rejects.toThrow(
+      /sampled from glyphs-32 at 32px, not emoji-32-limit4/,
+    );
     expect(liveWorkerCount()).toBe(0);
   });
 });
@@ -89,8 +114,13 @@ describe('runInWorkers', () => {
     const jobs = [evaluateJob('first', 0, 2), evaluateJob('second', 0, 12), evaluateJob('third', 0, 12)];
     const steps: string[] = [];
     const outcome = await runInWorkers(jobs, {
-      workers: 1, backend: 'cpu', signal: controller.signal,
-      onEvent: (e) => { if (e.kind === 'step') steps.push(`${e.run}:${e.step}`); if (e.run === 'second' && e.kind === 'step' && e.step === 2) controller.abort(); },
+      workers: 1,
+      backend: 'cpu',
+      signal: controller.signal,
+      onEvent: (e) => {
+        if (e.kind === 'step') steps.push(`${e.run}:${e.step}`);
+        if (e.run === 'second' && e.kind === 'step' && e.step === 2) controller.abort();
+      },
     });
     expect(outcome.stopped).toBe(true);
     expect(outcome.results[0]!.accuracies).toEqual((await singleProcessAccuracies()).slice(0, 2));
@@ -118,25 +148,40 @@ describe('runInWorkers', () => {
 
   it('rejects a job that is not plain data, naming it', async () => {
     const job = { ...evaluateJob('with a function', 0, 1), distance: (() => 'euclidean') as never };
-    await expect(runInWorkers([job], { workers: 1, backend: 'cpu' })).rejects.toThrow(/job "with a function" \(job 0, evaluate-episodes\) cannot be sent to a worker \(jobs must be plain data\)/);
+    await expect(runInWorkers([job], { workers: 1, backend: 'cpu' })).rejects.toThrow(
+      /job "with a function" \(job 0, evaluate-episodes\) cannot be sent to a worker \(jobs must be plain data\)/,
+    );
     expect(liveWorkerCount()).toBe(0);
   });
 
   it('rejects a worker that cannot select its backend, naming the backend problem', async () => {
-    await expect(runInWorkers([evaluateJob('x', 0, 1)], { workers: 1, backend: 'tensorflow-gpu' })).rejects.toThrow(/worker 0 could not select its backend: BackendError: backend "tensorflow-gpu" could not start/);
+    await expect(runInWorkers([evaluateJob('x', 0, 1)], { workers: 1, backend: 'tensorflow-gpu' })).rejects.toThrow(
+      /worker 0 could not select its backend: BackendError: backend "tensorflow-gpu" could not start/,
+    );
     expect(liveWorkerCount()).toBe(0);
   });
 
   it('checks jobs and options before starting workers', async () => {
-    await expect(runInWorkers([evaluateJob('same', 0, 1), evaluateJob('same', 1, 2)])).rejects.toThrow(/job 1: id "same" is used by an earlier job/);
-    await expect(runInWorkers([evaluateJob('x', 0, 1)], { threadsPerWorker: 0 })).rejects.toThrow(/threadsPerWorker must be a positive integer, found 0/);
-    await expect(runInWorkers([{ ...evaluateJob('x', 0, 1), kind: 'train' } as never])).rejects.toThrow(/job 0: kind must be one of evaluate-episodes, invert-lora, pretune-lora, evaluate-method, found "train"/);
+    await expect(runInWorkers([evaluateJob('same', 0, 1), evaluateJob('same', 1, 2)])).rejects.toThrow(
+      /job 1: id "same" is used by an earlier job/,
+    );
+    await expect(runInWorkers([evaluateJob('x', 0, 1)], { threadsPerWorker: 0 })).rejects.toThrow(
+      /threadsPerWorker must be a positive integer, found 0/,
+    );
+    await expect(runInWorkers([{ ...evaluateJob('x', 0, 1), kind: 'train' } as never])).rejects.toThrow(
+      /job 0: kind must be one of evaluate-episodes, invert-lora, pretune-lora, evaluate-method, found "train"/,
+    );
     expect(liveWorkerCount()).toBe(0);
   });
 
   it('inverts LoRAs in workers exactly as in this thread and writes each result to its directory', async () => {
     const job = (id: string, lora: string, output: string): InvertLoraJob => ({
-      kind: 'invert-lora', id, backbone: files.backbone, lora, prior: files.prior, output: path.join(files.dir, output),
+      kind: 'invert-lora',
+      id,
+      backbone: files.backbone,
+      lora,
+      prior: files.prior,
+      output: path.join(files.dir, output),
       options: { ways: 3, shots: 1, queries: 1, steps: 4, pruning: { 1: 0.5 }, pruneFrom: 0.5, seed: 2 },
     });
     const jobs = [job('invert a', files.lora, 'out-a'), job('invert b', files.loraB, 'out-b')];

@@ -15,7 +15,9 @@ describe('the data cache directory', () => {
   });
 
   it('is $LORA_RECYCLE_DATA_DIR (made absolute) whenever it is set', () => {
-    expect(resolveCacheDir({ LORA_RECYCLE_DATA_DIR: '/data/lr', XDG_CACHE_HOME: '/x/cache' }, '/home/u', '/pkg/.cache/data')).toBe('/data/lr');
+    expect(resolveCacheDir({ LORA_RECYCLE_DATA_DIR: '/data/lr', XDG_CACHE_HOME: '/x/cache' }, '/home/u', '/pkg/.cache/data')).toBe(
+      '/data/lr',
+    );
     expect(resolveCacheDir({ LORA_RECYCLE_DATA_DIR: 'rel' }, '/home/u', null)).toBe(path.resolve('rel'));
   });
 

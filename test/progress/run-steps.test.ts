@@ -9,15 +9,23 @@ function recorder() {
   const events: RunEvent[] = [];
   const saved: number[] = [];
   return {
-    ran, events, saved,
+    ran,
+    events,
+    saved,
     onEvent: (e: RunEvent) => events.push(e),
-    checkpoint: (done: number) => { saved.push(done); return `ckpt-${done}`; },
-    step: (n: number) => { ran.push(n); return { loss: 1 / n }; },
+    checkpoint: (done: number) => {
+      saved.push(done);
+      return `ckpt-${done}`;
+    },
+    step: (n: number) => {
+      ran.push(n);
+      return { loss: 1 / n };
+    },
   };
 }
 
 describe('runSteps', () => {
-  it('runs steps done+1 … total, each followed by its step event with the step\'s metrics', async () => {
+  it("runs steps done+1 … total, each followed by its step event with the step's metrics", async () => {
     const r = recorder();
     await runSteps({ run: 'toy', total: 5, done: 2, onEvent: r.onEvent }, r.step);
     expect(r.ran).toEqual([3, 4, 5]);
@@ -28,8 +36,21 @@ describe('runSteps', () => {
     const r = recorder();
     await runSteps({ run: 'toy', total: 7, checkpoint: r.checkpoint, checkpointEvery: 3, onEvent: r.onEvent }, r.step);
     expect(r.saved).toEqual([3, 6, 7]);
-    const kinds = r.events.map((e) => (e.kind === 'checkpoint' ? `checkpoint ${e.step} ${e.path}` : `${e.kind} ${(e as { step: number }).step}`));
-    expect(kinds).toEqual(['step 1', 'step 2', 'step 3', 'checkpoint 3 ckpt-3', 'step 4', 'step 5', 'step 6', 'checkpoint 6 ckpt-6', 'step 7', 'checkpoint 7 ckpt-7']);
+    const kinds = r.events.map((e) =>
+      e.kind === 'checkpoint' ? `checkpoint ${e.step} ${e.path}` : `${e.kind} ${(e as { step: number }).step}`,
+    );
+    expect(kinds).toEqual([
+      'step 1',
+      'step 2',
+      'step 3',
+      'checkpoint 3 ckpt-3',
+      'step 4',
+      'step 5',
+      'step 6',
+      'checkpoint 6 ckpt-6',
+      'step 7',
+      'checkpoint 7 ckpt-7',
+    ]);
   });
 
   it('emits no checkpoint event when the hook saves nothing (returns null)', async () => {
@@ -53,10 +74,13 @@ describe('runSteps', () => {
   it('stops mid-run before the next step, saving the state of the steps done once', async () => {
     const r = recorder();
     const controller = new AbortController();
-    const run = runSteps({ run: 'toy', total: 10, checkpoint: r.checkpoint, checkpointEvery: 4, signal: controller.signal, onEvent: r.onEvent }, (n) => {
-      if (n === 6) controller.abort();
-      return r.step(n);
-    });
+    const run = runSteps(
+      { run: 'toy', total: 10, checkpoint: r.checkpoint, checkpointEvery: 4, signal: controller.signal, onEvent: r.onEvent },
+      (n) => {
+        if (n === 6) controller.abort();
+        return r.step(n);
+      },
+    );
     await expect(run).rejects.toThrow(new CancelledError('toy stopped after 6 of 10 steps; state saved to ckpt-6'));
     expect(r.ran).toEqual([1, 2, 3, 4, 5, 6]);
     expect(r.saved).toEqual([4, 6]);
@@ -76,15 +100,19 @@ describe('runSteps', () => {
   it('says "nothing saved" and uses the unit when there is no checkpoint hook', async () => {
     const controller = new AbortController();
     controller.abort();
-    await expect(runSteps({ run: 'evaluate', total: 3, unit: 'episodes', signal: controller.signal }, () => ({})))
-      .rejects.toThrow(new CancelledError('evaluate stopped after 0 of 3 episodes; nothing saved'));
+    await expect(runSteps({ run: 'evaluate', total: 3, unit: 'episodes', signal: controller.signal }, () => ({}))).rejects.toThrow(
+      new CancelledError('evaluate stopped after 0 of 3 episodes; nothing saved'),
+    );
   });
 
   it('yields to the event loop between steps, so an abort from a timer or I/O callback arrives', async () => {
     const controller = new AbortController();
     const ran: number[] = [];
     setImmediate(() => controller.abort()); // fires only if a step gives the event loop a turn
-    const run = runSteps({ run: 'busy', total: 1000, signal: controller.signal }, (n) => { ran.push(n); return {}; });
+    const run = runSteps({ run: 'busy', total: 1000, signal: controller.signal }, (n) => {
+      ran.push(n);
+      return {};
+    });
     await expect(run).rejects.toThrow(CancelledError);
     expect(ran.length).toBeGreaterThan(0);
     expect(ran.length).toBeLessThan(5);
@@ -92,9 +120,18 @@ describe('runSteps', () => {
 
   it('awaits asynchronous steps in order and passes their errors through unchanged', async () => {
     const ran: number[] = [];
-    await runSteps({ run: 'async', total: 3 }, async (n) => { await new Promise((r) => setTimeout(r, 3 - n)); ran.push(n); return {}; });
+    await runSteps({ run: 'async', total: 3 }, async (n) => {
+      await new Promise((r) => setTimeout(r, 3 - n));
+      ran.push(n);
+      return {};
+    });
     expect(ran).toEqual([1, 2, 3]);
     const failure = new Error('step 2 broke');
-    await expect(runSteps({ run: 'async', total: 3 }, (n) => { if (n === 2) throw failure; return {}; })).rejects.toBe(failure);
+    await expect(
+      runSteps({ run: 'async', total: 3 }, (n) => {
+        if (n === 2) throw failure;
+        return {};
+      }),
+    ).rejects.toBe(failure);
   });
 });

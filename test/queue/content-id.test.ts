@@ -19,14 +19,26 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 function job(extra: Partial<InvertLoraJob> = {}): InvertLoraJob {
   return {
-    kind: 'invert-lora', id: 'x', backbone: path.join(dir, 'backbone'), lora: path.join(dir, 'a.safetensors'), output: path.join(dir, 'out'),
-    options: { ways: 3, shots: 1, queries: 0, steps: 2, seed: 1 }, ...extra,
+    kind: 'invert-lora',
+    id: 'x',
+    backbone: path.join(dir, 'backbone'),
+    lora: path.join(dir, 'a.safetensors'),
+    output: path.join(dir, 'out'),
+    options: { ways: 3, shots: 1, queries: 0, steps: 2, seed: 1 },
+    ...extra,
   };
 }
 
 describe('jobContentId', () => {
   it('is the same for the same inputs, whatever the key order, and a sha256', () => {
-    const reordered = { options: { seed: 1, steps: 2, queries: 0, shots: 1, ways: 3 }, output: job().output, lora: job().lora, backbone: job().backbone, id: 'x', kind: 'invert-lora' } as InvertLoraJob;
+    const reordered = {
+      options: { seed: 1, steps: 2, queries: 0, shots: 1, ways: 3 },
+      output: job().output,
+      lora: job().lora,
+      backbone: job().backbone,
+      id: 'x',
+      kind: 'invert-lora',
+    } as InvertLoraJob;
     expect(jobContentId(job(), 'v1')).toBe(jobContentId(reordered, 'v1'));
     expect(jobContentId(job(), 'v1')).toMatch(/^[0-9a-f]{64}$/);
   });
@@ -53,16 +65,31 @@ describe('jobContentId', () => {
 describe('withAbsolutePaths', () => {
   it('resolves every path of a job against the working directory, and changes nothing else', () => {
     const invert = withAbsolutePaths(job({ backbone: 'b', lora: 'l.safetensors', prior: 'p', output: 'out/x' }));
-    expect([invert.backbone, invert.lora, invert.prior, invert.output]).toEqual(['b', 'l.safetensors', 'p', 'out/x'].map((p) => path.resolve(p)));
+    expect([invert.backbone, invert.lora, invert.prior, invert.output]).toEqual(
+      ['b', 'l.safetensors', 'p', 'out/x'].map((p) => path.resolve(p)),
+    );
     expect(invert.options).toEqual(job().options);
-    const evaluate = withAbsolutePaths<EvaluateEpisodesJob>({ kind: 'evaluate-episodes', id: 'e', backbone: 'b', dataset: { loader: 'emoji', cacheDir: 'cache' }, episodes: { dataset: 'd', seed: 1, episodes: [] } as never });
+    const evaluate = withAbsolutePaths<EvaluateEpisodesJob>({
+      kind: 'evaluate-episodes',
+      id: 'e',
+      backbone: 'b',
+      dataset: { loader: 'emoji', cacheDir: 'cache' },
+      episodes: { dataset: 'd', seed: 1, episodes: [] } as never,
+    });
     expect([evaluate.backbone, evaluate.lora, evaluate.dataset.cacheDir]).toEqual([path.resolve('b'), undefined, path.resolve('cache')]);
   });
 });
 
 describe('redisConnection', () => {
   it('reads host, port, credentials and database from a redis URL', () => {
-    expect(redisConnection('redis://user:p%40ss@queue.local:6380/2')).toMatchObject({ host: 'queue.local', port: 6380, username: 'user', password: 'p@ss', db: 2, maxRetriesPerRequest: null });
+    expect(redisConnection('redis://user:p%40ss@queue.local:6380/2')).toMatchObject({
+      host: 'queue.local',
+      port: 6380,
+      username: 'user',
+      password: 'p@ss',
+      db: 2,
+      maxRetriesPerRequest: null,
+    });
     expect(redisConnection('redis://127.0.0.1')).toMatchObject({ host: '127.0.0.1', port: 6379, db: 0 });
     expect(redisConnection('rediss://h:1')).toMatchObject({ tls: {} });
   });

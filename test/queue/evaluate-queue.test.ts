@@ -34,12 +34,43 @@ function smallPorts(options: { backend?: string; redis?: string }): PipelinePort
   };
 }
 
-async function evaluate(out: string, extra: string[]): Promise<{ results: { method: string; accuracies: number[]; mean: number; ci95: number; n: number }[] }> {
+async function evaluate(
+  out: string,
+  extra: string[],
+): Promise<{ results: { method: string; accuracies: number[]; mean: number; ci95: number; n: number }[] }> {
   let err = '';
-  const io = { stdout: { write: () => true }, stderr: { write: (t: string) => { err += t; return true; } }, handlers: makeHandlers(smallPorts) } as never;
+  const io = {
+    stdout: { write: () => true },
+    stderr: {
+      write: (t: string) => {
+        err += t;
+        return true;
+      },
+    },
+    handlers: makeHandlers(smallPorts),
+  } as never;
   const methods = 'nn,uniform-nn,lora-recycle,linear-probe,lora-linear,learned-composition,clora,full-finetune';
-  const code = await main(['evaluate', '--config', path.join(made.tmp, 'config.json'), '--zoo', path.join(made.tmp, 'zoo'), '--meta', path.join(made.tmp, 'zoo', 'lora-0001.safetensors'),
-    '--methods', methods, '--episodes', '6', '--backend', 'cpu', '--out', out, ...extra], io);
+  const code = await main(
+    [
+      'evaluate',
+      '--config',
+      path.join(made.tmp, 'config.json'),
+      '--zoo',
+      path.join(made.tmp, 'zoo'),
+      '--meta',
+      path.join(made.tmp, 'zoo', 'lora-0001.safetensors'),
+      '--methods',
+      methods,
+      '--episodes',
+      '6',
+      '--backend',
+      'cpu',
+      '--out',
+      out,
+      ...extra,
+    ],
+    io,
+  );
   expect(code, err).toBe(0);
   return JSON.parse(fs.readFileSync(out, 'utf8'));
 }
@@ -47,9 +78,12 @@ async function evaluate(out: string, extra: string[]): Promise<{ results: { meth
 describe('lora-recycle evaluate --redis', () => {
   it('gives the accuracies of the one-process run for every method, tuned ones included, through 2 worker processes', async () => {
     const local = await evaluate(path.join(made.tmp, 'local.json'), []);
-    workers.push(...await Promise.all([0, 1].map(() => startWorker(redis.url, { lockMs: 15_000, stalledMs: 2_000 }))));
+    workers.push(...(await Promise.all([0, 1].map(() => startWorker(redis.url, { lockMs: 15_000, stalledMs: 2_000 })))));
     const queued = await evaluate(path.join(made.tmp, 'queued', 'metrics.json'), ['--redis', redis.url]);
-    const withoutTime = (r: { results: object[] }) => ({ ...r, results: r.results.map(({ seconds: _, ...rest }: { seconds?: number }) => rest) });
+    const withoutTime = (r: { results: object[] }) => ({
+      ...r,
+      results: r.results.map(({ seconds: _, ...rest }: { seconds?: number }) => rest),
+    });
     expect(withoutTime(queued)).toEqual(withoutTime(local));
     expect(queued.results.map((r) => r.n)).toEqual([6, 6, 6, 6, 6, 6, 6, 6]);
     expect(fs.existsSync(path.join(made.tmp, 'queued', '.backbone', 'model.safetensors'))).toBe(true); // the random backbone, for the workers

@@ -20,22 +20,32 @@ afterAll(async () => {
 
 function files(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const id of fs.readdirSync(dir).filter((n) => !n.startsWith('.')).sort()) {
+  for (const id of fs
+    .readdirSync(dir)
+    .filter((n) => !n.startsWith('.'))
+    .sort()) {
     for (const name of fs.readdirSync(path.join(dir, id)).sort()) {
       const text = fs.readFileSync(path.join(dir, id, name));
-      out[`${id}/${name}`] = name === 'surrogate.json' ? JSON.stringify({ ...JSON.parse(text.toString()), iterationsPerSecond: 0 }) : text.toString('base64');
+      out[`${id}/${name}`] =
+        name === 'surrogate.json' ? JSON.stringify({ ...JSON.parse(text.toString()), iterationsPerSecond: 0 }) : text.toString('base64');
     }
   }
   return out;
 }
 
-describe('the reproduction\'s inversion with a Redis (--redis)', () => {
+describe("the reproduction's inversion with a Redis (--redis)", () => {
   it('writes the surrogate sets of the in-process run, byte for byte, through a worker process', async () => {
     worker = await startWorker(redis.url, { lockMs: 15_000, stalledMs: 2_000 });
     const local = path.join(made.tmp, 'local');
     const queued = path.join(made.tmp, 'queued');
-    disposeSurrogateSets(await invertZooEntries(made.backbone, made.zoo.directory!, made.zoo.entries, INVERT_ZOO_CONFIG, { 1: 0.5 }, local, { backend: 'cpu' }));
-    const sets = await invertZooEntries(made.backbone, made.zoo.directory!, made.zoo.entries, INVERT_ZOO_CONFIG, { 1: 0.5 }, queued, { redis: redis.url });
+    disposeSurrogateSets(
+      await invertZooEntries(made.backbone, made.zoo.directory!, made.zoo.entries, INVERT_ZOO_CONFIG, { 1: 0.5 }, local, {
+        backend: 'cpu',
+      }),
+    );
+    const sets = await invertZooEntries(made.backbone, made.zoo.directory!, made.zoo.entries, INVERT_ZOO_CONFIG, { 1: 0.5 }, queued, {
+      redis: redis.url,
+    });
     expect(sets.map((s) => s.record.classNames)).toEqual(made.zoo.entries.map((e) => e.classIds));
     disposeSurrogateSets(sets);
     expect(files(queued)).toEqual(files(local));
@@ -57,12 +67,25 @@ describe('the command line', () => {
     await main(['reproduce', '--redis', 'redis://h:2'], io);
     await main(['invert', '--config', config, '--zoo', 'z', '--out', 'o'], io);
     await main(['zoo', '--config', config, '--out', 'o', '--redis', 'redis://h:3'], io);
-    expect(seen).toEqual([{ backend: undefined, redis: 'redis://h:1' }, { backend: undefined, redis: 'redis://h:2' }, { backend: undefined }, { backend: undefined, redis: 'redis://h:3' }]);
+    expect(seen).toEqual([
+      { backend: undefined, redis: 'redis://h:1' },
+      { backend: undefined, redis: 'redis://h:2' },
+      { backend: undefined },
+      { backend: undefined, redis: 'redis://h:3' },
+    ]);
   });
 
   it('requires --redis for a worker and says so', async () => {
     let err = '';
-    const code = await main(['worker'], { stdout: { write: () => true }, stderr: { write: (t: string) => { err += t; return true; } } } as never);
+    const code = await main(['worker'], {
+      stdout: { write: () => true },
+      stderr: {
+        write: (t: string) => {
+          err += t;
+          return true;
+        },
+      },
+    } as never);
     expect(code).toBe(1);
     expect(err).toMatch(/worker: --redis is required/);
   });

@@ -1,7 +1,14 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { evaluateEpisodeList, runInThisThread, type EvaluateEpisodesJob, type InvertLoraJob, type InvertLoraSummary, type ParallelJob } from '../../src/parallel';
+import {
+  evaluateEpisodeList,
+  runInThisThread,
+  type EvaluateEpisodesJob,
+  type InvertLoraJob,
+  type InvertLoraSummary,
+  type ParallelJob,
+} from '../../src/parallel';
 import type { RunEvent } from '../../src/progress/events';
 import { evaluateEpisodesOnQueue, failuresError, runJobsOnQueue } from '../../src/queue';
 import { EMOJI_SPEC, useParallelFiles } from '../parallel/fixtures';
@@ -20,7 +27,10 @@ afterEach(async () => {
  * Worker processes with locks long enough that a worker starved of CPU (this machine is shared)
  * is not taken for dead, unless the test asks for short ones.
  */
-async function startWorkers(count: number, locks: { lockMs?: number; stalledMs?: number } = { lockMs: 15_000, stalledMs: 2_000 }): Promise<WorkerProcess[]> {
+async function startWorkers(
+  count: number,
+  locks: { lockMs?: number; stalledMs?: number } = { lockMs: 15_000, stalledMs: 2_000 },
+): Promise<WorkerProcess[]> {
   const started = await Promise.all(Array.from({ length: count }, () => startWorker(redis.url, locks)));
   workers.push(...started);
   return started;
@@ -32,13 +42,25 @@ async function stopWorkers(list: WorkerProcess[]): Promise<void> {
 
 function invertJob(id: string, lora: string, output: string, steps: number): InvertLoraJob {
   return {
-    kind: 'invert-lora', id, backbone: files.backbone, lora, prior: files.prior, output: path.join(files.dir, output),
+    kind: 'invert-lora',
+    id,
+    backbone: files.backbone,
+    lora,
+    prior: files.prior,
+    output: path.join(files.dir, output),
     options: { ways: 3, shots: 1, queries: 1, steps, pruning: { 0: 0.5 }, pruneFrom: 0, seed: 5 },
   };
 }
 
 function evaluateJob(id: string, from: number, to: number): EvaluateEpisodesJob {
-  return { kind: 'evaluate-episodes', id, backbone: files.backbone, lora: files.lora, dataset: EMOJI_SPEC, episodes: { ...files.list, episodes: files.list.episodes.slice(from, to) } };
+  return {
+    kind: 'evaluate-episodes',
+    id,
+    backbone: files.backbone,
+    lora: files.lora,
+    dataset: EMOJI_SPEC,
+    episodes: { ...files.list, episodes: files.list.episodes.slice(from, to) },
+  };
 }
 
 /** Every file of a surrogate set directory, byte for byte; surrogate.json without its timing. */
@@ -64,7 +86,9 @@ function withoutTiming(result: unknown): unknown {
 
 /** The same jobs in this process, outputs under `local-<output>`: the reference. */
 async function referenceRun(jobs: readonly ParallelJob[]) {
-  const local = jobs.map((job) => (job.kind === 'invert-lora' ? { ...job, output: path.join(files.dir, `local-${path.basename(job.output)}`) } : job));
+  const local = jobs.map((job) =>
+    job.kind === 'invert-lora' ? { ...job, output: path.join(files.dir, `local-${path.basename(job.output)}`) } : job,
+  );
   return { jobs: local, outcome: await runInThisThread(local) };
 }
 
@@ -76,7 +100,12 @@ function totalStarts(list: WorkerProcess[]): Map<string, number> {
 
 describe('runJobsOnQueue with worker processes', () => {
   it('gives the one-process results bit for bit, and a second run reuses them without running a job', async () => {
-    const jobs: ParallelJob[] = [invertJob('inv a', files.lora, 'a-out', 4), evaluateJob('eval 1', 0, 6), invertJob('inv b', files.loraB, 'b-out', 4), evaluateJob('eval 2', 6, 12)];
+    const jobs: ParallelJob[] = [
+      invertJob('inv a', files.lora, 'a-out', 4),
+      evaluateJob('eval 1', 0, 6),
+      invertJob('inv b', files.loraB, 'b-out', 4),
+      evaluateJob('eval 2', 6, 12),
+    ];
     const reference = await referenceRun(jobs);
     const pool = await startWorkers(2);
     const events: RunEvent[] = [];
@@ -86,7 +115,8 @@ describe('runJobsOnQueue with worker processes', () => {
     expect(outcome.reused).toBe(0);
     expect(outcome.results.map(withoutTiming)).toEqual(reference.outcome.results.map(withoutTiming));
     expect(outcome.results.map((r) => r?.id)).toEqual(jobs.map((j) => j.id));
-    for (const name of ['a-out', 'b-out']) expect(setContents(path.join(files.dir, name))).toEqual(setContents(path.join(files.dir, `local-${name}`)));
+    for (const name of ['a-out', 'b-out'])
+      expect(setContents(path.join(files.dir, name))).toEqual(setContents(path.join(files.dir, `local-${name}`)));
     expect(events.filter((e) => e.kind === 'step' && e.run === 'eval 1')).toHaveLength(6);
     expect(outcome.backends.every((b) => b.name === 'cpu')).toBe(true);
 
@@ -102,7 +132,13 @@ describe('runJobsOnQueue with worker processes', () => {
     const local = await evaluateEpisodeList(files.backbone, EMOJI_SPEC, files.list, { lora: files.lora, execution: 'in-process' });
     const steps: number[] = [];
     const queued = await evaluateEpisodesOnQueue(files.backbone, EMOJI_SPEC, files.list, {
-      redis: redis.url, version: 'test-evaluate', lora: files.lora, chunks: 4, onEvent: (e) => { if (e.kind === 'step' && e.run === 'evaluate') steps.push(e.step); },
+      redis: redis.url,
+      version: 'test-evaluate',
+      lora: files.lora,
+      chunks: 4,
+      onEvent: (e) => {
+        if (e.kind === 'step' && e.run === 'evaluate') steps.push(e.step);
+      },
     });
     expect(queued.accuracies).toEqual(local.accuracies);
     expect(queued.mean).toBe(local.mean);
@@ -116,7 +152,8 @@ describe('runJobsOnQueue with worker processes', () => {
     const [first] = await startWorkers(1, locks);
     let second: Promise<WorkerProcess[]> | null = null;
     const outcome = await runJobsOnQueue([job], {
-      redis: redis.url, version: 'test-kill',
+      redis: redis.url,
+      version: 'test-kill',
       onEvent: (e) => {
         if (e.kind === 'step' && e.step === 5 && second === null) {
           first.child.kill('SIGKILL');
@@ -134,13 +171,21 @@ describe('runJobsOnQueue with worker processes', () => {
   });
 
   it('finishes a run across a Redis killed (SIGKILL) and restarted, every job run once and none lost', async () => {
-    const jobs = [invertJob('r1', files.lora, 'r1-out', 12), invertJob('r2', files.loraB, 'r2-out', 12), evaluateJob('r3', 0, 12), evaluateJob('r4', 3, 9)];
+    const jobs = [
+      invertJob('r1', files.lora, 'r1-out', 12),
+      invertJob('r2', files.loraB, 'r2-out', 12),
+      evaluateJob('r3', 0, 12),
+      evaluateJob('r4', 3, 9),
+    ];
     const reference = await referenceRun(jobs);
     const pool = await startWorkers(2);
     let restarted: Promise<void> | null = null;
     const outcome = await runJobsOnQueue(jobs, {
-      redis: redis.url, version: 'test-restart',
-      onEvent: (e) => { if (e.kind === 'step' && e.step === 3 && restarted === null) restarted = redis.restart('SIGKILL'); },
+      redis: redis.url,
+      version: 'test-restart',
+      onEvent: (e) => {
+        if (e.kind === 'step' && e.step === 3 && restarted === null) restarted = redis.restart('SIGKILL');
+      },
     });
     await restarted;
     expect(restarted).not.toBeNull();
@@ -160,14 +205,20 @@ describe('runJobsOnQueue with worker processes', () => {
     expect(outcome.failures).toHaveLength(1);
     expect(outcome.failures[0]).toMatchObject({ index: 1, id: 'bad', attempts: 2 });
     expect(outcome.failures[0].reason).toMatch(/^FileFormatError: .*corrupt\.safetensors/);
-    expect(failuresError(jobs, outcome)?.message).toMatch(/1 of 3 queued jobs failed:\n {2}job "bad" \(job 1, invert-lora\) failed after 2 attempts: FileFormatError/);
+    expect(failuresError(jobs, outcome)?.message).toMatch(
+      /1 of 3 queued jobs failed:\n {2}job "bad" \(job 1, invert-lora\) failed after 2 attempts: FileFormatError/,
+    );
     expect(pool[0].starts().get('bad')).toBe(2);
     expect(fs.existsSync(path.join(files.dir, 'bad-out'))).toBe(false);
     await stopWorkers(pool);
   });
 
   it('runs each job once for two runs of the same jobs at once', async () => {
-    const jobs = [invertJob('twice a', files.lora, 'twice-a', 6), evaluateJob('twice b', 0, 12), invertJob('twice c', files.loraB, 'twice-c', 6)];
+    const jobs = [
+      invertJob('twice a', files.lora, 'twice-a', 6),
+      evaluateJob('twice b', 0, 12),
+      invertJob('twice c', files.loraB, 'twice-c', 6),
+    ];
     const pool = await startWorkers(2);
     const [one, two] = await Promise.all([0, 1].map(() => runJobsOnQueue(jobs, { redis: redis.url, version: 'test-twice' })));
     expect([one.failures, two.failures]).toEqual([[], []]);
@@ -178,12 +229,20 @@ describe('runJobsOnQueue with worker processes', () => {
   });
 
   it('on Stop removes the queued jobs and cancels the running one; the next run does them', async () => {
-    const jobs = [invertJob('stop a', files.lora, 'stop-a', 40), invertJob('stop b', files.loraB, 'stop-b', 3), evaluateJob('stop c', 0, 3)];
+    const jobs = [
+      invertJob('stop a', files.lora, 'stop-a', 40),
+      invertJob('stop b', files.loraB, 'stop-b', 3),
+      evaluateJob('stop c', 0, 3),
+    ];
     const pool = await startWorkers(1);
     const controller = new AbortController();
     const stopped = await runJobsOnQueue(jobs, {
-      redis: redis.url, version: 'test-stop', signal: controller.signal,
-      onEvent: (e) => { if (e.kind === 'step' && e.run === 'stop a' && e.step === 3) controller.abort(); },
+      redis: redis.url,
+      version: 'test-stop',
+      signal: controller.signal,
+      onEvent: (e) => {
+        if (e.kind === 'step' && e.run === 'stop a' && e.step === 3) controller.abort();
+      },
     });
     expect(stopped.stopped).toBe(true);
     expect(stopped.results.slice(0, 2)).toEqual([null, null]); // "stop c" runs on the other queue: it may have finished

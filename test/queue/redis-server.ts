@@ -20,10 +20,28 @@ export interface TestRedis {
 }
 
 function launch(port: number, dir: string): Promise<ChildProcess> {
-  const child = spawn('redis-server', [
-    '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always',
-    '--maxmemory-policy', 'noeviction', '--protected-mode', 'no',
-  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--save',
+      '',
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'always',
+      '--maxmemory-policy',
+      'noeviction',
+      '--protected-mode',
+      'no',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   return new Promise((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`redis-server did not start on port ${port}: ${out}`)), 20_000);
@@ -34,7 +52,10 @@ function launch(port: number, dir: string): Promise<ChildProcess> {
         resolve(child);
       }
     });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`redis-server exited with ${code}: ${out}`)); });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`redis-server exited with ${code}: ${out}`));
+    });
   });
 }
 
@@ -51,7 +72,9 @@ export async function startRedis(): Promise<TestRedis> {
   const port = await freePort();
   let child = await launch(port, dir);
   return {
-    url: `redis://127.0.0.1:${port}`, port, dir,
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    dir,
     async restart(signal = 'SIGTERM') {
       await exited(child, signal);
       child = await launch(port, dir);
@@ -77,15 +100,20 @@ export function useRedis(workers: WorkerProcess[] = []): TestRedis {
     await server?.stop();
   });
   const started = (): TestRedis => {
-    if (server === undefined) throw new Error('the suite\'s Redis starts in beforeAll: read it inside a test or a later hook');
+    if (server === undefined) throw new Error("the suite's Redis starts in beforeAll: read it inside a test or a later hook");
     return server;
   };
   return {
-    get url() { return started().url; },
-    get port() { return started().port; },
-    get dir() { return started().dir; },
+    get url() {
+      return started().url;
+    },
+    get port() {
+      return started().port;
+    },
+    get dir() {
+      return started().dir;
+    },
     restart: (signal) => started().restart(signal),
     stop: () => started().stop(),
   };
 }
-

@@ -18,11 +18,15 @@ const made = useTestZoo('lora-reproduce-evaluation-queue-', EMOJI_ZOO); // the c
 const workers: WorkerProcess[] = [];
 const redis = useRedis(workers);
 
-describe('the reproduction\'s evaluation stage with a Redis (reproduce --redis)', () => {
+describe("the reproduction's evaluation stage with a Redis (reproduce --redis)", () => {
   it('gives the per-episode accuracies of the one-process run for every row (ablation meta-LoRAs, tuned methods, a Table 4/5 row) through 2 worker processes', async () => {
     const config = parallelRunConfig('reproduce-evaluation-queue');
     const emoji = await loadDatasetSpec(EMOJI_SPEC);
-    const source = pipelineEpisodes(emoji, EMOJI_SPEC, sampleEpisodes(emoji, 'novel', { ways: 5, shots: 1, queries: 3, count: 6, seed: 7 }));
+    const source = pipelineEpisodes(
+      emoji,
+      EMOJI_SPEC,
+      sampleEpisodes(emoji, 'novel', { ways: 5, shots: 1, queries: 3, count: 6, seed: 7 }),
+    );
     // two meta-LoRA files as the reproduction keeps them: LoRA Recycle's and an ablation variant's (here, the zoo's two LoRAs)
     const [recycleFile, oracleFile] = made.zoo.entries.map((e) => zooEntryFile(made.zoo.directory!, e.id));
     const recycle = loadLora(recycleFile, { config: made.backbone.config });
@@ -43,7 +47,7 @@ describe('the reproduction\'s evaluation stage with a Redis (reproduce --redis)'
     };
     const before = tf.memory().numTensors;
     const local = await run();
-    workers.push(...await Promise.all([0, 1].map(() => startWorker(redis.url, { lockMs: 15_000, stalledMs: 2_000 }))));
+    workers.push(...(await Promise.all([0, 1].map(() => startWorker(redis.url, { lockMs: 15_000, stalledMs: 2_000 })))));
     const queued = await run(redis.url);
     expect(tf.memory().numTensors).toBe(before);
     uniform.dispose();
@@ -53,7 +57,14 @@ describe('the reproduction\'s evaluation stage with a Redis (reproduce --redis)'
     const withoutTime = ({ seconds: _, ...rest }: { seconds: number }) => rest;
     expect(queued.block.map(withoutTime)).toEqual(local.block.map(withoutTime));
     expect(withoutTime(queued.pruningRow)).toEqual(withoutTime(local.pruningRow));
-    expect(queued.block.map((r) => `${r.method}:${r.n}`)).toEqual(['nn:6', 'uniform-nn:6', 'lora-recycle:6', 'oracle:6', 'lora-linear:3', 'learned-composition:3']);
+    expect(queued.block.map((r) => `${r.method}:${r.n}`)).toEqual([
+      'nn:6',
+      'uniform-nn:6',
+      'lora-recycle:6',
+      'oracle:6',
+      'lora-linear:3',
+      'learned-composition:3',
+    ]);
     expect(queued.block[3].accuracies).not.toEqual(queued.block[2].accuracies); // each meta-LoRA row scored with its own file
     expect(queued.pruningRow).toMatchObject({ method: 'lora-recycle', n: 6, accuracies: queued.block[3].accuracies });
     expect(fs.existsSync(path.join(made.tmp, 'queued', '.backbone', 'model.safetensors'))).toBe(true); // the random backbone, for the workers

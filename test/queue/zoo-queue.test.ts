@@ -47,7 +47,10 @@ function untimed(record: unknown): unknown {
  */
 function zooContents(dir: string): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const name of fs.readdirSync(dir).filter((n) => !n.startsWith('.')).sort()) {
+  for (const name of fs
+    .readdirSync(dir)
+    .filter((n) => !n.startsWith('.'))
+    .sort()) {
     const file = path.join(dir, name);
     if (name === 'zoo.json') {
       const manifest = JSON.parse(fs.readFileSync(file, 'utf8')) as { entries: { record: unknown }[] };
@@ -76,14 +79,27 @@ describe('zoo tuning as pretune-lora jobs', () => {
     fs.mkdirSync(threads);
     const files = { backbone: path.join(tmp, 'backbone'), dataset: EMOJI_SPEC };
     saveBackbone(files.backbone, backbone);
-    (await buildZooThroughJobs((jobs, control) => runInWorkers(jobs, { ...control, workers: 2, backend: 'cpu' }), backbone, emoji, files, threads, OPTIONS)).dispose();
+    (
+      await buildZooThroughJobs(
+        (jobs, control) => runInWorkers(jobs, { ...control, workers: 2, backend: 'cpu' }),
+        backbone,
+        emoji,
+        files,
+        threads,
+        OPTIONS,
+      )
+    ).dispose();
     expect(zooContents(threads)).toEqual(zooContents(local));
 
-    workers.push(...await Promise.all([0, 1].map(() => startWorker(redis.url, { lockMs: 15_000, stalledMs: 2_000 }))));
+    workers.push(...(await Promise.all([0, 1].map(() => startWorker(redis.url, { lockMs: 15_000, stalledMs: 2_000 })))));
     const queued = path.join(tmp, 'queued');
     const zooSteps: number[] = [];
     const zoo = await buildZooOnQueue(backbone, emoji, EMOJI_SPEC, CONFIG, queued, {
-      ...OPTIONS, redis: redis.url, onEvent: (e) => { if (e.kind === 'step' && e.run === 'zoo') zooSteps.push(e.step); },
+      ...OPTIONS,
+      redis: redis.url,
+      onEvent: (e) => {
+        if (e.kind === 'step' && e.run === 'zoo') zooSteps.push(e.step);
+      },
     });
     expect(zoo.entries.map((e) => e.id)).toEqual(['lora-0000', 'lora-0001', 'lora-0002']);
     zoo.dispose();

@@ -6,7 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LoRA } from '../../src/adapters';
 import type { LoraParameters } from '../../src/adapters/lora-parameters';
 import {
-  disposeLoraRecord, loadHfClipVision, loadPeftAdapter, readSafetensorsTensors, saveHfClipVision, savePeftAdapter, type LoraRecord,
+  disposeLoraRecord,
+  loadHfClipVision,
+  loadPeftAdapter,
+  readSafetensorsTensors,
+  saveHfClipVision,
+  savePeftAdapter,
+  type LoraRecord,
 } from '../../src/io';
 import { peftFactorName } from '../../src/io/peft-names';
 import { normalizeImages, VisionTransformer, type ViTConfig } from '../../src/model';
@@ -52,7 +58,15 @@ it.runIf(inCi || venvMissing === null)('has the Python venv that builds the PyTo
 
 /** The model and adapter the TypeScript writers export: seeded, so every backend rebuilds the same. */
 const EXPORT_CONFIG: ViTConfig = {
-  imageSize: 32, patchSize: 4, channels: 3, width: 64, depth: 2, heads: 2, mlpWidth: 128, projectionDim: 32, layerNormEps: 1e-5,
+  imageSize: 32,
+  patchSize: 4,
+  channels: 3,
+  width: 64,
+  depth: 2,
+  heads: 2,
+  mlpWidth: 128,
+  projectionDim: 32,
+  layerNormEps: 1e-5,
 };
 
 function exportedModel(): { model: VisionTransformer; lora: LoraParameters } {
@@ -60,16 +74,22 @@ function exportedModel(): { model: VisionTransformer; lora: LoraParameters } {
   // O(1) values everywhere (the default init has zero biases and unit LayerNorms, which would hide layout mistakes).
   const initial = randomViTWeights(EXPORT_CONFIG, 9);
   const weights = mapTree(initial, (t) =>
-    t.rank === 1 ? tf.randomNormal(t.shape, 0.5, 0.3, 'float32', seed++) : tf.randomNormal(t.shape, 0, 1 / Math.sqrt(t.shape[0]), 'float32', seed++));
+    t.rank === 1
+      ? tf.randomNormal(t.shape, 0.5, 0.3, 'float32', seed++)
+      : tf.randomNormal(t.shape, 0, 1 / Math.sqrt(t.shape[0]), 'float32', seed++),
+  );
   tf.dispose(treeTensors(initial));
-  const factors = [0, 1].flatMap((layer) => (['q', 'v', 'fc2'] as const).map((projection) => {
-    const [inDim, outDim] = projection === 'fc2' ? [EXPORT_CONFIG.mlpWidth, EXPORT_CONFIG.width] : [EXPORT_CONFIG.width, EXPORT_CONFIG.width];
-    return {
-      site: { layer, projection },
-      a: tf.randomNormal([inDim, 3], 0, 1 / Math.sqrt(inDim), 'float32', seed++) as tf.Tensor2D,
-      b: tf.randomNormal([3, outDim], 0, 1 / Math.sqrt(3), 'float32', seed++) as tf.Tensor2D,
-    };
-  }));
+  const factors = [0, 1].flatMap((layer) =>
+    (['q', 'v', 'fc2'] as const).map((projection) => {
+      const [inDim, outDim] =
+        projection === 'fc2' ? [EXPORT_CONFIG.mlpWidth, EXPORT_CONFIG.width] : [EXPORT_CONFIG.width, EXPORT_CONFIG.width];
+      return {
+        site: { layer, projection },
+        a: tf.randomNormal([inDim, 3], 0, 1 / Math.sqrt(inDim), 'float32', seed++) as tf.Tensor2D,
+        b: tf.randomNormal([3, outDim], 0, 1 / Math.sqrt(3), 'float32', seed++) as tf.Tensor2D,
+      };
+    }),
+  );
   return { model: new VisionTransformer(EXPORT_CONFIG, weights), lora: { rank: 3, scale: 1.5, factors } };
 }
 
@@ -124,9 +144,15 @@ describe.skipIf(venvMissing !== null)('CLIP vision tower against PyTorch', () =>
 
     it('infers the architecture of the saved checkpoint from its shapes and config.json', () => {
       expect(config).toMatchObject({
-        imageSize: pyConfig.image_size, patchSize: pyConfig.patch_size, channels: pyConfig.num_channels,
-        width: pyConfig.hidden_size, depth: pyConfig.num_hidden_layers, heads: pyConfig.num_attention_heads,
-        mlpWidth: pyConfig.intermediate_size, projectionDim: pyConfig.projection_dim, layerNormEps: pyConfig.layer_norm_eps,
+        imageSize: pyConfig.image_size,
+        patchSize: pyConfig.patch_size,
+        channels: pyConfig.num_channels,
+        width: pyConfig.hidden_size,
+        depth: pyConfig.num_hidden_layers,
+        heads: pyConfig.num_attention_heads,
+        mlpWidth: pyConfig.intermediate_size,
+        projectionDim: pyConfig.projection_dim,
+        layerNormEps: pyConfig.layer_norm_eps,
       });
     });
 
@@ -194,7 +220,9 @@ describe.skipIf(venvMissing !== null)('CLIP vision tower against PyTorch', () =>
       const lora = LoRA.fromParameters(record.parameters);
       const adapted = tower.forward(pixels, { adapter: lora });
       const adaptedError = maxAbsDiff(adapted.features, ref['pooled.lora_qv_vision_model']);
-      console.info(`[${backend}] CLIPVisionModel pooler_output max |Δ| = ${baseError.toExponential(2)}, with its PEFT LoRA ${adaptedError.toExponential(2)}`);
+      console.info(
+        `[${backend}] CLIPVisionModel pooler_output max |Δ| = ${baseError.toExponential(2)}, with its PEFT LoRA ${adaptedError.toExponential(2)}`,
+      );
       expect(baseError).toBeLessThanOrEqual(EMBED_TOLERANCE);
       expect(adaptedError).toBeLessThanOrEqual(EMBED_TOLERANCE);
       expect(maxAbsDiff(adapted.features, base.features)).toBeGreaterThan(100 * EMBED_TOLERANCE);
@@ -213,7 +241,13 @@ describe.skipIf(venvMissing !== null)('CLIP vision tower against PyTorch', () =>
       console.info(`[${backend}] exported checkpoint + adapter image_embeds max |Δ| = ${error.toExponential(2)}`);
       expect(error).toBeLessThanOrEqual(EMBED_TOLERANCE);
       expect(maxAbsDiff(adapted.features, base.features)).toBeGreaterThan(100 * EMBED_TOLERANCE);
-      tf.dispose([adapted.features, adapted.keptPatches, base.features, base.keptPatches, ...parameters.factors.flatMap((f) => [f.a, f.b])]);
+      tf.dispose([
+        adapted.features,
+        adapted.keptPatches,
+        base.features,
+        base.keptPatches,
+        ...parameters.factors.flatMap((f) => [f.a, f.b]),
+      ]);
       lora.dispose();
       exported.dispose();
     });
@@ -231,8 +265,7 @@ describe.skipIf(venvMissing !== null)('CLIP vision tower against PyTorch', () =>
     describe('gradients of L = Σ image_embeds ⊙ w with the q,v LoRA', () => {
       let record: LoraRecord;
       let lora: LoRA;
-      const loss = (x: tf.Tensor4D): tf.Scalar =>
-        tf.sum(tf.mul(model.forward(x, { adapter: lora }).features, ref.loss_weights));
+      const loss = (x: tf.Tensor4D): tf.Scalar => tf.sum(tf.mul(model.forward(x, { adapter: lora }).features, ref.loss_weights));
 
       beforeAll(() => {
         record = loadPeftAdapter(path.join(dir, 'lora_qv'), config);
@@ -265,7 +298,8 @@ describe.skipIf(venvMissing !== null)('CLIP vision tower against PyTorch', () =>
         console.info(`[${backend}] pruned image_embeds max |Δ| = ${error.toExponential(2)}`);
         expect(error).toBeLessThanOrEqual(EMBED_TOLERANCE);
         const grad = tf.grad((x: tf.Tensor) =>
-          tf.sum(tf.mul(model.forward(x as tf.Tensor4D, { adapter: lora, pruning }).features, ref.loss_weights)))(pixels);
+          tf.sum(tf.mul(model.forward(x as tf.Tensor4D, { adapter: lora, pruning }).features, ref.loss_weights)),
+        )(pixels);
         const errors = relativeErrors(grad, ref['grad_pixels.pruned.lora_qv']);
         expect(errors.frobenius).toBeLessThanOrEqual(GRAD_RELATIVE_TOLERANCE);
         expect(errors.max).toBeLessThanOrEqual(GRAD_RELATIVE_TOLERANCE);
@@ -279,7 +313,10 @@ describe.skipIf(venvMissing !== null)('CLIP vision tower against PyTorch', () =>
         let worst = 0;
         for (const site of lora.sites) {
           const factors = lora.factorsAt(site)!;
-          for (const [factor, variable] of [['A', factors.a], ['B', factors.b]] as const) {
+          for (const [factor, variable] of [
+            ['A', factors.a],
+            ['B', factors.b],
+          ] as const) {
             const name = peftFactorName(site, factor);
             const ours = grads[(variable as tf.Variable).name];
             expect(ours, `gradient of ${name}`).toBeDefined();

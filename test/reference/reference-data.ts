@@ -30,12 +30,20 @@ export function generateReference(outDir: string, exportDir: string): void {
       timeout: 300_000,
       env: {
         ...process.env,
-        HF_HUB_OFFLINE: '1', TRANSFORMERS_OFFLINE: '1', HF_DATASETS_OFFLINE: '1',
-        HF_HUB_DISABLE_TELEMETRY: '1', TQDM_DISABLE: '1', PYTHONWARNINGS: 'ignore',
+        HF_HUB_OFFLINE: '1',
+        TRANSFORMERS_OFFLINE: '1',
+        HF_DATASETS_OFFLINE: '1',
+        HF_HUB_DISABLE_TELEMETRY: '1',
+        TQDM_DISABLE: '1',
+        PYTHONWARNINGS: 'ignore',
       },
     });
   } catch (error) {
-    const stderr = String((error as { stderr?: Buffer }).stderr ?? '').trim().split('\n').slice(-15).join('\n');
+    const stderr = String((error as { stderr?: Buffer }).stderr ?? '')
+      .trim()
+      .split('\n')
+      .slice(-15)
+      .join('\n');
     throw new Error(`${SCRIPT} failed (${(error as Error).message.split('\n')[0]}):\n${stderr}`);
   }
 }

@@ -25,7 +25,13 @@ beforeAll(async () => {
   await useTestBackend('cpu');
   backbone = VisionTransformer.random(ZOO_TEST_VIT, 1);
   const lora = LoRA.create(ZOO_TEST_VIT, { rank: 2, targets: ['q', 'v'], seed: 2 });
-  entry = { id: 'lora-0', parameters: lora.toParameters(), head: LinearHead.create(ZOO_TEST_VIT.projectionDim, 3, 3), classIds: ['c1', 'c3', 'c4'], record: null };
+  entry = {
+    id: 'lora-0',
+    parameters: lora.toParameters(),
+    head: LinearHead.create(ZOO_TEST_VIT.projectionDim, 3, 3),
+    classIds: ['c1', 'c3', 'c4'],
+    record: null,
+  };
   lora.dispose();
 });
 afterAll(() => {
@@ -55,7 +61,14 @@ describe('oracle images (realImageSet)', () => {
     expect(set.record.targetConfidence).toHaveLength(9);
     set.record.targetConfidence.forEach((p) => expect(p).toBeGreaterThan(0));
     set.record.maxConfidence.forEach((p, i) => expect(p).toBeGreaterThanOrEqual(set.record.targetConfidence[i]));
-    expect(set.record).toMatchObject({ teacherLora: 'lora-0', classNames: entry.classIds, steps: 0, askedPerClass: 3, imagesPerClass: 3, capped: false });
+    expect(set.record).toMatchObject({
+      teacherLora: 'lora-0',
+      classNames: entry.classIds,
+      steps: 0,
+      askedPerClass: 3,
+      imagesPerClass: 3,
+      capped: false,
+    });
     tf.dispose([set.images, set.pixels]);
     set.teacher.adapter.dispose();
     expect(tf.memory().numTensors).toBe(before);
@@ -63,8 +76,9 @@ describe('oracle images (realImageSet)', () => {
 
   it('refuses a class with fewer images than asked for, naming the LoRA, the class and both counts, unless capped', () => {
     const data = syntheticDataset([4, 2, 2, 6, 6], 'base', 8); // c1 has 2 images, c3 and c4 have 6
-    expect(() => realImageSet(backbone, data, entry, 4, 1, { cap: false }))
-      .toThrow(/LoRA "lora-0" asks for 4 real images of class "c1", synthetic has 2; .*\{ cap: true \}/);
+    expect(() => realImageSet(backbone, data, entry, 4, 1, { cap: false })).toThrow(
+      /LoRA "lora-0" asks for 4 real images of class "c1", synthetic has 2; .*\{ cap: true \}/,
+    );
     expect(() => realImageSet(backbone, data, entry, 4, 1, { cap: false })).toThrow(ConfigError);
   });
 
@@ -89,7 +103,9 @@ describe('oracle images (realImageSet)', () => {
   });
 
   it('names a class without images', () => {
-    expect(() => realImageSet(backbone, syntheticDataset([4, 0, 4, 4, 4], 'base', 8), entry, 2, 1, { cap: true })).toThrow(/class "c1" of LoRA "lora-0" has no images/);
+    expect(() => realImageSet(backbone, syntheticDataset([4, 0, 4, 4, 4], 'base', 8), entry, 2, 1, { cap: true })).toThrow(
+      /class "c1" of LoRA "lora-0" has no images/,
+    );
   });
 });
 
@@ -101,7 +117,9 @@ describe('noise images (an inversion of 0 steps)', () => {
     expect(noise.steps).toBe(0);
     expect(noise.targets).toEqual([0, 0, 0, 1, 1, 1, 2, 2, 2]);
     const { low, high } = normalizedPixelBounds();
-    const start = tf.tidy(() => tf.minimum(tf.maximum(tf.randomNormal([9, 8, 8, 3], 0, 1, 'float32', 11), tf.tensor1d(low)), tf.tensor1d(high)));
+    const start = tf.tidy(() =>
+      tf.minimum(tf.maximum(tf.randomNormal([9, 8, 8, 3], 0, 1, 'float32', 11), tf.tensor1d(low)), tf.tensor1d(high)),
+    );
     expect(maxAbsDifference(noise.images, start)).toBeLessThan(1e-6);
     const stepped = await invertLora(backbone, teacher, null, { ...options, steps: 2 });
     expect(maxAbsDifference(stepped.images, start)).toBeGreaterThan(1e-3);
@@ -110,7 +128,12 @@ describe('noise images (an inversion of 0 steps)', () => {
     // the same meta-training code path takes it: a few steps run and change the meta-LoRA
     const metaLora = LoRA.create(ZOO_TEST_VIT, { rank: 2, targets: ['q', 'v'], seed: 5 });
     const before = metaLora.trainableVariables().map((v) => v.dataSync().slice());
-    const result = await metaTrain(backbone, metaLora, [noise.toSurrogateSet()], { steps: 2, episode: { ways: 3, shots: 1, queries: 2 }, patchGrid: 2, interpolatedFraction: 0 });
+    const result = await metaTrain(backbone, metaLora, [noise.toSurrogateSet()], {
+      steps: 2,
+      episode: { ways: 3, shots: 1, queries: 2 },
+      patchGrid: 2,
+      interpolatedFraction: 0,
+    });
     expect(result.steps).toBe(2);
     expect(metaLora.trainableVariables().some((v, i) => v.dataSync().some((x, j) => x !== before[i][j]))).toBe(true);
     [noise, stepped].forEach((r) => r.dispose());
@@ -122,7 +145,17 @@ describe('noise images (an inversion of 0 steps)', () => {
 describe('ablation verdicts', () => {
   const flat = (value: number, n = 4) => Array.from({ length: n }, () => value);
   it('pairs recycle with noise and the oracle with recycle on the same episodes', () => {
-    const paired = pairedComparisons(new Map([['lora-recycle', [1, 0.8, 0.6, 0.4]], ['noise', [0.8, 0.8, 0.4, 0.4]], ['oracle', flat(1)]]), [['lora-recycle', 'noise'], ['oracle', 'lora-recycle']]);
+    const paired = pairedComparisons(
+      new Map([
+        ['lora-recycle', [1, 0.8, 0.6, 0.4]],
+        ['noise', [0.8, 0.8, 0.4, 0.4]],
+        ['oracle', flat(1)],
+      ]),
+      [
+        ['lora-recycle', 'noise'],
+        ['oracle', 'lora-recycle'],
+      ],
+    );
     expect(paired['lora-recycle − noise'].mean).toBeCloseTo(0.1, 12);
     expect(paired['oracle − lora-recycle'].mean).toBeCloseTo(0.3, 12);
   });
@@ -139,9 +172,15 @@ describe('ablation verdicts', () => {
       'emoji-novel 5-way 1-shot: the surrogates are better than un-optimised noise with the same teachers: they carry something of their task (LoRA Recycle − noise +3.00 ± 1.00 points).',
       "emoji-novel 5-way 1-shot: the surrogates' point estimate is 50 % of the oracle's gain over NN (LoRA Recycle − NN +3.00 ± 1.00 points; a ratio of two estimates, no interval).",
     ]);
-    const broken = ablationStatements({ setting: 's', vsNn: { oracle: d(0.004, 0.01) }, paired: { 'lora-recycle − noise': d(-0.002, 0.01) } });
+    const broken = ablationStatements({
+      setting: 's',
+      vsNn: { oracle: d(0.004, 0.01) },
+      paired: { 'lora-recycle − noise': d(-0.002, 0.01) },
+    });
     // a null oracle at one budget bounds nothing beyond it
-    expect(broken[0]).toBe("s: this recipe's meta-training on real zoo-task images shows no detectable effect at this budget (oracle − NN +0.40 ± 1.00 points), so here there is no measured gain for surrogates to recover; it does not bound other recipes or budgets.");
+    expect(broken[0]).toBe(
+      "s: this recipe's meta-training on real zoo-task images shows no detectable effect at this budget (oracle − NN +0.40 ± 1.00 points), so here there is no measured gain for surrogates to recover; it does not bound other recipes or budgets.",
+    );
     expect(broken[1]).toMatch(/^s: no detectable difference between the surrogates and un-optimised noise/);
     const harmful = ablationStatements({ setting: 's', vsNn: {}, paired: { 'lora-recycle − noise': d(-0.02, 0.01) } });
     expect(harmful[0]).toMatch(/^s: the surrogates are worse than un-optimised noise/);
@@ -149,9 +188,16 @@ describe('ablation verdicts', () => {
     expect(single[0]).toMatch(/no detectable effect .*\+20\.00 \(n = 1, no interval\) points/);
   });
 
-  it("compares each zoo LoRA with NN on its own held-out images, paired over LoRAs, and says whether there is knowledge to recycle", () => {
+  it('compares each zoo LoRA with NN on its own held-out images, paired over LoRAs, and says whether there is knowledge to recycle', () => {
     const record = (heldOutAccuracy: number | null, nnHeldOutAccuracy?: number | null) => ({
-      steps: 1, learningRate: 1, seed: 0, finalLoss: 0, trainAccuracy: 1, heldOutAccuracy, heldOutImages: 10, seconds: 0,
+      steps: 1,
+      learningRate: 1,
+      seed: 0,
+      finalLoss: 0,
+      trainAccuracy: 1,
+      heldOutAccuracy,
+      heldOutImages: 10,
+      seconds: 0,
       ...(nnHeldOutAccuracy === undefined ? {} : { nnHeldOutAccuracy }),
     });
     // differences 0.2, 0.1, 0.3 (the older record without NN and the LoRA without held-out images are left out)
@@ -161,13 +207,16 @@ describe('ablation verdicts', () => {
     expect(k.nnHeldOut).toBeCloseTo(1.6 / 3, 12);
     expect(k.difference.mean).toBeCloseTo(0.2, 12);
     // (0.2, 0.1, 0.3): sample variance 0.02 / 2, t(0.975, 2) = 4.3026527: ± 24.84 points, where 1.96 with the 1/n variance said ± 9.24
-    expect(k.difference.ci95).toBeCloseTo(4.3026527 * 0.1 / Math.sqrt(3), 6);
-    expect(zooKnowledgeStatement(k)).toMatch(/know their own classes no detectably better than .* \+20\.00 ± 24\.84 points over 3 LoRAs.*is not shown here/);
+    expect(k.difference.ci95).toBeCloseTo((4.3026527 * 0.1) / Math.sqrt(3), 6);
+    expect(zooKnowledgeStatement(k)).toMatch(
+      /know their own classes no detectably better than .* \+20\.00 ± 24\.84 points over 3 LoRAs.*is not shown here/,
+    );
     const clear = zooKnowledge([record(0.8, 0.6), record(0.7, 0.5), record(0.9, 0.7), record(0.6, 0.4), record(0.75, 0.55)])!;
-    expect(zooKnowledgeStatement(clear)).toMatch(/know their own classes better .* \+20\.00 ± 0\.00 points over 5 LoRAs\): there is knowledge to recycle/);
+    expect(zooKnowledgeStatement(clear)).toMatch(
+      /know their own classes better .* \+20\.00 ± 0\.00 points over 5 LoRAs\): there is knowledge to recycle/,
+    );
     const worse = zooKnowledge([record(0.5, 0.6), record(0.4, 0.5), record(0.45, 0.56)])!;
     expect(zooKnowledgeStatement(worse)).toMatch(/know their own classes worse than the frozen backbone's prototypes/);
     expect(zooKnowledge([record(0.5), null])).toBeNull();
   });
 });
-

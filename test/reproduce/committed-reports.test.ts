@@ -6,7 +6,10 @@ import { expectReportRecomputes } from './report-arithmetic';
 
 const REPORTS = path.join(__dirname, '..', '..', 'reports');
 // every reproduction report: the emoji profiles and those of other main domains (standard-glyph-domain)
-const profiles = fs.readdirSync(REPORTS).filter((f) => /^(quick|standard|full)(-[\w-]+)?\.json$/.test(f) && !f.includes('estimate')).map((f) => f.replace(/\.json$/, ''));
+const profiles = fs
+  .readdirSync(REPORTS)
+  .filter((f) => /^(quick|standard|full)(-[\w-]+)?\.json$/.test(f) && !f.includes('estimate'))
+  .map((f) => f.replace(/\.json$/, ''));
 
 describe('committed reproduction reports', () => {
   it('include the quick and standard profiles', () => expect(profiles).toEqual(expect.arrayContaining(['quick', 'standard'])));
@@ -24,7 +27,9 @@ describe('committed reproduction reports', () => {
   }
 
   it('every report under reports/ names the committed command that writes it', () => {
-    const scripts = Object.keys(JSON.parse(fs.readFileSync(path.join(REPORTS, '..', 'package.json'), 'utf8')).scripts as Record<string, string>);
+    const scripts = Object.keys(
+      JSON.parse(fs.readFileSync(path.join(REPORTS, '..', 'package.json'), 'utf8')).scripts as Record<string, string>,
+    );
     const markdown = fs.readdirSync(REPORTS, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.md'));
     for (const file of markdown) {
       const text = fs.readFileSync(path.join(REPORTS, file), 'utf8');

@@ -13,7 +13,7 @@ describe('per-episode correct counts', () => {
     expect(accuraciesOf(correctCounts([0.8125], queries), queries)).toEqual([0.8125]);
   });
 
-  it('refuses an accuracy that is not a count of its episode\'s queries', () => {
+  it("refuses an accuracy that is not a count of its episode's queries", () => {
     expect(() => correctCounts([0.8125], [25])).toThrow('episode 0: accuracy 0.8125 is not a count of its 25 queries');
     expect(() => correctCounts([0.5, 0.5], [2])).toThrow('2 accuracies for 1 episodes');
   });

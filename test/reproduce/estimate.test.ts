@@ -20,17 +20,46 @@ const BASE: RunConfig = {
   data: { imageSize: 32 },
   zoo: { size: 10, ways: 2, shots: 1, steps: 40, learningRate: 0.001, rank: 2 },
   inversion: { steps: 60, shots: 1, queries: 9, learningRate: 0.25, priorWeight: 0.01, pruning: {}, pruneStartFraction: 0.25 },
-  metaTraining: { steps: 120, shots: 1, queries: 9, interpolatedFraction: 0.5, distance: 'euclidean', validateEvery: 60, checkpointEvery: 60, validationEpisodes: 10, flip: true },
+  metaTraining: {
+    steps: 120,
+    shots: 1,
+    queries: 9,
+    interpolatedFraction: 0.5,
+    distance: 'euclidean',
+    validateEvery: 60,
+    checkpointEvery: 60,
+    validationEpisodes: 10,
+    flip: true,
+  },
   evaluation: { episodes: 60, ways: 2, shots: [1], queries: 9, sets: ['emoji-novel'], seed: 1 },
-  baselines: { methods: ['nn', 'lora-recycle', 'lora-linear'], episodes: 10, tuningSteps: 10, learningRate: 0.001, fullTuningSteps: 10, fullLearningRate: 0.0001 },
+  baselines: {
+    methods: ['nn', 'lora-recycle', 'lora-linear'],
+    episodes: 10,
+    tuningSteps: 10,
+    learningRate: 0.001,
+    fullTuningSteps: 10,
+    fullLearningRate: 0.0001,
+  },
 };
 const DEPTH = 2;
 const quickProfile = profileFor('quick', BASE);
 const fullProfile = profileFor('full', BASE);
 
 const method = (name: string, n: number, seconds: number): MethodRow => ({ method: name, mean: 0.5, ci95: 0.1, n, seconds });
-const pruningRow = (label: string, pruning: Record<string, number>, inversionIterationsPerSecond: number, metaEpisodesPerSecond: number): PruningRow =>
-  ({ label, pruning, accuracy: { mean: 0.5, ci95: 0.1, n: 15 }, inversionIterationsPerSecond, metaEpisodesPerSecond, tokensKept: 4, patchCount: 4 });
+const pruningRow = (
+  label: string,
+  pruning: Record<string, number>,
+  inversionIterationsPerSecond: number,
+  metaEpisodesPerSecond: number,
+): PruningRow => ({
+  label,
+  pruning,
+  accuracy: { mean: 0.5, ci95: 0.1, n: 15 },
+  inversionIterationsPerSecond,
+  metaEpisodesPerSecond,
+  tokensKept: 4,
+  patchCount: 4,
+});
 
 /**
  * Measured: inversion 0.6 s per step unpruned, 0.9 s at 50 %; meta-training 0.6 s per episode
@@ -38,16 +67,28 @@ const pruningRow = (label: string, pruning: Record<string, number>, inversionIte
  */
 function quickReport(overrides: Partial<ReproductionReport> = {}): ReproductionReport {
   return {
-    profile: 'quick', startedAt: '2026-01-01T00:00:00.000Z', seconds: 332.5, machine: { cpus: 2, backend: 'wasm', node: 'v20' },
+    profile: 'quick',
+    startedAt: '2026-01-01T00:00:00.000Z',
+    seconds: 332.5,
+    machine: { cpus: 2, backend: 'wasm', node: 'v20' },
     settings: profileSettings(quickProfile, DEPTH),
-    table23: [{ set: 'emoji-novel', shots: 1, rows: [method('nn', 30, 3.6), method('lora-recycle', 30, 7.2), method('lora-linear', 5, 2.1)] }],
+    table23: [
+      { set: 'emoji-novel', shots: 1, rows: [method('nn', 30, 3.6), method('lora-recycle', 30, 7.2), method('lora-linear', 5, 2.1)] },
+    ],
     table45: [
       pruningRow('none', {}, 5 / 3, 5 / 3),
       pruningRow('layer 1 (last) 50 %', { 1: 0.5 }, 10 / 9, 10 / 3),
       pruningRow('layer 0 50 %', { 0: 0.5 }, 10 / 9, 10 / 3),
     ],
-    diagnostics: { targetConfidence: { mean: 1, min: 1, max: 1 }, surrogateDiversity: { withinClass: 0, betweenClass: 0 }, learningCurve: [], validation: [], bestStep: null },
-    statements: [], notes: [],
+    diagnostics: {
+      targetConfidence: { mean: 1, min: 1, max: 1 },
+      surrogateDiversity: { withinClass: 0, betweenClass: 0 },
+      learningCurve: [],
+      validation: [],
+      bestStep: null,
+    },
+    statements: [],
+    notes: [],
     ...overrides,
   };
 }
@@ -58,7 +99,7 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'estimate-test-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 describe('estimateRunTime', () => {
-  it('scales every measured unit cost by the full profile\'s units (hand-computed)', () => {
+  it("scales every measured unit cost by the full profile's units (hand-computed)", () => {
     const estimate = estimateRunTime(quickReport(), quickProfile, fullProfile);
     // Full per-step costs at 20 images: inversion 0.6 · 20/12 = 1.0 s (1 + r at pruning ratio r),
     // meta-training 1.0 s (1 − r), nn 0.2 s, LoRA Recycle 0.4 s, LoRA + linear 0.2 + (0.42 − 0.12) · 10/5 = 0.8 s.
@@ -79,12 +120,18 @@ describe('estimateRunTime', () => {
     // at the quick batches (12 images): 40 + 360 + 76.8 + 28.8 + 8736
     expect(estimate.lowerBoundSeconds).toBeCloseTo(9241.6, 6);
     expect(estimate.stages.find((s) => s.stage === 'pruning')!.parts.map((p) => p.label)).toEqual([
-      'none', 'layer 1 (last) 25 %', 'layer 1 (last) 50 %', 'layer 1 (last) 75 %', 'layer 0 25 %', 'layer 0 50 %', 'layer 0 75 %',
+      'none',
+      'layer 1 (last) 25 %',
+      'layer 1 (last) 50 %',
+      'layer 1 (last) 75 %',
+      'layer 0 25 %',
+      'layer 0 50 %',
+      'layer 0 75 %',
     ]);
     expect(estimate.assumptions.join(' ')).toMatch(/10 s of its 333 s .* charged to zoo pre-tuning/);
   });
 
-  it('uses the quick run\'s stage wall times when it has them: zoo by its steps, stages by wall / modelled, fixed stages as measured', () => {
+  it("uses the quick run's stage wall times when it has them: zoo by its steps, stages by wall / modelled, fixed stages as measured", () => {
     const stageSeconds = { backbone: 1, zoo: 5, inversion: 99, 'meta-training': 40.8, diagnostics: 2, evaluation: 12.9, pruning: 178.8 };
     const got = secondsOf(estimateRunTime(quickReport({ stageSeconds }), quickProfile, fullProfile));
     // zoo 5 / 100 · 400; inversion 600 · 99 / 90; the others measured as modelled; fixed 1 + 2
@@ -100,7 +147,9 @@ describe('estimateRunTime', () => {
     const withoutDense = quickReport();
     withoutDense.table45 = withoutDense.table45.slice(1);
     expect(() => estimateRunTime(withoutDense, quickProfile, fullProfile)).toThrow(/no unpruned row/);
-    const withoutNn = quickReport({ table23: [{ set: 'emoji-novel', shots: 1, rows: [method('lora-recycle', 30, 7.2), method('lora-linear', 5, 2.1)] }] });
+    const withoutNn = quickReport({
+      table23: [{ set: 'emoji-novel', shots: 1, rows: [method('lora-recycle', 30, 7.2), method('lora-linear', 5, 2.1)] }],
+    });
     expect(() => estimateRunTime(withoutNn, quickProfile, fullProfile)).toThrow(/no Table 2\/3 row of nn at 1-shot/);
     const stopped = quickReport();
     stopped.table45[0] = { ...stopped.table45[0], inversionIterationsPerSecond: 0 };

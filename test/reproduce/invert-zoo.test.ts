@@ -17,39 +17,55 @@ import { INVERT_ZOO_CONFIG } from './micro-config';
 const made = useSyntheticZoo('invert-zoo-');
 
 describe('invertZooEntries (the reproduction through the parallel jobs)', () => {
-  it.each(['in-process', 'workers'])('gives bit for bit the images, kept patches and confidences of invertLora called directly (%s)', async (mode) => {
-    vi.stubEnv(PARALLEL_MODE_ENV, `invert=${mode}`);
-    const pruning = { 1: 0.5 };
-    const out = path.join(made.tmp, `surrogates-${mode}`);
-    const before = tf.memory().numTensors;
-    const sets = await invertZooEntries(made.backbone, made.zoo.directory!, made.zoo.entries, INVERT_ZOO_CONFIG, pruning, out, { backend: 'cpu' });
-    expect(sets.map((s) => s.record.classNames)).toEqual(made.zoo.entries.map((e) => e.classIds));
-    expect(fs.readdirSync(out).sort()).toEqual(made.zoo.entries.map((e) => e.id).sort());
-    for (const [i, entry] of made.zoo.entries.entries()) {
-      const teacher = { adapter: LoRA.fromParameters(entry.parameters), head: entry.head! };
-      const direct = await invertLora(made.backbone, teacher, null, {
-        ways: entry.head!.classes, shots: 1, queries: 1, steps: 3, learningRate: 0.25, priorWeight: 0, pruning, pruneFrom: 0.25, seed: loraSeed(5, entry.id), classNames: entry.classIds,
+  it.each(['in-process', 'workers'])(
+    'gives bit for bit the images, kept patches and confidences of invertLora called directly (%s)',
+    async (mode) => {
+      vi.stubEnv(PARALLEL_MODE_ENV, `invert=${mode}`);
+      const pruning = { 1: 0.5 };
+      const out = path.join(made.tmp, `surrogates-${mode}`);
+      const before = tf.memory().numTensors;
+      const sets = await invertZooEntries(made.backbone, made.zoo.directory!, made.zoo.entries, INVERT_ZOO_CONFIG, pruning, out, {
+        backend: 'cpu',
       });
-      const expected = direct.toRecordedSurrogateSet(entry.id);
-      const got = sets[i];
-      expect(Array.from(got.images.dataSync())).toEqual(Array.from(expected.images.dataSync()));
-      expect(Array.from(got.pixels.dataSync())).toEqual(Array.from(expected.pixels.dataSync()));
-      expect(Array.from(got.masks!.dataSync())).toEqual(Array.from(expected.masks!.dataSync()));
-      expect(got.targets).toEqual(expected.targets);
-      expect(got.keptPatches).toEqual(expected.keptPatches);
-      expect(got.record.targetConfidence).toEqual(expected.record.targetConfidence);
-      expect(got.record.seed).toBe(loraSeed(5, entry.id));
-      expect(got.record.history.map((s) => s.loss)).toEqual(expected.record.history.map((s) => s.loss));
-      expect(got.teacher.head).toBe(entry.head);
-      expect(readSurrogateData(path.join(out, entry.id)).info.teacherLora).toBe(path.join(made.zoo.directory!, `${entry.id}.safetensors`));
-      tf.dispose([expected.images, expected.pixels, expected.masks!]);
-      direct.dispose();
-      teacher.adapter.dispose();
-    }
-    disposeSurrogateSets(sets);
-    expect(tf.memory().numTensors).toBe(before);
-    vi.unstubAllEnvs();
-  });
+      expect(sets.map((s) => s.record.classNames)).toEqual(made.zoo.entries.map((e) => e.classIds));
+      expect(fs.readdirSync(out).sort()).toEqual(made.zoo.entries.map((e) => e.id).sort());
+      for (const [i, entry] of made.zoo.entries.entries()) {
+        const teacher = { adapter: LoRA.fromParameters(entry.parameters), head: entry.head! };
+        const direct = await invertLora(made.backbone, teacher, null, {
+          ways: entry.head!.classes,
+          shots: 1,
+          queries: 1,
+          steps: 3,
+          learningRate: 0.25,
+          priorWeight: 0,
+          pruning,
+          pruneFrom: 0.25,
+          seed: loraSeed(5, entry.id),
+          classNames: entry.classIds,
+        });
+        const expected = direct.toRecordedSurrogateSet(entry.id);
+        const got = sets[i];
+        expect(Array.from(got.images.dataSync())).toEqual(Array.from(expected.images.dataSync()));
+        expect(Array.from(got.pixels.dataSync())).toEqual(Array.from(expected.pixels.dataSync()));
+        expect(Array.from(got.masks!.dataSync())).toEqual(Array.from(expected.masks!.dataSync()));
+        expect(got.targets).toEqual(expected.targets);
+        expect(got.keptPatches).toEqual(expected.keptPatches);
+        expect(got.record.targetConfidence).toEqual(expected.record.targetConfidence);
+        expect(got.record.seed).toBe(loraSeed(5, entry.id));
+        expect(got.record.history.map((s) => s.loss)).toEqual(expected.record.history.map((s) => s.loss));
+        expect(got.teacher.head).toBe(entry.head);
+        expect(readSurrogateData(path.join(out, entry.id)).info.teacherLora).toBe(
+          path.join(made.zoo.directory!, `${entry.id}.safetensors`),
+        );
+        tf.dispose([expected.images, expected.pixels, expected.masks!]);
+        direct.dispose();
+        teacher.adapter.dispose();
+      }
+      disposeSurrogateSets(sets);
+      expect(tf.memory().numTensors).toBe(before);
+      vi.unstubAllEnvs();
+    },
+  );
 });
 
 /** The bytes of a tensor's float32 values: equal bytes are bit-identical images (NaN and −0 included). */
@@ -63,7 +79,15 @@ describe('the seeds of the inversions of a zoo', () => {
   // steps, the pruned variant with another schedule), plus lora-recycle once more
   const runs: Record<'recycle' | 'again' | 'noise' | 'pruned', RecordedSurrogateSet[]> = { recycle: [], again: [], noise: [], pruned: [] };
   const invert = (name: string, steps: number, pruning: Record<number, number>) =>
-    invertZooEntries(made.backbone, made.zoo.directory!, made.zoo.entries, { ...INVERT_ZOO_CONFIG, inversion: { ...INVERT_ZOO_CONFIG.inversion, steps } }, pruning, path.join(made.tmp, `seeds-${name}`), { backend: 'cpu' });
+    invertZooEntries(
+      made.backbone,
+      made.zoo.directory!,
+      made.zoo.entries,
+      { ...INVERT_ZOO_CONFIG, inversion: { ...INVERT_ZOO_CONFIG.inversion, steps } },
+      pruning,
+      path.join(made.tmp, `seeds-${name}`),
+      { backend: 'cpu' },
+    );
 
   beforeAll(async () => {
     vi.stubEnv(PARALLEL_MODE_ENV, 'invert=in-process');
@@ -93,7 +117,16 @@ describe('the seeds of the inversions of a zoo', () => {
       const teacher = { adapter: LoRA.fromParameters(entry.parameters), head: entry.head! };
       // the real inversion's options with 0 steps: its pixels before the first step
       const start = await invertLora(made.backbone, teacher, null, {
-        ways: entry.head!.classes, shots: 1, queries: 1, steps: 0, learningRate: 0.25, priorWeight: 0, pruning: { 1: 0.5 }, pruneFrom: 0.25, seed, classNames: entry.classIds,
+        ways: entry.head!.classes,
+        shots: 1,
+        queries: 1,
+        steps: 0,
+        learningRate: 0.25,
+        priorWeight: 0,
+        pruning: { 1: 0.5 },
+        pruneFrom: 0.25,
+        seed,
+        classNames: entry.classIds,
       });
       expect(bytesOf(runs.noise[i].pixels).equals(bytesOf(start.pixels))).toBe(true);
       expect(bytesOf(runs.noise[i].pixels).equals(bytesOf(runs.recycle[i].pixels))).toBe(false); // the inversion moved from it
@@ -108,8 +141,14 @@ describe('the seeds of the inversions of a zoo', () => {
       expect(bytesOf(second.pixels).equals(bytesOf(first.pixels)), entry.id).toBe(true);
       expect(bytesOf(second.images).equals(bytesOf(first.images)), entry.id).toBe(true);
       expect(bytesOf(second.masks!).equals(bytesOf(first.masks!)), entry.id).toBe(true);
-      const [fileFirst, fileSecond] = ['recycle', 'again'].map((name) => readSurrogateData(path.join(made.tmp, `seeds-${name}`, entry.id)).pixels);
-      expect(Buffer.from(fileSecond.buffer, fileSecond.byteOffset, fileSecond.byteLength).equals(Buffer.from(fileFirst.buffer, fileFirst.byteOffset, fileFirst.byteLength))).toBe(true);
+      const [fileFirst, fileSecond] = ['recycle', 'again'].map(
+        (name) => readSurrogateData(path.join(made.tmp, `seeds-${name}`, entry.id)).pixels,
+      );
+      expect(
+        Buffer.from(fileSecond.buffer, fileSecond.byteOffset, fileSecond.byteLength).equals(
+          Buffer.from(fileFirst.buffer, fileFirst.byteOffset, fileFirst.byteLength),
+        ),
+      ).toBe(true);
     }
   });
 });

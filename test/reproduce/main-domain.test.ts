@@ -29,7 +29,7 @@ describe('the main domain of a run configuration', () => {
     expect(standard.tunesOn('glyph-domain-novel', 5)).toBe(false);
   });
 
-  it('domain B\'s configuration: the emoji-only backbone, teachers on 16 of 20+ renderings, a rank-8 meta-LoRA on all six projections, no flips', () => {
+  it("domain B's configuration: the emoji-only backbone, teachers on 16 of 20+ renderings, a rank-8 meta-LoRA on all six projections, no flips", () => {
     expect(domainB.backbone).toEqual({ source: 'shipped', name: 'emoji-only' });
     expect(domainB.zoo).toMatchObject({ shots: 16, heldOut: 4 });
     expect(domainB.metaTraining).toMatchObject({ rank: 8, targets: ['q', 'k', 'v', 'o', 'fc1', 'fc2'], flip: false });
@@ -42,22 +42,56 @@ describe('the main domain of a run configuration', () => {
       change(config);
       return () => validateRunConfig(config);
     };
-    expect(withChange((c) => { c.data.main = { loader: 'mnist' }; })).toThrow(new ConfigError('configuration: data.main.loader must be one of emoji, glyph-domain, folder (a data set with base, validation and novel splits), found "mnist"'));
-    expect(withChange((c) => { c.backbone = { source: 'shipped', name: 'nope' as never }; })).toThrow(/backbone.name must be one of default, emoji-only, found "nope"/);
-    expect(withChange((c) => { c.metaTraining.rank = 0; })).toThrow(/metaTraining.rank must be a positive integer/);
-    expect(withChange((c) => { c.metaTraining.targets = ['q', 'x' as never]; })).toThrow(/metaTraining.targets must be a non-empty list of q, k, v, o, fc1, fc2/);
-    expect(withChange((c) => { c.zoo.heldOut = 1.5; })).toThrow(/zoo.heldOut must be a positive integer/);
-    expect(withChange((c) => { c.zoo.targets = []; })).toThrow(/zoo.targets must be a non-empty list/);
-    expect(withChange((c) => { c.choicesAfterNovel = ['']; })).toThrow(/choicesAfterNovel must be a list of sentences/);
+    expect(
+      withChange((c) => {
+        c.data.main = { loader: 'mnist' };
+      }),
+    ).toThrow(
+      new ConfigError(
+        'configuration: data.main.loader must be one of emoji, glyph-domain, folder (a data set with base, validation and novel splits), found "mnist"',
+      ),
+    );
+    expect(
+      withChange((c) => {
+        c.backbone = { source: 'shipped', name: 'nope' as never };
+      }),
+    ).toThrow(/backbone.name must be one of default, emoji-only, found "nope"/);
+    expect(
+      withChange((c) => {
+        c.metaTraining.rank = 0;
+      }),
+    ).toThrow(/metaTraining.rank must be a positive integer/);
+    expect(
+      withChange((c) => {
+        c.metaTraining.targets = ['q', 'x' as never];
+      }),
+    ).toThrow(/metaTraining.targets must be a non-empty list of q, k, v, o, fc1, fc2/);
+    expect(
+      withChange((c) => {
+        c.zoo.heldOut = 1.5;
+      }),
+    ).toThrow(/zoo.heldOut must be a positive integer/);
+    expect(
+      withChange((c) => {
+        c.zoo.targets = [];
+      }),
+    ).toThrow(/zoo.targets must be a non-empty list/);
+    expect(
+      withChange((c) => {
+        c.choicesAfterNovel = [''];
+      }),
+    ).toThrow(/choicesAfterNovel must be a list of sentences/);
   });
 });
 
 describe('profile caps', () => {
-  it('cap a configuration\'s budgets and leave smaller ones as they are', () => {
+  it("cap a configuration's budgets and leave smaller ones as they are", () => {
     const quick = profileFor('quick', tiny).config;
     expect([quick.zoo.size, quick.zoo.steps, quick.metaTraining.steps, quick.evaluation.episodes]).toEqual([5, 20, 60, 30]);
     const standard = profileFor('standard', domainB).config;
-    expect([standard.zoo.size, standard.zoo.steps, standard.zoo.shots, standard.metaTraining.steps, standard.inversion.queries]).toEqual([40, 40, 16, 500, 5]);
+    expect([standard.zoo.size, standard.zoo.steps, standard.zoo.shots, standard.metaTraining.steps, standard.inversion.queries]).toEqual([
+      40, 40, 16, 500, 5,
+    ]);
     expect(standard.baselines.learningRate).toBe(1e-2); // the standard profile's one fixed value, not a cap
     const small = structuredClone(tiny);
     small.zoo.size = 2;
@@ -79,13 +113,24 @@ describe('median', () => {
 function block(accuracies: Record<string, number[]>): Table23Block {
   const nn = accuracies.nn;
   const rows = Object.entries(accuracies).map(([method, a]) => ({
-    method, ...meanWithInterval(a), seconds: 1, ...(method === 'nn' ? {} : { vsNn: pairedDifference(a, nn) }),
+    method,
+    ...meanWithInterval(a),
+    seconds: 1,
+    ...(method === 'nn' ? {} : { vsNn: pairedDifference(a, nn) }),
   }));
-  return { set: 'glyph-domain-novel', shots: 1, rows, paired: { 'lora-recycle − noise': pairedDifference(accuracies['lora-recycle'], accuracies.noise) } };
+  return {
+    set: 'glyph-domain-novel',
+    shots: 1,
+    rows,
+    paired: { 'lora-recycle − noise': pairedDifference(accuracies['lora-recycle'], accuracies.noise) },
+  };
 }
 
 const knowledge = (lora: number[], nn: number[]) => ({
-  loras: lora.length, heldOut: meanWithInterval(lora).mean, nnHeldOut: meanWithInterval(nn).mean, difference: pairedDifference(lora, nn),
+  loras: lora.length,
+  heldOut: meanWithInterval(lora).mean,
+  nnHeldOut: meanWithInterval(nn).mean,
+  difference: pairedDifference(lora, nn),
 });
 
 describe('the gates', () => {
@@ -94,26 +139,39 @@ describe('the gates', () => {
   const passing: GateInputs = {
     zooKnowledge: knowledge([0.9, 0.92, 0.88, 0.94], [0.7, 0.75, 0.72, 0.78]),
     headlineBlock: block({ nn, 'uniform-nn': plus(0.01), 'lora-recycle': plus(0.06), oracle: plus(0.1), noise: plus(0.0) }),
-    medianTargetConfidence: 0.95, withinClassDiversity: 0.3, realWithinClassDiversity: 0.5,
+    medianTargetConfidence: 0.95,
+    withinClassDiversity: 0.3,
+    realWithinClassDiversity: 0.5,
   };
 
   it('pass where every criterion holds, with the measured values', () => {
     const gates = evaluateGates(passing);
-    expect(gates.map((g) => [g.name, g.passed])).toEqual([['teachers', true], ['oracle', true], ['inversion', true], ['headline', true]]);
+    expect(gates.map((g) => [g.name, g.passed])).toEqual([
+      ['teachers', true],
+      ['oracle', true],
+      ['inversion', true],
+      ['headline', true],
+    ]);
     expect(gates[0].criteria[0].value).toBeCloseTo(17.25, 10);
     expect(gates[2].criteria[1].value).toBeCloseTo(0.6, 10);
     expect(gates[3].criteria[2].value).toBeCloseTo(0.6, 10); // 6 of the oracle's 10 points
     expect(gateLine(gates[0])).toMatch(/^\*\*teachers: passed\*\*: LoRA − NN on own held-out images/);
   });
 
-  it('fail on each threshold, at the threshold\'s edge', () => {
+  it("fail on each threshold, at the threshold's edge", () => {
     const weakTeachers = evaluateGates({ ...passing, zooKnowledge: knowledge([0.84, 0.84, 0.84, 0.84], [0.7, 0.7, 0.7, 0.7]) });
     expect(weakTeachers[0].passed).toBe(false); // held-out 84 % < 85 %, though +14 points
     expect(weakTeachers[0].criteria.map((c) => c.passed)).toEqual([true, false]);
-    const smallOracle = evaluateGates({ ...passing, headlineBlock: block({ nn, 'uniform-nn': plus(0.01), 'lora-recycle': plus(0.03), oracle: plus(0.045), noise: plus(0) }) });
+    const smallOracle = evaluateGates({
+      ...passing,
+      headlineBlock: block({ nn, 'uniform-nn': plus(0.01), 'lora-recycle': plus(0.03), oracle: plus(0.045), noise: plus(0) }),
+    });
     expect(smallOracle[1].passed).toBe(false); // +4.5 < +5
     expect(smallOracle[3].criteria[0].passed).toBe(true); // +3 is enough for the headline's own criterion
-    const unordered = evaluateGates({ ...passing, headlineBlock: block({ nn, 'uniform-nn': plus(0.07), 'lora-recycle': plus(0.06), oracle: plus(0.1), noise: plus(0) }) });
+    const unordered = evaluateGates({
+      ...passing,
+      headlineBlock: block({ nn, 'uniform-nn': plus(0.07), 'lora-recycle': plus(0.06), oracle: plus(0.1), noise: plus(0) }),
+    });
     expect(unordered[3].criteria[3]).toMatchObject({ value: 0, passed: false });
     const collapsed = evaluateGates({ ...passing, medianTargetConfidence: 0.89, withinClassDiversity: 0.2 });
     expect(collapsed[2].criteria.map((c) => c.passed)).toEqual([false, false, true]);
@@ -122,21 +180,42 @@ describe('the gates', () => {
 
   it('say "not measured" where the run has no such row', () => {
     const { oracle: _oracle, ...withoutOracle } = Object.fromEntries(passing.headlineBlock!.rows.map((r) => [r.method, r]));
-    const gates = evaluateGates({ ...passing, zooKnowledge: null, headlineBlock: { ...passing.headlineBlock!, rows: Object.values(withoutOracle) } });
+    const gates = evaluateGates({
+      ...passing,
+      zooKnowledge: null,
+      headlineBlock: { ...passing.headlineBlock!, rows: Object.values(withoutOracle) },
+    });
     expect(gates.map((g) => g.passed)).toEqual([null, null, true, null]);
     expect(gateLine(gates[0])).toContain('teachers: not measured');
   });
 
   it('render as a section of the report', () => {
     const report = {
-      profile: 'standard', name: 'standard-glyph-domain', command: 'npm run reproduce -- --profile standard --config configs/glyph-domain.json',
-      startedAt: '2026-12-06T00:00:00Z', seconds: 1, machine: { cpus: 2, backend: 'cpu', node: 'v22' }, settings: {},
-      gates: evaluateGates(passing), besideHeadline: ['glyph-domain-novel 5-way 5-shot: LoRA Recycle − NN +1.00 ± 0.50 points'],
-      table23: [], table45: [], statements: [], notes: [],
-      diagnostics: { targetConfidence: { mean: 0.9, min: 0, max: 1 }, surrogateDiversity: { withinClass: 0.3, betweenClass: 0.4 }, learningCurve: [], validation: [], bestStep: null },
+      profile: 'standard',
+      name: 'standard-glyph-domain',
+      command: 'npm run reproduce -- --profile standard --config configs/glyph-domain.json',
+      startedAt: '2026-12-06T00:00:00Z',
+      seconds: 1,
+      machine: { cpus: 2, backend: 'cpu', node: 'v22' },
+      settings: {},
+      gates: evaluateGates(passing),
+      besideHeadline: ['glyph-domain-novel 5-way 5-shot: LoRA Recycle − NN +1.00 ± 0.50 points'],
+      table23: [],
+      table45: [],
+      statements: [],
+      notes: [],
+      diagnostics: {
+        targetConfidence: { mean: 0.9, min: 0, max: 1 },
+        surrogateDiversity: { withinClass: 0.3, betweenClass: 0.4 },
+        learningCurve: [],
+        validation: [],
+        bestStep: null,
+      },
     } satisfies ReproductionReport;
     const md = renderMarkdown(report);
-    expect(md).toContain('Written by `npm run reproduce -- --profile standard --config configs/glyph-domain.json` with this JSON beside it (`standard-glyph-domain.json`');
+    expect(md).toContain(
+      'Written by `npm run reproduce -- --profile standard --config configs/glyph-domain.json` with this JSON beside it (`standard-glyph-domain.json`',
+    );
     expect(md).toContain('## Gates (docs/method.md §0)');
     expect(md).toContain('- **headline: passed**');
     expect(md).toContain('Beside it, not pre-registered: glyph-domain-novel 5-way 5-shot');

@@ -8,7 +8,17 @@ import { ZOO_TEST_VIT } from '../model/tiny-config';
  * everything. Budgets are tiny: it checks that things run, not what accuracy they reach. A test
  * that needs more or less states it as overrides, section by section.
  */
-const MICRO_VIT: ViTConfig = { imageSize: 32, patchSize: 8, channels: 3, width: 32, depth: 2, heads: 2, mlpWidth: 64, projectionDim: 32, layerNormEps: 1e-5 };
+const MICRO_VIT: ViTConfig = {
+  imageSize: 32,
+  patchSize: 8,
+  channels: 3,
+  width: 32,
+  depth: 2,
+  heads: 2,
+  mlpWidth: 64,
+  projectionDim: 32,
+  layerNormEps: 1e-5,
+};
 
 type Sections = Omit<RunConfig, 'name' | 'backbone'>;
 
@@ -22,13 +32,38 @@ export function microConfig(overrides: MicroOverrides = {}): RunConfig {
     backbone: { source: 'random', config: { ...MICRO_VIT, ...overrides.vit }, seed: 1 },
     data: { imageSize: 32, ...overrides.data },
     zoo: { size: 2, ways: 5, shots: 2, steps: 2, learningRate: 0.01, rank: 2, ...overrides.zoo },
-    inversion: { steps: 2, shots: 1, queries: 2, learningRate: 0.25, priorWeight: 0.01, pruning: {}, pruneStartFraction: 0.25, ...overrides.inversion },
+    inversion: {
+      steps: 2,
+      shots: 1,
+      queries: 2,
+      learningRate: 0.25,
+      priorWeight: 0.01,
+      pruning: {},
+      pruneStartFraction: 0.25,
+      ...overrides.inversion,
+    },
     metaTraining: {
-      steps: 2, shots: 1, queries: 2, interpolatedFraction: 0.5, distance: 'euclidean',
-      validateEvery: 2, checkpointEvery: 2, validationEpisodes: 1, flip: true, ...overrides.metaTraining,
+      steps: 2,
+      shots: 1,
+      queries: 2,
+      interpolatedFraction: 0.5,
+      distance: 'euclidean',
+      validateEvery: 2,
+      checkpointEvery: 2,
+      validationEpisodes: 1,
+      flip: true,
+      ...overrides.metaTraining,
     },
     evaluation: { episodes: 2, ways: 5, shots: [1], queries: 2, sets: ['emoji-novel'], seed: 5, ...overrides.evaluation },
-    baselines: { methods: ['nn', 'lora-recycle', 'linear-probe'], episodes: 1, tuningSteps: 1, learningRate: 0.001, fullTuningSteps: 1, fullLearningRate: 0.0001, ...overrides.baselines },
+    baselines: {
+      methods: ['nn', 'lora-recycle', 'linear-probe'],
+      episodes: 1,
+      tuningSteps: 1,
+      learningRate: 0.001,
+      fullTuningSteps: 1,
+      fullLearningRate: 0.0001,
+      ...overrides.baselines,
+    },
   };
 }
 

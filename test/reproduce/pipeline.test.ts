@@ -17,7 +17,10 @@ const MICRO = microConfig({
   inversion: { steps: 6, pruning: { 1: 0.5 } },
   metaTraining: { steps: 6, validateEvery: 3, checkpointEvery: 3, validationEpisodes: 2 },
   evaluation: { episodes: 3, sets: ['emoji-novel', 'mnist'] },
-  baselines: { methods: ['nn', 'uniform-nn', 'lora-recycle', 'linear-probe', 'lora-linear', 'learned-composition', 'clora', 'full-finetune'], tuningSteps: 2 },
+  baselines: {
+    methods: ['nn', 'uniform-nn', 'lora-recycle', 'linear-probe', 'lora-linear', 'learned-composition', 'clora', 'full-finetune'],
+    tuningSteps: 2,
+  },
 });
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pipeline-test-'));
@@ -32,8 +35,12 @@ describe('reproduce (quick profile on a micro configuration)', () => {
     const phases: string[] = [];
     const ports = createPorts();
     const report = await reproduce('quick', ports, {
-      configPath, outDir, workDir: path.join(tmp, 'work'),
-      onEvent: (e) => { if (e.kind === 'phase' && e.run === 'reproduce') phases.push(e.phase); },
+      configPath,
+      outDir,
+      workDir: path.join(tmp, 'work'),
+      onEvent: (e) => {
+        if (e.kind === 'phase' && e.run === 'reproduce') phases.push(e.phase);
+      },
     });
     expect(phases.slice(0, 4)).toEqual(['backbone', 'zoo', 'inversion', 'meta-training']);
     expect(fs.readdirSync(path.join(tmp, 'work', 'zoo')).filter((f) => f.endsWith('.safetensors'))).toHaveLength(3);
@@ -62,7 +69,13 @@ describe('reproduce (quick profile on a micro configuration)', () => {
     }
     expect(Object.keys(report.diagnostics.bestStepBySource ?? {})).toEqual(['lora-recycle', 'oracle', 'noise']);
     expect(report.diagnostics.targetConfidenceBySource?.oracle.mean).toBeGreaterThan(0);
-    expect(fs.readdirSync(path.join(tmp, 'work', 'surrogates', 'lora-recycle')).sort()).toEqual(fs.readdirSync(path.join(tmp, 'work', 'zoo')).filter((f) => f.endsWith('.safetensors')).map((f) => f.replace(/\.safetensors$/, '')).sort());
+    expect(fs.readdirSync(path.join(tmp, 'work', 'surrogates', 'lora-recycle')).sort()).toEqual(
+      fs
+        .readdirSync(path.join(tmp, 'work', 'zoo'))
+        .filter((f) => f.endsWith('.safetensors'))
+        .map((f) => f.replace(/\.safetensors$/, ''))
+        .sort(),
+    );
     expect(fs.existsSync(path.join(outDir, 'quick-inversions.png'))).toBe(true);
     expect(report.table45.map((r) => r.label)).toEqual(['none', 'layer 1 (last) 50 %', 'layer 0 50 %']);
     const dense = report.table45[0];
@@ -78,7 +91,7 @@ describe('reproduce (quick profile on a micro configuration)', () => {
 });
 
 describe('reproduce in another main domain (data.main: glyph-domain)', () => {
-  it('tunes the zoo on domain B\'s base classes, selects on its validation split, measures the headline and the gates on its novel split', async () => {
+  it("tunes the zoo on domain B's base classes, selects on its validation split, measures the headline and the gates on its novel split", async () => {
     const config = microConfig({
       data: { main: { loader: 'glyph-domain' } },
       zoo: { shots: 3, heldOut: 2 },

@@ -42,8 +42,11 @@ export function expectReportRecomputes(report: ReproductionReport): void {
     // the gates, from the headline block recomputed above and the report's own diagnostics
     const d = report.diagnostics;
     const recomputed = evaluateGates({
-      zooKnowledge: d.zooKnowledge ?? null, headlineBlock: block, medianTargetConfidence: d.medianTargetConfidence ?? null,
-      withinClassDiversity: d.surrogateDiversity.withinClass, realWithinClassDiversity: d.surrogateDiversity.realWithinClass ?? null,
+      zooKnowledge: d.zooKnowledge ?? null,
+      headlineBlock: block,
+      medianTargetConfidence: d.medianTargetConfidence ?? null,
+      withinClassDiversity: d.surrogateDiversity.withinClass,
+      realWithinClassDiversity: d.surrogateDiversity.realWithinClass ?? null,
     });
     expect(JSON.parse(JSON.stringify(recomputed)), 'gates').toEqual(report.gates);
   }

@@ -7,7 +7,9 @@ import { loadRunConfig, validateRunConfig } from '../../src/reproduce/config';
 import { ConfigError } from '../../src/errors';
 import { useTestBackend } from '../test-backend';
 
-beforeAll(async () => { await useTestBackend('cpu'); });
+beforeAll(async () => {
+  await useTestBackend('cpu');
+});
 
 const row = (method: string, mean: number, ci95: number) => ({ method, mean, ci95, n: 50, seconds: 1 });
 
@@ -15,7 +17,20 @@ const row = (method: string, mean: number, ci95: number) => ({ method, mean, ci9
 const scored = (method: string, correct: number[], nn?: number[]) => {
   const accuracies = correct.map((k) => k / 5);
   const own = meanWithInterval(accuracies);
-  return { method, ...own, seconds: 1, correct, ...(nn ? { vsNn: pairedDifference(accuracies, nn.map((k) => k / 5)) } : {}) };
+  return {
+    method,
+    ...own,
+    seconds: 1,
+    correct,
+    ...(nn
+      ? {
+          vsNn: pairedDifference(
+            accuracies,
+            nn.map((k) => k / 5),
+          ),
+        }
+      : {}),
+  };
 };
 const fives = (n: number) => new Array<number>(n).fill(5);
 
@@ -28,9 +43,15 @@ describe('reproduction report', () => {
     const [nnRow, recycleRow] = block.rows;
     expect(Math.abs(recycleRow.mean - nnRow.mean)).toBeLessThan(recycleRow.ci95! + nnRow.ci95!);
     const lines = verdicts([block]);
-    expect(lines[0]).toBe('fashion-mnist 5-way 5-shot: LoRA Recycle is worse than NN (LoRA Recycle − NN -20.00 ± 0.00 points, paired over 8 episodes).');
-    const tie = verdicts([{ set: 'mnist', shots: 1, rows: [scored('nn', nn), scored('lora-recycle', [4, 4, 1, 4, 2, 5, 3, 1], nn)], queries: fives(8) }]);
-    expect(tie[0]).toMatch(/^mnist 5-way 1-shot: no detectable difference between LoRA Recycle and NN \(LoRA Recycle − NN \+0\.00 ± [\d.]+ points, paired over 8 episodes\)\.$/);
+    expect(lines[0]).toBe(
+      'fashion-mnist 5-way 5-shot: LoRA Recycle is worse than NN (LoRA Recycle − NN -20.00 ± 0.00 points, paired over 8 episodes).',
+    );
+    const tie = verdicts([
+      { set: 'mnist', shots: 1, rows: [scored('nn', nn), scored('lora-recycle', [4, 4, 1, 4, 2, 5, 3, 1], nn)], queries: fives(8) },
+    ]);
+    expect(tie[0]).toMatch(
+      /^mnist 5-way 1-shot: no detectable difference between LoRA Recycle and NN \(LoRA Recycle − NN \+0\.00 ± [\d.]+ points, paired over 8 episodes\)\.$/,
+    );
   });
 
   it('leaves the pre-registered block to the headline', () => {
@@ -44,26 +65,64 @@ describe('reproduction report', () => {
     const nn = [2, 3, 2, 3, 2, 3];
     const probe = [4, 5, 4, 5, 4, 5]; // two queries above NN on every episode
     const recycle = [3, 4, 3, 3, 2, 4];
-    const clear = bestMethodStatement({ set: 's', shots: 1, rows: [scored('nn', nn), scored('linear-probe', probe, nn), scored('lora-recycle', recycle, nn)], queries: fives(6) }, 's 5-way 1-shot');
-    expect(clear).toMatch(/^s 5-way 1-shot: linear-probe is better than every other method on paired differences \(closest: − lora-recycle \+[\d.]+ ± [\d.]+ points\)\.$/);
+    const clear = bestMethodStatement(
+      {
+        set: 's',
+        shots: 1,
+        rows: [scored('nn', nn), scored('linear-probe', probe, nn), scored('lora-recycle', recycle, nn)],
+        queries: fives(6),
+      },
+      's 5-way 1-shot',
+    );
+    expect(clear).toMatch(
+      /^s 5-way 1-shot: linear-probe is better than every other method on paired differences \(closest: − lora-recycle \+[\d.]+ ± [\d.]+ points\)\.$/,
+    );
     // a row on fewer episodes (fine-tuning baselines) pairs on the first ones; one episode has no interval, so no verdict
-    const short = bestMethodStatement({ set: 's', shots: 1, rows: [scored('nn', nn), scored('lora-linear', [5], nn)], queries: fives(6) }, 's 5-way 1-shot');
-    expect(short).toMatch(/^s 5-way 1-shot: no method is better than every other; the highest mean, lora-linear 100\.00 \(n = 1\) %, is not separated from nn \(\+60\.00 \(n = 1, no interval\) points\)\.$/);
+    const short = bestMethodStatement(
+      { set: 's', shots: 1, rows: [scored('nn', nn), scored('lora-linear', [5], nn)], queries: fives(6) },
+      's 5-way 1-shot',
+    );
+    expect(short).toMatch(
+      /^s 5-way 1-shot: no method is better than every other; the highest mean, lora-linear 100\.00 \(n = 1\) %, is not separated from nn \(\+60\.00 \(n = 1, no interval\) points\)\.$/,
+    );
     // rows without per-episode accuracies (older reports): no ranking at all
     expect(bestMethodStatement({ set: 's', shots: 1, rows: [row('nn', 0.5, 0.02), row('lora-recycle', 0.6, 0.01)] }, 's')).toBeNull();
   });
 
   it('says what n = 1 cannot support', () => {
-    expect(pairedWords('LoRA Recycle', 'NN', { mean: 0.2, ci95: null, n: 1 })).toBe('one episode: no interval, so no verdict on LoRA Recycle against NN');
+    expect(pairedWords('LoRA Recycle', 'NN', { mean: 0.2, ci95: null, n: 1 })).toBe(
+      'one episode: no interval, so no verdict on LoRA Recycle against NN',
+    );
   });
 
   it('renders every table row in markdown', () => {
     const report: ReproductionReport = {
-      profile: 'quick', startedAt: '2026-01-01T00:00:00Z', seconds: 100, machine: { cpus: 2, backend: 'wasm', node: 'v20' }, settings: {},
+      profile: 'quick',
+      startedAt: '2026-01-01T00:00:00Z',
+      seconds: 100,
+      machine: { cpus: 2, backend: 'wasm', node: 'v20' },
+      settings: {},
       table23: [{ set: 'emoji-novel', shots: 1, rows: [row('nn', 0.5, 0.02)] }],
-      table45: [{ label: 'last layer 50 %', pruning: { 3: 0.5 }, accuracy: { mean: 0.4, ci95: 0.01, n: 50 }, inversionIterationsPerSecond: 3, metaEpisodesPerSecond: 5, tokensKept: 32, patchCount: 64 }],
-      diagnostics: { targetConfidence: { mean: 0.9, min: 0.5, max: 1 }, surrogateDiversity: { withinClass: 0.1, betweenClass: 0.3 }, learningCurve: [{ step: 10, loss: 1, accuracy: 0.5 }], validation: [], bestStep: null },
-      statements: ['x'], notes: ['y'],
+      table45: [
+        {
+          label: 'last layer 50 %',
+          pruning: { 3: 0.5 },
+          accuracy: { mean: 0.4, ci95: 0.01, n: 50 },
+          inversionIterationsPerSecond: 3,
+          metaEpisodesPerSecond: 5,
+          tokensKept: 32,
+          patchCount: 64,
+        },
+      ],
+      diagnostics: {
+        targetConfidence: { mean: 0.9, min: 0.5, max: 1 },
+        surrogateDiversity: { withinClass: 0.1, betweenClass: 0.3 },
+        learningCurve: [{ step: 10, loss: 1, accuracy: 0.5 }],
+        validation: [],
+        bestStep: null,
+      },
+      statements: ['x'],
+      notes: ['y'],
     };
     const md = renderMarkdown(report);
     expect(md).toContain('| nn | 50.00 ± 2.00 |  | 50 | 1.0 |');
@@ -72,10 +131,19 @@ describe('reproduction report', () => {
     expect(md).not.toContain('Zoo LoRAs on their own');
     expect(md).toContain('## Exploratory comparisons (1 verdicts)');
     const withHeadline = renderMarkdown({
-      ...report, headlineStatement: 'No detectable difference between LoRA Recycle and NN.',
-      headline: { set: 'emoji-novel', ways: 5, shots: 1, recycleMinusNn: { mean: 0.21, ci95: 0.21 }, preregistered: 'the "quick" profile names it' },
+      ...report,
+      headlineStatement: 'No detectable difference between LoRA Recycle and NN.',
+      headline: {
+        set: 'emoji-novel',
+        ways: 5,
+        shots: 1,
+        recycleMinusNn: { mean: 0.21, ci95: 0.21 },
+        preregistered: 'the "quick" profile names it',
+      },
     });
-    expect(withHeadline).toContain('## Headline (pre-registered)\n\nLoRA Recycle − NN on emoji-novel 5-way 1-shot, paired over the same episodes: **+0.21 ± 0.21 points**. No detectable difference between LoRA Recycle and NN.\n\nNamed before the run: the "quick" profile names it.');
+    expect(withHeadline).toContain(
+      '## Headline (pre-registered)\n\nLoRA Recycle − NN on emoji-novel 5-way 1-shot, paired over the same episodes: **+0.21 ± 0.21 points**. No detectable difference between LoRA Recycle and NN.\n\nNamed before the run: the "quick" profile names it.',
+    );
     const withZoo = renderMarkdown({
       ...report,
       diagnostics: {
@@ -84,20 +152,31 @@ describe('reproduction report', () => {
         selectedValidation: { nn: 0.44, bySource: { oracle: 0.46, noise: null } },
       },
     });
-    expect(withZoo).toContain('- Zoo LoRAs on their own tasks\' held-out images: LoRA + head 52.0 %, NN (frozen backbone prototypes of the same training images) 56.0 %; LoRA − NN -4.00 ± 3.00 points, paired over 40 LoRAs.');
+    expect(withZoo).toContain(
+      "- Zoo LoRAs on their own tasks' held-out images: LoRA + head 52.0 %, NN (frozen backbone prototypes of the same training images) 56.0 %; LoRA − NN -4.00 ± 3.00 points, paired over 40 LoRAs.",
+    );
     expect(withZoo).toContain('NN 44.00 %, oracle 46.00 %, noise n/a.');
   });
 });
 
 describe('diagnostics', () => {
   it('measures within- and between-class cosine distances', () => {
-    const f = tf.tensor2d([[1, 0], [1, 0], [0, 1], [0, 1]]);
+    const f = tf.tensor2d([
+      [1, 0],
+      [1, 0],
+      [0, 1],
+      [0, 1],
+    ]);
     expect(featureDiversity(f, [0, 0, 1, 1])).toEqual({ withinClass: 0, betweenClass: 1 });
   });
 
   it('averages a learning curve into windows', () => {
     const h = [1, 2, 3, 4, 5, 6].map((step) => ({ step, loss: step }));
-    expect(windowedCurve(h, ['loss'], 3)).toEqual([{ step: 2, loss: 1.5 }, { step: 4, loss: 3.5 }, { step: 6, loss: 5.5 }]);
+    expect(windowedCurve(h, ['loss'], 3)).toEqual([
+      { step: 2, loss: 1.5 },
+      { step: 4, loss: 3.5 },
+      { step: 6, loss: 5.5 },
+    ]);
   });
 });
 

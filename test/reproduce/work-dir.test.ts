@@ -19,8 +19,12 @@ describe('reproduce without --work', () => {
         fs.writeFileSync(path.join(dir, 'manifest.json'), '{}');
         throw failing;
       },
-      invert: async () => { throw new Error('not reached'); },
-      realImages: async () => { throw new Error('not reached'); },
+      invert: async () => {
+        throw new Error('not reached');
+      },
+      realImages: async () => {
+        throw new Error('not reached');
+      },
       episodes: async () => null,
       dispose: () => undefined,
     };

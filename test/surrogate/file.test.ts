@@ -10,8 +10,16 @@ import { readSafetensors, writeSafetensors } from '../../src/io/safetensors';
 import { normalizeImages } from '../../src/model/preprocess';
 import type { VisionTransformer } from '../../src/model/vision-transformer';
 import {
-  disposeSurrogateSets, listSurrogateSets, readSurrogateData, readSurrogateSet, readSurrogateSetsWithTeachers, writeSurrogateSet, SURROGATE_JSON, SURROGATE_TENSORS,
-  type RecordedSurrogateSet, type Teacher,
+  disposeSurrogateSets,
+  listSurrogateSets,
+  readSurrogateData,
+  readSurrogateSet,
+  readSurrogateSetsWithTeachers,
+  writeSurrogateSet,
+  SURROGATE_JSON,
+  SURROGATE_TENSORS,
+  type RecordedSurrogateSet,
+  type Teacher,
 } from '../../src/surrogate';
 import { randomTeacher, responsiveBackbone, SMALL_VIT } from '../inversion/fixtures';
 
@@ -119,13 +127,55 @@ describe('readSurrogateData on bad files', () => {
 
   it('names the field that does not fit', () => {
     const cases: [string, (info: Record<string, unknown>) => void, RegExp][] = [
-      ['format', (i) => { i.format = 'lora-recycle/surrogate@1'; }, /format: expected "lora-recycle\/surrogate@2", found "lora-recycle\/surrogate@1"/],
-      ['targets', (i) => { i.targets = [0, 1]; }, /targets: expected 6 targets/],
-      ['target range', (i) => { i.targets = [0, 0, 1, 1, 2, 3]; }, /targets \(integers in 0\.\.2\)/],
-      ['confidence', (i) => { i.targetConfidence = [2, 0, 0, 0, 0, 0]; }, /targetConfidence: expected 6 probabilities/],
-      ['kept rows', (i) => { (i.keptPatches as number[][])[1] = [0]; }, /keptPatches: expected rows of one length/],
-      ['record', (i) => { delete i.teacherLora; }, /teacherLora: expected the inverted LoRA \(a string\), found nothing/],
-      ['seed', (i) => { i.seed = 'four'; }, /seed: expected the inversion's seed \(an integer\) or nothing, found "four"/],
+      [
+        'format',
+        (i) => {
+          i.format = 'lora-recycle/surrogate@1';
+        },
+        /format: expected "lora-recycle\/surrogate@2", found "lora-recycle\/surrogate@1"/,
+      ],
+      [
+        'targets',
+        (i) => {
+          i.targets = [0, 1];
+        },
+        /targets: expected 6 targets/,
+      ],
+      [
+        'target range',
+        (i) => {
+          i.targets = [0, 0, 1, 1, 2, 3];
+        },
+        /targets \(integers in 0\.\.2\)/,
+      ],
+      [
+        'confidence',
+        (i) => {
+          i.targetConfidence = [2, 0, 0, 0, 0, 0];
+        },
+        /targetConfidence: expected 6 probabilities/,
+      ],
+      [
+        'kept rows',
+        (i) => {
+          (i.keptPatches as number[][])[1] = [0];
+        },
+        /keptPatches: expected rows of one length/,
+      ],
+      [
+        'record',
+        (i) => {
+          delete i.teacherLora;
+        },
+        /teacherLora: expected the inverted LoRA \(a string\), found nothing/,
+      ],
+      [
+        'seed',
+        (i) => {
+          i.seed = 'four';
+        },
+        /seed: expected the inversion's seed \(an integer\) or nothing, found "four"/,
+      ],
     ];
     for (const [name, change, message] of cases) {
       expect(() => readSurrogateData(withInfo(`bad-${name}`, change)), name).toThrow(message);
@@ -133,16 +183,26 @@ describe('readSurrogateData on bad files', () => {
   });
 
   it('reads a set written before the seed was kept (no seed in surrogate.json): its record has none', () => {
-    const back = readBack(withInfo('no-seed', (i) => { delete i.seed; }));
+    const back = readBack(
+      withInfo('no-seed', (i) => {
+        delete i.seed;
+      }),
+    );
     expect(back.record.seed).toBeUndefined();
     expect(back.record.teacherLora).toBe('lora-p');
     disposeSurrogateSets([back]);
   });
 
   it('checks the tensors against surrogate.json: shape, masks only when pruned, pixels in [0, 1]', () => {
-    const shape = withInfo('bad-shape', (i) => { i.shape = [6, 8, 8, 3]; });
-    expect(() => readSurrogateData(shape)).toThrow(/expected F32 tensor "pixels" \[6,8,8,3\] \(shape of surrogate\.json\), found F32 \[6,16,16,3\]/);
-    const unpruned = withInfo('bad-masks', (i) => { i.keptPatches = null; });
+    const shape = withInfo('bad-shape', (i) => {
+      i.shape = [6, 8, 8, 3];
+    });
+    expect(() => readSurrogateData(shape)).toThrow(
+      /expected F32 tensor "pixels" \[6,8,8,3\] \(shape of surrogate\.json\), found F32 \[6,16,16,3\]/,
+    );
+    const unpruned = withInfo('bad-masks', (i) => {
+      i.keptPatches = null;
+    });
     expect(() => readSurrogateData(unpruned)).toThrow(/"masks" without keptPatches/);
 
     const normalised = path.join(tmp, 'normalised');
@@ -154,7 +214,9 @@ describe('readSurrogateData on bad files', () => {
   });
 
   it('refuses to write masks without kept patches', () => {
-    expect(() => writeSurrogateSet(path.join(tmp, 'w'), { ...dense, masks: pruned.masks })).toThrow(/masks must be given exactly when patches were pruned/);
+    expect(() => writeSurrogateSet(path.join(tmp, 'w'), { ...dense, masks: pruned.masks })).toThrow(
+      /masks must be given exactly when patches were pruned/,
+    );
   });
 });
 
@@ -165,7 +227,8 @@ describe('readSurrogateSetsWithTeachers', () => {
     lora.dispose();
     return { id, parameters, head: head ? teacher.head : null };
   };
-  const disposeSources = (sources: { parameters: { factors: { a: tf.Tensor; b: tf.Tensor }[] } }[]) => sources.forEach((s) => tf.dispose(s.parameters.factors.flatMap((f) => [f.a, f.b])));
+  const disposeSources = (sources: { parameters: { factors: { a: tf.Tensor; b: tf.Tensor }[] } }[]) =>
+    sources.forEach((s) => tf.dispose(s.parameters.factors.flatMap((f) => [f.a, f.b])));
 
   it('reads every set of a folder with the LoRA of its id as teacher, and names a set without one; nothing leaks', () => {
     const dir = path.join(tmp, 'by-teacher');
@@ -178,12 +241,16 @@ describe('readSurrogateSetsWithTeachers', () => {
     expect(sets.map((s) => s.record.teacherLora)).toEqual(['lora-d', 'lora-p']);
     disposeSurrogateSets(sets);
     expect(tf.memory().numTensors).toBe(before);
-    expect(() => readSurrogateSetsWithTeachers(dir, [sources[1]])).toThrow(new MissingResourceError('surrogate lora-p has no LoRA of that id in the zoo (its teacher)'));
+    expect(() => readSurrogateSetsWithTeachers(dir, [sources[1]])).toThrow(
+      new MissingResourceError('surrogate lora-p has no LoRA of that id in the zoo (its teacher)'),
+    );
     expect(() => readSurrogateSetsWithTeachers(dir, [headless, sources[0]])).toThrow(/LoRA lora-d of the zoo has no task head/);
     expect(() => readSurrogateSetsWithTeachers(dir, [sources[1]])).toThrow(/lora-p/); // after lora-d was read: that set is freed again
     expect(tf.memory().numTensors).toBe(before);
     fs.mkdirSync(path.join(tmp, 'empty'));
-    expect(() => readSurrogateSetsWithTeachers(path.join(tmp, 'empty'), sources)).toThrow(/no surrogates in .*empty; run "lora-recycle invert" first/);
+    expect(() => readSurrogateSetsWithTeachers(path.join(tmp, 'empty'), sources)).toThrow(
+      /no surrogates in .*empty; run "lora-recycle invert" first/,
+    );
     disposeSources([...sources, headless]);
   });
 });

@@ -38,7 +38,16 @@ export function useTestZoo(prefix: string, recipe: TestZooRecipe): TestZoo {
     made.tmp = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
     made.backbone = VisionTransformer.random(recipe.vit, 3);
     const base = await recipe.dataset();
-    made.zoo = await buildZoo(made.backbone, base, path.join(made.tmp, 'zoo'), { size: 2, ways: 3, shots: 1, heldOut: 1, rank: 2, steps: recipe.steps, learningRate: 0.01, seed: 1 });
+    made.zoo = await buildZoo(made.backbone, base, path.join(made.tmp, 'zoo'), {
+      size: 2,
+      ways: 3,
+      shots: 1,
+      heldOut: 1,
+      rank: 2,
+      steps: recipe.steps,
+      learningRate: 0.01,
+      seed: 1,
+    });
   });
   afterAll(() => {
     made.zoo?.dispose();

@@ -57,7 +57,11 @@ describe('a directory of PEFT adapter directories is a zoo (no zoo.json)', () =>
   it('keeps the heads and classes of PEFT adapters added to a zoo.json', () => {
     const dir = path.join(made.tmp, 'peft-zoo');
     const listed = path.join(made.tmp, 'listed');
-    addPeftAdapters(listed, made.backbone, made.zoo.entries.map((e) => ({ id: e.id, path: path.join(dir, e.id) })));
+    addPeftAdapters(
+      listed,
+      made.backbone,
+      made.zoo.entries.map((e) => ({ id: e.id, path: path.join(dir, e.id) })),
+    );
     expect(readZooManifest(listed)!.entries.map((e) => e.classIds)).toEqual(made.zoo.entries.map((e) => e.classIds));
     const zoo = loadZoo(listed, made.backbone);
     expectSameEntries(zoo, made.zoo);

@@ -31,7 +31,7 @@ describe('zoo recipes with other targets and held-out counts', () => {
     expect(planZoo(backbone, data, path.join(tmp, 'plain'), { ...base, heldOut: 5, targets: ['q', 'v'] }).recipe).toEqual(plain);
   });
 
-  it('tunes each LoRA on the recipe\'s targets and keeps heldOut images per class aside', async () => {
+  it("tunes each LoRA on the recipe's targets and keeps heldOut images per class aside", async () => {
     const before = tf.memory().numTensors;
     const zoo = await buildZoo(backbone, data, path.join(tmp, 'wide'), { ...base, heldOut: 3, targets: ['k', 'fc1'] });
     const manifest = JSON.parse(fs.readFileSync(path.join(tmp, 'wide', 'zoo.json'), 'utf8'));
@@ -40,7 +40,9 @@ describe('zoo recipes with other targets and held-out counts', () => {
     expect([...new Set(entry.parameters.factors.map((f) => f.site.projection))].sort()).toEqual(['fc1', 'k']);
     expect(entry.record?.heldOutImages).toBe(3 * 3);
     // another held-out count is another recipe: refused, not silently mixed
-    expect(() => planZoo(backbone, data, path.join(tmp, 'wide'), { ...base, heldOut: 4, targets: ['k', 'fc1'] })).toThrow(/another backbone or recipe/);
+    expect(() => planZoo(backbone, data, path.join(tmp, 'wide'), { ...base, heldOut: 4, targets: ['k', 'fc1'] })).toThrow(
+      /another backbone or recipe/,
+    );
     zoo.dispose();
     expect(tf.memory().numTensors).toBe(before);
   });

@@ -12,7 +12,17 @@ import { addPeftAdapters, buildZoo, loadZoo, pretuneLora, readZooManifest, type 
 import { ZOO_TEST_VIT } from '../model/tiny-config';
 
 // the backbone the PEFT fixture was saved for (test/io/fixtures/peft-clip-r4/backbone-config.json)
-const PEFT_BACKBONE: ViTConfig = { imageSize: 32, patchSize: 4, channels: 3, width: 64, depth: 2, heads: 2, mlpWidth: 128, projectionDim: 32, layerNormEps: 1e-5 };
+const PEFT_BACKBONE: ViTConfig = {
+  imageSize: 32,
+  patchSize: 4,
+  channels: 3,
+  width: 64,
+  depth: 2,
+  heads: 2,
+  mlpWidth: 128,
+  projectionDim: 32,
+  layerNormEps: 1e-5,
+};
 const PEFT_FIXTURE = path.join(__dirname, '..', 'io', 'fixtures', 'peft-clip-r4');
 
 /** 8 base classes, 8 images each from 8 "artists": class c = a fixed colour pattern plus noise. */
@@ -28,13 +38,19 @@ function syntheticDataset(): ImageDataset {
   };
   for (let c = 0; c < classes.length; c++) {
     const pattern = Float32Array.from({ length: size * size * 3 }, (_, i) => ((i * (c + 3)) % 7) / 7);
-    records.set(classes[c].id, Array.from({ length: 8 }, (_, k) => {
-      pixels.push(pattern.map((v) => Math.min(1, Math.max(0, v + 0.1 * (random() - 0.5)))));
-      return { classId: classes[c].id, source: `artist-${k}`, index: pixels.length - 1 };
-    }));
+    records.set(
+      classes[c].id,
+      Array.from({ length: 8 }, (_, k) => {
+        pixels.push(pattern.map((v) => Math.min(1, Math.max(0, v + 0.1 * (random() - 0.5)))));
+        return { classId: classes[c].id, source: `artist-${k}`, index: pixels.length - 1 };
+      }),
+    );
   }
   return {
-    name: 'toy', imageSize: size, classes, licences: { toy: 'generated' },
+    name: 'toy',
+    imageSize: size,
+    classes,
+    licences: { toy: 'generated' },
     imagesOf: (id) => records.get(id) ?? [],
     pixels: (r) => pixels[r.index],
   };
@@ -56,16 +72,31 @@ afterAll(() => {
 });
 
 /** The tensor bytes of every LoRA file in `dir` (the header also holds the tuning time, which differs run to run). */
-const tensorBytes = (dir: string) => fs.readdirSync(dir).filter((f) => f.endsWith('.safetensors')).sort().map((f) => {
-  const bytes = fs.readFileSync(path.join(dir, f));
-  return bytes.subarray(8 + Number(bytes.readBigUInt64LE(0))).toString('base64');
-});
+const tensorBytes = (dir: string) =>
+  fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.safetensors'))
+    .sort()
+    .map((f) => {
+      const bytes = fs.readFileSync(path.join(dir, f));
+      return bytes.subarray(8 + Number(bytes.readBigUInt64LE(0))).toString('base64');
+    });
 
 describe('pretuneLora', () => {
   it('lowers the loss, moves B off zero, and leaks no tensors across repeated tuning', () => {
-    const task = episodeTensors(dataset, sampleEpisodes(dataset, 'base', { ways: 3, shots: 2, queries: 2, count: 1, seed: 1 }).episodes[0], normalizeImages);
+    const task = episodeTensors(
+      dataset,
+      sampleEpisodes(dataset, 'base', { ways: 3, shots: 2, queries: 2, count: 1, seed: 1 }).episodes[0],
+      normalizeImages,
+    );
     const losses: number[] = [];
-    const first = pretuneLora(backbone, task, 3, { rank: 2, steps: 15, learningRate: 0.02, seed: 1, onStep: (_, loss) => losses.push(loss) });
+    const first = pretuneLora(backbone, task, 3, {
+      rank: 2,
+      steps: 15,
+      learningRate: 0.02,
+      seed: 1,
+      onStep: (_, loss) => losses.push(loss),
+    });
     expect(losses).toHaveLength(15);
     expect(losses[14]).toBeLessThan(losses[0]);
     expect(first.record.finalLoss).toBe(losses[14]);
@@ -80,17 +111,20 @@ describe('pretuneLora', () => {
         const rows = support.filter((_, i) => supportLabels[i] === c);
         return rows[0].map((_, d) => rows.reduce((s, r) => s + r[d], 0) / rows.length);
       });
-      const nearest = (f: number[]) => means.map((m) => m.reduce((s, v, d) => s + (v - f[d]) ** 2, 0)).reduce((best, d, c, all) => (d < all[best] ? c : best), 0);
+      const nearest = (f: number[]) =>
+        means.map((m) => m.reduce((s, v, d) => s + (v - f[d]) ** 2, 0)).reduce((best, d, c, all) => (d < all[best] ? c : best), 0);
       return query.filter((f, i) => nearest(f) === queryLabels[i]).length / query.length;
     });
     expect(first.record.nnHeldOutAccuracy).toBeCloseTo(nnByHand, 10);
     const bNorm = tf.tidy(() => tf.addN(first.lora.toParameters().factors.map((f) => tf.sum(tf.abs(f.b)))).dataSync()[0]);
     expect(bNorm).toBeGreaterThan(0);
-    first.lora.dispose(); first.head.dispose();
+    first.lora.dispose();
+    first.head.dispose();
     const before = tf.memory().numTensors;
     for (let i = 0; i < 3; i++) {
       const again = pretuneLora(backbone, task, 3, { rank: 2, steps: 3, learningRate: 0.02, seed: i });
-      again.lora.dispose(); again.head.dispose();
+      again.lora.dispose();
+      again.head.dispose();
     }
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose([task.support, task.query]);
@@ -101,7 +135,12 @@ describe('buildZoo and loadZoo', () => {
   it('writes one LoRA file per task and a manifest, and loads them back with heads and records', async () => {
     const dir = path.join(tmp, 'full');
     const events: number[] = [];
-    const zoo = await buildZoo(backbone, dataset, dir, { ...OPTIONS, onEvent: (e) => { if (e.kind === 'step') events.push(e.step); } });
+    const zoo = await buildZoo(backbone, dataset, dir, {
+      ...OPTIONS,
+      onEvent: (e) => {
+        if (e.kind === 'step') events.push(e.step);
+      },
+    });
     expect(events).toEqual([1, 2, 3]);
     expect(zoo.size).toBe(3);
     const manifest = readZooManifest(dir)!;
@@ -116,16 +155,26 @@ describe('buildZoo and loadZoo', () => {
     const payload = bundle['application/vnd.lora-recycle.zoo+json'] as { loras: { id: string; classes: string[] }[] };
     expect(payload.loras.map((l) => l.id)).toEqual(manifest.entries.map((e) => e.id));
     const reloaded = loadZoo(dir, backbone);
-    const same = reloaded.entries.every((e, i) => e.parameters.factors.every((f, j) =>
-      tf.tidy(() => tf.max(tf.abs(tf.sub(f.b, zoo.entries[i].parameters.factors[j].b))).dataSync()[0]) === 0));
+    const same = reloaded.entries.every((e, i) =>
+      e.parameters.factors.every(
+        (f, j) => tf.tidy(() => tf.max(tf.abs(tf.sub(f.b, zoo.entries[i].parameters.factors[j].b))).dataSync()[0]) === 0,
+      ),
+    );
     expect(same).toBe(true);
-    zoo.dispose(); reloaded.dispose();
+    zoo.dispose();
+    reloaded.dispose();
   });
 
   it('resumes an interrupted build and ends with the files of an uninterrupted one', async () => {
     const dir = path.join(tmp, 'resumed');
     const controller = new AbortController();
-    const stopped = buildZoo(backbone, dataset, dir, { ...OPTIONS, signal: controller.signal, onEvent: (e) => { if (e.kind === 'step' && e.step === 2) controller.abort(); } });
+    const stopped = buildZoo(backbone, dataset, dir, {
+      ...OPTIONS,
+      signal: controller.signal,
+      onEvent: (e) => {
+        if (e.kind === 'step' && e.step === 2) controller.abort();
+      },
+    });
     await expect(stopped).rejects.toThrow(new CancelledError(`zoo stopped after 2 of 3 LoRAs; state saved to ${dir}`));
     expect(readZooManifest(dir)!.entries).toHaveLength(2);
     const done = await buildZoo(backbone, dataset, dir, OPTIONS);
@@ -145,7 +194,10 @@ describe('buildZoo and loadZoo', () => {
     fs.mkdirSync(broken);
     fs.writeFileSync(path.join(broken, 'zoo.json'), '{"format": "lora-zoo@1", "backbone": {}');
     expect(() => loadZoo(broken, backbone)).toThrow(FileFormatError);
-    fs.writeFileSync(path.join(broken, 'zoo.json'), JSON.stringify({ ...readZooManifest(dir), entries: [{ id: 'a b', format: 'lora', path: 'x', classIds: [], record: null }] }));
+    fs.writeFileSync(
+      path.join(broken, 'zoo.json'),
+      JSON.stringify({ ...readZooManifest(dir), entries: [{ id: 'a b', format: 'lora', path: 'x', classIds: [], record: null }] }),
+    );
     expect(() => loadZoo(broken, backbone)).toThrow(/entries\[0\]\.id/);
   });
 });

@@ -79,8 +79,14 @@ export function formatConfidence(c: number | undefined): string {
 export function rangeKey(key: string, value: number, min: number, max: number, step: number): number | null {
   const page = Math.max(step, Math.round((max - min) / 10 / step) * step);
   const moves: Record<string, number> = {
-    ArrowRight: value + step, ArrowUp: value + step, ArrowLeft: value - step, ArrowDown: value - step,
-    PageUp: value + page, PageDown: value - page, Home: min, End: max,
+    ArrowRight: value + step,
+    ArrowUp: value + step,
+    ArrowLeft: value - step,
+    ArrowDown: value - step,
+    PageUp: value + page,
+    PageDown: value - page,
+    Home: min,
+    End: max,
   };
   if (!(key in moves)) return null;
   const snapped = min + Math.round((moves[key] - min) / step) * step;

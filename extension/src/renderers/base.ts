@@ -11,7 +11,10 @@ import { el } from '../dom';
 export abstract class PayloadRenderer<K extends PayloadKind> extends Widget implements IRenderMime.IRenderer {
   protected readonly mimeType: string;
 
-  constructor(protected readonly kind: K, options: IRenderMime.IRendererOptions) {
+  constructor(
+    protected readonly kind: K,
+    options: IRenderMime.IRendererOptions,
+  ) {
     super();
     this.mimeType = options.mimeType;
     this.addClass('lr-view');

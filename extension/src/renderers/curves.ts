@@ -104,7 +104,12 @@ export class CurvesRenderer extends PayloadRenderer<'curves'> {
     this.status!.textContent = 'stopping…';
     try {
       const reply = await sendStop(kernel);
-      this.status!.textContent = reply.type === 'stopped' ? (reply.running ? 'stop sent: the run ends at its next step' : 'nothing was running') : `kernel answered: ${reply.message ?? reply.type}`;
+      this.status!.textContent =
+        reply.type === 'stopped'
+          ? reply.running
+            ? 'stop sent: the run ends at its next step'
+            : 'nothing was running'
+          : `kernel answered: ${reply.message ?? reply.type}`;
     } catch (e) {
       this.stopRequested = false;
       this.stopButton!.disabled = false;

@@ -8,7 +8,15 @@
 import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import type { GalleryImage, GalleryPayload } from 'lora-recycle/display/schema';
 import { el, drawMask } from '../dom';
-import { droppedPatches, formatConfidence, galleryLayout, nextSnapshotIndex, rangeKey, sliderKey, snapshotImages } from '../logic/gallery-layout';
+import {
+  droppedPatches,
+  formatConfidence,
+  galleryLayout,
+  nextSnapshotIndex,
+  rangeKey,
+  sliderKey,
+  snapshotImages,
+} from '../logic/gallery-layout';
 import { PayloadRenderer } from './base';
 
 interface CellView {
@@ -60,7 +68,11 @@ export class GalleryRenderer extends PayloadRenderer<'gallery'> {
     const grid = p.patchGrid;
     this.cells.clear();
     const slider = el('input', {
-      type: 'range', class: 'lr-slider', min: '0', max: String(p.snapshots.length - 1), step: '1',
+      type: 'range',
+      class: 'lr-slider',
+      min: '0',
+      max: String(p.snapshots.length - 1),
+      step: '1',
       'aria-label': 'Inversion snapshot',
     });
     slider.value = String(this.index);
@@ -89,7 +101,12 @@ export class GalleryRenderer extends PayloadRenderer<'gallery'> {
           table.append(el('div', { class: 'lr-empty' }));
           continue;
         }
-        const img = el('img', { class: 'lr-thumb-img', alt: `${p.classes[classIndex]}, sample ${col}`, 'data-class': String(classIndex), 'data-sample': String(col) });
+        const img = el('img', {
+          class: 'lr-thumb-img',
+          alt: `${p.classes[classIndex]}, sample ${col}`,
+          'data-class': String(classIndex),
+          'data-sample': String(col),
+        });
         const mask = el('canvas', { class: 'lr-mask', 'aria-hidden': 'true' });
         const button = el('button', { class: 'lr-thumb', type: 'button', title: 'Enlarge' }, img, mask);
         button.addEventListener('click', () => this.enlarge(cell.key));
@@ -184,8 +201,13 @@ export class GalleryRenderer extends PayloadRenderer<'gallery'> {
     close.addEventListener('click', () => this.closeEnlarged());
     const caption = `${p.classes[im.classIndex]} · sample ${im.sample} · step ${p.snapshots[this.index].step}${im.confidence !== undefined ? ` · teacher ${formatConfidence(im.confidence)}` : ''}`;
     // tabindex -1: a click inside keeps the focus here, so Escape still reaches the view
-    const panel = el('div', { class: 'lr-enlarged', role: 'region', 'aria-label': 'Enlarged image', tabindex: '-1' },
-      el('div', { class: 'lr-enlarged-frame' }, img, mask), el('div', { class: 'lr-caption' }, caption), close);
+    const panel = el(
+      'div',
+      { class: 'lr-enlarged', role: 'region', 'aria-label': 'Enlarged image', tabindex: '-1' },
+      el('div', { class: 'lr-enlarged-frame' }, img, mask),
+      el('div', { class: 'lr-caption' }, caption),
+      close,
+    );
     if (shown.panel) shown.panel.replaceWith(panel);
     else this.grid?.before(panel);
     shown.panel = panel;

@@ -16,14 +16,27 @@ export class PruningRenderer extends PayloadRenderer<'pruning'> {
   protected draw(p: PruningPayload): void {
     const { rows, cols } = p.patchGrid;
     const figure = (src: string, label: string, caption: string, mask?: number[]) =>
-      el('figure', { class: 'lr-figure' },
-        el('div', { class: 'lr-frame' }, el('img', { src, alt: label }), mask ? maskCanvas(droppedPatches(mask, p.patchGrid), rows, cols) : null),
-        el('figcaption', {}, caption));
+      el(
+        'figure',
+        { class: 'lr-figure' },
+        el(
+          'div',
+          { class: 'lr-frame' },
+          el('img', { src, alt: label }),
+          mask ? maskCanvas(droppedPatches(mask, p.patchGrid), rows, cols) : null,
+        ),
+        el('figcaption', {}, caption),
+      );
     const imageRows = p.images.map((im, i) => {
       const label = im.label ?? `image ${i}`;
       const layers = im.layers.map((layer) => {
         const kept = layer.kept.reduce((a, b) => a + b, 0);
-        const f = figure(im.src, `${label}, layer ${layer.layer}`, `layer ${layer.layer} · ${(100 * keptFraction(layer.kept)).toFixed(0)}% kept (${kept}/${layer.kept.length})`, layer.kept);
+        const f = figure(
+          im.src,
+          `${label}, layer ${layer.layer}`,
+          `layer ${layer.layer} · ${(100 * keptFraction(layer.kept)).toFixed(0)}% kept (${kept}/${layer.kept.length})`,
+          layer.kept,
+        );
         f.dataset.kept = String(kept);
         return f;
       });

@@ -17,15 +17,21 @@ export class ZooRenderer extends PayloadRenderer<'zoo'> {
       const chips = l.classes.slice(0, CLASSES_SHOWN).map((c) => el('span', { class: 'lr-chip' }, c));
       const more = l.classes.length > CLASSES_SHOWN ? el('span', { class: 'lr-more' }, `+${l.classes.length - CLASSES_SHOWN} more`) : null;
       const record = Object.entries(l.record ?? {}).map(([k, v]) =>
-        el('span', { class: 'lr-record' }, `${k}: ${typeof v === 'number' ? String(+v.toPrecision(4)) : v}`));
-      return el('tr', {},
+        el('span', { class: 'lr-record' }, `${k}: ${typeof v === 'number' ? String(+v.toPrecision(4)) : v}`),
+      );
+      return el(
+        'tr',
+        {},
         el('th', { scope: 'row' }, l.id),
         el('td', {}, l.rank === undefined ? '' : String(l.rank)),
         el('td', {}, (l.targets ?? []).join(', ')),
         el('td', {}, ...chips, more),
-        el('td', {}, ...record));
+        el('td', {}, ...record),
+      );
     });
     const caption = `${p.title ?? 'LoRA zoo'} — ${p.loras.length} LoRAs${p.backbone ? ` on ${p.backbone}` : ''}`;
-    this.node.replaceChildren(el('table', { class: 'lr-zoo-table' }, el('caption', {}, caption), el('thead', {}, head), el('tbody', {}, ...rows)));
+    this.node.replaceChildren(
+      el('table', { class: 'lr-zoo-table' }, el('caption', {}, caption), el('thead', {}, head), el('tbody', {}, ...rows)),
+    );
   }
 }

@@ -8,8 +8,13 @@ import { beginCall } from './runtime';
  * (M·N elements).
  */
 export function wasmProduct(
-  backend: tf.KernelBackend, a: TensorInfo, b: TensorInfo, bias: TensorInfo | undefined,
-  transposeA: boolean, transposeB: boolean, shape: number[],
+  backend: tf.KernelBackend,
+  a: TensorInfo,
+  b: TensorInfo,
+  bias: TensorInfo | undefined,
+  transposeA: boolean,
+  transposeB: boolean,
+  shape: number[],
 ): TensorInfo {
   const [a0, a1] = a.shape.slice(-2);
   const [b0, b1] = b.shape.slice(-2);

@@ -67,7 +67,11 @@ class InPlaceCall implements KernelCall {
 
   readonly parts: number; // scratch is laid out for the most threads a call can use
 
-  constructor(private readonly backend: WasmBackendInternals, private readonly memory: WasmMemory, private readonly threads: KernelThreads) {
+  constructor(
+    private readonly backend: WasmBackendInternals,
+    private readonly memory: WasmMemory,
+    private readonly threads: KernelThreads,
+  ) {
     this.parts = threads.threads;
   }
 
@@ -96,7 +100,8 @@ class InPlaceCall implements KernelCall {
   run(name: string, args: number[], work = Infinity): void {
     try {
       this.threads.run(name, args, work < SMALL_WORK ? 1 : this.threads.threads);
-    } catch (error) { // nothing of a failed call stays allocated
+    } catch (error) {
+      // nothing of a failed call stays allocated
       for (const info of this.outputs) this.backend.disposeData(info.dataId);
       this.freeScratch();
       throw error;
@@ -158,12 +163,15 @@ class CopyingCall implements KernelCall {
     return address;
   }
 
-  run(name: string, args: number[]): void { // one thread: `work` does not matter
+  run(name: string, args: number[]): void {
+    // one thread: `work` does not matter
     const { memory, threads } = own as NonNullable<typeof own>;
     const missing = this.end - memory.buffer.byteLength;
     if (missing > 0) {
       if (this.end > MAX_PAGES * PAGE) {
-        throw new BackendError(`wasm kernel ${name} needs ${(this.end / 2 ** 20).toFixed(0)} MiB, more than the 4 GiB a wasm memory holds; use smaller batches`);
+        throw new BackendError(
+          `wasm kernel ${name} needs ${(this.end / 2 ** 20).toFixed(0)} MiB, more than the 4 GiB a wasm memory holds; use smaller batches`,
+        );
       }
       memory.grow(Math.ceil(missing / PAGE));
     }
@@ -174,6 +182,15 @@ class CopyingCall implements KernelCall {
   finish(): TensorInfo[] {
     const { memory } = own as NonNullable<typeof own>;
     return this.outputs.map(({ address, shape }) =>
-      writeFloat32(this.backend, shape, new Float32Array(memory.buffer, address, shape.reduce((a, b) => a * b, 1))));
+      writeFloat32(
+        this.backend,
+        shape,
+        new Float32Array(
+          memory.buffer,
+          address,
+          shape.reduce((a, b) => a * b, 1),
+        ),
+      ),
+    );
   }
 }

@@ -44,7 +44,11 @@ export class KernelThreads {
   private readonly ports: MessagePort[] = [];
 
   /** `threads` threads in all: this one and threads − 1 workers. */
-  constructor(module: WasmModule, memory: WasmMemory, readonly threads: number) {
+  constructor(
+    module: WasmModule,
+    memory: WasmMemory,
+    readonly threads: number,
+  ) {
     this.functions = new wasmApi.Instance(module, { env: { memory } }).exports as Record<string, KernelFunction>;
     this.names = Object.keys(this.functions);
     const control = new SharedArrayBuffer(24 + 8 * MAX_ARGS);
@@ -53,7 +57,8 @@ export class KernelThreads {
     for (let part = 1; part < threads; part++) {
       const { port1, port2 } = new MessageChannel();
       const worker = new Worker(WORKER_SOURCE, {
-        eval: true, execArgv: [], // plain JS: no loader hooks of the parent (vitest, tsx)
+        eval: true,
+        execArgv: [], // plain JS: no loader hooks of the parent (vitest, tsx)
         workerData: { module, memory, control, names: this.names, part, parts: threads, port: port2 },
         transferList: [port2],
       });
@@ -87,7 +92,8 @@ export class KernelThreads {
     const helpers = this.threads - 1;
     const deadline = Date.now() + PART_TIMEOUT_MS;
     for (let done = Atomics.load(this.word, 3); done < helpers; done = Atomics.load(this.word, 3)) {
-      if (Date.now() > deadline) throw new BackendError(`wasm kernel ${name}: a helper thread did not finish its part within ${PART_TIMEOUT_MS / 1000} s`);
+      if (Date.now() > deadline)
+        throw new BackendError(`wasm kernel ${name}: a helper thread did not finish its part within ${PART_TIMEOUT_MS / 1000} s`);
       Atomics.wait(this.word, 3, done, 1000);
     }
     if (Atomics.exchange(this.word, 4, 0) > 0) {

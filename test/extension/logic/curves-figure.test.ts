@@ -25,10 +25,18 @@ describe('curves figure', () => {
   it('hands Plotly every payload string escaped, so markup in titles and names shows as text', () => {
     const link = '<a href="javascript:window.__xss=5">t</a>';
     const img = '<img src=x onerror=window.__xss=6>';
-    const fig = curvesFigure({
-      version: 1, title: `run <b>${link}</b> & co`, xLabel: '<i>step</i>',
-      series: [{ metric: img, split: 'train', x: [1], y: [1] }, { metric: '<b>acc</b>', split: 'validation', x: [1], y: [0.5] }],
-    }, THEME);
+    const fig = curvesFigure(
+      {
+        version: 1,
+        title: `run <b>${link}</b> & co`,
+        xLabel: '<i>step</i>',
+        series: [
+          { metric: img, split: 'train', x: [1], y: [1] },
+          { metric: '<b>acc</b>', split: 'validation', x: [1], y: [0.5] },
+        ],
+      },
+      THEME,
+    );
     const texts = [
       (fig.layout.title as { text: string }).text,
       (fig.layout.xaxis as { title: { text: string } }).title.text,

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { validateGallery } from '../../../src/display';
-import { droppedPatches, galleryLayout, keptFraction, nextSnapshotIndex, rangeKey, sliderKey, snapshotImages } from '../../../extension/src/logic/gallery-layout';
+import {
+  droppedPatches,
+  galleryLayout,
+  keptFraction,
+  nextSnapshotIndex,
+  rangeKey,
+  sliderKey,
+  snapshotImages,
+} from '../../../extension/src/logic/gallery-layout';
 import { galleryInput } from '../../display/fixtures';
 
 describe('gallery layout', () => {
@@ -10,7 +18,12 @@ describe('gallery layout', () => {
     const l = galleryLayout(p);
     expect(l.rows).toEqual([0, 1]);
     expect(l.cols).toBe(2);
-    expect(l.cells.map((c) => [c.row, c.col])).toEqual([[0, 0], [0, 1], [1, 0], [1, 1]]);
+    expect(l.cells.map((c) => [c.row, c.col])).toEqual([
+      [0, 0],
+      [0, 1],
+      [1, 0],
+      [1, 1],
+    ]);
     expect(l.hasMasks).toBe(true);
   });
 
@@ -39,7 +52,10 @@ describe('gallery layout', () => {
   });
 
   it('finds dropped patches and the kept fraction', () => {
-    expect(droppedPatches([1, 0, 0, 1, 1, 1], { rows: 2, cols: 3 })).toEqual([[0, 1], [0, 2]]);
+    expect(droppedPatches([1, 0, 0, 1, 1, 1], { rows: 2, cols: 3 })).toEqual([
+      [0, 1],
+      [0, 2],
+    ]);
     expect(keptFraction([1, 0, 0, 1])).toBe(0.5);
   });
 });
