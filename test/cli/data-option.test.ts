@@ -5,23 +5,13 @@ import { datasetOption, withDataset, writeDataConfig } from '../../src/cli/datas
 import { makeHandlers } from '../../src/cli/handlers';
 import { main } from '../../src/cli/main';
 import { ConfigError } from '../../src/errors';
-import { VisionTransformer, type ViTConfig } from '../../src/model';
+import { VisionTransformer } from '../../src/model';
 import { loadRunConfig } from '../../src/reproduce/config';
 import type { PipelinePorts } from '../../src/reproduce/ports';
 import { removeTemp, tempDir, writeClass } from '../data/image-folder-fixtures';
+import { ZOO_TEST_VIT } from '../model/tiny-config';
 import { useTestBackend } from '../test-backend';
 
-const MICRO: ViTConfig = {
-  imageSize: 8,
-  patchSize: 4,
-  channels: 3,
-  width: 16,
-  depth: 2,
-  heads: 2,
-  mlpWidth: 32,
-  projectionDim: 16,
-  layerNormEps: 1e-5,
-};
 const tinyConfig = path.join(__dirname, '..', '..', 'configs', 'tiny.json'); // 5-way, 1-shot first
 
 let tmp: string;
@@ -50,7 +40,7 @@ afterAll(() => {
 /** Ports with a micro backbone; building a zoo or reading built-in sets is not what these tests may reach. */
 function fakePorts(calls: string[] = []): PipelinePorts {
   return {
-    loadBackbone: async () => VisionTransformer.random(MICRO, 3),
+    loadBackbone: async () => VisionTransformer.random(ZOO_TEST_VIT, 3),
     zoo: async (_backbone, config) => {
       calls.push(`zoo on ${JSON.stringify(config.data.main)}`);
       throw new Error('zoo reached');
