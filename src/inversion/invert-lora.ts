@@ -6,7 +6,7 @@ import type { Teacher } from '../surrogate/set';
 import { normalizedPixelBounds } from '../model/preprocess';
 import type { PruningSchedule } from '../model/token-pruning';
 import type { VisionTransformer } from '../model/vision-transformer';
-import type { PriorCnn } from '../prior/prior-cnn';
+import type { ImagePrior } from '../prior/image-prior';
 import { runSteps } from '../progress/run-steps';
 import { SeededRandom } from '../random/seeded-random';
 import { inversionGalleryBundle } from './gallery';
@@ -36,7 +36,7 @@ function checkTeacherHead(backbone: VisionTransformer, teacher: Teacher, ways: n
 function iterate(
   backbone: VisionTransformer,
   teacher: Teacher,
-  prior: PriorCnn | null,
+  prior: ImagePrior | null,
   x: tf.Variable<tf.Rank.R4>,
   targets: tf.Tensor1D,
   jitter: Jitter,
@@ -56,6 +56,7 @@ function iterate(
         prior: t.prior,
         tv: t.tv,
         l2: t.l2,
+        diversity: t.diversity,
         confidence: t.confidence,
       }).filter((entry): entry is [string, tf.Scalar] => entry[1] !== null);
       read.names = computed.map(([name]) => name);
@@ -75,6 +76,7 @@ function iterate(
     prior: terms.prior ?? null,
     tv: terms.tv ?? null,
     l2: terms.l2 ?? null,
+    diversity: terms.diversity ?? null,
     confidence: terms.confidence,
     patchTokens: read.patchTokens,
   };
@@ -92,7 +94,7 @@ function iterate(
 export async function invertLora(
   backbone: VisionTransformer,
   teacher: Teacher,
-  prior: PriorCnn | null,
+  prior: ImagePrior | null,
   options: InversionOptions,
 ): Promise<InversionResult> {
   const o = resolveInversionOptions(options, backbone.config, prior);
@@ -112,7 +114,7 @@ export async function invertLora(
   ) as tf.Variable<tf.Rank.R4>;
   const targetTensor = tf.tensor1d(targets, 'int32');
   const adam = new Adam([x], { beta1: o.betas[0], beta2: o.betas[1] });
-  const weights: ObjectiveWeights = { prior: o.priorWeight, tv: o.tvWeight, l2: o.l2Weight };
+  const weights: ObjectiveWeights = { prior: o.priorWeight, tv: o.tvWeight, l2: o.l2Weight, diversity: o.diversityWeight };
   const history: InversionStep[] = [];
   const snapshots: InversionSnapshot[] = [];
   let seconds = 0;
@@ -123,7 +125,7 @@ export async function invertLora(
       if (pruningOn && iteration === pruneStart) {
         emit({ kind: 'phase', run: o.run, phase: 'pruning', message: `pruning ${JSON.stringify(o.pruning)} from step ${step}` });
       }
-      const jitter = drawJitter(random, imageSize, o.maxShift, o.flip);
+      const jitter = drawJitter(random, imageSize, o.maxShift, o.flip, o.minCropScale);
       const started = performance.now();
       const terms = iterate(
         backbone,

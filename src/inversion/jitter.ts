@@ -1,26 +1,42 @@
 import * as tf from '@tensorflow/tfjs';
 import { roll } from '../ops';
+import { resizeBilinear } from '../prior/bilinear-resize';
 import type { SeededRandom } from '../random/seeded-random';
 
-/** One iteration's augmentation of the whole batch: a roll by (dy, dx) pixels, then maybe a mirror. */
+/** One iteration's augmentation of the whole batch: a roll by (dy, dx) pixels, maybe a mirror, maybe a zoom. */
 export interface Jitter {
   dy: number;
   dx: number;
   flip: boolean;
+  crop: { top: number; left: number; side: number } | null; // a square cut out and scaled back to the full side
 }
 
-/** Roll by up to ±⌊side · maxShift⌋ pixels per axis (paper: ±H/8) and a flip with p = 0.5. */
-export function drawJitter(random: SeededRandom, side: number, maxShift: number, flip: boolean): Jitter {
+/**
+ * Roll by up to ±⌊side · maxShift⌋ pixels per axis (paper: ±H/8) and a flip with p = 0.5; with
+ * minCropScale < 1 also a random square of side s·H, s uniform in [minCropScale, 1], at a random
+ * place (a random-resized crop; not in the paper). The crop's numbers are drawn only then, so runs
+ * without it draw the paper's sequence.
+ */
+export function drawJitter(random: SeededRandom, side: number, maxShift: number, flip: boolean, minCropScale = 1): Jitter {
   const limit = Math.floor(side * maxShift);
   const dy = random.int(2 * limit + 1) - limit;
   const dx = random.int(2 * limit + 1) - limit;
-  return { dy, dx, flip: flip && random.next() < 0.5 };
+  const mirrored = flip && random.next() < 0.5;
+  if (minCropScale >= 1) return { dy, dx, flip: mirrored, crop: null };
+  const cropSide = Math.max(2, Math.round(side * (minCropScale + random.next() * (1 - minCropScale))));
+  const top = random.int(side - cropSide + 1);
+  const left = random.int(side - cropSide + 1);
+  return { dy, dx, flip: mirrored, crop: { top, left, side: cropSide } };
 }
 
 /** x [B, H, W, C] → jittered x, differentiable w.r.t. x. */
 export function applyJitter(x: tf.Tensor4D, jitter: Jitter): tf.Tensor4D {
   return tf.tidy(() => {
     const rolled = roll(x, jitter.dy, jitter.dx);
-    return jitter.flip ? (tf.reverse(rolled, 2) as tf.Tensor4D) : rolled;
+    const mirrored = jitter.flip ? (tf.reverse(rolled, 2) as tf.Tensor4D) : rolled;
+    if (!jitter.crop) return mirrored;
+    const [b, h, w, c] = x.shape;
+    const { top, left, side } = jitter.crop;
+    return resizeBilinear(tf.slice(mirrored, [0, top, left, 0], [b, side, side, c]), h, w);
   });
 }

@@ -3,13 +3,15 @@ import type { Teacher } from '../surrogate/set';
 import type { PruningSchedule } from '../model/token-pruning';
 import type { VisionTransformer } from '../model/vision-transformer';
 import { bnPriorLoss } from '../prior/bn-prior-loss';
-import type { PriorCnn } from '../prior/prior-cnn';
+import type { ImagePrior } from '../prior/image-prior';
+import { withinClassSimilarity } from './diversity';
 import { l2Prior, totalVariation } from './image-priors';
 
 export interface ObjectiveWeights {
   prior: number; // on R_BN; 0 or no prior CNN: the term is not computed
   tv: number; // 0: not computed
   l2: number; // 0: not computed
+  diversity: number; // on R_div; 0: not computed
 }
 
 /** The terms of one iteration's loss, as scalars inside the caller's tidy. */
@@ -19,19 +21,21 @@ export interface ObjectiveTerms {
   prior: tf.Scalar | null; // R_BN(x), unweighted; null when not computed
   tv: tf.Scalar | null; // unweighted; null when not computed
   l2: tf.Scalar | null; // idem
+  diversity: tf.Scalar | null; // R_div(x), unweighted; idem
   confidence: tf.Scalar; // mean p(y | x) of the teacher on this batch
   patchTokens: number; // patch tokens that reached the last layer
 }
 
 /**
- * loss = CE(head(f_LoRA(x)), y) + w_BN · R_BN(x) + w_TV · TV(x) + w_L2 · L2(x)  (method.md §1.3),
+ * loss = CE(head(f_LoRA(x)), y) + w_BN · R_BN(x) + w_TV · TV(x) + w_L2 · L2(x) + w_div · R_div(f_LoRA(x))
+ * (method.md §1.3),
  * with the teacher's forward pruned by `pruning` (§1.4). x [B, H, W, C] normalised (jittered);
  * targets int32 [B]. Differentiable w.r.t. x; call inside tf.tidy / tf.variableGrads.
  */
 export function inversionObjective(
   backbone: VisionTransformer,
   teacher: Teacher,
-  prior: PriorCnn | null,
+  prior: ImagePrior | null,
   x: tf.Tensor4D,
   targets: tf.Tensor1D,
   weights: ObjectiveWeights,
@@ -44,16 +48,19 @@ export function inversionObjective(
   const priorTerm = prior && weights.prior > 0 ? bnPriorLoss(x, prior) : null;
   const tv = weights.tv > 0 ? totalVariation(x) : null;
   const l2 = weights.l2 > 0 ? l2Prior(x) : null;
+  const diversity = weights.diversity > 0 ? withinClassSimilarity(features, targets, logits.shape[1]) : null;
   const weighted: tf.Tensor[] = [crossEntropy];
   if (priorTerm) weighted.push(tf.mul(priorTerm, weights.prior));
   if (tv) weighted.push(tf.mul(tv, weights.tv));
   if (l2) weighted.push(tf.mul(l2, weights.l2));
+  if (diversity) weighted.push(tf.mul(diversity, weights.diversity));
   return {
     total: tf.addN(weighted) as tf.Scalar,
     crossEntropy,
     prior: priorTerm,
     tv,
     l2,
+    diversity,
     confidence: tf.mean(tf.exp(targetLogProbs)) as tf.Scalar,
     patchTokens: keptPatches.shape[1],
   };

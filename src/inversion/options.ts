@@ -1,7 +1,7 @@
 import { ConfigError } from '../errors';
 import type { ViTConfig } from '../model/config';
 import type { PruningSchedule } from '../model/token-pruning';
-import type { PriorCnn } from '../prior/prior-cnn';
+import type { ImagePrior } from '../prior/image-prior';
 import type { RunControl } from '../progress/events';
 
 /** What `invertLora` accepts (method.md §1.3–1.4); defaults are the paper's. */
@@ -15,7 +15,9 @@ export interface InversionOptions extends RunControl {
   priorWeight?: number; // weight of R_BN, default 0.01
   tvWeight?: number; // total-variation prior, default 0
   l2Weight?: number; // L2 prior, default 0
+  diversityWeight?: number; // within-class feature repulsion R_div, default 0 (not in the paper)
   maxShift?: number; // largest roll as a fraction of the side, default 1/8
+  minCropScale?: number; // random-resized crop of side s·H, s in [minCropScale, 1], each step; default 1 (none, the paper's)
   flip?: boolean; // horizontal flip with p = 0.5, default true
   pruning?: PruningSchedule; // {layer: ratio}, default {} (no pruning)
   pruneFrom?: number; // fraction of the iterations after which pruning is on, default 0.25
@@ -46,7 +48,7 @@ export function validateInversionPruning(pruning: PruningSchedule, depth: number
 }
 
 /** Fills defaults and throws a ConfigError naming the first option that does not fit. */
-export function resolveInversionOptions(options: InversionOptions, config: ViTConfig, prior: PriorCnn | null): ResolvedInversionOptions {
+export function resolveInversionOptions(options: InversionOptions, config: ViTConfig, prior: ImagePrior | null): ResolvedInversionOptions {
   const { ways, shots, queries, steps } = options;
   check(isCount(ways, 1), `ways must be a positive integer, found ${ways}`);
   check(isCount(shots, 1), `shots must be a positive integer, found ${shots}`);
@@ -66,7 +68,9 @@ export function resolveInversionOptions(options: InversionOptions, config: ViTCo
     priorWeight: options.priorWeight ?? 0.01,
     tvWeight: options.tvWeight ?? 0,
     l2Weight: options.l2Weight ?? 0,
+    diversityWeight: options.diversityWeight ?? 0,
     maxShift: options.maxShift ?? 1 / 8,
+    minCropScale: options.minCropScale ?? 1,
     flip: options.flip ?? true,
     pruning: options.pruning ?? {},
     pruneFrom: options.pruneFrom ?? 0.25,
@@ -83,10 +87,11 @@ export function resolveInversionOptions(options: InversionOptions, config: ViTCo
     resolved.betas.length === 2 && resolved.betas.every((b) => b >= 0 && b < 1),
     `betas must be two numbers in [0, 1), found [${resolved.betas}]`,
   );
-  for (const key of ['priorWeight', 'tvWeight', 'l2Weight'] as const) {
+  for (const key of ['priorWeight', 'tvWeight', 'l2Weight', 'diversityWeight'] as const) {
     check(Number.isFinite(resolved[key]) && resolved[key] >= 0, `${key} must be a finite number ≥ 0, found ${resolved[key]}`);
   }
   check(resolved.maxShift >= 0 && resolved.maxShift <= 0.5, `maxShift must be in [0, 0.5], found ${resolved.maxShift}`);
+  check(resolved.minCropScale > 0 && resolved.minCropScale <= 1, `minCropScale must be in (0, 1], found ${resolved.minCropScale}`);
   check(resolved.pruneFrom >= 0 && resolved.pruneFrom <= 1, `pruneFrom must be in [0, 1], found ${resolved.pruneFrom}`);
   validateInversionPruning(resolved.pruning, config.depth);
   check(

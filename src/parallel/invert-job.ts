@@ -7,7 +7,7 @@ import { writeSurrogateSet } from '../surrogate/file';
 import type { Teacher } from '../surrogate/set';
 import type { ViTConfig } from '../model/config';
 import { LinearHead } from '../model/head';
-import type { PriorCnn } from '../prior/prior-cnn';
+import type { ImagePrior } from '../prior/image-prior';
 import { loadPrior } from '../prior/prior-file';
 import type { RunControl } from '../progress/events';
 import type { InvertLoraJob, InvertLoraSummary } from './jobs';
@@ -51,7 +51,7 @@ export function loadTeacher(file: string, config: ViTConfig): { teacher: Teacher
 export async function runInvertLora(job: InvertLoraJob, resources: JobResources, control: RunControl = {}): Promise<InvertLoraSummary> {
   const backbone = resources.backbone(job.backbone);
   const { teacher, classIds } = loadTeacher(job.lora, backbone.config);
-  let prior: PriorCnn | null = null;
+  let prior: ImagePrior | null = null;
   try {
     prior = job.prior ? loadPrior(job.prior) : null;
     const classNames = job.options.classNames ?? (classIds.length === job.options.ways ? classIds : undefined);

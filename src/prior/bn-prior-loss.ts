@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { PriorCnn } from './prior-cnn';
+import type { ImagePrior } from './image-prior';
 
 /**
  * R_BN(x) = Σ_l ‖μ_l(x) − μ_l^BN‖₂ + ‖σ²_l(x) − σ²_l^BN‖₂ (method.md §1.3): batch statistics
@@ -7,7 +7,7 @@ import type { PriorCnn } from './prior-cnn';
  * x [B, H, W, C] normalised; differentiable w.r.t. x. The √ gets a 1e-12 floor so its
  * gradient stays finite when a term is exactly zero.
  */
-export function bnPriorLoss(x: tf.Tensor4D, prior: PriorCnn): tf.Scalar {
+export function bnPriorLoss(x: tf.Tensor4D, prior: ImagePrior): tf.Scalar {
   return tf.tidy(() => {
     const terms = prior
       .batchNormStatistics(x)

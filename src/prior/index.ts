@@ -1,7 +1,21 @@
 export { PRIOR_CNN, PriorCnn, batchNormStatistics, validatePriorConfig, validatePriorWeights } from './prior-cnn';
-export type { BatchNormStatistics, BatchNormWeights, PriorBlockWeights, PriorCnnConfig, PriorCnnWeights, PriorForward } from './prior-cnn';
+export type { BatchNormWeights, PriorBlockWeights, PriorCnnConfig, PriorCnnWeights, PriorForward } from './prior-cnn';
 export { bnPriorLoss } from './bn-prior-loss';
 export { conv3x3 } from './conv3x3';
-export { loadPrior, loadShippedPrior, savePrior, SHIPPED_PRIOR_FILE } from './prior-file';
+export { loadPrior, loadPriorCnn, loadShippedPrior, savePrior, SHIPPED_PRIOR_FILE } from './prior-file';
+export type { BatchNormStatistics, ImagePrior } from './image-prior';
+export { DEFAULT_PRIOR_RESOLUTION, EFFICIENTNET_LITE0, EfficientNetLite0, efficientNetShapes, mbConvBlocks } from './efficientnet-lite0';
+export type {
+  ConvBatchNorm,
+  EfficientNetForward,
+  EfficientNetPriorOptions,
+  EfficientNetWeights,
+  MbConvBlock,
+  MbConvStage,
+  MbConvWeights,
+} from './efficientnet-lite0';
+export { EFFICIENTNET_CONVERT_COMMAND, EFFICIENTNET_PRIOR_FORMAT, efficientNetPriorPath, loadEfficientNetPrior } from './efficientnet-file';
+export { bilinearMatrix, resizeBilinear } from './bilinear-resize';
+export { depthwiseConvSame, samePadding } from './depthwise-conv';
 export { BATCH_NORM_MOMENTUM, priorAccuracy, priorAsClassifier, trainPrior } from './train-prior';
 export type { PriorTrainingOptions } from './train-prior';

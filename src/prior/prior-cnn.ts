@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ConfigError, ShapeError } from '../errors';
 import { linear } from '../ops';
 import { conv3x3 } from './conv3x3';
+import type { BatchNormStatistics, ImagePrior } from './image-prior';
 
 /** Architecture of the image-prior CNN: blocks of conv3×3 → BatchNorm → ReLU → 2×2 average pool. */
 export interface PriorCnnConfig {
@@ -32,14 +33,6 @@ export interface PriorCnnWeights {
   head: { kernel: tf.Tensor2D; bias: tf.Tensor1D }; // [C_last, classes], [classes]
 }
 
-/** Statistics of one BatchNorm layer's input on a batch (over N, H, W; biased variance). */
-export interface BatchNormStatistics {
-  mean: tf.Tensor1D; // μ_l(x)
-  variance: tf.Tensor1D; // σ²_l(x)
-  runningMean: tf.Tensor1D; // μ_l^BN (the prior's own tensor, not a copy: do not dispose)
-  runningVariance: tf.Tensor1D; // σ²_l^BN (idem)
-}
-
 export interface PriorForward {
   logits: tf.Tensor2D; // [B, classes]
   statistics: BatchNormStatistics[]; // one per block
@@ -50,7 +43,7 @@ export interface PriorForward {
  * (method.md §1.3, R_BN). In 'eval' mode BatchNorm normalises with the running statistics
  * (as PyTorch's model.eval() in DeepInversion); in 'train' mode with the batch statistics.
  */
-export class PriorCnn {
+export class PriorCnn implements ImagePrior {
   constructor(
     readonly config: PriorCnnConfig,
     readonly weights: PriorCnnWeights,

@@ -2,7 +2,10 @@ import * as tf from '@tensorflow/tfjs';
 import { assetPath } from '../paths/package-root';
 import { flattenTree, treeFromNamed } from '../model/tensor-tree';
 import { FileFormatError } from '../errors';
-import { readSafetensors, tensorFromEntry, writeSafetensors } from '../io/safetensors';
+import { type SafetensorsContents, readSafetensors, tensorFromEntry, writeSafetensors } from '../io/safetensors';
+import { EFFICIENTNET_PRIOR_FORMAT, efficientNetFromSafetensors } from './efficientnet-file';
+import type { EfficientNetPriorOptions } from './efficientnet-lite0';
+import type { ImagePrior } from './image-prior';
 import { PriorCnn, type PriorCnnConfig, validatePriorConfig } from './prior-cnn';
 
 const FORMAT = 'lora-recycle/prior-cnn@1';
@@ -20,9 +23,23 @@ export function savePrior(path: string, prior: PriorCnn, notes: Record<string, u
   writeSafetensors(path, tensors, { format: FORMAT, config: JSON.stringify(prior.config), notes: JSON.stringify(notes) });
 }
 
-/** Loads a prior saved by savePrior; every tensor's shape is checked against the stored config. */
-export function loadPrior(path: string): PriorCnn {
+/**
+ * Loads either image prior, by its metadata.format: a PriorCnn saved by savePrior or the
+ * EfficientNet-Lite0 converted at set-up (`options` apply to the latter only).
+ */
+export function loadPrior(path: string, options: EfficientNetPriorOptions = {}): ImagePrior {
   const file = readSafetensors(path);
+  return file.metadata.format === EFFICIENTNET_PRIOR_FORMAT
+    ? efficientNetFromSafetensors(file, path, options)
+    : priorCnnFromSafetensors(file, path);
+}
+
+/** Loads a prior saved by savePrior; every tensor's shape is checked against the stored config. */
+export function loadPriorCnn(path: string): PriorCnn {
+  return priorCnnFromSafetensors(readSafetensors(path), path);
+}
+
+function priorCnnFromSafetensors(file: SafetensorsContents, path: string): PriorCnn {
   if (file.metadata.format !== FORMAT) {
     throw new FileFormatError(path, `expected metadata.format "${FORMAT}", found ${JSON.stringify(file.metadata.format)}`);
   }
@@ -53,5 +70,5 @@ export function loadPrior(path: string): PriorCnn {
 
 /** The image prior shipped with the package (assets/prior/prior-cnn.safetensors). */
 export function loadShippedPrior(): PriorCnn {
-  return loadPrior(assetPath(...SHIPPED_PRIOR_FILE));
+  return loadPriorCnn(assetPath(...SHIPPED_PRIOR_FILE));
 }

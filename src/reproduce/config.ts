@@ -40,6 +40,11 @@ export interface RunConfig {
     priorWeight: number;
     pruning: Record<string, number>;
     pruneStartFraction: number;
+    prior?: (typeof IMAGE_PRIORS)[number]; // the CNN of R_BN: the shipped glyph CNN (default) or ImageNet EfficientNet-Lite0
+    tvWeight?: number; // w_TV on the total variation TV(x); default 0 (the paper's)
+    diversityWeight?: number; // w_div on the within-class repulsion R_div; default 0 (the paper has none)
+    minCropScale?: number; // a random-resized crop of side s·H, s ∈ [minCropScale, 1], each step; default 1 (none, the paper's)
+    flip?: boolean; // mirror the batch with p = 0.5 in the jitter; default true (the paper's)
   };
   metaTraining: {
     steps: number;
@@ -70,6 +75,9 @@ export interface RunConfig {
 
 /** The loaders whose data sets have base, validation and novel splits: those data.main can name. */
 export const MAIN_LOADERS = ['emoji', 'glyph-domain', 'folder'] as const satisfies readonly DatasetSpec['loader'][];
+
+/** The CNNs whose BatchNorm statistics an inversion can use as its image prior (method.md §1.3). */
+export const IMAGE_PRIORS = ['glyph-cnn', 'efficientnet-lite0'] as const;
 
 const SECTIONS = ['backbone', 'data', 'zoo', 'inversion', 'metaTraining', 'evaluation', 'baselines'] as const;
 
@@ -114,6 +122,18 @@ export function validateRunConfig(config: RunConfig, source = 'configuration'): 
       throw new ConfigError(`${source}: inversion.pruning must map layer indices to ratios in [0, 1), found ${layer}: ${ratio}`);
   }
   if (config.zoo.heldOut !== undefined) positiveInteger(config.zoo.heldOut, `${source}: zoo.heldOut`);
+  for (const key of ['tvWeight', 'diversityWeight'] as const) {
+    const weight = config.inversion[key];
+    if (weight !== undefined && !(typeof weight === 'number' && weight >= 0 && Number.isFinite(weight)))
+      throw new ConfigError(`${source}: inversion.${key} must be a finite number ≥ 0, found ${JSON.stringify(weight)}`);
+  }
+  const { flip, prior, minCropScale } = config.inversion;
+  if (minCropScale !== undefined && !(typeof minCropScale === 'number' && minCropScale > 0 && minCropScale <= 1))
+    throw new ConfigError(`${source}: inversion.minCropScale must be in (0, 1], found ${JSON.stringify(minCropScale)}`);
+  if (prior !== undefined && !(IMAGE_PRIORS as readonly string[]).includes(prior))
+    throw new ConfigError(`${source}: inversion.prior must be one of ${IMAGE_PRIORS.join(', ')}, found ${JSON.stringify(prior)}`);
+  if (flip !== undefined && typeof flip !== 'boolean')
+    throw new ConfigError(`${source}: inversion.flip must be true or false, found ${JSON.stringify(flip)}`);
   for (const [where, targets] of [
     ['zoo.targets', config.zoo.targets],
     ['metaTraining.targets', config.metaTraining.targets],

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIME, keptIndicesToMask, validateGallery } from '../../src/display';
 import { CancelledError, ConfigError } from '../../src/errors';
-import { invertLora, type InversionOptions, type InversionResult } from '../../src/inversion';
+import { invertLora, withinClassSimilarity, type InversionOptions, type InversionResult } from '../../src/inversion';
 import { normalizedPixelBounds, normalizeImages, tokensAfterPruning } from '../../src/model';
 import { PriorCnn } from '../../src/prior';
 import type { RunEvent } from '../../src/progress/events';
@@ -140,6 +140,28 @@ describe('invertLora (method.md §1.3–1.4)', () => {
     result.dispose();
   });
 
+  it("with a diversity weight, records R_div and spreads each class's features more than without", async () => {
+    const options = { ...base, shots: 2, queries: 2, steps: 15, seed: 9 };
+    const plain = await invertLora(backbone, teacher, prior, options);
+    const spread = await invertLora(backbone, teacher, prior, { ...options, diversityWeight: 5 });
+    expect(plain.history.every((h) => h.diversity === null)).toBe(true);
+    expect(spread.history.every((h) => typeof h.diversity === 'number')).toBe(true);
+    const similarity = (r: InversionResult) =>
+      tf.tidy(() => {
+        const features = backbone.forward(r.images, { adapter: teacher.adapter }).features as tf.Tensor2D;
+        return withinClassSimilarity(features, tf.tensor1d(r.targets, 'int32'), 3).dataSync()[0];
+      });
+    expect(similarity(spread)).toBeLessThan(similarity(plain));
+    expect(spread.history[spread.history.length - 1].loss).toBeCloseTo(
+      spread.history[spread.history.length - 1].crossEntropy +
+        0.01 * (spread.history[spread.history.length - 1].prior ?? 0) +
+        5 * (spread.history[spread.history.length - 1].diversity ?? 0),
+      4,
+    );
+    plain.dispose();
+    spread.dispose();
+  });
+
   it('gives the identical result for the same seed and a different one for another seed', async () => {
     const options = { ...base, steps: 5, pruning: { 1: 0.5 } };
     const a = await invertLora(backbone, teacher, prior, options);
@@ -207,6 +229,7 @@ describe('invertLora (method.md §1.3–1.4)', () => {
     await refuse({ pruning: { 2: 0.5 } }, /layer 2 is not a block index in 0\.\.1/);
     await refuse({ pruneFrom: 1.5 }, /pruneFrom must be in \[0, 1\]/);
     await refuse({ priorWeight: -1 }, /priorWeight must be a finite number ≥ 0/);
+    await refuse({ diversityWeight: Number.NaN }, /diversityWeight must be a finite number ≥ 0/);
     await refuse({ classNames: ['a'] }, /classNames must name the 3 ways, found 1/);
     await refuse({ snapshotEvery: 0 }, /snapshotEvery must be a positive integer/);
     const wrongPrior = PriorCnn.random({ imageSize: 8, channels: 3, widths: [4], classes: 2, batchNormEps: 1e-5 }, 1);

@@ -2,7 +2,15 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ShapeError } from '../../src/errors';
 import { LIMITS, MIME, validateGallery } from '../../src/display';
-import { applyJitter, drawJitter, inversionGalleryBundle, l2Prior, patchMasks, totalVariation } from '../../src/inversion';
+import {
+  applyJitter,
+  drawJitter,
+  inversionGalleryBundle,
+  l2Prior,
+  patchMasks,
+  totalVariation,
+  withinClassSimilarity,
+} from '../../src/inversion';
 import { roll } from '../../src/ops';
 import { SeededRandom } from '../../src/random';
 import { useTestBackend } from '../test-backend';
@@ -25,6 +33,26 @@ describe('image priors', () => {
   });
 });
 
+describe('within-class similarity R_div', () => {
+  it('is the mean cosine similarity over pairs of different images with the same target', () => {
+    // class 0: (1, 0) and (1, 1) → cos 1/√2; class 1: (0, 2) and (0, −1) → cos −1; class 2: one image, no pair
+    const features = tf.tensor2d([1, 0, 0, 2, 1, 1, 0, -1, 5, 5], [5, 2]);
+    const targets = tf.tensor1d([0, 1, 0, 1, 2], 'int32');
+    expect(withinClassSimilarity(features, targets, 3).dataSync()[0]).toBeCloseTo((Math.SQRT1_2 - 1) / 2, 5);
+    expect(withinClassSimilarity(features, tf.tensor1d([0, 1, 2, 3, 4], 'int32'), 5).dataSync()[0]).toBe(0);
+  });
+
+  it('lowers under gradient descent on it: same-class features spread apart', () => {
+    const features = tf.variable(tf.tensor2d([1, 0.1, 1, 0.2, 0.1, 1, 0.2, 1], [4, 2]));
+    const targets = tf.tensor1d([0, 0, 1, 1], 'int32');
+    const before = withinClassSimilarity(features, targets, 2).dataSync()[0];
+    const optimizer = tf.train.sgd(0.5);
+    for (let i = 0; i < 20; i++) optimizer.minimize(() => withinClassSimilarity(features, targets, 2));
+    expect(withinClassSimilarity(features, targets, 2).dataSync()[0]).toBeLessThan(before - 0.5);
+    features.dispose();
+  });
+});
+
 describe('jitter', () => {
   it('rolls by at most ⌊side · maxShift⌋ pixels and flips about half the time', () => {
     const random = new SeededRandom(3);
@@ -34,14 +62,35 @@ describe('jitter', () => {
     const flips = draws.filter((d) => d.flip).length;
     expect(flips).toBeGreaterThan(150);
     expect(flips).toBeLessThan(250);
-    expect(Array.from({ length: 20 }, () => drawJitter(random, 32, 0, false))).toEqual(Array(20).fill({ dy: 0, dx: 0, flip: false }));
+    expect(Array.from({ length: 20 }, () => drawJitter(random, 32, 0, false))).toEqual(
+      Array(20).fill({ dy: 0, dx: 0, flip: false, crop: null }),
+    );
   });
 
   it('applies the roll, then the mirror, to the whole batch', () => {
     const x = tf.randomNormal([2, 5, 5, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
     const expected = tf.reverse(roll(x, 2, -1), 2);
-    const got = applyJitter(x, { dy: 2, dx: -1, flip: true });
+    const got = applyJitter(x, { dy: 2, dx: -1, flip: true, crop: null });
     expect(tf.max(tf.abs(tf.sub(got, expected))).dataSync()[0]).toBe(0);
+  });
+
+  it('with a crop scale below 1, cuts a square of side s·H inside the image and scales it back to H', () => {
+    const random = new SeededRandom(5);
+    const draws = Array.from({ length: 200 }, () => drawJitter(random, 32, 1 / 8, false, 0.5));
+    for (const { crop } of draws) {
+      expect(crop!.side).toBeGreaterThanOrEqual(16);
+      expect(crop!.side).toBeLessThanOrEqual(32);
+      expect(crop!.top + crop!.side).toBeLessThanOrEqual(32);
+      expect(crop!.left + crop!.side).toBeLessThanOrEqual(32);
+    }
+    expect(new Set(draws.map((d) => d.crop!.side)).size).toBeGreaterThan(10);
+    // a crop of the whole image is the identity; a 2×2 crop of a constant-per-quadrant image scales one quadrant up
+    const x = tf.randomNormal([2, 6, 6, 3], 0, 1, 'float32', 2) as tf.Tensor4D;
+    const whole = applyJitter(x, { dy: 0, dx: 0, flip: false, crop: { top: 0, left: 0, side: 6 } });
+    expect(tf.max(tf.abs(tf.sub(whole, x))).dataSync()[0]).toBeLessThan(1e-6);
+    const quadrants = tf.tensor4d([1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4], [1, 4, 4, 1]);
+    const zoomed = applyJitter(quadrants, { dy: 0, dx: 0, flip: false, crop: { top: 2, left: 2, side: 2 } });
+    expect(Array.from(zoomed.dataSync())).toEqual(Array(16).fill(4));
   });
 });
 

@@ -73,6 +73,16 @@ describe('the main domain of a run configuration', () => {
     ).toThrow(/zoo.heldOut must be a positive integer/);
     expect(
       withChange((c) => {
+        c.inversion.diversityWeight = -1;
+      }),
+    ).toThrow(/inversion.diversityWeight must be a finite number ≥ 0, found -1/);
+    expect(
+      withChange((c) => {
+        c.inversion.flip = 'no' as never;
+      }),
+    ).toThrow(/inversion.flip must be true or false, found "no"/);
+    expect(
+      withChange((c) => {
         c.zoo.targets = [];
       }),
     ).toThrow(/zoo.targets must be a non-empty list/);

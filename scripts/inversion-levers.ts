@@ -1,0 +1,276 @@
+/**
+ * Which inversion setting makes surrogates that carry a zoo's knowledge? The zoo of a finished
+ * standard run (its run folder) is inverted once per lever (a setting of the configuration's
+ * `inversion` section), at two depths:
+ * - `--images-only` on the first `--loras` LoRAs: the inverted images beside real ones (a figure per
+ *   lever), the teachers' median target confidence and the within-class feature diversity (mean
+ *   pairwise cosine distance of frozen-backbone features) against real images of the same classes;
+ * - otherwise also the standard profile's meta-LoRA recipe, meta-trained on the inversion and
+ *   selected on the validation episodes as the reproduction does, beside NN on those episodes.
+ * Novel (meta-test) classes are never touched. Resumable: a lever measured at a depth is not run
+ * again; results of every run gather in reports/inversion-levers-<domain>/levers.{json,md}.
+ *   npm run exp:inversion-levers -- [--config configs/glyph-domain.json] [--levers paper-priors,prior-3-tv-90]
+ *                                   [--loras 3 --images-only] [--out reports]
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { ConfigError } from '../src/errors';
+import { writeFileAtomic, writeJsonAtomic } from '../src/io';
+import { readJsonFile } from '../src/io/read-json';
+import type { VisionTransformer } from '../src/model/vision-transformer';
+import { loadRunConfig, pruningSchedule, type RunConfig } from '../src/reproduce/config';
+import { featureDiversity, median } from '../src/reproduce/diagnostics';
+import { writeInversionFigure } from '../src/reproduce/inversion-figure';
+import { mainSets } from '../src/reproduce/main-set';
+import { profileFor } from '../src/reproduce/profiles';
+import { reportName } from '../src/reproduce/reproduce';
+import { prototypeAccuracy, trainMetaLora } from '../src/reproduce/stages';
+import { createPorts } from '../src/reproduce/wiring';
+import { disposeSurrogateSets, type RecordedSurrogateSet } from '../src/surrogate/set';
+import { readSurrogateSetsWithTeachers } from '../src/surrogate/teachers';
+import { commandLine } from './command-line';
+
+/**
+ * The levers: each sets the profile's inversion section's image priors and steps (every other
+ * setting is the profile's), so a lever means the same whatever the configuration's defaults.
+ */
+const PAPER = { priorWeight: 0.01, tvWeight: 0, steps: 30 }; // the first standard run in B
+const LEVERS: Record<string, { change: Partial<RunConfig['inversion']>; why: string }> = {
+  'paper-priors': { change: PAPER, why: "w_BN 0.01, no TV, 30 steps: the first standard run's inversion" },
+  'diversity-1': { change: { ...PAPER, diversityWeight: 1 }, why: 'the same with the within-class repulsion R_div, w_div 1' },
+  'prior-1': { change: { ...PAPER, priorWeight: 1 }, why: 'w_BN 1' },
+  'prior-10': { change: { ...PAPER, priorWeight: 10 }, why: 'w_BN 10' },
+  'prior-10-tv': { change: { ...PAPER, priorWeight: 10, tvWeight: 0.01 }, why: 'w_BN 10, w_TV 0.01' },
+  'prior-10-90': { change: { ...PAPER, priorWeight: 10, steps: 90 }, why: 'w_BN 10, 90 steps' },
+  'prior-3-tv-90': { change: { priorWeight: 3, tvWeight: 0.01, steps: 90 }, why: 'w_BN 3, w_TV 0.01, 90 steps' },
+  'crop-0.5': { change: { ...PAPER, minCropScale: 0.5 }, why: 'a random-resized crop (side 0.5–1 of the image) each step' },
+  'imagenet-prior': {
+    change: { ...PAPER, prior: 'efficientnet-lite0', priorWeight: 0.001 },
+    why: 'R_BN of the ImageNet EfficientNet-Lite0 (at 112 px), w_BN 0.001',
+  },
+};
+
+interface LeverResult {
+  lever: string;
+  loras: number; // the first `loras` LoRAs of the zoo were inverted
+  inversion: RunConfig['inversion'];
+  medianTargetConfidence: number;
+  withinClassDiversity: number; // surrogates, mean over the sets
+  realWithinClassDiversity: number; // real images of the same classes, as many per class
+  nnOnRealPrototypes?: number; // the frozen backbone's nearest real-class prototype is the image's class
+  realNnOnRealPrototypes?: number; // the same for the real images, each left out of its own prototype
+  figure: string | null; // the lever's images beside real ones (images-only runs)
+  validation: { best: { step: number; accuracy: number } | null; last: number | null; nn: number } | null; // null: images only
+  seconds: { inversion: number; metaTraining: number | null };
+}
+
+/** Mean over sets of the within-class diversity of their backbone features (frozen backbone, no adapter). */
+function meanWithinClass(backbone: VisionTransformer, sets: readonly RecordedSurrogateSet[]): number {
+  const values = sets.map((set) =>
+    tf.tidy(() => featureDiversity(backbone.forward(set.images).features as tf.Tensor2D, set.targets).withinClass),
+  );
+  return values.reduce((a, b) => a + b, 0) / values.length;
+}
+
+/** Frozen-backbone features of a set's images as plain rows. */
+function featureRows(backbone: VisionTransformer, images: tf.Tensor4D): number[][] {
+  return tf.tidy(() => backbone.forward(images).features.arraySync() as number[][]);
+}
+
+const squaredDistance = (a: number[], b: number[]) => a.reduce((s, v, i) => s + (v - b[i]) ** 2, 0);
+
+/**
+ * Does the frozen backbone see each image's class? Nearest class prototype (mean feature of the
+ * real images of that class, squared Euclidean) for every image of `sets`, averaged over the sets;
+ * for the real sets themselves each image is left out of its own prototype.
+ */
+function nnOnRealPrototypes(
+  backbone: VisionTransformer,
+  sets: readonly RecordedSurrogateSet[],
+  real: readonly RecordedSurrogateSet[],
+): number {
+  const accuracies = sets.map((set, s) => {
+    const realRows = featureRows(backbone, real[s].images);
+    const rows = set === real[s] ? realRows : featureRows(backbone, set.images);
+    const classes = Math.max(...real[s].targets) + 1;
+    const hits = rows.map((row, i) => {
+      const prototypes = Array.from({ length: classes }, (_, c) => {
+        const members = realRows.filter((_, j) => real[s].targets[j] === c && !(set === real[s] && j === i));
+        return row.map((_, d) => members.reduce((sum, m) => sum + m[d], 0) / members.length);
+      });
+      const distances = prototypes.map((p) => squaredDistance(row, p));
+      return distances.indexOf(Math.min(...distances)) === set.targets[i] ? 1 : 0;
+    });
+    return hits.reduce((a: number, b: number) => a + b, 0) / hits.length;
+  });
+  return accuracies.reduce((a, b) => a + b, 0) / accuracies.length;
+}
+
+const percent = (x: number) => `${(100 * x).toFixed(2)} %`;
+const depthOf = (r: Pick<LeverResult, 'loras' | 'validation'>) => `${r.loras}-loras${r.validation ? '' : '-images'}`;
+
+function markdown(config: string, results: LeverResult[]): string {
+  const row = (r: LeverResult) => {
+    const v = r.validation;
+    const ratio = r.withinClassDiversity / r.realWithinClassDiversity;
+    const meta = v
+      ? `${v.best ? `${percent(v.best.accuracy)} (step ${v.best.step})` : '–'} | ${v.last === null ? '–' : percent(v.last)} | ${percent(v.nn)}`
+      : '– | – | –';
+    const figure = r.figure ? `[images](${path.basename(r.figure)})` : '';
+    return `| ${r.lever} | ${LEVERS[r.lever]?.why ?? ''} | ${r.loras} | ${r.medianTargetConfidence.toFixed(3)} | ${r.withinClassDiversity.toFixed(3)} (${ratio.toFixed(2)} of real) | ${r.nnOnRealPrototypes === undefined ? '–' : `${percent(r.nnOnRealPrototypes)} (real ${percent(r.realNnOnRealPrototypes!)})`} | ${meta} | ${r.seconds.inversion.toFixed(0)}${r.seconds.metaTraining === null ? '' : ` + ${r.seconds.metaTraining.toFixed(0)}`} | ${figure} |`;
+  };
+  return [
+    '# Inversion levers',
+    '',
+    `Written by \`npm run exp:inversion-levers -- --config ${config} ...\` (scripts/inversion-levers.ts); every row keeps its own`,
+    "settings in levers.json. The zoo of the standard profile's run folder is inverted once per lever, with every other setting",
+    "the profile's. Rows with a meta-LoRA: the profile's meta-LoRA recipe meta-trained on that inversion and selected on the",
+    'validation episodes, beside NN on the same episodes (validation classes; the meta-test classes are never touched). Rows',
+    'without: images only, on the first LoRAs of the zoo. Diversity: mean pairwise cosine distance of the frozen',
+    "backbone's features between images of one class, averaged over the sets; real: as many real images per class of the",
+    'same classes. "Backbone sees the class": how often the frozen backbone puts an image nearest the prototype (mean',
+    'feature) of real images of its own class among the 5 of its task (chance 20 %; real images: each left out of its own',
+    'prototype). Figures: for each LoRA, real images (top row) and the inverted ones, one column per class.',
+    '',
+    '| lever | setting | LoRAs | median target confidence | within-class diversity | backbone sees the class | meta-LoRA validation, best | last | NN validation | seconds (inversion + meta) | figure |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    ...results.map(row),
+    '',
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  const { values } = commandLine(
+    { config: 'configs/glyph-domain.json', levers: 'paper-priors,prior-3-tv-90', loras: undefined, out: 'reports' },
+    ['images-only'],
+  );
+  const levers = values.levers.split(',');
+  for (const lever of levers) {
+    if (!LEVERS[lever]) throw new ConfigError(`unknown lever "${lever}"; expected one of ${Object.keys(LEVERS).join(', ')}`);
+  }
+  const base = loadRunConfig(values.config);
+  const config = profileFor('standard', base).config;
+  const domain = reportName('standard', base).replace(/^standard-?/, '') || 'emoji';
+  const reportDir = path.join(values.out, `inversion-levers-${domain}`);
+  const workDir = path.join(values.out, `inversion-levers-${domain}-run`);
+  const ports = createPorts();
+  const backbone = await ports.loadBackbone(config);
+  const zoo = await ports.zoo(backbone, config, path.join(values.out, `${reportName('standard', base)}-run`, 'zoo'), {});
+  const loras = values.loras === undefined ? zoo.entries.length : Number(values.loras);
+  if (!Number.isInteger(loras) || loras < 1 || loras > zoo.entries.length)
+    throw new ConfigError(`--loras must be an integer in 1..${zoo.entries.length}, found ${values.loras}`);
+  const entries = zoo.entries.slice(0, loras);
+  const ev = config.evaluation;
+  const validation = values['images-only']
+    ? null
+    : await ports.episodes(
+        mainSets(config).validation,
+        { ways: ev.ways, shots: config.metaTraining.shots, queries: ev.queries },
+        config.metaTraining.validationEpisodes,
+        ev.seed + 1,
+      );
+  if (!values['images-only'] && !validation) throw new ConfigError('the main domain has no validation split to choose a lever on');
+  const nn = validation ? await prototypeAccuracy(backbone, null, validation, config.metaTraining.distance) : null;
+  const real: RecordedSurrogateSet[] = [];
+  for (const entry of entries) real.push(await ports.realImages(backbone, entry, config));
+  const realWithinClassDiversity = meanWithinClass(backbone, real);
+  const realNnOnRealPrototypes = nnOnRealPrototypes(backbone, real, real);
+
+  const reportFile = path.join(reportDir, 'levers.json');
+  const results: LeverResult[] = fs.existsSync(reportFile)
+    ? (readJsonFile(reportFile, 'not valid JSON') as { results: LeverResult[] }).results
+    : [];
+  try {
+    for (const lever of levers) {
+      const depth = depthOf({ loras, validation: nn === null ? null : { best: null, last: null, nn } });
+      const dir = path.join(workDir, lever, depth);
+      const resultFile = path.join(dir, 'result.json');
+      const measured = fs.existsSync(resultFile)
+        ? completed(readJsonFile(resultFile, 'not valid JSON') as LeverResult, dir)
+        : await measure(lever, dir);
+      writeJsonAtomic(resultFile, measured);
+      const at = results.findIndex((r) => r.lever === lever && depthOf(r) === depth);
+      if (at >= 0) results[at] = measured;
+      else results.push(measured);
+      console.log(JSON.stringify(measured));
+    }
+  } finally {
+    disposeSurrogateSets(real);
+  }
+  writeJsonAtomic(reportFile, { config: values.config, results });
+  writeFileAtomic(path.join(reportDir, 'levers.md'), markdown(values.config, results));
+
+  /** A result written before the backbone-sees-the-class column: that column from the sets on disk. */
+  function completed(result: LeverResult, dir: string): LeverResult {
+    if (result.nnOnRealPrototypes !== undefined) return result;
+    const sets = readSurrogateSetsWithTeachers(path.join(dir, 'surrogates'), entries);
+    try {
+      return { ...result, nnOnRealPrototypes: nnOnRealPrototypes(backbone, sets, real), realNnOnRealPrototypes };
+    } finally {
+      disposeSurrogateSets(sets);
+    }
+  }
+
+  async function measure(lever: string, dir: string): Promise<LeverResult> {
+    console.log(`lever ${lever} on ${loras} LoRAs ...`);
+    const inversion = { ...config.inversion, ...LEVERS[lever].change };
+    const leverConfig = { ...config, inversion };
+    let started = Date.now();
+    const sets = await ports.invert(
+      backbone,
+      zoo,
+      entries,
+      leverConfig,
+      pruningSchedule(inversion.pruning),
+      path.join(dir, 'surrogates'),
+      {},
+    );
+    const inversionSeconds = (Date.now() - started) / 1000;
+    try {
+      const measured: LeverResult = {
+        lever,
+        loras,
+        inversion,
+        medianTargetConfidence: median(sets.flatMap((set) => set.record.targetConfidence)) ?? Number.NaN,
+        withinClassDiversity: meanWithinClass(backbone, sets),
+        realWithinClassDiversity,
+        nnOnRealPrototypes: nnOnRealPrototypes(backbone, sets, real),
+        realNnOnRealPrototypes,
+        figure: null,
+        validation: null,
+        seconds: { inversion: inversionSeconds, metaTraining: null },
+      };
+      if (!validation || nn === null) {
+        const figure = path.join(reportDir, `${lever}.png`);
+        writeInversionFigure(
+          figure,
+          entries,
+          new Map([
+            ['oracle', { images: real }],
+            ['lora-recycle', { images: sets }],
+          ]),
+          loras,
+          true,
+        );
+        return { ...measured, figure: path.relative(values.out, figure) };
+      }
+      started = Date.now();
+      const { metaLora, result } = await trainMetaLora(backbone, sets, leverConfig, validation, path.join(dir, 'meta'), {});
+      metaLora.dispose();
+      const last = result.validation[result.validation.length - 1];
+      return {
+        ...measured,
+        validation: { best: result.best, last: last ? last.accuracy : null, nn },
+        seconds: { inversion: inversionSeconds, metaTraining: (Date.now() - started) / 1000 },
+      };
+    } finally {
+      disposeSurrogateSets(sets);
+    }
+  }
+}
+
+main().catch((error) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});
