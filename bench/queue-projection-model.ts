@@ -93,7 +93,7 @@ interface Engine {
 }
 
 const TUNING_FREE = ['nn', 'uniform-nn', 'lora-recycle'];
-const BLOCK = { tuningFree: 50, tuned: 5 }; // episodes per evaluate-method job (src/reproduce/compare-on-queue.ts)
+const BLOCK = { tuningFree: 50, tuned: 5 }; // episodes per evaluate-method job (src/reproduce/compare-as-jobs.ts)
 
 function readConfig(name: string) {
   return JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'configs', `${name}.json`), 'utf8'));

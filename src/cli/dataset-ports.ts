@@ -60,7 +60,7 @@ export function withDataset(ports: PipelinePorts, spec: DatasetSpec | undefined,
     ['base', 'validation', 'novel', 'test'].map((split) => datasetSetName(spec, split as Split)).concat(datasetSetName(spec)),
   );
   return {
-    redis: ports.redis,
+    runner: ports.runner,
     async loadBackbone(config) {
       const backbone = await ports.loadBackbone(config);
       imageSize = backbone.config.imageSize;

@@ -4,8 +4,9 @@ import { disposeLoraRecord, hfClipClassOf, loadLora, saveLoraFile, savePeftAdapt
 import { writeFileAtomic } from '../io/atomic-write';
 import type { VisionTransformer } from '../model/vision-transformer';
 import { createPorts } from '../reproduce/wiring';
-import type { PipelineEpisodes, PipelinePorts } from '../reproduce/ports';
-import type { ComparisonResult } from '../reproduce/compare-on-queue';
+import type { PipelinePorts } from '../reproduce/ports';
+import { compareMethodsAsJobs } from '../reproduce/compare-as-jobs';
+import type { JobRunner } from '../parallel/job-runner';
 import { loadZoo, type Zoo } from '../zoo';
 import { loadRunConfig, pruningSchedule, type RunConfig } from '../reproduce/config';
 import { disposeSurrogateSets, readSurrogateSetsWithTeachers } from '../surrogate';
@@ -22,6 +23,7 @@ import { formatPercent } from '../evaluation';
 import type { Command, CommandContext, OptionValues } from './commands';
 import { withOwned, type Own } from './with-owned';
 import { datasetOption, datasetSetName, withDataset, withMainData, writeDataConfig } from './dataset-ports';
+import { jobRunnerOption } from './job-runner-option';
 
 function required(values: OptionValues, name: string, command: string): string {
   const value = values[name];
@@ -48,7 +50,10 @@ export function parsePruning(text: string): Record<string, number> {
   return out;
 }
 
-type PortsFactory = (options: { backend?: string; redis?: string }) => PipelinePorts;
+type PortsFactory = (options: PortOptions) => PipelinePorts;
+
+/** What the ports are made with: --backend, and where their jobs run (jobRunnerOption; absent: the ports' default). */
+type PortOptions = { backend?: string; runner?: JobRunner };
 
 /**
  * The configuration of the command (with --backbone: that Hugging Face CLIP folder as its
@@ -73,12 +78,9 @@ function peftBase(config: RunConfig): PeftSaveOptions {
   return { baseModel: hfClipClassOf(b.path), baseModelPath: path.resolve(b.path.endsWith('.safetensors') ? path.dirname(b.path) : b.path) };
 }
 
-/** --backend and --redis (jobs on the queues of that Redis, for `lora-recycle worker` processes), where given. */
-function portOptions(values: OptionValues): { backend?: string; redis?: string } {
-  const text = (name: string) => (typeof values[name] === 'string' ? (values[name] as string) : undefined);
-  const options: { backend?: string; redis?: string } = { backend: text('backend') };
-  if (text('redis') !== undefined) options.redis = text('redis');
-  return options;
+/** --backend, and the job runner of --redis (jobs on the queues of that Redis, for `lora-recycle worker` processes), where given. */
+function portOptions(values: OptionValues): PortOptions {
+  return { backend: typeof values.backend === 'string' ? values.backend : undefined, runner: jobRunnerOption(values) };
 }
 
 /**
@@ -194,16 +196,22 @@ const evaluate =
         config.evaluation.seed,
       );
       if (!source) throw new MissingResourceError(`the data of set "${set}" is not installed`);
-      const redis = portOptions(values).redis;
-      const results = redis
-        ? await evaluateOnQueue(
-            backbone,
-            config,
-            { zoo: values.zoo as string | undefined, meta: values.meta as string | undefined, out },
+      // a remote runner's workers read the backbone, zoo, meta-LoRA and data themselves (a random backbone is saved beside `out`)
+      const results = ports.runner.remote
+        ? await compareMethodsAsJobs(
+            ports.runner,
+            {
+              backbone,
+              zoo: values.zoo as string | undefined,
+              meta: values.meta as string | undefined,
+              dir: path.dirname(path.resolve(out)),
+            },
             methods,
             source,
             episodes,
-            { ...context, redis },
+            config,
+            context,
+            TUNING_FREE_METHODS,
           )
         : await compareMethods(
             { backbone, zoo: zooOnDisk?.entries.map((e) => e.parameters) ?? [], metaLora: meta },
@@ -220,32 +228,6 @@ const evaluate =
       );
       for (const r of results) context.print(`${r.method}: ${formatPercent(r)} % over ${r.n} episodes`);
     });
-
-/**
- * evaluate --redis: every method's episodes as evaluate-method jobs for worker processes, which
- * read the backbone, zoo, meta-LoRA and data themselves (a random backbone is saved beside `out`).
- */
-async function evaluateOnQueue(
-  backbone: VisionTransformer,
-  config: RunConfig,
-  files: { zoo?: string; meta?: string; out: string },
-  methods: readonly string[],
-  source: PipelineEpisodes,
-  episodes: number,
-  control: CommandContext & { redis: string },
-): Promise<ComparisonResult[]> {
-  if (!source.origin)
-    throw new ConfigError('evaluate --redis: this episode source names no data set and episode list the workers could load');
-  const { compareMethodsOnQueue } = await import('../reproduce/compare-on-queue');
-  const { backboneFile } = await import('../reproduce/invert-zoo');
-  const shared = {
-    backbone: backboneFile(config, backbone, path.join(path.dirname(path.resolve(files.out)), '.backbone')),
-    zoo: files.zoo,
-    meta: files.meta,
-    dataset: source.origin.dataset,
-  };
-  return compareMethodsOnQueue(shared, methods, source.origin.list, episodes, config, control, TUNING_FREE_METHODS);
-}
 
 /**
  * A worker process for the queues (src/queue): runs jobs until the signal (Ctrl+C) or SIGTERM,

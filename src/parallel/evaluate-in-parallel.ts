@@ -8,10 +8,9 @@ import { meanWithInterval } from '../evaluation/interval';
 import { normalizeImages } from '../model/preprocess';
 import { loadDatasetSpec, type DatasetSpec } from '../data/dataset-spec';
 import { resolveExecution, type ExecutionChoice, type ExecutionMode } from './execution-choice';
+import { runnerFor, type JobRunner } from './job-runner';
 import type { EvaluateEpisodesJob, EvaluateEpisodesResult } from './jobs';
 import type { PoolOutcome, WorkerPoolOptions } from './pool';
-import { runJobsAs } from './run-jobs';
-import type { RunControl } from '../progress/events';
 
 /**
  * `parts` contiguous slices of the list (sizes differ by at most one, none empty), each a valid
@@ -88,14 +87,9 @@ function evaluateAs(
   options: ParallelEvaluationOptions,
 ): Promise<ParallelEvaluationResult> {
   const chunks = options.chunks ?? (mode === 'workers' ? (options.workers ?? os.availableParallelism()) : 1);
-  return evaluateThrough((jobs, control) => runJobsAs(mode, jobs, { ...options, ...control }), backbone, dataset, list, {
-    ...options,
-    chunks,
-  });
+  const { workers, backend, threadsPerWorker } = options;
+  return evaluateThrough(runnerFor(mode, { workers, backend, threadsPerWorker }), backbone, dataset, list, { ...options, chunks });
 }
-
-/** Runs evaluate-episodes jobs and gives runInWorkers' outcome (runJobsAs, or another runner such as src/queue's). */
-export type EvaluationJobRunner = (jobs: EvaluateEpisodesJob[], control: RunControl) => Promise<PoolOutcome<EvaluateEpisodesResult>>;
 
 /**
  * The evaluation of evaluateInParallel with the jobs run by `runner`: the list cut into
@@ -103,7 +97,7 @@ export type EvaluationJobRunner = (jobs: EvaluateEpisodesJob[], control: RunCont
  * counted over the whole list. The dataset is loaded here first (checking the list fits it).
  */
 export async function evaluateThrough(
-  runner: EvaluationJobRunner,
+  runner: JobRunner,
   backbone: string,
   dataset: DatasetSpec,
   list: EpisodeList,
@@ -125,7 +119,7 @@ export async function evaluateThrough(
   }));
   const jobIds = new Set(jobs.map((j) => j.id));
   const finished: number[] = [];
-  const outcome = await runner(jobs, {
+  const outcome = await runner.run(jobs, {
     signal: options.signal,
     onEvent: (event) => {
       if (event.kind !== 'step' || !jobIds.has(event.run)) {

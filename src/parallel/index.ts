@@ -1,16 +1,17 @@
-/** Independent jobs (pre-tuning zoo LoRAs, inverting LoRAs, evaluating episodes and comparison methods) in worker threads or in this thread, whichever is faster here. */
+/** Independent jobs (pre-tuning zoo LoRAs, inverting LoRAs, evaluating episodes and comparison methods) and the JobRunner that runs them: in worker threads or in this thread, whichever is faster here (src/queue adds a Redis queue). */
 export { runInWorkers, liveWorkerCount, WorkerError } from './pool';
 export type { PoolOutcome, WorkerPoolOptions } from './pool';
 export { evaluateEpisodeList, evaluateInParallel, evaluateThrough, splitEpisodeList } from './evaluate-in-parallel';
 export type {
   EpisodeListEvaluationOptions,
   EpisodeListEvaluationResult,
-  EvaluationJobRunner,
   ParallelEvaluationOptions,
   ParallelEvaluationResult,
 } from './evaluate-in-parallel';
 export { runInThisThread } from './in-process';
-export { invertLoraJobs, runJobsAs } from './run-jobs';
+export { invertLoraJobs } from './run-jobs';
+export { inProcessRunner, measuredRunner, runnerFor, workerThreadsRunner } from './job-runner';
+export type { JobRunner, LocalRunnerOptions } from './job-runner';
 export type { ChosenExecutionOptions } from './run-jobs';
 export { runJob } from './run-job';
 export { JobResources } from './resources';

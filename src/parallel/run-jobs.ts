@@ -1,20 +1,11 @@
 import { resolveExecution, type ExecutionChoice, type ExecutionMode } from './execution-choice';
-import { runInThisThread } from './in-process';
-import type { InvertLoraJob, InvertLoraSummary, ParallelJob, ResultOf } from './jobs';
-import { runInWorkers, type PoolOutcome, type WorkerPoolOptions } from './pool';
+import { runnerFor } from './job-runner';
+import type { InvertLoraJob, InvertLoraSummary } from './jobs';
+import type { PoolOutcome, WorkerPoolOptions } from './pool';
 
 export interface ChosenExecutionOptions extends WorkerPoolOptions {
   /** Overrides executionFor(kind): "in-process" (this thread, jobs in turn) or "workers" (runInWorkers). */
   execution?: ExecutionMode;
-}
-
-/** The jobs run the given way: runInThisThread or runInWorkers (same outcome either way). */
-export function runJobsAs<J extends ParallelJob>(
-  mode: ExecutionMode,
-  jobs: readonly J[],
-  options: WorkerPoolOptions = {},
-): Promise<PoolOutcome<ResultOf<J>>> {
-  return mode === 'workers' ? runInWorkers(jobs, options) : runInThisThread(jobs, options);
 }
 
 /**
@@ -26,5 +17,6 @@ export async function invertLoraJobs(
   options: ChosenExecutionOptions = {},
 ): Promise<PoolOutcome<InvertLoraSummary> & { execution: ExecutionChoice }> {
   const execution = resolveExecution('invert', options.execution);
-  return { ...(await runJobsAs(execution.mode, jobs, options)), execution };
+  const { onEvent, signal, execution: _, ...local } = options;
+  return { ...(await runnerFor(execution.mode, local).run(jobs, { onEvent, signal })), execution };
 }

@@ -1,5 +1,6 @@
 /** Jobs of src/parallel on BullMQ queues (Redis), run by `lora-recycle worker` processes on any number of hosts. */
 export { runJobsOnQueue, type QueueFailure, type QueueOutcome, type QueueRunOptions } from './run-on-queue';
+export { queueRunner } from './queue-runner';
 export { startQueueWorker, type QueueWorker, type QueueWorkerOptions } from './worker';
 export { codeVersion, fileDigest, jobContentId } from './content-id';
 export { withAbsolutePaths } from './job-paths';

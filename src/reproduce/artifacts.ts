@@ -9,7 +9,7 @@ export function metaDir(workDir: string, variant: AblationVariant): string {
   return path.join(workDir, variant === 'lora-recycle' ? 'meta' : `meta-${variant}`);
 }
 
-/** A variant's selected meta-LoRA file, in its metaDir: the evaluation's jobs read it from there (reproduce --redis). */
+/** A variant's selected meta-LoRA file, in its metaDir: the evaluation's jobs read it from there (a remote JobRunner). */
 export function metaLoraFile(workDir: string, variant: AblationVariant): string {
   return path.join(metaDir(workDir, variant), 'meta-lora.safetensors');
 }

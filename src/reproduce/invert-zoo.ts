@@ -1,18 +1,15 @@
 import * as path from 'path';
 import { LoRA } from '../adapters/lora';
-import { assetPath } from '../paths';
-import { saveBackbone, shippedBackboneFile } from '../backbone/shipped';
-import type { BackendRequest } from '../backend/select';
 import { CancelledError, ConfigError } from '../errors';
-import { withTemporaryDir } from '../io/temp-dir';
 import type { VisionTransformer } from '../model/vision-transformer';
-import { invertLoraJobs, type InvertLoraJob } from '../parallel';
-import { SHIPPED_PRIOR_FILE } from '../prior/prior-file';
+import { measuredRunner, type InvertLoraJob, type JobRunner } from '../parallel';
 import type { RunControl } from '../progress/events';
 import { loraSeed } from '../random/lora-seed';
 import { disposeSurrogateSets, readSurrogateSet, type RecordedSurrogateSet } from '../surrogate';
 import { zooEntryFile, type ZooEntry } from '../zoo';
 import type { RunConfig } from './config';
+import { inversionPriorFile } from './prior-choice';
+import { withJobBackbone } from './job-backbone';
 
 /**
  * One invert-lora job per zoo LoRA: the run's inversion settings, output `<out>/<id>/`. Each
@@ -44,6 +41,10 @@ export function zooInversionJobs(
         steps: inv.steps,
         learningRate: inv.learningRate,
         priorWeight: inv.priorWeight,
+        tvWeight: inv.tvWeight,
+        diversityWeight: inv.diversityWeight,
+        flip: inv.flip,
+        minCropScale: inv.minCropScale,
         pruning,
         pruneFrom: inv.pruneStartFraction,
         seed: loraSeed(config.evaluation.seed, entry.id),
@@ -54,49 +55,11 @@ export function zooInversionJobs(
   });
 }
 
-/** The backbone's HF CLIP file: the configuration's, or (random backbones) `backbone` saved as directory `target`. */
-export function backboneFile(config: RunConfig, backbone: VisionTransformer, target: string): string {
-  const b = config.backbone;
-  if (b.source === 'shipped') return shippedBackboneFile(b.name);
-  if (b.source === 'hf') return b.path;
-  saveBackbone(target, backbone);
-  return target;
-}
-
 /**
- * The jobs on the queues of `redis` (src/queue: worker processes on any host). A random backbone
- * is saved beside the surrogate sets (`<out>/.backbone/`), where the workers find it as they find
- * `out`: every path of a job must name the same file on every worker's host (a shared directory).
- */
-async function invertOnQueue(
-  backbone: VisionTransformer,
-  zooDir: string,
-  entries: readonly ZooEntry[],
-  config: RunConfig,
-  pruning: Record<number, number>,
-  out: string,
-  control: RunControl & { redis: string },
-): Promise<{ stopped: boolean; results: unknown[] }> {
-  const { runJobsOnQueue, failuresError } = await import('../queue');
-  const prior = config.inversion.priorWeight > 0 ? assetPath(...SHIPPED_PRIOR_FILE) : undefined;
-  const jobs = zooInversionJobs(
-    { backbone: backboneFile(config, backbone, path.join(out, '.backbone')), zoo: zooDir, prior },
-    entries,
-    config,
-    pruning,
-    out,
-  );
-  const outcome = await runJobsOnQueue(jobs, { redis: control.redis, onEvent: control.onEvent, signal: control.signal });
-  const failed = failuresError(jobs, outcome);
-  if (failed) throw failed;
-  return outcome;
-}
-
-/**
- * Inverts `entries` of the zoo saved in `zooDir` through the job code of the parallel pool
- * (invertLoraJobs: in this thread or in worker threads, as executionFor('invert') says; with
- * `control.redis`, worker processes through the queues, invertOnQueue; the same images every
- * way), each into `<out>/<id>/`, and reads the sets back with the zoo's LoRA (a new
+ * Inverts `entries` of the zoo saved in `zooDir` as invert-lora jobs of `control.runner` (default
+ * measuredRunner(): in this thread or in worker threads, as executionFor('invert') says; a queue
+ * runner's worker processes read the backbone and the zoo from directories they share; the same
+ * images every way), each into `<out>/<id>/`, and reads the sets back with the zoo's LoRA (a new
  * adapter each set owns) and head as teacher, in the order of `entries`. A stop throws
  * CancelledError once the running jobs have ended: the sets finished by then stay in `out`.
  */
@@ -107,22 +70,16 @@ export async function invertZooEntries(
   config: RunConfig,
   pruning: Record<number, number>,
   out: string,
-  control: RunControl & { backend?: BackendRequest; redis?: string },
+  control: RunControl & { runner?: JobRunner },
 ): Promise<RecordedSurrogateSet[]> {
-  const redis = control.redis;
-  const outcome = redis
-    ? await invertOnQueue(backbone, zooDir, entries, config, pruning, out, { ...control, redis })
-    : await withTemporaryDir('lora-recycle-backbone-', (temp) => {
-        const prior = config.inversion.priorWeight > 0 ? assetPath(...SHIPPED_PRIOR_FILE) : undefined;
-        const jobs = zooInversionJobs(
-          { backbone: backboneFile(config, backbone, path.join(temp, 'backbone')), zoo: zooDir, prior },
-          entries,
-          config,
-          pruning,
-          out,
-        );
-        return invertLoraJobs(jobs, { onEvent: control.onEvent, signal: control.signal, backend: control.backend });
-      });
+  const runner = control.runner ?? measuredRunner();
+  const prior = inversionPriorFile(config.inversion);
+  const outcome = await withJobBackbone(runner, config, backbone, out, (file) =>
+    runner.run(zooInversionJobs({ backbone: file, zoo: zooDir, prior }, entries, config, pruning, out), {
+      onEvent: control.onEvent,
+      signal: control.signal,
+    }),
+  );
   if (outcome.stopped) {
     const done = outcome.results.filter((r) => r !== null).length;
     throw new CancelledError(

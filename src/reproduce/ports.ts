@@ -1,6 +1,7 @@
 import type { DatasetSpec } from '../data/dataset-spec';
 import type { EpisodeList, EpisodeSource } from '../data/episodes';
 import type { FeatureFn } from '../evaluation';
+import type { JobRunner } from '../parallel/job-runner';
 import type { RecordedSurrogateSet } from '../surrogate/set';
 import type { RunControl } from '../progress/events';
 import type { VisionTransformer } from '../model/vision-transformer';
@@ -57,10 +58,10 @@ export interface PipelinePorts {
     seed: number,
   ): Promise<PipelineEpisodes | null>;
   /**
-   * The Redis whose queues the ports send their jobs to (--redis); the reproduction's evaluation
-   * stage sends its comparisons there too (evaluation-stage.ts). Absent: everything in this process.
+   * Where the ports' jobs run (chosen once, e.g. from --redis); the reproduction's evaluation stage
+   * runs its comparisons there too when the runner is remote (evaluation-stage.ts).
    */
-  readonly redis?: string;
+  readonly runner: JobRunner;
   /** Lets go of what the ports keep between calls (e.g. loaded data sets). */
   dispose(): void;
 }

@@ -10,8 +10,9 @@ import { TINY_VIT } from '../model/config';
 import { VisionTransformer } from '../model/vision-transformer';
 import { buildZoo, loadZoo, readZooManifest } from '../zoo';
 import { featureTable, tableEpisodeSource } from '../backbone/frozen-evaluation';
+import { measuredRunner, type JobRunner } from '../parallel/job-runner';
 import { invertZooEntries } from './invert-zoo';
-import { buildZooOnQueue } from './zoo-jobs';
+import { buildZooAsJobs } from './zoo-jobs';
 import { realImageSet } from './real-images';
 import type { RunConfig } from './config';
 import { mainSpec } from './main-set';
@@ -49,12 +50,14 @@ export function pipelineEpisodes(data: ImageDataset, spec: DatasetSpec, list: Ep
 
 /**
  * The real pipeline behind PipelinePorts: the backbone of the configuration, the base classes of
- * the main domain (data.main, main-set.ts) for the zoo (with `redis`, one pretune-lora job per LoRA on the queues, zoo-jobs.ts), inversion with the shipped image prior as parallel jobs (invert-zoo.ts;
- * with `redis`, on the queues of that Redis for worker processes),
- * and the data sets' fixed episodes (with `redis`, the reproduction's evaluation goes to the same
- * queues, evaluation-stage.ts). Data sets load once per process (cached on disk after their first build).
+ * the main domain (data.main, main-set.ts) for the zoo, inversion with the shipped image prior as
+ * jobs of `runner` (invert-zoo.ts), and the data sets' fixed episodes. `runner` (default
+ * measuredRunner on the --backend request) is where the jobs run; a remote one (src/queue
+ * queueRunner) also gets the zoo, one pretune-lora job per LoRA (zoo-jobs.ts), and the
+ * reproduction's evaluation (evaluation-stage.ts). Data sets load once per process (cached on disk
+ * after their first build).
  */
-export function createPorts(options: { backend?: string; redis?: string } = {}): PipelinePorts {
+export function createPorts(options: { backend?: string; runner?: JobRunner } = {}): PipelinePorts {
   const datasets = new Map<string, Promise<ImageDataset>>();
   const dataset = (key: string, load: () => Promise<ImageDataset>) => {
     if (!datasets.has(key)) datasets.set(key, load());
@@ -62,11 +65,12 @@ export function createPorts(options: { backend?: string; redis?: string } = {}):
   };
   const request = options.backend === undefined ? undefined : parseRequest(options.backend, '--backend');
   const ready = selectBackend(request);
+  const runner = options.runner ?? measuredRunner({ backend: request });
   let imageSize = TINY_VIT.imageSize; // of the last backbone loaded: episodes are drawn at its size
   let main: DatasetSpec = { loader: 'emoji' }; // data.main of the last configuration loaded: its splits are episode sets too
 
   return {
-    redis: options.redis,
+    runner,
 
     async loadBackbone(config) {
       await ready;
@@ -95,19 +99,13 @@ export function createPorts(options: { backend?: string; redis?: string } = {}):
         onEvent: control.onEvent,
         signal: control.signal,
       };
-      return options.redis
-        ? buildZooOnQueue(backbone, main, spec, config, dir, { ...build, redis: options.redis })
-        : buildZoo(backbone, main, dir, build);
+      return runner.remote ? buildZooAsJobs(runner, backbone, main, spec, config, dir, build) : buildZoo(backbone, main, dir, build);
     },
 
     async invert(backbone, zoo, entries, config, pruning, out, control) {
       if (!zoo.directory)
         throw new ConfigError('inverting a zoo through jobs needs the zoo saved in a directory (the jobs read its LoRA files)');
-      return invertZooEntries(backbone, zoo.directory, entries, config, pruning, out, {
-        ...control,
-        backend: request,
-        redis: options.redis,
-      });
+      return invertZooEntries(backbone, zoo.directory, entries, config, pruning, out, { ...control, runner });
     },
 
     async realImages(backbone, entry, config) {

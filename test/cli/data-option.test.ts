@@ -11,6 +11,7 @@ import type { PipelinePorts } from '../../src/reproduce/ports';
 import { removeTemp, tempDir, writeClass } from '../data/image-folder-fixtures';
 import { ZOO_TEST_VIT } from '../model/tiny-config';
 import { useTestBackend } from '../test-backend';
+import { inProcessRunner } from '../../src/parallel/job-runner';
 
 const tinyConfig = path.join(__dirname, '..', '..', 'configs', 'tiny.json'); // 5-way, 1-shot first
 
@@ -40,6 +41,7 @@ afterAll(() => {
 /** Ports with a micro backbone; building a zoo or reading built-in sets is not what these tests may reach. */
 function fakePorts(calls: string[] = []): PipelinePorts {
   return {
+    runner: inProcessRunner(),
     loadBackbone: async () => VisionTransformer.random(ZOO_TEST_VIT, 3),
     zoo: async (_backbone, config) => {
       calls.push(`zoo on ${JSON.stringify(config.data.main)}`);

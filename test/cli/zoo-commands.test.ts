@@ -13,6 +13,7 @@ import { buildZoo, readZooManifest } from '../../src/zoo';
 import { syntheticDataset } from '../data/synthetic';
 import { ZOO_TEST_VIT } from '../model/tiny-config';
 import { useTestBackend } from '../test-backend';
+import { inProcessRunner } from '../../src/parallel/job-runner';
 
 const tinyConfig = path.join(__dirname, '..', '..', 'configs', 'tiny.json'); // zoo.size 100
 
@@ -35,6 +36,7 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 function fakePorts(inverted: string[]): PipelinePorts {
   const novel = syntheticDataset([4, 4, 4, 4, 4, 4], 'novel', 8);
   return {
+    runner: inProcessRunner(),
     loadBackbone: async () => VisionTransformer.random(ZOO_TEST_VIT, 3), // the zoo's backbone (same seed, same fingerprint)
     zoo: async () => {
       throw new Error('the zoo port builds or extends a zoo; a command that reads one must not call it');

@@ -9,6 +9,7 @@ import {
   executionFor,
   invertLoraJobs,
   liveWorkerCount,
+  measuredRunner,
   PARALLEL_MODE_ENV,
   runInThisThread,
   type ExecutionMode,
@@ -157,6 +158,37 @@ describe('invertLoraJobs', () => {
     }
     expect(readSurrogateData(path.join(files.dir, 'here-a')).pixels).not.toEqual(readSurrogateData(path.join(files.dir, 'here-b')).pixels);
     expect(liveWorkerCount()).toBe(0);
+  });
+});
+
+describe('measuredRunner', () => {
+  it(`runs each job kind where ${PARALLEL_MODE_ENV} said when the runner was made`, async () => {
+    const runner = measuredRunner({ env: { [PARALLEL_MODE_ENV]: 'evaluate=workers,invert=in-process' }, workers: 1, backend: 'cpu' });
+    expect([runner.execution.evaluate.mode, runner.execution.invert.mode, runner.remote]).toEqual(['workers', 'in-process', false]);
+    const evaluate = recorder();
+    const episodes = { ...files.list, episodes: files.list.episodes.slice(0, 2) };
+    await runner.run([{ kind: 'evaluate-episodes', id: 'e', backbone: files.backbone, dataset: EMOJI_SPEC, episodes }], {
+      onEvent: evaluate.onEvent,
+    });
+    expect(inWorkers(evaluate.liveWorkers)).toBe(true);
+    const invert = recorder();
+    const output = path.join(files.dir, 'measured-invert');
+    await runner.run(
+      [
+        {
+          kind: 'invert-lora',
+          id: 'i',
+          backbone: files.backbone,
+          lora: files.lora,
+          output,
+          options: { ways: 3, shots: 1, queries: 0, steps: 2 },
+        },
+      ],
+      {
+        onEvent: invert.onEvent,
+      },
+    );
+    expect(inThisThread(invert.liveWorkers)).toBe(true);
   });
 });
 

@@ -22,7 +22,7 @@ beforeAll(() => {
 });
 
 /** The real ports, with the novel episodes drawn from the small emoji cache of the fixtures. */
-function smallPorts(options: { backend?: string; redis?: string }): PipelinePorts {
+function smallPorts(options: Parameters<typeof createPorts>[0]): PipelinePorts {
   const ports = createPorts(options);
   return {
     ...ports,

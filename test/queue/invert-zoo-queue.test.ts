@@ -1,8 +1,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main';
 import { makeHandlers } from '../../src/cli/handlers';
+import { inProcessRunner, workerThreadsRunner, type JobRunner } from '../../src/parallel';
+import { queueRunner } from '../../src/queue';
 import { invertZooEntries } from '../../src/reproduce/invert-zoo';
 import { disposeSurrogateSets } from '../../src/surrogate';
 import { INVERT_ZOO_CONFIG } from '../reproduce/micro-config';
@@ -33,32 +35,39 @@ function files(dir: string): Record<string, string> {
   return out;
 }
 
-describe("the reproduction's inversion with a Redis (--redis)", () => {
-  it('writes the surrogate sets of the in-process run, byte for byte, through a worker process', async () => {
-    worker = await startWorker(redis.url, { lockMs: 15_000, stalledMs: 2_000 });
-    const local = path.join(made.tmp, 'local');
-    const queued = path.join(made.tmp, 'queued');
-    disposeSurrogateSets(
-      await invertZooEntries(made.backbone, made.zoo.directory!, made.zoo.entries, INVERT_ZOO_CONFIG, { 1: 0.5 }, local, {
-        backend: 'cpu',
-      }),
-    );
-    const sets = await invertZooEntries(made.backbone, made.zoo.directory!, made.zoo.entries, INVERT_ZOO_CONFIG, { 1: 0.5 }, queued, {
-      redis: redis.url,
+describe("the reproduction's inversion on each job runner", () => {
+  const local = () => path.join(made.tmp, 'local');
+  const invert = async (out: string, runner: JobRunner) => {
+    const sets = await invertZooEntries(made.backbone, made.zoo.directory!, made.zoo.entries, INVERT_ZOO_CONFIG, { 1: 0.5 }, out, {
+      runner,
     });
     expect(sets.map((s) => s.record.classNames)).toEqual(made.zoo.entries.map((e) => e.classIds));
     disposeSurrogateSets(sets);
-    expect(files(queued)).toEqual(files(local));
+  };
+  beforeAll(() => invert(local(), inProcessRunner({ backend: 'cpu' })));
+
+  it('writes the surrogate sets of the in-process run, byte for byte, through worker threads (the backbone file in a temporary directory)', async () => {
+    const threads = path.join(made.tmp, 'threads');
+    await invert(threads, workerThreadsRunner({ workers: 2, backend: 'cpu' }));
+    expect(files(threads)).toEqual(files(local()));
+    expect(fs.existsSync(path.join(threads, '.backbone'))).toBe(false);
+  });
+
+  it('writes the surrogate sets of the in-process run, byte for byte, through a worker process on the queues of a Redis', async () => {
+    worker = await startWorker(redis.url, { lockMs: 15_000, stalledMs: 2_000 });
+    const queued = path.join(made.tmp, 'queued');
+    await invert(queued, queueRunner(redis.url));
+    expect(files(queued)).toEqual(files(local()));
     expect(fs.existsSync(path.join(queued, '.backbone', 'model.safetensors'))).toBe(true); // the random backbone, where the workers read it
     expect([...worker.starts().keys()].sort()).toEqual(made.zoo.entries.map((e) => e.id).sort());
   });
 });
 
 describe('the command line', () => {
-  it('passes --redis of zoo, invert and reproduce to the pipeline ports, and leaves them without it otherwise', async () => {
-    const seen: { backend?: string; redis?: string }[] = [];
+  it('gives the pipeline ports a queue runner for --redis of zoo, invert and reproduce, and their own runner otherwise', async () => {
+    const seen: { backend?: string; runner?: string }[] = [];
     const handlers = makeHandlers((options) => {
-      seen.push(options);
+      seen.push({ ...options, runner: options.runner?.description });
       throw new Error('stop here');
     });
     const io = { stdout: { write: () => true }, stderr: { write: () => true }, handlers } as never;
@@ -67,12 +76,8 @@ describe('the command line', () => {
     await main(['reproduce', '--redis', 'redis://h:2'], io);
     await main(['invert', '--config', config, '--zoo', 'z', '--out', 'o'], io);
     await main(['zoo', '--config', config, '--out', 'o', '--redis', 'redis://h:3'], io);
-    expect(seen).toEqual([
-      { backend: undefined, redis: 'redis://h:1' },
-      { backend: undefined, redis: 'redis://h:2' },
-      { backend: undefined },
-      { backend: undefined, redis: 'redis://h:3' },
-    ]);
+    const queues = (url: string) => ({ backend: undefined, runner: `worker processes through the queues of ${url}` });
+    expect(seen).toEqual([queues('redis://h:1'), queues('redis://h:2'), { backend: undefined }, queues('redis://h:3')]);
   });
 
   it('requires --redis for a worker and says so', async () => {

@@ -3,14 +3,17 @@ import * as path from 'path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   evaluateEpisodeList,
+  inProcessRunner,
   runInThisThread,
+  workerThreadsRunner,
+  type JobRunner,
   type EvaluateEpisodesJob,
   type InvertLoraJob,
   type InvertLoraSummary,
   type ParallelJob,
 } from '../../src/parallel';
 import type { RunEvent } from '../../src/progress/events';
-import { evaluateEpisodesOnQueue, failuresError, runJobsOnQueue } from '../../src/queue';
+import { evaluateEpisodesOnQueue, failuresError, queueRunner, runJobsOnQueue } from '../../src/queue';
 import { EMOJI_SPEC, useParallelFiles } from '../parallel/fixtures';
 import { useRedis } from './redis-server';
 import { startWorker, type WorkerProcess } from './worker-processes';
@@ -97,6 +100,41 @@ function totalStarts(list: WorkerProcess[]): Map<string, number> {
   for (const w of list) for (const [id, n] of w.starts()) total.set(id, (total.get(id) ?? 0) + n);
   return total;
 }
+
+describe.each([
+  { name: 'worker threads', tag: 'threads', make: async (): Promise<JobRunner> => workerThreadsRunner({ workers: 2, backend: 'cpu' }) },
+  {
+    name: 'worker processes through a Redis',
+    tag: 'queue',
+    make: async (): Promise<JobRunner> => {
+      await startWorkers(2);
+      return queueRunner(redis.url, { version: 'test-runners' });
+    },
+  },
+])('the JobRunner of $name', ({ tag, make }) => {
+  it('gives the results and surrogate sets of the in-process runner, bit for bit, in job order', async () => {
+    const batch = (prefix: string): ParallelJob[] => [
+      invertJob('inv a', files.lora, `${prefix}-a`, 3),
+      evaluateJob('eval 1', 0, 6),
+      invertJob('inv b', files.loraB, `${prefix}-b`, 3),
+      evaluateJob('eval 2', 6, 12),
+    ];
+    const here = await inProcessRunner().run(batch(`here-${tag}`));
+    const runner = await make();
+    const steps: string[] = [];
+    const there = await runner.run(batch(tag), {
+      onEvent: (e) => {
+        if (e.kind === 'step') steps.push(e.run);
+      },
+    });
+    expect(there.stopped).toBe(false);
+    expect(there.results.map(withoutTiming)).toEqual(here.results.map(withoutTiming));
+    expect(there.results.map((r) => r?.id)).toEqual(['inv a', 'eval 1', 'inv b', 'eval 2']);
+    for (const name of ['a', 'b'])
+      expect(setContents(path.join(files.dir, `${tag}-${name}`))).toEqual(setContents(path.join(files.dir, `here-${tag}-${name}`)));
+    expect(steps.filter((run) => run === 'eval 2')).toHaveLength(6);
+  });
+});
 
 describe('runJobsOnQueue with worker processes', () => {
   it('gives the one-process results bit for bit, and a second run reuses them without running a job', async () => {

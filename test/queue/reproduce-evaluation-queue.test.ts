@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { UniformComposition } from '../../src/adapters';
 import { loadDatasetSpec, sampleEpisodes } from '../../src/data';
 import { loadLora } from '../../src/io/load-lora';
+import { inProcessRunner, type JobRunner } from '../../src/parallel';
+import { queueRunner } from '../../src/queue';
 import { evaluationStage } from '../../src/reproduce/evaluation-stage';
 import type { TuningFreeRow } from '../../src/reproduce/stages';
 import { pipelineEpisodes } from '../../src/reproduce/wiring';
@@ -41,14 +43,14 @@ describe("the reproduction's evaluation stage with a Redis (reproduce --redis)",
     const context = { backbone: made.backbone, zoo: made.zoo.entries.map((e) => e.parameters), metaLora: recycle };
     const files = { zoo: made.zoo.directory!, meta: recycleFile };
     const tuned = ['lora-linear', 'learned-composition'];
-    const run = async (redisUrl?: string) => {
-      const stage = evaluationStage(context, files, config, path.join(made.tmp, redisUrl ? 'queued' : 'local'), { redis: redisUrl });
+    const run = async (runner: JobRunner) => {
+      const stage = evaluationStage(context, files, config, path.join(made.tmp, runner.remote ? 'queued' : 'local'), runner, {});
       return { block: await stage.block(rows, tuned, source, 3), pruningRow: await stage.metaLora(oracle, oracleFile, source) };
     };
     const before = tf.memory().numTensors;
-    const local = await run();
+    const local = await run(inProcessRunner());
     workers.push(...(await Promise.all([0, 1].map(() => startWorker(redis.url, { lockMs: 15_000, stalledMs: 2_000 })))));
-    const queued = await run(redis.url);
+    const queued = await run(queueRunner(redis.url));
     expect(tf.memory().numTensors).toBe(before);
     uniform.dispose();
     recycle.dispose();

@@ -2,14 +2,14 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { saveBackbone } from '../../src/backbone';
 import { selectBackend } from '../../src/backend';
 import { loadDatasetSpec, type ImageDataset } from '../../src/data';
 import { readSafetensors } from '../../src/io/safetensors';
 import { VisionTransformer } from '../../src/model';
-import { runInWorkers } from '../../src/parallel';
+import { inProcessRunner, workerThreadsRunner, type JobRunner } from '../../src/parallel';
+import { queueRunner } from '../../src/queue';
 import type { RunConfig } from '../../src/reproduce/config';
-import { buildZooOnQueue, buildZooThroughJobs } from '../../src/reproduce/zoo-jobs';
+import { buildZooAsJobs } from '../../src/reproduce/zoo-jobs';
 import { buildZoo, type ZooBuildOptions } from '../../src/zoo';
 import { EMOJI_SPEC, PARALLEL_VIT } from '../parallel/fixtures';
 import { useRedis } from './redis-server';
@@ -71,51 +71,49 @@ function zooContents(dir: string): Record<string, unknown> {
 }
 
 describe('zoo tuning as pretune-lora jobs', () => {
-  it('writes the LoRA files and zoo.json of buildZoo, byte for byte, through worker processes and worker threads; a re-run reuses every job', async () => {
-    const local = path.join(tmp, 'local');
-    (await buildZoo(backbone, emoji, local, OPTIONS)).dispose();
+  const local = () => path.join(tmp, 'local');
+  const starts = () => {
+    const total = new Map<string, number>();
+    for (const w of workers) for (const [id, n] of w.starts()) total.set(id, (total.get(id) ?? 0) + n);
+    return Object.fromEntries(total);
+  };
+  beforeAll(async () => (await buildZoo(backbone, emoji, local(), OPTIONS)).dispose());
 
-    const threads = path.join(tmp, 'threads');
-    fs.mkdirSync(threads);
-    const files = { backbone: path.join(tmp, 'backbone'), dataset: EMOJI_SPEC };
-    saveBackbone(files.backbone, backbone);
-    (
-      await buildZooThroughJobs(
-        (jobs, control) => runInWorkers(jobs, { ...control, workers: 2, backend: 'cpu' }),
-        backbone,
-        emoji,
-        files,
-        threads,
-        OPTIONS,
-      )
-    ).dispose();
-    expect(zooContents(threads)).toEqual(zooContents(local));
-
-    workers.push(...(await Promise.all([0, 1].map(() => startWorker(redis.url, { lockMs: 15_000, stalledMs: 2_000 })))));
-    const queued = path.join(tmp, 'queued');
+  it.each([
+    { name: 'in this process', dir: 'here', runner: async () => inProcessRunner({ backend: 'cpu' }) },
+    { name: 'worker threads', dir: 'threads', runner: async () => workerThreadsRunner({ workers: 2, backend: 'cpu' }) },
+    {
+      name: 'worker processes through a Redis',
+      dir: 'queued',
+      runner: async (): Promise<JobRunner> => {
+        workers.push(...(await Promise.all([0, 1].map(() => startWorker(redis.url, { lockMs: 15_000, stalledMs: 2_000 })))));
+        return queueRunner(redis.url);
+      },
+    },
+  ])('writes the LoRA files and zoo.json of buildZoo, byte for byte ($name)', async ({ dir, runner }) => {
+    const out = path.join(tmp, dir);
+    const jobs = await runner();
     const zooSteps: number[] = [];
-    const zoo = await buildZooOnQueue(backbone, emoji, EMOJI_SPEC, CONFIG, queued, {
+    const zoo = await buildZooAsJobs(jobs, backbone, emoji, EMOJI_SPEC, CONFIG, out, {
       ...OPTIONS,
-      redis: redis.url,
       onEvent: (e) => {
         if (e.kind === 'step' && e.run === 'zoo') zooSteps.push(e.step);
       },
     });
     expect(zoo.entries.map((e) => e.id)).toEqual(['lora-0000', 'lora-0001', 'lora-0002']);
     zoo.dispose();
-    expect(zooContents(queued)).toEqual(zooContents(local));
+    expect(zooContents(out)).toEqual(zooContents(local()));
     expect(zooSteps).toEqual([1, 2, 3]);
-    expect(fs.existsSync(path.join(queued, '.backbone', 'model.safetensors'))).toBe(true); // the random backbone, where the workers read it
-    const starts = () => {
-      const total = new Map<string, number>();
-      for (const w of workers) for (const [id, n] of w.starts()) total.set(id, (total.get(id) ?? 0) + n);
-      return Object.fromEntries(total);
-    };
-    expect(starts()).toEqual({ 'lora-0000': 1, 'lora-0001': 1, 'lora-0002': 1 });
+    // the random backbone: where the workers read it on the queue, in a temporary directory otherwise
+    expect(fs.existsSync(path.join(out, '.backbone', 'model.safetensors'))).toBe(jobs.remote);
+  });
 
+  it('a re-run on the queue reuses every job', async () => {
+    const queued = path.join(tmp, 'queued');
+    expect(starts()).toEqual({ 'lora-0000': 1, 'lora-0001': 1, 'lora-0002': 1 });
     const manifest = fs.readFileSync(path.join(queued, 'zoo.json'), 'utf8');
     fs.rmSync(path.join(queued, 'zoo.json')); // as if the first run had died before writing it
-    (await buildZooOnQueue(backbone, emoji, EMOJI_SPEC, CONFIG, queued, { ...OPTIONS, redis: redis.url })).dispose();
+    (await buildZooAsJobs(queueRunner(redis.url), backbone, emoji, EMOJI_SPEC, CONFIG, queued, OPTIONS)).dispose();
     expect(fs.readFileSync(path.join(queued, 'zoo.json'), 'utf8')).toBe(manifest); // the finished jobs' own records, seconds included
     expect(starts()).toEqual({ 'lora-0000': 1, 'lora-0001': 1, 'lora-0002': 1 });
   });

@@ -1,12 +1,15 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LoRA } from '../../src/adapters';
 import { invertLora } from '../../src/inversion';
-import { PARALLEL_MODE_ENV } from '../../src/parallel';
+import { inProcessRunner, workerThreadsRunner } from '../../src/parallel';
 import { loraSeed } from '../../src/random';
 import { invertZooEntries, zooInversionJobs } from '../../src/reproduce/invert-zoo';
+import { inversionPriorFile } from '../../src/reproduce/prior-choice';
+import { assetPath } from '../../src/paths';
+import { efficientNetPriorPath, SHIPPED_PRIOR_FILE } from '../../src/prior';
 import { disposeSurrogateSets, readSurrogateData, type RecordedSurrogateSet } from '../../src/surrogate';
 import { useSyntheticZoo } from '../zoo/fixtures';
 import { INVERT_ZOO_CONFIG } from './micro-config';
@@ -17,55 +20,49 @@ import { INVERT_ZOO_CONFIG } from './micro-config';
 const made = useSyntheticZoo('invert-zoo-');
 
 describe('invertZooEntries (the reproduction through the parallel jobs)', () => {
-  it.each(['in-process', 'workers'])(
-    'gives bit for bit the images, kept patches and confidences of invertLora called directly (%s)',
-    async (mode) => {
-      vi.stubEnv(PARALLEL_MODE_ENV, `invert=${mode}`);
-      const pruning = { 1: 0.5 };
-      const out = path.join(made.tmp, `surrogates-${mode}`);
-      const before = tf.memory().numTensors;
-      const sets = await invertZooEntries(made.backbone, made.zoo.directory!, made.zoo.entries, INVERT_ZOO_CONFIG, pruning, out, {
-        backend: 'cpu',
+  it.each([
+    { name: 'in-process', runner: inProcessRunner({ backend: 'cpu' }) },
+    { name: 'workers', runner: workerThreadsRunner({ backend: 'cpu' }) },
+  ])('gives bit for bit the images, kept patches and confidences of invertLora called directly ($name)', async ({ name, runner }) => {
+    const pruning = { 1: 0.5 };
+    const out = path.join(made.tmp, `surrogates-${name}`);
+    const before = tf.memory().numTensors;
+    const sets = await invertZooEntries(made.backbone, made.zoo.directory!, made.zoo.entries, INVERT_ZOO_CONFIG, pruning, out, { runner });
+    expect(sets.map((s) => s.record.classNames)).toEqual(made.zoo.entries.map((e) => e.classIds));
+    expect(fs.readdirSync(out).sort()).toEqual(made.zoo.entries.map((e) => e.id).sort());
+    for (const [i, entry] of made.zoo.entries.entries()) {
+      const teacher = { adapter: LoRA.fromParameters(entry.parameters), head: entry.head! };
+      const direct = await invertLora(made.backbone, teacher, null, {
+        ways: entry.head!.classes,
+        shots: 1,
+        queries: 1,
+        steps: 3,
+        learningRate: 0.25,
+        priorWeight: 0,
+        pruning,
+        pruneFrom: 0.25,
+        seed: loraSeed(5, entry.id),
+        classNames: entry.classIds,
       });
-      expect(sets.map((s) => s.record.classNames)).toEqual(made.zoo.entries.map((e) => e.classIds));
-      expect(fs.readdirSync(out).sort()).toEqual(made.zoo.entries.map((e) => e.id).sort());
-      for (const [i, entry] of made.zoo.entries.entries()) {
-        const teacher = { adapter: LoRA.fromParameters(entry.parameters), head: entry.head! };
-        const direct = await invertLora(made.backbone, teacher, null, {
-          ways: entry.head!.classes,
-          shots: 1,
-          queries: 1,
-          steps: 3,
-          learningRate: 0.25,
-          priorWeight: 0,
-          pruning,
-          pruneFrom: 0.25,
-          seed: loraSeed(5, entry.id),
-          classNames: entry.classIds,
-        });
-        const expected = direct.toRecordedSurrogateSet(entry.id);
-        const got = sets[i];
-        expect(Array.from(got.images.dataSync())).toEqual(Array.from(expected.images.dataSync()));
-        expect(Array.from(got.pixels.dataSync())).toEqual(Array.from(expected.pixels.dataSync()));
-        expect(Array.from(got.masks!.dataSync())).toEqual(Array.from(expected.masks!.dataSync()));
-        expect(got.targets).toEqual(expected.targets);
-        expect(got.keptPatches).toEqual(expected.keptPatches);
-        expect(got.record.targetConfidence).toEqual(expected.record.targetConfidence);
-        expect(got.record.seed).toBe(loraSeed(5, entry.id));
-        expect(got.record.history.map((s) => s.loss)).toEqual(expected.record.history.map((s) => s.loss));
-        expect(got.teacher.head).toBe(entry.head);
-        expect(readSurrogateData(path.join(out, entry.id)).info.teacherLora).toBe(
-          path.join(made.zoo.directory!, `${entry.id}.safetensors`),
-        );
-        tf.dispose([expected.images, expected.pixels, expected.masks!]);
-        direct.dispose();
-        teacher.adapter.dispose();
-      }
-      disposeSurrogateSets(sets);
-      expect(tf.memory().numTensors).toBe(before);
-      vi.unstubAllEnvs();
-    },
-  );
+      const expected = direct.toRecordedSurrogateSet(entry.id);
+      const got = sets[i];
+      expect(Array.from(got.images.dataSync())).toEqual(Array.from(expected.images.dataSync()));
+      expect(Array.from(got.pixels.dataSync())).toEqual(Array.from(expected.pixels.dataSync()));
+      expect(Array.from(got.masks!.dataSync())).toEqual(Array.from(expected.masks!.dataSync()));
+      expect(got.targets).toEqual(expected.targets);
+      expect(got.keptPatches).toEqual(expected.keptPatches);
+      expect(got.record.targetConfidence).toEqual(expected.record.targetConfidence);
+      expect(got.record.seed).toBe(loraSeed(5, entry.id));
+      expect(got.record.history.map((s) => s.loss)).toEqual(expected.record.history.map((s) => s.loss));
+      expect(got.teacher.head).toBe(entry.head);
+      expect(readSurrogateData(path.join(out, entry.id)).info.teacherLora).toBe(path.join(made.zoo.directory!, `${entry.id}.safetensors`));
+      tf.dispose([expected.images, expected.pixels, expected.masks!]);
+      direct.dispose();
+      teacher.adapter.dispose();
+    }
+    disposeSurrogateSets(sets);
+    expect(tf.memory().numTensors).toBe(before);
+  });
 });
 
 /** The bytes of a tensor's float32 values: equal bytes are bit-identical images (NaN and −0 included). */
@@ -86,16 +83,14 @@ describe('the seeds of the inversions of a zoo', () => {
       { ...INVERT_ZOO_CONFIG, inversion: { ...INVERT_ZOO_CONFIG.inversion, steps } },
       pruning,
       path.join(made.tmp, `seeds-${name}`),
-      { backend: 'cpu' },
+      { runner: inProcessRunner({ backend: 'cpu' }) },
     );
 
   beforeAll(async () => {
-    vi.stubEnv(PARALLEL_MODE_ENV, 'invert=in-process');
     runs.recycle = await invert('recycle', 3, { 1: 0.5 });
     runs.again = await invert('again', 3, { 1: 0.5 });
     runs.noise = await invert('noise', 0, {});
     runs.pruned = await invert('pruned', 3, { 0: 0.5 });
-    vi.unstubAllEnvs();
   });
   afterAll(() => Object.values(runs).forEach(disposeSurrogateSets));
 
@@ -108,6 +103,23 @@ describe('the seeds of the inversions of a zoo', () => {
     const [a, b] = runs.noise; // the un-optimised starts (0 steps), same shape: 3 ways × (1 + 1)
     expect(a.pixels.shape).toEqual(b.pixels.shape);
     expect(bytesOf(a.pixels).equals(bytesOf(b.pixels))).toBe(false);
+  });
+
+  it("hands the configuration's inversion settings to every job, and names the prior's file by inversion.prior", () => {
+    const inversion = { ...INVERT_ZOO_CONFIG.inversion, tvWeight: 0.01, diversityWeight: 1, flip: false, minCropScale: 0.5 };
+    const jobs = zooInversionJobs(
+      { backbone: 'b', zoo: made.zoo.directory! },
+      made.zoo.entries,
+      { ...INVERT_ZOO_CONFIG, inversion },
+      {},
+      'out',
+    );
+    for (const job of jobs) {
+      expect(job.options).toMatchObject({ tvWeight: 0.01, diversityWeight: 1, flip: false, minCropScale: 0.5 });
+    }
+    expect(inversionPriorFile({ ...inversion, priorWeight: 0 })).toBeUndefined();
+    expect(inversionPriorFile({ ...inversion, priorWeight: 0.01 })).toBe(assetPath(...SHIPPED_PRIOR_FILE));
+    expect(inversionPriorFile({ ...inversion, priorWeight: 0.01, prior: 'efficientnet-lite0' })).toBe(efficientNetPriorPath());
   });
 
   it('makes the noise set of a LoRA the start of the inversion of that LoRA (same seed), in the pruned variant too', async () => {

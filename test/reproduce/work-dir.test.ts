@@ -6,12 +6,14 @@ import { TINY_VIT } from '../../src/model/config';
 import type { VisionTransformer } from '../../src/model/vision-transformer';
 import type { PipelinePorts } from '../../src/reproduce/ports';
 import { reproduce } from '../../src/reproduce/reproduce';
+import { inProcessRunner } from '../../src/parallel/job-runner';
 
 describe('reproduce without --work', () => {
   it('removes the temporary work directory it made when the run fails', async () => {
     const dirs: string[] = [];
     const failing = new Error('zoo stage failed');
     const ports: PipelinePorts = {
+      runner: inProcessRunner(),
       loadBackbone: async () => ({ config: TINY_VIT, dispose: () => undefined }) as unknown as VisionTransformer,
       zoo: async (_backbone, _config, dir) => {
         dirs.push(dir);

@@ -3,9 +3,12 @@ import type { DatasetSpec } from '../data/dataset-spec';
 import type { EpisodeList } from '../data/episodes';
 import { CancelledError, ConfigError } from '../errors';
 import { meanWithInterval } from '../evaluation/interval';
-import { splitEpisodeList, type EvaluateMethodJob } from '../parallel';
+import type { VisionTransformer } from '../model/vision-transformer';
+import { splitEpisodeList, type EvaluateMethodJob, type JobRunner } from '../parallel';
 import type { RunControl } from '../progress/events';
 import type { RunConfig } from './config';
+import { withJobBackbone } from './job-backbone';
+import type { PipelineEpisodes } from './ports';
 
 /** Episodes per job: tuning-free methods take milliseconds an episode, tuned ones up to seconds. */
 export const EPISODES_PER_METHOD_JOB = { tuningFree: 50, tuned: 5 } as const;
@@ -81,62 +84,69 @@ export function comparisonJobs(
 }
 
 /**
- * compareMethods with every row's episodes evaluated as evaluate-method jobs on the queues of
- * `control.redis` (worker processes on any host): the same accuracies, in episode order, as the
- * one-process run. A row is a method's name or a ComparisonRow (another label and meta-LoRA file).
- * Step events as compareMethods' ("evaluate <label>", the mean so far, counted as blocks finish);
- * `seconds` of a row is its workers' time summed. A job that fails after its retries throws a
- * WorkerError naming it; a stop returns nothing (CancelledError).
+ * compareMethods with every row's episodes evaluated as evaluate-method jobs of `runner`: the
+ * same accuracies, in episode order, as the one-process run. A row is a method's name or a
+ * ComparisonRow (another label and meta-LoRA file). The jobs read the backbone (withJobBackbone:
+ * a random one saved as `<model.dir>/.backbone/` for a remote runner), the zoo directory, the
+ * meta-LoRA files and the data set and episode list `source` came from. Step events as
+ * compareMethods' ("evaluate <label>", the mean so far, counted as blocks finish); `seconds` of a
+ * row is its jobs' time summed. A job that fails rejects, naming it; a stop returns nothing
+ * (CancelledError).
  */
-export async function compareMethodsOnQueue(
-  files: ComparisonFiles,
+export async function compareMethodsAsJobs(
+  runner: JobRunner,
+  model: { backbone: VisionTransformer; zoo?: string; meta?: string; dir: string },
   rows: readonly (string | ComparisonRow)[],
-  list: EpisodeList,
+  source: PipelineEpisodes,
   tunedEpisodes: number,
   config: RunConfig,
-  control: RunControl & { redis: string },
+  control: RunControl,
   tuningFree: readonly string[],
 ): Promise<ComparisonResult[]> {
-  const { runJobsOnQueue, failuresError } = await import('../queue');
+  const origin = source.origin;
+  if (!origin)
+    throw new ConfigError(
+      `evaluating as jobs (${runner.description}): this episode source names no data set and episode list the jobs could load`,
+    );
   const labels = rows.map((r) => asRow(r).label);
   if (new Set(labels).size !== labels.length)
-    throw new ConfigError(`evaluation on the queue: each row needs its own label, found ${labels.join(', ')}`);
-  const perRow = rows.map((row) => comparisonJobs(files, [row], list, tunedEpisodes, config, tuningFree));
-  const jobs = perRow.flat();
-  const labelOf = new Map(perRow.flatMap((mine, r) => mine.map((j) => [j.id, labels[r]] as const)));
-  const sofar = new Map<string, number[]>(labels.map((l) => [l, []]));
-  const totals = new Map(perRow.map((mine, r) => [labels[r], mine.reduce((n, j) => n + j.episodes.episodes.length, 0)]));
-  const outcome = await runJobsOnQueue(jobs, {
-    redis: control.redis,
-    signal: control.signal,
-    onEvent: (event) => {
-      const label = labelOf.get(event.run);
-      if (event.kind !== 'step' || label === undefined) {
-        control.onEvent?.(event);
-        return;
-      }
-      const done = sofar.get(label)!;
-      done.push(event.metrics.accuracy);
-      control.onEvent?.({
-        kind: 'step',
-        run: `evaluate ${label}`,
-        step: done.length,
-        totalSteps: totals.get(label)!,
-        metrics: { accuracy: meanWithInterval(done).mean },
-      });
-    },
-  });
-  const failed = failuresError(jobs, outcome);
-  if (failed) throw failed;
-  if (outcome.stopped || outcome.results.some((r) => r === null))
-    throw new CancelledError(
-      `evaluation on the queue stopped after ${outcome.results.filter((r) => r !== null).length} of ${jobs.length} jobs`,
-    );
-  let first = 0;
-  return perRow.map((mine, r) => {
-    const blocks = outcome.results.slice(first, first + mine.length); // in job order: the row's blocks, in episode order
-    first += mine.length;
-    const accuracies = blocks.flatMap((b) => b!.accuracies);
-    return { method: labels[r], ...meanWithInterval(accuracies), accuracies, seconds: blocks.reduce((s, b) => s + b!.seconds, 0) };
+    throw new ConfigError(`evaluating as jobs: each row needs its own label, found ${labels.join(', ')}`);
+  return withJobBackbone(runner, config, model.backbone, model.dir, async (backbone) => {
+    const files: ComparisonFiles = { backbone, zoo: model.zoo, meta: model.meta, dataset: origin.dataset };
+    const perRow = rows.map((row) => comparisonJobs(files, [row], origin.list, tunedEpisodes, config, tuningFree));
+    const jobs = perRow.flat();
+    const labelOf = new Map(perRow.flatMap((mine, r) => mine.map((j) => [j.id, labels[r]] as const)));
+    const sofar = new Map<string, number[]>(labels.map((l) => [l, []]));
+    const totals = new Map(perRow.map((mine, r) => [labels[r], mine.reduce((n, j) => n + j.episodes.episodes.length, 0)]));
+    const outcome = await runner.run(jobs, {
+      signal: control.signal,
+      onEvent: (event) => {
+        const label = labelOf.get(event.run);
+        if (event.kind !== 'step' || label === undefined) {
+          control.onEvent?.(event);
+          return;
+        }
+        const done = sofar.get(label)!;
+        done.push(event.metrics.accuracy);
+        control.onEvent?.({
+          kind: 'step',
+          run: `evaluate ${label}`,
+          step: done.length,
+          totalSteps: totals.get(label)!,
+          metrics: { accuracy: meanWithInterval(done).mean },
+        });
+      },
+    });
+    if (outcome.stopped || outcome.results.some((r) => r === null))
+      throw new CancelledError(
+        `evaluation as jobs stopped after ${outcome.results.filter((r) => r !== null).length} of ${jobs.length} jobs`,
+      );
+    let first = 0;
+    return perRow.map((mine, r) => {
+      const blocks = outcome.results.slice(first, first + mine.length); // in job order: the row's blocks, in episode order
+      first += mine.length;
+      const accuracies = blocks.flatMap((b) => b!.accuracies);
+      return { method: labels[r], ...meanWithInterval(accuracies), accuracies, seconds: blocks.reduce((s, b) => s + b!.seconds, 0) };
+    });
   });
 }
