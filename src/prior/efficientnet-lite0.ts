@@ -5,7 +5,7 @@ import { linear, matMul2d } from '../ops';
 import { resizeBilinear } from './bilinear-resize';
 import { depthwiseConvSame, padSame } from './depthwise-conv';
 import type { ImagePrior } from './image-prior';
-import type { BatchNormStatistics } from './image-prior';
+import { batchStatistics, type BatchNormStatistics } from './image-prior';
 import type { BatchNormWeights } from './prior-cnn';
 
 /** One stage of MBConv blocks: the first block has `stride`, the others stride 1. */
@@ -163,14 +163,8 @@ export class EfficientNetLite0 implements ImagePrior {
     return tf.tidy(() => {
       const statistics: BatchNormStatistics[] = [];
       const normalise = (z: tf.Tensor4D, layer: ConvBatchNorm): tf.Tensor4D => {
-        const { mean, variance } = tf.moments(z, [0, 1, 2]); // μ_l(x), biased σ²_l(x) over N, H, W
         const bn = layer.batchNorm;
-        statistics.push({
-          mean: mean as tf.Tensor1D,
-          variance: variance as tf.Tensor1D,
-          runningMean: bn.runningMean,
-          runningVariance: bn.runningVariance,
-        });
+        statistics.push(batchStatistics(z, bn.runningMean, bn.runningVariance));
         return tf.batchNorm(z, bn.runningMean, bn.runningVariance, bn.beta, bn.gamma, EFFICIENTNET_LITE0.batchNormEps);
       };
       const resized = resizeBilinear(networkInput(x), resolution, resolution); // [B, r, r, 3]

@@ -1,4 +1,4 @@
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 
 /** Statistics of one BatchNorm layer's input on a batch (over N, H, W; biased variance). */
 export interface BatchNormStatistics {
@@ -18,4 +18,10 @@ export interface ImagePrior {
   /** Per BatchNorm layer l: μ_l(x), σ²_l(x) of its input on the batch x, and μ_l^BN, σ²_l^BN (eval mode). */
   batchNormStatistics(x: tf.Tensor4D): BatchNormStatistics[];
   dispose(): void;
+}
+
+/** The statistics of one BatchNorm layer's input z [B, H, W, C] (μ_l, biased σ²_l over N, H, W) beside its running ones. */
+export function batchStatistics(z: tf.Tensor4D, runningMean: tf.Tensor1D, runningVariance: tf.Tensor1D): BatchNormStatistics {
+  const { mean, variance } = tf.moments(z, [0, 1, 2]);
+  return { mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D, runningMean, runningVariance };
 }

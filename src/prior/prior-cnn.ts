@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ConfigError, ShapeError } from '../errors';
 import { linear } from '../ops';
 import { conv3x3 } from './conv3x3';
-import type { BatchNormStatistics, ImagePrior } from './image-prior';
+import { batchStatistics, type BatchNormStatistics, type ImagePrior } from './image-prior';
 
 /** Architecture of the image-prior CNN: blocks of conv3×3 → BatchNorm → ReLU → 2×2 average pool. */
 export interface PriorCnnConfig {
@@ -84,15 +84,10 @@ export class PriorCnn implements ImagePrior {
     let h: tf.Tensor4D = x;
     this.weights.blocks.forEach((block, i) => {
       const z = conv3x3(h, block.kernel); // [B, H_l, W_l, C_l]
-      const { mean, variance } = tf.moments(z, [0, 1, 2]); // biased variance over N, H, W
       const bn = block.batchNorm;
-      statistics.push({
-        mean: mean as tf.Tensor1D,
-        variance: variance as tf.Tensor1D,
-        runningMean: bn.runningMean,
-        runningVariance: bn.runningVariance,
-      });
-      const [mu, sigma2] = mode === 'train' ? [mean, variance] : [bn.runningMean, bn.runningVariance];
+      const batch = batchStatistics(z, bn.runningMean, bn.runningVariance);
+      statistics.push(batch);
+      const [mu, sigma2] = mode === 'train' ? [batch.mean, batch.variance] : [bn.runningMean, bn.runningVariance];
       const normalised = tf.batchNorm(z, mu as tf.Tensor1D, sigma2 as tf.Tensor1D, bn.beta, bn.gamma, this.config.batchNormEps);
       const activated = tf.relu(normalised) as tf.Tensor4D;
       h = i < this.weights.blocks.length - 1 ? tf.avgPool(activated, 2, 2, 'valid') : activated;
