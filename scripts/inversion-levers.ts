@@ -35,7 +35,7 @@ import { commandLine } from './command-line';
  * The levers: each sets the profile's inversion section's image priors and steps (every other
  * setting is the profile's), so a lever means the same whatever the configuration's defaults.
  */
-const PAPER = { priorWeight: 0.01, tvWeight: 0, steps: 30 }; // the first standard run in B
+const PAPER = { priorWeight: 0.01, tvWeight: 0, steps: 30, learningRate: 0.25, strokes: 0 }; // the first standard run in B: free pixels
 const LEVERS: Record<string, { change: Partial<RunConfig['inversion']>; why: string }> = {
   'paper-priors': { change: PAPER, why: "w_BN 0.01, no TV, 30 steps: the first standard run's inversion" },
   'diversity-1': { change: { ...PAPER, diversityWeight: 1 }, why: 'the same with the within-class repulsion R_div, w_div 1' },
@@ -43,8 +43,27 @@ const LEVERS: Record<string, { change: Partial<RunConfig['inversion']>; why: str
   'prior-10': { change: { ...PAPER, priorWeight: 10 }, why: 'w_BN 10' },
   'prior-10-tv': { change: { ...PAPER, priorWeight: 10, tvWeight: 0.01 }, why: 'w_BN 10, w_TV 0.01' },
   'prior-10-90': { change: { ...PAPER, priorWeight: 10, steps: 90 }, why: 'w_BN 10, 90 steps' },
-  'prior-3-tv-90': { change: { priorWeight: 3, tvWeight: 0.01, steps: 90 }, why: 'w_BN 3, w_TV 0.01, 90 steps' },
+  'prior-3-tv-90': { change: { ...PAPER, priorWeight: 3, tvWeight: 0.01, steps: 90 }, why: 'w_BN 3, w_TV 0.01, 90 steps' },
   'crop-0.5': { change: { ...PAPER, minCropScale: 0.5 }, why: 'a random-resized crop (side 0.5–1 of the image) each step' },
+  'paper-priors-300': { change: { ...PAPER, steps: 300 }, why: 'the paper priors, 300 steps' },
+  'prior-3-tv-300': { change: { ...PAPER, priorWeight: 3, tvWeight: 0.01, steps: 300 }, why: 'w_BN 3, w_TV 0.01, 300 steps' },
+  'unadapted-1': {
+    change: { ...PAPER, unadaptedWeight: 1 },
+    why: "plus w_0 1 on the head's CE over the backbone without the LoRA (the class must show without it)",
+  },
+  'coarse-16': { change: { ...PAPER, parameterSide: 16 }, why: 'pixels optimised on a 16 × 16 grid, upsampled bilinearly' },
+  'coarse-16-unadapted-1': {
+    change: { ...PAPER, parameterSide: 16, unadaptedWeight: 1 },
+    why: 'a 16 × 16 grid and w_0 1 together',
+  },
+  'strokes-8-100': {
+    change: { ...PAPER, strokes: 8, learningRate: 0.01, steps: 100 },
+    why: 'images drawn as 8 strokes each (Adam lr 0.01 on their ends and widths), 100 steps',
+  },
+  'strokes-8-30': {
+    change: { ...PAPER, strokes: 8, learningRate: 0.03 },
+    why: 'images drawn as 8 strokes each (Adam lr 0.03), 30 steps',
+  },
   'imagenet-prior': {
     change: { ...PAPER, prior: 'efficientnet-lite0', priorWeight: 0.001 },
     why: 'R_BN of the ImageNet EfficientNet-Lite0 (at 112 px), w_BN 0.001',

@@ -3,12 +3,12 @@ import { MIME } from '../display/mime-types';
 import { ConfigError } from '../errors';
 import { Adam } from '../optim/adam';
 import type { Teacher } from '../surrogate/set';
-import { normalizedPixelBounds } from '../model/preprocess';
 import type { PruningSchedule } from '../model/token-pruning';
 import type { VisionTransformer } from '../model/vision-transformer';
 import type { ImagePrior } from '../prior/image-prior';
 import { runSteps } from '../progress/run-steps';
 import { SeededRandom } from '../random/seeded-random';
+import { pixelCanvas, strokeCanvas, type Canvas } from './canvas';
 import { inversionGalleryBundle } from './gallery';
 import { applyJitter, drawJitter, type Jitter } from './jitter';
 import { patchMasks } from './masks';
@@ -24,32 +24,28 @@ import { InversionResult, type InversionStep } from './result';
 import { pixelsOf, takeSnapshot, type InversionSnapshot } from './snapshot';
 import { teacherView } from './teacher-pass';
 
-/** Clamps normalised images per channel to the values of valid pixels [0, 1] (method.md §1.3). */
-type Clamp = (x: tf.Tensor4D) => tf.Tensor4D;
-
 function checkTeacherHead(backbone: VisionTransformer, teacher: Teacher, ways: number): void {
   const classes = tf.tidy(() => teacher.head.apply(tf.zeros([1, backbone.config.projectionDim])).shape[1]);
   if (classes !== ways) throw new ConfigError(`invertLora: ways is ${ways} but the teacher's head has ${classes} classes`);
 }
 
-/** One Adam step on the pixels, then the clamp; returns the iteration's loss terms. */
+/** One Adam step on the canvas, then its projection; returns the iteration's loss terms. */
 function iterate(
   backbone: VisionTransformer,
   teacher: Teacher,
   prior: ImagePrior | null,
-  x: tf.Variable<tf.Rank.R4>,
+  canvas: Canvas,
   targets: tf.Tensor1D,
   jitter: Jitter,
   weights: ObjectiveWeights,
   pruning: PruningSchedule,
   adam: Adam,
   learningRate: number,
-  clamp: Clamp,
 ): Omit<InversionStep, 'step'> {
   const read: { names: string[]; values?: tf.Tensor1D; patchTokens: number } = { names: [], patchTokens: 0 };
   tf.tidy(() => {
     const { grads } = tf.variableGrads(() => {
-      const t = inversionObjective(backbone, teacher, prior, applyJitter(x, jitter), targets, weights, pruning);
+      const t = inversionObjective(backbone, teacher, prior, applyJitter(canvas.render(), jitter), targets, weights, pruning);
       const computed = Object.entries({
         loss: t.total,
         crossEntropy: t.crossEntropy,
@@ -57,16 +53,20 @@ function iterate(
         tv: t.tv,
         l2: t.l2,
         diversity: t.diversity,
+        unadapted: t.unadapted,
         confidence: t.confidence,
       }).filter((entry): entry is [string, tf.Scalar] => entry[1] !== null);
       read.names = computed.map(([name]) => name);
       read.values = tf.keep(tf.stack(computed.map(([, value]) => value)) as tf.Tensor1D); // survives the gradient scope
       read.patchTokens = t.patchTokens;
       return t.total;
-    }, [x]);
-    adam.apply([grads[x.name]], learningRate);
-    x.assign(clamp(x));
+    }, canvas.variables);
+    adam.apply(
+      canvas.variables.map((v) => grads[v.name]),
+      learningRate,
+    );
   });
+  canvas.project();
   const values = read.values as tf.Tensor1D;
   const terms = Object.fromEntries(Array.from(values.dataSync(), (v, i) => [read.names[i], v]));
   values.dispose();
@@ -77,6 +77,7 @@ function iterate(
     tv: terms.tv ?? null,
     l2: terms.l2 ?? null,
     diversity: terms.diversity ?? null,
+    unadapted: terms.unadapted ?? null,
     confidence: terms.confidence,
     patchTokens: read.patchTokens,
   };
@@ -86,8 +87,10 @@ function iterate(
  * LoRA inversion (method.md §1.3–1.4): optimises a batch of N·(K+Q) images, K+Q per class,
  * so that backbone + the teacher's LoRA + its head classify them as their targets, under the
  * BatchNorm-statistics prior of `prior` (null: no prior) and optional TV / L2 priors. Adam on
- * the normalised pixels (init N(0, 1)), a random roll and flip of the whole batch per step, a
- * clamp to valid pixels after each step; from ⌊pruneFrom · steps⌋ on the teacher's forward is
+ * the normalised pixels (init N(0, 1); with parameterSide below the image side, on a coarser grid
+ * upsampled bilinearly each step; with `strokes`, on the strokes of line drawings instead:
+ * canvas.ts), a random roll and flip of the whole batch per step, a clamp to valid pixels (or
+ * the strokes' ranges) after each step; from ⌊pruneFrom · steps⌋ on the teacher's forward is
  * token-pruned by `options.pruning`. The AbortSignal stops before the next step with
  * CancelledError (runSteps; nothing is kept). Deterministic given `seed`.
  */
@@ -104,17 +107,19 @@ export async function invertLora(
   const pruneStart = pruningStartIteration(o);
   const emit = o.onEvent ?? (() => undefined);
   const random = new SeededRandom(o.seed);
-  const bounds = normalizedPixelBounds();
-  const low = tf.tensor1d(bounds.low);
-  const high = tf.tensor1d(bounds.high);
-  const clamp: Clamp = (x) => tf.minimum(tf.maximum(x, low), high);
-  // X ~ N(0, 1) in normalised space (method.md §1.3)
-  const x = tf.tidy(() =>
-    tf.variable(tf.randomNormal([targets.length, imageSize, imageSize, channels], 0, 1, 'float32', o.seed)),
-  ) as tf.Variable<tf.Rank.R4>;
+  const canvas =
+    o.strokes > 0
+      ? strokeCanvas(targets.length, imageSize, channels, o.strokes, o.seed)
+      : pixelCanvas(targets.length, imageSize, channels, o.parameterSide, o.seed);
   const targetTensor = tf.tensor1d(targets, 'int32');
-  const adam = new Adam([x], { beta1: o.betas[0], beta2: o.betas[1] });
-  const weights: ObjectiveWeights = { prior: o.priorWeight, tv: o.tvWeight, l2: o.l2Weight, diversity: o.diversityWeight };
+  const adam = new Adam(canvas.variables, { beta1: o.betas[0], beta2: o.betas[1] });
+  const weights: ObjectiveWeights = {
+    prior: o.priorWeight,
+    tv: o.tvWeight,
+    l2: o.l2Weight,
+    diversity: o.diversityWeight,
+    unadapted: o.unadaptedWeight,
+  };
   const history: InversionStep[] = [];
   const snapshots: InversionSnapshot[] = [];
   let seconds = 0;
@@ -131,19 +136,18 @@ export async function invertLora(
         backbone,
         teacher,
         prior,
-        x,
+        canvas,
         targetTensor,
         jitter,
         weights,
         pruningOn ? o.pruning : {},
         adam,
         o.learningRate,
-        clamp,
       );
       seconds += (performance.now() - started) / 1000;
       history.push({ step, ...terms });
       if (o.snapshotEvery !== null && step % o.snapshotEvery === 0) {
-        snapshots.push(snapshotAt(step, backbone, teacher, x, pruningOn ? o.pruning : {}, o));
+        snapshots.push(snapshotAt(step, backbone, teacher, canvas, pruningOn ? o.pruning : {}, o));
         emit({
           kind: 'snapshot',
           run: o.run,
@@ -156,14 +160,18 @@ export async function invertLora(
     return finish(
       backbone,
       teacher,
-      tf.tidy(() => clamp(x)),
+      tf.tidy(() => {
+        canvas.project(); // the start itself when no step ran
+        return canvas.render().clone();
+      }),
       targets,
       o,
       { history, snapshots, seconds },
     );
   } finally {
     adam.dispose();
-    tf.dispose([x, targetTensor, low, high]);
+    canvas.dispose();
+    targetTensor.dispose();
   }
 }
 
@@ -171,12 +179,17 @@ function snapshotAt(
   step: number,
   backbone: VisionTransformer,
   teacher: Teacher,
-  x: tf.Tensor4D,
+  canvas: Canvas,
   pruning: PruningSchedule,
   o: ResolvedInversionOptions,
 ): InversionSnapshot {
-  const kept = Object.keys(pruning).length > 0 ? teacherView(backbone, teacher, x, pruning).keptPatches : null;
-  return takeSnapshot(step, x, o.snapshotSide, kept);
+  const images = tf.tidy(() => canvas.render().clone());
+  try {
+    const kept = Object.keys(pruning).length > 0 ? teacherView(backbone, teacher, images, pruning).keptPatches : null;
+    return takeSnapshot(step, images, o.snapshotSide, kept);
+  } finally {
+    images.dispose();
+  }
 }
 
 function snapshotPayload(

@@ -12,6 +12,7 @@ export interface ObjectiveWeights {
   tv: number; // 0: not computed
   l2: number; // 0: not computed
   diversity: number; // on R_div; 0: not computed
+  unadapted: number; // on CE(head(f(x)), y) with the LoRA left out; 0: not computed
 }
 
 /** The terms of one iteration's loss, as scalars inside the caller's tidy. */
@@ -22,13 +23,15 @@ export interface ObjectiveTerms {
   tv: tf.Scalar | null; // unweighted; null when not computed
   l2: tf.Scalar | null; // idem
   diversity: tf.Scalar | null; // R_div(x), unweighted; idem
+  unadapted: tf.Scalar | null; // CE(head(f(x)), y) of the backbone without the LoRA, unweighted; idem
   confidence: tf.Scalar; // mean p(y | x) of the teacher on this batch
   patchTokens: number; // patch tokens that reached the last layer
 }
 
 /**
  * loss = CE(head(f_LoRA(x)), y) + w_BN · R_BN(x) + w_TV · TV(x) + w_L2 · L2(x) + w_div · R_div(f_LoRA(x))
- * (method.md §1.3),
+ *        + w_0 · CE(head(f(x)), y)
+ * (method.md §1.3; the last term, not in the paper, asks the backbone without the LoRA to see the class too),
  * with the teacher's forward pruned by `pruning` (§1.4). x [B, H, W, C] normalised (jittered);
  * targets int32 [B]. Differentiable w.r.t. x; call inside tf.tidy / tf.variableGrads.
  */
@@ -43,8 +46,12 @@ export function inversionObjective(
 ): ObjectiveTerms {
   const { features, keptPatches } = backbone.forward(x, { adapter: teacher.adapter, pruning });
   const logits = teacher.head.apply(features); // [B, N]
-  const targetLogProbs = tf.sum(tf.mul(tf.logSoftmax(logits), tf.oneHot(targets, logits.shape[1])), 1); // log p(y_i | x_i)
+  const targetLogProbs = targetLogProbabilities(logits, targets);
   const crossEntropy = tf.neg(tf.mean(targetLogProbs)) as tf.Scalar;
+  const unadapted =
+    weights.unadapted > 0
+      ? (tf.neg(tf.mean(targetLogProbabilities(teacher.head.apply(backbone.forward(x, { pruning }).features), targets))) as tf.Scalar)
+      : null;
   const priorTerm = prior && weights.prior > 0 ? bnPriorLoss(x, prior) : null;
   const tv = weights.tv > 0 ? totalVariation(x) : null;
   const l2 = weights.l2 > 0 ? l2Prior(x) : null;
@@ -54,6 +61,7 @@ export function inversionObjective(
   if (tv) weighted.push(tf.mul(tv, weights.tv));
   if (l2) weighted.push(tf.mul(l2, weights.l2));
   if (diversity) weighted.push(tf.mul(diversity, weights.diversity));
+  if (unadapted) weighted.push(tf.mul(unadapted, weights.unadapted));
   return {
     total: tf.addN(weighted) as tf.Scalar,
     crossEntropy,
@@ -61,7 +69,13 @@ export function inversionObjective(
     tv,
     l2,
     diversity,
+    unadapted,
     confidence: tf.mean(tf.exp(targetLogProbs)) as tf.Scalar,
     patchTokens: keptPatches.shape[1],
   };
+}
+
+/** log p(y_i | x_i) of logits [B, N] for int32 targets [B]. */
+function targetLogProbabilities(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D {
+  return tf.sum(tf.mul(tf.logSoftmax(logits), tf.oneHot(targets, logits.shape[1])), 1);
 }

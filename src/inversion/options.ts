@@ -10,12 +10,15 @@ export interface InversionOptions extends RunControl {
   shots: number; // K
   queries: number; // Q per class; the batch holds N·(K+Q) images, K+Q per class
   steps: number; // iterations (paper: 2000)
-  learningRate?: number; // Adam lr, default 0.25
+  learningRate?: number; // Adam lr, default 0.25 on pixels, 0.01 on strokes
   betas?: [number, number]; // Adam (β1, β2), default (0.5, 0.99)
   priorWeight?: number; // weight of R_BN, default 0.01
   tvWeight?: number; // total-variation prior, default 0
   l2Weight?: number; // L2 prior, default 0
   diversityWeight?: number; // within-class feature repulsion R_div, default 0 (not in the paper)
+  unadaptedWeight?: number; // w_0 on the head's CE over the backbone without the LoRA, default 0 (not in the paper)
+  parameterSide?: number; // side of the optimised pixel grid, upsampled bilinearly to the image; default the image side
+  strokes?: number; // > 0: optimise the strokes of line drawings, that many per image, instead of pixels (canvas.ts); default 0
   maxShift?: number; // largest roll as a fraction of the side, default 1/8
   minCropScale?: number; // random-resized crop of side s·H, s in [minCropScale, 1], each step; default 1 (none, the paper's)
   flip?: boolean; // horizontal flip with p = 0.5, default true
@@ -63,12 +66,15 @@ export function resolveInversionOptions(options: InversionOptions, config: ViTCo
     shots,
     queries,
     steps,
-    learningRate: options.learningRate ?? 0.25,
+    learningRate: options.learningRate ?? ((options.strokes ?? 0) > 0 ? 0.01 : 0.25),
     betas: options.betas ?? [0.5, 0.99],
     priorWeight: options.priorWeight ?? 0.01,
     tvWeight: options.tvWeight ?? 0,
     l2Weight: options.l2Weight ?? 0,
     diversityWeight: options.diversityWeight ?? 0,
+    unadaptedWeight: options.unadaptedWeight ?? 0,
+    parameterSide: options.parameterSide ?? config.imageSize,
+    strokes: options.strokes ?? 0,
     maxShift: options.maxShift ?? 1 / 8,
     minCropScale: options.minCropScale ?? 1,
     flip: options.flip ?? true,
@@ -87,10 +93,19 @@ export function resolveInversionOptions(options: InversionOptions, config: ViTCo
     resolved.betas.length === 2 && resolved.betas.every((b) => b >= 0 && b < 1),
     `betas must be two numbers in [0, 1), found [${resolved.betas}]`,
   );
-  for (const key of ['priorWeight', 'tvWeight', 'l2Weight', 'diversityWeight'] as const) {
+  for (const key of ['priorWeight', 'tvWeight', 'l2Weight', 'diversityWeight', 'unadaptedWeight'] as const) {
     check(Number.isFinite(resolved[key]) && resolved[key] >= 0, `${key} must be a finite number ≥ 0, found ${resolved[key]}`);
   }
   check(resolved.maxShift >= 0 && resolved.maxShift <= 0.5, `maxShift must be in [0, 0.5], found ${resolved.maxShift}`);
+  check(
+    isCount(resolved.parameterSide, 2) && resolved.parameterSide <= config.imageSize,
+    `parameterSide must be an integer in 2..${config.imageSize} (the image side), found ${resolved.parameterSide}`,
+  );
+  check(isCount(resolved.strokes, 0), `strokes must be a non-negative integer, found ${resolved.strokes}`);
+  check(
+    resolved.strokes === 0 || resolved.parameterSide === config.imageSize,
+    `parameterSide sets the grid of free pixels; it does not apply with strokes (${resolved.strokes})`,
+  );
   check(resolved.minCropScale > 0 && resolved.minCropScale <= 1, `minCropScale must be in (0, 1], found ${resolved.minCropScale}`);
   check(resolved.pruneFrom >= 0 && resolved.pruneFrom <= 1, `pruneFrom must be in [0, 1], found ${resolved.pruneFrom}`);
   validateInversionPruning(resolved.pruning, config.depth);

@@ -44,6 +44,9 @@ export interface RunConfig {
     tvWeight?: number; // w_TV on the total variation TV(x); default 0 (the paper's)
     diversityWeight?: number; // w_div on the within-class repulsion R_div; default 0 (the paper has none)
     minCropScale?: number; // a random-resized crop of side s·H, s ∈ [minCropScale, 1], each step; default 1 (none, the paper's)
+    unadaptedWeight?: number; // w_0 on the head's CE over the backbone without the LoRA; default 0 (the paper has none)
+    parameterSide?: number; // side of the optimised pixel grid, upsampled to the image; default the image side (the paper's)
+    strokes?: number; // > 0: images drawn as that many strokes each, instead of free pixels; default 0 (the paper's pixels)
     flip?: boolean; // mirror the batch with p = 0.5 in the jitter; default true (the paper's)
   };
   metaTraining: {
@@ -122,12 +125,20 @@ export function validateRunConfig(config: RunConfig, source = 'configuration'): 
       throw new ConfigError(`${source}: inversion.pruning must map layer indices to ratios in [0, 1), found ${layer}: ${ratio}`);
   }
   if (config.zoo.heldOut !== undefined) positiveInteger(config.zoo.heldOut, `${source}: zoo.heldOut`);
-  for (const key of ['tvWeight', 'diversityWeight'] as const) {
+  for (const key of ['tvWeight', 'diversityWeight', 'unadaptedWeight'] as const) {
     const weight = config.inversion[key];
     if (weight !== undefined && !(typeof weight === 'number' && weight >= 0 && Number.isFinite(weight)))
       throw new ConfigError(`${source}: inversion.${key} must be a finite number ≥ 0, found ${JSON.stringify(weight)}`);
   }
-  const { flip, prior, minCropScale } = config.inversion;
+  const { flip, prior, minCropScale, parameterSide } = config.inversion;
+  const side = config.data.imageSize;
+  const { strokes } = config.inversion;
+  if (strokes !== undefined && !(Number.isInteger(strokes) && strokes >= 0))
+    throw new ConfigError(`${source}: inversion.strokes must be a non-negative integer, found ${JSON.stringify(strokes)}`);
+  if (parameterSide !== undefined && !(Number.isInteger(parameterSide) && parameterSide >= 2 && parameterSide <= side))
+    throw new ConfigError(
+      `${source}: inversion.parameterSide must be an integer in 2..${side} (data.imageSize), found ${JSON.stringify(parameterSide)}`,
+    );
   if (minCropScale !== undefined && !(typeof minCropScale === 'number' && minCropScale > 0 && minCropScale <= 1))
     throw new ConfigError(`${source}: inversion.minCropScale must be in (0, 1], found ${JSON.stringify(minCropScale)}`);
   if (prior !== undefined && !(IMAGE_PRIORS as readonly string[]).includes(prior))

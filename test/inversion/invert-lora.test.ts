@@ -162,6 +162,63 @@ describe('invertLora (method.md §1.3–1.4)', () => {
     spread.dispose();
   });
 
+  it("with w_0 > 0, records the unadapted term and raises the head's confidence on the backbone without the LoRA", async () => {
+    const options = { ...base, steps: 20, seed: 11 };
+    const plain = await invertLora(backbone, teacher, prior, options);
+    const both = await invertLora(backbone, teacher, prior, { ...options, unadaptedWeight: 3 });
+    expect(plain.history.every((h) => h.unadapted === null)).toBe(true);
+    expect(both.history.every((h) => typeof h.unadapted === 'number')).toBe(true);
+    const last = both.history[both.history.length - 1];
+    expect(last.loss).toBeCloseTo(last.crossEntropy + 0.01 * (last.prior ?? 0) + 3 * (last.unadapted ?? 0), 4);
+    const unadaptedConfidence = (r: InversionResult) =>
+      tf.tidy(() => {
+        const probabilities = tf.softmax(teacher.head.apply(backbone.forward(r.images).features)).arraySync() as number[][];
+        return mean(probabilities.map((p, i) => p[r.targets[i]]));
+      });
+    expect(unadaptedConfidence(both)).toBeGreaterThan(unadaptedConfidence(plain) + 0.05);
+    plain.dispose();
+    both.dispose();
+  });
+
+  it('with a coarser parameter grid, returns full-size images that are a bilinear upsampling; the full side changes nothing', async () => {
+    const options = { ...base, steps: 6, seed: 12 };
+    const fine = await invertLora(backbone, teacher, prior, options);
+    const sameSide = await invertLora(backbone, teacher, prior, { ...options, parameterSide: SMALL_VIT.imageSize });
+    expect(flat(sameSide.images)).toEqual(flat(fine.images));
+    const coarse = await invertLora(backbone, teacher, prior, { ...options, parameterSide: 4 });
+    expect(coarse.images.shape).toEqual(fine.images.shape);
+    // a bilinear upsampling is piecewise linear along each row: many second differences vanish
+    const straightFraction = (r: InversionResult) =>
+      tf.tidy(() => {
+        const x = r.images;
+        const secondDifference = tf.add(
+          tf.sub(tf.slice(x, [0, 0, 2, 0], [-1, -1, 14, -1]), tf.mul(2, tf.slice(x, [0, 0, 1, 0], [-1, -1, 14, -1]))),
+          tf.slice(x, [0, 0, 0, 0], [-1, -1, 14, -1]),
+        );
+        return tf.mean(tf.cast(tf.less(tf.abs(secondDifference), 1e-4), 'float32')).dataSync()[0];
+      });
+    expect(straightFraction(fine)).toBeLessThan(0.1);
+    expect(straightFraction(coarse)).toBeGreaterThan(0.4);
+    [fine, sameSide, coarse].forEach((r) => r.dispose());
+  });
+
+  it('with strokes, draws grey line drawings that the teacher grows sure of, the same for the same seed', async () => {
+    const options = { ...base, steps: 40, strokes: 4, learningRate: 0.05, flip: false, maxShift: 0, seed: 13 };
+    const start = await invertLora(backbone, teacher, prior, { ...options, steps: 0 });
+    const drawn = await invertLora(backbone, teacher, prior, options);
+    const again = await invertLora(backbone, teacher, prior, options);
+    expect(mean(drawn.targetConfidence)).toBeGreaterThan(mean(start.targetConfidence) + 0.05);
+    expect(flat(again.pixels)).toEqual(flat(drawn.pixels));
+    const pixels = drawn.pixels.arraySync().flat(2) as number[][];
+    for (const [r, g, b] of pixels) {
+      expect(g).toBeCloseTo(r, 4);
+      expect(b).toBeCloseTo(r, 4);
+    }
+    // line drawings: most of the canvas stays white paper
+    expect(pixels.filter(([r]) => r > 0.9).length / pixels.length).toBeGreaterThan(0.3);
+    [start, drawn, again].forEach((r) => r.dispose());
+  });
+
   it('gives the identical result for the same seed and a different one for another seed', async () => {
     const options = { ...base, steps: 5, pruning: { 1: 0.5 } };
     const a = await invertLora(backbone, teacher, prior, options);
@@ -230,6 +287,11 @@ describe('invertLora (method.md §1.3–1.4)', () => {
     await refuse({ pruneFrom: 1.5 }, /pruneFrom must be in \[0, 1\]/);
     await refuse({ priorWeight: -1 }, /priorWeight must be a finite number ≥ 0/);
     await refuse({ diversityWeight: Number.NaN }, /diversityWeight must be a finite number ≥ 0/);
+    await refuse({ unadaptedWeight: -2 }, /unadaptedWeight must be a finite number ≥ 0, found -2/);
+    await refuse({ parameterSide: 17 }, /parameterSide must be an integer in 2\.\.16 \(the image side\), found 17/);
+    await refuse({ parameterSide: 1 }, /parameterSide must be an integer in 2\.\.16/);
+    await refuse({ strokes: -1 }, /strokes must be a non-negative integer, found -1/);
+    await refuse({ strokes: 3, parameterSide: 8 }, /parameterSide sets the grid of free pixels; it does not apply with strokes/);
     await refuse({ classNames: ['a'] }, /classNames must name the 3 ways, found 1/);
     await refuse({ snapshotEvery: 0 }, /snapshotEvery must be a positive integer/);
     const wrongPrior = PriorCnn.random({ imageSize: 8, channels: 3, widths: [4], classes: 2, batchNormEps: 1e-5 }, 1);

@@ -106,7 +106,8 @@ describe('the seeds of the inversions of a zoo', () => {
   });
 
   it("hands the configuration's inversion settings to every job, and names the prior's file by inversion.prior", () => {
-    const inversion = { ...INVERT_ZOO_CONFIG.inversion, tvWeight: 0.01, diversityWeight: 1, flip: false, minCropScale: 0.5 };
+    const settings = { tvWeight: 0.01, diversityWeight: 1, flip: false, minCropScale: 0.5, unadaptedWeight: 2, strokes: 6 };
+    const inversion = { ...INVERT_ZOO_CONFIG.inversion, ...settings };
     const jobs = zooInversionJobs(
       { backbone: 'b', zoo: made.zoo.directory! },
       made.zoo.entries,
@@ -114,9 +115,15 @@ describe('the seeds of the inversions of a zoo', () => {
       {},
       'out',
     );
-    for (const job of jobs) {
-      expect(job.options).toMatchObject({ tvWeight: 0.01, diversityWeight: 1, flip: false, minCropScale: 0.5 });
-    }
+    for (const job of jobs) expect(job.options).toMatchObject(settings);
+    const coarse = zooInversionJobs(
+      { backbone: 'b', zoo: made.zoo.directory! },
+      made.zoo.entries,
+      { ...INVERT_ZOO_CONFIG, inversion: { ...INVERT_ZOO_CONFIG.inversion, parameterSide: 8 } },
+      {},
+      'out',
+    );
+    for (const job of coarse) expect(job.options.parameterSide).toBe(8);
     expect(inversionPriorFile({ ...inversion, priorWeight: 0 })).toBeUndefined();
     expect(inversionPriorFile({ ...inversion, priorWeight: 0.01 })).toBe(assetPath(...SHIPPED_PRIOR_FILE));
     expect(inversionPriorFile({ ...inversion, priorWeight: 0.01, prior: 'efficientnet-lite0' })).toBe(efficientNetPriorPath());

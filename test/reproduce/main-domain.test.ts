@@ -78,6 +78,16 @@ describe('the main domain of a run configuration', () => {
     ).toThrow(/inversion.diversityWeight must be a finite number ≥ 0, found -1/);
     expect(
       withChange((c) => {
+        c.inversion.unadaptedWeight = Number.POSITIVE_INFINITY;
+      }),
+    ).toThrow(/inversion.unadaptedWeight must be a finite number ≥ 0/);
+    expect(
+      withChange((c) => {
+        c.inversion.parameterSide = c.data.imageSize + 1;
+      }),
+    ).toThrow(/inversion.parameterSide must be an integer in 2\.\.\d+ \(data.imageSize\), found \d+/);
+    expect(
+      withChange((c) => {
         c.inversion.flip = 'no' as never;
       }),
     ).toThrow(/inversion.flip must be true or false, found "no"/);

@@ -1,0 +1,72 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { pixelCanvas, strokeCanvas } from '../../src/inversion/canvas';
+import { denormalizeImages, normalizedPixelBounds } from '../../src/model';
+import { useTestBackend } from '../test-backend';
+
+beforeAll(async () => {
+  await useTestBackend('wasm');
+});
+
+/** The grey value (channel 0, in [0, 1]) of each pixel of image 0. */
+const greyOf = (images: tf.Tensor4D) =>
+  tf.tidy(() => denormalizeImages(images).slice([0, 0, 0, 0], [1, -1, -1, 1]).reshape([-1]).arraySync() as number[]);
+
+describe('strokeCanvas: images drawn as strokes', () => {
+  it('inks the pixels along a stroke dark, leaves the rest white, and fills every channel with one grey', () => {
+    const canvas = strokeCanvas(1, 16, 3, 1, 1);
+    canvas.variables[0].assign(tf.tensor3d([[[0.5, 0.2, 0.5, 0.8]]])); // a horizontal stroke across the middle
+    const images = tf.tidy(() => canvas.render().clone());
+    const grey = greyOf(images);
+    const at = (row: number, column: number) => grey[row * 16 + column];
+    expect(at(7, 8)).toBeLessThan(0.3); // on the stroke (centre rows 7 and 8 lie 1/32 from it)
+    expect(at(8, 8)).toBeLessThan(0.3);
+    expect(at(1, 8)).toBeGreaterThan(0.99); // far above it
+    expect(at(7, 0)).toBeGreaterThan(0.9); // beyond its end
+    const pixels = tf.tidy(() => denormalizeImages(images).arraySync() as number[][][][]);
+    const [r, g, b] = pixels[0][7][8];
+    expect(g).toBeCloseTo(r, 5);
+    expect(b).toBeCloseTo(r, 5);
+    images.dispose();
+    canvas.dispose();
+  });
+
+  it('passes gradients to the endpoints and widths, and projects them back into range', () => {
+    const canvas = strokeCanvas(2, 16, 3, 3, 4);
+    const { grads } = tf.variableGrads(() => tf.mean(canvas.render()) as tf.Scalar, canvas.variables);
+    for (const v of canvas.variables) expect(tf.tidy(() => tf.max(tf.abs(grads[v.name])).dataSync()[0])).toBeGreaterThan(0);
+    tf.dispose(Object.values(grads));
+    canvas.variables[0].assign(tf.fill([2, 3, 4], 1.7));
+    canvas.variables[1].assign(tf.fill([2, 3], -1));
+    canvas.project();
+    expect(Math.max(...canvas.variables[0].dataSync())).toBe(1);
+    expect(Math.min(...canvas.variables[1].dataSync())).toBeGreaterThan(0);
+    canvas.dispose();
+  });
+
+  it('leaves the tensor count flat across renders and after dispose', () => {
+    const before = tf.memory().numTensors;
+    const canvas = strokeCanvas(2, 8, 3, 2, 5);
+    const pixels = pixelCanvas(2, 8, 3, 4, 5);
+    tf.tidy(() => {
+      canvas.render();
+      pixels.render();
+    });
+    canvas.project();
+    pixels.project();
+    canvas.dispose();
+    pixels.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('pixelCanvas: free pixels', () => {
+  it('starts from N(0, 1) and projects onto the values of valid pixels', () => {
+    const canvas = pixelCanvas(3, 8, 3, 8, 2);
+    canvas.project();
+    const { low, high } = normalizedPixelBounds();
+    const values = canvas.variables[0].arraySync() as number[][][][];
+    values.flat(2).forEach((pixel) => pixel.forEach((v, c) => expect(v >= low[c] - 1e-6 && v <= high[c] + 1e-6).toBe(true)));
+    canvas.dispose();
+  });
+});
