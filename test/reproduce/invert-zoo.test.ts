@@ -106,24 +106,12 @@ describe('the seeds of the inversions of a zoo', () => {
   });
 
   it("hands the configuration's inversion settings to every job, and names the prior's file by inversion.prior", () => {
+    const jobsWith = (inversion: typeof INVERT_ZOO_CONFIG.inversion) =>
+      zooInversionJobs({ backbone: 'b', zoo: made.zoo.directory! }, made.zoo.entries, { ...INVERT_ZOO_CONFIG, inversion }, {}, 'out');
     const settings = { tvWeight: 0.01, diversityWeight: 1, flip: false, minCropScale: 0.5, unadaptedWeight: 2, strokes: 6 };
     const inversion = { ...INVERT_ZOO_CONFIG.inversion, ...settings };
-    const jobs = zooInversionJobs(
-      { backbone: 'b', zoo: made.zoo.directory! },
-      made.zoo.entries,
-      { ...INVERT_ZOO_CONFIG, inversion },
-      {},
-      'out',
-    );
-    for (const job of jobs) expect(job.options).toMatchObject(settings);
-    const coarse = zooInversionJobs(
-      { backbone: 'b', zoo: made.zoo.directory! },
-      made.zoo.entries,
-      { ...INVERT_ZOO_CONFIG, inversion: { ...INVERT_ZOO_CONFIG.inversion, parameterSide: 8 } },
-      {},
-      'out',
-    );
-    for (const job of coarse) expect(job.options.parameterSide).toBe(8);
+    for (const job of jobsWith(inversion)) expect(job.options).toMatchObject(settings);
+    for (const job of jobsWith({ ...INVERT_ZOO_CONFIG.inversion, parameterSide: 8 })) expect(job.options.parameterSide).toBe(8);
     expect(inversionPriorFile({ ...inversion, priorWeight: 0 })).toBeUndefined();
     expect(inversionPriorFile({ ...inversion, priorWeight: 0.01 })).toBe(assetPath(...SHIPPED_PRIOR_FILE));
     expect(inversionPriorFile({ ...inversion, priorWeight: 0.01, prior: 'efficientnet-lite0' })).toBe(efficientNetPriorPath());
