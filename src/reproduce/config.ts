@@ -130,14 +130,17 @@ export function validateRunConfig(config: RunConfig, source = 'configuration'): 
     if (weight !== undefined && !(typeof weight === 'number' && weight >= 0 && Number.isFinite(weight)))
       throw new ConfigError(`${source}: inversion.${key} must be a finite number ≥ 0, found ${JSON.stringify(weight)}`);
   }
-  const { flip, prior, minCropScale, parameterSide } = config.inversion;
+  const { flip, prior, minCropScale, parameterSide, strokes } = config.inversion;
   const side = config.data.imageSize;
-  const { strokes } = config.inversion;
   if (strokes !== undefined && !(Number.isInteger(strokes) && strokes >= 0))
     throw new ConfigError(`${source}: inversion.strokes must be a non-negative integer, found ${JSON.stringify(strokes)}`);
   if (parameterSide !== undefined && !(Number.isInteger(parameterSide) && parameterSide >= 2 && parameterSide <= side))
     throw new ConfigError(
       `${source}: inversion.parameterSide must be an integer in 2..${side} (data.imageSize), found ${JSON.stringify(parameterSide)}`,
+    );
+  if ((strokes ?? 0) > 0 && parameterSide !== undefined && parameterSide !== side)
+    throw new ConfigError(
+      `${source}: inversion.parameterSide sets the grid of free pixels; it does not apply with inversion.strokes (${strokes})`,
     );
   if (minCropScale !== undefined && !(typeof minCropScale === 'number' && minCropScale > 0 && minCropScale <= 1))
     throw new ConfigError(`${source}: inversion.minCropScale must be in (0, 1], found ${JSON.stringify(minCropScale)}`);

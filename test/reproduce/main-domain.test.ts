@@ -88,6 +88,17 @@ describe('the main domain of a run configuration', () => {
     ).toThrow(/inversion.parameterSide must be an integer in 2\.\.\d+ \(data.imageSize\), found \d+/);
     expect(
       withChange((c) => {
+        c.inversion.strokes = 2.5;
+      }),
+    ).toThrow(/inversion.strokes must be a non-negative integer, found 2.5/);
+    expect(
+      withChange((c) => {
+        c.inversion.strokes = 8;
+        c.inversion.parameterSide = 16;
+      }),
+    ).toThrow(/inversion.parameterSide sets the grid of free pixels; it does not apply with inversion.strokes \(8\)/);
+    expect(
+      withChange((c) => {
         c.inversion.flip = 'no' as never;
       }),
     ).toThrow(/inversion.flip must be true or false, found "no"/);
