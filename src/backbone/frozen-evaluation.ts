@@ -20,37 +20,54 @@ export interface FeatureTable {
  * the event loop between chunks). A frozen backbone maps each image on its own (eval mode, no
  * batch statistics), so episodes built from these rows classify exactly as episodes built from
  * the images, at a fraction of the forward passes (600 episodes of 80–100 images each draw on a
- * few thousand images).
+ * few thousand images). `known`: a table of the same feature function on the same data set (an
+ * earlier list's); its rows are kept and only the images it lacks are computed, so a set's 1-shot
+ * and 5-shot lists cost one pass over their union. `known` itself is left as it is.
  */
-export async function featureTable(dataset: ImageDataset, list: EpisodeList, featureFn: FeatureFn, batchSize = 200): Promise<FeatureTable> {
-  const records = new Map<number, ImageRecord>();
+export async function featureTable(
+  dataset: ImageDataset,
+  list: EpisodeList,
+  featureFn: FeatureFn,
+  batchSize = 200,
+  known: FeatureTable = { rowOf: new Map(), features: new Float32Array(0), dim: 0 },
+): Promise<FeatureTable> {
+  const missing = new Map<number, ImageRecord>();
   for (const episode of list.episodes) {
     const images = [
       ...episode.supportImages.map((index, i) => [index, episode.supportLabels[i]]),
       ...episode.queryImages.map((index, i) => [index, episode.queryLabels[i]]),
     ];
     for (const [index, label] of images) {
-      if (records.has(index)) continue;
+      if (known.rowOf.has(index) || missing.has(index)) continue;
       const record = dataset.imagesOf(episode.classIds[label]).find((r) => r.index === index);
       if (!record)
         throw new ConfigError(
           `featureTable: image ${index} is not an image of class ${episode.classIds[label]} in ${dataset.name}; was the episode list sampled from another build?`,
         );
-      records.set(index, record);
+      missing.set(index, record);
     }
   }
-  const ordered = [...records.values()];
-  const rowOf = new Map(ordered.map((r, row) => [r.index, row]));
+  if (missing.size === 0) return known;
+  const ordered = [...missing.values()];
+  const first = known.rowOf.size;
+  const rowOf = new Map([...known.rowOf, ...ordered.map((r, i): [number, number] => [r.index, first + i])]);
   let features = new Float32Array(0);
-  let dim = 0;
+  let dim = known.dim;
   for (let start = 0; start < ordered.length; start += batchSize) {
     const chunk = tf.tidy(() => featureFn(normalizeImages(pixelTensor(dataset, ordered.slice(start, start + batchSize)))));
     const values = chunk.dataSync() as Float32Array;
     if (start === 0) {
+      if (first > 0 && chunk.shape[1] !== dim) {
+        chunk.dispose();
+        throw new ConfigError(
+          `featureTable: the known table has ${dim}-dimensional features but featureFn gives ${chunk.shape[1]}; was it built with another feature function?`,
+        );
+      }
       dim = chunk.shape[1];
-      features = new Float32Array(ordered.length * dim);
+      features = new Float32Array(rowOf.size * dim);
+      features.set(known.features);
     }
-    features.set(values, start * dim);
+    features.set(values, (first + start) * dim);
     chunk.dispose();
     await new Promise((resolve) => setImmediate(resolve));
   }

@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { classesOf, type ImageDataset, type Split } from '../data/dataset';
 import { DATASET_LOADERS, loadDatasetSpec, validateDatasetSpec, type DatasetSpec } from '../data/dataset-spec';
+import type { FeatureTable } from '../backbone/frozen-evaluation';
 import { sampleEpisodes } from '../data/episodes';
 import { ConfigError } from '../errors';
 import { writeJsonAtomic } from '../io/atomic-write';
@@ -52,6 +53,7 @@ export function withDataset(ports: PipelinePorts, spec: DatasetSpec | undefined,
   if (spec === undefined) return ports;
   let imageSize = spec.size ?? 32; // of the last backbone loaded: episodes are drawn at its size
   const loaded = new Map<number, Promise<ImageDataset>>();
+  const featureTables = new Map<number, WeakMap<object, FeatureTable>>(); // by image size, shared by the lists of a size
   const load = (size: number) => {
     if (!loaded.has(size)) loaded.set(size, loadDatasetSpec({ ...spec, size }, control)); // a first build shows as a progress bar
     return loaded.get(size)!;
@@ -87,10 +89,13 @@ export function withDataset(ports: PipelinePorts, spec: DatasetSpec | undefined,
           `${describe(spec)} has no ${split} classes for episode set "${set}": put class folders in <folder>/${split}/ (or give them "${split}" in splits.json), docs/your-own-images.md`,
         );
       }
-      return pipelineEpisodes(data, { ...spec, size: imageSize }, sampleEpisodes(data, split, { ...shape, count, seed }));
+      if (!featureTables.has(imageSize)) featureTables.set(imageSize, new WeakMap());
+      const list = sampleEpisodes(data, split, { ...shape, count, seed });
+      return pipelineEpisodes(data, { ...spec, size: imageSize }, list, featureTables.get(imageSize));
     },
     dispose() {
       loaded.clear();
+      featureTables.clear();
       ports.dispose();
     },
   };

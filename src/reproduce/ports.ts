@@ -12,10 +12,12 @@ import type { RunConfig } from './config';
  * A fixed episode list. `withFeatures` (when the images are known, not only their tensors) gives
  * the same episodes with each distinct image replaced by its feature under a fixed feature
  * function, computed once ([n, 1, 1, D] maps for flattenImages): exact for tuning-free methods, at
- * a fraction of the forward passes.
+ * a fraction of the forward passes. `key` (optional) stands for featureFn across calls: the same
+ * key must mean the same function on the same backbone. Features already computed under it on
+ * the same data set, for an earlier list, are reused; only the images new to it are computed.
  */
 export interface PipelineEpisodes extends EpisodeSource {
-  withFeatures?(featureFn: FeatureFn): Promise<EpisodeSource>;
+  withFeatures?(featureFn: FeatureFn, key?: object): Promise<EpisodeSource>;
   /** The data set and episode list behind the source, as plain data (jobs on other processes load them). */
   origin?: { dataset: DatasetSpec; list: EpisodeList };
 }

@@ -84,6 +84,9 @@ export interface TuningFreeRow {
 /**
  * Each tuning-free row on the same episodes, with every distinct image's features computed once
  * per row when the source allows it (exact: the feature function is fixed), else episode by episode.
+ * The row object is the key of its features (PipelineEpisodes.withFeatures): evaluated again with
+ * the same `rows` and `backbone` on another list of the same data set (the 5-shot block after the
+ * 1-shot one), a row computes only the images that list adds.
  */
 export async function evaluateTuningFree(
   backbone: VisionTransformer,
@@ -98,7 +101,7 @@ export async function evaluateTuningFree(
     const featureFn = (x: tf.Tensor4D) => backbone.forward(x, { adapter: row.adapter }).features;
     const options = { distance: config.metaTraining.distance, run: `evaluate ${row.method}`, ...control };
     const result = source.withFeatures
-      ? await evaluateEpisodeSource(flattenImages, await source.withFeatures(featureFn), options)
+      ? await evaluateEpisodeSource(flattenImages, await source.withFeatures(featureFn, row), options)
       : await evaluateEpisodeSource(featureFn, source, options);
     out.push({
       method: row.method,

@@ -9,7 +9,7 @@ import { normalizeImages } from '../model/preprocess';
 import { TINY_VIT } from '../model/config';
 import { VisionTransformer } from '../model/vision-transformer';
 import { buildZoo, loadZoo, readZooManifest } from '../zoo';
-import { featureTable, tableEpisodeSource } from '../backbone/frozen-evaluation';
+import { featureTable, tableEpisodeSource, type FeatureTable } from '../backbone/frozen-evaluation';
 import { measuredRunner, type JobRunner } from '../parallel/job-runner';
 import { invertZooEntries } from './invert-zoo';
 import { buildZooAsJobs } from './zoo-jobs';
@@ -39,12 +39,26 @@ function loadBackbone(config: RunConfig): VisionTransformer {
   return VisionTransformer.random(b.config === 'tiny' ? TINY_VIT : b.config, b.seed ?? 0);
 }
 
-/** The episodes of `list` on `data` (loaded from `spec`) as the pipeline evaluates them: tensors, origin (for jobs), feature-table view. */
-export function pipelineEpisodes(data: ImageDataset, spec: DatasetSpec, list: EpisodeList): PipelineEpisodes {
+/**
+ * The episodes of `list` on `data` (loaded from `spec`) as the pipeline evaluates them: tensors,
+ * origin (for jobs), feature-table view. `tables`: the feature tables already computed on `data`,
+ * by the key that stands for their feature function; shared by every list of the data set, so a
+ * row's features of an image are computed once per run, whichever list draws it.
+ */
+export function pipelineEpisodes(
+  data: ImageDataset,
+  spec: DatasetSpec,
+  list: EpisodeList,
+  tables: WeakMap<object, FeatureTable> = new WeakMap(),
+): PipelineEpisodes {
   return {
     ...episodeSource(data, list, normalizeImages),
     origin: { dataset: spec, list },
-    withFeatures: async (featureFn) => tableEpisodeSource(list, await featureTable(data, list, featureFn)),
+    withFeatures: async (featureFn, key) => {
+      const table = await featureTable(data, list, featureFn, undefined, key && tables.get(key));
+      if (key) tables.set(key, table);
+      return tableEpisodeSource(list, table);
+    },
   };
 }
 
@@ -59,6 +73,7 @@ export function pipelineEpisodes(data: ImageDataset, spec: DatasetSpec, list: Ep
  */
 export function createPorts(options: { backend?: string; runner?: JobRunner } = {}): PipelinePorts {
   const datasets = new Map<string, Promise<ImageDataset>>();
+  const featureTables = new Map<string, WeakMap<object, FeatureTable>>(); // by data set key (pipelineEpisodes)
   const dataset = (key: string, load: () => Promise<ImageDataset>) => {
     if (!datasets.has(key)) datasets.set(key, load());
     return datasets.get(key)!;
@@ -137,11 +152,14 @@ export function createPorts(options: { backend?: string; runner?: JobRunner } = 
         if (error instanceof MissingResourceError) return null;
         throw error;
       }
-      return pipelineEpisodes(data, spec, sampleEpisodes(data, known.split, { ...shape, count, seed }));
+      const key = datasetSpecKey(spec);
+      if (!featureTables.has(key)) featureTables.set(key, new WeakMap());
+      return pipelineEpisodes(data, spec, sampleEpisodes(data, known.split, { ...shape, count, seed }), featureTables.get(key));
     },
 
     dispose() {
       datasets.clear();
+      featureTables.clear();
     },
   };
 }

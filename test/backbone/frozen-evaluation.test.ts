@@ -74,6 +74,51 @@ describe('evaluateFrozenFeatures', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('extends a known table: only the images a second list adds are computed, and it classifies that list as a fresh table does', async () => {
+    const dataset = noisyDataset();
+    const oneShot = sampleEpisodes(dataset, 'novel', { ways: 5, shots: 1, queries: 2, count: 6, seed: 3 });
+    const fiveShot = sampleEpisodes(dataset, 'novel', { ways: 5, shots: 5, queries: 1, count: 6, seed: 5 });
+    const imagesOf = (list: typeof oneShot) => new Set(list.episodes.flatMap((e) => [...e.supportImages, ...e.queryImages]));
+    const first = imagesOf(oneShot);
+    const added = [...imagesOf(fiveShot)].filter((index) => !first.has(index));
+    expect(added.length).toBeGreaterThan(0); // the second list does draw new images
+    let imagesSeen = 0;
+    const counting: FeatureFn = (images) => {
+      imagesSeen += images.shape[0];
+      return flattenImages(images);
+    };
+    const known = await featureTable(dataset, oneShot, counting, 4);
+    const knownRows = new Map(known.rowOf);
+    imagesSeen = 0;
+    const extended = await featureTable(dataset, fiveShot, counting, 4, known);
+    expect(imagesSeen).toBe(added.length);
+    expect(extended.rowOf.size).toBe(first.size + added.length);
+    expect(known.rowOf).toEqual(knownRows); // the known table is left as it was
+    const fresh = await featureTable(dataset, fiveShot, flattenImages);
+    for (const [index, row] of fresh.rowOf) {
+      const at = extended.rowOf.get(index)!;
+      expect(extended.features.subarray(at * extended.dim, (at + 1) * extended.dim)).toEqual(
+        fresh.features.subarray(row * fresh.dim, (row + 1) * fresh.dim),
+      );
+    }
+    imagesSeen = 0;
+    expect(await featureTable(dataset, oneShot, counting, 4, extended)).toBe(extended); // nothing new: nothing computed
+    expect(imagesSeen).toBe(0);
+  });
+
+  it('refuses to extend a table whose features have another width', async () => {
+    const dataset = noisyDataset();
+    const oneShot = sampleEpisodes(dataset, 'novel', { ways: 5, shots: 1, queries: 1, count: 2, seed: 1 });
+    const fiveShot = sampleEpisodes(dataset, 'novel', { ways: 5, shots: 5, queries: 1, count: 2, seed: 2 });
+    const before = tf.memory().numTensors;
+    const known = await featureTable(dataset, oneShot, flattenImages);
+    const narrower: FeatureFn = (images) => tf.tidy(() => flattenImages(images).slice([0, 0], [-1, 4]));
+    await expect(featureTable(dataset, fiveShot, narrower, 200, known)).rejects.toThrow(
+      /known table has 192-dimensional features but featureFn gives 4/,
+    );
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('rejects an episode list that does not belong to the dataset', async () => {
     const dataset = noisyDataset();
     const list = sampleEpisodes(dataset, 'novel', { ways: 5, shots: 1, queries: 1, count: 2, seed: 1 });
