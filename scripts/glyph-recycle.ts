@@ -1,7 +1,7 @@
 /**
  * LoRA Recycle where its premise holds: glyphs. The shipped backbone is weak on the glyph scripts
  * it never saw, and a LoRA tuned on a 5-way glyph task beats NN on its own held-out glyphs (on
- * emoji it does not: reports/standard.md). This runs the standard profile's recipe (zoo, inversion,
+ * emoji it does not: reports/standard-emoji.md). This runs the standard profile's recipe (zoo, inversion,
  * meta-training, the oracle and noise ablation, selection on validation) inside the glyph test
  * scripts, split by script into zoo classes, validation and meta-test classes, and pairs every
  * meta-LoRA with NN on 600 fixed meta-test episodes. Writes reports/glyph-recycle.{json,md} and
@@ -118,7 +118,7 @@ function markdown(report: GlyphReport): string {
       `(scripts/glyph-recycle.ts; \`--render\` re-writes this page from the JSON). Intervals: ${report.interval ?? "1.96·std/√n with the 1/n variance (written before the project moved to Student's t; at 600 episodes t is 0.3 % wider)"}. ` +
       `Inversion seeds: ${report.seeds ?? 'one seed for every LoRA (written before each LoRA got its own: every surrogate set started from the same noise, and the noise sets were identical images under different labels; docs/method.md §1.6)'}.`,
     '',
-    "On emoji the zoo's LoRAs know their classes no better than the shipped backbone's prototypes (`reports/standard.md`),",
+    "On emoji the zoo's LoRAs know their classes no better than the shipped backbone's prototypes (`reports/standard-emoji.md`),",
     'so inversion has nothing to hand on. On the glyph scripts the backbone never saw, a LoRA tuned on 25 glyphs beats NN',
     "on its own held-out glyphs. This runs the standard profile's recipe there, nothing else changed: the glyph test",
     `scripts split by script: zoo classes ${Object.entries(SCRIPT_SPLITS)

@@ -12,7 +12,7 @@ import { loadRunConfig, pruningSchedule, type RunConfig } from '../reproduce/con
 import { disposeSurrogateSets, readSurrogateSetsWithTeachers } from '../surrogate';
 import { mainSets } from '../reproduce/main-set';
 import { compareMethods, trainMetaLora } from '../reproduce/stages';
-import { reproduce } from '../reproduce/reproduce';
+import { defaultConfigPath, reproduce } from '../reproduce/reproduce';
 import { estimateRunTime } from '../reproduce/estimate';
 import { formatDuration, writeEstimate } from '../reproduce/estimate-report';
 import { profileFor } from '../reproduce/profiles';
@@ -278,7 +278,7 @@ const queueCleanCommand: Command['run'] = async (values, context) => {
 /** The run time of `profile` estimated from a quick report's rates; runs nothing of the pipeline. */
 function estimateCommand(profile: string, values: OptionValues, context: CommandContext): void {
   const tiny = loadRunConfig(path.join(packageRoot(), 'configs', 'tiny.json'));
-  const target = typeof values.config === 'string' ? loadRunConfig(values.config) : tiny;
+  const target = loadRunConfig(typeof values.config === 'string' ? values.config : defaultConfigPath(profile));
   const from = typeof values.from === 'string' ? values.from : path.join('reports', 'quick.json');
   const measured = estimateRunTime(readReproductionReport(from), profileFor('quick', tiny), profileFor(profile, target));
   const estimate = { ...measured, measuredOn: { ...measured.measuredOn, file: from } };

@@ -11,6 +11,7 @@ import { mainSets } from './main-set';
 import { profileSettings, type ReproductionProfile } from './profiles';
 import { pairedWords, verdicts, type PruningRow, type ReproductionReport, type Table23Block } from './report';
 import type { RunDiagnostics } from './run-stages';
+import { contrastOf, oracleHere, type ContrastRow } from './contrast';
 
 /** A configuration file as the report's command names it: relative to the package when inside it. */
 function configArgument(file: string): string {
@@ -38,6 +39,7 @@ export interface ReportInputs {
   table45: PruningRow[];
   ablation: string[]; // the ablation's statements, block by block
   notes: string[]; // the stages' notes; the report's own follow them
+  contrast?: ContrastRow[]; // the configuration's contrast, read when the run started (readContrast)
 }
 
 /**
@@ -111,6 +113,7 @@ export function assembleReport(inputs: ReportInputs): ReproductionReport {
     ...(headlineStatement ? { headlineStatement } : {}),
     gates,
     ...(otherShots.length > 0 ? { besideHeadline: otherShots } : {}),
+    ...(inputs.contrast && inputs.contrast.length > 0 ? { contrast: contrastOf(inputs.contrast, oracleHere(headlineBlock)) } : {}),
     ...(inputs.figure.caption ? { figure: { file: inputs.figure.file, caption: inputs.figure.caption } } : {}),
     table23,
     table45,

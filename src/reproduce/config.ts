@@ -4,6 +4,7 @@ import { validateDatasetSpec, type DatasetSpec } from '../data/dataset-spec';
 import type { ViTConfig } from '../model/config';
 import { PROJECTION_NAMES, type ProjectionName } from '../model/weights';
 import { readJsonFile } from '../io/read-json';
+import type { ContrastSource } from './contrast';
 
 /** Where the backbone comes from. */
 export type BackboneSource =
@@ -74,6 +75,8 @@ export interface RunConfig {
   };
   /** Choices of this configuration made after a novel-class number was seen (each report lists them). */
   choicesAfterNovel?: string[];
+  /** Committed results the report sets beside its own oracle (contrast.ts), read when the run starts. */
+  contrast?: ContrastSource[];
 }
 
 /** The loaders whose data sets have base, validation and novel splits: those data.main can name. */
@@ -173,6 +176,11 @@ export function validateRunConfig(config: RunConfig, source = 'configuration'): 
   }
   if (!Array.isArray(config.evaluation.shots) || config.evaluation.shots.length === 0)
     throw new ConfigError(`${source}: evaluation.shots must be a non-empty list`);
+  const contrast = config.contrast;
+  const text = (v: unknown) => typeof v === 'string' && v.trim() !== '';
+  if (contrast !== undefined && !(Array.isArray(contrast) && contrast.every((c) => text(c?.label) && text(c?.file)))) {
+    throw new ConfigError(`${source}: contrast must be a list of { "label": …, "file": … }, found ${JSON.stringify(contrast)}`);
+  }
   return config;
 }
 

@@ -2,6 +2,7 @@ import { formatPercent, formatPoints, pairedDifference, pairedVerdict, type Mean
 import type { ZooKnowledge } from './ablation';
 import { gateLine, type Gate } from './gates';
 import { accuraciesOf } from './episode-scores';
+import { contrastMarkdown, type Contrast } from './contrast';
 
 /** One row of the Table 2/3 analogue: a method on one (set, shots) setting. */
 export interface MethodRow extends MeanWithInterval {
@@ -61,7 +62,7 @@ export interface Headline {
 
 export interface ReproductionReport {
   profile: string;
-  name?: string; // the report's file name when not the profile's (a configuration other than tiny)
+  name?: string; // the report's file name when not the profile's (a configuration in another domain than the profile's default)
   command?: string; // the command that writes it, when not `npm run reproduce -- --profile <profile>`
   startedAt: string;
   seconds: number; // wall time of the whole reproduction
@@ -76,6 +77,7 @@ export interface ReproductionReport {
   headlineStatement?: string; // the pre-registered comparison's verdict
   gates?: Gate[]; // teachers, oracle, inversion, headline (gates.ts); absent in reports written before them
   besideHeadline?: string[]; // LoRA Recycle − NN on the headline's set at the other shot counts (not pre-registered)
+  contrast?: Contrast; // the configuration's contrast (RunConfig.contrast): other committed results beside this run's oracle
   statements: string[]; // exploratory verdicts: no multiple-comparison control
   notes: string[]; // what was tried, what is not done
 }
@@ -182,6 +184,7 @@ export function renderMarkdown(report: ReproductionReport): string {
           '',
         ]
       : []),
+    ...(report.contrast ? contrastMarkdown(report.contrast) : []),
     `## Exploratory comparisons (${report.statements.length} verdicts)`,
     '',
     "Each verdict reads one paired 95 % interval (Student's t); with this many of them and no multiple-comparison control, about one in twenty true ties reads as a difference. They are leads, not findings; only the headline was named before the run.",

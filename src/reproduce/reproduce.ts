@@ -23,14 +23,33 @@ import {
   type PipelineRun,
 } from './run-stages';
 import { StageClock } from './stage-clock';
+import { readContrast } from './contrast';
 
 /**
- * The file name of a report: the profile's in the emoji domain (quick, standard),
- * "<profile>-<main domain>" in another (standard-glyph-domain).
+ * Each profile's configuration when none is given (configs/<file>) and its main domain: the
+ * quick profile (CI) on emoji, whose data build fastest; the standard profile, the project's
+ * measured report, in domain B (docs/method.md §0), where the paper's condition holds.
+ */
+export const PROFILE_DEFAULTS: Record<'quick' | 'standard' | 'full', { config: string; domain: string }> = {
+  quick: { config: 'tiny.json', domain: 'emoji' },
+  standard: { config: 'glyph-domain.json', domain: 'glyph-domain' },
+  full: { config: 'tiny.json', domain: 'emoji' },
+};
+
+/** The configuration file a profile runs on when none is given. */
+export function defaultConfigPath(profileName: string): string {
+  const defaults = PROFILE_DEFAULTS[profileName as keyof typeof PROFILE_DEFAULTS] ?? PROFILE_DEFAULTS.quick;
+  return path.join(packageRoot(), 'configs', defaults.config);
+}
+
+/**
+ * The file name of a report: the profile's own name in the profile's default domain (quick,
+ * standard), "<profile>-<main domain>" in another (standard-emoji, quick-glyph-domain).
  */
 export function reportName(profileName: string, config: RunConfig): string {
   const domain = mainSpec(config).loader;
-  return domain === 'emoji' ? profileName : `${profileName}-${domain}`;
+  const defaults = PROFILE_DEFAULTS[profileName as keyof typeof PROFILE_DEFAULTS];
+  return domain === (defaults?.domain ?? 'emoji') ? profileName : `${profileName}-${domain}`;
 }
 
 export interface ReproduceOptions extends RunControl {
@@ -40,7 +59,7 @@ export interface ReproduceOptions extends RunControl {
    * resumes; with write: false, a temporary directory removed at the end.
    */
   workDir?: string;
-  configPath?: string; // default configs/tiny.json of the package (the emoji domain)
+  configPath?: string; // default the profile's (defaultConfigPath)
   /** Writes nothing when false (tests). */
   write?: boolean;
 }
@@ -55,13 +74,14 @@ export interface ReproduceOptions extends RunControl {
 export async function reproduce(profileName: string, ports: PipelinePorts, options: ReproduceOptions = {}): Promise<ReproductionReport> {
   const outDir = options.outDir ?? 'reports';
   const write = options.write ?? true;
-  const base = loadRunConfig(options.configPath ?? path.join(packageRoot(), 'configs', 'tiny.json'));
+  const base = loadRunConfig(options.configPath ?? defaultConfigPath(profileName));
   const name = reportName(profileName, base);
   if (options.workDir === undefined) {
     if (write) return reproduce(profileName, ports, { ...options, workDir: path.join(outDir, `${name}-run`) });
     return withTemporaryDir(`lora-recycle-${profileName}-`, (workDir) => reproduce(profileName, ports, { ...options, workDir }));
   }
   const startedAt = Date.now();
+  const contrast = readContrast(base.contrast ?? []); // now, so a missing file stops the run before its stages
   const profile = profileFor(profileName, base);
   const workDir = options.workDir;
   const clock = new StageClock();
@@ -124,6 +144,7 @@ export async function reproduce(profileName: string, ports: PipelinePorts, optio
     table45,
     ablation,
     notes: run.notes,
+    contrast,
   });
   for (const v of variants.values()) v.lora.dispose();
   zoo.dispose();

@@ -1,11 +1,12 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { describe, expect, it } from 'vitest';
+import { readContrast } from '../../src/reproduce/contrast';
 import { renderMarkdown, type ReproductionReport } from '../../src/reproduce/report';
 import { expectReportRecomputes } from './report-arithmetic';
 
 const REPORTS = path.join(__dirname, '..', '..', 'reports');
-// every reproduction report: the emoji profiles and those of other main domains (standard-glyph-domain)
+// every reproduction report: each profile's in its default domain and those of other domains (standard-emoji)
 const profiles = fs
   .readdirSync(REPORTS)
   .filter((f) => /^(quick|standard|full)(-[\w-]+)?\.json$/.test(f) && !f.includes('estimate'))
@@ -19,6 +20,13 @@ describe('committed reproduction reports', () => {
       const report = JSON.parse(fs.readFileSync(path.join(REPORTS, `${profile}.json`), 'utf8')) as ReproductionReport;
       expectReportRecomputes(report);
     });
+
+    const committed = JSON.parse(fs.readFileSync(path.join(REPORTS, `${profile}.json`), 'utf8')) as ReproductionReport;
+    if (committed.contrast)
+      it(`reports/${profile}.json: its contrast rows hold what the files they name hold now`, () => {
+        const rows = committed.contrast!.rows;
+        expect(rows).toEqual(readContrast(rows, path.join(REPORTS, '..')));
+      });
 
     it(`reports/${profile}.md is the rendering of reports/${profile}.json by the current code`, () => {
       const report = JSON.parse(fs.readFileSync(path.join(REPORTS, `${profile}.json`), 'utf8')) as ReproductionReport;

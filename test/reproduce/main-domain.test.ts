@@ -7,7 +7,7 @@ import { evaluateGates, gateLine, type GateInputs } from '../../src/reproduce/ga
 import { mainSets, mainSpec } from '../../src/reproduce/main-set';
 import { headlineFor, profileFor } from '../../src/reproduce/profiles';
 import { renderMarkdown, type ReproductionReport, type Table23Block } from '../../src/reproduce/report';
-import { reportName } from '../../src/reproduce/reproduce';
+import { defaultConfigPath, PROFILE_DEFAULTS, reportName } from '../../src/reproduce/reproduce';
 
 const tiny = loadRunConfig('configs/tiny.json');
 const domainB = loadRunConfig('configs/glyph-domain.json');
@@ -17,16 +17,27 @@ describe('the main domain of a run configuration', () => {
     expect(mainSpec(tiny)).toEqual({ loader: 'emoji', size: 32 });
     expect(mainSets(tiny)).toEqual({ validation: 'emoji-validation', novel: 'emoji-novel' });
     expect(headlineFor(tiny)).toEqual({ set: 'emoji-novel', shots: 1 });
-    expect(reportName('standard', tiny)).toBe('standard');
+    expect(reportName('quick', tiny)).toBe('quick');
+    expect(reportName('standard', tiny)).toBe('standard-emoji');
 
     expect(mainSpec(domainB)).toEqual({ loader: 'glyph-domain', size: 32 });
     expect(mainSets(domainB)).toEqual({ validation: 'glyph-domain-validation', novel: 'glyph-domain-novel' });
-    expect(reportName('standard', domainB)).toBe('standard-glyph-domain');
+    expect(reportName('standard', domainB)).toBe('standard');
+    expect(reportName('quick', domainB)).toBe('quick-glyph-domain');
     const standard = profileFor('standard', domainB);
     expect(standard.headline).toEqual({ set: 'glyph-domain-novel', shots: 1 });
     expect(standard.crossDomainSets).toEqual([]); // every evaluation set but the headline's: none here
     expect(standard.tunesOn('glyph-domain-novel', 1)).toBe(true);
     expect(standard.tunesOn('glyph-domain-novel', 5)).toBe(false);
+  });
+
+  it("runs each profile on its default configuration, in its default domain, under the profile's own report name", () => {
+    for (const [profile, { domain }] of Object.entries(PROFILE_DEFAULTS)) {
+      const config = loadRunConfig(defaultConfigPath(profile));
+      expect(mainSpec(config).loader).toBe(domain);
+      expect(reportName(profile, config)).toBe(profile);
+    }
+    expect(PROFILE_DEFAULTS.standard.config).toBe('glyph-domain.json'); // the project's measured report is domain B's
   });
 
   it("domain B's configuration: the emoji-only backbone, teachers on 16 of 20+ renderings, a rank-8 meta-LoRA on all six projections, no flips", () => {
@@ -223,8 +234,8 @@ describe('the gates', () => {
   it('render as a section of the report', () => {
     const report = {
       profile: 'standard',
-      name: 'standard-glyph-domain',
-      command: 'npm run reproduce -- --profile standard --config configs/glyph-domain.json',
+      name: 'standard-emoji',
+      command: 'npm run reproduce -- --profile standard --config configs/tiny.json',
       startedAt: '2026-12-06T00:00:00Z',
       seconds: 1,
       machine: { cpus: 2, backend: 'cpu', node: 'v22' },
@@ -245,7 +256,7 @@ describe('the gates', () => {
     } satisfies ReproductionReport;
     const md = renderMarkdown(report);
     expect(md).toContain(
-      'Written by `npm run reproduce -- --profile standard --config configs/glyph-domain.json` with this JSON beside it (`standard-glyph-domain.json`',
+      'Written by `npm run reproduce -- --profile standard --config configs/tiny.json` with this JSON beside it (`standard-emoji.json`',
     );
     expect(md).toContain('## Gates (docs/method.md §0)');
     expect(md).toContain('- **headline: passed**');

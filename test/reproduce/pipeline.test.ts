@@ -92,13 +92,17 @@ describe('reproduce (quick profile on a micro configuration)', () => {
 
 describe('reproduce in another main domain (data.main: glyph-domain)', () => {
   it("tunes the zoo on domain B's base classes, selects on its validation split, measures the headline and the gates on its novel split", async () => {
-    const config = microConfig({
+    const micro = microConfig({
       data: { main: { loader: 'glyph-domain' } },
       zoo: { shots: 3, heldOut: 2 },
       metaTraining: { rank: 3, targets: ['q', 'fc2'] },
       evaluation: { sets: ['glyph-domain-novel'] },
       baselines: { methods: ['nn', 'uniform-nn', 'lora-recycle'] },
     });
+    const config = {
+      ...micro,
+      contrast: [{ label: 'emoji, split at random', file: 'reports/meta-headroom-emoji-random/meta-headroom.json' }],
+    };
     const configPath = path.join(tmp, 'micro-b.json');
     fs.writeFileSync(configPath, JSON.stringify(config));
     const outDir = path.join(tmp, 'reports-b');
@@ -125,6 +129,10 @@ describe('reproduce in another main domain (data.main: glyph-domain)', () => {
     const written = JSON.parse(fs.readFileSync(path.join(outDir, 'quick-glyph-domain.json'), 'utf8'));
     expect(written.command).toBe(`npm run reproduce -- --profile quick --config ${configPath}`);
     expect(fs.readFileSync(path.join(outDir, 'quick-glyph-domain.md'), 'utf8')).toContain('## Gates');
+    // the configuration's contrast, beside this run's oracle
+    expect(report.contrast?.rows.map((r) => r.kind)).toEqual(['meta-headroom']);
+    expect(report.contrast?.statement).toContain('here on glyph-domain-novel 5-way 1-shot');
+    expect(fs.readFileSync(path.join(outDir, 'quick-glyph-domain.md'), 'utf8')).toContain('## Contrast: the backbone’s own domain');
     ports.dispose();
     expect(tf.memory().numTensors).toBe(before);
   }, 600_000);
