@@ -18,16 +18,22 @@ export function meanTokensKept(sets: readonly SurrogateSet[], patches: number): 
   return counts.reduce((a, b) => a + b, 0) / Math.max(1, counts.length);
 }
 
-/** Mean tuning-free prototype accuracy of `adapter` over an episode source (validation: never meta-test). */
+/**
+ * Mean tuning-free prototype accuracy of `adapter` over an episode source (validation: never
+ * meta-test). Where the source allows it, each distinct image's features are computed once for
+ * this call (the adapter changes between calls during meta-training, so nothing is kept across
+ * them): 100 episodes of 80 images draw far fewer distinct images.
+ */
 export async function prototypeAccuracy(
   backbone: VisionTransformer,
   adapter: Adapter | null,
-  source: EpisodeSource,
+  source: EpisodeSource & Pick<PipelineEpisodes, 'withFeatures'>,
   distance: RunConfig['metaTraining']['distance'],
 ): Promise<number> {
-  const accuracies = await forEachEpisode(source, { run: 'validate' }, (episode) =>
-    episodeAccuracy((x) => backbone.forward(x, { adapter }).features, episode, { distance }),
-  );
+  const featureFn = (x: tf.Tensor4D) => backbone.forward(x, { adapter }).features;
+  const accuracies = source.withFeatures
+    ? (await evaluateEpisodeSource(flattenImages, await source.withFeatures(featureFn), { distance, run: 'validate' })).accuracies
+    : await forEachEpisode(source, { run: 'validate' }, (episode) => episodeAccuracy(featureFn, episode, { distance }));
   return accuracies.reduce((a, b) => a + b, 0) / source.count;
 }
 
@@ -39,7 +45,7 @@ export async function trainMetaLora(
   backbone: VisionTransformer,
   sets: readonly SurrogateSet[],
   config: RunConfig,
-  validation: EpisodeSource | null,
+  validation: (EpisodeSource & Pick<PipelineEpisodes, 'withFeatures'>) | null,
   workDir: string,
   control: RunControl & { steps?: number; seed?: number; resume?: boolean },
 ): Promise<{ metaLora: LoRA; result: MetaTrainResult }> {

@@ -1,10 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { FeatureTable } from '../../src/backbone';
-import { sampleEpisodes } from '../../src/data/episodes';
+import { episodeSource, sampleEpisodes } from '../../src/data/episodes';
+import { normalizeImages } from '../../src/model/preprocess';
 import { VisionTransformer, type ViTConfig } from '../../src/model';
 import type { RunConfig } from '../../src/reproduce/config';
-import { evaluateTuningFree, type TuningFreeRow } from '../../src/reproduce/stages';
+import { evaluateTuningFree, prototypeAccuracy, type TuningFreeRow } from '../../src/reproduce/stages';
 import { pipelineEpisodes } from '../../src/reproduce/wiring';
 import { syntheticDataset } from '../data/synthetic';
 import { useTestBackend } from '../test-backend';
@@ -74,6 +75,29 @@ describe('evaluateTuningFree across the lists of one data set (the 1-shot, then 
     await evaluateTuningFree(backbone, rows, pipelineEpisodes(data, SPEC, oneShot, tables), CONFIG, {});
     await evaluateTuningFree(backbone, [{ ...rows[0] }], pipelineEpisodes(data, SPEC, oneShot, tables), CONFIG, {});
     expect(seen()).toBe(2 * distinct([oneShot]));
+    backbone.dispose();
+  });
+});
+
+describe('prototypeAccuracy (the validation that selects a meta-LoRA)', () => {
+  it('scores each distinct image once per call, with the accuracy of the episode-by-episode path, and keeps nothing between calls', async () => {
+    const data = syntheticDataset(Array(10).fill(6), 'validation', 8);
+    const list = sampleEpisodes(data, 'validation', { ways: 5, shots: 1, queries: 3, count: 10, seed: 4 });
+    const distinct = new Set(list.episodes.flatMap((e) => [...e.supportImages, ...e.queryImages])).size;
+    const draws = list.episodes.length * 5 * 4;
+    expect(distinct).toBeLessThan(draws);
+    const { backbone, seen, reset } = countingBackbone();
+    const before = tf.memory().numTensors;
+    const perEpisode = await prototypeAccuracy(backbone, null, episodeSource(data, list, normalizeImages), 'euclidean');
+    expect(seen()).toBe(draws);
+    reset();
+    const source = pipelineEpisodes(data, SPEC, list);
+    const tabled = await prototypeAccuracy(backbone, null, source, 'euclidean');
+    expect(seen()).toBe(distinct);
+    expect(tabled).toBe(perEpisode);
+    await prototypeAccuracy(backbone, null, source, 'euclidean');
+    expect(seen()).toBe(2 * distinct); // a second call (a later validation, another adapter state) computes afresh
+    expect(tf.memory().numTensors).toBe(before);
     backbone.dispose();
   });
 });
