@@ -7,6 +7,8 @@ export type { BackboneSource, RunConfig } from './config';
 export { profileFor } from './profiles';
 export type { ReproductionProfile } from './profiles';
 export { renderMarkdown } from './report';
+export { readReproductionReport } from './report-file';
+export type { Contrast, ContrastRow, ContrastSource } from './contrast';
 export type { Diagnostics, MethodRow, PruningRow, ReproductionReport, Table23Block } from './report';
 export { evaluateGates, gateLine, GATE_THRESHOLDS } from './gates';
 export type { Gate, GateCriterion, GateInputs } from './gates';
