@@ -3,24 +3,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { FeatureTable } from '../../src/backbone';
 import { episodeSource, sampleEpisodes } from '../../src/data/episodes';
 import { normalizeImages } from '../../src/model/preprocess';
-import { VisionTransformer, type ViTConfig } from '../../src/model';
+import { VisionTransformer } from '../../src/model';
 import type { RunConfig } from '../../src/reproduce/config';
 import { evaluateTuningFree, prototypeAccuracy, type TuningFreeRow } from '../../src/reproduce/stages';
 import { pipelineEpisodes } from '../../src/reproduce/wiring';
 import { syntheticDataset } from '../data/synthetic';
+import { ZOO_TEST_VIT } from '../model/tiny-config';
 import { useTestBackend } from '../test-backend';
 
-const SMALL: ViTConfig = {
-  imageSize: 8,
-  patchSize: 4,
-  channels: 3,
-  width: 16,
-  depth: 2,
-  heads: 2,
-  mlpWidth: 32,
-  projectionDim: 8,
-  layerNormEps: 1e-5,
-};
 const CONFIG = { metaTraining: { distance: 'euclidean' } } as RunConfig;
 const SPEC = { loader: 'emoji' } as const; // only recorded as the episodes' origin here
 
@@ -30,7 +20,7 @@ beforeAll(async () => {
 
 /** The backbone with a count of the images its forward pass has seen. */
 function countingBackbone(): { backbone: VisionTransformer; seen: () => number; reset: () => void } {
-  const backbone = VisionTransformer.random(SMALL, 5);
+  const backbone = VisionTransformer.random(ZOO_TEST_VIT, 5);
   const forward = backbone.forward.bind(backbone);
   let images = 0;
   backbone.forward = ((x: tf.Tensor4D, options?: Parameters<VisionTransformer['forward']>[1]) => {
