@@ -2,7 +2,13 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { ConfigError } from '../errors';
 import { packageRoot } from '../paths/package-root';
-import type { Table23Block } from './report';
+
+/** The parts of a Table 2/3 block (report.ts) the contrast reads: NN and each row's paired difference to it. */
+interface BlockRows {
+  set: string;
+  shots: number;
+  rows: { method: string; mean: number; vsNn?: { mean: number; ci95: number | null; n: number } }[];
+}
 
 /** A committed result a configuration names as its report's contrast (RunConfig.contrast). */
 export interface ContrastSource {
@@ -48,7 +54,7 @@ type Json = Record<string, any>;
 /** The 1-shot block of a reproduction report's headline set: NN, the oracle and LoRA Recycle against it. */
 function fromReproduction(report: Json, where: string): Omit<ContrastRow, 'label' | 'file'> {
   const headline = report.headline;
-  const block = (report.table23 as Table23Block[] | undefined)?.find((b) => b.set === headline?.set && b.shots === headline?.shots);
+  const block = (report.table23 as BlockRows[] | undefined)?.find((b) => b.set === headline?.set && b.shots === headline?.shots);
   const row = (method: string) => block?.rows.find((r) => r.method === method);
   const nn = row('nn');
   const oracle = row('oracle')?.vsNn;
@@ -111,7 +117,7 @@ export function contrastOf(rows: ContrastRow[], here: { set: string; oracleMinus
 }
 
 /** The contrast's oracle row in this run: the oracle − NN of the headline block, in points. */
-export function oracleHere(block: Table23Block | undefined): { set: string; oracleMinusNn: PointsDifference } | null {
+export function oracleHere(block: BlockRows | undefined): { set: string; oracleMinusNn: PointsDifference } | null {
   const oracle = block?.rows.find((r) => r.method === 'oracle')?.vsNn;
   return block && oracle ? { set: `${block.set} 5-way ${block.shots}-shot`, oracleMinusNn: inPoints(oracle) } : null;
 }
