@@ -210,7 +210,7 @@ describe('runJobsOnQueue with worker processes', () => {
     await stopWorkers([other]);
   });
 
-  it('finishes a run across a Redis killed (SIGKILL) and restarted, every job run once and none lost', async () => {
+  it('finishes a run across a Redis killed (SIGKILL) and restarted: no job lost, every result as in one process', async () => {
     const jobs = [
       invertJob('r1', files.lora, 'r1-out', 12),
       invertJob('r2', files.loraB, 'r2-out', 12),
@@ -231,7 +231,13 @@ describe('runJobsOnQueue with worker processes', () => {
     expect(restarted).not.toBeNull();
     expect(outcome.failures).toEqual([]);
     expect(outcome.results.map(withoutTiming)).toEqual(reference.outcome.results.map(withoutTiming));
-    expect(Object.fromEntries(totalStarts(pool))).toEqual({ r1: 1, r2: 1, r3: 1, r4: 1 });
+    // every job ran; a job in flight whose lock renewal fell in the outage may have been taken for
+    // stalled and run again (BullMQ runs a job at least once; docs/runs-across-machines.md): the
+    // same result, since jobs are deterministic and write atomically (checked above)
+    const starts = Object.fromEntries(totalStarts(pool));
+    expect(Object.keys(starts).sort()).toEqual(['r1', 'r2', 'r3', 'r4']);
+    for (const [id, count] of Object.entries(starts)) expect(count, id).toBeGreaterThanOrEqual(1);
+    expect(Object.values(starts).reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(jobs.length + pool.length); // at most those in flight again
     await stopWorkers(pool);
   });
 
