@@ -4,7 +4,14 @@ import { LoRA } from '../adapters';
 import { evaluateMethod, type MethodContext, type MethodName, type MethodResult } from '../baselines';
 import type * as tf from '@tensorflow/tfjs';
 import type { EpisodeSource } from '../data/episodes';
-import { episodeAccuracy, evaluateEpisodeSource, flattenImages, forEachEpisode, type MeanWithInterval } from '../evaluation';
+import {
+  evaluateEpisodeSource,
+  flattenImages,
+  type EvaluateOptions,
+  type EvaluationResult,
+  type FeatureFn,
+  type MeanWithInterval,
+} from '../evaluation';
 import { metaTrain, type MetaTrainResult } from '../meta';
 import type { VisionTransformer } from '../model/vision-transformer';
 import type { RunControl } from '../progress/events';
@@ -31,10 +38,23 @@ export async function prototypeAccuracy(
   distance: RunConfig['metaTraining']['distance'],
 ): Promise<number> {
   const featureFn = (x: tf.Tensor4D) => backbone.forward(x, { adapter }).features;
-  const accuracies = source.withFeatures
-    ? (await evaluateEpisodeSource(flattenImages, await source.withFeatures(featureFn), { distance, run: 'validate' })).accuracies
-    : await forEachEpisode(source, { run: 'validate' }, (episode) => episodeAccuracy(featureFn, episode, { distance }));
+  const { accuracies } = await evaluateFeatures(featureFn, source, { distance, run: 'validate' });
   return accuracies.reduce((a, b) => a + b, 0) / source.count;
+}
+
+/**
+ * Tuning-free accuracy of `featureFn` on every episode of `source`: through its feature table where
+ * the source has one (`key`: PipelineEpisodes.withFeatures), else episode by episode.
+ */
+async function evaluateFeatures(
+  featureFn: FeatureFn,
+  source: EpisodeSource & Pick<PipelineEpisodes, 'withFeatures'>,
+  options: EvaluateOptions,
+  key?: object,
+): Promise<EvaluationResult> {
+  return source.withFeatures
+    ? evaluateEpisodeSource(flattenImages, await source.withFeatures(featureFn, key), options)
+    : evaluateEpisodeSource(featureFn, source, options);
 }
 
 /**
@@ -106,9 +126,7 @@ export async function evaluateTuningFree(
     const started = performance.now();
     const featureFn = (x: tf.Tensor4D) => backbone.forward(x, { adapter: row.adapter }).features;
     const options = { distance: config.metaTraining.distance, run: `evaluate ${row.method}`, ...control };
-    const result = source.withFeatures
-      ? await evaluateEpisodeSource(flattenImages, await source.withFeatures(featureFn, row), options)
-      : await evaluateEpisodeSource(featureFn, source, options);
+    const result = await evaluateFeatures(featureFn, source, options, row);
     out.push({
       method: row.method,
       mean: result.mean,
