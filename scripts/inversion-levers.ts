@@ -22,7 +22,7 @@ import type { VisionTransformer } from '../src/model/vision-transformer';
 import { loadRunConfig, pruningSchedule, type RunConfig } from '../src/reproduce/config';
 import { featureDiversity, median } from '../src/reproduce/diagnostics';
 import { writeInversionFigure } from '../src/reproduce/inversion-figure';
-import { mainSets } from '../src/reproduce/main-set';
+import { mainSets, mainSpec } from '../src/reproduce/main-set';
 import { profileFor } from '../src/reproduce/profiles';
 import { reportName } from '../src/reproduce/reproduce';
 import { prototypeAccuracy, trainMetaLora } from '../src/reproduce/stages';
@@ -170,7 +170,7 @@ async function main(): Promise<void> {
   }
   const base = loadRunConfig(values.config);
   const config = profileFor('standard', base).config;
-  const domain = reportName('standard', base).replace(/^standard-?/, '') || 'emoji';
+  const domain = mainSpec(base).loader; // the folders are named by the main data set, whatever the profile's default
   const reportDir = path.join(values.out, `inversion-levers-${domain}`);
   const workDir = path.join(values.out, `inversion-levers-${domain}-run`);
   const ports = createPorts();

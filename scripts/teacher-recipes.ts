@@ -14,19 +14,38 @@ import { formatPoints, meanWithInterval, pairedDifference, type MeanWithInterval
 import { writeFileAtomic, writeJsonAtomic } from '../src/io';
 import { loadRunConfig, type RunConfig } from '../src/reproduce/config';
 import { profileFor } from '../src/reproduce/profiles';
-import { reportName } from '../src/reproduce/reproduce';
+import { mainSpec } from '../src/reproduce/main-set';
 import { createPorts } from '../src/reproduce/wiring';
 import { commandLine } from './command-line';
+
+/** Half of every change of DEFAULT_SHAPE_AUGMENT. */
+const LIGHT_AUGMENT = { maxShift: 0.05, scale: [0.92, 1.08] as [number, number], maxShear: 0.12, maxRotation: 0.08, maxStroke: 0.25 };
 
 /** Each recipe changes the profile's zoo section (every other setting is the profile's). */
 const RECIPES: Record<string, { change: Partial<RunConfig['zoo']>; why: string }> = {
   profile: { change: {}, why: "the standard profile's recipe" },
   'steps-80': { change: { steps: 80 }, why: 'twice the Adam steps' },
+  'shots-20': { change: { shots: 20 }, why: "20 fonts per class: all a class's renderings but the 4 held out (other tasks)" },
   'lr-0.01': { change: { learningRate: 0.01 }, why: 'Adam lr 0.01' },
   'all-six-rank-8': { change: { rank: 8, targets: ['q', 'k', 'v', 'o', 'fc1', 'fc2'] }, why: 'rank 8 on q, k, v, o, fc1, fc2' },
   'all-six-rank-8-steps-80': {
     change: { rank: 8, targets: ['q', 'k', 'v', 'o', 'fc1', 'fc2'], steps: 80 },
     why: 'rank 8 on all six projections, 80 steps',
+  },
+  augment: { change: { augment: {} }, why: 'shape augmentation (shift, zoom, slant, rotation, stroke width) each step' },
+  'augment-steps-80': { change: { augment: {}, steps: 80 }, why: 'shape augmentation, 80 steps' },
+  'augment-lr-0.01': { change: { augment: {}, learningRate: 0.01 }, why: 'shape augmentation, Adam lr 0.01' },
+  'prototype-head': {
+    change: { headInit: 'prototypes' },
+    why: 'the head starts as the nearest-mean classifier of the frozen features',
+  },
+  'prototype-head-lr-0.01': {
+    change: { headInit: 'prototypes', learningRate: 0.01 },
+    why: 'the head starts from the class means, Adam lr 0.01',
+  },
+  'light-augment-lr-0.01': {
+    change: { augment: LIGHT_AUGMENT, learningRate: 0.01 },
+    why: 'half the shape augmentation (shift 0.05, zoom 0.92–1.08, slant 0.12, rotation 0.08, stroke 0.25), Adam lr 0.01',
   },
 };
 
@@ -57,7 +76,7 @@ async function main(): Promise<void> {
   if (!Number.isInteger(loras) || loras < 2) throw new ConfigError(`--loras must be an integer ≥ 2, found ${values.loras}`);
   const base = loadRunConfig(values.config);
   const config = profileFor('standard', base).config;
-  const domain = reportName('standard', base).replace(/^standard-?/, '') || 'emoji';
+  const domain = mainSpec(base).loader; // the folders are named by the main data set, whatever the profile's default
   const reportDir = path.join(values.out, `teacher-recipes-${domain}`);
   const ports = createPorts();
   const backbone = await ports.loadBackbone(config);

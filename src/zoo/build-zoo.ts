@@ -14,6 +14,7 @@ import { readZooManifest, writeZooManifest, ZOO_FORMAT, type ZooManifest, type Z
 import { pretuneLora } from './pretune';
 import type { Zoo } from './zoo';
 import type { ProjectionName } from '../model/weights';
+import type { ShapeAugmentOptions } from '../training/shape-augment';
 
 export interface ZooBuildOptions extends RunControl {
   size: number; // LoRAs in the zoo
@@ -22,6 +23,8 @@ export interface ZooBuildOptions extends RunControl {
   heldOut?: number; // images per class kept aside to measure each LoRA (default 5, fewer when a class has fewer)
   rank: number;
   targets?: ProjectionName[]; // projections each LoRA adapts (default q and v, the paper's)
+  augment?: ShapeAugmentOptions; // shape augmentation of the training images while tuning (default none)
+  headInit?: 'random' | 'prototypes'; // each head's start (default random, nn.Linear's)
   steps: number;
   learningRate: number;
   seed: number;
@@ -59,6 +62,8 @@ export function planZoo(backbone: VisionTransformer, dataset: ImageDataset, dir:
     // recorded only when not the defaults, so that zoos built before these options stay compatible
     ...(options.heldOut === undefined || options.heldOut === 5 ? {} : { heldOut: options.heldOut }),
     ...(options.targets === undefined || options.targets.join(',') === 'q,v' ? {} : { targets: options.targets }),
+    ...(options.augment === undefined ? {} : { augment: options.augment }),
+    ...(options.headInit === undefined || options.headInit === 'random' ? {} : { headInit: options.headInit }),
   };
   const fingerprint = backboneFingerprint(backbone);
   const manifest: ZooManifest = readZooManifest(dir) ?? {
@@ -107,6 +112,8 @@ export function tuneZooLora(
     tuned = pretuneLora(backbone, tensors, recipe.ways, {
       rank: recipe.rank,
       targets: recipe.targets,
+      augment: recipe.augment,
+      headInit: recipe.headInit,
       steps: recipe.steps,
       learningRate: recipe.learningRate,
       seed: recipe.seed + index,

@@ -1,4 +1,5 @@
 import type { ProjectionName } from '../model/weights';
+import type { ShapeAugmentOptions } from '../training/shape-augment';
 import * as fs from 'fs';
 import * as path from 'path';
 import { FileFormatError } from '../errors';
@@ -30,6 +31,8 @@ export interface ZooRecipe {
   seed: number; // of the tasks; LoRA i is tuned with seed + i
   heldOut?: number; // images per class measuring each LoRA; absent: 5
   targets?: ProjectionName[]; // the projections each LoRA adapts; absent: q and v
+  augment?: ShapeAugmentOptions; // shape augmentation while tuning; absent: none
+  headInit?: 'prototypes'; // each head started from the class means of the frozen features; absent: random
 }
 
 /** zoo.json: which backbone the LoRAs belong to, how they were made, and the entries in order. */

@@ -5,6 +5,10 @@ import type { EpisodeTensors } from '../data/episodes';
 import { episodeAccuracy } from '../evaluation/episode-accuracy';
 import { labelsAsArray } from '../evaluation/prototypes';
 import { LinearHead } from '../model/head';
+import { denormalizeImages, normalizeImages } from '../model/preprocess';
+import { loraSeed } from '../random/lora-seed';
+import { SeededRandom } from '../random/seeded-random';
+import { augmentShapes, type ShapeAugmentOptions } from '../training/shape-augment';
 import type { VisionTransformer } from '../model/vision-transformer';
 import type { TuningRecord } from './zoo-entry';
 import type { ProjectionName } from '../model/weights';
@@ -15,7 +19,19 @@ export interface PretuneOptions {
   steps: number; // full-batch Adam steps on the task's N·K training images
   learningRate: number;
   seed: number;
+  augment?: ShapeAugmentOptions; // each step sees its own shape-augmented copy of the training images; default none
+  headInit?: 'random' | 'prototypes'; // the head's start: nn.Linear's (default) or the frozen backbone's class means (LinearHead.fromPrototypes)
   onStep?: (step: number, loss: number) => void;
+}
+
+/** LinearHead.fromPrototypes on the frozen backbone's features of `images`. */
+function prototypeHead(backbone: VisionTransformer, images: tf.Tensor4D, labels: readonly number[], ways: number): LinearHead {
+  const features = tf.tidy(() => backbone.forward(images).features);
+  try {
+    return LinearHead.fromPrototypes(features, labels, ways);
+  } finally {
+    features.dispose();
+  }
 }
 
 /** Share of images whose head argmax is their label. */
@@ -27,7 +43,8 @@ function headAccuracy(backbone: VisionTransformer, lora: LoRA, head: LinearHead,
 /**
  * Pre-tunes one LoRA of the zoo (method.md §1.1): a fresh LoRA (rank r on q, v; B = 0) and a
  * fresh head Linear(D → N) trained jointly with cross-entropy on an N-way task's support images
- * (`task.support`, normalised); the task's query images, other images of the same classes,
+ * (`task.support`, normalised; with `augment`, each step on a fresh augmented copy, drawn from a
+ * generator seeded by the LoRA's seed); the task's query images, other images of the same classes,
  * measure held-out accuracy, the LoRA's and NN's (frozen backbone prototypes) on the same images. The backbone stays frozen. The caller owns the LoRA and head.
  */
 export function pretuneLora(
@@ -40,11 +57,19 @@ export function pretuneLora(
   const supportLabels = labelsAsArray(task.supportLabels);
   const queryLabels = labelsAsArray(task.queryLabels);
   const lora = LoRA.create(backbone.config, { rank: options.rank, targets: options.targets ?? ['q', 'v'], seed: options.seed });
-  const head = LinearHead.create(backbone.config.projectionDim, ways, options.seed);
+  const head =
+    options.headInit === 'prototypes'
+      ? prototypeHead(backbone, task.support, supportLabels, ways)
+      : LinearHead.create(backbone.config.projectionDim, ways, options.seed);
   let finalLoss = Number.NaN;
+  const { augment } = options;
+  const random = new SeededRandom(loraSeed(options.seed, 'augment'));
+  const seen = augment
+    ? (images: tf.Tensor4D) => normalizeImages(augmentShapes(denormalizeImages(images), random, augment))
+    : (images: tf.Tensor4D) => images;
   fitOnSupport(
     [...lora.trainableVariables(), ...head.trainableVariables()],
-    (images) => head.apply(backbone.forward(images, { adapter: lora }).features),
+    (images) => head.apply(backbone.forward(seen(images), { adapter: lora }).features),
     task.support,
     supportLabels,
     { steps: options.steps, learningRate: options.learningRate },

@@ -40,9 +40,9 @@ describe('the main domain of a run configuration', () => {
     expect(PROFILE_DEFAULTS.standard.config).toBe('glyph-domain.json'); // the project's measured report is domain B's
   });
 
-  it("domain B's configuration: the emoji-only backbone, teachers on 16 of 20+ renderings, a rank-8 meta-LoRA on all six projections, no flips", () => {
+  it("domain B's configuration: the emoji-only backbone, teachers on 20 renderings per class (all but the 4 held out), a rank-8 meta-LoRA on all six projections, no flips", () => {
     expect(domainB.backbone).toEqual({ source: 'shipped', name: 'emoji-only' });
-    expect(domainB.zoo).toMatchObject({ shots: 16, heldOut: 4 });
+    expect(domainB.zoo).toMatchObject({ shots: 20, heldOut: 4 });
     expect(domainB.metaTraining).toMatchObject({ rank: 8, targets: ['q', 'k', 'v', 'o', 'fc1', 'fc2'], flip: false });
     expect(domainB.choicesAfterNovel?.[0]).toMatch(/rank 8 on q, k, v, o, fc1 and fc2/);
   });
@@ -120,6 +120,26 @@ describe('the main domain of a run configuration', () => {
     ).toThrow(/zoo.targets must be a non-empty list/);
     expect(
       withChange((c) => {
+        c.zoo.augment = { maxRotation: 0.1, blur: 1 } as never;
+      }),
+    ).toThrow(/zoo.augment has unknown fields blur; expected maxShift, scale, maxShear, maxRotation, maxStroke/);
+    expect(
+      withChange((c) => {
+        c.zoo.augment = { scale: [0.5] as never };
+      }),
+    ).toThrow(/zoo.augment.scale must be a range \[low, high\] with 0 < low ≤ high, found \[0.5\]/);
+    expect(
+      withChange((c) => {
+        c.zoo.augment = true as never;
+      }),
+    ).toThrow(/zoo.augment must be an object/);
+    expect(
+      withChange((c) => {
+        c.zoo.augment = { maxStroke: 0.2 };
+      }),
+    ).not.toThrow();
+    expect(
+      withChange((c) => {
         c.choicesAfterNovel = [''];
       }),
     ).toThrow(/choicesAfterNovel must be a list of sentences/);
@@ -132,7 +152,7 @@ describe('profile caps', () => {
     expect([quick.zoo.size, quick.zoo.steps, quick.metaTraining.steps, quick.evaluation.episodes]).toEqual([5, 20, 60, 30]);
     const standard = profileFor('standard', domainB).config;
     expect([standard.zoo.size, standard.zoo.steps, standard.zoo.shots, standard.metaTraining.steps, standard.inversion.queries]).toEqual([
-      40, 40, 16, 500, 5,
+      40, 40, 20, 500, 5,
     ]);
     expect(standard.baselines.learningRate).toBe(1e-2); // the standard profile's one fixed value, not a cap
     const small = structuredClone(tiny);

@@ -8,6 +8,7 @@ import { episodeTensors, sampleEpisodes } from '../../src/data/episodes';
 import { CancelledError, CompatibilityError, FileFormatError } from '../../src/errors';
 import { labelsAsArray } from '../../src/evaluation';
 import { normalizeImages, VisionTransformer, type ViTConfig } from '../../src/model';
+import { DEFAULT_SHAPE_AUGMENT } from '../../src/training/shape-augment';
 import { addPeftAdapters, buildZoo, loadZoo, pretuneLora, readZooManifest, type ZooBuildOptions } from '../../src/zoo';
 import { ZOO_TEST_VIT } from '../model/tiny-config';
 
@@ -126,6 +127,62 @@ describe('pretuneLora', () => {
       again.lora.dispose();
       again.head.dispose();
     }
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([task.support, task.query]);
+  });
+});
+
+describe('pretuneLora with the head started from prototypes', () => {
+  it("starts where NN stands: untuned, its held-out accuracy is NN's on the same images", () => {
+    const task = episodeTensors(
+      dataset,
+      sampleEpisodes(dataset, 'base', { ways: 3, shots: 3, queries: 3, count: 1, seed: 4 }).episodes[0],
+      normalizeImages,
+    );
+    const before = tf.memory().numTensors;
+    const untuned = pretuneLora(backbone, task, 3, { rank: 2, steps: 0, learningRate: 0.02, seed: 5, headInit: 'prototypes' });
+    expect(untuned.record.heldOutAccuracy).toBe(untuned.record.nnHeldOutAccuracy);
+    untuned.lora.dispose();
+    untuned.head.dispose();
+    const losses: number[] = [];
+    const tuned = pretuneLora(backbone, task, 3, {
+      rank: 2,
+      steps: 6,
+      learningRate: 0.02,
+      seed: 5,
+      headInit: 'prototypes',
+      onStep: (_, loss) => losses.push(loss),
+    });
+    expect(losses[5]).toBeLessThan(losses[0]);
+    tuned.lora.dispose();
+    tuned.head.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([task.support, task.query]);
+  });
+});
+
+describe('pretuneLora with shape augmentation', () => {
+  it('tunes on a fresh augmented copy each step: the same seed gives the same LoRA, another than without, and no tensors leak', () => {
+    const task = episodeTensors(
+      dataset,
+      sampleEpisodes(dataset, 'base', { ways: 3, shots: 2, queries: 2, count: 1, seed: 2 }).episodes[0],
+      normalizeImages,
+    );
+    const options = { rank: 2, steps: 4, learningRate: 0.02, seed: 3 };
+    const factorsOf = (augment?: typeof DEFAULT_SHAPE_AUGMENT) => {
+      const tuned = pretuneLora(backbone, task, 3, { ...options, augment });
+      const parameters = tuned.lora.toParameters();
+      const values = parameters.factors.flatMap((f) => [...f.a.dataSync(), ...f.b.dataSync()]);
+      parameters.factors.forEach((f) => tf.dispose([f.a, f.b]));
+      tuned.lora.dispose();
+      tuned.head.dispose();
+      return values;
+    };
+    const before = tf.memory().numTensors;
+    const augmented = factorsOf(DEFAULT_SHAPE_AUGMENT);
+    expect(factorsOf(DEFAULT_SHAPE_AUGMENT)).toEqual(augmented);
+    const plain = factorsOf();
+    expect(Math.max(...plain.map((v, i) => Math.abs(v - augmented[i])))).toBeGreaterThan(1e-6);
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose([task.support, task.query]);
   });
