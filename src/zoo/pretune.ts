@@ -42,7 +42,7 @@ function headAccuracy(backbone: VisionTransformer, lora: LoRA, head: LinearHead,
 
 /**
  * Pre-tunes one LoRA of the zoo (method.md §1.1): a fresh LoRA (rank r on q, v; B = 0) and a
- * fresh head Linear(D → N) trained jointly with cross-entropy on an N-way task's support images
+ * fresh head Linear(D → N) (with headInit 'prototypes': NN as a head, LinearHead.fromPrototypes) trained jointly with cross-entropy on an N-way task's support images
  * (`task.support`, normalised; with `augment`, each step on a fresh augmented copy, drawn from a
  * generator seeded by the LoRA's seed); the task's query images, other images of the same classes,
  * measure held-out accuracy, the LoRA's and NN's (frozen backbone prototypes) on the same images. The backbone stays frozen. The caller owns the LoRA and head.
