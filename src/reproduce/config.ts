@@ -4,7 +4,7 @@ import { validateDatasetSpec, type DatasetSpec } from '../data/dataset-spec';
 import type { ViTConfig } from '../model/config';
 import { PROJECTION_NAMES, type ProjectionName } from '../model/weights';
 import { readJsonFile } from '../io/read-json';
-import { checkShapeAugment, DEFAULT_SHAPE_AUGMENT, type ShapeAugmentOptions } from '../training/shape-augment';
+import { shapeAugmentFrom, type ShapeAugmentOptions } from '../training/shape-augment';
 import type { ContrastSource } from './contrast';
 
 /** Where the backbone comes from. */
@@ -134,17 +134,7 @@ export function validateRunConfig(config: RunConfig, source = 'configuration'): 
   const { headInit } = config.zoo;
   if (headInit !== undefined && headInit !== 'random' && headInit !== 'prototypes')
     throw new ConfigError(`${source}: zoo.headInit must be "random" or "prototypes", found ${JSON.stringify(headInit)}`);
-  const augment = config.zoo.augment;
-  if (augment !== undefined) {
-    if (typeof augment !== 'object' || augment === null || Array.isArray(augment))
-      throw new ConfigError(`${source}: zoo.augment must be an object of ShapeAugmentOptions fields, found ${JSON.stringify(augment)}`);
-    const unknown = Object.keys(augment).filter((key) => !(key in DEFAULT_SHAPE_AUGMENT));
-    if (unknown.length > 0)
-      throw new ConfigError(
-        `${source}: zoo.augment has unknown fields ${unknown.join(', ')}; expected ${Object.keys(DEFAULT_SHAPE_AUGMENT).join(', ')}`,
-      );
-    checkShapeAugment({ ...DEFAULT_SHAPE_AUGMENT, ...augment }, `${source}: zoo.augment`);
-  }
+  if (config.zoo.augment !== undefined) shapeAugmentFrom(config.zoo.augment, `${source}: zoo.augment`);
   for (const key of ['tvWeight', 'diversityWeight', 'unadaptedWeight'] as const) {
     const weight = config.inversion[key];
     if (weight !== undefined && !(typeof weight === 'number' && weight >= 0 && Number.isFinite(weight)))

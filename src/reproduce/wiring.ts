@@ -9,7 +9,7 @@ import { normalizeImages } from '../model/preprocess';
 import { TINY_VIT } from '../model/config';
 import { VisionTransformer } from '../model/vision-transformer';
 import { buildZoo, loadZoo, readZooManifest } from '../zoo';
-import { DEFAULT_SHAPE_AUGMENT } from '../training/shape-augment';
+import { shapeAugmentFrom } from '../training/shape-augment';
 import { featureTable, tableEpisodeSource, type FeatureTable } from '../backbone/frozen-evaluation';
 import { measuredRunner, type JobRunner } from '../parallel/job-runner';
 import { invertZooEntries } from './invert-zoo';
@@ -109,7 +109,7 @@ export function createPorts(options: { backend?: string; runner?: JobRunner } = 
         heldOut: z.heldOut,
         rank: z.rank,
         targets: z.targets,
-        augment: z.augment && { ...DEFAULT_SHAPE_AUGMENT, ...z.augment },
+        augment: z.augment && shapeAugmentFrom(z.augment, 'zoo.augment'),
         headInit: z.headInit,
         steps: z.steps,
         learningRate: z.learningRate,

@@ -38,6 +38,19 @@ export function checkShapeAugment(options: ShapeAugmentOptions, where: string): 
   return options;
 }
 
+/**
+ * The full options a configuration's partial ones name: `fields` over DEFAULT_SHAPE_AUGMENT.
+ * Throws a ConfigError (prefixed by `where`) for a non-object, an unknown field or a value out of range.
+ */
+export function shapeAugmentFrom(fields: Partial<ShapeAugmentOptions>, where: string): ShapeAugmentOptions {
+  if (typeof fields !== 'object' || fields === null || Array.isArray(fields))
+    throw new ConfigError(`${where} must be an object of ShapeAugmentOptions fields, found ${JSON.stringify(fields)}`);
+  const unknown = Object.keys(fields).filter((key) => !(key in DEFAULT_SHAPE_AUGMENT));
+  if (unknown.length > 0)
+    throw new ConfigError(`${where} has unknown fields ${unknown.join(', ')}; expected ${Object.keys(DEFAULT_SHAPE_AUGMENT).join(', ')}`);
+  return checkShapeAugment({ ...DEFAULT_SHAPE_AUGMENT, ...fields }, where);
+}
+
 /** The inverse of one image's affine map (output pixel → source pixel, about the centre) and its stroke change. */
 interface ShapeDraw {
   inverse: [number, number, number, number]; // row-major 2×2
