@@ -140,6 +140,11 @@ describe('the main domain of a run configuration', () => {
     ).not.toThrow();
     expect(
       withChange((c) => {
+        c.zoo.headInit = 'means' as never;
+      }),
+    ).toThrow(/zoo.headInit must be "random" or "prototypes", found "means"/);
+    expect(
+      withChange((c) => {
         c.choicesAfterNovel = [''];
       }),
     ).toThrow(/choicesAfterNovel must be a list of sentences/);
