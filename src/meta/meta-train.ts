@@ -51,6 +51,12 @@ export interface MetaTrainOptions extends RunControl {
   /** Accuracy of the current meta-LoRA on the validation split (never meta-test). */
   validate?: (adapter: Adapter) => number | Promise<number>;
   validateEvery?: number; // steps; default 50; the last step is always validated
+  /**
+   * Early stop: training ends once this many validations in a row have not beaten the best one
+   * (the best meta-LoRA is kept, as always). Default: none, every step runs. Not part of the
+   * checkpoint's identity: it changes where a run ends, never its steps.
+   */
+  patience?: number;
   checkpointPath?: string;
   checkpointEvery?: number; // steps; default 50
   /**
@@ -63,7 +69,7 @@ export interface MetaTrainOptions extends RunControl {
 }
 
 export interface MetaTrainResult {
-  steps: number; // steps done in total (including those before a resume)
+  steps: number; // steps done in total (including those before a resume); below options.steps after an early stop
   logitScale: number; // s of the training losses (the calibrated value when asked for)
   history: MetaTrainStep[]; // every step of the run, including those before a resume (kept in the checkpoint)
   validation: MetaValidation[]; // every validation of the run
@@ -82,7 +88,7 @@ function validateOptions(options: MetaTrainOptions, sets: readonly SurrogateSet[
   if (scale !== 'calibrated' && !(typeof scale === 'number' && scale > 0 && Number.isFinite(scale))) {
     throw new ConfigError(`metaTrain: logitScale must be a positive number or 'calibrated', found ${String(scale)}`);
   }
-  for (const key of ['validateEvery', 'checkpointEvery'] as const) {
+  for (const key of ['validateEvery', 'checkpointEvery', 'patience'] as const) {
     const value = options[key];
     if (value !== undefined && (!Number.isInteger(value) || value < 1))
       throw new ConfigError(`metaTrain: ${key} must be a positive integer, found ${value}`);
@@ -217,9 +223,21 @@ export async function metaTrain(
 
   const firstStep = step;
   const result: MetaTrainResult = { steps: step, history, validation, best: null, trainSeconds: 0, episodesPerSecond: 0, logitScale };
+  const patience = options.patience;
+  // validations since the best one; `best` is the first best, so a tie does not reset the count
+  const finishedEarly = () => patience !== undefined && best !== null && validation.filter((v) => v.step > best!.step).length >= patience;
   try {
     await runSteps(
-      { run, total: options.steps, done: step, checkpoint, checkpointEvery, onEvent: options.onEvent, signal: options.signal },
+      {
+        run,
+        total: options.steps,
+        done: step,
+        checkpoint,
+        checkpointEvery,
+        finishedEarly,
+        onEvent: options.onEvent,
+        signal: options.signal,
+      },
       async () => {
         const started = performance.now();
         const episode =

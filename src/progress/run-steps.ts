@@ -25,6 +25,12 @@ export interface StepLoop extends RunControl {
    */
   checkpoint?: (done: number) => string | null | Promise<string | null>;
   checkpointEvery?: number; // default 1: after every step
+  /**
+   * An early finish (e.g. validation that stopped improving), asked before each step: true ends
+   * the run as finished after `done` steps, with a checkpoint there (so a resume finishes too)
+   * and a `finished early` phase event.
+   */
+  finishedEarly?: () => boolean;
 }
 
 /** One step: `step` is 1-based; returns the metrics of its step event. */
@@ -33,8 +39,9 @@ export type Step = (step: number) => Record<string, number> | Promise<Record<str
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
- * Runs steps done+1 … total: each followed by its step event, a checkpoint when one is due, and
- * a yield to the event loop (so an abort, or a kernel request, can arrive between steps).
+ * Runs steps done+1 … total (fewer when finishedEarly says so): each followed by its step event,
+ * a checkpoint when one is due, and a yield to the event loop (so an abort, or a kernel request,
+ * can arrive between steps).
  * Throws CancelledError when the signal stops it (see the stop policy above).
  */
 export async function runSteps(loop: StepLoop, step: Step): Promise<void> {
@@ -54,6 +61,11 @@ export async function runSteps(loop: StepLoop, step: Step): Promise<void> {
       const where = savedTo !== null ? `state saved to ${savedTo}` : 'nothing saved';
       loop.onEvent?.({ kind: 'phase', run: loop.run, phase: 'stopped', message: `after ${done} of ${loop.total} ${unit}` });
       throw new CancelledError(`${loop.run} stopped after ${done} of ${loop.total} ${unit}; ${where}`);
+    }
+    if (loop.finishedEarly?.()) {
+      if (savedAt !== done) await checkpoint(done);
+      loop.onEvent?.({ kind: 'phase', run: loop.run, phase: 'finished early', message: `after ${done} of ${loop.total} ${unit}` });
+      return;
     }
     const n = done + 1;
     const metrics = await step(n);

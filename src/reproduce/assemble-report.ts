@@ -126,6 +126,7 @@ export function assembleReport(inputs: ReportInputs): ReproductionReport {
       validation: recycle.validation,
       bestStep: recycle.best?.step ?? null,
       bestStepBySource: Object.fromEntries([...results].map(([variant, r]) => [variant, r.best?.step ?? null])),
+      stepsBySource: Object.fromEntries([...results].map(([variant, r]) => [variant, r.steps])),
       logitScaleBySource: Object.fromEntries([...results].map(([variant, r]) => [variant, r.logitScale])),
       ...(knowledge ? { zooKnowledge: knowledge } : {}),
       ...(validationNn !== null

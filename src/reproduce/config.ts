@@ -62,6 +62,7 @@ export interface RunConfig {
     validateEvery: number;
     checkpointEvery: number;
     validationEpisodes: number;
+    patience?: number; // stop after this many validations without a new best (metaTrain's early stop); default none
     flip: boolean;
     logitScale?: number | 'calibrated'; // s in softmax(−s·d) of the training losses; default 1; 'calibrated': set on the training images
     rank?: number; // the meta-LoRA's rank; default zoo.rank
@@ -131,6 +132,7 @@ export function validateRunConfig(config: RunConfig, source = 'configuration'): 
       throw new ConfigError(`${source}: inversion.pruning must map layer indices to ratios in [0, 1), found ${layer}: ${ratio}`);
   }
   if (config.zoo.heldOut !== undefined) positiveInteger(config.zoo.heldOut, `${source}: zoo.heldOut`);
+  if (config.metaTraining.patience !== undefined) positiveInteger(config.metaTraining.patience, `${source}: metaTraining.patience`);
   const { headInit } = config.zoo;
   if (headInit !== undefined && headInit !== 'random' && headInit !== 'prototypes')
     throw new ConfigError(`${source}: zoo.headInit must be "random" or "prototypes", found ${JSON.stringify(headInit)}`);

@@ -90,9 +90,9 @@ const PROFILE_CAPS: Record<'quick' | 'standard', BudgetCaps> = {
   standard: {
     zoo: { size: 40, steps: 40 },
     inversion: { steps: 30, queries: 5 },
-    metaTraining: { steps: 500, queries: 5, validateEvery: 100, checkpointEvery: 100, validationEpisodes: 100 },
+    metaTraining: { steps: 1000, queries: 5, validateEvery: 100, checkpointEvery: 100, validationEpisodes: 100 },
     evaluation: { episodes: 600 },
-    baselines: { episodes: 100, tuningSteps: 10, fullTuningSteps: 10 },
+    baselines: { episodes: 50, tuningSteps: 10, fullTuningSteps: 10 },
   },
 };
 
@@ -146,13 +146,15 @@ export function profileFor(name: string, base: RunConfig): ReproductionProfile {
 }
 
 /**
- * standard: the measured report of the project (reports/standard.*), sized for under an hour on a
- * 2-core machine: 600 fixed episodes for the tuning-free rows on every set; the whole ablation
- * (oracle, noise, pruned inversion) on a 40-LoRA zoo (200 base classes: meta-training on real
- * episodes gains with the classes it covers, reports/meta-headroom.md) and 500 meta-training steps
- * validated every 100 on 100 episodes; the fine-tuning baselines on 100 episodes of
- * the main domain's novel classes, 1-shot, with 10 steps at a head-sized learning rate (all of them on every set would
- * take hours here); Table 4/5 from the ablation's unpruned and pruned runs of the whole zoo.
+ * standard: the measured report of the project (reports/standard.*), sized for an hour on a
+ * 2-core machine: 600 fixed episodes for the tuning-free rows on every set; the oracle and noise
+ * ablation on a 40-LoRA zoo (200 base classes: meta-training on real episodes gains with the
+ * classes it covers, reports/meta-headroom.md); up to 1000 meta-training steps validated every 100
+ * on 100 episodes, each meta-LoRA ending early where the configuration's metaTraining.patience
+ * says so; the fine-tuning baselines on 50 episodes of the main domain's novel classes, 1-shot,
+ * with 10 steps at a head-sized learning rate (all of them on every set would take hours here).
+ * No pruned inversion (about 11 minutes here): the quick profile's Table 4/5 and the full
+ * profile's pruned row measure it.
  */
 function standardProfile(base: RunConfig): ReproductionProfile {
   const novel = mainSets(base).novel;
@@ -167,7 +169,7 @@ function standardProfile(base: RunConfig): ReproductionProfile {
     pruningLoras: 0,
     pruningMetaSteps: 0,
     pruningEpisodes: 0,
-    ablationPruning: lastLayer(0.5),
+    ablationPruning: () => null,
     tunesOn: (set, shots) => set === novel && shots === 1,
   };
 }

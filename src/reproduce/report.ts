@@ -40,6 +40,7 @@ export interface Diagnostics {
   bestStep: number | null;
   targetConfidenceBySource?: Record<string, { mean: number; min: number; max: number }>; // targetConfidence per ablation variant: surrogates, real images, noise...
   bestStepBySource?: Record<string, number | null>;
+  stepsBySource?: Record<string, number>; // steps each meta-training ran: fewer than asked after an early stop (metaTraining.patience)
   logitScaleBySource?: Record<string, number>; // s of softmax(−s·d) in each meta-training's losses
   zooKnowledge?: ZooKnowledge; // the zoo's LoRAs against NN on their own held-out images
   /** Accuracy on the validation episodes: NN's, and each meta-LoRA's at its selected step (the maximum over checkpoints, so biased upward). */
@@ -145,6 +146,12 @@ export function verdicts(blocks: readonly Table23Block[], headline?: { set: stri
 }
 
 /** The pre-registered headline: its number, its verdict, and where it was named. */
+/** " (each ends after N validations without a new best)" when the run's metaTraining sets a patience. */
+function patienceNote(settings: Record<string, unknown>): string {
+  const patience = (settings.metaTraining as { patience?: number } | undefined)?.patience;
+  return patience === undefined ? '' : ` (each ends after ${patience} validations without a new best, metaTraining.patience)`;
+}
+
 function headlineLines(h: Headline, statement: string | undefined): string[] {
   const d = h.recycleMinusNn;
   const value = d.ci95 === null ? `${signed(d.mean)} points (no interval)` : `${signed(d.mean)} ± ${d.ci95.toFixed(2)} points`;
@@ -211,12 +218,13 @@ export function renderMarkdown(report: ReproductionReport): string {
     for (const [pair, d] of Object.entries(block.paired ?? {})) lines.push(`| ${pair} (paired) | | ${formatPoints(d)} | ${d.n} | |`);
     lines.push('');
   }
-  lines.push(
-    '## Table 4/5 analogue: token pruning during inversion',
-    '',
-    '| pruning | LoRA Recycle 1-shot acc. | inversion it/s | meta-training episodes/s | patch tokens kept |',
-    '|---|---|---|---|---|',
-  );
+  lines.push('## Table 4/5 analogue: token pruning during inversion', '');
+  if (report.table45.length === 0) lines.push('Not measured by this profile (its budget has no pruned inversion).');
+  else
+    lines.push(
+      '| pruning | LoRA Recycle 1-shot acc. | inversion it/s | meta-training episodes/s | patch tokens kept |',
+      '|---|---|---|---|---|',
+    );
   for (const row of report.table45) {
     lines.push(
       `| ${row.label} | ${row.accuracy.n > 0 ? formatPercent(row.accuracy) : 'n/a'} | ${row.inversionIterationsPerSecond.toFixed(2)} | ${row.metaEpisodesPerSecond.toFixed(2)} | ${row.tokensKept.toFixed(1)} / ${row.patchCount} |`,
@@ -260,6 +268,13 @@ export function renderMarkdown(report: ReproductionReport): string {
       ? [
           `- Selected (best validation) step per meta-LoRA: ${Object.entries(d.bestStepBySource)
             .map(([k, v]) => `${k} ${v ?? 'n/a'}`)
+            .join(', ')}.`,
+        ]
+      : []),
+    ...(d.stepsBySource
+      ? [
+          `- Steps trained per meta-LoRA${patienceNote(report.settings)}: ${Object.entries(d.stepsBySource)
+            .map(([k, v]) => `${k} ${v}`)
             .join(', ')}.`,
         ]
       : []),

@@ -86,6 +86,7 @@ export async function trainMetaLora(
     seed: control.seed ?? 1,
     validate: validation ? (adapter) => prototypeAccuracy(backbone, adapter, validation, m.distance) : undefined,
     validateEvery: m.validateEvery,
+    patience: m.patience,
     checkpointPath: path.join(workDir, 'meta-checkpoint.json'),
     checkpointEvery: m.checkpointEvery,
     resume: control.resume ?? true,

@@ -143,6 +143,34 @@ describe('metaTrain', () => {
     expect(result.validation.map((v) => v.step)).toEqual([2, 4, 6, 8]);
   });
 
+  it('ends early after `patience` validations without a new best, keeps the best, and a resume ends there too', async () => {
+    const scores = [0.2, 0.9, 0.5, 0.9, 0.4, 0.95]; // the tie at step 8 is not a new best; step 12 is never reached
+    const validate = () => scores.shift()!;
+    const file = tempFile('ckpt.json');
+    const options = { ...base, steps: 12, validateEvery: 2, checkpointEvery: 5, patience: 2, checkpointPath: file };
+    const events: RunEvent[] = [];
+    const meta = new ToyAdapter(8, 550);
+    const result = await metaTrain(model, meta, sets, { ...options, validate, onEvent: (e) => events.push(e) });
+    expect(result.steps).toBe(8);
+    expect(result.validation.map((v) => v.step)).toEqual([2, 4, 6, 8]);
+    expect(result.best).toEqual({ step: 4, accuracy: 0.9 });
+    expect(events.some((e) => e.kind === 'phase' && e.phase === 'finished early')).toBe(true);
+    // the stop's checkpoint is at step 8 (not a multiple of checkpointEvery): the same call finishes at once
+    const resumed = new ToyAdapter(8, 551);
+    const again = await metaTrain(model, resumed, sets, { ...options, validate: () => 1 });
+    expect([again.steps, again.best]).toEqual([8, { step: 4, accuracy: 0.9 }]);
+    expect(weightsOf(resumed)).toEqual(weightsOf(meta));
+    // without patience every step runs
+    const all = await metaTrain(model, new ToyAdapter(8, 552), sets, { ...base, steps: 12, validateEvery: 2, validate: () => 0.5 });
+    expect(all.steps).toBe(12);
+  });
+
+  it('refuses a patience that is not a positive integer', async () => {
+    await expect(metaTrain(model, new ToyAdapter(8, 553), sets, { ...base, patience: 0 })).rejects.toThrow(
+      /patience must be a positive integer/,
+    );
+  });
+
   it('refuses a checkpoint of another run and a corrupt checkpoint', async () => {
     const file = tempFile('ckpt.json');
     await metaTrain(model, new ToyAdapter(8, 600), sets, { ...base, steps: 2, checkpointPath: file });

@@ -53,6 +53,17 @@ describe('runSteps', () => {
     ]);
   });
 
+  it('finishes early when finishedEarly says so: a checkpoint at that step, a `finished early` event, no error', async () => {
+    const r = recorder();
+    await runSteps(
+      { run: 'toy', total: 9, checkpoint: r.checkpoint, checkpointEvery: 4, onEvent: r.onEvent, finishedEarly: () => r.ran.length === 5 },
+      r.step,
+    );
+    expect(r.ran).toEqual([1, 2, 3, 4, 5]);
+    expect(r.saved).toEqual([4, 5]);
+    expect(r.events.at(-1)).toEqual({ kind: 'phase', run: 'toy', phase: 'finished early', message: 'after 5 of 9 steps' });
+  });
+
   it('emits no checkpoint event when the hook saves nothing (returns null)', async () => {
     const events: RunEvent[] = [];
     await runSteps({ run: 'toy', total: 2, checkpoint: () => null, onEvent: (e) => events.push(e) }, () => ({}));

@@ -145,6 +145,11 @@ describe('the main domain of a run configuration', () => {
     ).toThrow(/zoo.headInit must be "random" or "prototypes", found "means"/);
     expect(
       withChange((c) => {
+        c.metaTraining.patience = 1.5;
+      }),
+    ).toThrow(/metaTraining.patience must be a positive integer, found 1.5/);
+    expect(
+      withChange((c) => {
         c.choicesAfterNovel = [''];
       }),
     ).toThrow(/choicesAfterNovel must be a list of sentences/);
@@ -157,8 +162,10 @@ describe('profile caps', () => {
     expect([quick.zoo.size, quick.zoo.steps, quick.metaTraining.steps, quick.evaluation.episodes]).toEqual([5, 20, 60, 30]);
     const standard = profileFor('standard', domainB).config;
     expect([standard.zoo.size, standard.zoo.steps, standard.zoo.shots, standard.metaTraining.steps, standard.inversion.queries]).toEqual([
-      40, 40, 20, 500, 5,
+      40, 40, 20, 1000, 5,
     ]);
+    expect([standard.metaTraining.patience, standard.baselines.episodes]).toEqual([3, 50]); // the patience is the configuration's, not a cap
+    expect(profileFor('standard', domainB).ablationPruning(4)).toBeNull(); // no pruned inversion within the hour
     expect(standard.baselines.learningRate).toBe(1e-2); // the standard profile's one fixed value, not a cap
     const small = structuredClone(tiny);
     small.zoo.size = 2;

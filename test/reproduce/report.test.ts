@@ -156,6 +156,18 @@ describe('reproduction report', () => {
       "- Zoo LoRAs on their own tasks' held-out images: LoRA + head 52.0 %, NN (frozen backbone prototypes of the same training images) 56.0 %; LoRA − NN -4.00 ± 3.00 points, paired over 40 LoRAs.",
     );
     expect(withZoo).toContain('NN 44.00 %, oracle 46.00 %, noise n/a.');
+    const unpruned = renderMarkdown({
+      ...report,
+      settings: { metaTraining: { patience: 3 } },
+      table45: [],
+      diagnostics: { ...report.diagnostics, stepsBySource: { 'lora-recycle': 1000, noise: 400 } },
+    });
+    expect(unpruned).toContain('## Table 4/5 analogue: token pruning during inversion\n\nNot measured by this profile');
+    expect(unpruned).not.toContain('| pruning |');
+    expect(unpruned).toContain(
+      '- Steps trained per meta-LoRA (each ends after 3 validations without a new best, metaTraining.patience): lora-recycle 1000, noise 400.',
+    );
+    expect(md).not.toContain('Steps trained per meta-LoRA');
   });
 });
 
