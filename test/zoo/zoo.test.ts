@@ -83,13 +83,13 @@ const tensorBytes = (dir: string) =>
       return bytes.subarray(8 + Number(bytes.readBigUInt64LE(0))).toString('base64');
     });
 
+/** One 3-way task of the dataset's base classes, normalised (the caller disposes its tensors). */
+const baseTask = (shots: number, queries: number, seed: number) =>
+  episodeTensors(dataset, sampleEpisodes(dataset, 'base', { ways: 3, shots, queries, count: 1, seed }).episodes[0], normalizeImages);
+
 describe('pretuneLora', () => {
   it('lowers the loss, moves B off zero, and leaks no tensors across repeated tuning', () => {
-    const task = episodeTensors(
-      dataset,
-      sampleEpisodes(dataset, 'base', { ways: 3, shots: 2, queries: 2, count: 1, seed: 1 }).episodes[0],
-      normalizeImages,
-    );
+    const task = baseTask(2, 2, 1);
     const losses: number[] = [];
     const first = pretuneLora(backbone, task, 3, {
       rank: 2,
@@ -134,11 +134,7 @@ describe('pretuneLora', () => {
 
 describe('pretuneLora with the head started from prototypes', () => {
   it("starts where NN stands: untuned, its held-out accuracy is NN's on the same images", () => {
-    const task = episodeTensors(
-      dataset,
-      sampleEpisodes(dataset, 'base', { ways: 3, shots: 3, queries: 3, count: 1, seed: 4 }).episodes[0],
-      normalizeImages,
-    );
+    const task = baseTask(3, 3, 4);
     const before = tf.memory().numTensors;
     const untuned = pretuneLora(backbone, task, 3, { rank: 2, steps: 0, learningRate: 0.02, seed: 5, headInit: 'prototypes' });
     expect(untuned.record.heldOutAccuracy).toBe(untuned.record.nnHeldOutAccuracy);
@@ -163,11 +159,7 @@ describe('pretuneLora with the head started from prototypes', () => {
 
 describe('pretuneLora with shape augmentation', () => {
   it('tunes on a fresh augmented copy each step: the same seed gives the same LoRA, another than without, and no tensors leak', () => {
-    const task = episodeTensors(
-      dataset,
-      sampleEpisodes(dataset, 'base', { ways: 3, shots: 2, queries: 2, count: 1, seed: 2 }).episodes[0],
-      normalizeImages,
-    );
+    const task = baseTask(2, 2, 2);
     const options = { rank: 2, steps: 4, learningRate: 0.02, seed: 3 };
     const factorsOf = (augment?: typeof DEFAULT_SHAPE_AUGMENT) => {
       const tuned = pretuneLora(backbone, task, 3, { ...options, augment });
