@@ -27,6 +27,7 @@ export interface ReportInputs {
   configPath?: string;
   startedAt: number; // Date.now() at the start
   stageSeconds: Record<string, number>;
+  zooTuningSeconds?: number; // summed over the zoo's tuning records, when they have it
   depth: number; // the backbone's
   zooSize: number;
   workDir: string;
@@ -94,6 +95,7 @@ export function assembleReport(inputs: ReportInputs): ReproductionReport {
     startedAt: new Date(inputs.startedAt).toISOString(),
     seconds: (Date.now() - inputs.startedAt) / 1000,
     stageSeconds: inputs.stageSeconds,
+    ...(inputs.zooTuningSeconds === undefined ? {} : { zooTuningSeconds: inputs.zooTuningSeconds }),
     machine: { cpus: os.cpus().length, backend: tf.getBackend(), node: process.version },
     settings: profileSettings(profile, inputs.depth),
     headline:

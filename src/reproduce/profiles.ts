@@ -89,7 +89,7 @@ const PROFILE_CAPS: Record<'quick' | 'standard', BudgetCaps> = {
   },
   standard: {
     zoo: { size: 40, steps: 40 },
-    inversion: { steps: 30, queries: 5 },
+    inversion: { steps: 100, queries: 5 },
     metaTraining: { steps: 1000, queries: 5, validateEvery: 100, checkpointEvery: 100, validationEpisodes: 100 },
     evaluation: { episodes: 600 },
     baselines: { episodes: 50, tuningSteps: 10, fullTuningSteps: 10 },

@@ -43,6 +43,7 @@ export function checkReportShape(json: unknown, source: string): ReproductionRep
     field(row, 'pruning', 'object', `table45[${r}].`);
     for (const key of ['inversionIterationsPerSecond', 'metaEpisodesPerSecond']) field(row, key, 'number', `table45[${r}].`);
   });
+  if (json.zooTuningSeconds !== undefined) field(json, 'zooTuningSeconds', 'number', '');
   if (json.stageSeconds !== undefined) {
     const stages = field(json, 'stageSeconds', 'object', '') as Json;
     for (const key of Object.keys(stages)) field(stages, key, 'number', 'stageSeconds.');

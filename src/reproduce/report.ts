@@ -68,6 +68,7 @@ export interface ReproductionReport {
   startedAt: string;
   seconds: number; // wall time of the whole reproduction
   stageSeconds?: Record<string, number>; // wall time per stage (backbone, zoo, inversion, ...); absent in reports written before it was measured
+  zooTuningSeconds?: number; // the tuning time its LoRAs' records give (zoo.json), summed; absent where none records it
   machine: { cpus: number; backend: string; node: string };
   settings: Record<string, unknown>; // the configuration actually used
   headline?: Headline | null; // absent in reports written before the ablation
@@ -164,6 +165,22 @@ function headlineLines(h: Headline, statement: string | undefined): string[] {
   ];
 }
 
+/**
+ * The wall time per stage; where the zoo stage took less than half its LoRAs' recorded tuning
+ * time, the zoo was found in the run folder, and a sentence says what the run takes from scratch.
+ */
+function wallTimeLines(seconds: number, stageSeconds: Record<string, number>, zooTuningSeconds?: number): string[] {
+  const stages = `Wall time per stage: ${Object.entries(stageSeconds)
+    .map(([stage, s]) => `${stage} ${s.toFixed(0)} s`)
+    .join(', ')}.`;
+  const zoo = stageSeconds.zoo;
+  if (zooTuningSeconds === undefined || zoo === undefined || zoo >= zooTuningSeconds / 2) return [stages, ''];
+  return [
+    `${stages} The zoo was found in the run folder: tuning its LoRAs took ${zooTuningSeconds.toFixed(0)} s when it was built (their records in zoo.json), so this run from scratch takes about ${(seconds - zoo + zooTuningSeconds).toFixed(0)} s.`,
+    '',
+  ];
+}
+
 /** The markdown version of a report. */
 export function renderMarkdown(report: ReproductionReport): string {
   const lines: string[] = [
@@ -171,14 +188,7 @@ export function renderMarkdown(report: ReproductionReport): string {
     '',
     `Run ${report.startedAt}, ${report.seconds.toFixed(0)} s wall time on ${report.machine.cpus} CPU cores, backend ${report.machine.backend}, Node ${report.machine.node}. Written by \`${report.command ?? `npm run reproduce -- --profile ${report.profile}`}\` with this JSON beside it (\`${report.name ?? report.profile}.json\`: every row's per-episode counts, from which each interval recomputes).`,
     '',
-    ...(report.stageSeconds
-      ? [
-          `Wall time per stage: ${Object.entries(report.stageSeconds)
-            .map(([stage, s]) => `${stage} ${s.toFixed(0)} s`)
-            .join(', ')}.`,
-          '',
-        ]
-      : []),
+    ...(report.stageSeconds ? wallTimeLines(report.seconds, report.stageSeconds, report.zooTuningSeconds) : []),
     ...(report.headline ? headlineLines(report.headline, report.headlineStatement) : []),
     ...(report.besideHeadline ? [...report.besideHeadline.map((line) => `Beside it, not pre-registered: ${line}.`), ''] : []),
     ...(report.gates

@@ -23,6 +23,7 @@ import {
   type PipelineRun,
 } from './run-stages';
 import { StageClock } from './stage-clock';
+import { recordedTuningSeconds } from '../zoo/zoo-entry';
 import { readContrast } from './contrast';
 
 /**
@@ -132,6 +133,7 @@ export async function reproduce(profileName: string, ports: PipelinePorts, optio
     configPath: options.configPath,
     startedAt,
     stageSeconds: clock.seconds(),
+    zooTuningSeconds: recordedTuningSeconds(zoo.entries),
     depth: backbone.config.depth,
     zooSize: zoo.entries.length,
     workDir,

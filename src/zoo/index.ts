@@ -8,5 +8,5 @@ export { backboneFingerprint } from './backbone-fingerprint';
 export { pretuneLora } from './pretune';
 export type { PretuneOptions } from './pretune';
 export { Zoo } from './zoo';
-export { disposeZooEntry } from './zoo-entry';
+export { disposeZooEntry, recordedTuningSeconds } from './zoo-entry';
 export type { TuningRecord, ZooEntry } from './zoo-entry';

@@ -37,3 +37,9 @@ export function disposeZooEntry(entry: ZooEntry): void {
   tf.dispose(entry.parameters.factors.flatMap((f) => [f.a, f.b]));
   entry.head?.dispose();
 }
+
+/** The tuning seconds the entries' records give, summed; undefined where no entry records its tuning. */
+export function recordedTuningSeconds(entries: readonly ZooEntry[]): number | undefined {
+  const records = entries.flatMap((entry) => (entry.record ? [entry.record.seconds] : []));
+  return records.length === 0 ? undefined : records.reduce((a, b) => a + b, 0);
+}

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { featureDiversity, windowedCurve } from '../../src/reproduce/diagnostics';
 import { bestMethodStatement, pairedWords, renderMarkdown, verdicts, type ReproductionReport } from '../../src/reproduce/report';
+import { checkReportShape, reportJson } from '../../src/reproduce/report-file';
 import { meanWithInterval, pairedDifference } from '../../src/evaluation';
 import { loadRunConfig, validateRunConfig } from '../../src/reproduce/config';
 import { ConfigError } from '../../src/errors';
@@ -168,6 +169,37 @@ describe('reproduction report', () => {
       '- Steps trained per meta-LoRA (each ends after 3 validations without a new best, metaTraining.patience): lora-recycle 1000, noise 400.',
     );
     expect(md).not.toContain('Steps trained per meta-LoRA');
+  });
+
+  it('says what a run takes from scratch when it found its zoo in the run folder', () => {
+    const report: ReproductionReport = {
+      profile: 'standard',
+      startedAt: '2026-01-01T00:00:00Z',
+      seconds: 3000,
+      stageSeconds: { backbone: 1, zoo: 4, inversion: 2000 },
+      zooTuningSeconds: 1430,
+      machine: { cpus: 2, backend: 'tensorflow', node: 'v20' },
+      settings: {},
+      table23: [],
+      table45: [],
+      diagnostics: {
+        targetConfidence: { mean: 0.9, min: 0.5, max: 1 },
+        surrogateDiversity: { withinClass: 0.1, betweenClass: 0.3 },
+        learningCurve: [],
+        validation: [],
+        bestStep: null,
+      },
+      statements: [],
+      notes: [],
+    };
+    expect(renderMarkdown(report)).toContain(
+      'Wall time per stage: backbone 1 s, zoo 4 s, inversion 2000 s. The zoo was found in the run folder: tuning its LoRAs took 1430 s when it was built (their records in zoo.json), so this run from scratch takes about 4426 s.',
+    );
+    const built = renderMarkdown({ ...report, stageSeconds: { ...report.stageSeconds, zoo: 1434 } });
+    expect(built).toContain('Wall time per stage: backbone 1 s, zoo 1434 s, inversion 2000 s.\n');
+    expect(built).not.toContain('found in the run folder');
+    expect(checkReportShape(JSON.parse(reportJson(report)), 'r.json').zooTuningSeconds).toBe(1430);
+    expect(() => checkReportShape({ ...report, zooTuningSeconds: 'long' }, 'r.json')).toThrow(/zooTuningSeconds must be a number/);
   });
 });
 
