@@ -60,6 +60,10 @@ const LEVERS: Record<string, { change: Partial<RunConfig['inversion']>; why: str
     change: { ...PAPER, strokes: 8, learningRate: 0.01, steps: 100 },
     why: 'images drawn as 8 strokes each (Adam lr 0.01 on their ends and widths), 100 steps',
   },
+  'strokes-8-100-no-prior': {
+    change: { ...PAPER, strokes: 8, learningRate: 0.01, steps: 100, priorWeight: 0 },
+    why: 'the same 100 stroke steps without the BatchNorm prior (w_BN 0): a quarter of each step is the prior CNN',
+  },
   'strokes-8-30': {
     change: { ...PAPER, strokes: 8, learningRate: 0.03 },
     why: 'images drawn as 8 strokes each (Adam lr 0.03), 30 steps',
