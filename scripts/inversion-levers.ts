@@ -62,7 +62,7 @@ const LEVERS: Record<string, { change: Partial<RunConfig['inversion']>; why: str
   },
   'strokes-8-100-no-prior': {
     change: { ...PAPER, strokes: 8, learningRate: 0.01, steps: 100, priorWeight: 0 },
-    why: 'the same 100 stroke steps without the BatchNorm prior (w_BN 0): a quarter of each step is the prior CNN',
+    why: 'the same 100 stroke steps without the BatchNorm prior (w_BN 0), which makes each step cheaper',
   },
   'strokes-8-30': {
     change: { ...PAPER, strokes: 8, learningRate: 0.03 },
