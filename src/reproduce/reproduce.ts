@@ -3,6 +3,7 @@ import { writeFileAtomic } from '../io/atomic-write';
 import { withTemporaryDir } from '../io/temp-dir';
 import { packageRoot } from '../paths/package-root';
 import type { RunControl } from '../progress/events';
+import { recordedTuningSeconds } from '../zoo/zoo-entry';
 import { metaLoraFile } from './artifacts';
 import { assembleReport } from './assemble-report';
 import { evaluationBlocksStage, pruningStage } from './comparison-stages';
@@ -23,7 +24,6 @@ import {
   type PipelineRun,
 } from './run-stages';
 import { StageClock } from './stage-clock';
-import { recordedTuningSeconds } from '../zoo/zoo-entry';
 import { readContrast } from './contrast';
 
 /**

@@ -35,6 +35,26 @@ const scored = (method: string, correct: number[], nn?: number[]) => {
 };
 const fives = (n: number) => new Array<number>(n).fill(5);
 
+/** A report with no rows, no statements and plain diagnostics, for the tests to fill in. */
+const bareReport = (): ReproductionReport => ({
+  profile: 'quick',
+  startedAt: '2026-01-01T00:00:00Z',
+  seconds: 100,
+  machine: { cpus: 2, backend: 'wasm', node: 'v20' },
+  settings: {},
+  table23: [],
+  table45: [],
+  diagnostics: {
+    targetConfidence: { mean: 0.9, min: 0.5, max: 1 },
+    surrogateDiversity: { withinClass: 0.1, betweenClass: 0.3 },
+    learningCurve: [],
+    validation: [],
+    bestStep: null,
+  },
+  statements: [],
+  notes: [],
+});
+
 describe('reproduction report', () => {
   it('reads LoRA Recycle against NN from the paired interval, not from overlapping unpaired ones', () => {
     // Recycle is one query below NN on every episode: a loss the paired interval shows, though the unpaired intervals overlap
@@ -98,11 +118,7 @@ describe('reproduction report', () => {
 
   it('renders every table row in markdown', () => {
     const report: ReproductionReport = {
-      profile: 'quick',
-      startedAt: '2026-01-01T00:00:00Z',
-      seconds: 100,
-      machine: { cpus: 2, backend: 'wasm', node: 'v20' },
-      settings: {},
+      ...bareReport(),
       table23: [{ set: 'emoji-novel', shots: 1, rows: [row('nn', 0.5, 0.02)] }],
       table45: [
         {
@@ -115,13 +131,7 @@ describe('reproduction report', () => {
           patchCount: 64,
         },
       ],
-      diagnostics: {
-        targetConfidence: { mean: 0.9, min: 0.5, max: 1 },
-        surrogateDiversity: { withinClass: 0.1, betweenClass: 0.3 },
-        learningCurve: [{ step: 10, loss: 1, accuracy: 0.5 }],
-        validation: [],
-        bestStep: null,
-      },
+      diagnostics: { ...bareReport().diagnostics, learningCurve: [{ step: 10, loss: 1, accuracy: 0.5 }] },
       statements: ['x'],
       notes: ['y'],
     };
@@ -173,24 +183,10 @@ describe('reproduction report', () => {
 
   it('says what a run takes from scratch when it found its zoo in the run folder', () => {
     const report: ReproductionReport = {
-      profile: 'standard',
-      startedAt: '2026-01-01T00:00:00Z',
+      ...bareReport(),
       seconds: 3000,
       stageSeconds: { backbone: 1, zoo: 4, inversion: 2000 },
       zooTuningSeconds: 1430,
-      machine: { cpus: 2, backend: 'tensorflow', node: 'v20' },
-      settings: {},
-      table23: [],
-      table45: [],
-      diagnostics: {
-        targetConfidence: { mean: 0.9, min: 0.5, max: 1 },
-        surrogateDiversity: { withinClass: 0.1, betweenClass: 0.3 },
-        learningCurve: [],
-        validation: [],
-        bestStep: null,
-      },
-      statements: [],
-      notes: [],
     };
     expect(renderMarkdown(report)).toContain(
       'Wall time per stage: backbone 1 s, zoo 4 s, inversion 2000 s. The zoo was found in the run folder: tuning its LoRAs took 1430 s when it was built (their records in zoo.json), so this run from scratch takes about 4426 s.',
