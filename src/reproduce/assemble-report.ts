@@ -5,6 +5,7 @@ import type { MetaTrainResult } from '../meta';
 import { packageRoot } from '../paths/package-root';
 import { zooKnowledgeStatement, type AblationVariant } from './ablation';
 import type { RunConfig } from './config';
+import type { CpuUse } from './cpu-use';
 import { windowedCurve } from './diagnostics';
 import { evaluateGates, recycleVersusNn } from './gates';
 import { mainSets } from './main-set';
@@ -28,6 +29,7 @@ export interface ReportInputs {
   startedAt: number; // Date.now() at the start
   stageSeconds: Record<string, number>;
   zooTuningSeconds?: number; // summed over the zoo's tuning records, when they have it
+  cpu?: CpuUse; // where the run's CPU time went (cpu-use.ts)
   depth: number; // the backbone's
   zooSize: number;
   workDir: string;
@@ -96,7 +98,8 @@ export function assembleReport(inputs: ReportInputs): ReproductionReport {
     seconds: (Date.now() - inputs.startedAt) / 1000,
     stageSeconds: inputs.stageSeconds,
     ...(inputs.zooTuningSeconds === undefined ? {} : { zooTuningSeconds: inputs.zooTuningSeconds }),
-    machine: { cpus: os.cpus().length, backend: tf.getBackend(), node: process.version },
+    ...(inputs.cpu === undefined ? {} : { cpu: inputs.cpu }),
+    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model.trim(), backend: tf.getBackend(), node: process.version },
     settings: profileSettings(profile, inputs.depth),
     headline:
       headlineBlock && headlineDifference

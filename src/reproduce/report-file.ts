@@ -44,6 +44,13 @@ export function checkReportShape(json: unknown, source: string): ReproductionRep
     for (const key of ['inversionIterationsPerSecond', 'metaEpisodesPerSecond']) field(row, key, 'number', `table45[${r}].`);
   });
   if (json.zooTuningSeconds !== undefined) field(json, 'zooTuningSeconds', 'number', '');
+  if (json.cpu !== undefined) {
+    const cpu = field(json, 'cpu', 'object', '') as Json;
+    field(cpu, 'processCores', 'number', 'cpu.');
+    for (const key of ['otherProcessesShare', 'stealShare'])
+      if (cpu[key] !== null && !(typeof cpu[key] === 'number' && (cpu[key] as number) >= 0 && (cpu[key] as number) <= 1))
+        fail(`cpu.${key}`, 'a share between 0 and 1, or null');
+  }
   if (json.stageSeconds !== undefined) {
     const stages = field(json, 'stageSeconds', 'object', '') as Json;
     for (const key of Object.keys(stages)) field(stages, key, 'number', 'stageSeconds.');

@@ -1,5 +1,6 @@
 import { formatPercent, formatPoints, pairedDifference, pairedVerdict, type MeanWithInterval } from '../evaluation';
 import type { ZooKnowledge } from './ablation';
+import type { CpuUse } from './cpu-use';
 import { gateLine, type Gate } from './gates';
 import { accuraciesOf } from './episode-scores';
 import { contrastMarkdown, type Contrast } from './contrast';
@@ -69,7 +70,8 @@ export interface ReproductionReport {
   seconds: number; // wall time of the whole reproduction
   stageSeconds?: Record<string, number>; // wall time per stage (backbone, zoo, inversion, ...); absent in reports written before it was measured
   zooTuningSeconds?: number; // the tuning time its LoRAs' records give (zoo.json), summed; absent where none records it
-  machine: { cpus: number; backend: string; node: string };
+  cpu?: CpuUse; // where the run's CPU time went; absent in reports written before it was measured
+  machine: { cpus: number; cpuModel?: string; backend: string; node: string };
   settings: Record<string, unknown>; // the configuration actually used
   headline?: Headline | null; // absent in reports written before the ablation
   figure?: { file: string; caption: string }; // PNG beside the report: real, noise, inverted and pruned images per zoo LoRA
@@ -181,14 +183,26 @@ function wallTimeLines(seconds: number, stageSeconds: Record<string, number>, zo
   ];
 }
 
+const percent = (share: number) => `${(100 * share).toFixed(0)} %`;
+
+/** Where the run's CPU time went, in one sentence: a wall time means little without it. */
+export function cpuUseLine(cpu: CpuUse, cpus: number): string {
+  const machine =
+    cpu.otherProcessesShare === null || cpu.stealShare === null
+      ? 'the machine-wide shares are unknown here (no /proc/stat)'
+      : `other processes took ${percent(cpu.otherProcessesShare)} of the machine's CPU time and the hypervisor ${percent(cpu.stealShare)} (steal)`;
+  return `CPU: this run kept ${cpu.processCores.toFixed(2)} of the ${cpus} cores busy on average; ${machine}.`;
+}
+
 /** The markdown version of a report. */
 export function renderMarkdown(report: ReproductionReport): string {
   const lines: string[] = [
     `# LoRA Recycle reproduction — profile "${report.profile}"`,
     '',
-    `Run ${report.startedAt}, ${report.seconds.toFixed(0)} s wall time on ${report.machine.cpus} CPU cores, backend ${report.machine.backend}, Node ${report.machine.node}. Written by \`${report.command ?? `npm run reproduce -- --profile ${report.profile}`}\` with this JSON beside it (\`${report.name ?? report.profile}.json\`: every row's per-episode counts, from which each interval recomputes).`,
+    `Run ${report.startedAt}, ${report.seconds.toFixed(0)} s wall time on ${report.machine.cpus} CPU cores${report.machine.cpuModel ? ` (${report.machine.cpuModel})` : ''}, backend ${report.machine.backend}, Node ${report.machine.node}. Written by \`${report.command ?? `npm run reproduce -- --profile ${report.profile}`}\` with this JSON beside it (\`${report.name ?? report.profile}.json\`: every row's per-episode counts, from which each interval recomputes).`,
     '',
     ...(report.stageSeconds ? wallTimeLines(report.seconds, report.stageSeconds, report.zooTuningSeconds) : []),
+    ...(report.cpu ? [cpuUseLine(report.cpu, report.machine.cpus), ''] : []),
     ...(report.headline ? headlineLines(report.headline, report.headlineStatement) : []),
     ...(report.besideHeadline ? [...report.besideHeadline.map((line) => `Beside it, not pre-registered: ${line}.`), ''] : []),
     ...(report.gates

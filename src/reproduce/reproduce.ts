@@ -24,6 +24,7 @@ import {
   type PipelineRun,
 } from './run-stages';
 import { StageClock } from './stage-clock';
+import { cpuUseBetween, sampleCpu } from './cpu-use';
 import { readContrast } from './contrast';
 
 /**
@@ -82,6 +83,7 @@ export async function reproduce(profileName: string, ports: PipelinePorts, optio
     return withTemporaryDir(`lora-recycle-${profileName}-`, (workDir) => reproduce(profileName, ports, { ...options, workDir }));
   }
   const startedAt = Date.now();
+  const cpuAtStart = sampleCpu();
   const contrast = readContrast(base.contrast ?? []); // now, so a missing file stops the run before its stages
   const profile = profileFor(profileName, base);
   const workDir = options.workDir;
@@ -133,6 +135,7 @@ export async function reproduce(profileName: string, ports: PipelinePorts, optio
     configPath: options.configPath,
     startedAt,
     stageSeconds: clock.seconds(),
+    cpu: cpuUseBetween(cpuAtStart, sampleCpu()),
     zooTuningSeconds: recordedTuningSeconds(zoo.entries),
     depth: backbone.config.depth,
     zooSize: zoo.entries.length,

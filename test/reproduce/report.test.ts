@@ -197,6 +197,26 @@ describe('reproduction report', () => {
     expect(checkReportShape(JSON.parse(reportJson(report)), 'r.json').zooTuningSeconds).toBe(1430);
     expect(() => checkReportShape({ ...report, zooTuningSeconds: 'long' }, 'r.json')).toThrow(/zooTuningSeconds must be a number/);
   });
+
+  it("says on which CPU the run ran and where the machine's CPU time went", () => {
+    const report: ReproductionReport = {
+      ...bareReport(),
+      machine: { cpus: 2, cpuModel: 'AMD EPYC', backend: 'tensorflow', node: 'v20' },
+      cpu: { processCores: 1.52, otherProcessesShare: 0.031, stealShare: 0.2 },
+    };
+    const markdown = renderMarkdown(report);
+    expect(markdown).toContain('100 s wall time on 2 CPU cores (AMD EPYC), backend tensorflow');
+    expect(markdown).toContain(
+      "CPU: this run kept 1.52 of the 2 cores busy on average; other processes took 3 % of the machine's CPU time and the hypervisor 20 % (steal).",
+    );
+    expect(renderMarkdown({ ...report, cpu: { processCores: 1, otherProcessesShare: null, stealShare: null } })).toContain(
+      'the machine-wide shares are unknown here (no /proc/stat)',
+    );
+    expect(checkReportShape(JSON.parse(reportJson(report)), 'r.json').cpu).toEqual(report.cpu);
+    expect(() => checkReportShape({ ...report, cpu: { ...report.cpu, stealShare: 1.5 } }, 'r.json')).toThrow(
+      /cpu.stealShare must be a share between 0 and 1, or null/,
+    );
+  });
 });
 
 describe('diagnostics', () => {
