@@ -64,6 +64,14 @@ const LEVERS: Record<string, { change: Partial<RunConfig['inversion']>; why: str
     change: { ...PAPER, strokes: 8, learningRate: 0.01, steps: 100, priorWeight: 0 },
     why: 'the same 100 stroke steps without the BatchNorm prior (w_BN 0), which makes each step cheaper',
   },
+  'strokes-8-100-thin': {
+    change: { ...PAPER, strokes: 8, learningRate: 0.01, steps: 100, maxStrokeWidth: 1.5 },
+    why: 'the same 100 stroke steps with thin strokes: σ at most 1.5 pixels instead of 3 (real glyph strokes are about 1), so that no stroke blurs into a blob',
+  },
+  'strokes-8-100-fine': {
+    change: { ...PAPER, strokes: 8, learningRate: 0.01, steps: 100, maxStrokeWidth: 0.75 },
+    why: 'the same with σ at most 0.75 pixels: crisp lines about 2 pixels wide, as real glyph strokes are',
+  },
   'strokes-8-30': {
     change: { ...PAPER, strokes: 8, learningRate: 0.03 },
     why: 'images drawn as 8 strokes each (Adam lr 0.03), 30 steps',

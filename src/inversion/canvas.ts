@@ -34,8 +34,8 @@ export function pixelCanvas(count: number, imageSize: number, channels: number, 
   };
 }
 
-/** Stroke widths σ (the Gaussian profile's standard deviation) as fractions of the side. */
-const WIDTH = { initial: 1.2 / 32, least: 0.5 / 32, most: 3 / 32 };
+/** Stroke widths σ (the Gaussian profile's standard deviation), in pixels of a 32-pixel side (they scale with it). */
+export const STROKE_WIDTH = { initial: 1.2, least: 0.5, most: 3 };
 
 /**
  * Images drawn as `strokes` straight dark strokes on white (not in the paper; a prior for line
@@ -44,13 +44,22 @@ const WIDTH = { initial: 1.2 / 32, least: 0.5 / 32, most: 3 / 32 };
  * 1 − Π_s (1 − exp(−d(u, segment_s)² / 2σ_s²)) and its grey value 1 − ink fills every channel.
  * The variables are the endpoints [B, S, 4] (p_y, p_x, q_y, q_x) and the widths [B, S]; endpoints
  * start uniform in [0.15, 0.85] (seeded) and are projected onto [0, 1], widths onto
- * [0.5, 3] pixels of a 32-pixel side.
+ * [0.5, maxWidth] pixels of a 32-pixel side (default 3; real glyphs' strokes are about 1 wide).
  */
-export function strokeCanvas(count: number, imageSize: number, channels: number, strokes: number, seed: number): Canvas {
+export function strokeCanvas(
+  count: number,
+  imageSize: number,
+  channels: number,
+  strokes: number,
+  seed: number,
+  maxWidth: number = STROKE_WIDTH.most,
+): Canvas {
   const random = new SeededRandom(seed);
   const start = Array.from({ length: count * strokes * 4 }, () => 0.15 + 0.7 * random.next());
   const ends = tf.tidy(() => tf.variable(tf.tensor3d(start, [count, strokes, 4]))) as tf.Variable<tf.Rank.R3>;
-  const widths = tf.tidy(() => tf.variable(tf.fill([count, strokes], WIDTH.initial))) as tf.Variable<tf.Rank.R2>;
+  const [least, most] = [STROKE_WIDTH.least / 32, maxWidth / 32];
+  const initial = Math.min(STROKE_WIDTH.initial, maxWidth) / 32;
+  const widths = tf.tidy(() => tf.variable(tf.fill([count, strokes], initial))) as tf.Variable<tf.Rank.R2>;
   const centres = Array.from({ length: imageSize }, (_, i) => (i + 0.5) / imageSize);
   const gridY = tf.tensor1d(centres.flatMap((c) => centres.map(() => c))); // [H·W], row-major
   const gridX = tf.tensor1d(centres.flatMap(() => centres));
@@ -77,7 +86,7 @@ export function strokeCanvas(count: number, imageSize: number, channels: number,
     project: () =>
       tf.tidy(() => {
         ends.assign(tf.clipByValue(ends, 0, 1));
-        widths.assign(tf.clipByValue(widths, WIDTH.least, WIDTH.most));
+        widths.assign(tf.clipByValue(widths, least, most));
       }),
     dispose: () => tf.dispose([ends, widths, gridY, gridX, mean, std]),
   };

@@ -109,7 +109,7 @@ export async function invertLora(
   const random = new SeededRandom(o.seed);
   const canvas =
     o.strokes > 0
-      ? strokeCanvas(targets.length, imageSize, channels, o.strokes, o.seed)
+      ? strokeCanvas(targets.length, imageSize, channels, o.strokes, o.seed, o.maxStrokeWidth)
       : pixelCanvas(targets.length, imageSize, channels, o.parameterSide, o.seed);
   const targetTensor = tf.tensor1d(targets, 'int32');
   const adam = new Adam(canvas.variables, { beta1: o.betas[0], beta2: o.betas[1] });

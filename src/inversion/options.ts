@@ -1,4 +1,5 @@
 import { ConfigError } from '../errors';
+import { STROKE_WIDTH } from './canvas';
 import type { ViTConfig } from '../model/config';
 import type { PruningSchedule } from '../model/token-pruning';
 import type { ImagePrior } from '../prior/image-prior';
@@ -19,6 +20,7 @@ export interface InversionOptions extends RunControl {
   unadaptedWeight?: number; // w_0 on the head's CE over the backbone without the LoRA, default 0 (not in the paper)
   parameterSide?: number; // side of the optimised pixel grid, upsampled bilinearly to the image; default the image side
   strokes?: number; // > 0: optimise the strokes of line drawings, that many per image, instead of pixels (canvas.ts); default 0
+  maxStrokeWidth?: number; // widest stroke σ in pixels of a 32-pixel side, in [0.5, 16]; default 3 (STROKE_WIDTH)
   maxShift?: number; // largest roll as a fraction of the side, default 1/8
   minCropScale?: number; // random-resized crop of side s·H, s in [minCropScale, 1], each step; default 1 (none, the paper's)
   flip?: boolean; // horizontal flip with p = 0.5, default true
@@ -75,6 +77,7 @@ export function resolveInversionOptions(options: InversionOptions, config: ViTCo
     unadaptedWeight: options.unadaptedWeight ?? 0,
     parameterSide: options.parameterSide ?? config.imageSize,
     strokes: options.strokes ?? 0,
+    maxStrokeWidth: options.maxStrokeWidth ?? STROKE_WIDTH.most,
     maxShift: options.maxShift ?? 1 / 8,
     minCropScale: options.minCropScale ?? 1,
     flip: options.flip ?? true,
@@ -102,6 +105,10 @@ export function resolveInversionOptions(options: InversionOptions, config: ViTCo
     `parameterSide must be an integer in 2..${config.imageSize} (the image side), found ${resolved.parameterSide}`,
   );
   check(isCount(resolved.strokes, 0), `strokes must be a non-negative integer, found ${resolved.strokes}`);
+  check(
+    Number.isFinite(resolved.maxStrokeWidth) && resolved.maxStrokeWidth >= STROKE_WIDTH.least && resolved.maxStrokeWidth <= 16,
+    `maxStrokeWidth must be in [${STROKE_WIDTH.least}, 16] pixels of a 32-pixel side, found ${resolved.maxStrokeWidth}`,
+  );
   check(
     resolved.strokes === 0 || resolved.parameterSide === config.imageSize,
     `parameterSide sets the grid of free pixels; it does not apply with strokes (${resolved.strokes})`,

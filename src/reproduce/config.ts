@@ -51,6 +51,7 @@ export interface RunConfig {
     unadaptedWeight?: number; // w_0 on the head's CE over the backbone without the LoRA; default 0 (the paper has none)
     parameterSide?: number; // side of the optimised pixel grid, upsampled to the image; default the image side (the paper's)
     strokes?: number; // > 0: images drawn as that many strokes each, instead of free pixels; default 0 (the paper's pixels)
+    maxStrokeWidth?: number; // the widest stroke's σ, pixels of a 32-pixel side; default 3 (canvas.ts STROKE_WIDTH)
     flip?: boolean; // mirror the batch with p = 0.5 in the jitter; default true (the paper's)
   };
   metaTraining: {
@@ -142,7 +143,7 @@ export function validateRunConfig(config: RunConfig, source = 'configuration'): 
     if (weight !== undefined && !(typeof weight === 'number' && weight >= 0 && Number.isFinite(weight)))
       throw new ConfigError(`${source}: inversion.${key} must be a finite number ≥ 0, found ${JSON.stringify(weight)}`);
   }
-  const { flip, prior, minCropScale, parameterSide, strokes } = config.inversion;
+  const { flip, prior, minCropScale, parameterSide, strokes, maxStrokeWidth } = config.inversion;
   const side = config.data.imageSize;
   if (strokes !== undefined && !(Number.isInteger(strokes) && strokes >= 0))
     throw new ConfigError(`${source}: inversion.strokes must be a non-negative integer, found ${JSON.stringify(strokes)}`);
@@ -153,6 +154,12 @@ export function validateRunConfig(config: RunConfig, source = 'configuration'): 
   if ((strokes ?? 0) > 0 && parameterSide !== undefined && parameterSide !== side)
     throw new ConfigError(
       `${source}: inversion.parameterSide sets the grid of free pixels; it does not apply with inversion.strokes (${strokes})`,
+    );
+  if (maxStrokeWidth !== undefined && !((strokes ?? 0) > 0))
+    throw new ConfigError(`${source}: inversion.maxStrokeWidth sets the strokes' widths; it needs inversion.strokes > 0`);
+  if (maxStrokeWidth !== undefined && !(typeof maxStrokeWidth === 'number' && maxStrokeWidth >= 0.5 && maxStrokeWidth <= 16))
+    throw new ConfigError(
+      `${source}: inversion.maxStrokeWidth must be in [0.5, 16] pixels of a 32-pixel side, found ${JSON.stringify(maxStrokeWidth)}`,
     );
   if (minCropScale !== undefined && !(typeof minCropScale === 'number' && minCropScale > 0 && minCropScale <= 1))
     throw new ConfigError(`${source}: inversion.minCropScale must be in (0, 1], found ${JSON.stringify(minCropScale)}`);

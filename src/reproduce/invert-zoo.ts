@@ -48,6 +48,7 @@ export function zooInversionJobs(
         unadaptedWeight: inv.unadaptedWeight,
         parameterSide: inv.parameterSide,
         strokes: inv.strokes,
+        maxStrokeWidth: inv.maxStrokeWidth,
         pruning,
         pruneFrom: inv.pruneStartFraction,
         seed: loraSeed(config.evaluation.seed, entry.id),

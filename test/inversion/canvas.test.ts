@@ -44,6 +44,22 @@ describe('strokeCanvas: images drawn as strokes', () => {
     canvas.dispose();
   });
 
+  it('keeps every width within [0.5, maxWidth] pixels of a 32-pixel side, starting no wider than maxWidth', () => {
+    const thin = strokeCanvas(1, 32, 3, 2, 3, 1);
+    expect(Math.max(...thin.variables[1].dataSync())).toBeCloseTo(1 / 32, 6); // 1.2 by default, capped at 1
+    thin.variables[1].assign(tf.tensor2d([[0.5, -1]]));
+    thin.project();
+    const [wide, narrow] = thin.variables[1].dataSync();
+    expect(wide).toBeCloseTo(1 / 32, 6);
+    expect(narrow).toBeCloseTo(0.5 / 32, 6);
+    thin.dispose();
+    const standard = strokeCanvas(1, 32, 3, 1, 3);
+    standard.variables[1].assign(tf.tensor2d([[0.5]]));
+    standard.project();
+    expect(standard.variables[1].dataSync()[0]).toBeCloseTo(3 / 32, 6);
+    standard.dispose();
+  });
+
   it('leaves the tensor count flat across renders and after dispose', () => {
     const before = tf.memory().numTensors;
     const canvas = strokeCanvas(2, 8, 3, 2, 5);

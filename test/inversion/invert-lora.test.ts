@@ -291,6 +291,7 @@ describe('invertLora (method.md §1.3–1.4)', () => {
     await refuse({ parameterSide: 17 }, /parameterSide must be an integer in 2\.\.16 \(the image side\), found 17/);
     await refuse({ parameterSide: 1 }, /parameterSide must be an integer in 2\.\.16/);
     await refuse({ strokes: -1 }, /strokes must be a non-negative integer, found -1/);
+    await refuse({ strokes: 3, maxStrokeWidth: 0.2 }, /maxStrokeWidth must be in \[0.5, 16\] pixels of a 32-pixel side, found 0.2/);
     await refuse({ strokes: 3, parameterSide: 8 }, /parameterSide sets the grid of free pixels; it does not apply with strokes/);
     await refuse({ classNames: ['a'] }, /classNames must name the 3 ways, found 1/);
     await refuse({ snapshotEvery: 0 }, /snapshotEvery must be a positive integer/);

@@ -105,6 +105,18 @@ describe('the main domain of a run configuration', () => {
     expect(
       withChange((c) => {
         c.inversion.strokes = 8;
+        c.inversion.maxStrokeWidth = 20;
+      }),
+    ).toThrow(/inversion.maxStrokeWidth must be in \[0.5, 16\] pixels of a 32-pixel side, found 20/);
+    expect(
+      withChange((c) => {
+        c.inversion.strokes = 0;
+        c.inversion.maxStrokeWidth = 1.5;
+      }),
+    ).toThrow(/inversion.maxStrokeWidth sets the strokes' widths; it needs inversion.strokes > 0/);
+    expect(
+      withChange((c) => {
+        c.inversion.strokes = 8;
         c.inversion.parameterSide = 16;
       }),
     ).toThrow(/inversion.parameterSide sets the grid of free pixels; it does not apply with inversion.strokes \(8\)/);
