@@ -176,7 +176,13 @@ describe('profile caps', () => {
     expect([standard.zoo.size, standard.zoo.steps, standard.zoo.shots, standard.metaTraining.steps, standard.inversion.queries]).toEqual([
       40, 40, 20, 1000, 5,
     ]);
-    expect([standard.inversion.steps, standard.inversion.learningRate]).toEqual([100, 0.01]); // 100 stroke steps at the configuration's lr
+    // 100 steps on 8 strokes of σ ≤ 0.75 pixels each, at the configuration's lr
+    expect([
+      standard.inversion.steps,
+      standard.inversion.learningRate,
+      standard.inversion.strokes,
+      standard.inversion.maxStrokeWidth,
+    ]).toEqual([100, 0.01, 8, 0.75]);
     expect([standard.metaTraining.patience, standard.baselines.episodes]).toEqual([3, 50]); // the patience is the configuration's, not a cap
     expect(profileFor('standard', domainB).ablationPruning(4)).toBeNull(); // no pruned inversion within the hour
     expect(standard.baselines.learningRate).toBe(1e-2); // the standard profile's one fixed value, not a cap
