@@ -72,6 +72,10 @@ const LEVERS: Record<string, { change: Partial<RunConfig['inversion']>; why: str
     change: { ...PAPER, strokes: 8, learningRate: 0.01, steps: 100, maxStrokeWidth: 0.75 },
     why: 'the same with σ at most 0.75 pixels: crisp lines about 2 pixels wide, as real glyph strokes are',
   },
+  'strokes-4-100-fine': {
+    change: { ...PAPER, strokes: 4, learningRate: 0.01, steps: 100, maxStrokeWidth: 0.75 },
+    why: 'thin strokes as strokes-8-100-fine, but 4 per image instead of 8, so that fewer of them cross',
+  },
   'strokes-8-30': {
     change: { ...PAPER, strokes: 8, learningRate: 0.03 },
     why: 'images drawn as 8 strokes each (Adam lr 0.03), 30 steps',
