@@ -36,6 +36,7 @@ import { commandLine } from './command-line';
  * setting is the profile's), so a lever means the same whatever the configuration's defaults.
  */
 const PAPER = { priorWeight: 0.01, tvWeight: 0, steps: 30, learningRate: 0.25, strokes: 0 }; // the first standard run in B: free pixels
+const STROKES_100 = { ...PAPER, strokes: 8, learningRate: 0.01, steps: 100 }; // 8 strokes, 100 Adam steps at lr 0.01 (lever strokes-8-100)
 const LEVERS: Record<string, { change: Partial<RunConfig['inversion']>; why: string }> = {
   'paper-priors': { change: PAPER, why: "w_BN 0.01, no TV, 30 steps: the first standard run's inversion" },
   'diversity-1': { change: { ...PAPER, diversityWeight: 1 }, why: 'the same with the within-class repulsion R_div, w_div 1' },
@@ -57,23 +58,23 @@ const LEVERS: Record<string, { change: Partial<RunConfig['inversion']>; why: str
     why: 'a 16 × 16 grid and w_0 1 together',
   },
   'strokes-8-100': {
-    change: { ...PAPER, strokes: 8, learningRate: 0.01, steps: 100 },
+    change: STROKES_100,
     why: 'images drawn as 8 strokes each (Adam lr 0.01 on their ends and widths), 100 steps',
   },
   'strokes-8-100-no-prior': {
-    change: { ...PAPER, strokes: 8, learningRate: 0.01, steps: 100, priorWeight: 0 },
+    change: { ...STROKES_100, priorWeight: 0 },
     why: 'the same 100 stroke steps without the BatchNorm prior (w_BN 0), which makes each step cheaper',
   },
   'strokes-8-100-thin': {
-    change: { ...PAPER, strokes: 8, learningRate: 0.01, steps: 100, maxStrokeWidth: 1.5 },
+    change: { ...STROKES_100, maxStrokeWidth: 1.5 },
     why: 'the same 100 stroke steps with thin strokes: σ at most 1.5 pixels instead of 3 (real glyph strokes are about 1), so that no stroke blurs into a blob',
   },
   'strokes-8-100-fine': {
-    change: { ...PAPER, strokes: 8, learningRate: 0.01, steps: 100, maxStrokeWidth: 0.75 },
+    change: { ...STROKES_100, maxStrokeWidth: 0.75 },
     why: 'the same with σ at most 0.75 pixels: crisp lines about 2 pixels wide, as real glyph strokes are',
   },
   'strokes-4-100-fine': {
-    change: { ...PAPER, strokes: 4, learningRate: 0.01, steps: 100, maxStrokeWidth: 0.75 },
+    change: { ...STROKES_100, strokes: 4, maxStrokeWidth: 0.75 },
     why: 'thin strokes as strokes-8-100-fine, but 4 per image instead of 8, so that fewer of them cross',
   },
   'strokes-8-30': {

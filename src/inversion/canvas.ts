@@ -34,8 +34,11 @@ export function pixelCanvas(count: number, imageSize: number, channels: number, 
   };
 }
 
-/** Stroke widths σ (the Gaussian profile's standard deviation), in pixels of a 32-pixel side (they scale with it). */
-export const STROKE_WIDTH = { initial: 1.2, least: 0.5, most: 3 };
+/**
+ * Stroke widths σ (the Gaussian profile's standard deviation), in pixels of a 32-pixel side (they
+ * scale with it): the start, the range by default, and the largest upper end an option may set.
+ */
+export const STROKE_WIDTH = { initial: 1.2, least: 0.5, most: 3, largestMost: 16 };
 
 /**
  * Images drawn as `strokes` straight dark strokes on white (not in the paper; a prior for line
@@ -44,7 +47,7 @@ export const STROKE_WIDTH = { initial: 1.2, least: 0.5, most: 3 };
  * 1 − Π_s (1 − exp(−d(u, segment_s)² / 2σ_s²)) and its grey value 1 − ink fills every channel.
  * The variables are the endpoints [B, S, 4] (p_y, p_x, q_y, q_x) and the widths [B, S]; endpoints
  * start uniform in [0.15, 0.85] (seeded) and are projected onto [0, 1], widths onto
- * [0.5, maxWidth] pixels of a 32-pixel side (default 3; real glyphs' strokes are about 1 wide).
+ * [0.5, maxWidth] pixels of a 32-pixel side (default 3).
  */
 export function strokeCanvas(
   count: number,

@@ -20,7 +20,7 @@ export interface InversionOptions extends RunControl {
   unadaptedWeight?: number; // w_0 on the head's CE over the backbone without the LoRA, default 0 (not in the paper)
   parameterSide?: number; // side of the optimised pixel grid, upsampled bilinearly to the image; default the image side
   strokes?: number; // > 0: optimise the strokes of line drawings, that many per image, instead of pixels (canvas.ts); default 0
-  maxStrokeWidth?: number; // widest stroke σ in pixels of a 32-pixel side, in [0.5, 16]; default 3 (STROKE_WIDTH)
+  maxStrokeWidth?: number; // widest stroke σ in pixels of a 32-pixel side, in [0.5, 16]; default 3 (canvas.ts STROKE_WIDTH)
   maxShift?: number; // largest roll as a fraction of the side, default 1/8
   minCropScale?: number; // random-resized crop of side s·H, s in [minCropScale, 1], each step; default 1 (none, the paper's)
   flip?: boolean; // horizontal flip with p = 0.5, default true
@@ -106,8 +106,10 @@ export function resolveInversionOptions(options: InversionOptions, config: ViTCo
   );
   check(isCount(resolved.strokes, 0), `strokes must be a non-negative integer, found ${resolved.strokes}`);
   check(
-    Number.isFinite(resolved.maxStrokeWidth) && resolved.maxStrokeWidth >= STROKE_WIDTH.least && resolved.maxStrokeWidth <= 16,
-    `maxStrokeWidth must be in [${STROKE_WIDTH.least}, 16] pixels of a 32-pixel side, found ${resolved.maxStrokeWidth}`,
+    Number.isFinite(resolved.maxStrokeWidth) &&
+      resolved.maxStrokeWidth >= STROKE_WIDTH.least &&
+      resolved.maxStrokeWidth <= STROKE_WIDTH.largestMost,
+    `maxStrokeWidth must be in [${STROKE_WIDTH.least}, ${STROKE_WIDTH.largestMost}] pixels of a 32-pixel side, found ${resolved.maxStrokeWidth}`,
   );
   check(
     resolved.strokes === 0 || resolved.parameterSide === config.imageSize,

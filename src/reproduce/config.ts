@@ -1,6 +1,7 @@
 import { ConfigError } from '../errors';
 import { SHIPPED_BACKBONES, type ShippedBackboneName } from '../backbone/shipped';
 import { validateDatasetSpec, type DatasetSpec } from '../data/dataset-spec';
+import { STROKE_WIDTH } from '../inversion/canvas';
 import type { ViTConfig } from '../model/config';
 import { PROJECTION_NAMES, type ProjectionName } from '../model/weights';
 import { readJsonFile } from '../io/read-json';
@@ -157,9 +158,12 @@ export function validateRunConfig(config: RunConfig, source = 'configuration'): 
     );
   if (maxStrokeWidth !== undefined && !((strokes ?? 0) > 0))
     throw new ConfigError(`${source}: inversion.maxStrokeWidth sets the strokes' widths; it needs inversion.strokes > 0`);
-  if (maxStrokeWidth !== undefined && !(typeof maxStrokeWidth === 'number' && maxStrokeWidth >= 0.5 && maxStrokeWidth <= 16))
+  if (
+    maxStrokeWidth !== undefined &&
+    !(typeof maxStrokeWidth === 'number' && maxStrokeWidth >= STROKE_WIDTH.least && maxStrokeWidth <= STROKE_WIDTH.largestMost)
+  )
     throw new ConfigError(
-      `${source}: inversion.maxStrokeWidth must be in [0.5, 16] pixels of a 32-pixel side, found ${JSON.stringify(maxStrokeWidth)}`,
+      `${source}: inversion.maxStrokeWidth must be in [${STROKE_WIDTH.least}, ${STROKE_WIDTH.largestMost}] pixels of a 32-pixel side, found ${JSON.stringify(maxStrokeWidth)}`,
     );
   if (minCropScale !== undefined && !(typeof minCropScale === 'number' && minCropScale > 0 && minCropScale <= 1))
     throw new ConfigError(`${source}: inversion.minCropScale must be in (0, 1], found ${JSON.stringify(minCropScale)}`);

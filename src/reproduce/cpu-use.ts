@@ -2,7 +2,7 @@ import * as fs from 'fs';
 
 /**
  * Where a run's CPU time went, so that its wall time can be read: the same work took 81 min on
- * one 2-core machine and about 35 min on another. This process's CPU time (all its threads),
+ * one 2-core machine and 29 min on another. This process's CPU time (all its threads),
  * and, from Linux's /proc/stat, the share of the machine's CPU time other processes took and the
  * share the hypervisor gave to other machines (steal).
  */
@@ -32,11 +32,10 @@ const TICKS_PER_SECOND = 100;
 export function parseProcStat(text: string): MachineTicks | null {
   const line = text.split('\n').find((l) => /^cpu\s/.test(l));
   if (!line) return null;
-  const [user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
-  const fields = [user, nice, system, idle, iowait, irq, softirq, steal ?? 0];
-  if (fields.some((v) => !Number.isFinite(v))) return null;
+  const [user, nice, system, idle, iowait, irq, softirq, steal = 0] = line.trim().split(/\s+/).slice(1).map(Number);
+  if ([user, nice, system, idle, iowait, irq, softirq, steal].some((v) => !Number.isFinite(v))) return null;
   const busy = user + nice + system + irq + softirq;
-  return { busy, steal: steal ?? 0, total: busy + idle + iowait + (steal ?? 0) };
+  return { busy, steal, total: busy + idle + iowait + steal };
 }
 
 function readMachineTicks(): MachineTicks | null {
