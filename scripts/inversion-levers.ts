@@ -21,6 +21,7 @@ import { readJsonFile } from '../src/io/read-json';
 import type { VisionTransformer } from '../src/model/vision-transformer';
 import { loadRunConfig, pruningSchedule, type RunConfig } from '../src/reproduce/config';
 import { featureDiversity, median } from '../src/reproduce/diagnostics';
+import { meanInkMatch } from '../src/reproduce/ink-match';
 import { writeInversionFigure } from '../src/reproduce/inversion-figure';
 import { mainSets, mainSpec } from '../src/reproduce/main-set';
 import { profileFor } from '../src/reproduce/profiles';
@@ -37,6 +38,7 @@ import { commandLine } from './command-line';
  */
 const PAPER = { priorWeight: 0.01, tvWeight: 0, steps: 30, learningRate: 0.25, strokes: 0 }; // the first standard run in B: free pixels
 const STROKES_100 = { ...PAPER, strokes: 8, learningRate: 0.01, steps: 100 }; // 8 strokes, 100 Adam steps at lr 0.01 (lever strokes-8-100)
+const FINE = { ...STROKES_100, maxStrokeWidth: 0.75 }; // lever strokes-8-100-fine, the standard profile's inversion
 const LEVERS: Record<string, { change: Partial<RunConfig['inversion']>; why: string }> = {
   'paper-priors': { change: PAPER, why: "w_BN 0.01, no TV, 30 steps: the first standard run's inversion" },
   'diversity-1': { change: { ...PAPER, diversityWeight: 1 }, why: 'the same with the within-class repulsion R_div, w_div 1' },
@@ -70,12 +72,40 @@ const LEVERS: Record<string, { change: Partial<RunConfig['inversion']>; why: str
     why: 'the same 100 stroke steps with thin strokes: σ at most 1.5 pixels instead of 3 (real glyph strokes are about 1), so that no stroke blurs into a blob',
   },
   'strokes-8-100-fine': {
-    change: { ...STROKES_100, maxStrokeWidth: 0.75 },
+    change: FINE,
     why: 'the same with σ at most 0.75 pixels: crisp lines about 2 pixels wide, as real glyph strokes are',
   },
   'strokes-4-100-fine': {
-    change: { ...STROKES_100, strokes: 4, maxStrokeWidth: 0.75 },
+    change: { ...FINE, strokes: 4 },
     why: 'thin strokes as strokes-8-100-fine, but 4 per image instead of 8, so that fewer of them cross',
+  },
+  'fine-ink-0.5': {
+    change: { ...FINE, inkWeight: 0.5 },
+    why: 'strokes-8-100-fine plus w_ink 0.5 on the mean ink, so that a stroke the class does not need shrinks away',
+  },
+  'fine-ink-2': { change: { ...FINE, inkWeight: 2 }, why: 'the same with w_ink 2' },
+  'pen-2x4-fine': {
+    change: { ...FINE, strokes: 2, strokeSegments: 4 },
+    why: 'thin strokes drawn as 2 pen strokes of 4 connected segments each (the same 8 segments), as a hand draws a character',
+  },
+  'pen-3x3-fine': { change: { ...FINE, strokes: 3, strokeSegments: 3 }, why: 'the same with 3 pen strokes of 3 segments' },
+  'pen-4x2-fine': { change: { ...FINE, strokes: 4, strokeSegments: 2 }, why: 'the same with 4 pen strokes of 2 segments' },
+  'fine-crop-0.5': {
+    change: { ...FINE, minCropScale: 0.5 },
+    why: 'strokes-8-100-fine with a random-resized crop (side 0.5–1) each step, so that the class must show at every scale',
+  },
+  'fine-unadapted-1': {
+    change: { ...FINE, unadaptedWeight: 1 },
+    why: "strokes-8-100-fine plus w_0 1 on the head's CE over the backbone without the LoRA",
+  },
+  'fine-no-flip': {
+    change: { ...FINE, flip: false },
+    why: 'strokes-8-100-fine without the mirror jitter: a character and its mirror image are different characters, and the teachers never saw mirrored ones',
+  },
+  'fine-300': { change: { ...FINE, steps: 300 }, why: 'strokes-8-100-fine with 300 steps instead of 100' },
+  'fine-300-ink-2-unadapted-1': {
+    change: { ...FINE, steps: 300, inkWeight: 2, unadaptedWeight: 1 },
+    why: 'the three settings that read best on 6 LoRAs together: 300 steps, w_ink 2 and w_0 1 (about 6 times the inversion time)',
   },
   'strokes-8-30': {
     change: { ...PAPER, strokes: 8, learningRate: 0.03 },
@@ -96,6 +126,8 @@ interface LeverResult {
   realWithinClassDiversity: number; // real images of the same classes, as many per class
   nnOnRealPrototypes?: number; // the frozen backbone's nearest real-class prototype is the image's class
   realNnOnRealPrototypes?: number; // the same for the real images, each left out of its own prototype
+  inkMatch?: number; // the image's blurred ink is most like its own class's real ink (ink-match.ts)
+  realInkMatch?: number; // the same for the real images, each left out of its own class
   figure: string | null; // the lever's images beside real ones (images-only runs)
   validation: { best: { step: number; accuracy: number } | null; last: number | null; nn: number } | null; // null: images only
   seconds: { inversion: number; metaTraining: number | null };
@@ -154,7 +186,7 @@ function markdown(config: string, results: LeverResult[]): string {
       ? `${v.best ? `${percent(v.best.accuracy)} (step ${v.best.step})` : '–'} | ${v.last === null ? '–' : percent(v.last)} | ${percent(v.nn)}`
       : '– | – | –';
     const figure = r.figure ? `[images](${path.basename(r.figure)})` : '';
-    return `| ${r.lever} | ${LEVERS[r.lever]?.why ?? ''} | ${r.loras} | ${r.medianTargetConfidence.toFixed(3)} | ${r.withinClassDiversity.toFixed(3)} (${ratio.toFixed(2)} of real) | ${r.nnOnRealPrototypes === undefined ? '–' : `${percent(r.nnOnRealPrototypes)} (real ${percent(r.realNnOnRealPrototypes!)})`} | ${meta} | ${r.seconds.inversion.toFixed(0)}${r.seconds.metaTraining === null ? '' : ` + ${r.seconds.metaTraining.toFixed(0)}`} | ${figure} |`;
+    return `| ${r.lever} | ${LEVERS[r.lever]?.why ?? ''} | ${r.loras} | ${r.medianTargetConfidence.toFixed(3)} | ${r.withinClassDiversity.toFixed(3)} (${ratio.toFixed(2)} of real) | ${r.nnOnRealPrototypes === undefined ? '–' : `${percent(r.nnOnRealPrototypes)} (real ${percent(r.realNnOnRealPrototypes!)})`} | ${r.inkMatch === undefined ? '–' : `${percent(r.inkMatch)} (real ${percent(r.realInkMatch!)})`} | ${meta} | ${r.seconds.inversion.toFixed(0)}${r.seconds.metaTraining === null ? '' : ` + ${r.seconds.metaTraining.toFixed(0)}`} | ${figure} |`;
   };
   return [
     '# Inversion levers',
@@ -167,10 +199,12 @@ function markdown(config: string, results: LeverResult[]): string {
     "backbone's features between images of one class, averaged over the sets; real: as many real images per class of the",
     'same classes. "Backbone sees the class": how often the frozen backbone puts an image nearest the prototype (mean',
     'feature) of real images of its own class among the 5 of its task (chance 20 %; real images: each left out of its own',
-    'prototype). Figures: for each LoRA, real images (top row) and the inverted ones, one column per class.',
+    'prototype). "Ink matches the class": how often the blurred ink of an image is most like (cosine) the summed blurred ink',
+    "of its own class's real images among the 5, a model-free stand-in for a person reading the drawing (ink-match.ts; chance",
+    '20 %; real images: each left out of its own class). Figures: for each LoRA, real images (top row) and the inverted ones, one column per class.',
     '',
-    '| lever | setting | LoRAs | median target confidence | within-class diversity | backbone sees the class | meta-LoRA validation, best | last | NN validation | seconds (inversion + meta) | figure |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| lever | setting | LoRAs | median target confidence | within-class diversity | backbone sees the class | ink matches the class | meta-LoRA validation, best | last | NN validation | seconds (inversion + meta) | figure |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
     ...results.map(row),
     '',
   ].join('\n');
@@ -212,6 +246,7 @@ async function main(): Promise<void> {
   for (const entry of entries) real.push(await ports.realImages(backbone, entry, config));
   const realWithinClassDiversity = meanWithinClass(backbone, real);
   const realNnOnRealPrototypes = nnOnRealPrototypes(backbone, real, real);
+  const realInkMatch = meanInkMatch(real, real);
 
   const reportFile = path.join(reportDir, 'levers.json');
   const results: LeverResult[] = fs.existsSync(reportFile)
@@ -237,12 +272,18 @@ async function main(): Promise<void> {
   writeJsonAtomic(reportFile, { config: values.config, results });
   writeFileAtomic(path.join(reportDir, 'levers.md'), markdown(values.config, results));
 
-  /** A result written before the backbone-sees-the-class column: that column from the sets on disk. */
+  /** A result written before the backbone-sees-the-class or ink-match column: those columns from the sets on disk. */
   function completed(result: LeverResult, dir: string): LeverResult {
-    if (result.nnOnRealPrototypes !== undefined) return result;
+    if (result.nnOnRealPrototypes !== undefined && result.inkMatch !== undefined) return result;
     const sets = readSurrogateSetsWithTeachers(path.join(dir, 'surrogates'), entries);
     try {
-      return { ...result, nnOnRealPrototypes: nnOnRealPrototypes(backbone, sets, real), realNnOnRealPrototypes };
+      return {
+        ...result,
+        nnOnRealPrototypes: nnOnRealPrototypes(backbone, sets, real),
+        realNnOnRealPrototypes,
+        inkMatch: meanInkMatch(sets, real),
+        realInkMatch,
+      };
     } finally {
       disposeSurrogateSets(sets);
     }
@@ -273,6 +314,8 @@ async function main(): Promise<void> {
         realWithinClassDiversity,
         nnOnRealPrototypes: nnOnRealPrototypes(backbone, sets, real),
         realNnOnRealPrototypes,
+        inkMatch: meanInkMatch(sets, real),
+        realInkMatch,
         figure: null,
         validation: null,
         seconds: { inversion: inversionSeconds, metaTraining: null },

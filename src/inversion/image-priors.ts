@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { denormalizeImages } from '../model/preprocess';
 
 /** ‖v‖₂ with a 1e-12 floor under the root, so the gradient stays finite at 0. */
 function norm(v: tf.Tensor): tf.Scalar {
@@ -20,6 +21,14 @@ export function totalVariation(x: tf.Tensor4D): tf.Scalar {
     const diagonal = tf.sub(at(0, 0, 1, 1), at(1, 1, 1, 1));
     return tf.addN([norm(horizontal), norm(vertical), norm(antiDiagonal), norm(diagonal)]) as tf.Scalar;
   });
+}
+
+/**
+ * Ink: the mean over images and pixels of 1 − grey, grey the channel mean of the pixels in [0, 1]
+ * (not in the paper; with strokes it asks every stroke to earn its ink). x [B, H, W, C] normalised.
+ */
+export function inkAmount(x: tf.Tensor4D): tf.Scalar {
+  return tf.tidy(() => tf.sub(1, tf.mean(denormalizeImages(x))) as tf.Scalar);
 }
 
 /** L2 prior: the mean over images of ‖x_i‖₂ (DeepInversion's `loss_l2`). */

@@ -7,7 +7,7 @@ export type { InversionSnapshot } from './snapshot';
 export { inversionGalleryBundle } from './gallery';
 export type { InversionGalleryInput } from './gallery';
 export { patchMasks } from './masks';
-export { l2Prior, totalVariation } from './image-priors';
+export { inkAmount, l2Prior, totalVariation } from './image-priors';
 export { withinClassSimilarity } from './diversity';
 export { applyJitter, drawJitter } from './jitter';
 export type { Jitter } from './jitter';

@@ -54,6 +54,7 @@ function iterate(
         l2: t.l2,
         diversity: t.diversity,
         unadapted: t.unadapted,
+        ink: t.ink,
         confidence: t.confidence,
       }).filter((entry): entry is [string, tf.Scalar] => entry[1] !== null);
       read.names = computed.map(([name]) => name);
@@ -78,6 +79,7 @@ function iterate(
     l2: terms.l2 ?? null,
     diversity: terms.diversity ?? null,
     unadapted: terms.unadapted ?? null,
+    ink: terms.ink ?? null,
     confidence: terms.confidence,
     patchTokens: read.patchTokens,
   };
@@ -109,7 +111,7 @@ export async function invertLora(
   const random = new SeededRandom(o.seed);
   const canvas =
     o.strokes > 0
-      ? strokeCanvas(targets.length, imageSize, channels, o.strokes, o.seed, o.maxStrokeWidth)
+      ? strokeCanvas(targets.length, imageSize, channels, o.strokes, o.seed, { maxWidth: o.maxStrokeWidth, segments: o.strokeSegments })
       : pixelCanvas(targets.length, imageSize, channels, o.parameterSide, o.seed);
   const targetTensor = tf.tensor1d(targets, 'int32');
   const adam = new Adam(canvas.variables, { beta1: o.betas[0], beta2: o.betas[1] });
@@ -119,6 +121,7 @@ export async function invertLora(
     l2: o.l2Weight,
     diversity: o.diversityWeight,
     unadapted: o.unadaptedWeight,
+    ink: o.inkWeight,
   };
   const history: InversionStep[] = [];
   const snapshots: InversionSnapshot[] = [];

@@ -5,7 +5,7 @@ import type { VisionTransformer } from '../model/vision-transformer';
 import { bnPriorLoss } from '../prior/bn-prior-loss';
 import type { ImagePrior } from '../prior/image-prior';
 import { withinClassSimilarity } from './diversity';
-import { l2Prior, totalVariation } from './image-priors';
+import { inkAmount, l2Prior, totalVariation } from './image-priors';
 
 export interface ObjectiveWeights {
   prior: number; // on R_BN; 0 or no prior CNN: the term is not computed
@@ -13,6 +13,7 @@ export interface ObjectiveWeights {
   l2: number; // 0: not computed
   diversity: number; // on R_div; 0: not computed
   unadapted: number; // on CE(head(f(x)), y) with the LoRA left out; 0: not computed
+  ink: number; // on the mean ink of the images; 0: not computed
 }
 
 /** The terms of one iteration's loss, as scalars inside the caller's tidy. */
@@ -24,14 +25,16 @@ export interface ObjectiveTerms {
   l2: tf.Scalar | null; // idem
   diversity: tf.Scalar | null; // R_div(x), unweighted; idem
   unadapted: tf.Scalar | null; // CE(head(f(x)), y) of the backbone without the LoRA, unweighted; idem
+  ink: tf.Scalar | null; // mean ink 1 − grey, unweighted; idem
   confidence: tf.Scalar; // mean p(y | x) of the teacher on this batch
   patchTokens: number; // patch tokens that reached the last layer
 }
 
 /**
  * loss = CE(head(f_LoRA(x)), y) + w_BN · R_BN(x) + w_TV · TV(x) + w_L2 · L2(x) + w_div · R_div(f_LoRA(x))
- *        + w_0 · CE(head(f(x)), y)
- * (method.md §1.3; the last term, not in the paper, asks the backbone without the LoRA to see the class too),
+ *        + w_0 · CE(head(f(x)), y) + w_ink · ink(x)
+ * (method.md §1.3; the last two terms are not in the paper: w_0 asks the backbone without the LoRA to see the class
+ * too, w_ink makes ink cost something),
  * with the teacher's forward pruned by `pruning` (§1.4). x [B, H, W, C] normalised (jittered);
  * targets int32 [B]. Differentiable w.r.t. x; call inside tf.tidy / tf.variableGrads.
  */
@@ -55,6 +58,7 @@ export function inversionObjective(
   const priorTerm = prior && weights.prior > 0 ? bnPriorLoss(x, prior) : null;
   const tv = weights.tv > 0 ? totalVariation(x) : null;
   const l2 = weights.l2 > 0 ? l2Prior(x) : null;
+  const ink = weights.ink > 0 ? inkAmount(x) : null;
   const diversity = weights.diversity > 0 ? withinClassSimilarity(features, targets, logits.shape[1]) : null;
   const weighted: tf.Tensor[] = [crossEntropy];
   if (priorTerm) weighted.push(tf.mul(priorTerm, weights.prior));
@@ -62,6 +66,7 @@ export function inversionObjective(
   if (l2) weighted.push(tf.mul(l2, weights.l2));
   if (diversity) weighted.push(tf.mul(diversity, weights.diversity));
   if (unadapted) weighted.push(tf.mul(unadapted, weights.unadapted));
+  if (ink) weighted.push(tf.mul(ink, weights.ink));
   return {
     total: tf.addN(weighted) as tf.Scalar,
     crossEntropy,
@@ -70,6 +75,7 @@ export function inversionObjective(
     l2,
     diversity,
     unadapted,
+    ink,
     confidence: tf.mean(tf.exp(targetLogProbs)) as tf.Scalar,
     patchTokens: keptPatches.shape[1],
   };

@@ -1,5 +1,5 @@
 import { ConfigError } from '../errors';
-import { STROKE_WIDTH } from './canvas';
+import { MAX_STROKE_SEGMENTS, STROKE_WIDTH } from './canvas';
 import type { ViTConfig } from '../model/config';
 import type { PruningSchedule } from '../model/token-pruning';
 import type { ImagePrior } from '../prior/image-prior';
@@ -18,9 +18,11 @@ export interface InversionOptions extends RunControl {
   l2Weight?: number; // L2 prior, default 0
   diversityWeight?: number; // within-class feature repulsion R_div, default 0 (not in the paper)
   unadaptedWeight?: number; // w_0 on the head's CE over the backbone without the LoRA, default 0 (not in the paper)
+  inkWeight?: number; // w_ink on the images' mean ink, default 0 (not in the paper)
   parameterSide?: number; // side of the optimised pixel grid, upsampled bilinearly to the image; default the image side
   strokes?: number; // > 0: optimise the strokes of line drawings, that many per image, instead of pixels (canvas.ts); default 0
   maxStrokeWidth?: number; // widest stroke σ in pixels of a 32-pixel side, in [0.5, 16]; default 3 (canvas.ts STROKE_WIDTH)
+  strokeSegments?: number; // straight segments of each stroke, a polyline; default 1 (canvas.ts)
   maxShift?: number; // largest roll as a fraction of the side, default 1/8
   minCropScale?: number; // random-resized crop of side s·H, s in [minCropScale, 1], each step; default 1 (none, the paper's)
   flip?: boolean; // horizontal flip with p = 0.5, default true
@@ -75,9 +77,11 @@ export function resolveInversionOptions(options: InversionOptions, config: ViTCo
     l2Weight: options.l2Weight ?? 0,
     diversityWeight: options.diversityWeight ?? 0,
     unadaptedWeight: options.unadaptedWeight ?? 0,
+    inkWeight: options.inkWeight ?? 0,
     parameterSide: options.parameterSide ?? config.imageSize,
     strokes: options.strokes ?? 0,
     maxStrokeWidth: options.maxStrokeWidth ?? STROKE_WIDTH.most,
+    strokeSegments: options.strokeSegments ?? 1,
     maxShift: options.maxShift ?? 1 / 8,
     minCropScale: options.minCropScale ?? 1,
     flip: options.flip ?? true,
@@ -96,7 +100,7 @@ export function resolveInversionOptions(options: InversionOptions, config: ViTCo
     resolved.betas.length === 2 && resolved.betas.every((b) => b >= 0 && b < 1),
     `betas must be two numbers in [0, 1), found [${resolved.betas}]`,
   );
-  for (const key of ['priorWeight', 'tvWeight', 'l2Weight', 'diversityWeight', 'unadaptedWeight'] as const) {
+  for (const key of ['priorWeight', 'tvWeight', 'l2Weight', 'diversityWeight', 'unadaptedWeight', 'inkWeight'] as const) {
     check(Number.isFinite(resolved[key]) && resolved[key] >= 0, `${key} must be a finite number ≥ 0, found ${resolved[key]}`);
   }
   check(resolved.maxShift >= 0 && resolved.maxShift <= 0.5, `maxShift must be in [0, 0.5], found ${resolved.maxShift}`);
@@ -110,6 +114,10 @@ export function resolveInversionOptions(options: InversionOptions, config: ViTCo
       resolved.maxStrokeWidth >= STROKE_WIDTH.least &&
       resolved.maxStrokeWidth <= STROKE_WIDTH.largestMost,
     `maxStrokeWidth must be in [${STROKE_WIDTH.least}, ${STROKE_WIDTH.largestMost}] pixels of a 32-pixel side, found ${resolved.maxStrokeWidth}`,
+  );
+  check(
+    isCount(resolved.strokeSegments, 1) && resolved.strokeSegments <= MAX_STROKE_SEGMENTS,
+    `strokeSegments must be an integer in 1..${MAX_STROKE_SEGMENTS}, found ${resolved.strokeSegments}`,
   );
   check(
     resolved.strokes === 0 || resolved.parameterSide === config.imageSize,

@@ -54,7 +54,7 @@ export function assembleReport(inputs: ReportInputs): ReproductionReport {
   const { profile, diagnostics, table23, table45, results } = inputs;
   const config = profile.config;
   const ev = config.evaluation;
-  const { knowledge, medianTargetConfidence, validationNn, diversity, targetConfidenceBySource } = diagnostics;
+  const { knowledge, medianTargetConfidence, validationNn, diversity, targetConfidenceBySource, inkMatchBySource } = diagnostics;
   const recycle = results.get('lora-recycle')!;
   const notes = inputs.notes;
   const statements = [...verdicts(table23, profile.headline), ...(knowledge ? [zooKnowledgeStatement(knowledge)] : []), ...inputs.ablation];
@@ -126,6 +126,7 @@ export function assembleReport(inputs: ReportInputs): ReproductionReport {
       targetConfidence: targetConfidenceBySource['lora-recycle'],
       ...(medianTargetConfidence !== null ? { medianTargetConfidence } : {}),
       targetConfidenceBySource,
+      ...(inkMatchBySource ? { inkMatchBySource } : {}),
       surrogateDiversity: { ...diversity, ...(realWithinClass !== undefined ? { realWithinClass } : {}) },
       learningCurve: windowedCurve(recycle.history, ['loss', 'accuracy']) as { step: number; loss: number; accuracy: number }[],
       validation: recycle.validation,

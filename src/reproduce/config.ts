@@ -1,7 +1,7 @@
 import { ConfigError } from '../errors';
 import { SHIPPED_BACKBONES, type ShippedBackboneName } from '../backbone/shipped';
 import { validateDatasetSpec, type DatasetSpec } from '../data/dataset-spec';
-import { STROKE_WIDTH } from '../inversion/canvas';
+import { MAX_STROKE_SEGMENTS, STROKE_WIDTH } from '../inversion/canvas';
 import type { ViTConfig } from '../model/config';
 import { PROJECTION_NAMES, type ProjectionName } from '../model/weights';
 import { readJsonFile } from '../io/read-json';
@@ -53,6 +53,8 @@ export interface RunConfig {
     parameterSide?: number; // side of the optimised pixel grid, upsampled to the image; default the image side (the paper's)
     strokes?: number; // > 0: images drawn as that many strokes each, instead of free pixels; default 0 (the paper's pixels)
     maxStrokeWidth?: number; // the widest stroke's σ, pixels of a 32-pixel side; default 3 (canvas.ts STROKE_WIDTH)
+    strokeSegments?: number; // straight segments of each stroke (a polyline), 1..MAX_STROKE_SEGMENTS; default 1
+    inkWeight?: number; // w_ink on the images' mean ink; default 0 (the paper has none)
     flip?: boolean; // mirror the batch with p = 0.5 in the jitter; default true (the paper's)
   };
   metaTraining: {
@@ -139,12 +141,12 @@ export function validateRunConfig(config: RunConfig, source = 'configuration'): 
   if (headInit !== undefined && headInit !== 'random' && headInit !== 'prototypes')
     throw new ConfigError(`${source}: zoo.headInit must be "random" or "prototypes", found ${JSON.stringify(headInit)}`);
   if (config.zoo.augment !== undefined) shapeAugmentFrom(config.zoo.augment, `${source}: zoo.augment`);
-  for (const key of ['tvWeight', 'diversityWeight', 'unadaptedWeight'] as const) {
+  for (const key of ['tvWeight', 'diversityWeight', 'unadaptedWeight', 'inkWeight'] as const) {
     const weight = config.inversion[key];
     if (weight !== undefined && !(typeof weight === 'number' && weight >= 0 && Number.isFinite(weight)))
       throw new ConfigError(`${source}: inversion.${key} must be a finite number ≥ 0, found ${JSON.stringify(weight)}`);
   }
-  const { flip, prior, minCropScale, parameterSide, strokes, maxStrokeWidth } = config.inversion;
+  const { flip, prior, minCropScale, parameterSide, strokes, maxStrokeWidth, strokeSegments } = config.inversion;
   const side = config.data.imageSize;
   if (strokes !== undefined && !(Number.isInteger(strokes) && strokes >= 0))
     throw new ConfigError(`${source}: inversion.strokes must be a non-negative integer, found ${JSON.stringify(strokes)}`);
@@ -164,6 +166,12 @@ export function validateRunConfig(config: RunConfig, source = 'configuration'): 
   )
     throw new ConfigError(
       `${source}: inversion.maxStrokeWidth must be in [${STROKE_WIDTH.least}, ${STROKE_WIDTH.largestMost}] pixels of a 32-pixel side, found ${JSON.stringify(maxStrokeWidth)}`,
+    );
+  if (strokeSegments !== undefined && !((strokes ?? 0) > 0))
+    throw new ConfigError(`${source}: inversion.strokeSegments shapes the strokes; it needs inversion.strokes > 0`);
+  if (strokeSegments !== undefined && !(Number.isInteger(strokeSegments) && strokeSegments >= 1 && strokeSegments <= MAX_STROKE_SEGMENTS))
+    throw new ConfigError(
+      `${source}: inversion.strokeSegments must be an integer in 1..${MAX_STROKE_SEGMENTS}, found ${JSON.stringify(strokeSegments)}`,
     );
   if (minCropScale !== undefined && !(typeof minCropScale === 'number' && minCropScale > 0 && minCropScale <= 1))
     throw new ConfigError(`${source}: inversion.minCropScale must be in (0, 1], found ${JSON.stringify(minCropScale)}`);

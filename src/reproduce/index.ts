@@ -16,3 +16,4 @@ export { mainSets, mainSpec } from './main-set';
 export { headlineFor } from './profiles';
 export { realImageSet } from './real-images';
 export { inversionFigure } from './inversion-figure';
+export { inkTemplateMatch, meanInkMatch } from './ink-match';

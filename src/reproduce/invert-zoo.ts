@@ -49,6 +49,8 @@ export function zooInversionJobs(
         parameterSide: inv.parameterSide,
         strokes: inv.strokes,
         maxStrokeWidth: inv.maxStrokeWidth,
+        strokeSegments: inv.strokeSegments,
+        inkWeight: inv.inkWeight,
         pruning,
         pruneFrom: inv.pruneStartFraction,
         seed: loraSeed(config.evaluation.seed, entry.id),

@@ -40,6 +40,8 @@ export interface Diagnostics {
   validation: { step: number; accuracy: number }[];
   bestStep: number | null;
   targetConfidenceBySource?: Record<string, { mean: number; min: number; max: number }>; // targetConfidence per ablation variant: surrogates, real images, noise...
+  /** Share of each source's images whose blurred ink is most like their own class's real ink (ink-match.ts); oracle: the real images, each left out. */
+  inkMatchBySource?: Record<string, number>;
   bestStepBySource?: Record<string, number | null>;
   stepsBySource?: Record<string, number>; // steps each meta-training ran: fewer than asked after an early stop (metaTraining.patience)
   logitScaleBySource?: Record<string, number>; // s of softmax(−s·d) in each meta-training's losses
@@ -306,6 +308,15 @@ export function renderMarkdown(report: ReproductionReport): string {
       (d.surrogateDiversity.realWithinClass !== undefined
         ? `; real novel images within class ${d.surrogateDiversity.realWithinClass.toFixed(3)}.`
         : '.'),
+    ...(d.inkMatchBySource
+      ? [
+          `- Do the images read as their class? Share whose blurred ink is most like their own class's real ink among the classes of its task (src/reproduce/ink-match.ts, a model-free stand-in for a person reading them; the random start, noise, shows chance): ${Object.entries(
+            d.inkMatchBySource,
+          )
+            .map(([k, v]) => `${k} ${(100 * v).toFixed(1)} %`)
+            .join(', ')} (oracle: the real images, each left out of its own class).`,
+        ]
+      : []),
     `- Meta-training: best validation step ${d.bestStep ?? 'n/a'}; validation accuracy ${d.validation.map((v) => `${v.step}: ${(100 * v.accuracy).toFixed(1)}`).join(', ') || 'n/a'}.`,
     '',
     '| step | loss | train accuracy |',

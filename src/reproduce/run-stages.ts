@@ -13,6 +13,7 @@ import { metaDir, saveArtifacts, surrogateDir } from './artifacts';
 import { pruningSchedule, type RunConfig } from './config';
 import { featureDiversity, median, summary } from './diagnostics';
 import { writeInversionFigure } from './inversion-figure';
+import { meanInkMatch } from './ink-match';
 import { mainSets } from './main-set';
 import type { PipelineEpisodes, PipelinePorts } from './ports';
 import type { ReproductionProfile } from './profiles';
@@ -197,6 +198,7 @@ export interface RunDiagnostics {
   validationNn: number | null; // NN on the validation episodes, scored as they score the meta-LoRAs
   targetConfidenceBySource: Record<string, ReturnType<typeof summary>>;
   medianTargetConfidence: number | null;
+  inkMatchBySource: Record<string, number> | null; // meanInkMatch of each variant's images against the oracle's real ones; null without them
 }
 
 /** Diagnostics stage: the surrogate sets' diversity and teacher confidence, throughput, the zoo's knowledge, NN on validation. */
@@ -235,7 +237,9 @@ export async function diagnosticsStage(
     [...variants].map(([variant, v]) => [variant, summary(v.images.flatMap((set) => set.record.targetConfidence))]),
   );
   const medianTargetConfidence = median(inverted.flatMap((set) => set.record.targetConfidence));
-  return { diversity, inversionStats, knowledge, validationNn, targetConfidenceBySource, medianTargetConfidence };
+  const real = variants.get('oracle')?.images;
+  const inkMatchBySource = real ? Object.fromEntries([...variants].map(([variant, v]) => [variant, meanInkMatch(v.images, real)])) : null;
+  return { diversity, inversionStats, knowledge, validationNn, targetConfidenceBySource, medianTargetConfidence, inkMatchBySource };
 }
 
 /**

@@ -84,6 +84,7 @@ export interface InversionStep {
   l2: number | null;
   diversity?: number | null; // R_div; absent in sets recorded before the term existed
   unadapted?: number | null; // CE of the head on the backbone without the LoRA; absent in sets recorded before the term existed
+  ink?: number | null; // mean ink of the images; absent in sets recorded before the term existed
   confidence: number; // mean teacher p(y | x) on the jittered batch
   patchTokens: number; // patch tokens that reached the last layer (fewer once pruning is on)
 }

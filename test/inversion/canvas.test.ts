@@ -45,7 +45,7 @@ describe('strokeCanvas: images drawn as strokes', () => {
   });
 
   it('keeps every width within [0.5, maxWidth] pixels of a 32-pixel side, starting no wider than maxWidth', () => {
-    const thin = strokeCanvas(1, 32, 3, 2, 3, 1);
+    const thin = strokeCanvas(1, 32, 3, 2, 3, { maxWidth: 1 });
     expect(Math.max(...thin.variables[1].dataSync())).toBeCloseTo(1 / 32, 6); // 1.2 by default, capped at 1
     thin.variables[1].assign(tf.tensor2d([[0.5, -1]]));
     thin.project();
@@ -60,9 +60,38 @@ describe('strokeCanvas: images drawn as strokes', () => {
     standard.dispose();
   });
 
+  it('draws a stroke of several segments as one connected polyline through its points', () => {
+    const canvas = strokeCanvas(1, 16, 3, 1, 1, { segments: 2 });
+    expect(canvas.variables[0].shape).toEqual([1, 1, 6]);
+    canvas.variables[0].assign(tf.tensor3d([[[0.5, 0.2, 0.5, 0.5, 0.2, 0.5]]])); // across to the centre, then up
+    const images = tf.tidy(() => canvas.render().clone());
+    const grey = greyOf(images);
+    const at = (row: number, column: number) => grey[row * 16 + column];
+    expect(at(7, 4)).toBeLessThan(0.3); // on the first leg
+    expect(at(5, 7)).toBeLessThan(0.3); // on the second
+    expect(at(5, 5)).toBeGreaterThan(0.9); // on the chord from the first point to the last, which is not drawn
+    expect(at(7, 12)).toBeGreaterThan(0.9); // beyond the corner
+    images.dispose();
+    canvas.dispose();
+  });
+
+  it('starts a stroke of several segments as a short random walk inside [0.15, 0.85], and a straight one as before', () => {
+    const walk = strokeCanvas(3, 16, 3, 2, 7, { segments: 4 });
+    const strokes = (walk.variables[0].arraySync() as number[][][]).flat();
+    for (const points of strokes) {
+      points.forEach((v) => expect(v >= 0.15 - 1e-6 && v <= 0.85 + 1e-6).toBe(true)); // float32
+      for (let k = 2; k < points.length; k++) expect(Math.abs(points[k] - points[k - 2])).toBeLessThanOrEqual(0.25 + 1e-6);
+    }
+    walk.dispose();
+    const [straight, explicit] = [strokeCanvas(2, 16, 3, 3, 9), strokeCanvas(2, 16, 3, 3, 9, { segments: 1 })];
+    expect(Array.from(explicit.variables[0].dataSync())).toEqual(Array.from(straight.variables[0].dataSync()));
+    straight.dispose();
+    explicit.dispose();
+  });
+
   it('leaves the tensor count flat across renders and after dispose', () => {
     const before = tf.memory().numTensors;
-    const canvas = strokeCanvas(2, 8, 3, 2, 5);
+    const canvas = strokeCanvas(2, 8, 3, 2, 5, { segments: 3 });
     const pixels = pixelCanvas(2, 8, 3, 4, 5);
     tf.tidy(() => {
       canvas.render();

@@ -219,6 +219,21 @@ describe('invertLora (method.md §1.3–1.4)', () => {
     [start, drawn, again].forEach((r) => r.dispose());
   });
 
+  it('with w_ink > 0, records the ink and draws with less of it; polyline strokes stay deterministic', async () => {
+    const options = { ...base, steps: 30, strokes: 4, strokeSegments: 3, learningRate: 0.05, seed: 14 };
+    const plain = await invertLora(backbone, teacher, prior, options);
+    const sparing = await invertLora(backbone, teacher, prior, { ...options, inkWeight: 5 });
+    const again = await invertLora(backbone, teacher, prior, { ...options, inkWeight: 5 });
+    expect(plain.history.every((h) => h.ink === null)).toBe(true);
+    expect(sparing.history.every((h) => typeof h.ink === 'number' && h.ink > 0)).toBe(true);
+    const last = sparing.history[sparing.history.length - 1];
+    expect(last.loss).toBeCloseTo(last.crossEntropy + 0.01 * (last.prior ?? 0) + 5 * (last.ink ?? 0), 4);
+    const ink = (r: InversionResult) => 1 - mean(flat(r.pixels));
+    expect(ink(sparing)).toBeLessThan(0.8 * ink(plain));
+    expect(flat(again.pixels)).toEqual(flat(sparing.pixels));
+    [plain, sparing, again].forEach((r) => r.dispose());
+  });
+
   it('gives the identical result for the same seed and a different one for another seed', async () => {
     const options = { ...base, steps: 5, pruning: { 1: 0.5 } };
     const a = await invertLora(backbone, teacher, prior, options);
@@ -292,6 +307,9 @@ describe('invertLora (method.md §1.3–1.4)', () => {
     await refuse({ parameterSide: 1 }, /parameterSide must be an integer in 2\.\.16/);
     await refuse({ strokes: -1 }, /strokes must be a non-negative integer, found -1/);
     await refuse({ strokes: 3, maxStrokeWidth: 0.2 }, /maxStrokeWidth must be in \[0.5, 16\] pixels of a 32-pixel side, found 0.2/);
+    await refuse({ strokes: 3, strokeSegments: 0 }, /strokeSegments must be an integer in 1\.\.8, found 0/);
+    await refuse({ strokes: 3, strokeSegments: 9 }, /strokeSegments must be an integer in 1\.\.8, found 9/);
+    await refuse({ inkWeight: -1 }, /inkWeight must be a finite number ≥ 0, found -1/);
     await refuse({ strokes: 3, parameterSide: 8 }, /parameterSide sets the grid of free pixels; it does not apply with strokes/);
     await refuse({ classNames: ['a'] }, /classNames must name the 3 ways, found 1/);
     await refuse({ snapshotEvery: 0 }, /snapshotEvery must be a positive integer/);

@@ -5,12 +5,14 @@ import { LIMITS, MIME, validateGallery } from '../../src/display';
 import {
   applyJitter,
   drawJitter,
+  inkAmount,
   inversionGalleryBundle,
   l2Prior,
   patchMasks,
   totalVariation,
   withinClassSimilarity,
 } from '../../src/inversion';
+import { normalizeImages } from '../../src/model';
 import { roll } from '../../src/ops';
 import { SeededRandom } from '../../src/random';
 import { useTestBackend } from '../test-backend';
@@ -25,6 +27,12 @@ describe('image priors', () => {
     const x = tf.tensor4d([0, 1, 0, 1], [1, 2, 2, 1]);
     expect(totalVariation(x).dataSync()[0]).toBeCloseTo(Math.SQRT2 + 2, 4);
     expect(totalVariation(tf.fill([2, 3, 3, 3], 0.7) as tf.Tensor4D).dataSync()[0]).toBeLessThan(1e-5);
+  });
+
+  it('ink is the mean of 1 − grey over images and pixels, from normalised images', () => {
+    const pixels = tf.tensor4d([1, 1, 0, 0.5, 1, 1, 1, 1], [2, 2, 2, 1]).tile([1, 1, 1, 3]) as tf.Tensor4D; // ink 1.5 of 8 pixels
+    expect(inkAmount(normalizeImages(pixels)).dataSync()[0]).toBeCloseTo(1.5 / 8, 5);
+    expect(inkAmount(normalizeImages(tf.ones([1, 3, 3, 3]) as tf.Tensor4D)).dataSync()[0]).toBeCloseTo(0, 5);
   });
 
   it("the L2 prior is the mean over images of each image's L2 norm", () => {

@@ -116,6 +116,23 @@ describe('the main domain of a run configuration', () => {
     ).toThrow(/inversion.maxStrokeWidth sets the strokes' widths; it needs inversion.strokes > 0/);
     expect(
       withChange((c) => {
+        c.inversion.strokes = 0;
+        c.inversion.strokeSegments = 2;
+      }),
+    ).toThrow(/inversion.strokeSegments shapes the strokes; it needs inversion.strokes > 0/);
+    expect(
+      withChange((c) => {
+        c.inversion.strokes = 2;
+        c.inversion.strokeSegments = 1.5;
+      }),
+    ).toThrow(/inversion.strokeSegments must be an integer in 1\.\.8, found 1.5/);
+    expect(
+      withChange((c) => {
+        c.inversion.inkWeight = -0.5;
+      }),
+    ).toThrow(/inversion.inkWeight must be a finite number ≥ 0, found -0.5/);
+    expect(
+      withChange((c) => {
         c.inversion.strokes = 8;
         c.inversion.parameterSide = 16;
       }),

@@ -119,6 +119,10 @@ describe('reproduce in another main domain (data.main: glyph-domain)', () => {
     expect(report.gates?.map((g) => g.name)).toEqual(['teachers', 'oracle', 'inversion', 'headline']);
     expect(report.gates?.[0].criteria[1].value).toBe(report.diagnostics.zooKnowledge?.heldOut);
     expect(report.diagnostics.medianTargetConfidence).toBeGreaterThan(0);
+    // real glyphs read as their class by their ink far more often than the random strokes inversion starts from
+    const ink = report.diagnostics.inkMatchBySource ?? {};
+    expect(Object.keys(ink)).toEqual(['lora-recycle', 'oracle', 'noise']);
+    expect(ink.oracle).toBeGreaterThan(ink.noise + 0.2);
     // the meta-LoRA has the configuration's rank and targets, not the zoo's
     const meta = loadLoraFile(path.join(workDir, 'meta', 'meta-lora.safetensors'));
     expect(meta.parameters.rank).toBe(3);

@@ -198,6 +198,17 @@ describe('reproduction report', () => {
     expect(() => checkReportShape({ ...report, zooTuningSeconds: 'long' }, 'r.json')).toThrow(/zooTuningSeconds must be a number/);
   });
 
+  it("says how often each source's images read as their class by their ink", () => {
+    const report: ReproductionReport = {
+      ...bareReport(),
+      diagnostics: { ...bareReport().diagnostics, inkMatchBySource: { 'lora-recycle': 0.2567, oracle: 0.96, noise: 0.2 } },
+    };
+    expect(renderMarkdown(report)).toMatch(
+      /- Do the images read as their class\? .*: lora-recycle 25\.7 %, oracle 96\.0 %, noise 20\.0 % \(oracle: the real images, each left out of its own class\)\./,
+    );
+    expect(renderMarkdown(bareReport())).not.toContain('read as their class');
+  });
+
   it("says on which CPU the run ran and where the machine's CPU time went", () => {
     const report: ReproductionReport = {
       ...bareReport(),
