@@ -1,7 +1,8 @@
 /**
  * Which inversion setting makes surrogates that carry a zoo's knowledge? The zoo of a finished
  * standard run (its run folder) is inverted once per lever (a setting of the configuration's
- * `inversion` section), at two depths:
+ * `inversion` section; a lever that also changes the `zoo` section inverts a zoo of its own, tuned
+ * with that change in the lever's folder), at two depths:
  * - `--images-only` on the first `--loras` LoRAs: the inverted images beside real ones (a figure per
  *   lever), the teachers' median target confidence and the within-class feature diversity (mean
  *   pairwise cosine distance of frozen-backbone features) against real images of the same classes;
@@ -39,7 +40,7 @@ import { commandLine } from './command-line';
 const PAPER = { priorWeight: 0.01, tvWeight: 0, steps: 30, learningRate: 0.25, strokes: 0 }; // the first standard run in B: free pixels
 const STROKES_100 = { ...PAPER, strokes: 8, learningRate: 0.01, steps: 100 }; // 8 strokes, 100 Adam steps at lr 0.01 (lever strokes-8-100)
 const FINE = { ...STROKES_100, maxStrokeWidth: 0.75 }; // lever strokes-8-100-fine, the standard profile's inversion
-const LEVERS: Record<string, { change: Partial<RunConfig['inversion']>; why: string }> = {
+const LEVERS: Record<string, { change: Partial<RunConfig['inversion']>; teachers?: Partial<RunConfig['zoo']>; why: string }> = {
   'paper-priors': { change: PAPER, why: "w_BN 0.01, no TV, 30 steps: the first standard run's inversion" },
   'diversity-1': { change: { ...PAPER, diversityWeight: 1 }, why: 'the same with the within-class repulsion R_div, w_div 1' },
   'prior-1': { change: { ...PAPER, priorWeight: 1 }, why: 'w_BN 1' },
@@ -107,6 +108,11 @@ const LEVERS: Record<string, { change: Partial<RunConfig['inversion']>; why: str
     change: { ...FINE, steps: 300, inkWeight: 2, unadaptedWeight: 1 },
     why: 'the three settings that read best on 6 LoRAs together: 300 steps, w_ink 2 and w_0 1 (about 6 times the inversion time)',
   },
+  'augmented-teachers': {
+    change: FINE,
+    teachers: { augment: {} },
+    why: "the standard inversion of other teachers: a zoo of its own, tuned as the standard zoo is but with shape augmentation each step (shift, zoom, slant, rotation, stroke width), so that a teacher must know more of each character's shape than a few features that tell its 5 classes apart",
+  },
   'strokes-8-30': {
     change: { ...PAPER, strokes: 8, learningRate: 0.03 },
     why: 'images drawn as 8 strokes each (Adam lr 0.03), 30 steps',
@@ -128,6 +134,7 @@ interface LeverResult {
   realNnOnRealPrototypes?: number; // the same for the real images, each left out of its own prototype
   inkMatch?: number; // the image's blurred ink is most like its own class's real ink (ink-match.ts)
   realInkMatch?: number; // the same for the real images, each left out of its own class
+  teachersHeldOut?: number; // levers with teachers of their own: their mean held-out accuracy (the standard zoo's is in its report)
   figure: string | null; // the lever's images beside real ones (images-only runs)
   validation: { best: { step: number; accuracy: number } | null; last: number | null; nn: number } | null; // null: images only
   seconds: { inversion: number; metaTraining: number | null };
@@ -186,7 +193,7 @@ function markdown(config: string, results: LeverResult[]): string {
       ? `${v.best ? `${percent(v.best.accuracy)} (step ${v.best.step})` : '–'} | ${v.last === null ? '–' : percent(v.last)} | ${percent(v.nn)}`
       : '– | – | –';
     const figure = r.figure ? `[images](${path.basename(r.figure)})` : '';
-    return `| ${r.lever} | ${LEVERS[r.lever]?.why ?? ''} | ${r.loras} | ${r.medianTargetConfidence.toFixed(3)} | ${r.withinClassDiversity.toFixed(3)} (${ratio.toFixed(2)} of real) | ${r.nnOnRealPrototypes === undefined ? '–' : `${percent(r.nnOnRealPrototypes)} (real ${percent(r.realNnOnRealPrototypes!)})`} | ${r.inkMatch === undefined ? '–' : `${percent(r.inkMatch)} (real ${percent(r.realInkMatch!)})`} | ${meta} | ${r.seconds.inversion.toFixed(0)}${r.seconds.metaTraining === null ? '' : ` + ${r.seconds.metaTraining.toFixed(0)}`} | ${figure} |`;
+    return `| ${r.lever} | ${LEVERS[r.lever]?.why ?? ''} | ${r.loras}${r.teachersHeldOut === undefined ? '' : ` (own teachers, held-out ${percent(r.teachersHeldOut)})`} | ${r.medianTargetConfidence.toFixed(3)} | ${r.withinClassDiversity.toFixed(3)} (${ratio.toFixed(2)} of real) | ${r.nnOnRealPrototypes === undefined ? '–' : `${percent(r.nnOnRealPrototypes)} (real ${percent(r.realNnOnRealPrototypes!)})`} | ${r.inkMatch === undefined ? '–' : `${percent(r.inkMatch)} (real ${percent(r.realInkMatch!)})`} | ${meta} | ${r.seconds.inversion.toFixed(0)}${r.seconds.metaTraining === null ? '' : ` + ${r.seconds.metaTraining.toFixed(0)}`} | ${figure} |`;
   };
   return [
     '# Inversion levers',
@@ -289,15 +296,38 @@ async function main(): Promise<void> {
     }
   }
 
+  /**
+   * The teachers a lever inverts and the real images of their classes: the first `loras` LoRAs of
+   * the standard zoo, or for a lever with `teachers`, a zoo of `loras` LoRAs of its own, tuned with
+   * that change to the zoo section in the lever's folder (resumed from there).
+   */
+  async function teachersOf(lever: string, dir: string) {
+    const change = LEVERS[lever].teachers;
+    if (!change) return { zoo, entries, real, realWithinClassDiversity, realNnOnRealPrototypes, realInkMatch, own: false };
+    const ownZoo = await ports.zoo(backbone, { ...config, zoo: { ...config.zoo, ...change, size: loras } }, path.join(dir, 'zoo'), {});
+    const ownReal: RecordedSurrogateSet[] = [];
+    for (const entry of ownZoo.entries) ownReal.push(await ports.realImages(backbone, entry, config));
+    return {
+      zoo: ownZoo,
+      entries: ownZoo.entries,
+      real: ownReal,
+      realWithinClassDiversity: meanWithinClass(backbone, ownReal),
+      realNnOnRealPrototypes: nnOnRealPrototypes(backbone, ownReal, ownReal),
+      realInkMatch: meanInkMatch(ownReal, ownReal),
+      own: true,
+    };
+  }
+
   async function measure(lever: string, dir: string): Promise<LeverResult> {
     console.log(`lever ${lever} on ${loras} LoRAs ...`);
     const inversion = { ...config.inversion, ...LEVERS[lever].change };
     const leverConfig = { ...config, inversion };
+    const teachers = await teachersOf(lever, dir);
     let started = Date.now();
     const sets = await ports.invert(
       backbone,
-      zoo,
-      entries,
+      teachers.zoo,
+      teachers.entries,
       leverConfig,
       pruningSchedule(inversion.pruning),
       path.join(dir, 'surrogates'),
@@ -311,11 +341,14 @@ async function main(): Promise<void> {
         inversion,
         medianTargetConfidence: median(sets.flatMap((set) => set.record.targetConfidence)) ?? Number.NaN,
         withinClassDiversity: meanWithinClass(backbone, sets),
-        realWithinClassDiversity,
-        nnOnRealPrototypes: nnOnRealPrototypes(backbone, sets, real),
-        realNnOnRealPrototypes,
-        inkMatch: meanInkMatch(sets, real),
-        realInkMatch,
+        realWithinClassDiversity: teachers.realWithinClassDiversity,
+        nnOnRealPrototypes: nnOnRealPrototypes(backbone, sets, teachers.real),
+        realNnOnRealPrototypes: teachers.realNnOnRealPrototypes,
+        inkMatch: meanInkMatch(sets, teachers.real),
+        realInkMatch: teachers.realInkMatch,
+        ...(teachers.own
+          ? { teachersHeldOut: teachers.entries.reduce((s, e) => s + (e.record?.heldOutAccuracy ?? Number.NaN), 0) / loras }
+          : {}),
         figure: null,
         validation: null,
         seconds: { inversion: inversionSeconds, metaTraining: null },
@@ -324,9 +357,9 @@ async function main(): Promise<void> {
         const figure = path.join(reportDir, `${lever}.png`);
         writeInversionFigure(
           figure,
-          entries,
+          teachers.entries,
           new Map([
-            ['oracle', { images: real }],
+            ['oracle', { images: teachers.real }],
             ['lora-recycle', { images: sets }],
           ]),
           loras,
@@ -345,6 +378,10 @@ async function main(): Promise<void> {
       };
     } finally {
       disposeSurrogateSets(sets);
+      if (teachers.own) {
+        disposeSurrogateSets(teachers.real);
+        teachers.zoo.dispose();
+      }
     }
   }
 }
