@@ -103,6 +103,16 @@ const LEVERS: Record<string, { change: Partial<RunConfig['inversion']>; teachers
     change: { ...FINE, flip: false },
     why: 'strokes-8-100-fine without the mirror jitter: a character and its mirror image are different characters, and the teachers never saw mirrored ones',
   },
+  'fine-prior-0.1': {
+    change: { ...FINE, priorWeight: 0.1 },
+    why: "strokes-8-100-fine with w_BN 0.1 instead of 0.01: more of the shipped prior CNN's BatchNorm statistics, learnt on Latin, digit and Cyrillic glyphs and emoji (none of B)",
+  },
+  'fine-prior-0.3': { change: { ...FINE, priorWeight: 0.3 }, why: 'the same with w_BN 0.3' },
+  'fine-prior-1': { change: { ...FINE, priorWeight: 1 }, why: 'the same with w_BN 1' },
+  'fine-prior-1-300': {
+    change: { ...FINE, priorWeight: 1, steps: 300 },
+    why: 'w_BN 1 with 300 steps, so that the teacher can grow sure of what the prior shapes',
+  },
   'fine-300': { change: { ...FINE, steps: 300 }, why: 'strokes-8-100-fine with 300 steps instead of 100' },
   'fine-300-ink-2-unadapted-1': {
     change: { ...FINE, steps: 300, inkWeight: 2, unadaptedWeight: 1 },
