@@ -105,7 +105,7 @@ const LEVERS: Record<string, { change: Partial<RunConfig['inversion']>; teachers
   },
   'fine-prior-0.1': {
     change: { ...FINE, priorWeight: 0.1 },
-    why: "strokes-8-100-fine with w_BN 0.1 instead of 0.01: more of the shipped prior CNN's BatchNorm statistics, learnt on Latin, digit and Cyrillic glyphs and emoji (none of B)",
+    why: "strokes-8-100-fine with w_BN 0.1 instead of 0.01: more of the shipped prior CNN's BatchNorm statistics, learnt on Latin, digit and Cyrillic glyphs (none of B)",
   },
   'fine-prior-0.3': { change: { ...FINE, priorWeight: 0.3 }, why: 'the same with w_BN 0.3' },
   'fine-prior-1': { change: { ...FINE, priorWeight: 1 }, why: 'the same with w_BN 1' },
