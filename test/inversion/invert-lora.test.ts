@@ -287,6 +287,18 @@ describe('invertLora (method.md §1.3–1.4)', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('leaves the tensor count flat across repeated stroke inversions with pen strokes and w_ink', async () => {
+    const once = async () => {
+      const options = { ...base, steps: 3, strokes: 3, strokeSegments: 2, inkWeight: 1, snapshotEvery: 2 };
+      (await invertLora(backbone, teacher, prior, options)).dispose();
+    };
+    await once();
+    const before = tf.memory().numTensors;
+    await once();
+    await once();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('refuses bad options with a ConfigError naming the problem', async () => {
     const refuse = (options: Partial<InversionOptions>, pattern: RegExp, withPrior: PriorCnn | null = prior) =>
       expect(invertLora(backbone, teacher, withPrior, { ...base, ...options })).rejects.toThrow(
