@@ -261,9 +261,7 @@ async function main(): Promise<void> {
   const nn = validation ? await prototypeAccuracy(backbone, null, validation, config.metaTraining.distance) : null;
   const real: RecordedSurrogateSet[] = [];
   for (const entry of entries) real.push(await ports.realImages(backbone, entry, config));
-  const realWithinClassDiversity = meanWithinClass(backbone, real);
-  const realNnOnRealPrototypes = nnOnRealPrototypes(backbone, real, real);
-  const realInkMatch = meanInkMatch(real, real);
+  const realOfZoo = realMeasures(real);
 
   const reportFile = path.join(reportDir, 'levers.json');
   const results: LeverResult[] = fs.existsSync(reportFile)
@@ -297,9 +295,9 @@ async function main(): Promise<void> {
       return {
         ...result,
         nnOnRealPrototypes: nnOnRealPrototypes(backbone, sets, real),
-        realNnOnRealPrototypes,
+        realNnOnRealPrototypes: realOfZoo.realNnOnRealPrototypes,
         inkMatch: meanInkMatch(sets, real),
-        realInkMatch,
+        realInkMatch: realOfZoo.realInkMatch,
       };
     } finally {
       disposeSurrogateSets(sets);
@@ -313,7 +311,7 @@ async function main(): Promise<void> {
    */
   async function teachersOf(lever: string, dir: string) {
     const change = LEVERS[lever].teachers;
-    if (!change) return { zoo, entries, real, realWithinClassDiversity, realNnOnRealPrototypes, realInkMatch, own: false };
+    if (!change) return { zoo, entries, real, ...realOfZoo, own: false };
     const ownZoo = await ports.zoo(backbone, { ...config, zoo: { ...config.zoo, ...change, size: loras } }, path.join(dir, 'zoo'), {});
     const ownReal: RecordedSurrogateSet[] = [];
     for (const entry of ownZoo.entries) ownReal.push(await ports.realImages(backbone, entry, config));
@@ -321,10 +319,17 @@ async function main(): Promise<void> {
       zoo: ownZoo,
       entries: ownZoo.entries,
       real: ownReal,
-      realWithinClassDiversity: meanWithinClass(backbone, ownReal),
-      realNnOnRealPrototypes: nnOnRealPrototypes(backbone, ownReal, ownReal),
-      realInkMatch: meanInkMatch(ownReal, ownReal),
+      ...realMeasures(ownReal),
       own: true,
+    };
+  }
+
+  /** What the real images of the inverted classes measure, each left out where that matters: the reference of every column. */
+  function realMeasures(sets: readonly RecordedSurrogateSet[]) {
+    return {
+      realWithinClassDiversity: meanWithinClass(backbone, sets),
+      realNnOnRealPrototypes: nnOnRealPrototypes(backbone, sets, sets),
+      realInkMatch: meanInkMatch(sets, sets),
     };
   }
 

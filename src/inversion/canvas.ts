@@ -113,7 +113,7 @@ export function strokeCanvas(
       const along = tf.div(tf.add(tf.mul(uy, vy), tf.mul(ux, vx)), tf.add(tf.add(tf.square(vy), tf.square(vx)), 1e-6));
       const t = tf.clipByValue(along, 0, 1); // the nearest point of the segment, as a fraction of it
       const distance2 = tf.add(tf.square(tf.sub(uy, tf.mul(t, vy))), tf.square(tf.sub(ux, tf.mul(t, vx))));
-      const segmentWidths = segments === 1 ? widths : tf.reshape(tf.tile(tf.expandDims(widths, 2), [1, 1, segments]), [count, pieces]);
+      const segmentWidths = tf.reshape(tf.tile(tf.expandDims(widths, 2), [1, 1, segments]), [count, pieces]); // each stroke's σ on its L segments
       const sigma2 = tf.mul(2, tf.square(tf.expandDims(segmentWidths, 2))); // [B, S·L, 1]
       const blank = tf.prod(tf.sub(1, tf.exp(tf.neg(tf.div(distance2, sigma2)))), 1); // [B, H·W] un-inked share
       const grey = tf.reshape(blank, [count, imageSize, imageSize, 1]);
