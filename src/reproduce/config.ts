@@ -5,6 +5,7 @@ import { MAX_STROKE_SEGMENTS, STROKE_WIDTH } from '../inversion/canvas';
 import type { ViTConfig } from '../model/config';
 import { PROJECTION_NAMES, type ProjectionName } from '../model/weights';
 import { readJsonFile } from '../io/read-json';
+import { checkAdversarial, type AdversarialOptions } from '../training/adversarial';
 import { shapeAugmentFrom, type ShapeAugmentOptions } from '../training/shape-augment';
 import type { ContrastSource } from './contrast';
 
@@ -35,6 +36,7 @@ export interface RunConfig {
     rank: number;
     targets?: ProjectionName[];
     augment?: Partial<ShapeAugmentOptions>; // shape augmentation while tuning, over DEFAULT_SHAPE_AUGMENT; absent: none
+    adversarial?: AdversarialOptions; // adversarial training while tuning (L2 PGD); absent: none
     headInit?: 'random' | 'prototypes'; // each head's start: nn.Linear's (default) or the class means of the frozen features
   };
   inversion: {
@@ -141,6 +143,7 @@ export function validateRunConfig(config: RunConfig, source = 'configuration'): 
   if (headInit !== undefined && headInit !== 'random' && headInit !== 'prototypes')
     throw new ConfigError(`${source}: zoo.headInit must be "random" or "prototypes", found ${JSON.stringify(headInit)}`);
   if (config.zoo.augment !== undefined) shapeAugmentFrom(config.zoo.augment, `${source}: zoo.augment`);
+  if (config.zoo.adversarial !== undefined) checkAdversarial(config.zoo.adversarial, `${source}: zoo.adversarial`);
   for (const key of ['tvWeight', 'diversityWeight', 'unadaptedWeight', 'inkWeight'] as const) {
     const weight = config.inversion[key];
     if (weight !== undefined && !(typeof weight === 'number' && weight >= 0 && Number.isFinite(weight)))

@@ -9,6 +9,7 @@ import { normalizeImages } from '../model/preprocess';
 import { TINY_VIT } from '../model/config';
 import { VisionTransformer } from '../model/vision-transformer';
 import { buildZoo, loadZoo, readZooManifest } from '../zoo';
+import { checkAdversarial } from '../training/adversarial';
 import { shapeAugmentFrom } from '../training/shape-augment';
 import { featureTable, tableEpisodeSource, type FeatureTable } from '../backbone/frozen-evaluation';
 import { measuredRunner, type JobRunner } from '../parallel/job-runner';
@@ -110,6 +111,7 @@ export function createPorts(options: { backend?: string; runner?: JobRunner } = 
         rank: z.rank,
         targets: z.targets,
         augment: z.augment && shapeAugmentFrom(z.augment, 'zoo.augment'),
+        adversarial: z.adversarial && checkAdversarial(z.adversarial, 'zoo.adversarial'),
         headInit: z.headInit,
         steps: z.steps,
         learningRate: z.learningRate,

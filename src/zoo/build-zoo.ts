@@ -14,6 +14,7 @@ import { readZooManifest, writeZooManifest, ZOO_FORMAT, type ZooManifest, type Z
 import { pretuneLora } from './pretune';
 import type { Zoo } from './zoo';
 import type { ProjectionName } from '../model/weights';
+import type { AdversarialOptions } from '../training/adversarial';
 import type { ShapeAugmentOptions } from '../training/shape-augment';
 
 export interface ZooBuildOptions extends RunControl {
@@ -24,6 +25,7 @@ export interface ZooBuildOptions extends RunControl {
   rank: number;
   targets?: ProjectionName[]; // projections each LoRA adapts (default q and v, the paper's)
   augment?: ShapeAugmentOptions; // shape augmentation of the training images while tuning (default none)
+  adversarial?: AdversarialOptions; // adversarial training, L2 PGD on each step's images (default none)
   headInit?: 'random' | 'prototypes'; // each head's start (default random, nn.Linear's)
   steps: number;
   learningRate: number;
@@ -63,6 +65,7 @@ export function planZoo(backbone: VisionTransformer, dataset: ImageDataset, dir:
     ...(options.heldOut === undefined || options.heldOut === 5 ? {} : { heldOut: options.heldOut }),
     ...(options.targets === undefined || options.targets.join(',') === 'q,v' ? {} : { targets: options.targets }),
     ...(options.augment === undefined ? {} : { augment: options.augment }),
+    ...(options.adversarial === undefined ? {} : { adversarial: options.adversarial }),
     ...(options.headInit === undefined || options.headInit === 'random' ? {} : { headInit: options.headInit }),
   };
   const fingerprint = backboneFingerprint(backbone);
@@ -113,6 +116,7 @@ export function tuneZooLora(
       rank: recipe.rank,
       targets: recipe.targets,
       augment: recipe.augment,
+      adversarial: recipe.adversarial,
       headInit: recipe.headInit,
       steps: recipe.steps,
       learningRate: recipe.learningRate,

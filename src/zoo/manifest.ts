@@ -1,4 +1,5 @@
 import type { ProjectionName } from '../model/weights';
+import type { AdversarialOptions } from '../training/adversarial';
 import type { ShapeAugmentOptions } from '../training/shape-augment';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -32,6 +33,7 @@ export interface ZooRecipe {
   heldOut?: number; // images per class measuring each LoRA; absent: 5
   targets?: ProjectionName[]; // the projections each LoRA adapts; absent: q and v
   augment?: ShapeAugmentOptions; // shape augmentation while tuning; absent: none
+  adversarial?: AdversarialOptions; // adversarial training (L2 PGD) while tuning; absent: none
   headInit?: 'prototypes'; // each head started from the class means of the frozen features; absent: random
 }
 

@@ -8,6 +8,7 @@ import { LinearHead } from '../model/head';
 import { denormalizeImages, normalizeImages } from '../model/preprocess';
 import { loraSeed } from '../random/lora-seed';
 import { SeededRandom } from '../random/seeded-random';
+import { adversarialImages, type AdversarialOptions } from '../training/adversarial';
 import { augmentShapes, type ShapeAugmentOptions } from '../training/shape-augment';
 import type { VisionTransformer } from '../model/vision-transformer';
 import type { TuningRecord } from './zoo-entry';
@@ -20,6 +21,7 @@ export interface PretuneOptions {
   learningRate: number;
   seed: number;
   augment?: ShapeAugmentOptions; // each step sees its own shape-augmented copy of the training images; default none
+  adversarial?: AdversarialOptions; // each step trains on L2-PGD adversarial copies of its images (after augment); default none
   headInit?: 'random' | 'prototypes'; // the head's start: nn.Linear's (default) or the frozen backbone's class means (LinearHead.fromPrototypes)
   onStep?: (step: number, loss: number) => void;
 }
@@ -62,14 +64,16 @@ export function pretuneLora(
       ? prototypeHead(backbone, task.support, supportLabels, ways)
       : LinearHead.create(backbone.config.projectionDim, ways, options.seed);
   let finalLoss = Number.NaN;
-  const { augment } = options;
+  const { augment, adversarial } = options;
   const random = new SeededRandom(loraSeed(options.seed, 'augment'));
-  const seen = augment
-    ? (images: tf.Tensor4D) => normalizeImages(augmentShapes(denormalizeImages(images), random, augment))
-    : (images: tf.Tensor4D) => images;
+  const logitsOf = (images: tf.Tensor4D) => head.apply(backbone.forward(images, { adapter: lora }).features);
+  const augmented = (images: tf.Tensor4D) =>
+    augment ? normalizeImages(augmentShapes(denormalizeImages(images), random, augment)) : images;
+  const batchOf = (images: tf.Tensor4D) =>
+    adversarial ? adversarialImages(logitsOf, augmented(images), supportLabels, adversarial) : augmented(images);
   fitOnSupport(
     [...lora.trainableVariables(), ...head.trainableVariables()],
-    (images) => head.apply(backbone.forward(seen(images), { adapter: lora }).features),
+    logitsOf,
     task.support,
     supportLabels,
     { steps: options.steps, learningRate: options.learningRate },
@@ -78,6 +82,7 @@ export function pretuneLora(
       finalLoss = loss;
       options.onStep?.(step, loss);
     },
+    augment || adversarial ? batchOf : undefined,
   );
   const heldOut = queryLabels.length;
   const record: TuningRecord = {

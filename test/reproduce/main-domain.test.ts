@@ -169,6 +169,16 @@ describe('the main domain of a run configuration', () => {
     ).not.toThrow();
     expect(
       withChange((c) => {
+        c.zoo.adversarial = { epsilon: -1, steps: 3 };
+      }),
+    ).toThrow(/zoo.adversarial.epsilon must be a finite number > 0, found -1/);
+    expect(
+      withChange((c) => {
+        c.zoo.adversarial = true as never;
+      }),
+    ).toThrow(/zoo.adversarial must be an object \{ epsilon, steps \}, found true/);
+    expect(
+      withChange((c) => {
         c.zoo.headInit = 'means' as never;
       }),
     ).toThrow(/zoo.headInit must be "random" or "prototypes", found "means"/);

@@ -10,6 +10,7 @@ import { labelsAsArray } from '../../src/evaluation';
 import { normalizeImages, VisionTransformer, type ViTConfig } from '../../src/model';
 import { DEFAULT_SHAPE_AUGMENT } from '../../src/training/shape-augment';
 import { addPeftAdapters, buildZoo, loadZoo, pretuneLora, readZooManifest, type ZooBuildOptions } from '../../src/zoo';
+import type { PretuneOptions } from '../../src/zoo/pretune';
 import { ZOO_TEST_VIT } from '../model/tiny-config';
 
 // the backbone the PEFT fixture was saved for (test/io/fixtures/peft-clip-r4/backbone-config.json)
@@ -157,24 +158,29 @@ describe('pretuneLora with the head started from prototypes', () => {
   });
 });
 
-describe('pretuneLora with shape augmentation', () => {
-  it('tunes on a fresh augmented copy each step: the same seed gives the same LoRA, another than without, and no tensors leak', () => {
+/** The LoRA factors (A then B of every site, flat) that pretuneLora ends with on `task`; frees the rest. */
+function tunedFactors(task: ReturnType<typeof baseTask>, options: PretuneOptions): number[] {
+  const tuned = pretuneLora(backbone, task, 3, options);
+  const parameters = tuned.lora.toParameters();
+  const values = parameters.factors.flatMap((f) => [...f.a.dataSync(), ...f.b.dataSync()]);
+  parameters.factors.forEach((f) => tf.dispose([f.a, f.b]));
+  tuned.lora.dispose();
+  tuned.head.dispose();
+  return values;
+}
+
+describe('pretuneLora with shape augmentation or adversarial training', () => {
+  it.each([
+    ['a fresh augmented copy each step', { augment: DEFAULT_SHAPE_AUGMENT }],
+    ['L2-PGD copies of its images', { adversarial: { epsilon: 2, steps: 2 } }],
+  ])('tunes on %s: the same seed gives the same LoRA, another than without, and no tensors leak', (_, change) => {
     const task = baseTask(2, 2, 2);
-    const options = { rank: 2, steps: 4, learningRate: 0.02, seed: 3 };
-    const factorsOf = (augment?: typeof DEFAULT_SHAPE_AUGMENT) => {
-      const tuned = pretuneLora(backbone, task, 3, { ...options, augment });
-      const parameters = tuned.lora.toParameters();
-      const values = parameters.factors.flatMap((f) => [...f.a.dataSync(), ...f.b.dataSync()]);
-      parameters.factors.forEach((f) => tf.dispose([f.a, f.b]));
-      tuned.lora.dispose();
-      tuned.head.dispose();
-      return values;
-    };
+    const options = { rank: 2, steps: 3, learningRate: 0.02, seed: 3 };
     const before = tf.memory().numTensors;
-    const augmented = factorsOf(DEFAULT_SHAPE_AUGMENT);
-    expect(factorsOf(DEFAULT_SHAPE_AUGMENT)).toEqual(augmented);
-    const plain = factorsOf();
-    expect(Math.max(...plain.map((v, i) => Math.abs(v - augmented[i])))).toBeGreaterThan(1e-6);
+    const changed = tunedFactors(task, { ...options, ...change });
+    expect(tunedFactors(task, { ...options, ...change })).toEqual(changed);
+    const plain = tunedFactors(task, options);
+    expect(Math.max(...plain.map((v, i) => Math.abs(v - changed[i])))).toBeGreaterThan(1e-6);
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose([task.support, task.query]);
   });
