@@ -1,8 +1,8 @@
 /**
  * Which inversion setting makes surrogates that carry a zoo's knowledge? The zoo of a finished
  * standard run (its run folder) is inverted once per lever (a setting of the configuration's
- * `inversion` section; a lever that also changes the `zoo` section inverts a zoo of its own, tuned
- * with that change in the lever's folder), at two depths:
+ * `inversion` section; a lever that also changes the `zoo` section, or names a backbone of its own,
+ * inverts a zoo of its own, tuned with that change in the lever's folder), at two depths:
  * - `--images-only` on the first `--loras` LoRAs: the inverted images beside real ones (a figure per
  *   lever), the teachers' median target confidence and the within-class feature diversity (mean
  *   pairwise cosine distance of frozen-backbone features) against real images of the same classes;
@@ -20,7 +20,7 @@ import { ConfigError } from '../src/errors';
 import { writeFileAtomic, writeJsonAtomic } from '../src/io';
 import { readJsonFile } from '../src/io/read-json';
 import type { VisionTransformer } from '../src/model/vision-transformer';
-import { loadRunConfig, pruningSchedule, type RunConfig } from '../src/reproduce/config';
+import { loadRunConfig, pruningSchedule, type BackboneSource, type RunConfig } from '../src/reproduce/config';
 import { featureDiversity, median } from '../src/reproduce/diagnostics';
 import { meanInkMatch } from '../src/reproduce/ink-match';
 import { writeInversionFigure } from '../src/reproduce/inversion-figure';
@@ -40,7 +40,10 @@ import { commandLine } from './command-line';
 const PAPER = { priorWeight: 0.01, tvWeight: 0, steps: 30, learningRate: 0.25, strokes: 0 }; // the first standard run in B: free pixels
 const STROKES_100 = { ...PAPER, strokes: 8, learningRate: 0.01, steps: 100 }; // 8 strokes, 100 Adam steps at lr 0.01 (lever strokes-8-100)
 const FINE = { ...STROKES_100, maxStrokeWidth: 0.75 }; // lever strokes-8-100-fine, the standard profile's inversion
-const LEVERS: Record<string, { change: Partial<RunConfig['inversion']>; teachers?: Partial<RunConfig['zoo']>; why: string }> = {
+const LEVERS: Record<
+  string,
+  { change: Partial<RunConfig['inversion']>; teachers?: Partial<RunConfig['zoo']>; backbone?: BackboneSource; why: string }
+> = {
   'paper-priors': { change: PAPER, why: "w_BN 0.01, no TV, 30 steps: the first standard run's inversion" },
   'diversity-1': { change: { ...PAPER, diversityWeight: 1 }, why: 'the same with the within-class repulsion R_div, w_div 1' },
   'prior-1': { change: { ...PAPER, priorWeight: 1 }, why: 'w_BN 1' },
@@ -123,6 +126,31 @@ const LEVERS: Record<string, { change: Partial<RunConfig['inversion']>; teachers
     teachers: { augment: {} },
     why: "the standard inversion of other teachers: a zoo of its own, tuned as the standard zoo is but with shape augmentation each step (shift, zoom, slant, rotation, stroke width), so that a teacher must know more of each character's shape than a few features that tell its 5 classes apart",
   },
+  'robust-teachers-1': {
+    change: FINE,
+    teachers: { adversarial: { epsilon: 1, steps: 3 } },
+    why: "the standard inversion of robust teachers: a zoo of its own, tuned as the standard zoo is but adversarially (each step on L2-PGD copies of its images, ε 1 in [0, 1] pixels, 3 steps), since only a robust classifier's gradients are known to draw what a person sees (Santurkar et al. 2019)",
+  },
+  'robust-teachers-3': {
+    change: FINE,
+    teachers: { adversarial: { epsilon: 3, steps: 3 } },
+    why: 'the same with ε 3',
+  },
+  'glyph-backbone': {
+    change: FINE,
+    backbone: { source: 'shipped', name: 'default' },
+    why: "the standard inversion of teachers over the default shipped backbone instead of the emoji-only one: a zoo of its own, tuned as the standard zoo is; that backbone also trained on domain A's glyphs (Latin, digits, Cyrillic; no class of B), so it has seen printed characters",
+  },
+  'glyph-backbone-300': {
+    change: { ...FINE, steps: 300 },
+    backbone: { source: 'shipped', name: 'default' },
+    why: 'the same teachers inverted for 300 steps, since 100 left them unsure',
+  },
+  'wide-teachers-25': {
+    change: FINE,
+    teachers: { ways: 25 },
+    why: 'the standard inversion of teachers with 25 classes each instead of 5 (a zoo of its own, tuned as the standard zoo is; held-out accuracy among 25), read in groups of 5 classes: a 5-way teacher need only know what tells its 5 classes apart, and the inversion control (reports/inversion-control/) drew legible characters from a CNN only when the target had to beat all its classes',
+  },
   'strokes-8-30': {
     change: { ...PAPER, strokes: 8, learningRate: 0.03 },
     why: 'images drawn as 8 strokes each (Adam lr 0.03), 30 steps',
@@ -150,8 +178,38 @@ interface LeverResult {
   seconds: { inversion: number; metaTraining: number | null };
 }
 
+/** What the measures read of a set: its images (normalised and in [0, 1]) and their classes. */
+interface TaskView {
+  images: tf.Tensor4D;
+  pixels: tf.Tensor4D;
+  targets: readonly number[];
+}
+
+const MEASURED_WAYS = 5;
+
+/**
+ * The sets as the measures read them: a set of teachers with more than 5 classes cut into groups of
+ * 5 consecutive classes (0–4, 5–9, …) with their targets renumbered from 0, so that every column
+ * reads among 5 classes (chance 20 %) whatever the teachers' number of classes; a set of at most 5
+ * classes is itself. `dispose` frees the tensors of the cut ones.
+ */
+function fiveWayViews(sets: readonly RecordedSurrogateSet[]): { views: TaskView[]; dispose: () => void } {
+  const owned: tf.Tensor[] = [];
+  const views = sets.flatMap((set): TaskView[] => {
+    const classes = Math.max(...set.targets) + 1;
+    if (classes <= MEASURED_WAYS) return [set];
+    return Array.from({ length: Math.ceil(classes / MEASURED_WAYS) }, (_, g) => {
+      const rows = set.targets.flatMap((t, i) => (Math.floor(t / MEASURED_WAYS) === g ? [i] : []));
+      const [images, pixels] = [tf.gather(set.images, rows), tf.gather(set.pixels, rows)] as tf.Tensor4D[];
+      owned.push(images, pixels);
+      return { images, pixels, targets: rows.map((i) => set.targets[i] - g * MEASURED_WAYS) };
+    });
+  });
+  return { views, dispose: () => tf.dispose(owned) };
+}
+
 /** Mean over sets of the within-class diversity of their backbone features (frozen backbone, no adapter). */
-function meanWithinClass(backbone: VisionTransformer, sets: readonly RecordedSurrogateSet[]): number {
+function meanWithinClass(backbone: VisionTransformer, sets: readonly TaskView[]): number {
   const values = sets.map((set) =>
     tf.tidy(() => featureDiversity(backbone.forward(set.images).features as tf.Tensor2D, set.targets).withinClass),
   );
@@ -170,11 +228,7 @@ const squaredDistance = (a: number[], b: number[]) => a.reduce((s, v, i) => s + 
  * real images of that class, squared Euclidean) for every image of `sets`, averaged over the sets;
  * for the real sets themselves each image is left out of its own prototype.
  */
-function nnOnRealPrototypes(
-  backbone: VisionTransformer,
-  sets: readonly RecordedSurrogateSet[],
-  real: readonly RecordedSurrogateSet[],
-): number {
+function nnOnRealPrototypes(backbone: VisionTransformer, sets: readonly TaskView[], real: readonly TaskView[]): number {
   const accuracies = sets.map((set, s) => {
     const realRows = featureRows(backbone, real[s].images);
     const rows = set === real[s] ? realRows : featureRows(backbone, set.images);
@@ -214,9 +268,10 @@ function markdown(config: string, results: LeverResult[]): string {
     'validation episodes, beside NN on the same episodes (validation classes; the meta-test classes are never touched). Rows',
     'without: images only, on the first LoRAs of the zoo. Diversity: mean pairwise cosine distance of the frozen',
     "backbone's features between images of one class, averaged over the sets; real: as many real images per class of the",
-    'same classes. "Backbone sees the class": how often the frozen backbone puts an image nearest the prototype (mean',
+    'same classes. "Backbone sees the class": how often the frozen backbone (the lever\'s own where it names one) puts an image nearest the prototype (mean',
     'feature) of real images of its own class among the 5 of its task (chance 20 %; real images: each left out of its own',
-    'prototype). "Ink matches the class": how often the blurred ink of an image is most like (cosine) the summed blurred ink',
+    'prototype). Teachers with more than 5 classes are read in groups of 5 of their classes, so every column has chance 20 %.',
+    '"Ink matches the class": how often the blurred ink of an image is most like (cosine) the summed blurred ink',
     "of its own class's real images among the 5, a model-free stand-in for a person reading the drawing (ink-match.ts; chance",
     '20 %; real images: each left out of its own class). Figures: for each LoRA, real images (top row) and the inverted ones, one column per class.',
     '',
@@ -309,38 +364,59 @@ async function main(): Promise<void> {
    * the standard zoo, or for a lever with `teachers`, a zoo of `loras` LoRAs of its own, tuned with
    * that change to the zoo section in the lever's folder (resumed from there).
    */
-  async function teachersOf(lever: string, dir: string) {
-    const change = LEVERS[lever].teachers;
-    if (!change) return { zoo, entries, real, ...realOfZoo, own: false };
-    const ownZoo = await ports.zoo(backbone, { ...config, zoo: { ...config.zoo, ...change, size: loras } }, path.join(dir, 'zoo'), {});
+  async function teachersOf(lever: string, dir: string, leverBackbone: VisionTransformer) {
+    const { teachers: change, backbone: otherBackbone } = LEVERS[lever];
+    if (!change && !otherBackbone) return { zoo, entries, real, ...realOfZoo, own: false };
+    const zooConfig = { ...config, zoo: { ...config.zoo, ...change, size: loras } };
+    const ownZoo = await ports.zoo(leverBackbone, zooConfig, path.join(dir, 'zoo'), {});
     const ownReal: RecordedSurrogateSet[] = [];
-    for (const entry of ownZoo.entries) ownReal.push(await ports.realImages(backbone, entry, config));
+    for (const entry of ownZoo.entries) ownReal.push(await ports.realImages(leverBackbone, entry, config));
     return {
       zoo: ownZoo,
       entries: ownZoo.entries,
       real: ownReal,
-      ...realMeasures(ownReal),
+      ...realMeasures(ownReal, leverBackbone),
       own: true,
     };
   }
 
   /** What the real images of the inverted classes measure, each left out where that matters: the reference of every column. */
-  function realMeasures(sets: readonly RecordedSurrogateSet[]) {
-    return {
-      realWithinClassDiversity: meanWithinClass(backbone, sets),
-      realNnOnRealPrototypes: nnOnRealPrototypes(backbone, sets, sets),
-      realInkMatch: meanInkMatch(sets, sets),
-    };
+  function realMeasures(sets: readonly RecordedSurrogateSet[], over: VisionTransformer = backbone) {
+    const { views, dispose } = fiveWayViews(sets);
+    try {
+      return {
+        realWithinClassDiversity: meanWithinClass(over, views),
+        realNnOnRealPrototypes: nnOnRealPrototypes(over, views, views),
+        realInkMatch: meanInkMatch(views, views),
+      };
+    } finally {
+      dispose();
+    }
+  }
+
+  /** A lever with a backbone of its own: that backbone (the caller disposes it); otherwise the standard run's. */
+  async function backboneOf(lever: string): Promise<VisionTransformer> {
+    const other = LEVERS[lever].backbone;
+    return other ? ports.loadBackbone({ ...config, backbone: other }) : backbone;
   }
 
   async function measure(lever: string, dir: string): Promise<LeverResult> {
+    const leverBackbone = await backboneOf(lever);
+    try {
+      return await measureOver(lever, dir, leverBackbone);
+    } finally {
+      if (leverBackbone !== backbone) leverBackbone.dispose();
+    }
+  }
+
+  async function measureOver(lever: string, dir: string, leverBackbone: VisionTransformer): Promise<LeverResult> {
     console.log(`lever ${lever} on ${loras} LoRAs ...`);
     const inversion = { ...config.inversion, ...LEVERS[lever].change };
-    const leverConfig = { ...config, inversion };
-    const teachers = await teachersOf(lever, dir);
+    const leverConfig = { ...config, inversion, backbone: LEVERS[lever].backbone ?? config.backbone };
+    const teachers = await teachersOf(lever, dir, leverBackbone);
     let started = Date.now();
     const sets = await ports.invert(
-      backbone,
+      leverBackbone,
       teachers.zoo,
       teachers.entries,
       leverConfig,
@@ -349,17 +425,19 @@ async function main(): Promise<void> {
       {},
     );
     const inversionSeconds = (Date.now() - started) / 1000;
+    const cutSets = fiveWayViews(sets);
+    const cutReal = fiveWayViews(teachers.real);
     try {
       const measured: LeverResult = {
         lever,
         loras,
         inversion,
         medianTargetConfidence: median(sets.flatMap((set) => set.record.targetConfidence)) ?? Number.NaN,
-        withinClassDiversity: meanWithinClass(backbone, sets),
+        withinClassDiversity: meanWithinClass(leverBackbone, cutSets.views),
         realWithinClassDiversity: teachers.realWithinClassDiversity,
-        nnOnRealPrototypes: nnOnRealPrototypes(backbone, sets, teachers.real),
+        nnOnRealPrototypes: nnOnRealPrototypes(leverBackbone, cutSets.views, cutReal.views),
         realNnOnRealPrototypes: teachers.realNnOnRealPrototypes,
-        inkMatch: meanInkMatch(sets, teachers.real),
+        inkMatch: meanInkMatch(cutSets.views, cutReal.views),
         realInkMatch: teachers.realInkMatch,
         ...(teachers.own
           ? { teachersHeldOut: teachers.entries.reduce((s, e) => s + (e.record?.heldOutAccuracy ?? Number.NaN), 0) / loras }
@@ -383,15 +461,19 @@ async function main(): Promise<void> {
         return { ...measured, figure: path.relative(values.out, figure) };
       }
       started = Date.now();
-      const { metaLora, result } = await trainMetaLora(backbone, sets, leverConfig, validation, path.join(dir, 'meta'), {});
+      const { metaLora, result } = await trainMetaLora(leverBackbone, sets, leverConfig, validation, path.join(dir, 'meta'), {});
       metaLora.dispose();
       const last = result.validation[result.validation.length - 1];
+      const leverNn =
+        leverBackbone === backbone ? nn : await prototypeAccuracy(leverBackbone, null, validation, config.metaTraining.distance);
       return {
         ...measured,
-        validation: { best: result.best, last: last ? last.accuracy : null, nn },
+        validation: { best: result.best, last: last ? last.accuracy : null, nn: leverNn },
         seconds: { inversion: inversionSeconds, metaTraining: (Date.now() - started) / 1000 },
       };
     } finally {
+      cutSets.dispose();
+      cutReal.dispose();
       disposeSurrogateSets(sets);
       if (teachers.own) {
         disposeSurrogateSets(teachers.real);

@@ -1,0 +1,310 @@
+/**
+ * A control for item 5 of issue #24 (surrogates a person recognises as their class): does the
+ * standard inversion draw a character when the classifier it inverts knows characters by their
+ * shape? On 5-way tasks of domain A's glyph classes (Latin, digits, Cyrillic: none of B) three
+ * classifiers are inverted with the standard profile's canvas, steps, jitter and w_BN (8 strokes,
+ * σ ≤ 0.75 px, 100 Adam steps at lr 0.01, a roll of up to H/8 and a mirror with p 0.5, w_BN 0.01 on
+ * the shipped prior CNN's statistics):
+ * - the shipped prior CNN (src/prior), trained from scratch as a 126-way classifier on those
+ *   classes: the loss is the cross-entropy over the task's 5 logits;
+ * - a teacher as the zoo's (configs/glyph-domain.json: a LoRA of rank 4 on q, v and a head, 60
+ *   Adam steps at lr 0.003 on 20 renderings per class) over the emoji-only backbone, which never
+ *   saw a glyph (B's runs use it), inverted by invertLora;
+ * - the same teacher recipe over the default backbone, which trained on these very classes.
+ * The surrogates are read with the lever probe's ink match (src/reproduce/ink-match.ts) against all
+ * renderings of their classes. Writes reports/inversion-control/control.{json,md} and control.png
+ * (per task: real renderings, then each classifier's inverted images, one column per class).
+ *   npm run exp:inversion-control -- [--tasks 6] [--images 6] [--seed 2025] [--out reports]
+ */
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { selectBackend } from '../src/backend';
+import { holdoutSplit, loadShippedBackbone } from '../src/backbone';
+import { classesOf } from '../src/data/dataset';
+import { loadGlyphDataset } from '../src/data/glyphs';
+import { encodePng } from '../src/display';
+import { ConfigError } from '../src/errors';
+import { strokeCanvas } from '../src/inversion/canvas';
+import { invertLora } from '../src/inversion/invert-lora';
+import { applyJitter, drawJitter } from '../src/inversion/jitter';
+import { inversionTargets } from '../src/inversion/options';
+import { writeFileAtomic, writeJsonAtomic } from '../src/io';
+import { denormalizeImages, normalizeImages } from '../src/model';
+import type { VisionTransformer } from '../src/model/vision-transformer';
+import { Adam } from '../src/optim/adam';
+import { bnPriorLoss, loadShippedPrior, type PriorCnn } from '../src/prior';
+import { SeededRandom } from '../src/random/seeded-random';
+import { inkTemplateMatch } from '../src/reproduce/ink-match';
+import { pretuneLora } from '../src/zoo/pretune';
+import { commandLine } from './command-line';
+
+const RECIPE = { ways: 5, strokes: 8, maxStrokeWidth: 0.75, steps: 100, learningRate: 0.01, priorWeight: 0.01, maxShift: 1 / 8 };
+const TEACHER = { rank: 4, steps: 60, learningRate: 0.003, shots: 20 }; // configs/glyph-domain.json's zoo recipe
+const KINDS = [
+  "prior CNN, trained on these classes: cross-entropy over the task's 5 classes",
+  'the same CNN: cross-entropy over all its 126 classes',
+  'LoRA teacher over the emoji-only backbone',
+  'LoRA teacher over the default backbone',
+] as const;
+
+interface Inverted {
+  pixels: tf.Tensor4D; // [ways·images, H, W, 3] in [0, 1]
+  targets: number[];
+  confidence: number[]; // the classifier's softmax of the target over the task's classes
+  knows: number; // its accuracy on real renderings of the task's classes (held out for the LoRA teachers)
+}
+
+interface KindResult {
+  kind: (typeof KINDS)[number];
+  knows: number; // mean over tasks
+  medianTargetConfidence: number;
+  inkMatch: number; // share of the inverted images whose ink reads as their class, mean over tasks
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** The CNN's logits over the task's classes only: x [B, H, W, C] normalised → [B, ways]. */
+function taskLogits(prior: PriorCnn, x: tf.Tensor4D, columns: tf.Tensor1D): tf.Tensor2D {
+  return tf.gather(prior.forward(x, 'eval').logits, columns, 1) as tf.Tensor2D;
+}
+
+/** Share of x (normalised) the CNN gives its target among the task's classes, and the targets' softmax. */
+function readBy(prior: PriorCnn, columns: tf.Tensor1D, x: tf.Tensor4D, targets: number[]): { accuracy: number; confidence: number[] } {
+  const probabilities = tf.tidy(() => tf.softmax(taskLogits(prior, x, columns)).arraySync() as number[][]);
+  const hits = probabilities.filter((p, i) => p.indexOf(Math.max(...p)) === targets[i]).length;
+  return { accuracy: hits / targets.length, confidence: probabilities.map((p, i) => p[targets[i]]) };
+}
+
+/**
+ * Inverts the prior CNN for one task (classes `columns` of its head), `images` per class, as
+ * invertLora does a teacher; the cross-entropy is over the task's classes, or with `allClasses`
+ * over every class of the CNN's head (the target must then beat all 126, not 4).
+ */
+function invertCnn(
+  prior: PriorCnn,
+  columns: tf.Tensor1D,
+  real: tf.Tensor4D,
+  realTargets: number[],
+  images: number,
+  seed: number,
+  allClasses: boolean,
+): Inverted {
+  const targets = inversionTargets(RECIPE.ways, images);
+  const side = prior.config.imageSize;
+  const canvas = strokeCanvas(targets.length, side, 3, RECIPE.strokes, seed, { maxWidth: RECIPE.maxStrokeWidth });
+  const adam = new Adam(canvas.variables, { beta1: 0.5, beta2: 0.99 }); // invertLora's betas
+  const random = new SeededRandom(seed);
+  const chosen = columns.arraySync();
+  const onehot = allClasses
+    ? tf.oneHot(
+        tf.tensor1d(
+          targets.map((t) => chosen[t]),
+          'int32',
+        ),
+        prior.config.classes,
+      )
+    : tf.oneHot(tf.tensor1d(targets, 'int32'), RECIPE.ways);
+  const logitsOf = (x: tf.Tensor4D) => (allClasses ? prior.forward(x, 'eval').logits : taskLogits(prior, x, columns));
+  try {
+    for (let step = 0; step < RECIPE.steps; step++) {
+      const jitter = drawJitter(random, side, RECIPE.maxShift, true);
+      tf.tidy(() => {
+        const { grads } = tf.variableGrads(() => {
+          const x = applyJitter(canvas.render(), jitter);
+          const crossEntropy = tf.losses.softmaxCrossEntropy(onehot, logitsOf(x));
+          return tf.add(crossEntropy, tf.mul(RECIPE.priorWeight, bnPriorLoss(x, prior))) as tf.Scalar;
+        }, canvas.variables);
+        adam.apply(
+          canvas.variables.map((v) => grads[v.name]),
+          RECIPE.learningRate,
+        );
+      });
+      canvas.project();
+    }
+    const images01 = tf.tidy(() => denormalizeImages(canvas.render()));
+    const final = tf.tidy(() => canvas.render());
+    const knows = tf.tidy(() => readBy(prior, columns, normalizeImages(real), realTargets).accuracy);
+    const confidence = readBy(prior, columns, final, targets).confidence;
+    final.dispose();
+    return { pixels: images01, targets, confidence, knows };
+  } finally {
+    adam.dispose();
+    canvas.dispose();
+    onehot.dispose();
+  }
+}
+
+/**
+ * A teacher as the zoo's over `backbone`, tuned on TEACHER.shots renderings per class (chosen with
+ * the seed; the rest held out), inverted by invertLora with the standard profile's settings.
+ */
+async function invertLoraTeacher(
+  backbone: VisionTransformer,
+  prior: PriorCnn,
+  real: tf.Tensor4D,
+  realTargets: number[],
+  images: number,
+  seed: number,
+): Promise<Inverted> {
+  const random = new SeededRandom(seed);
+  const support: number[] = [];
+  const query: number[] = [];
+  for (let k = 0; k < RECIPE.ways; k++) {
+    const members = realTargets.flatMap((t, i) => (t === k ? [i] : []));
+    random.permutation(members.length).forEach((j, rank) => (rank < TEACHER.shots ? support : query).push(members[j]));
+  }
+  const task = tf.tidy(() => ({
+    support: normalizeImages(tf.gather(real, support) as tf.Tensor4D),
+    supportLabels: support.map((i) => realTargets[i]),
+    query: normalizeImages(tf.gather(real, query) as tf.Tensor4D),
+    queryLabels: query.map((i) => realTargets[i]),
+  }));
+  const { lora, head, record } = pretuneLora(backbone, task, RECIPE.ways, { ...TEACHER, seed });
+  tf.dispose([task.support, task.query]);
+  try {
+    const result = await invertLora(backbone, { adapter: lora, head }, prior, { ...RECIPE, shots: 1, queries: images - 1, seed });
+    const inverted = {
+      pixels: result.pixels.clone(),
+      targets: result.targets,
+      confidence: result.targetConfidence,
+      knows: record.heldOutAccuracy ?? Number.NaN,
+    };
+    result.dispose();
+    return inverted;
+  } finally {
+    lora.dispose();
+    head.dispose();
+  }
+}
+
+/** One RGB picture: per task a block with a row per image source (the first image of each class), a column per class, ×2. */
+function figure(blocks: { pixels: tf.Tensor4D; targets: number[] }[][]): Buffer {
+  const side = blocks[0][0].pixels.shape[1];
+  const cell = side * 2 + 4;
+  const rows = blocks[0].length;
+  const width = RECIPE.ways * cell + 4;
+  const height = blocks.length * (rows * cell + 8) + 4;
+  const bytes = new Uint8Array(width * height * 3).fill(255);
+  const paste = (pixels: Float32Array, top: number, left: number) => {
+    for (let y = 0; y < side * 2; y++)
+      for (let x = 0; x < side * 2; x++)
+        for (let c = 0; c < 3; c++)
+          bytes[((top + y) * width + left + x) * 3 + c] = Math.round(255 * pixels[((y >> 1) * side + (x >> 1)) * 3 + c]);
+  };
+  blocks.forEach((block, b) =>
+    block.forEach(({ pixels, targets }, r) => {
+      for (let k = 0; k < RECIPE.ways; k++) {
+        const first = tf.tidy(() => tf.slice(pixels, targets.indexOf(k), 1).dataSync() as Float32Array);
+        paste(first, 4 + b * (rows * cell + 8) + r * cell, 4 + k * cell);
+      }
+    }),
+  );
+  return encodePng(bytes, width, height, 3);
+}
+
+async function main(): Promise<void> {
+  const { values } = commandLine({ tasks: '6', images: '6', seed: '2025', out: 'reports' });
+  const [tasks, images, seed] = [Number(values.tasks), Number(values.images), Number(values.seed)];
+  for (const [name, value] of Object.entries({ tasks, images })) {
+    if (!Number.isInteger(value) || value < 2) throw new ConfigError(`--${name} must be an integer ≥ 2, found ${value}`);
+  }
+  const backend = await selectBackend();
+  const prior = loadShippedPrior();
+  const backbones = [loadShippedBackbone('emoji-only'), loadShippedBackbone('default')];
+  const glyphs = await loadGlyphDataset();
+  const classIds = holdoutSplit(glyphs, classesOf(glyphs, 'base'), 1, 0).classIds; // the CNN's head order (scripts/train-prior.ts)
+  if (classIds.length !== prior.config.classes)
+    throw new ConfigError(`the shipped prior has ${prior.config.classes} classes but the glyph set's base split ${classIds.length}`);
+  const random = new SeededRandom(seed);
+  const perTask: { classes: string[]; realInkMatch: number; kinds: { knows: number; inkMatch: number; confidence: number[] }[] }[] = [];
+  const blocks: { pixels: tf.Tensor4D; targets: number[] }[][] = [];
+  const started = Date.now();
+  for (let t = 0; t < tasks; t++) {
+    const chosen = random.permutation(classIds.length).slice(0, RECIPE.ways);
+    const columns = tf.tensor1d(chosen, 'int32');
+    const records = chosen.flatMap((c, k) => glyphs.imagesOf(classIds[c]).map((record) => ({ record, k })));
+    const real = tf.tensor4d(
+      records.flatMap(({ record }) => Array.from(glyphs.pixels(record))),
+      [records.length, glyphs.imageSize, glyphs.imageSize, 3],
+    );
+    const realTargets = records.map(({ k }) => k);
+    const taskSeed = seed + 1 + t;
+    const inverted = [
+      invertCnn(prior, columns, real, realTargets, images, taskSeed, false),
+      invertCnn(prior, columns, real, realTargets, images, taskSeed, true),
+      ...(await Promise.all(backbones.map((b) => invertLoraTeacher(b, prior, real, realTargets, images, taskSeed)))),
+    ];
+    columns.dispose();
+    perTask.push({
+      classes: chosen.map((c) => classIds[c]),
+      realInkMatch: inkTemplateMatch(real, realTargets, real, realTargets, { leaveOneOut: true }),
+      kinds: inverted.map((v) => ({
+        knows: v.knows,
+        inkMatch: inkTemplateMatch(v.pixels, v.targets, real, realTargets),
+        confidence: v.confidence,
+      })),
+    });
+    blocks.push([{ pixels: real, targets: realTargets }, ...inverted]);
+    console.log(JSON.stringify({ ...perTask[t], kinds: perTask[t].kinds.map(({ knows, inkMatch }) => ({ knows, inkMatch })) }));
+  }
+  const dir = path.join(values.out, 'inversion-control');
+  writeFileAtomic(path.join(dir, 'control.png'), figure(blocks));
+  blocks.flat().forEach((b) => b.pixels.dispose());
+  backbones.forEach((b) => b.dispose());
+  prior.dispose();
+  const meanOf = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+  const kinds: KindResult[] = KINDS.map((kind, i) => ({
+    kind,
+    knows: meanOf(perTask.map((task) => task.kinds[i].knows)),
+    medianTargetConfidence: median(perTask.flatMap((task) => task.kinds[i].confidence)),
+    inkMatch: meanOf(perTask.map((task) => task.kinds[i].inkMatch)),
+  }));
+  const summary = {
+    recipe: RECIPE,
+    teacher: TEACHER,
+    tasks,
+    imagesPerClass: images,
+    seed,
+    backend: backend.name,
+    seconds: (Date.now() - started) / 1000,
+    realInkMatch: meanOf(perTask.map((task) => task.realInkMatch)),
+    kinds,
+    perTask: perTask.map(({ classes, realInkMatch, kinds: k }) => ({
+      classes,
+      realInkMatch,
+      kinds: k.map(({ knows, inkMatch }) => ({ knows, inkMatch })),
+    })),
+  };
+  writeJsonAtomic(path.join(dir, 'control.json'), summary);
+  const percent = (v: number) => `${(100 * v).toFixed(1)} %`;
+  const md = [
+    '# Inversion control: which classifiers the standard inversion can draw a character from',
+    '',
+    "Written by `npm run exp:inversion-control` (scripts/inversion-control.ts). Domain A's glyph classes (Latin, digits,",
+    `Cyrillic; none of B), ${tasks} 5-way tasks, ${images} inverted images per class, the standard profile's canvas, steps, jitter`,
+    'and w_BN; read by the lever probe\'s ink match (chance 20 %). "Knows the classes": the prior CNN\'s 5-way accuracy on every',
+    "rendering of them (it trained on most); a LoRA teacher's on the renderings it was not tuned on. Target confidence: the",
+    "classifier's softmax of the target over the task's 5 classes.",
+    '',
+    '| inverted classifier | knows the classes | median target confidence | ink matches the class |',
+    '|---|---:|---:|---:|',
+    ...kinds.map((k) => `| ${k.kind} | ${percent(k.knows)} | ${k.medianTargetConfidence.toFixed(3)} | **${percent(k.inkMatch)}** |`),
+    `| real renderings, each left out of its own class | | | ${percent(summary.realInkMatch)} |`,
+    '',
+    `${summary.seconds.toFixed(0)} s on ${backend.name}.`,
+    '',
+    `![per task: a real rendering of each class, then an image inverted from each classifier in the table's order](control.png)`,
+    '',
+  ].join('\n');
+  writeFileAtomic(path.join(dir, 'control.md'), md);
+  console.log(md);
+}
+
+main().catch((error) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exitCode = 1;
+});
