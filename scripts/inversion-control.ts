@@ -6,7 +6,10 @@
  * σ ≤ 0.75 px, 100 Adam steps at lr 0.01, a roll of up to H/8 and a mirror with p 0.5, w_BN 0.01 on
  * the shipped prior CNN's statistics):
  * - the shipped prior CNN (src/prior), trained from scratch as a 126-way classifier on those
- *   classes: the loss is the cross-entropy over the task's 5 logits;
+ *   classes: the loss is the cross-entropy over the task's 5 logits, or over all 126;
+ * - the default backbone, which trained on those classes too, with a 126-way linear head fitted on
+ *   its frozen features of the same training renderings (the ViT's counterpart of the CNN): the
+ *   same two losses;
  * - a teacher as the zoo's (configs/glyph-domain.json: a LoRA of rank 4 on q, v and a head, 60
  *   Adam steps at lr 0.003 on 20 renderings per class) over the emoji-only backbone, which never
  *   saw a glyph (B's runs use it), inverted by invertLora;
@@ -29,20 +32,24 @@ import { invertLora } from '../src/inversion/invert-lora';
 import { applyJitter, drawJitter } from '../src/inversion/jitter';
 import { inversionTargets } from '../src/inversion/options';
 import { writeFileAtomic, writeJsonAtomic } from '../src/io';
-import { denormalizeImages, normalizeImages } from '../src/model';
+import { denormalizeImages, LinearHead, normalizeImages } from '../src/model';
 import type { VisionTransformer } from '../src/model/vision-transformer';
 import { Adam } from '../src/optim/adam';
 import { bnPriorLoss, loadShippedPrior, type PriorCnn } from '../src/prior';
 import { SeededRandom } from '../src/random/seeded-random';
 import { inkTemplateMatch } from '../src/reproduce/ink-match';
+import type { LabelledImages } from '../src/training/supervised';
 import { pretuneLora } from '../src/zoo/pretune';
 import { commandLine } from './command-line';
 
 const RECIPE = { ways: 5, strokes: 8, maxStrokeWidth: 0.75, steps: 100, learningRate: 0.01, priorWeight: 0.01, maxShift: 1 / 8 };
 const TEACHER = { rank: 4, steps: 60, learningRate: 0.003, shots: 20 }; // configs/glyph-domain.json's zoo recipe
+const PROBE_STEPS = 300;
 const KINDS = [
   "prior CNN, trained on these classes: cross-entropy over the task's 5 classes",
   'the same CNN: cross-entropy over all its 126 classes',
+  "the default backbone (trained on these classes) with a 126-way linear head on its frozen features: over the task's 5",
+  'the same ViT and head: cross-entropy over all 126 classes',
   'LoRA teacher over the emoji-only backbone',
   'LoRA teacher over the default backbone',
 ] as const;
@@ -67,24 +74,34 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-/** The CNN's logits over the task's classes only: x [B, H, W, C] normalised → [B, ways]. */
-function taskLogits(prior: PriorCnn, x: tf.Tensor4D, columns: tf.Tensor1D): tf.Tensor2D {
-  return tf.gather(prior.forward(x, 'eval').logits, columns, 1) as tf.Tensor2D;
+/** A classifier over every class of domain A's glyph base split: x [B, H, W, C] normalised → logits [B, 126]. */
+type AllClassLogits = (x: tf.Tensor4D) => tf.Tensor2D;
+
+/** Its logits over the task's classes only: → [B, ways]. */
+function taskLogits(logitsOf: AllClassLogits, x: tf.Tensor4D, columns: tf.Tensor1D): tf.Tensor2D {
+  return tf.gather(logitsOf(x), columns, 1) as tf.Tensor2D;
 }
 
-/** Share of x (normalised) the CNN gives its target among the task's classes, and the targets' softmax. */
-function readBy(prior: PriorCnn, columns: tf.Tensor1D, x: tf.Tensor4D, targets: number[]): { accuracy: number; confidence: number[] } {
-  const probabilities = tf.tidy(() => tf.softmax(taskLogits(prior, x, columns)).arraySync() as number[][]);
+/** Share of x (normalised) the classifier gives its target among the task's classes, and the targets' softmax. */
+function readBy(
+  logitsOf: AllClassLogits,
+  columns: tf.Tensor1D,
+  x: tf.Tensor4D,
+  targets: number[],
+): { accuracy: number; confidence: number[] } {
+  const probabilities = tf.tidy(() => tf.softmax(taskLogits(logitsOf, x, columns)).arraySync() as number[][]);
   const hits = probabilities.filter((p, i) => p.indexOf(Math.max(...p)) === targets[i]).length;
   return { accuracy: hits / targets.length, confidence: probabilities.map((p, i) => p[targets[i]]) };
 }
 
 /**
- * Inverts the prior CNN for one task (classes `columns` of its head), `images` per class, as
- * invertLora does a teacher; the cross-entropy is over the task's classes, or with `allClasses`
- * over every class of the CNN's head (the target must then beat all 126, not 4).
+ * Inverts an all-class classifier for one task (classes `columns` of its head), `images` per class,
+ * as invertLora does a teacher (its canvas, Adam betas, jitter and w_BN R_BN of `prior`); the
+ * cross-entropy is over the task's classes, or with `allClasses` over every class of the head
+ * (the target must then beat all 126, not 4).
  */
-function invertCnn(
+function invertClassifier(
+  logitsOf: AllClassLogits,
   prior: PriorCnn,
   columns: tf.Tensor1D,
   real: tf.Tensor4D,
@@ -108,14 +125,14 @@ function invertCnn(
         prior.config.classes,
       )
     : tf.oneHot(tf.tensor1d(targets, 'int32'), RECIPE.ways);
-  const logitsOf = (x: tf.Tensor4D) => (allClasses ? prior.forward(x, 'eval').logits : taskLogits(prior, x, columns));
+  const objectiveLogits = (x: tf.Tensor4D) => (allClasses ? logitsOf(x) : taskLogits(logitsOf, x, columns));
   try {
     for (let step = 0; step < RECIPE.steps; step++) {
       const jitter = drawJitter(random, side, RECIPE.maxShift, true);
       tf.tidy(() => {
         const { grads } = tf.variableGrads(() => {
           const x = applyJitter(canvas.render(), jitter);
-          const crossEntropy = tf.losses.softmaxCrossEntropy(onehot, logitsOf(x));
+          const crossEntropy = tf.losses.softmaxCrossEntropy(onehot, objectiveLogits(x));
           return tf.add(crossEntropy, tf.mul(RECIPE.priorWeight, bnPriorLoss(x, prior))) as tf.Scalar;
         }, canvas.variables);
         adam.apply(
@@ -127,14 +144,50 @@ function invertCnn(
     }
     const images01 = tf.tidy(() => denormalizeImages(canvas.render()));
     const final = tf.tidy(() => canvas.render());
-    const knows = tf.tidy(() => readBy(prior, columns, normalizeImages(real), realTargets).accuracy);
-    const confidence = readBy(prior, columns, final, targets).confidence;
+    const knows = tf.tidy(() => readBy(logitsOf, columns, normalizeImages(real), realTargets).accuracy);
+    const confidence = readBy(logitsOf, columns, final, targets).confidence;
     final.dispose();
     return { pixels: images01, targets, confidence, knows };
   } finally {
     adam.dispose();
     canvas.dispose();
     onehot.dispose();
+  }
+}
+
+/**
+ * A linear head over the frozen backbone's features of every training rendering of domain A's glyph
+ * base split (the split the backbone and the CNN trained on), the ViT's counterpart of the CNN's own
+ * head: cross-entropy, full-batch Adam at lr 0.01 for PROBE_STEPS steps on the features.
+ */
+function linearProbe(backbone: VisionTransformer, data: LabelledImages, seed: number): LinearHead {
+  const all = Array.from({ length: data.size }, (_, i) => i);
+  const features = tf.tidy(() => {
+    const chunks: tf.Tensor2D[] = [];
+    for (let start = 0; start < data.size; start += 256) {
+      const batch = data.pixels(all.slice(start, start + 256));
+      chunks.push(backbone.forward(normalizeImages(batch)).features as tf.Tensor2D);
+    }
+    return tf.concat(chunks);
+  });
+  const head = LinearHead.create(backbone.config.projectionDim, data.classes, seed);
+  const variables = head.trainableVariables();
+  const adam = new Adam(variables);
+  const onehot = tf.oneHot(tf.tensor1d(data.labels(all), 'int32'), data.classes);
+  try {
+    for (let step = 0; step < PROBE_STEPS; step++) {
+      tf.tidy(() => {
+        const { grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(onehot, head.apply(features)) as tf.Scalar, variables);
+        adam.apply(
+          variables.map((v) => grads[v.name]),
+          0.01,
+        );
+      });
+    }
+    return head;
+  } finally {
+    tf.dispose([features, onehot]);
+    adam.dispose();
   }
 }
 
@@ -216,9 +269,13 @@ async function main(): Promise<void> {
   const prior = loadShippedPrior();
   const backbones = [loadShippedBackbone('emoji-only'), loadShippedBackbone('default')];
   const glyphs = await loadGlyphDataset();
-  const classIds = holdoutSplit(glyphs, classesOf(glyphs, 'base'), 1, 0).classIds; // the CNN's head order (scripts/train-prior.ts)
+  const split = holdoutSplit(glyphs, classesOf(glyphs, 'base'), 1, 0); // the CNN's training split and head order (scripts/train-prior.ts)
+  const { classIds } = split;
   if (classIds.length !== prior.config.classes)
     throw new ConfigError(`the shipped prior has ${prior.config.classes} classes but the glyph set's base split ${classIds.length}`);
+  const cnn: AllClassLogits = (x) => prior.forward(x, 'eval').logits;
+  const probe = linearProbe(backbones[1], split.train, seed);
+  const vit: AllClassLogits = (x) => probe.apply(backbones[1].forward(x).features);
   const random = new SeededRandom(seed);
   const perTask: { classes: string[]; realInkMatch: number; kinds: { knows: number; inkMatch: number; confidence: number[] }[] }[] = [];
   const blocks: { pixels: tf.Tensor4D; targets: number[] }[][] = [];
@@ -234,8 +291,10 @@ async function main(): Promise<void> {
     const realTargets = records.map(({ k }) => k);
     const taskSeed = seed + 1 + t;
     const inverted = [
-      invertCnn(prior, columns, real, realTargets, images, taskSeed, false),
-      invertCnn(prior, columns, real, realTargets, images, taskSeed, true),
+      invertClassifier(cnn, prior, columns, real, realTargets, images, taskSeed, false),
+      invertClassifier(cnn, prior, columns, real, realTargets, images, taskSeed, true),
+      invertClassifier(vit, prior, columns, real, realTargets, images, taskSeed, false),
+      invertClassifier(vit, prior, columns, real, realTargets, images, taskSeed, true),
       ...(await Promise.all(backbones.map((b) => invertLoraTeacher(b, prior, real, realTargets, images, taskSeed)))),
     ];
     columns.dispose();
@@ -255,6 +314,7 @@ async function main(): Promise<void> {
   writeFileAtomic(path.join(dir, 'control.png'), figure(blocks));
   blocks.flat().forEach((b) => b.pixels.dispose());
   backbones.forEach((b) => b.dispose());
+  probe.dispose();
   prior.dispose();
   const meanOf = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
   const kinds: KindResult[] = KINDS.map((kind, i) => ({
@@ -286,8 +346,8 @@ async function main(): Promise<void> {
     '',
     "Written by `npm run exp:inversion-control` (scripts/inversion-control.ts). Domain A's glyph classes (Latin, digits,",
     `Cyrillic; none of B), ${tasks} 5-way tasks, ${images} inverted images per class, the standard profile's canvas, steps, jitter`,
-    'and w_BN; read by the lever probe\'s ink match (chance 20 %). "Knows the classes": the prior CNN\'s 5-way accuracy on every',
-    "rendering of them (it trained on most); a LoRA teacher's on the renderings it was not tuned on. Target confidence: the",
+    "and w_BN; read by the lever probe's ink match (chance 20 %). \"Knows the classes\": the CNN's and the linear head's 5-way",
+    "accuracy on every rendering of them (they trained on most); a LoRA teacher's on the renderings it was not tuned on. Target confidence: the",
     "classifier's softmax of the target over the task's 5 classes.",
     '',
     '| inverted classifier | knows the classes | median target confidence | ink matches the class |',
