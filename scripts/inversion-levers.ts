@@ -151,6 +151,14 @@ const LEVERS: Record<
     teachers: { ways: 25 },
     why: 'the standard inversion of teachers with 25 classes each instead of 5 (a zoo of its own, tuned as the standard zoo is; held-out accuracy among 25), read in groups of 5 classes: a 5-way teacher need only know what tells its 5 classes apart, and the inversion control (reports/inversion-control/) drew legible characters from a CNN only when the target had to beat all its classes',
   },
+  'fine-copies-4': {
+    change: { ...FINE, jitterCopies: 4 },
+    why: 'strokes-8-100-fine with the loss over 4 copies of the batch each step, each jittered its own way (an ensemble of augmentations, as Plug-In Inversion does to draw recognisable images from ViTs; 4 times the cost of a step)',
+  },
+  'fine-copies-4-crop-0.5': {
+    change: { ...FINE, jitterCopies: 4, minCropScale: 0.5 },
+    why: 'the same with a random-resized crop (side 0.5–1) in every copy',
+  },
   'strokes-8-30': {
     change: { ...PAPER, strokes: 8, learningRate: 0.03 },
     why: 'images drawn as 8 strokes each (Adam lr 0.03), 30 steps',

@@ -9,5 +9,5 @@ export type { InversionGalleryInput } from './gallery';
 export { patchMasks } from './masks';
 export { inkAmount, l2Prior, totalVariation } from './image-priors';
 export { withinClassSimilarity } from './diversity';
-export { applyJitter, drawJitter } from './jitter';
+export { applyJitter, applyJitters, drawJitter, MAX_JITTER_COPIES } from './jitter';
 export type { Jitter } from './jitter';

@@ -10,7 +10,7 @@ import { runSteps } from '../progress/run-steps';
 import { SeededRandom } from '../random/seeded-random';
 import { pixelCanvas, strokeCanvas, type Canvas } from './canvas';
 import { inversionGalleryBundle } from './gallery';
-import { applyJitter, drawJitter, type Jitter } from './jitter';
+import { applyJitters, drawJitter, type Jitter } from './jitter';
 import { patchMasks } from './masks';
 import { inversionObjective, type ObjectiveWeights } from './objective';
 import {
@@ -36,7 +36,7 @@ function iterate(
   prior: ImagePrior | null,
   canvas: Canvas,
   targets: tf.Tensor1D,
-  jitter: Jitter,
+  jitters: readonly Jitter[],
   weights: ObjectiveWeights,
   pruning: PruningSchedule,
   adam: Adam,
@@ -45,7 +45,7 @@ function iterate(
   const read: { names: string[]; values?: tf.Tensor1D; patchTokens: number } = { names: [], patchTokens: 0 };
   tf.tidy(() => {
     const { grads } = tf.variableGrads(() => {
-      const t = inversionObjective(backbone, teacher, prior, applyJitter(canvas.render(), jitter), targets, weights, pruning);
+      const t = inversionObjective(backbone, teacher, prior, applyJitters(canvas.render(), jitters), targets, weights, pruning);
       const computed = Object.entries({
         loss: t.total,
         crossEntropy: t.crossEntropy,
@@ -91,7 +91,8 @@ function iterate(
  * BatchNorm-statistics prior of `prior` (null: no prior) and optional TV / L2 priors. Adam on
  * the normalised pixels (init N(0, 1); with parameterSide below the image side, on a coarser grid
  * upsampled bilinearly each step; with `strokes`, on the strokes of line drawings instead:
- * canvas.ts), a random roll and flip of the whole batch per step, a clamp to valid pixels (or
+ * canvas.ts), a random roll and flip of the whole batch per step (with jitterCopies J > 1, J copies
+ * each jittered its own way, the loss over all of them), a clamp to valid pixels (or
  * the strokes' ranges) after each step; from ⌊pruneFrom · steps⌋ on the teacher's forward is
  * token-pruned by `options.pruning`. The AbortSignal stops before the next step with
  * CancelledError (runSteps; nothing is kept). Deterministic given `seed`.
@@ -113,7 +114,7 @@ export async function invertLora(
     o.strokes > 0
       ? strokeCanvas(targets.length, imageSize, channels, o.strokes, o.seed, { maxWidth: o.maxStrokeWidth, segments: o.strokeSegments })
       : pixelCanvas(targets.length, imageSize, channels, o.parameterSide, o.seed);
-  const targetTensor = tf.tensor1d(targets, 'int32');
+  const targetTensor = tf.tensor1d(Array.from({ length: o.jitterCopies }, () => targets).flat(), 'int32'); // the targets of every jittered copy
   const adam = new Adam(canvas.variables, { beta1: o.betas[0], beta2: o.betas[1] });
   const weights: ObjectiveWeights = {
     prior: o.priorWeight,
@@ -133,7 +134,7 @@ export async function invertLora(
       if (pruningOn && iteration === pruneStart) {
         emit({ kind: 'phase', run: o.run, phase: 'pruning', message: `pruning ${JSON.stringify(o.pruning)} from step ${step}` });
       }
-      const jitter = drawJitter(random, imageSize, o.maxShift, o.flip, o.minCropScale);
+      const jitters = Array.from({ length: o.jitterCopies }, () => drawJitter(random, imageSize, o.maxShift, o.flip, o.minCropScale));
       const started = performance.now();
       const terms = iterate(
         backbone,
@@ -141,7 +142,7 @@ export async function invertLora(
         prior,
         canvas,
         targetTensor,
-        jitter,
+        jitters,
         weights,
         pruningOn ? o.pruning : {},
         adam,

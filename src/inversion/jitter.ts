@@ -29,6 +29,18 @@ export function drawJitter(random: SeededRandom, side: number, maxShift: number,
   return { dy, dx, flip: mirrored, crop: { top, left, side: cropSide } };
 }
 
+/** The most jittered copies of the batch one inversion step may average its loss over. */
+export const MAX_JITTER_COPIES = 8;
+
+/**
+ * x [B, H, W, C] → the J jittered copies stacked [J·B, H, W, C] (copy j is rows j·B … j·B + B − 1),
+ * differentiable w.r.t. x; one jitter gives applyJitter's batch itself.
+ */
+export function applyJitters(x: tf.Tensor4D, jitters: readonly Jitter[]): tf.Tensor4D {
+  if (jitters.length === 1) return applyJitter(x, jitters[0]);
+  return tf.tidy(() => tf.concat(jitters.map((jitter) => applyJitter(x, jitter))));
+}
+
 /** x [B, H, W, C] → jittered x, differentiable w.r.t. x. */
 export function applyJitter(x: tf.Tensor4D, jitter: Jitter): tf.Tensor4D {
   return tf.tidy(() => {

@@ -1,5 +1,6 @@
 import { ConfigError } from '../errors';
 import { MAX_STROKE_SEGMENTS, STROKE_WIDTH } from './canvas';
+import { MAX_JITTER_COPIES } from './jitter';
 import type { ViTConfig } from '../model/config';
 import type { PruningSchedule } from '../model/token-pruning';
 import type { ImagePrior } from '../prior/image-prior';
@@ -25,6 +26,7 @@ export interface InversionOptions extends RunControl {
   strokeSegments?: number; // straight segments of each stroke, a polyline; default 1 (canvas.ts)
   maxShift?: number; // largest roll as a fraction of the side, default 1/8
   minCropScale?: number; // random-resized crop of side s·H, s in [minCropScale, 1], each step; default 1 (none, the paper's)
+  jitterCopies?: number; // J ≥ 1 jittered copies of the batch per step, the loss averaged over them; default 1 (the paper's)
   flip?: boolean; // horizontal flip with p = 0.5, default true
   pruning?: PruningSchedule; // {layer: ratio}, default {} (no pruning)
   pruneFrom?: number; // fraction of the iterations after which pruning is on, default 0.25
@@ -84,6 +86,7 @@ export function resolveInversionOptions(options: InversionOptions, config: ViTCo
     strokeSegments: options.strokeSegments ?? 1,
     maxShift: options.maxShift ?? 1 / 8,
     minCropScale: options.minCropScale ?? 1,
+    jitterCopies: options.jitterCopies ?? 1,
     flip: options.flip ?? true,
     pruning: options.pruning ?? {},
     pruneFrom: options.pruneFrom ?? 0.25,
@@ -124,6 +127,10 @@ export function resolveInversionOptions(options: InversionOptions, config: ViTCo
     `parameterSide sets the grid of free pixels; it does not apply with strokes (${resolved.strokes})`,
   );
   check(resolved.minCropScale > 0 && resolved.minCropScale <= 1, `minCropScale must be in (0, 1], found ${resolved.minCropScale}`);
+  check(
+    isCount(resolved.jitterCopies, 1) && resolved.jitterCopies <= MAX_JITTER_COPIES,
+    `jitterCopies must be an integer in 1..${MAX_JITTER_COPIES}, found ${resolved.jitterCopies}`,
+  );
   check(resolved.pruneFrom >= 0 && resolved.pruneFrom <= 1, `pruneFrom must be in [0, 1], found ${resolved.pruneFrom}`);
   validateInversionPruning(resolved.pruning, config.depth);
   check(

@@ -2,6 +2,7 @@ import { ConfigError } from '../errors';
 import { SHIPPED_BACKBONES, type ShippedBackboneName } from '../backbone/shipped';
 import { validateDatasetSpec, type DatasetSpec } from '../data/dataset-spec';
 import { MAX_STROKE_SEGMENTS, STROKE_WIDTH } from '../inversion/canvas';
+import { MAX_JITTER_COPIES } from '../inversion/jitter';
 import type { ViTConfig } from '../model/config';
 import { PROJECTION_NAMES, type ProjectionName } from '../model/weights';
 import { readJsonFile } from '../io/read-json';
@@ -51,6 +52,7 @@ export interface RunConfig {
     tvWeight?: number; // w_TV on the total variation TV(x); default 0 (the paper's)
     diversityWeight?: number; // w_div on the within-class repulsion R_div; default 0 (the paper has none)
     minCropScale?: number; // a random-resized crop of side s·H, s ∈ [minCropScale, 1], each step; default 1 (none, the paper's)
+    jitterCopies?: number; // J jittered copies of the batch per step, the loss over all of them; default 1 (the paper's)
     unadaptedWeight?: number; // w_0 on the head's CE over the backbone without the LoRA; default 0 (the paper has none)
     parameterSide?: number; // side of the optimised pixel grid, upsampled to the image; default the image side (the paper's)
     strokes?: number; // > 0: images drawn as that many strokes each, instead of free pixels; default 0 (the paper's pixels)
@@ -149,7 +151,7 @@ export function validateRunConfig(config: RunConfig, source = 'configuration'): 
     if (weight !== undefined && !(typeof weight === 'number' && weight >= 0 && Number.isFinite(weight)))
       throw new ConfigError(`${source}: inversion.${key} must be a finite number ≥ 0, found ${JSON.stringify(weight)}`);
   }
-  const { flip, prior, minCropScale, parameterSide, strokes, maxStrokeWidth, strokeSegments } = config.inversion;
+  const { flip, prior, minCropScale, jitterCopies, parameterSide, strokes, maxStrokeWidth, strokeSegments } = config.inversion;
   const side = config.data.imageSize;
   if (strokes !== undefined && !(Number.isInteger(strokes) && strokes >= 0))
     throw new ConfigError(`${source}: inversion.strokes must be a non-negative integer, found ${JSON.stringify(strokes)}`);
@@ -178,6 +180,10 @@ export function validateRunConfig(config: RunConfig, source = 'configuration'): 
     );
   if (minCropScale !== undefined && !(typeof minCropScale === 'number' && minCropScale > 0 && minCropScale <= 1))
     throw new ConfigError(`${source}: inversion.minCropScale must be in (0, 1], found ${JSON.stringify(minCropScale)}`);
+  if (jitterCopies !== undefined && !(Number.isInteger(jitterCopies) && jitterCopies >= 1 && jitterCopies <= MAX_JITTER_COPIES))
+    throw new ConfigError(
+      `${source}: inversion.jitterCopies must be an integer in 1..${MAX_JITTER_COPIES}, found ${JSON.stringify(jitterCopies)}`,
+    );
   if (prior !== undefined && !(IMAGE_PRIORS as readonly string[]).includes(prior))
     throw new ConfigError(`${source}: inversion.prior must be one of ${IMAGE_PRIORS.join(', ')}, found ${JSON.stringify(prior)}`);
   if (flip !== undefined && typeof flip !== 'boolean')

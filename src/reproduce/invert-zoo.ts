@@ -45,6 +45,7 @@ export function zooInversionJobs(
         diversityWeight: inv.diversityWeight,
         flip: inv.flip,
         minCropScale: inv.minCropScale,
+        jitterCopies: inv.jitterCopies,
         unadaptedWeight: inv.unadaptedWeight,
         parameterSide: inv.parameterSide,
         strokes: inv.strokes,

@@ -234,6 +234,19 @@ describe('invertLora (method.md §1.3–1.4)', () => {
     [plain, sparing, again].forEach((r) => r.dispose());
   });
 
+  it('with jitter copies J > 1, averages the loss over J jittered batches: its own images, deterministic, J = 1 the default', async () => {
+    const options = { ...base, steps: 4, strokes: 3, seed: 21 };
+    const plain = await invertLora(backbone, teacher, prior, options);
+    const one = await invertLora(backbone, teacher, prior, { ...options, jitterCopies: 1 });
+    const copies = await invertLora(backbone, teacher, prior, { ...options, jitterCopies: 3 });
+    const again = await invertLora(backbone, teacher, prior, { ...options, jitterCopies: 3 });
+    expect(flat(one.pixels)).toEqual(flat(plain.pixels));
+    expect(flat(again.pixels)).toEqual(flat(copies.pixels));
+    expect(Math.max(...flat(copies.pixels).map((v, i) => Math.abs(v - flat(plain.pixels)[i])))).toBeGreaterThan(1e-4);
+    expect(copies.pixels.shape).toEqual(plain.pixels.shape);
+    [plain, one, copies, again].forEach((r) => r.dispose());
+  });
+
   it('gives the identical result for the same seed and a different one for another seed', async () => {
     const options = { ...base, steps: 5, pruning: { 1: 0.5 } };
     const a = await invertLora(backbone, teacher, prior, options);
@@ -289,7 +302,7 @@ describe('invertLora (method.md §1.3–1.4)', () => {
 
   it('leaves the tensor count flat across repeated stroke inversions with pen strokes and w_ink', async () => {
     const once = async () => {
-      const options = { ...base, steps: 3, strokes: 3, strokeSegments: 2, inkWeight: 1, snapshotEvery: 2 };
+      const options = { ...base, steps: 3, strokes: 3, strokeSegments: 2, inkWeight: 1, snapshotEvery: 2, jitterCopies: 2 };
       (await invertLora(backbone, teacher, prior, options)).dispose();
     };
     await once();
@@ -322,6 +335,8 @@ describe('invertLora (method.md §1.3–1.4)', () => {
     await refuse({ strokes: 3, strokeSegments: 0 }, /strokeSegments must be an integer in 1\.\.8, found 0/);
     await refuse({ strokes: 3, strokeSegments: 9 }, /strokeSegments must be an integer in 1\.\.8, found 9/);
     await refuse({ inkWeight: -1 }, /inkWeight must be a finite number ≥ 0, found -1/);
+    await refuse({ jitterCopies: 0 }, /jitterCopies must be an integer in 1\.\.8, found 0/);
+    await refuse({ jitterCopies: 2.5 }, /jitterCopies must be an integer in 1\.\.8, found 2.5/);
     await refuse({ strokes: 3, parameterSide: 8 }, /parameterSide sets the grid of free pixels; it does not apply with strokes/);
     await refuse({ classNames: ['a'] }, /classNames must name the 3 ways, found 1/);
     await refuse({ snapshotEvery: 0 }, /snapshotEvery must be a positive integer/);

@@ -4,6 +4,7 @@ import { ShapeError } from '../../src/errors';
 import { LIMITS, MIME, validateGallery } from '../../src/display';
 import {
   applyJitter,
+  applyJitters,
   drawJitter,
   inkAmount,
   inversionGalleryBundle,
@@ -80,6 +81,21 @@ describe('jitter', () => {
     const expected = tf.reverse(roll(x, 2, -1), 2);
     const got = applyJitter(x, { dy: 2, dx: -1, flip: true, crop: null });
     expect(tf.max(tf.abs(tf.sub(got, expected))).dataSync()[0]).toBe(0);
+  });
+
+  it('stacks jittered copies in order, and one jitter is applyJitter itself', () => {
+    const x = tf.randomNormal([2, 5, 5, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
+    const jitters = [
+      { dy: 1, dx: 0, flip: false, crop: null },
+      { dy: -2, dx: 1, flip: true, crop: null },
+    ];
+    const stacked = applyJitters(x, jitters);
+    expect(stacked.shape).toEqual([4, 5, 5, 3]);
+    jitters.forEach((jitter, j) => {
+      const alone = applyJitter(x, jitter);
+      expect(tf.max(tf.abs(tf.sub(tf.slice(stacked, j * 2, 2), alone))).dataSync()[0]).toBe(0);
+    });
+    expect(tf.max(tf.abs(tf.sub(applyJitters(x, [jitters[1]]), applyJitter(x, jitters[1])))).dataSync()[0]).toBe(0);
   });
 
   it('with a crop scale below 1, cuts a square of side s·H inside the image and scales it back to H', () => {

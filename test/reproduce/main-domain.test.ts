@@ -169,6 +169,11 @@ describe('the main domain of a run configuration', () => {
     ).not.toThrow();
     expect(
       withChange((c) => {
+        c.inversion.jitterCopies = 9;
+      }),
+    ).toThrow(/inversion.jitterCopies must be an integer in 1..8, found 9/);
+    expect(
+      withChange((c) => {
         c.zoo.adversarial = { epsilon: -1, steps: 3 };
       }),
     ).toThrow(/zoo.adversarial.epsilon must be a finite number > 0, found -1/);
