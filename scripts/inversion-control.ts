@@ -216,7 +216,12 @@ async function invertLoraTeacher(
     query: normalizeImages(tf.gather(real, query) as tf.Tensor4D),
     queryLabels: query.map((i) => realTargets[i]),
   }));
-  const { lora, head, record } = pretuneLora(backbone, task, RECIPE.ways, { ...TEACHER, seed });
+  const { lora, head, record } = pretuneLora(backbone, task, RECIPE.ways, {
+    rank: TEACHER.rank,
+    steps: TEACHER.steps,
+    learningRate: TEACHER.learningRate,
+    seed,
+  });
   tf.dispose([task.support, task.query]);
   try {
     const result = await invertLora(backbone, { adapter: lora, head }, prior, { ...RECIPE, shots: 1, queries: images - 1, seed });
