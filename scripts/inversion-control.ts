@@ -37,6 +37,7 @@ import type { VisionTransformer } from '../src/model/vision-transformer';
 import { Adam } from '../src/optim/adam';
 import { bnPriorLoss, loadShippedPrior, type PriorCnn } from '../src/prior';
 import { SeededRandom } from '../src/random/seeded-random';
+import { median } from '../src/reproduce/diagnostics';
 import { inkTemplateMatch } from '../src/reproduce/ink-match';
 import type { LabelledImages } from '../src/training/supervised';
 import { pretuneLora } from '../src/zoo/pretune';
@@ -66,12 +67,6 @@ interface KindResult {
   knows: number; // mean over tasks
   medianTargetConfidence: number;
   inkMatch: number; // share of the inverted images whose ink reads as their class, mean over tasks
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 /** A classifier over every class of domain A's glyph base split: x [B, H, W, C] normalised → logits [B, 126]. */
@@ -325,7 +320,7 @@ async function main(): Promise<void> {
   const kinds: KindResult[] = KINDS.map((kind, i) => ({
     kind,
     knows: meanOf(perTask.map((task) => task.kinds[i].knows)),
-    medianTargetConfidence: median(perTask.flatMap((task) => task.kinds[i].confidence)),
+    medianTargetConfidence: median(perTask.flatMap((task) => task.kinds[i].confidence)) ?? Number.NaN,
     inkMatch: meanOf(perTask.map((task) => task.kinds[i].inkMatch)),
   }));
   const summary = {
@@ -346,6 +341,7 @@ async function main(): Promise<void> {
   };
   writeJsonAtomic(path.join(dir, 'control.json'), summary);
   const percent = (v: number) => `${(100 * v).toFixed(1)} %`;
+  const perRow = tasks * RECIPE.ways * images;
   const md = [
     '# Inversion control: which classifiers the standard inversion can draw a character from',
     '',
@@ -354,6 +350,7 @@ async function main(): Promise<void> {
     "and w_BN; read by the lever probe's ink match (chance 20 %). \"Knows the classes\": the CNN's and the linear head's 5-way",
     "accuracy on every rendering of them (they trained on most); a LoRA teacher's on the renderings it was not tuned on. Target confidence: the",
     "classifier's softmax of the target over the task's 5 classes.",
+    `Each row reads ${perRow} images, so a share is known to about ±${Math.round((100 * 1.96 * 0.5) / Math.sqrt(perRow))} points (95 %, binomial at 50 %).`,
     '',
     '| inverted classifier | knows the classes | median target confidence | ink matches the class |',
     '|---|---:|---:|---:|',

@@ -47,10 +47,12 @@ export function adversarialImages(
 ): tf.Tensor4D {
   return tf.tidy(() => {
     const pixels = denormalizeImages(images);
-    const classes = logitsOf(tf.slice(images, 0, 1)).shape[1];
-    const targets = tf.oneHot(tf.tensor1d([...labels], 'int32'), classes);
+    const targets = tf.tensor1d([...labels], 'int32');
     const perturbed = (delta: tf.Tensor4D) => normalizeImages(tf.clipByValue(tf.add(pixels, delta), 0, 1) as tf.Tensor4D);
-    const lossGradient = tf.grad((delta: tf.Tensor) => tf.losses.softmaxCrossEntropy(targets, logitsOf(perturbed(delta as tf.Tensor4D))));
+    const lossGradient = tf.grad((delta: tf.Tensor) => {
+      const logits = logitsOf(perturbed(delta as tf.Tensor4D));
+      return tf.losses.softmaxCrossEntropy(tf.oneHot(targets, logits.shape[1]), logits);
+    });
     const alpha = (2.5 * options.epsilon) / options.steps;
     let delta = tf.zerosLike(pixels) as tf.Tensor4D;
     for (let step = 0; step < options.steps; step++) {

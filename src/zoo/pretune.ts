@@ -82,7 +82,7 @@ export function pretuneLora(
       finalLoss = loss;
       options.onStep?.(step, loss);
     },
-    augment || adversarial ? batchOf : undefined,
+    batchOf,
   );
   const heldOut = queryLabels.length;
   const record: TuningRecord = {
