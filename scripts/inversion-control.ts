@@ -14,17 +14,23 @@
  *   Adam steps at lr 0.003 on 20 renderings per class) over the emoji-only backbone, which never
  *   saw a glyph (B's runs use it), inverted by invertLora;
  * - the same teacher recipe over the default backbone, which trained on these very classes.
+ * With `--set b` the tasks are 5-way tasks of domain B's base classes (the zoo's; none of the
+ * shipped backbones or of the CNN trained on them), and the rows ask whether the CNN's shape-following
+ * gradients carry over to classes it never saw: the CNN frozen with a linear head on the task, the
+ * CNN tuned end to end on it (20 renderings per class, the rest held out, as the LoRA teacher), and
+ * the zoo's LoRA teacher over the emoji-only backbone; written to control-b.{json,md,png}.
  * The surrogates are read with the lever probe's ink match (src/reproduce/ink-match.ts) against all
  * renderings of their classes. Writes reports/inversion-control/control.{json,md} and control.png
  * (per task: real renderings, then each classifier's inverted images, one column per class).
- *   npm run exp:inversion-control -- [--tasks 6] [--images 6] [--seed 2025] [--out reports]
+ *   npm run exp:inversion-control -- [--set a|b] [--tasks 6] [--images 6] [--seed 2025] [--out reports]
  */
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/backend';
 import { holdoutSplit, loadShippedBackbone } from '../src/backbone';
-import { classesOf } from '../src/data/dataset';
+import { classesOf, type ImageDataset } from '../src/data/dataset';
 import { loadGlyphDataset } from '../src/data/glyphs';
+import { loadGlyphDomainDataset } from '../src/data/glyph-domain';
 import { encodePng } from '../src/display';
 import { ConfigError } from '../src/errors';
 import { strokeCanvas } from '../src/inversion/canvas';
@@ -32,10 +38,11 @@ import { invertLora } from '../src/inversion/invert-lora';
 import { applyJitter, drawJitter } from '../src/inversion/jitter';
 import { inversionTargets } from '../src/inversion/options';
 import { writeFileAtomic, writeJsonAtomic } from '../src/io';
+import { linear } from '../src/ops';
 import { denormalizeImages, LinearHead, normalizeImages } from '../src/model';
 import type { VisionTransformer } from '../src/model/vision-transformer';
 import { Adam } from '../src/optim/adam';
-import { bnPriorLoss, loadShippedPrior, type PriorCnn } from '../src/prior';
+import { bnPriorLoss, loadShippedPrior, PriorCnn } from '../src/prior';
 import { SeededRandom } from '../src/random/seeded-random';
 import { median } from '../src/reproduce/diagnostics';
 import { inkTemplateMatch } from '../src/reproduce/ink-match';
@@ -46,7 +53,7 @@ import { commandLine } from './command-line';
 const RECIPE = { ways: 5, strokes: 8, maxStrokeWidth: 0.75, steps: 100, learningRate: 0.01, priorWeight: 0.01, maxShift: 1 / 8 };
 const TEACHER = { rank: 4, steps: 60, learningRate: 0.003, shots: 20 }; // configs/glyph-domain.json's zoo recipe
 const PROBE_STEPS = 300;
-const KINDS = [
+const KINDS_A = [
   "prior CNN, trained on these classes: cross-entropy over the task's 5 classes",
   'the same CNN: cross-entropy over all its 126 classes',
   "the default backbone (trained on these classes) with a 126-way linear head on its frozen features: over the task's 5",
@@ -54,6 +61,12 @@ const KINDS = [
   'LoRA teacher over the emoji-only backbone',
   'LoRA teacher over the default backbone',
 ] as const;
+const KINDS_B = [
+  "prior CNN (trained on domain A's glyphs), frozen, with a 5-way linear head fitted on its pooled features of the task's renderings",
+  "the same CNN tuned end to end on the task's renderings (its BatchNorm statistics kept)",
+  "LoRA teacher over the emoji-only backbone (the zoo's recipe)",
+] as const;
+const CNN_TUNING = { probeSteps: 100, probeLearningRate: 0.01, steps: 60, learningRate: 0.001 };
 
 interface Inverted {
   pixels: tf.Tensor4D; // [ways·images, H, W, 3] in [0, 1]
@@ -63,7 +76,7 @@ interface Inverted {
 }
 
 interface KindResult {
-  kind: (typeof KINDS)[number];
+  kind: string;
   knows: number; // mean over tasks
   medianTargetConfidence: number;
   inkMatch: number; // share of the inverted images whose ink reads as their class, mean over tasks
@@ -186,6 +199,18 @@ function linearProbe(backbone: VisionTransformer, data: LabelledImages, seed: nu
   }
 }
 
+/** Indices of TEACHER.shots renderings per class to tune on (chosen with the seed) and of the rest, held out. */
+function teacherSplit(realTargets: number[], seed: number): { support: number[]; query: number[] } {
+  const random = new SeededRandom(seed);
+  const support: number[] = [];
+  const query: number[] = [];
+  for (let k = 0; k < RECIPE.ways; k++) {
+    const members = realTargets.flatMap((t, i) => (t === k ? [i] : []));
+    random.permutation(members.length).forEach((j, rank) => (rank < TEACHER.shots ? support : query).push(members[j]));
+  }
+  return { support, query };
+}
+
 /**
  * A teacher as the zoo's over `backbone`, tuned on TEACHER.shots renderings per class (chosen with
  * the seed; the rest held out), inverted by invertLora with the standard profile's settings.
@@ -198,13 +223,7 @@ async function invertLoraTeacher(
   images: number,
   seed: number,
 ): Promise<Inverted> {
-  const random = new SeededRandom(seed);
-  const support: number[] = [];
-  const query: number[] = [];
-  for (let k = 0; k < RECIPE.ways; k++) {
-    const members = realTargets.flatMap((t, i) => (t === k ? [i] : []));
-    random.permutation(members.length).forEach((j, rank) => (rank < TEACHER.shots ? support : query).push(members[j]));
-  }
+  const { support, query } = teacherSplit(realTargets, seed);
   const task = tf.tidy(() => ({
     support: normalizeImages(tf.gather(real, support) as tf.Tensor4D),
     supportLabels: support.map((i) => realTargets[i]),
@@ -234,6 +253,66 @@ async function invertLoraTeacher(
   }
 }
 
+/**
+ * Two 5-way classifiers of one domain-B task built on the prior CNN trained on domain A: a linear
+ * head fitted on its frozen pooled features of the task's tuning renderings, and a copy of the CNN
+ * tuned end to end from there (kernels, γ, β and head; BatchNorm in eval mode, so its running
+ * statistics, the prior's, stay). Full-batch Adam, cross-entropy.
+ */
+function cnnTeachers(prior: PriorCnn, support: tf.Tensor4D, labels: number[], seed: number): { frozen: PriorCnn; tuned: PriorCnn } {
+  const config = { ...prior.config, classes: RECIPE.ways };
+  const onehot = tf.oneHot(tf.tensor1d(labels, 'int32'), RECIPE.ways);
+  const features = tf.tidy(() => prior.forward(support, 'eval').features);
+  const head = LinearHead.create(features.shape[1], RECIPE.ways, seed);
+  const trainFullBatch = (variables: tf.Variable[], steps: number, learningRate: number, loss: () => tf.Scalar) => {
+    const adam = new Adam(variables);
+    for (let step = 0; step < steps; step++) {
+      tf.tidy(() => {
+        const { grads } = tf.variableGrads(loss, variables);
+        adam.apply(
+          variables.map((v) => grads[v.name]),
+          learningRate,
+        );
+      });
+    }
+    adam.dispose();
+  };
+  trainFullBatch([head.weight, head.bias], CNN_TUNING.probeSteps, CNN_TUNING.probeLearningRate, () =>
+    tf.losses.softmaxCrossEntropy(onehot, linear(features, head.weight, head.bias)),
+  );
+  features.dispose();
+  const copy = (t: tf.Tensor) => t.clone();
+  const frozen = new PriorCnn(config, {
+    blocks: prior.weights.blocks.map((b) => ({
+      kernel: copy(b.kernel) as tf.Tensor4D,
+      batchNorm: {
+        gamma: copy(b.batchNorm.gamma) as tf.Tensor1D,
+        beta: copy(b.batchNorm.beta) as tf.Tensor1D,
+        runningMean: copy(b.batchNorm.runningMean) as tf.Tensor1D,
+        runningVariance: copy(b.batchNorm.runningVariance) as tf.Tensor1D,
+      },
+    })),
+    head: { kernel: copy(head.weight) as tf.Tensor2D, bias: copy(head.bias) as tf.Tensor1D },
+  });
+  const tuned = new PriorCnn(config, {
+    blocks: prior.weights.blocks.map((b) => ({
+      kernel: tf.variable(b.kernel.clone()) as tf.Variable<tf.Rank.R4>,
+      batchNorm: {
+        gamma: tf.variable(b.batchNorm.gamma.clone()) as tf.Variable<tf.Rank.R1>,
+        beta: tf.variable(b.batchNorm.beta.clone()) as tf.Variable<tf.Rank.R1>,
+        runningMean: copy(b.batchNorm.runningMean) as tf.Tensor1D,
+        runningVariance: copy(b.batchNorm.runningVariance) as tf.Tensor1D,
+      },
+    })),
+    head: { kernel: head.weight, bias: head.bias }, // tuned from the linear head; disposed with the copy
+  });
+  trainFullBatch(tuned.trainableTensors() as tf.Variable[], CNN_TUNING.steps, CNN_TUNING.learningRate, () =>
+    tf.losses.softmaxCrossEntropy(onehot, tuned.forward(support, 'eval').logits),
+  );
+  onehot.dispose();
+  return { frozen, tuned };
+}
+
 /** One RGB picture: per task a block with a row per image source (the first image of each class), a column per class, ×2. */
 function figure(blocks: { pixels: tf.Tensor4D; targets: number[] }[][]): Buffer {
   const side = blocks[0][0].pixels.shape[1];
@@ -259,14 +338,25 @@ function figure(blocks: { pixels: tf.Tensor4D; targets: number[] }[][]): Buffer 
   return encodePng(bytes, width, height, 3);
 }
 
-async function main(): Promise<void> {
-  const { values } = commandLine({ tasks: '6', images: '6', seed: '2025', out: 'reports' });
-  const [tasks, images, seed] = [Number(values.tasks), Number(values.images), Number(values.seed)];
-  for (const [name, value] of Object.entries({ tasks, images })) {
-    if (!Number.isInteger(value) || value < 2) throw new ConfigError(`--${name} must be an integer ≥ 2, found ${value}`);
-  }
-  const backend = await selectBackend();
-  const prior = loadShippedPrior();
+interface TaskRun {
+  classes: string[];
+  real: tf.Tensor4D; // every rendering of the task's classes, in [0, 1]
+  realTargets: number[];
+  inverted: Inverted[]; // one per row of the set's KINDS
+}
+
+/** The real renderings of `classIds` as one batch in [0, 1], with their class index in the task. */
+function renderingsOf(dataset: ImageDataset, classIds: string[]): { real: tf.Tensor4D; realTargets: number[] } {
+  const records = classIds.flatMap((id, k) => dataset.imagesOf(id).map((record) => ({ record, k })));
+  const real = tf.tensor4d(
+    records.flatMap(({ record }) => Array.from(dataset.pixels(record))),
+    [records.length, dataset.imageSize, dataset.imageSize, 3],
+  );
+  return { real, realTargets: records.map(({ k }) => k) };
+}
+
+/** Domain A's glyph tasks: the CNN and the ViT probe over their own classes, and the LoRA teachers (KINDS_A). */
+async function controlA(prior: PriorCnn, tasks: number, images: number, seed: number): Promise<TaskRun[]> {
   const backbones = [loadShippedBackbone('emoji-only'), loadShippedBackbone('default')];
   const glyphs = await loadGlyphDataset();
   const split = holdoutSplit(glyphs, classesOf(glyphs, 'base'), 1, 0); // the CNN's training split and head order (scripts/train-prior.ts)
@@ -277,18 +367,14 @@ async function main(): Promise<void> {
   const probe = linearProbe(backbones[1], split.train, seed);
   const vit: AllClassLogits = (x) => probe.apply(backbones[1].forward(x).features);
   const random = new SeededRandom(seed);
-  const perTask: { classes: string[]; realInkMatch: number; kinds: { knows: number; inkMatch: number; confidence: number[] }[] }[] = [];
-  const blocks: { pixels: tf.Tensor4D; targets: number[] }[][] = [];
-  const started = Date.now();
+  const runs: TaskRun[] = [];
   for (let t = 0; t < tasks; t++) {
     const chosen = random.permutation(classIds.length).slice(0, RECIPE.ways);
     const columns = tf.tensor1d(chosen, 'int32');
-    const records = chosen.flatMap((c, k) => glyphs.imagesOf(classIds[c]).map((record) => ({ record, k })));
-    const real = tf.tensor4d(
-      records.flatMap(({ record }) => Array.from(glyphs.pixels(record))),
-      [records.length, glyphs.imageSize, glyphs.imageSize, 3],
+    const { real, realTargets } = renderingsOf(
+      glyphs,
+      chosen.map((c) => classIds[c]),
     );
-    const realTargets = records.map(({ k }) => k);
     const taskSeed = seed + 1 + t;
     const inverted = [
       invertClassifier(cnn, prior, columns, real, realTargets, images, taskSeed, false),
@@ -298,34 +384,112 @@ async function main(): Promise<void> {
       ...(await Promise.all(backbones.map((b) => invertLoraTeacher(b, prior, real, realTargets, images, taskSeed)))),
     ];
     columns.dispose();
-    perTask.push({
-      classes: chosen.map((c) => classIds[c]),
-      realInkMatch: inkTemplateMatch(real, realTargets, real, realTargets, { leaveOneOut: true }),
-      kinds: inverted.map((v) => ({
-        knows: v.knows,
-        inkMatch: inkTemplateMatch(v.pixels, v.targets, real, realTargets),
-        confidence: v.confidence,
-      })),
-    });
-    blocks.push([{ pixels: real, targets: realTargets }, ...inverted]);
-    console.log(JSON.stringify({ ...perTask[t], kinds: perTask[t].kinds.map(({ knows, inkMatch }) => ({ knows, inkMatch })) }));
+    runs.push({ classes: chosen.map((c) => classIds[c]), real, realTargets, inverted });
   }
-  const dir = path.join(values.out, 'inversion-control');
-  writeFileAtomic(path.join(dir, 'control.png'), figure(blocks));
-  blocks.flat().forEach((b) => b.pixels.dispose());
   backbones.forEach((b) => b.dispose());
   probe.dispose();
+  return runs;
+}
+
+/** Domain B's base-class tasks: CNN features of A with a head, the CNN tuned, the zoo's LoRA teacher (KINDS_B). */
+async function controlB(prior: PriorCnn, tasks: number, images: number, seed: number): Promise<TaskRun[]> {
+  const backbone = loadShippedBackbone('emoji-only');
+  const domain = await loadGlyphDomainDataset();
+  const classIds = classesOf(domain, 'base').map((c) => c.id);
+  const random = new SeededRandom(seed);
+  const identity = tf.tensor1d([0, 1, 2, 3, 4].slice(0, RECIPE.ways), 'int32');
+  const runs: TaskRun[] = [];
+  for (let t = 0; t < tasks; t++) {
+    const chosen = random
+      .permutation(classIds.length)
+      .slice(0, RECIPE.ways)
+      .map((c) => classIds[c]);
+    const { real, realTargets } = renderingsOf(domain, chosen);
+    const taskSeed = seed + 1 + t;
+    const { support, query } = teacherSplit(realTargets, taskSeed);
+    const supportImages = tf.tidy(() => normalizeImages(tf.gather(real, support) as tf.Tensor4D));
+    const heldOut = tf.gather(real, query) as tf.Tensor4D;
+    const heldOutTargets = query.map((i) => realTargets[i]);
+    const { frozen, tuned } = cnnTeachers(
+      prior,
+      supportImages,
+      support.map((i) => realTargets[i]),
+      taskSeed,
+    );
+    supportImages.dispose();
+    const inverted = [frozen, tuned].map((cnn) =>
+      invertClassifier((x) => cnn.forward(x, 'eval').logits, prior, identity, heldOut, heldOutTargets, images, taskSeed, false),
+    );
+    inverted.push(await invertLoraTeacher(backbone, prior, real, realTargets, images, taskSeed));
+    tf.dispose(heldOut);
+    frozen.dispose();
+    tuned.dispose();
+    runs.push({ classes: chosen, real, realTargets, inverted });
+  }
+  identity.dispose();
+  backbone.dispose();
+  return runs;
+}
+
+const SETS = {
+  a: {
+    kinds: KINDS_A,
+    file: 'control',
+    title: 'which classifiers the standard inversion can draw a character from',
+    classes: "Domain A's glyph classes (Latin, digits,\nCyrillic; none of B)",
+    knows:
+      "\"Knows the classes\": the CNN's and the linear head's 5-way\naccuracy on every rendering of them (they trained on most); a LoRA teacher's on the renderings it was not tuned on.",
+  },
+  b: {
+    kinds: KINDS_B,
+    file: 'control-b',
+    title: "whether a CNN's shape-following gradients carry over to classes it never saw",
+    classes: "Domain B's base classes (the zoo's; never\nseen by the CNN, which trained on A's glyphs, or by the emoji-only backbone)",
+    knows:
+      '"Knows the classes": each classifier\'s 5-way accuracy\non the renderings it was not tuned on (20 per class tuned on, the rest held out).',
+  },
+} as const;
+
+async function main(): Promise<void> {
+  const { values } = commandLine({ set: 'a', tasks: '6', images: '6', seed: '2025', out: 'reports' });
+  const [tasks, images, seed] = [Number(values.tasks), Number(values.images), Number(values.seed)];
+  for (const [name, value] of Object.entries({ tasks, images })) {
+    if (!Number.isInteger(value) || value < 2) throw new ConfigError(`--${name} must be an integer ≥ 2, found ${value}`);
+  }
+  if (values.set !== 'a' && values.set !== 'b') throw new ConfigError(`--set must be 'a' or 'b', found ${JSON.stringify(values.set)}`);
+  const set = SETS[values.set];
+  const backend = await selectBackend();
+  const prior = loadShippedPrior();
+  const started = Date.now();
+  const runs = await (values.set === 'a' ? controlA : controlB)(prior, tasks, images, seed);
+  const perTask = runs.map(({ classes, real, realTargets, inverted }) => ({
+    classes,
+    realInkMatch: inkTemplateMatch(real, realTargets, real, realTargets, { leaveOneOut: true }),
+    kinds: inverted.map((v) => ({
+      knows: v.knows,
+      inkMatch: inkTemplateMatch(v.pixels, v.targets, real, realTargets),
+      confidence: v.confidence,
+    })),
+  }));
+  const dir = path.join(values.out, 'inversion-control');
+  writeFileAtomic(
+    path.join(dir, `${set.file}.png`),
+    figure(runs.map(({ real, realTargets, inverted }) => [{ pixels: real, targets: realTargets }, ...inverted])),
+  );
+  runs.forEach(({ real, inverted }) => tf.dispose([real, ...inverted.map((v) => v.pixels)]));
   prior.dispose();
   const meanOf = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
-  const kinds: KindResult[] = KINDS.map((kind, i) => ({
+  const kinds: KindResult[] = set.kinds.map((kind, i) => ({
     kind,
     knows: meanOf(perTask.map((task) => task.kinds[i].knows)),
     medianTargetConfidence: median(perTask.flatMap((task) => task.kinds[i].confidence)) ?? Number.NaN,
     inkMatch: meanOf(perTask.map((task) => task.kinds[i].inkMatch)),
   }));
   const summary = {
+    set: values.set,
     recipe: RECIPE,
     teacher: TEACHER,
+    ...(values.set === 'b' ? { cnnTuning: CNN_TUNING } : {}),
     tasks,
     imagesPerClass: images,
     seed,
@@ -339,16 +503,15 @@ async function main(): Promise<void> {
       kinds: k.map(({ knows, inkMatch }) => ({ knows, inkMatch })),
     })),
   };
-  writeJsonAtomic(path.join(dir, 'control.json'), summary);
+  writeJsonAtomic(path.join(dir, `${set.file}.json`), summary);
   const percent = (v: number) => `${(100 * v).toFixed(1)} %`;
   const perRow = tasks * RECIPE.ways * images;
   const md = [
-    '# Inversion control: which classifiers the standard inversion can draw a character from',
+    `# Inversion control: ${set.title}`,
     '',
-    "Written by `npm run exp:inversion-control` (scripts/inversion-control.ts). Domain A's glyph classes (Latin, digits,",
-    `Cyrillic; none of B), ${tasks} 5-way tasks, ${images} inverted images per class, the standard profile's canvas, steps, jitter`,
-    "and w_BN; read by the lever probe's ink match (chance 20 %). \"Knows the classes\": the CNN's and the linear head's 5-way",
-    "accuracy on every rendering of them (they trained on most); a LoRA teacher's on the renderings it was not tuned on. Target confidence: the",
+    `Written by \`npm run exp:inversion-control${values.set === 'b' ? ' -- --set b' : ''}\` (scripts/inversion-control.ts). ${set.classes},`,
+    `${tasks} 5-way tasks, ${images} inverted images per class, the standard profile's canvas, steps, jitter`,
+    `and w_BN; read by the lever probe's ink match (chance 20 %). ${set.knows} Target confidence: the`,
     "classifier's softmax of the target over the task's 5 classes.",
     `Each row reads ${perRow} images, so a share is known to about ±${Math.round((100 * 1.96 * 0.5) / Math.sqrt(perRow))} points (95 %, binomial at 50 %).`,
     '',
@@ -359,10 +522,10 @@ async function main(): Promise<void> {
     '',
     `${summary.seconds.toFixed(0)} s on ${backend.name}.`,
     '',
-    `![per task: a real rendering of each class, then an image inverted from each classifier in the table's order](control.png)`,
+    `![per task: a real rendering of each class, then an image inverted from each classifier in the table's order](${set.file}.png)`,
     '',
   ].join('\n');
-  writeFileAtomic(path.join(dir, 'control.md'), md);
+  writeFileAtomic(path.join(dir, `${set.file}.md`), md);
   console.log(md);
 }
 

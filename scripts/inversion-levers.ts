@@ -151,6 +151,19 @@ const LEVERS: Record<
     teachers: { ways: 25 },
     why: 'the standard inversion of teachers with 25 classes each instead of 5 (a zoo of its own, tuned as the standard zoo is; held-out accuracy among 25), read in groups of 5 classes: a 5-way teacher need only know what tells its 5 classes apart, and the inversion control (reports/inversion-control/) drew legible characters from a CNN only when the target had to beat all its classes',
   },
+  'full-teachers': {
+    change: FINE,
+    teachers: { rank: 8, targets: ['q', 'k', 'v', 'o', 'fc1', 'fc2'] },
+    why: "the standard inversion of teachers with more of the backbone to change: a zoo of its own, tuned as the standard zoo is but with a LoRA of rank 8 on all six projections (the meta-LoRA's capacity) instead of rank 4 on q and v; in the inversion control on domain B (reports/inversion-control/control-b.md) a CNN tuned end to end drew closer to its classes than the same CNN frozen with a head",
+  },
+  'glyph-vae': {
+    change: { ...PAPER, steps: 100, learningRate: 0.05, maxStrokeWidth: undefined, generator: 'glyph-vae' },
+    why: "images drawn by the decoder of a VAE of domain A's glyphs (Latin, digits, Cyrillic; none of B; assets/glyph-vae) from a 32-number code each, 100 Adam steps at lr 0.05 on the codes: the inversion can draw only glyph-like shapes, a learnt image prior in place of free pixels or strokes",
+  },
+  'glyph-vae-300': {
+    change: { ...PAPER, steps: 300, learningRate: 0.05, maxStrokeWidth: undefined, generator: 'glyph-vae' },
+    why: 'the same with 300 steps',
+  },
   'fine-copies-4': {
     change: { ...FINE, jitterCopies: 4 },
     why: 'strokes-8-100-fine with the loss over 4 copies of the batch each step, each jittered its own way (an ensemble of augmentations, as Plug-In Inversion does to draw recognisable images from ViTs; 4 times the cost of a step)',

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { CLIP_MEAN, CLIP_STD, normalizedPixelBounds } from '../model/preprocess';
+import { CLIP_MEAN, CLIP_STD, normalizeImages, normalizedPixelBounds } from '../model/preprocess';
+import type { LatentGenerator } from '../prior/glyph-vae';
 import { resizeBilinear } from '../prior/bilinear-resize';
 import { SeededRandom } from '../random/seeded-random';
 
@@ -31,6 +32,25 @@ export function pixelCanvas(count: number, imageSize: number, channels: number, 
     render: () => (side === imageSize ? x : resizeBilinear(x, imageSize, imageSize)),
     project: () => tf.tidy(() => x.assign(tf.minimum(tf.maximum(x, low), high))),
     dispose: () => tf.dispose([x, low, high]),
+  };
+}
+
+/** Each latent coordinate is kept in [−LATENT_BOUND, LATENT_BOUND]: codes a N(0, I) prior deems likely. */
+export const LATENT_BOUND = 3;
+
+/**
+ * Latent codes of a generator (the glyph VAE's decoder): z ~ N(0, I) [count, latent], seeded, each
+ * rendered as the generator's grey image repeated over the channels and CLIP-normalised; projected
+ * into [−LATENT_BOUND, LATENT_BOUND] per coordinate. The images are whatever the generator can
+ * draw, so inversion searches shapes of the domain it learnt.
+ */
+export function latentCanvas(generator: LatentGenerator, count: number, channels: number, seed: number): Canvas {
+  const z = tf.tidy(() => tf.variable(tf.randomNormal([count, generator.config.latent], 0, 1, 'float32', seed))) as tf.Variable<tf.Rank.R2>;
+  return {
+    variables: [z],
+    render: () => normalizeImages(tf.tile(generator.decode(z), [1, 1, 1, channels]) as tf.Tensor4D),
+    project: () => tf.tidy(() => z.assign(tf.clipByValue(z, -LATENT_BOUND, LATENT_BOUND))),
+    dispose: () => z.dispose(),
   };
 }
 

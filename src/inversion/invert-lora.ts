@@ -8,7 +8,7 @@ import type { VisionTransformer } from '../model/vision-transformer';
 import type { ImagePrior } from '../prior/image-prior';
 import { runSteps } from '../progress/run-steps';
 import { SeededRandom } from '../random/seeded-random';
-import { pixelCanvas, strokeCanvas, type Canvas } from './canvas';
+import { latentCanvas, pixelCanvas, strokeCanvas, type Canvas } from './canvas';
 import { inversionGalleryBundle } from './gallery';
 import { applyJitters, drawJitter, type Jitter } from './jitter';
 import { patchMasks } from './masks';
@@ -91,7 +91,7 @@ function iterate(
  * BatchNorm-statistics prior of `prior` (null: no prior) and optional TV / L2 priors. Adam on
  * the normalised pixels (init N(0, 1); with parameterSide below the image side, on a coarser grid
  * upsampled bilinearly each step; with `strokes`, on the strokes of line drawings instead:
- * canvas.ts), a random roll and flip of the whole batch per step (with jitterCopies J > 1, J copies
+ * canvas.ts; with `generator`, on the latent codes of its decoder), a random roll and flip of the whole batch per step (with jitterCopies J > 1, J copies
  * each jittered its own way, the loss over all of them), a clamp to valid pixels (or
  * the strokes' ranges) after each step; from ⌊pruneFrom · steps⌋ on the teacher's forward is
  * token-pruned by `options.pruning`. The AbortSignal stops before the next step with
@@ -110,8 +110,9 @@ export async function invertLora(
   const pruneStart = pruningStartIteration(o);
   const emit = o.onEvent ?? (() => undefined);
   const random = new SeededRandom(o.seed);
-  const canvas =
-    o.strokes > 0
+  const canvas = o.generator
+    ? latentCanvas(o.generator, targets.length, channels, o.seed)
+    : o.strokes > 0
       ? strokeCanvas(targets.length, imageSize, channels, o.strokes, o.seed, { maxWidth: o.maxStrokeWidth, segments: o.strokeSegments })
       : pixelCanvas(targets.length, imageSize, channels, o.parameterSide, o.seed);
   const targetTensor = tf.tensor1d(Array.from({ length: o.jitterCopies }, () => targets).flat(), 'int32'); // the targets of every jittered copy

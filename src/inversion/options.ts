@@ -3,6 +3,7 @@ import { MAX_STROKE_SEGMENTS, STROKE_WIDTH } from './canvas';
 import { MAX_JITTER_COPIES } from './jitter';
 import type { ViTConfig } from '../model/config';
 import type { PruningSchedule } from '../model/token-pruning';
+import type { LatentGenerator } from '../prior/glyph-vae';
 import type { ImagePrior } from '../prior/image-prior';
 import type { RunControl } from '../progress/events';
 
@@ -12,7 +13,7 @@ export interface InversionOptions extends RunControl {
   shots: number; // K
   queries: number; // Q per class; the batch holds N·(K+Q) images, K+Q per class
   steps: number; // iterations (paper: 2000)
-  learningRate?: number; // Adam lr, default 0.25 on pixels, 0.01 on strokes
+  learningRate?: number; // Adam lr, default 0.25 on pixels, 0.01 on strokes, 0.05 on a generator's codes
   betas?: [number, number]; // Adam (β1, β2), default (0.5, 0.99)
   priorWeight?: number; // weight of R_BN, default 0.01
   tvWeight?: number; // total-variation prior, default 0
@@ -24,6 +25,7 @@ export interface InversionOptions extends RunControl {
   strokes?: number; // > 0: optimise the strokes of line drawings, that many per image, instead of pixels (canvas.ts); default 0
   maxStrokeWidth?: number; // widest stroke σ in pixels of a 32-pixel side, in [0.5, 16]; default 3 (canvas.ts STROKE_WIDTH)
   strokeSegments?: number; // straight segments of each stroke, a polyline; default 1 (canvas.ts)
+  generator?: LatentGenerator | null; // draw the images with this decoder from latent codes (canvas.ts latentCanvas) instead of pixels or strokes; default none
   maxShift?: number; // largest roll as a fraction of the side, default 1/8
   minCropScale?: number; // random-resized crop of side s·H, s in [minCropScale, 1], each step; default 1 (none, the paper's)
   jitterCopies?: number; // J ≥ 1 jittered copies of the batch per step, the loss averaged over them; default 1 (the paper's)
@@ -72,7 +74,7 @@ export function resolveInversionOptions(options: InversionOptions, config: ViTCo
     shots,
     queries,
     steps,
-    learningRate: options.learningRate ?? ((options.strokes ?? 0) > 0 ? 0.01 : 0.25),
+    learningRate: options.learningRate ?? (options.generator ? 0.05 : (options.strokes ?? 0) > 0 ? 0.01 : 0.25),
     betas: options.betas ?? [0.5, 0.99],
     priorWeight: options.priorWeight ?? 0.01,
     tvWeight: options.tvWeight ?? 0,
@@ -84,6 +86,7 @@ export function resolveInversionOptions(options: InversionOptions, config: ViTCo
     strokes: options.strokes ?? 0,
     maxStrokeWidth: options.maxStrokeWidth ?? STROKE_WIDTH.most,
     strokeSegments: options.strokeSegments ?? 1,
+    generator: options.generator ?? null,
     maxShift: options.maxShift ?? 1 / 8,
     minCropScale: options.minCropScale ?? 1,
     jitterCopies: options.jitterCopies ?? 1,
@@ -126,6 +129,14 @@ export function resolveInversionOptions(options: InversionOptions, config: ViTCo
     resolved.strokes === 0 || resolved.parameterSide === config.imageSize,
     `parameterSide sets the grid of free pixels; it does not apply with strokes (${resolved.strokes})`,
   );
+  if (resolved.generator) {
+    check(resolved.strokes === 0, `a generator draws the images; strokes (${resolved.strokes}) do not apply with it`);
+    check(resolved.parameterSide === config.imageSize, `parameterSide sets the grid of free pixels; it does not apply with a generator`);
+    check(
+      resolved.generator.config.imageSize === config.imageSize,
+      `the generator draws ${resolved.generator.config.imageSize}-pixel images but the backbone takes ${config.imageSize}`,
+    );
+  }
   check(resolved.minCropScale > 0 && resolved.minCropScale <= 1, `minCropScale must be in (0, 1], found ${resolved.minCropScale}`);
   check(
     isCount(resolved.jitterCopies, 1) && resolved.jitterCopies <= MAX_JITTER_COPIES,

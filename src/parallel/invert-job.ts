@@ -9,6 +9,8 @@ import type { ViTConfig } from '../model/config';
 import { LinearHead } from '../model/head';
 import type { ImagePrior } from '../prior/image-prior';
 import { loadPrior } from '../prior/prior-file';
+import { loadGlyphVae } from '../prior/glyph-vae-file';
+import type { GlyphVae } from '../prior/glyph-vae';
 import type { RunControl } from '../progress/events';
 import type { InvertLoraJob, InvertLoraSummary } from './jobs';
 import type { JobResources } from './resources';
@@ -43,7 +45,7 @@ export function loadTeacher(file: string, config: ViTConfig): { teacher: Teacher
 }
 
 /**
- * Inverts the job's LoRA (invertLora with the backbone, its teacher and the prior, if any) and
+ * Inverts the job's LoRA (invertLora with the backbone, its teacher, and the prior and generator, if any) and
  * writes its surrogate set to the directory job.output (writeSurrogateSet, atomically). Events
  * are invertLora's (run = job id unless the options name one); the signal stops before the next
  * step with CancelledError, and nothing is written.
@@ -52,11 +54,14 @@ export async function runInvertLora(job: InvertLoraJob, resources: JobResources,
   const backbone = resources.backbone(job.backbone);
   const { teacher, classIds } = loadTeacher(job.lora, backbone.config);
   let prior: ImagePrior | null = null;
+  let generator: GlyphVae | null = null;
   try {
     prior = job.prior ? loadPrior(job.prior) : null;
+    generator = job.generator ? loadGlyphVae(job.generator) : null;
     const classNames = job.options.classNames ?? (classIds.length === job.options.ways ? classIds : undefined);
     const result = await invertLora(backbone, teacher, prior, {
       ...job.options,
+      generator,
       run: job.options.run ?? job.id,
       classNames,
       onEvent: control.onEvent,
@@ -88,5 +93,6 @@ export async function runInvertLora(job: InvertLoraJob, resources: JobResources,
   } finally {
     teacher.dispose();
     prior?.dispose();
+    generator?.dispose();
   }
 }

@@ -30,8 +30,8 @@ export interface EvaluateEpisodesResult {
   episodes: number; // episodes of the job
 }
 
-/** Options of invertLora that can cross a thread boundary (no listener, no signal). */
-export type InversionJobOptions = Omit<InversionOptions, 'onEvent' | 'signal'>;
+/** Options of invertLora that can cross a thread boundary (no listener, no signal, no model: the job names the generator's file). */
+export type InversionJobOptions = Omit<InversionOptions, 'onEvent' | 'signal' | 'generator'>;
 
 /** LoRA inversion (method.md §1.3–1.4) of one LoRA file; the result is written to `output`. */
 export interface InvertLoraJob {
@@ -40,6 +40,7 @@ export interface InvertLoraJob {
   backbone: string;
   lora: string; // LoRA file with its task head (the teacher)
   prior?: string; // image prior CNN (src/prior savePrior); omitted = no BatchNorm prior
+  generator?: string; // glyph VAE (src/prior saveGlyphVae) whose decoder draws the images; omitted = pixels or strokes
   options: InversionJobOptions; // `run` defaults to the job id; `classNames` to the LoRA's class ids
   output: string; // directory of the surrogate set, replaced atomically (src/surrogate writeSurrogateSet)
 }

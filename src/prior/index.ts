@@ -1,6 +1,9 @@
 export { PRIOR_CNN, PriorCnn, batchNormStatistics, validatePriorConfig, validatePriorWeights } from './prior-cnn';
 export type { BatchNormWeights, PriorBlockWeights, PriorCnnConfig, PriorCnnWeights, PriorForward } from './prior-cnn';
 export { bnPriorLoss } from './bn-prior-loss';
+export { GLYPH_VAE, GlyphVae, vaeLoss, validateGlyphVaeConfig, validateGlyphVaeWeights } from './glyph-vae';
+export type { GlyphVaeConfig, GlyphVaeWeights, LatentGenerator } from './glyph-vae';
+export { loadGlyphVae, loadShippedGlyphVae, saveGlyphVae, SHIPPED_GLYPH_VAE_FILE, shippedGlyphVaePath } from './glyph-vae-file';
 export { conv3x3 } from './conv3x3';
 export { loadPrior, loadPriorCnn, loadShippedPrior, savePrior, SHIPPED_PRIOR_FILE } from './prior-file';
 export type { BatchNormStatistics, ImagePrior } from './image-prior';

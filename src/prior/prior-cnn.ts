@@ -34,6 +34,7 @@ export interface PriorCnnWeights {
 }
 
 export interface PriorForward {
+  features: tf.Tensor2D; // [B, C_last], the globally pooled last block (the head's input)
   logits: tf.Tensor2D; // [B, classes]
   statistics: BatchNormStatistics[]; // one per block
 }
@@ -74,7 +75,7 @@ export class PriorCnn implements ImagePrior {
     return new PriorCnn(config, { blocks, head });
   }
 
-  /** x [B, H, W, C] normalised → logits and per-layer batch statistics. */
+  /** x [B, H, W, C] normalised → pooled features, logits and per-layer batch statistics. */
   forward(x: tf.Tensor4D, mode: 'eval' | 'train' = 'eval'): PriorForward {
     const { imageSize, channels } = this.config;
     if (x.rank !== 4 || x.shape[1] !== imageSize || x.shape[2] !== imageSize || x.shape[3] !== channels) {
@@ -93,7 +94,7 @@ export class PriorCnn implements ImagePrior {
       h = i < this.weights.blocks.length - 1 ? tf.avgPool(activated, 2, 2, 'valid') : activated;
     });
     const pooled = tf.mean(h, [1, 2]) as tf.Tensor2D; // [B, C_last]
-    return { logits: linear(pooled, this.weights.head.kernel, this.weights.head.bias), statistics };
+    return { features: pooled, logits: linear(pooled, this.weights.head.kernel, this.weights.head.bias), statistics };
   }
 
   /** Per BatchNorm layer: batch mean/variance of its input and the running statistics (eval mode). */

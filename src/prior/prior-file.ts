@@ -1,8 +1,7 @@
-import * as tf from '@tensorflow/tfjs';
 import { assetPath } from '../paths/package-root';
-import { flattenTree, treeFromNamed } from '../model/tensor-tree';
-import { FileFormatError } from '../errors';
-import { type SafetensorsContents, readSafetensors, tensorFromEntry, writeSafetensors } from '../io/safetensors';
+import { flattenTree } from '../model/tensor-tree';
+import { configFromSafetensors, treeFromSafetensors } from '../io/tensor-tree-file';
+import { type SafetensorsContents, readSafetensors, writeSafetensors } from '../io/safetensors';
 import { EFFICIENTNET_PRIOR_FORMAT, efficientNetFromSafetensors } from './efficientnet-file';
 import type { EfficientNetPriorOptions } from './efficientnet-lite0';
 import type { ImagePrior } from './image-prior';
@@ -40,29 +39,10 @@ export function loadPriorCnn(path: string): PriorCnn {
 }
 
 function priorCnnFromSafetensors(file: SafetensorsContents, path: string): PriorCnn {
-  if (file.metadata.format !== FORMAT) {
-    throw new FileFormatError(path, `expected metadata.format "${FORMAT}", found ${JSON.stringify(file.metadata.format)}`);
-  }
-  let config: PriorCnnConfig;
-  try {
-    config = JSON.parse(file.metadata.config) as PriorCnnConfig;
-    validatePriorConfig(config);
-  } catch (error) {
-    throw new FileFormatError(path, `metadata.config is not a valid PriorCnnConfig: ${(error as Error).message}`);
-  }
+  const config = configFromSafetensors<PriorCnnConfig>(file, path, FORMAT, 'PriorCnnConfig', validatePriorConfig);
   const template = PriorCnn.random(config, 0);
-  const named: Record<string, tf.Tensor> = {};
   try {
-    for (const [name, t] of Object.entries(flattenTree(template.weights))) {
-      const entry = file.tensors.get(name);
-      if (!entry) throw new FileFormatError(path, `missing tensor "${name}" of shape [${t.shape}]`);
-      named[name] = tensorFromEntry(entry);
-    }
-    // treeFromNamed checks every shape against the template
-    return new PriorCnn(config, treeFromNamed(template.weights, named, path));
-  } catch (error) {
-    tf.dispose(Object.values(named));
-    throw error;
+    return new PriorCnn(config, treeFromSafetensors(file, path, template.weights));
   } finally {
     template.dispose();
   }

@@ -45,7 +45,7 @@ function canonicalJson(value: unknown): string {
 /**
  * The queue id of a job: sha256 of everything its result depends on — the job as given (id,
  * options, seed, episodes or task, zoo recipe, dataset spec, output path), the contents of its files (backbone,
- * LoRA, prior, zoo directory, meta-LoRA) and the code version. Equal ids mean the same work: a job is run once per id.
+ * LoRA, prior, generator, zoo directory, meta-LoRA) and the code version. Equal ids mean the same work: a job is run once per id.
  * The dataset is named by its spec (loader, size, limit), not hashed by content.
  */
 export function jobContentId(job: ParallelJob, version: string): string {
@@ -56,5 +56,6 @@ export function jobContentId(job: ParallelJob, version: string): string {
     if (job.meta) files.meta = fileDigest(job.meta);
   }
   if (job.kind === 'invert-lora' && job.prior) files.prior = fileDigest(job.prior);
+  if (job.kind === 'invert-lora' && job.generator) files.generator = fileDigest(job.generator);
   return createHash('sha256').update(canonicalJson({ version, job, files })).digest('hex');
 }

@@ -14,6 +14,7 @@ export function withAbsolutePaths<J extends ParallelJob>(job: J): J {
       backbone: absolute(job.backbone)!,
       lora: absolute(job.lora)!,
       prior: absolute(job.prior),
+      ...(job.generator === undefined ? {} : { generator: absolute(job.generator) }),
       output: absolute(job.output)!,
     };
   }

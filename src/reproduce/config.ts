@@ -53,6 +53,7 @@ export interface RunConfig {
     diversityWeight?: number; // w_div on the within-class repulsion R_div; default 0 (the paper has none)
     minCropScale?: number; // a random-resized crop of side s·H, s ∈ [minCropScale, 1], each step; default 1 (none, the paper's)
     jitterCopies?: number; // J jittered copies of the batch per step, the loss over all of them; default 1 (the paper's)
+    generator?: (typeof INVERSION_GENERATORS)[number]; // draw the images with the shipped glyph VAE's decoder from latent codes; absent: pixels or strokes
     unadaptedWeight?: number; // w_0 on the head's CE over the backbone without the LoRA; default 0 (the paper has none)
     parameterSide?: number; // side of the optimised pixel grid, upsampled to the image; default the image side (the paper's)
     strokes?: number; // > 0: images drawn as that many strokes each, instead of free pixels; default 0 (the paper's pixels)
@@ -96,6 +97,9 @@ export const MAIN_LOADERS = ['emoji', 'glyph-domain', 'folder'] as const satisfi
 
 /** The CNNs whose BatchNorm statistics an inversion can use as its image prior (method.md §1.3). */
 export const IMAGE_PRIORS = ['glyph-cnn', 'efficientnet-lite0'] as const;
+
+/** Generators an inversion may draw through (src/prior/glyph-vae.ts): the VAE of domain A's glyphs. */
+export const INVERSION_GENERATORS = ['glyph-vae'] as const;
 
 const SECTIONS = ['backbone', 'data', 'zoo', 'inversion', 'metaTraining', 'evaluation', 'baselines'] as const;
 
@@ -151,7 +155,7 @@ export function validateRunConfig(config: RunConfig, source = 'configuration'): 
     if (weight !== undefined && !(typeof weight === 'number' && weight >= 0 && Number.isFinite(weight)))
       throw new ConfigError(`${source}: inversion.${key} must be a finite number ≥ 0, found ${JSON.stringify(weight)}`);
   }
-  const { flip, prior, minCropScale, jitterCopies, parameterSide, strokes, maxStrokeWidth, strokeSegments } = config.inversion;
+  const { flip, prior, minCropScale, jitterCopies, parameterSide, strokes, maxStrokeWidth, strokeSegments, generator } = config.inversion;
   const side = config.data.imageSize;
   if (strokes !== undefined && !(Number.isInteger(strokes) && strokes >= 0))
     throw new ConfigError(`${source}: inversion.strokes must be a non-negative integer, found ${JSON.stringify(strokes)}`);
@@ -183,6 +187,14 @@ export function validateRunConfig(config: RunConfig, source = 'configuration'): 
   if (jitterCopies !== undefined && !(Number.isInteger(jitterCopies) && jitterCopies >= 1 && jitterCopies <= MAX_JITTER_COPIES))
     throw new ConfigError(
       `${source}: inversion.jitterCopies must be an integer in 1..${MAX_JITTER_COPIES}, found ${JSON.stringify(jitterCopies)}`,
+    );
+  if (generator !== undefined && !(INVERSION_GENERATORS as readonly string[]).includes(generator))
+    throw new ConfigError(
+      `${source}: inversion.generator must be one of ${INVERSION_GENERATORS.join(', ')}, found ${JSON.stringify(generator)}`,
+    );
+  if (generator !== undefined && ((strokes ?? 0) > 0 || parameterSide !== undefined))
+    throw new ConfigError(
+      `${source}: inversion.generator draws the images; inversion.strokes and inversion.parameterSide do not apply with it`,
     );
   if (prior !== undefined && !(IMAGE_PRIORS as readonly string[]).includes(prior))
     throw new ConfigError(`${source}: inversion.prior must be one of ${IMAGE_PRIORS.join(', ')}, found ${JSON.stringify(prior)}`);

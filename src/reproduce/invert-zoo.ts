@@ -8,7 +8,7 @@ import { loraSeed } from '../random/lora-seed';
 import { disposeSurrogateSets, readSurrogateSet, type RecordedSurrogateSet } from '../surrogate';
 import { zooEntryFile, type ZooEntry } from '../zoo';
 import type { RunConfig } from './config';
-import { inversionPriorFile } from './prior-choice';
+import { inversionGeneratorFile, inversionPriorFile } from './prior-choice';
 import { withJobBackbone } from './job-backbone';
 
 /**
@@ -18,7 +18,7 @@ import { withJobBackbone } from './job-backbone';
  * the very start of its inversion; the pruned variant starts from it too).
  */
 export function zooInversionJobs(
-  files: { backbone: string; zoo: string; prior?: string },
+  files: { backbone: string; zoo: string; prior?: string; generator?: string },
   entries: readonly ZooEntry[],
   config: RunConfig,
   pruning: Record<number, number>,
@@ -33,6 +33,7 @@ export function zooInversionJobs(
       backbone: files.backbone,
       lora: zooEntryFile(files.zoo, entry.id),
       prior: files.prior,
+      ...(files.generator ? { generator: files.generator } : {}),
       output: path.join(out, entry.id),
       options: {
         ways: entry.head.classes,
@@ -81,8 +82,9 @@ export async function invertZooEntries(
 ): Promise<RecordedSurrogateSet[]> {
   const runner = control.runner ?? measuredRunner();
   const prior = inversionPriorFile(config.inversion);
+  const generator = inversionGeneratorFile(config.inversion);
   const outcome = await withJobBackbone(runner, config, backbone, out, (file) =>
-    runner.run(zooInversionJobs({ backbone: file, zoo: zooDir, prior }, entries, config, pruning, out), {
+    runner.run(zooInversionJobs({ backbone: file, zoo: zooDir, prior, generator }, entries, config, pruning, out), {
       onEvent: control.onEvent,
       signal: control.signal,
     }),

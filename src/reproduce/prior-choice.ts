@@ -1,5 +1,6 @@
 import { efficientNetPriorPath } from '../prior/efficientnet-file';
 import { SHIPPED_PRIOR_FILE } from '../prior/prior-file';
+import { shippedGlyphVaePath } from '../prior/glyph-vae-file';
 import { assetPath } from '../paths';
 import type { RunConfig } from './config';
 
@@ -11,4 +12,9 @@ import type { RunConfig } from './config';
 export function inversionPriorFile(inversion: RunConfig['inversion']): string | undefined {
   if (inversion.priorWeight <= 0) return undefined;
   return inversion.prior === 'efficientnet-lite0' ? efficientNetPriorPath() : assetPath(...SHIPPED_PRIOR_FILE);
+}
+
+/** The file of the generator a run's inversions draw through (inversion.generator), if any. */
+export function inversionGeneratorFile(inversion: RunConfig['inversion']): string | undefined {
+  return inversion.generator === 'glyph-vae' ? shippedGlyphVaePath() : undefined;
 }

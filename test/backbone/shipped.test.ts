@@ -9,7 +9,7 @@ import { sampleEpisodes } from '../../src/data/episodes';
 import { loadGlyphDataset } from '../../src/data/glyphs';
 import { meanWithInterval, flattenImages } from '../../src/evaluation';
 import { TINY_VIT, normalizeImages } from '../../src/model';
-import { PRIOR_CNN, bnPriorLoss, loadShippedPrior } from '../../src/prior';
+import { GLYPH_VAE, PRIOR_CNN, bnPriorLoss, loadShippedGlyphVae, loadShippedPrior, vaeLoss } from '../../src/prior';
 import { useTestBackend } from '../test-backend';
 
 /**
@@ -68,6 +68,27 @@ describe('the shipped backbone and image prior', () => {
     });
     expect(rBn[0]).toBeLessThan(rBn[1] / 2);
     prior.dispose();
+  });
+
+  it("loads the glyph VAE, trained on domain A's glyph base classes only, which draws their glyphs far better than noise", async () => {
+    const vae = loadShippedGlyphVae();
+    const glyphs = await loadGlyphDataset();
+    expect(vae.config).toEqual(GLYPH_VAE);
+    const record = JSON.parse(fs.readFileSync(assetPath('glyph-vae', 'training-record.json'), 'utf8')) as {
+      data: { dataset: string; checksum: string; classes: number; split: string };
+    };
+    expect(record.data).toMatchObject({ dataset: glyphs.name, checksum: glyphs.checksum, classes: classesOf(glyphs, 'base').length });
+    expect(record.data.split).toMatch(/^base \(Latin, digits, Cyrillic\)/);
+    const records = classesOf(glyphs, 'base')
+      .slice(0, 32)
+      .map((c) => glyphs.imagesOf(c.id)[0]);
+    const [onGlyphs, onNoise] = tf.tidy(() => {
+      const grey = tf.mean(pixelTensor(glyphs, records), 3, true) as tf.Tensor4D;
+      const noise = tf.randomUniform(grey.shape, 0, 1, 'float32', 3) as tf.Tensor4D;
+      return [vaeLoss(vae, grey, 1).reconstruction.dataSync()[0], vaeLoss(vae, noise, 1).reconstruction.dataSync()[0]];
+    });
+    expect(onGlyphs).toBeLessThan(onNoise / 2);
+    vae.dispose();
   });
 
   it('keeps its measured margin over raw-pixel prototypes on novel emoji 5-way 1-shot episodes, within a tolerance', async () => {

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { pixelCanvas, strokeCanvas } from '../../src/inversion/canvas';
+import { LATENT_BOUND, latentCanvas, pixelCanvas, strokeCanvas } from '../../src/inversion/canvas';
+import { GlyphVae } from '../../src/prior/glyph-vae';
 import { denormalizeImages, normalizedPixelBounds } from '../../src/model';
 import { useTestBackend } from '../test-backend';
 
@@ -113,5 +114,32 @@ describe('pixelCanvas: free pixels', () => {
     const values = canvas.variables[0].arraySync() as number[][][][];
     values.flat(2).forEach((pixel) => pixel.forEach((v, c) => expect(v >= low[c] - 1e-6 && v <= high[c] + 1e-6).toBe(true)));
     canvas.dispose();
+  });
+});
+
+describe('latentCanvas: images a generator draws from codes', () => {
+  it("renders each code as the decoder's grey image in every channel, passes gradients to the codes and projects them into ±LATENT_BOUND", () => {
+    const generator = GlyphVae.random({ imageSize: 8, latent: 4, widths: [4] }, 2);
+    const canvas = latentCanvas(generator, 3, 3, 7);
+    const [z] = canvas.variables;
+    expect(z.shape).toEqual([3, 4]);
+    const images = tf.tidy(() => denormalizeImages(canvas.render()));
+    const decoded = tf.tidy(() => generator.decode(z as tf.Tensor2D));
+    const rgb = images.arraySync() as number[][][][];
+    const grey = decoded.arraySync() as number[][][][];
+    rgb.forEach((image, i) =>
+      image.forEach((row, y) => row.forEach((pixel, x) => pixel.forEach((value) => expect(value).toBeCloseTo(grey[i][y][x][0], 5)))),
+    );
+    const gradient = tf.tidy(() => tf.grad((code: tf.Tensor) => tf.sum(generator.decode(code as tf.Tensor2D)))(z));
+    expect(Math.max(...Array.from(gradient.dataSync()).map(Math.abs))).toBeGreaterThan(0);
+    z.assign(tf.tensor2d([[5, -5, 0.5, 2]], [1, 4]).tile([3, 1]));
+    canvas.project();
+    expect(Array.from(z.dataSync()).slice(0, 4)).toEqual([LATENT_BOUND, -LATENT_BOUND, 0.5, 2]);
+    const again = latentCanvas(generator, 3, 3, 7);
+    const other = latentCanvas(generator, 3, 3, 8);
+    expect(Array.from(again.variables[0].dataSync())).not.toEqual(Array.from(other.variables[0].dataSync()));
+    tf.dispose([images, decoded, gradient]);
+    [canvas, again, other].forEach((c) => c.dispose());
+    generator.dispose();
   });
 });

@@ -5,6 +5,7 @@ import { CancelledError, ConfigError } from '../../src/errors';
 import { invertLora, withinClassSimilarity, type InversionOptions, type InversionResult } from '../../src/inversion';
 import { normalizedPixelBounds, normalizeImages, tokensAfterPruning } from '../../src/model';
 import { PriorCnn } from '../../src/prior';
+import { GlyphVae } from '../../src/prior/glyph-vae';
 import type { RunEvent } from '../../src/progress/events';
 import { SMALL_VIT, smallSetup } from './fixtures';
 import { useTestBackend } from '../test-backend';
@@ -312,6 +313,24 @@ describe('invertLora (method.md §1.3–1.4)', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it("with a generator, optimises its codes: every image is the decoder's grey image of a code, deterministic, tensor count flat", async () => {
+    const generator = GlyphVae.random({ imageSize: 16, latent: 4, widths: [4, 6] }, 3);
+    const options = { ...base, steps: 10, learningRate: 0.5, generator, seed: 6 };
+    const result = await invertLora(backbone, teacher, prior, options);
+    const again = await invertLora(backbone, teacher, prior, options);
+    expect(flat(again.pixels)).toEqual(flat(result.pixels));
+    const pixels = result.pixels.arraySync() as number[][][][];
+    expect(pixels.flat(2).every(([r, g, b]) => Math.abs(g - r) < 1e-5 && Math.abs(b - r) < 1e-5)).toBe(true);
+    expect(result.history[0].crossEntropy).toBeGreaterThan(result.history[result.history.length - 1].crossEntropy);
+    const start = await invertLora(backbone, teacher, prior, { ...options, steps: 0 });
+    expect(Math.max(...flat(result.pixels).map((v, i) => Math.abs(v - flat(start.pixels)[i])))).toBeGreaterThan(1e-3);
+    [result, again, start].forEach((r) => r.dispose());
+    const before = tf.memory().numTensors;
+    (await invertLora(backbone, teacher, prior, options)).dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    generator.dispose();
+  });
+
   it('refuses bad options with a ConfigError naming the problem', async () => {
     const refuse = (options: Partial<InversionOptions>, pattern: RegExp, withPrior: PriorCnn | null = prior) =>
       expect(invertLora(backbone, teacher, withPrior, { ...base, ...options })).rejects.toThrow(
@@ -338,6 +357,13 @@ describe('invertLora (method.md §1.3–1.4)', () => {
     await refuse({ jitterCopies: 0 }, /jitterCopies must be an integer in 1\.\.8, found 0/);
     await refuse({ jitterCopies: 2.5 }, /jitterCopies must be an integer in 1\.\.8, found 2.5/);
     await refuse({ strokes: 3, parameterSide: 8 }, /parameterSide sets the grid of free pixels; it does not apply with strokes/);
+    const generator = GlyphVae.random({ imageSize: 16, latent: 4, widths: [4, 6] }, 0);
+    const wideGenerator = GlyphVae.random({ imageSize: 32, latent: 4, widths: [4, 6] }, 0);
+    await refuse({ generator, strokes: 3 }, /a generator draws the images; strokes \(3\) do not apply with it/);
+    await refuse({ generator, parameterSide: 8 }, /parameterSide sets the grid of free pixels; it does not apply with a generator/);
+    await refuse({ generator: wideGenerator }, /the generator draws 32-pixel images but the backbone takes 16/);
+    generator.dispose();
+    wideGenerator.dispose();
     await refuse({ classNames: ['a'] }, /classNames must name the 3 ways, found 1/);
     await refuse({ snapshotEvery: 0 }, /snapshotEvery must be a positive integer/);
     const wrongPrior = PriorCnn.random({ imageSize: 8, channels: 3, widths: [4], classes: 2, batchNormEps: 1e-5 }, 1);

@@ -57,6 +57,18 @@ describe('jobContentId', () => {
     expect(jobContentId(job(), 'v1')).toBe(base);
   });
 
+  it("changes with the bytes of an inversion's generator file", () => {
+    const generator = path.join(dir, 'generator.safetensors');
+    fs.writeFileSync(generator, 'decoder');
+    const withGenerator = jobContentId(job({ generator }), 'v1');
+    expect(withGenerator).not.toBe(jobContentId(job(), 'v1'));
+    fs.writeFileSync(generator, 'another decoder');
+    expect(jobContentId(job({ generator }), 'v1')).not.toBe(withGenerator);
+    const absolute = withAbsolutePaths(job({ generator: 'g.safetensors' }));
+    expect(absolute.generator).toBe(path.resolve('g.safetensors'));
+    expect(withAbsolutePaths(job())).not.toHaveProperty('generator');
+  });
+
   it('names the package release as the code version', () => {
     expect(codeVersion()).toMatch(/^lora-recycle@\d+\.\d+\.\d+/);
   });

@@ -7,7 +7,10 @@ import { invertLora } from '../../src/inversion';
 import { inProcessRunner, workerThreadsRunner } from '../../src/parallel';
 import { loraSeed } from '../../src/random';
 import { invertZooEntries, zooInversionJobs } from '../../src/reproduce/invert-zoo';
-import { inversionPriorFile } from '../../src/reproduce/prior-choice';
+import { inversionGeneratorFile, inversionPriorFile } from '../../src/reproduce/prior-choice';
+import { saveBackbone } from '../../src/backbone/shipped';
+import { GlyphVae } from '../../src/prior/glyph-vae';
+import { SHIPPED_GLYPH_VAE_FILE, saveGlyphVae } from '../../src/prior/glyph-vae-file';
 import { assetPath } from '../../src/paths';
 import { efficientNetPriorPath, SHIPPED_PRIOR_FILE } from '../../src/prior';
 import { disposeSurrogateSets, readSurrogateData, type RecordedSurrogateSet } from '../../src/surrogate';
@@ -65,7 +68,33 @@ describe('invertZooEntries (the reproduction through the parallel jobs)', () => 
   });
 });
 
-/** The bytes of a tensor's float32 values: equal bytes are bit-identical images (NaN and −0 included). */
+describe('an inversion job with a generator (inversion.generator)', () => {
+  it("hands every job the generator's file, and the job draws through it the very images invertLora draws with that generator", async () => {
+    const file = path.join(made.tmp, 'generator', 'vae.safetensors');
+    const generator = GlyphVae.random({ imageSize: made.backbone.config.imageSize, latent: 4, widths: [4] }, 2);
+    saveGlyphVae(file, generator);
+    const backboneDir = path.join(made.tmp, 'generator', 'backbone');
+    saveBackbone(backboneDir, made.backbone);
+    const [entry] = made.zoo.entries;
+    const out = path.join(made.tmp, 'generator', 'out');
+    const config = { ...INVERT_ZOO_CONFIG, inversion: { ...INVERT_ZOO_CONFIG.inversion, strokes: 0, learningRate: 0.5 } };
+    const jobs = zooInversionJobs({ backbone: backboneDir, zoo: made.zoo.directory!, generator: file }, [entry], config, {}, out);
+    expect(jobs.map((job) => job.generator)).toEqual([file]);
+    expect(zooInversionJobs({ backbone: 'b', zoo: made.zoo.directory! }, [entry], config, {}, out)[0]).not.toHaveProperty('generator');
+    await inProcessRunner({ backend: 'cpu' }).run(jobs);
+    const teacher = { adapter: LoRA.fromParameters(entry.parameters), head: entry.head! };
+    const direct = await invertLora(made.backbone, teacher, null, { ...jobs[0].options, generator });
+    const written = readSurrogateData(path.join(out, entry.id));
+    expect(Array.from(written.pixels)).toEqual(Array.from(direct.pixels.dataSync()));
+    direct.dispose();
+    teacher.adapter.dispose();
+    generator.dispose();
+    expect(inversionGeneratorFile({ ...config.inversion, generator: 'glyph-vae' })).toBe(assetPath(...SHIPPED_GLYPH_VAE_FILE));
+    expect(inversionGeneratorFile(config.inversion)).toBeUndefined();
+  });
+});
+
+/** The bytes of a tensor's float32 values/** The bytes of a tensor's float32 values: equal bytes are bit-identical images (NaN and −0 included). */
 const bytesOf = (t: tf.Tensor) => {
   const values = t.dataSync() as Float32Array;
   return Buffer.from(values.buffer, values.byteOffset, values.byteLength);

@@ -174,6 +174,17 @@ describe('the main domain of a run configuration', () => {
     ).toThrow(/inversion.jitterCopies must be an integer in 1..8, found 9/);
     expect(
       withChange((c) => {
+        c.inversion.generator = 'gan' as never;
+      }),
+    ).toThrow(/inversion.generator must be one of glyph-vae, found "gan"/);
+    expect(
+      withChange((c) => {
+        c.inversion.generator = 'glyph-vae';
+        c.inversion.strokes = 8;
+      }),
+    ).toThrow(/inversion.generator draws the images; inversion.strokes and inversion.parameterSide do not apply with it/);
+    expect(
+      withChange((c) => {
         c.zoo.adversarial = { epsilon: -1, steps: 3 };
       }),
     ).toThrow(/zoo.adversarial.epsilon must be a finite number > 0, found -1/);
