@@ -164,6 +164,11 @@ const LEVERS: Record<
     change: { ...PAPER, steps: 300, learningRate: 0.05, maxStrokeWidth: undefined, generator: 'glyph-vae' },
     why: 'the same with 300 steps',
   },
+  'wide-teachers-25-glyph-vae': {
+    change: { ...PAPER, steps: 100, learningRate: 0.05, maxStrokeWidth: undefined, generator: 'glyph-vae' },
+    teachers: { ways: 25 },
+    why: "glyph-vae's inversion of wide-teachers-25's teachers: a shape the decoder can draw that beats 24 other classes, not 4, must hold more of its own class's character",
+  },
   'fine-copies-4': {
     change: { ...FINE, jitterCopies: 4 },
     why: 'strokes-8-100-fine with the loss over 4 copies of the batch each step, each jittered its own way (an ensemble of augmentations, as Plug-In Inversion does to draw recognisable images from ViTs; 4 times the cost of a step)',
