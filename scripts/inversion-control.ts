@@ -17,8 +17,10 @@
  * With `--set b` the tasks are 5-way tasks of domain B's base classes (the zoo's; none of the
  * shipped backbones or of the CNN trained on them), and the rows ask whether the CNN's shape-following
  * gradients carry over to classes it never saw: the CNN frozen with a linear head on the task, the
- * CNN tuned end to end on it (20 renderings per class, the rest held out, as the LoRA teacher), and
- * the zoo's LoRA teacher over the emoji-only backbone; written to control-b.{json,md,png}.
+ * CNN tuned end to end on it (20 renderings per class, the rest held out, as the LoRA teacher), the
+ * zoo's LoRA teacher over the emoji-only backbone, and a CNN of the same architecture trained from
+ * scratch on 126 of B's base classes (the tasks' among them), as the prior was on A's 126 glyph
+ * classes, over the task's 5 classes and over all 126; written to control-b.{json,md,png}.
  * The surrogates are read with the lever probe's ink match (src/reproduce/ink-match.ts) against all
  * renderings of their classes. Writes reports/inversion-control/control.{json,md} and control.png
  * (per task: real renderings, then each classifier's inverted images, one column per class).
@@ -27,7 +29,7 @@
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/backend';
-import { holdoutSplit, loadShippedBackbone } from '../src/backbone';
+import { holdoutSplit, loadShippedBackbone, type HoldoutSplit } from '../src/backbone';
 import { classesOf, type ImageDataset } from '../src/data/dataset';
 import { loadGlyphDataset } from '../src/data/glyphs';
 import { loadGlyphDomainDataset } from '../src/data/glyph-domain';
@@ -42,7 +44,9 @@ import { linear } from '../src/ops';
 import { denormalizeImages, LinearHead, normalizeImages } from '../src/model';
 import type { VisionTransformer } from '../src/model/vision-transformer';
 import { Adam } from '../src/optim/adam';
-import { bnPriorLoss, loadShippedPrior, PriorCnn } from '../src/prior';
+import { bnPriorLoss, loadShippedPrior, PRIOR_CNN, PriorCnn, trainPrior } from '../src/prior';
+import { DEFAULT_AUGMENT } from '../src/training/augment';
+import { optimiserOptions } from './training-recipe';
 import { SeededRandom } from '../src/random/seeded-random';
 import { median } from '../src/reproduce/diagnostics';
 import { inkTemplateMatch } from '../src/reproduce/ink-match';
@@ -65,6 +69,8 @@ const KINDS_B = [
   "prior CNN (trained on domain A's glyphs), frozen, with a 5-way linear head fitted on its pooled features of the task's renderings",
   "the same CNN tuned end to end on the task's renderings (its BatchNorm statistics kept)",
   "LoRA teacher over the emoji-only backbone (the zoo's recipe)",
+  "a CNN trained from scratch on 126 of B's base classes (these among them; at most 20 renderings each): over the task's 5",
+  'the same CNN: cross-entropy over all its 126 classes',
 ] as const;
 const CNN_TUNING = { probeSteps: 100, probeLearningRate: 0.01, steps: 60, learningRate: 0.001 };
 
@@ -105,8 +111,8 @@ function readBy(
 /**
  * Inverts an all-class classifier for one task (classes `columns` of its head), `images` per class,
  * as invertLora does a teacher (its canvas, Adam betas, jitter and w_BN R_BN of `prior`); the
- * cross-entropy is over the task's classes, or with `allClasses` over every class of the head
- * (the target must then beat all 126, not 4).
+ * cross-entropy is over the task's classes, or, with `allClasses` the number of classes of the
+ * head, over every one of them (the target must then beat all of them, not 4).
  */
 function invertClassifier(
   logitsOf: AllClassLogits,
@@ -116,7 +122,7 @@ function invertClassifier(
   realTargets: number[],
   images: number,
   seed: number,
-  allClasses: boolean,
+  allClasses: number | null,
 ): Inverted {
   const targets = inversionTargets(RECIPE.ways, images);
   const side = prior.config.imageSize;
@@ -124,16 +130,17 @@ function invertClassifier(
   const adam = new Adam(canvas.variables, { beta1: 0.5, beta2: 0.99 }); // invertLora's betas
   const random = new SeededRandom(seed);
   const chosen = columns.arraySync();
-  const onehot = allClasses
-    ? tf.oneHot(
-        tf.tensor1d(
-          targets.map((t) => chosen[t]),
-          'int32',
-        ),
-        prior.config.classes,
-      )
-    : tf.oneHot(tf.tensor1d(targets, 'int32'), RECIPE.ways);
-  const objectiveLogits = (x: tf.Tensor4D) => (allClasses ? logitsOf(x) : taskLogits(logitsOf, x, columns));
+  const onehot =
+    allClasses !== null
+      ? tf.oneHot(
+          tf.tensor1d(
+            targets.map((t) => chosen[t]),
+            'int32',
+          ),
+          allClasses,
+        )
+      : tf.oneHot(tf.tensor1d(targets, 'int32'), RECIPE.ways);
+  const objectiveLogits = (x: tf.Tensor4D) => (allClasses !== null ? logitsOf(x) : taskLogits(logitsOf, x, columns));
   try {
     for (let step = 0; step < RECIPE.steps; step++) {
       const jitter = drawJitter(random, side, RECIPE.maxShift, true);
@@ -377,10 +384,10 @@ async function controlA(prior: PriorCnn, tasks: number, images: number, seed: nu
     );
     const taskSeed = seed + 1 + t;
     const inverted = [
-      invertClassifier(cnn, prior, columns, real, realTargets, images, taskSeed, false),
-      invertClassifier(cnn, prior, columns, real, realTargets, images, taskSeed, true),
-      invertClassifier(vit, prior, columns, real, realTargets, images, taskSeed, false),
-      invertClassifier(vit, prior, columns, real, realTargets, images, taskSeed, true),
+      invertClassifier(cnn, prior, columns, real, realTargets, images, taskSeed, null),
+      invertClassifier(cnn, prior, columns, real, realTargets, images, taskSeed, classIds.length),
+      invertClassifier(vit, prior, columns, real, realTargets, images, taskSeed, null),
+      invertClassifier(vit, prior, columns, real, realTargets, images, taskSeed, classIds.length),
       ...(await Promise.all(backbones.map((b) => invertLoraTeacher(b, prior, real, realTargets, images, taskSeed)))),
     ];
     columns.dispose();
@@ -392,18 +399,53 @@ async function controlA(prior: PriorCnn, tasks: number, images: number, seed: nu
 }
 
 /** Domain B's base-class tasks: CNN features of A with a head, the CNN tuned, the zoo's LoRA teacher (KINDS_B). */
+/**
+ * A CNN of the prior's architecture trained from scratch, as the shipped prior was on A's glyphs
+ * (scripts/train-prior.ts's recipe), on B_SCRATCH.classes of B's base classes (the tasks' classes
+ * among them), all but 4 renderings of each (at most 20); the rest held out.
+ */
+const B_SCRATCH = { classes: 126, heldOut: 4, epochs: 12 };
+const SCRATCH_RECIPE = { batchSize: 64, peakLearningRate: 2e-3, floorLearningRate: 1e-5, warmupFraction: 0.05, weightDecay: 5e-4 };
+
+async function scratchCnn(domain: ImageDataset, classIds: string[], seed: number): Promise<{ cnn: PriorCnn; split: HoldoutSplit }> {
+  const split = holdoutSplit(
+    domain,
+    classIds.map((id) => domain.classes.find((c) => c.id === id)!),
+    B_SCRATCH.heldOut,
+    seed,
+  );
+  const { prior: cnn } = await trainPrior(PRIOR_CNN, split.train, {
+    ...optimiserOptions(SCRATCH_RECIPE, B_SCRATCH.epochs),
+    augment: { ...DEFAULT_AUGMENT, flip: false },
+    normalize: normalizeImages,
+    seed,
+  });
+  return { cnn, split };
+}
+
+/** Domain B's base-class tasks: CNN features of A with a head, the CNN tuned, the zoo's LoRA teacher, a CNN of B from scratch (KINDS_B). */
 async function controlB(prior: PriorCnn, tasks: number, images: number, seed: number): Promise<TaskRun[]> {
   const backbone = loadShippedBackbone('emoji-only');
   const domain = await loadGlyphDomainDataset();
   const classIds = classesOf(domain, 'base').map((c) => c.id);
   const random = new SeededRandom(seed);
-  const identity = tf.tensor1d([0, 1, 2, 3, 4].slice(0, RECIPE.ways), 'int32');
-  const runs: TaskRun[] = [];
-  for (let t = 0; t < tasks; t++) {
-    const chosen = random
+  const taskClasses = Array.from({ length: tasks }, () =>
+    random
       .permutation(classIds.length)
       .slice(0, RECIPE.ways)
-      .map((c) => classIds[c]);
+      .map((c) => classIds[c]),
+  );
+  const others = new SeededRandom(seed + 1000).permutation(classIds.length).map((c) => classIds[c]);
+  const inTasks = [...new Set(taskClasses.flat())];
+  const scratchClasses = [...inTasks, ...others.filter((id) => !inTasks.includes(id))].slice(
+    0,
+    Math.max(B_SCRATCH.classes, inTasks.length),
+  );
+  const scratch = await scratchCnn(domain, scratchClasses, seed);
+  const scratchLogits: AllClassLogits = (x) => scratch.cnn.forward(x, 'eval').logits;
+  const identity = tf.tensor1d([0, 1, 2, 3, 4].slice(0, RECIPE.ways), 'int32');
+  const runs: TaskRun[] = [];
+  for (const [t, chosen] of taskClasses.entries()) {
     const { real, realTargets } = renderingsOf(domain, chosen);
     const taskSeed = seed + 1 + t;
     const { support, query } = teacherSplit(realTargets, taskSeed);
@@ -418,15 +460,28 @@ async function controlB(prior: PriorCnn, tasks: number, images: number, seed: nu
     );
     supportImages.dispose();
     const inverted = [frozen, tuned].map((cnn) =>
-      invertClassifier((x) => cnn.forward(x, 'eval').logits, prior, identity, heldOut, heldOutTargets, images, taskSeed, false),
+      invertClassifier((x) => cnn.forward(x, 'eval').logits, prior, identity, heldOut, heldOutTargets, images, taskSeed, null),
     );
     inverted.push(await invertLoraTeacher(backbone, prior, real, realTargets, images, taskSeed));
     tf.dispose(heldOut);
     frozen.dispose();
     tuned.dispose();
+    // the scratch CNN's own held-out renderings of the task's classes
+    const columns = tf.tensor1d(
+      chosen.map((id) => scratchClasses.indexOf(id)),
+      'int32',
+    );
+    const mine = scratch.split.heldOut;
+    const held = [...Array(mine.size).keys()].filter((i) => chosen.includes(scratchClasses[mine.labels([i])[0]]));
+    const scratchHeldOut = mine.pixels(held);
+    const scratchTargets = mine.labels(held).map((label) => chosen.indexOf(scratchClasses[label]));
+    for (const allClasses of [null, scratchClasses.length])
+      inverted.push(invertClassifier(scratchLogits, prior, columns, scratchHeldOut, scratchTargets, images, taskSeed, allClasses));
+    tf.dispose([columns, scratchHeldOut]);
     runs.push({ classes: chosen, real, realTargets, inverted });
   }
   identity.dispose();
+  scratch.cnn.dispose();
   backbone.dispose();
   return runs;
 }
@@ -446,7 +501,7 @@ const SETS = {
     title: "whether a CNN's shape-following gradients carry over to classes it never saw",
     classes: "Domain B's base classes (the zoo's; never\nseen by the CNN, which trained on A's glyphs, or by the emoji-only backbone)",
     knows:
-      '"Knows the classes": each classifier\'s 5-way accuracy\non the renderings it was not tuned on (20 per class tuned on, the rest held out).',
+      '"Knows the classes": each classifier\'s 5-way accuracy\non the renderings it was not tuned on (20 per class tuned on, the rest held out; the CNN of B: 4 per class held out).',
   },
 } as const;
 
