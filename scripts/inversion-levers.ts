@@ -169,6 +169,11 @@ const LEVERS: Record<
     teachers: { ways: 25 },
     why: "glyph-vae's inversion of wide-teachers-25's teachers: a shape the decoder can draw that beats 24 other classes, not 4, must hold more of its own class's character",
   },
+  'wide-full-teachers-25': {
+    change: FINE,
+    teachers: { ways: 25, rank: 8, targets: ['q', 'k', 'v', 'o', 'fc1', 'fc2'] },
+    why: "the standard inversion of teachers with both: 25 classes each and a LoRA of rank 8 on all six projections, the nearest LoRA counterpart of the inversion control's CNN trained from scratch on 126 of B's classes (control-b.md), which read best",
+  },
   'fine-copies-4': {
     change: { ...FINE, jitterCopies: 4 },
     why: 'strokes-8-100-fine with the loss over 4 copies of the batch each step, each jittered its own way (an ensemble of augmentations, as Plug-In Inversion does to draw recognisable images from ViTs; 4 times the cost of a step)',
