@@ -43,6 +43,7 @@ import { writeFileAtomic, writeJsonAtomic } from '../src/io';
 import { linear } from '../src/ops';
 import { denormalizeImages, LinearHead, normalizeImages } from '../src/model';
 import type { VisionTransformer } from '../src/model/vision-transformer';
+import { mapTree, variablesOf } from '../src/model/tensor-tree';
 import { Adam } from '../src/optim/adam';
 import { bnPriorLoss, loadShippedPrior, PRIOR_CNN, PriorCnn, trainPrior } from '../src/prior';
 import { DEFAULT_AUGMENT } from '../src/training/augment';
@@ -288,31 +289,13 @@ function cnnTeachers(prior: PriorCnn, support: tf.Tensor4D, labels: number[], se
     tf.losses.softmaxCrossEntropy(onehot, linear(features, head.weight, head.bias)),
   );
   features.dispose();
-  const copy = (t: tf.Tensor) => t.clone();
-  const frozen = new PriorCnn(config, {
-    blocks: prior.weights.blocks.map((b) => ({
-      kernel: copy(b.kernel) as tf.Tensor4D,
-      batchNorm: {
-        gamma: copy(b.batchNorm.gamma) as tf.Tensor1D,
-        beta: copy(b.batchNorm.beta) as tf.Tensor1D,
-        runningMean: copy(b.batchNorm.runningMean) as tf.Tensor1D,
-        runningVariance: copy(b.batchNorm.runningVariance) as tf.Tensor1D,
-      },
-    })),
-    head: { kernel: copy(head.weight) as tf.Tensor2D, bias: copy(head.bias) as tf.Tensor1D },
-  });
-  const tuned = new PriorCnn(config, {
-    blocks: prior.weights.blocks.map((b) => ({
-      kernel: tf.variable(b.kernel.clone()) as tf.Variable<tf.Rank.R4>,
-      batchNorm: {
-        gamma: tf.variable(b.batchNorm.gamma.clone()) as tf.Variable<tf.Rank.R1>,
-        beta: tf.variable(b.batchNorm.beta.clone()) as tf.Variable<tf.Rank.R1>,
-        runningMean: copy(b.batchNorm.runningMean) as tf.Tensor1D,
-        runningVariance: copy(b.batchNorm.runningVariance) as tf.Tensor1D,
-      },
-    })),
-    head: { kernel: head.weight, bias: head.bias }, // tuned from the linear head; disposed with the copy
-  });
+  const withHead = { blocks: prior.weights.blocks, head: { kernel: head.weight, bias: head.bias } };
+  const frozen = new PriorCnn(
+    config,
+    mapTree(withHead, (t) => t.clone()),
+  );
+  const tuned = new PriorCnn(config, variablesOf(withHead)); // tuned from the linear head; its running statistics stay as they are
+  head.dispose();
   trainFullBatch(tuned.trainableTensors() as tf.Variable[], CNN_TUNING.steps, CNN_TUNING.learningRate, () =>
     tf.losses.softmaxCrossEntropy(onehot, tuned.forward(support, 'eval').logits),
   );
