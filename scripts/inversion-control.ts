@@ -21,15 +21,21 @@
  * zoo's LoRA teacher over the emoji-only backbone, and a CNN of the same architecture trained from
  * scratch on 126 of B's base classes (the tasks' among them), as the prior was on A's 126 glyph
  * classes, over the task's 5 classes and over all 126; written to control-b.{json,md,png}.
+ * With `--set stem` the tasks are set A's, and the rows ask whether the ViT's patch embedding is what
+ * keeps its gradients from drawing a character: the tiny ViT (TINY_VIT) trained from scratch on the
+ * prior CNN's training renderings of A's 126 glyph classes, once with CLIP's patch embedding and once
+ * with an early-convolution stem (ViTConfig.convStem), beside the prior CNN itself; written to
+ * control-stem.{json,md,png}.
  * The surrogates are read with the lever probe's ink match (src/reproduce/ink-match.ts) against all
  * renderings of their classes. Writes reports/inversion-control/control.{json,md} and control.png
  * (per task: real renderings, then each classifier's inverted images, one column per class).
- *   npm run exp:inversion-control -- [--set a|b] [--tasks 6] [--images 6] [--seed 2025] [--out reports]
+ *   npm run exp:inversion-control -- [--set a|b|stem] [--tasks 6] [--images 6] [--seed 2025] [--out reports]
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/backend';
-import { holdoutSplit, loadShippedBackbone, type HoldoutSplit } from '../src/backbone';
+import { backboneAccuracy, holdoutSplit, loadShippedBackbone, pretrainBackbone, saveBackbone, type HoldoutSplit } from '../src/backbone';
 import { classesOf, type ImageDataset } from '../src/data/dataset';
 import { loadGlyphDataset } from '../src/data/glyphs';
 import { loadGlyphDomainDataset } from '../src/data/glyph-domain';
@@ -37,12 +43,12 @@ import { encodePng } from '../src/display';
 import { ConfigError } from '../src/errors';
 import { strokeCanvas } from '../src/inversion/canvas';
 import { invertLora } from '../src/inversion/invert-lora';
-import { applyJitter, drawJitter } from '../src/inversion/jitter';
+import { applyJitters, drawJitter } from '../src/inversion/jitter';
 import { inversionTargets } from '../src/inversion/options';
-import { writeFileAtomic, writeJsonAtomic } from '../src/io';
+import { loadVisionTower, readSafetensorsTensors, writeFileAtomic, writeJsonAtomic, writeSafetensors } from '../src/io';
 import { linear } from '../src/ops';
-import { denormalizeImages, LinearHead, normalizeImages } from '../src/model';
-import type { VisionTransformer } from '../src/model/vision-transformer';
+import { denormalizeImages, LinearHead, normalizeImages, patchCount, TINY_VIT, type ViTConfig } from '../src/model';
+import { VisionTransformer } from '../src/model/vision-transformer';
 import { mapTree, variablesOf } from '../src/model/tensor-tree';
 import { Adam } from '../src/optim/adam';
 import { bnPriorLoss, loadShippedPrior, PRIOR_CNN, PriorCnn, trainPrior } from '../src/prior';
@@ -73,6 +79,42 @@ const KINDS_B = [
   "a CNN trained from scratch on 126 of B's base classes (these among them; at most 20 renderings each): over the task's 5",
   'the same CNN: cross-entropy over all its 126 classes',
 ] as const;
+/** The ViTs of set stem: the backbone recipe (scripts/train-backbone.ts) without flips or token dropping, for STEM_EPOCHS. */
+const STEM_VITS: { conv: number[] | null; name: string }[] = [
+  { conv: null, name: "the tiny ViT with CLIP's patch embedding, trained from scratch on the CNN's renderings of these 126 classes" },
+  {
+    conv: [64, 128],
+    name: 'the same ViT with a conv stem in place of the patch embedding (3×3 convolutions of 64 and 128 channels, each with a 2×2 mean pool), trained the same way',
+  },
+];
+/**
+ * How each ViT of set stem is inverted, beyond the standard objective: on a random half of its
+ * patch tokens each step (the class must show in whichever half it sees), or as Plug-In Inversion
+ * does for ViTs, the loss over 4 jittered copies with a random-resized crop (lever
+ * fine-copies-4-crop-0.5's ensemble).
+ */
+const STEM_INVERSIONS: { allClasses: boolean; variant: InversionVariant; kind: string }[] = [
+  { allClasses: false, variant: { copies: 1, minCropScale: 1, keepTokens: 1 }, kind: "over the task's 5" },
+  { allClasses: true, variant: { copies: 1, minCropScale: 1, keepTokens: 1 }, kind: 'cross-entropy over all 126 classes' },
+  {
+    allClasses: true,
+    variant: { copies: 1, minCropScale: 1, keepTokens: 0.5 },
+    kind: 'over all 126, each inversion step on a random half of its patch tokens',
+  },
+  {
+    allClasses: true,
+    variant: { copies: 4, minCropScale: 0.5, keepTokens: 1 },
+    kind: 'over all 126, the loss over 4 jittered copies each step, each with a random-resized crop (side 0.5–1)',
+  },
+];
+const KINDS_STEM = [
+  'prior CNN, trained on these classes: cross-entropy over all its 126 classes',
+  ...STEM_VITS.flatMap((v, i) =>
+    STEM_INVERSIONS.map((inv, j) => (j === 0 ? `${v.name}: ${inv.kind}` : `the same ${i === 0 ? '' : 'conv-stem '}ViT: ${inv.kind}`)),
+  ),
+];
+const STEM_RECIPE = { batchSize: 64, peakLearningRate: 1e-3, floorLearningRate: 1e-5, warmupFraction: 0.05, weightDecay: 0.05 };
+const STEM_EPOCHS = 40;
 const CNN_TUNING = { probeSteps: 100, probeLearningRate: 0.01, steps: 60, learningRate: 0.001 };
 
 interface Inverted {
@@ -109,6 +151,14 @@ function readBy(
   return { accuracy: hits / targets.length, confidence: probabilities.map((p, i) => p[targets[i]]) };
 }
 
+/** Beyond the standard objective: jittered copies per step, a random-resized crop in each, a share of ViT tokens per step. */
+interface InversionVariant {
+  copies: number;
+  minCropScale: number; // 1: no crop
+  keepTokens: number; // share of patch tokens each step sees (1: all); for ViT classifiers only
+}
+const STANDARD_VARIANT: InversionVariant = { copies: 1, minCropScale: 1, keepTokens: 1 };
+
 /**
  * Inverts an all-class classifier for one task (classes `columns` of its head), `images` per class,
  * as invertLora does a teacher (its canvas, Adam betas, jitter and w_BN R_BN of `prior`); the
@@ -124,6 +174,8 @@ function invertClassifier(
   images: number,
   seed: number,
   allClasses: number | null,
+  variant: InversionVariant = STANDARD_VARIANT,
+  stepLogitsOf: AllClassLogits = logitsOf, // the classifier as the optimisation steps see it (a token subset)
 ): Inverted {
   const targets = inversionTargets(RECIPE.ways, images);
   const side = prior.config.imageSize;
@@ -141,14 +193,14 @@ function invertClassifier(
           allClasses,
         )
       : tf.oneHot(tf.tensor1d(targets, 'int32'), RECIPE.ways);
-  const objectiveLogits = (x: tf.Tensor4D) => (allClasses !== null ? logitsOf(x) : taskLogits(logitsOf, x, columns));
+  const objectiveLogits = (x: tf.Tensor4D) => (allClasses !== null ? stepLogitsOf(x) : taskLogits(stepLogitsOf, x, columns));
   try {
     for (let step = 0; step < RECIPE.steps; step++) {
-      const jitter = drawJitter(random, side, RECIPE.maxShift, true);
+      const jitters = Array.from({ length: variant.copies }, () => drawJitter(random, side, RECIPE.maxShift, true, variant.minCropScale));
       tf.tidy(() => {
         const { grads } = tf.variableGrads(() => {
-          const x = applyJitter(canvas.render(), jitter);
-          const crossEntropy = tf.losses.softmaxCrossEntropy(onehot, objectiveLogits(x));
+          const x = applyJitters(canvas.render(), jitters);
+          const crossEntropy = tf.losses.softmaxCrossEntropy(tf.tile(onehot, [variant.copies, 1]), objectiveLogits(x));
           return tf.add(crossEntropy, tf.mul(RECIPE.priorWeight, bnPriorLoss(x, prior))) as tf.Scalar;
         }, canvas.variables);
         adam.apply(
@@ -345,6 +397,30 @@ function renderingsOf(dataset: ImageDataset, classIds: string[]): { real: tf.Ten
   return { real, realTargets: records.map(({ k }) => k) };
 }
 
+/** Set A's tasks of A's glyph classes (`classIds` in head order), drawn with the seed, each with the images `invert` draws for it. */
+async function glyphTasks(
+  glyphs: ImageDataset,
+  classIds: string[],
+  tasks: number,
+  seed: number,
+  invert: (task: { columns: tf.Tensor1D; real: tf.Tensor4D; realTargets: number[]; taskSeed: number }) => Promise<Inverted[]>,
+): Promise<TaskRun[]> {
+  const random = new SeededRandom(seed);
+  const runs: TaskRun[] = [];
+  for (let t = 0; t < tasks; t++) {
+    const chosen = random.permutation(classIds.length).slice(0, RECIPE.ways);
+    const columns = tf.tensor1d(chosen, 'int32');
+    const { real, realTargets } = renderingsOf(
+      glyphs,
+      chosen.map((c) => classIds[c]),
+    );
+    const inverted = await invert({ columns, real, realTargets, taskSeed: seed + 1 + t });
+    columns.dispose();
+    runs.push({ classes: chosen.map((c) => classIds[c]), real, realTargets, inverted });
+  }
+  return runs;
+}
+
 /** Domain A's glyph tasks: the CNN and the ViT probe over their own classes, and the LoRA teachers (KINDS_A). */
 async function controlA(prior: PriorCnn, tasks: number, images: number, seed: number): Promise<TaskRun[]> {
   const backbones = [loadShippedBackbone('emoji-only'), loadShippedBackbone('default')];
@@ -356,26 +432,13 @@ async function controlA(prior: PriorCnn, tasks: number, images: number, seed: nu
   const cnn: AllClassLogits = (x) => prior.forward(x, 'eval').logits;
   const probe = linearProbe(backbones[1], split.train, seed);
   const vit: AllClassLogits = (x) => probe.apply(backbones[1].forward(x).features);
-  const random = new SeededRandom(seed);
-  const runs: TaskRun[] = [];
-  for (let t = 0; t < tasks; t++) {
-    const chosen = random.permutation(classIds.length).slice(0, RECIPE.ways);
-    const columns = tf.tensor1d(chosen, 'int32');
-    const { real, realTargets } = renderingsOf(
-      glyphs,
-      chosen.map((c) => classIds[c]),
-    );
-    const taskSeed = seed + 1 + t;
-    const inverted = [
-      invertClassifier(cnn, prior, columns, real, realTargets, images, taskSeed, null),
-      invertClassifier(cnn, prior, columns, real, realTargets, images, taskSeed, classIds.length),
-      invertClassifier(vit, prior, columns, real, realTargets, images, taskSeed, null),
-      invertClassifier(vit, prior, columns, real, realTargets, images, taskSeed, classIds.length),
-      ...(await Promise.all(backbones.map((b) => invertLoraTeacher(b, prior, real, realTargets, images, taskSeed)))),
-    ];
-    columns.dispose();
-    runs.push({ classes: chosen.map((c) => classIds[c]), real, realTargets, inverted });
-  }
+  const runs = await glyphTasks(glyphs, classIds, tasks, seed, async ({ columns, real, realTargets, taskSeed }) => [
+    invertClassifier(cnn, prior, columns, real, realTargets, images, taskSeed, null),
+    invertClassifier(cnn, prior, columns, real, realTargets, images, taskSeed, classIds.length),
+    invertClassifier(vit, prior, columns, real, realTargets, images, taskSeed, null),
+    invertClassifier(vit, prior, columns, real, realTargets, images, taskSeed, classIds.length),
+    ...(await Promise.all(backbones.map((b) => invertLoraTeacher(b, prior, real, realTargets, images, taskSeed)))),
+  ]);
   backbones.forEach((b) => b.dispose());
   probe.dispose();
   return runs;
@@ -469,6 +532,107 @@ async function controlB(prior: PriorCnn, tasks: number, images: number, seed: nu
   return runs;
 }
 
+interface StemTraining {
+  stem: string;
+  heldOutAccuracy: number; // over the one held-out rendering per class (126 images)
+  steps: number;
+  seconds: number; // of the training run (a cached model keeps its own)
+  cached: boolean; // loaded from STEM_CACHE rather than trained in this run
+}
+
+/** Where set stem keeps its trained ViTs, so that a rerun inverts the same models without training them again. */
+const STEM_CACHE = path.resolve(__dirname, '..', '.cache', 'inversion-control');
+
+/**
+ * One ViT of set stem with its 126-way head: loaded from STEM_CACHE when a run with this recipe and
+ * seed saved it, else trained (pretrainBackbone) and saved there (backbone as saveBackbone writes it,
+ * head and training record in head.safetensors, written last, so a half-written entry is retrained).
+ */
+async function stemVit(
+  split: HoldoutSplit,
+  conv: number[] | null,
+  seed: number,
+): Promise<{ backbone: VisionTransformer; head: LinearHead; training: Omit<StemTraining, 'heldOutAccuracy'> }> {
+  const stem = conv ? `conv ${conv.join(', ')}` : 'patch';
+  const dir = path.join(STEM_CACHE, `vit-${conv ? `conv-${conv.join('-')}` : 'patch'}-seed-${seed}-epochs-${STEM_EPOCHS}`);
+  const headFile = path.join(dir, 'head.safetensors');
+  if (fs.existsSync(headFile)) {
+    const { config, weights } = loadVisionTower(dir);
+    const { metadata, tensors } = readSafetensorsTensors(headFile);
+    const head = LinearHead.fromTensors(tensors.weight as tf.Tensor2D, tensors.bias as tf.Tensor1D);
+    tf.dispose(Object.values(tensors));
+    const record = JSON.parse(metadata.training) as { steps: number; seconds: number };
+    return { backbone: new VisionTransformer(config, weights), head, training: { stem, ...record, cached: true } };
+  }
+  const config: ViTConfig = conv ? { ...TINY_VIT, convStem: conv } : TINY_VIT;
+  const { backbone, head, record } = await pretrainBackbone(split.train, {
+    ...optimiserOptions(STEM_RECIPE, STEM_EPOCHS),
+    augment: { ...DEFAULT_AUGMENT, flip: false },
+    config,
+    seed,
+  });
+  const training = { steps: record.totalSteps, seconds: record.seconds };
+  saveBackbone(dir, backbone);
+  writeSafetensors(headFile, { weight: head.weight, bias: head.bias }, { training: JSON.stringify(training) });
+  return { backbone, head, training: { stem, ...training, cached: false } };
+}
+
+/** A ViT's logits on a random `keep` share of its patch tokens, drawn afresh each call from `random`. */
+function logitsOnTokens(backbone: VisionTransformer, head: LinearHead, keep: number, random: SeededRandom): AllClassLogits {
+  const patches = patchCount(backbone.config);
+  const kept = Math.round(keep * patches);
+  return (x) => {
+    const rows = Array.from({ length: x.shape[0] }, () =>
+      random
+        .permutation(patches)
+        .slice(0, kept)
+        .sort((p, q) => p - q),
+    );
+    const patchPositions = tf.tensor2d(rows, [rows.length, kept], 'int32');
+    return head.apply(backbone.forward(x, { patchPositions }).features);
+  };
+}
+
+/** Set stem: the prior CNN and two tiny ViTs trained from scratch on its renderings of A's glyph classes, inverted STEM_INVERSIONS' ways (KINDS_STEM). */
+async function controlStem(prior: PriorCnn, tasks: number, images: number, seed: number, trained: StemTraining[]): Promise<TaskRun[]> {
+  const glyphs = await loadGlyphDataset();
+  const split = holdoutSplit(glyphs, classesOf(glyphs, 'base'), 1, 0); // the CNN's training split and head order
+  const { classIds } = split;
+  const models: { backbone: VisionTransformer; head: LinearHead; logits: AllClassLogits }[] = [];
+  for (const { conv } of STEM_VITS) {
+    const { backbone, head, training } = await stemVit(split, conv, seed);
+    const heldOut = Array.from({ length: split.heldOut.size }, (_, i) => i);
+    trained.push({ ...training, heldOutAccuracy: backboneAccuracy(backbone, head, split.heldOut, heldOut) });
+    console.log(JSON.stringify(trained[trained.length - 1]));
+    models.push({ backbone, head, logits: ((x) => head.apply(backbone.forward(x).features)) as AllClassLogits });
+  }
+  const cnn: AllClassLogits = (x) => prior.forward(x, 'eval').logits;
+  const runs = await glyphTasks(glyphs, classIds, tasks, seed, async ({ columns, real, realTargets, taskSeed }) => [
+    invertClassifier(cnn, prior, columns, real, realTargets, images, taskSeed, classIds.length),
+    ...models.flatMap(({ backbone, head, logits }) =>
+      STEM_INVERSIONS.map(({ allClasses, variant }) =>
+        invertClassifier(
+          logits,
+          prior,
+          columns,
+          real,
+          realTargets,
+          images,
+          taskSeed,
+          allClasses ? classIds.length : null,
+          variant,
+          variant.keepTokens < 1 ? logitsOnTokens(backbone, head, variant.keepTokens, new SeededRandom(taskSeed + 500)) : logits,
+        ),
+      ),
+    ),
+  ]);
+  for (const { backbone, head } of models) {
+    backbone.dispose();
+    head.dispose();
+  }
+  return runs;
+}
+
 const SETS = {
   a: {
     kinds: KINDS_A,
@@ -486,6 +650,13 @@ const SETS = {
     knows:
       '"Knows the classes": each classifier\'s 5-way accuracy\non the renderings it was not tuned on (20 per class tuned on, the rest held out; the CNN of B: 4 per class held out).',
   },
+  stem: {
+    kinds: KINDS_STEM,
+    file: 'control-stem',
+    title: "whether the ViT's patch embedding keeps its gradients from drawing a character",
+    classes: "Set A's tasks of domain A's glyph classes (Latin, digits,\nCyrillic; none of B)",
+    knows: '"Knows the classes": each classifier\'s 5-way\naccuracy on every rendering of them (it trained on all but one per class).',
+  },
 } as const;
 
 async function main(): Promise<void> {
@@ -494,12 +665,19 @@ async function main(): Promise<void> {
   for (const [name, value] of Object.entries({ tasks, images })) {
     if (!Number.isInteger(value) || value < 2) throw new ConfigError(`--${name} must be an integer ≥ 2, found ${value}`);
   }
-  if (values.set !== 'a' && values.set !== 'b') throw new ConfigError(`--set must be 'a' or 'b', found ${JSON.stringify(values.set)}`);
-  const set = SETS[values.set];
+  if (!Object.hasOwn(SETS, values.set))
+    throw new ConfigError(`--set must be one of ${Object.keys(SETS).join(', ')}, found ${JSON.stringify(values.set)}`);
+  const setName = values.set as keyof typeof SETS;
+  const set = SETS[setName];
   const backend = await selectBackend();
   const prior = loadShippedPrior();
   const started = Date.now();
-  const runs = await (values.set === 'a' ? controlA : controlB)(prior, tasks, images, seed);
+  const trained: StemTraining[] = [];
+  const runs = await (setName === 'a'
+    ? controlA(prior, tasks, images, seed)
+    : setName === 'b'
+      ? controlB(prior, tasks, images, seed)
+      : controlStem(prior, tasks, images, seed, trained));
   const perTask = runs.map(({ classes, real, realTargets, inverted }) => ({
     classes,
     realInkMatch: inkTemplateMatch(real, realTargets, real, realTargets, { leaveOneOut: true }),
@@ -527,7 +705,8 @@ async function main(): Promise<void> {
     set: values.set,
     recipe: RECIPE,
     teacher: TEACHER,
-    ...(values.set === 'b' ? { cnnTuning: CNN_TUNING } : {}),
+    ...(setName === 'b' ? { cnnTuning: CNN_TUNING } : {}),
+    ...(setName === 'stem' ? { vitRecipe: { ...STEM_RECIPE, epochs: STEM_EPOCHS, flip: false }, trained } : {}),
     tasks,
     imagesPerClass: images,
     seed,
@@ -547,7 +726,7 @@ async function main(): Promise<void> {
   const md = [
     `# Inversion control: ${set.title}`,
     '',
-    `Written by \`npm run exp:inversion-control${values.set === 'b' ? ' -- --set b' : ''}\` (scripts/inversion-control.ts). ${set.classes},`,
+    `Written by \`npm run exp:inversion-control${setName === 'a' ? '' : ` -- --set ${setName}`}\` (scripts/inversion-control.ts). ${set.classes},`,
     `${tasks} 5-way tasks, ${images} inverted images per class, the standard profile's canvas, steps, jitter`,
     `and w_BN; read by the lever probe's ink match (chance 20 %). ${set.knows} Target confidence: the`,
     "classifier's softmax of the target over the task's 5 classes.",
@@ -558,6 +737,11 @@ async function main(): Promise<void> {
     ...kinds.map((k) => `| ${k.kind} | ${percent(k.knows)} | ${k.medianTargetConfidence.toFixed(3)} | **${percent(k.inkMatch)}** |`),
     `| real renderings, each left out of its own class | | | ${percent(summary.realInkMatch)} |`,
     '',
+    ...trained.map(
+      (v) =>
+        `ViT with the ${v.stem} stem: ${v.steps} steps (${STEM_EPOCHS} epochs, batch ${STEM_RECIPE.batchSize}, AdamW peak lr ${STEM_RECIPE.peakLearningRate}, no flips) in ${v.seconds.toFixed(0)} s${v.cached ? ' (an earlier run; this one loaded it from .cache/inversion-control)' : ''}; ${percent(v.heldOutAccuracy)} of the held-out rendering of each of the 126 classes.`,
+    ),
+    ...(trained.length > 0 ? [''] : []),
     `${summary.seconds.toFixed(0)} s on ${backend.name}.`,
     '',
     `![per task: a real rendering of each class, then an image inverted from each classifier in the table's order](${set.file}.png)`,

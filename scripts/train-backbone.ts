@@ -4,7 +4,9 @@
  * src/data/glyph-domain.ts, stays unseen), then assets/backbone/tiny-vit.safetensors (HF CLIP layout)
  * + training record JSON. `--sets emoji,glyphs` adds the glyph base classes (the recipe of the
  * backbone shipped before 2026-12-06, which saw Greek, Armenian, Hebrew and math operators of B).
- *   npm run train:backbone -- [--sets emoji|emoji,glyphs] [--epochs N | --minutes M] [--seed S] [--fresh] [--out DIR]
+ *   npm run train:backbone -- [--sets emoji|emoji,glyphs] [--conv-stem C1,C2] [--epochs N | --minutes M] [--seed S] [--fresh] [--out DIR]
+ * `--conv-stem 64,128` trains TINY_VIT with an early-convolution stem of those channels in place of
+ * the patch embedding (ViTConfig.convStem), saved in the project's lora-recycle/vit@1 file.
  * Without --epochs the epoch count is chosen from a measured step time to fit --minutes
  * (default 14); the record states the epochs used, and `--epochs N` reproduces the run.
  * A crashed or interrupted run resumes from .cache/backbone/pretrain.ckpt.safetensors.
@@ -44,18 +46,27 @@ import type { StoreDataset } from '../src/data/store-dataset';
 import { sampleEpisodes } from '../src/data/episodes';
 import { loadGlyphDataset } from '../src/data/glyphs';
 import { loadGlyphDomainDataset } from '../src/data/glyph-domain';
-import { loadHfClipVision } from '../src/io/hf-clip';
+import { loadVisionTower } from '../src/io/vit-file';
 import { evaluateEpisodeSource, flattenImages, formatPercent, meanWithInterval } from '../src/evaluation';
 import { ConfigError } from '../src/errors';
 import { writeJsonAtomic } from '../src/io';
 import { readJsonFile } from '../src/io/read-json';
-import { LinearHead, TINY_VIT, VisionTransformer, variablesOf } from '../src/model';
+import { LinearHead, TINY_VIT, type ViTConfig, VisionTransformer, validateViTConfig, variablesOf } from '../src/model';
 import { commandLine } from './command-line';
 import { optimiserOptions } from './training-recipe';
 
 const parseCommandLine = () =>
   commandLine(
-    { sets: 'emoji', epochs: undefined, minutes: '14', seed: '0', episodes: undefined, 'digits-pool': undefined, out: undefined },
+    {
+      sets: 'emoji',
+      'conv-stem': undefined,
+      epochs: undefined,
+      minutes: '14',
+      seed: '0',
+      episodes: undefined,
+      'digits-pool': undefined,
+      out: undefined,
+    },
     ['evaluate', 'fresh', 'record-classes'],
   ).values;
 type Args = ReturnType<typeof parseCommandLine>;
@@ -71,11 +82,11 @@ const RECIPE = {
 };
 
 /** Seconds per training step at the recipe's batch size, on a throw-away model (3 timed steps). */
-function measureStepSeconds(classes: number): number {
-  const init = VisionTransformer.random(TINY_VIT, 123);
-  const vit = new VisionTransformer(TINY_VIT, variablesOf(init.weights));
+function measureStepSeconds(config: ViTConfig, classes: number): number {
+  const init = VisionTransformer.random(config, 123);
+  const vit = new VisionTransformer(config, variablesOf(init.weights));
   init.dispose();
-  const head = LinearHead.create(TINY_VIT.projectionDim, classes, 1);
+  const head = LinearHead.create(config.projectionDim, classes, 1);
   const model = backboneClassifier(vit, head, RECIPE.tokenKeepRatio);
   const optimizer = new Adam(model.parameters, DEFAULT_ADAMW);
   const names = Object.keys(model.parameters);
@@ -116,7 +127,7 @@ async function evaluate(args: Args): Promise<void> {
   const digitsPool = args['digits-pool'] ? Number(args['digits-pool']) : undefined;
   const digits = async (load: () => Promise<StoreDataset>) => (digitsPool ? firstImagesPerClass(await load(), digitsPool) : load());
   const dir = args.out ? path.resolve(args.out) : assetPath('backbone');
-  const { config, weights } = loadHfClipVision(path.join(dir, 'tiny-vit.safetensors'));
+  const { config, weights } = loadVisionTower(path.join(dir, 'tiny-vit.safetensors'));
   const backbone = new VisionTransformer(config, weights);
   const sets: { name: string; split: Split; pooled?: boolean; load: () => Promise<ImageDataset & { checksum: string }> }[] = [
     { name: 'emoji novel', split: 'novel', load: () => loadEmojiDataset({ onEvent: progressBar() }) },
@@ -303,16 +314,30 @@ async function recordClasses(): Promise<void> {
   console.log(`wrote the ${sets.map((s) => `${s.classIds.length} ${s.dataset}`).join(' and ')} class ids into ${file}\n${overlaps}`);
 }
 
+/** TINY_VIT, with the conv stem `--conv-stem C1,C2` asks for. */
+function backboneConfig(convStem: string | undefined): ViTConfig {
+  if (convStem === undefined) return TINY_VIT;
+  const config = { ...TINY_VIT, convStem: convStem.split(',').map((c) => Number(c.trim())) };
+  try {
+    validateViTConfig(config);
+  } catch (error) {
+    throw new ConfigError(`--conv-stem ${convStem}: ${(error as Error).message}`);
+  }
+  return config;
+}
+
 async function main(): Promise<void> {
   const args = parseCommandLine();
   if (args.evaluate) return evaluate(args);
   if (args['record-classes']) return recordClasses();
   const names = pretrainSetNames(args.sets);
+  const config = backboneConfig(args['conv-stem']);
   const backend = await selectBackend();
   const seed = Number(args.seed);
   const outDir = args.out ? path.resolve(args.out) : assetPath('backbone');
   // one checkpoint per set choice: a resumed run never continues another recipe's weights
-  const checkpointPath = path.resolve(__dirname, '..', '.cache', 'backbone', `pretrain-${names.join('-')}.ckpt.safetensors`);
+  const recipeName = [...names, ...(config.convStem ? [`conv-${config.convStem.join('-')}`] : [])].join('-');
+  const checkpointPath = path.resolve(__dirname, '..', '.cache', 'backbone', `pretrain-${recipeName}.ckpt.safetensors`);
   if (args.fresh) fs.rmSync(checkpointPath, { force: true });
   fs.mkdirSync(path.dirname(checkpointPath), { recursive: true });
   fs.mkdirSync(outDir, { recursive: true });
@@ -329,7 +354,7 @@ async function main(): Promise<void> {
   let measured: number | undefined;
   if (!epochs) {
     const minutes = Number(args.minutes);
-    measured = measureStepSeconds(split.classIds.length);
+    measured = measureStepSeconds(config, split.classIds.length);
     // the measured step drops tokens; the last fullTokenFraction of steps run all of them (≈ 1/keep × slower)
     const meanStep = measured * (1 - RECIPE.fullTokenFraction + RECIPE.fullTokenFraction / RECIPE.tokenKeepRatio);
     epochs = Math.max(1, Math.floor((minutes * 60) / (meanStep * stepsPerEpoch)));
@@ -339,6 +364,7 @@ async function main(): Promise<void> {
   }
   const options: PretrainOptions = {
     ...optimiserOptions(RECIPE, epochs),
+    config,
     tokenKeepRatio: RECIPE.tokenKeepRatio,
     fullTokenFraction: RECIPE.fullTokenFraction,
     seed,
@@ -372,6 +398,7 @@ async function main(): Promise<void> {
     recipe: {
       ...RECIPE,
       sets: names.join(','),
+      ...(config.convStem ? { convStem: config.convStem } : {}),
       epochs,
       seed,
       steps: record.totalSteps,

@@ -1,4 +1,4 @@
-import { loadHfClipVision, saveHfClipVision } from '../io';
+import { loadVisionTower, saveHfClipVision, saveVitFile } from '../io';
 import { VisionTransformer } from '../model/vision-transformer';
 import { assetPath } from '../paths/package-root';
 
@@ -24,15 +24,19 @@ export function shippedBackboneFile(name: ShippedBackboneName = 'default'): stri
 
 /**
  * A shipped tiny ViT (assets/backbone/tiny-vit.safetensors + config.json, the layout of
- * HF `CLIPVisionModelWithProjection`, so a real CLIP checkpoint loads the same way).
- * The caller owns it (dispose()).
+ * HF `CLIPVisionModelWithProjection`, so a real CLIP checkpoint loads the same way; a conv-stem
+ * ViT in the project's own file, src/io/vit-file.ts). The caller owns it (dispose()).
  */
 export function loadShippedBackbone(name: ShippedBackboneName = 'default'): VisionTransformer {
-  const { config, weights } = loadHfClipVision(shippedBackboneFile(name));
+  const { config, weights } = loadVisionTower(shippedBackboneFile(name));
   return new VisionTransformer(config, weights);
 }
 
-/** Writes a backbone in the shipped layout (model file + config.json beside it). */
+/**
+ * Writes a backbone in the shipped layout: HF CLIP (model file + config.json beside it), or, for a
+ * conv-stem ViT, which CLIP's layout cannot hold, the project's lora-recycle/vit@1 file.
+ */
 export function saveBackbone(path: string, backbone: VisionTransformer): void {
-  saveHfClipVision(path, backbone.config, backbone.weights);
+  if (backbone.config.convStem) saveVitFile(path, backbone.config, backbone.weights);
+  else saveHfClipVision(path, backbone.config, backbone.weights);
 }

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { FileFormatError, MissingResourceError } from '../errors';
+import { ConfigError, FileFormatError, MissingResourceError } from '../errors';
 import { type ViTConfig, validateViTConfig } from '../model/config';
 import { validateViTWeights } from '../model/validate-weights';
 import type { BlockWeights, LayerNormWeights, LinearWeights, ViTWeights } from '../model/weights';
@@ -40,8 +40,8 @@ export interface LoadedVisionTower {
 /** Keys a CLIPModel / older transformers file may hold that the vision tower does not use. */
 const IGNORED = [/^text_model\./, /^text_projection\./, /^logit_scale$/, /(^|\.)position_ids$/];
 
-/** A file path, or a directory holding model.safetensors. */
-function resolveWeightsFile(target: string): string {
+/** A file path, or a directory holding model.safetensors (MissingResourceError when there is none). */
+export function resolveWeightsFile(target: string): string {
   const file = fs.existsSync(target) && fs.statSync(target).isDirectory() ? path.join(target, 'model.safetensors') : target;
   if (!fs.existsSync(file)) {
     const sharded = `${file}.index.json`;
@@ -247,6 +247,7 @@ export function hfClipClassOf(target: string): HfClipClass {
  */
 export function saveHfClipVision(target: string, config: ViTConfig, weights: ViTWeights): void {
   validateViTConfig(config);
+  if (config.convStem) throw new ConfigError('saveHfClipVision: a ViT with a conv stem (ViTConfig.convStem) has no CLIP checkpoint layout');
   validateViTWeights(config, weights);
   const file = target.endsWith('.safetensors') ? target : path.join(target, 'model.safetensors');
   const { width, channels, patchSize, mlpWidth, projectionDim } = config;

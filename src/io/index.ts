@@ -6,3 +6,4 @@ export * from './lora-file';
 export * from './peft-adapter';
 export * from './peft-head';
 export * from './load-lora';
+export * from './vit-file';

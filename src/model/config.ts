@@ -11,6 +11,14 @@ export interface ViTConfig {
   mlpWidth: number; // intermediate_size
   projectionDim: number; // projection_dim: size of the feature f(x)
   layerNormEps: number; // layer_norm_eps
+  /**
+   * Early convolutions in place of the one linear map per patch (Xiao et al. 2021, "Early
+   * convolutions help transformers see better"): the channels of each stage, one stage per halving
+   * of patchSize; a stage is a 3×3 convolution with bias, QuickGELU and a 2×2 mean pool. The last
+   * stage's map has one position per patch, embedded by patchEmbedding [last channels, D].
+   * Absent: CLIP's patch embedding. Not part of CLIP's layout (no HF file holds one).
+   */
+  convStem?: number[];
 }
 
 /** The tiny model trained and shipped by this project: 32×32, patch 4 → 64 patches + [CLS]. */
@@ -45,9 +53,24 @@ export function patchCount(config: ViTConfig): number {
   return side * side;
 }
 
+/** Inputs of the patch embedding's matrix: a patch's pixels (P·P·C), or the conv stem's last channels. */
+export function patchEmbeddingInputs(config: ViTConfig): number {
+  const stem = config.convStem;
+  return stem ? stem[stem.length - 1] : config.patchSize * config.patchSize * config.channels;
+}
+
 /** Throws a ConfigError naming the first inconsistent field. */
 export function validateViTConfig(config: ViTConfig): void {
-  const positive: (keyof ViTConfig)[] = ['imageSize', 'patchSize', 'channels', 'width', 'depth', 'heads', 'mlpWidth', 'projectionDim'];
+  const positive: Exclude<keyof ViTConfig, 'convStem' | 'layerNormEps'>[] = [
+    'imageSize',
+    'patchSize',
+    'channels',
+    'width',
+    'depth',
+    'heads',
+    'mlpWidth',
+    'projectionDim',
+  ];
   for (const key of positive) {
     const value = config[key];
     if (!Number.isInteger(value) || value <= 0) {
@@ -60,7 +83,19 @@ export function validateViTConfig(config: ViTConfig): void {
   if (config.width % config.heads !== 0) {
     throw new ConfigError(`ViTConfig.width (${config.width}) must be divisible by heads (${config.heads})`);
   }
+  if (config.convStem !== undefined) validateConvStem(config.convStem, config.patchSize);
   if (!(config.layerNormEps > 0)) {
     throw new ConfigError(`ViTConfig.layerNormEps must be > 0, found ${config.layerNormEps}`);
   }
+}
+
+function validateConvStem(stem: number[], patchSize: number): void {
+  const stages = Math.log2(patchSize);
+  if (!Array.isArray(stem) || !Number.isInteger(stages) || stem.length !== stages) {
+    throw new ConfigError(
+      `ViTConfig.convStem must list one stage per halving of patchSize (${patchSize}${Number.isInteger(stages) ? `: ${stages} stages` : ', not a power of 2'}), found ${JSON.stringify(stem)}`,
+    );
+  }
+  const bad = stem.find((channels) => !Number.isInteger(channels) || channels <= 0);
+  if (bad !== undefined) throw new ConfigError(`ViTConfig.convStem channels must be positive integers, found ${bad}`);
 }

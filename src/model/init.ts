@@ -1,10 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
-import type { ViTConfig } from './config';
-import type { BlockWeights, LayerNormWeights, LinearWeights, ViTWeights } from './weights';
+import { patchEmbeddingInputs, type ViTConfig } from './config';
+import type { BlockWeights, ConvWeights, LayerNormWeights, LinearWeights, ViTWeights } from './weights';
 
 /**
  * Seeded random weights for a ViTConfig, following CLIP's initialisation in spirit:
- * N(0, 0.02) for embeddings and linear kernels, zero biases, LayerNorm γ = 1, β = 0.
+ * N(0, 0.02) for embeddings and linear kernels, zero biases, LayerNorm γ = 1, β = 0; a conv stem's
+ * kernels He-normal (std √(2 / (9·C_in))).
  */
 export function randomViTWeights(config: ViTConfig, seed = 0): ViTWeights {
   let nextSeed = seed * 1000 + 1;
@@ -26,8 +27,16 @@ export function randomViTWeights(config: ViTConfig, seed = 0): ViTWeights {
     fc2: dense(config.mlpWidth, d),
   });
   const side = config.imageSize / config.patchSize;
+  const stemInputs = [config.channels, ...(config.convStem ?? [])];
+  const stem = config.convStem?.map(
+    (out, i): ConvWeights => ({
+      kernel: normal([3, 3, stemInputs[i], out], Math.sqrt(2 / (9 * stemInputs[i]))) as tf.Tensor4D,
+      bias: tf.zeros([out]),
+    }),
+  );
   return {
-    patchEmbedding: normal([config.patchSize * config.patchSize * config.channels, d]) as tf.Tensor2D,
+    ...(stem ? { stem } : {}),
+    patchEmbedding: normal([patchEmbeddingInputs(config), d]) as tf.Tensor2D,
     classEmbedding: normal([d]) as tf.Tensor1D,
     positionEmbedding: normal([1 + side * side, d]) as tf.Tensor2D,
     preLayerNorm: layerNorm(),

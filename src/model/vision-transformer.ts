@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Adapter } from './adapter-hook';
 import { ShapeError } from '../errors';
 import { attention, extractPatches, layerNorm, linear, loraLinear, matMul2d, quickGelu, selectTokens } from '../ops';
+import { convStemRows } from './conv-stem';
 import { patchCount, validateViTConfig, type ViTConfig } from './config';
 import { randomViTWeights } from './init';
 import { treeTensors } from './tensor-tree';
@@ -30,7 +31,8 @@ export interface ForwardOutput {
 }
 
 /**
- * CLIP's vision tower (HF `CLIPVisionModelWithProjection`): patch embedding without bias,
+ * CLIP's vision tower (HF `CLIPVisionModelWithProjection`): patch embedding without bias (or an
+ * early-convolution stem, ViTConfig.convStem),
  * [CLS] + positional embeddings, pre-LayerNorm, pre-LN blocks with QuickGELU MLPs,
  * post-LayerNorm on [CLS], projection without bias. The residual stream is kept as
  * [B·T, D] rows so every product is a 2-D matMul (src/ops).
@@ -111,7 +113,7 @@ export class VisionTransformer {
     const d = this.config.width;
     const p = patchCount(this.config);
     const w = this.weights;
-    const patches = matMul2d(extractPatches(images, this.config.patchSize), w.patchEmbedding); // [B·P, D]
+    const patches = matMul2d(w.stem ? convStemRows(images, w.stem) : extractPatches(images, this.config.patchSize), w.patchEmbedding); // [B·P, D]
     const patchPos = tf.slice(w.positionEmbedding, [1, 0], [p, d]); // [P, D]
     let embedded = tf.add(tf.reshape(patches, [b, p, d]), patchPos) as tf.Tensor3D; // [B, P, D]
     let positions: tf.Tensor2D;

@@ -28,9 +28,20 @@ export interface BlockWeights {
   fc2: LinearWeights; // [mlpWidth, D]
 }
 
+/** A 3×3 convolution with bias (HWIO kernel). */
+export interface ConvWeights {
+  kernel: tf.Tensor4D; // [3, 3, in, out]
+  bias: tf.Tensor1D; // [out]
+}
+
 export interface ViTWeights {
-  /** Patch embedding as a matrix: rows ordered (py, px, c) within a patch; CLIP has no bias. */
-  patchEmbedding: tf.Tensor2D; // [P·P·C, D]
+  /** The conv stem's stages where ViTConfig.convStem asks for one (absent in CLIP). */
+  stem?: ConvWeights[];
+  /**
+   * Patch embedding as a matrix: rows ordered (py, px, c) within a patch, CLIP has no bias; with a
+   * conv stem, rows are the last stage's channels.
+   */
+  patchEmbedding: tf.Tensor2D; // [P·P·C or stem channels, D]
   classEmbedding: tf.Tensor1D; // [D]
   /** Row 0 is [CLS]; row 1 + i is patch i in row-major order over the patch grid. */
   positionEmbedding: tf.Tensor2D; // [1 + T, D]

@@ -9,3 +9,5 @@ export { selectTokens } from './select-tokens';
 export { extractPatches } from './extract-patches';
 export { roll } from './roll';
 export { batchMatMul } from './batch-mat-mul';
+export { conv3x3 } from './conv3x3';
+export { meanPool2x2 } from './mean-pool';

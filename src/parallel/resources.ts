@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { StoreDataset } from '../data/store-dataset';
-import { loadHfClipVision } from '../io/hf-clip';
+import { loadVisionTower } from '../io/vit-file';
 import { VisionTransformer } from '../model/vision-transformer';
 import { datasetSpecKey, loadDatasetSpec, type DatasetSpec } from '../data/dataset-spec';
 
@@ -13,13 +13,13 @@ export class JobResources {
   private readonly backbones = new Map<string, { stamp: string; model: VisionTransformer }>();
   private readonly datasets = new Map<string, Promise<StoreDataset>>();
 
-  /** The backbone in `file` (an HF CLIP checkpoint directory or model.safetensors). */
+  /** The backbone in `file` (an HF CLIP checkpoint directory or model.safetensors, or a lora-recycle/vit@1 file). */
   backbone(file: string): VisionTransformer {
     const key = path.resolve(file);
     const stamp = fileStamp(key);
     const cached = this.backbones.get(key);
     if (cached && cached.stamp === stamp) return cached.model;
-    const { config, weights } = loadHfClipVision(key);
+    const { config, weights } = loadVisionTower(key);
     const model = new VisionTransformer(config, weights);
     cached?.model.dispose();
     this.backbones.set(key, { stamp, model });
@@ -44,7 +44,7 @@ export class JobResources {
   }
 }
 
-/** Size and modification time of the weights file (a missing file is loadHfClipVision's error to report). */
+/** Size and modification time of the weights file (a missing file is loadVisionTower's error to report). */
 function fileStamp(target: string): string {
   const file = fs.existsSync(target) && fs.statSync(target).isDirectory() ? path.join(target, 'model.safetensors') : target;
   if (!fs.existsSync(file)) return 'missing';

@@ -1,8 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError, ShapeError } from '../errors';
-import { linear } from '../ops';
+import { conv3x3, linear } from '../ops';
 import { treeTensors } from '../model/tensor-tree';
-import { conv3x3 } from './conv3x3';
 
 /**
  * A generator of images from a latent code: what a latent canvas (src/inversion/canvas.ts)

@@ -4,7 +4,7 @@ export { bnPriorLoss } from './bn-prior-loss';
 export { GLYPH_VAE, GlyphVae, vaeLoss, validateGlyphVaeConfig, validateGlyphVaeWeights } from './glyph-vae';
 export type { GlyphVaeConfig, GlyphVaeWeights, LatentGenerator } from './glyph-vae';
 export { loadGlyphVae, loadShippedGlyphVae, saveGlyphVae, SHIPPED_GLYPH_VAE_FILE, shippedGlyphVaePath } from './glyph-vae-file';
-export { conv3x3 } from './conv3x3';
+export { conv3x3 } from '../ops';
 export { loadPrior, loadPriorCnn, loadShippedPrior, savePrior, SHIPPED_PRIOR_FILE } from './prior-file';
 export type { BatchNormStatistics, ImagePrior } from './image-prior';
 export { DEFAULT_PRIOR_RESOLUTION, EFFICIENTNET_LITE0, EfficientNetLite0, efficientNetShapes, mbConvBlocks } from './efficientnet-lite0';

@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError, ShapeError } from '../errors';
-import { linear } from '../ops';
-import { conv3x3 } from './conv3x3';
+import { conv3x3, linear } from '../ops';
 import { batchStatistics, type BatchNormStatistics, type ImagePrior } from './image-prior';
 
 /** Architecture of the image-prior CNN: blocks of conv3×3 → BatchNorm → ReLU → 2×2 average pool. */

@@ -5,7 +5,7 @@ import type { VisionTransformer } from '../model/vision-transformer';
 import type { JobRunner } from '../parallel/job-runner';
 import type { RunConfig } from './config';
 
-/** The backbone's HF CLIP file: the configuration's, or (random backbones) `backbone` saved as directory `target`. */
+/** The backbone's file: the configuration's, or (random backbones) `backbone` saved as directory `target` (saveBackbone). */
 export function backboneFile(config: RunConfig, backbone: VisionTransformer, target: string): string {
   const b = config.backbone;
   if (b.source === 'shipped') return shippedBackboneFile(b.name);

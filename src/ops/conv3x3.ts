@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { matMul2d } from '../ops';
+import { matMul2d } from './mat-mul-2d';
 
 /**
  * 3×3 convolution, stride 1, zero "same" padding, as im2col + one 2-D product:
