@@ -35,7 +35,15 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/backend';
-import { backboneAccuracy, holdoutSplit, loadShippedBackbone, pretrainBackbone, saveBackbone, type HoldoutSplit } from '../src/backbone';
+import {
+  backboneAccuracy,
+  holdoutSplit,
+  loadShippedBackbone,
+  pretrainBackbone,
+  randomPatchPositions,
+  saveBackbone,
+  type HoldoutSplit,
+} from '../src/backbone';
 import { classesOf, type ImageDataset } from '../src/data/dataset';
 import { loadGlyphDataset } from '../src/data/glyphs';
 import { loadGlyphDomainDataset } from '../src/data/glyph-domain';
@@ -581,16 +589,7 @@ async function stemVit(
 function logitsOnTokens(backbone: VisionTransformer, head: LinearHead, keep: number, random: SeededRandom): AllClassLogits {
   const patches = patchCount(backbone.config);
   const kept = Math.round(keep * patches);
-  return (x) => {
-    const rows = Array.from({ length: x.shape[0] }, () =>
-      random
-        .permutation(patches)
-        .slice(0, kept)
-        .sort((p, q) => p - q),
-    );
-    const patchPositions = tf.tensor2d(rows, [rows.length, kept], 'int32');
-    return head.apply(backbone.forward(x, { patchPositions }).features);
-  };
+  return (x) => head.apply(backbone.forward(x, { patchPositions: randomPatchPositions(random, x.shape[0], patches, kept) }).features);
 }
 
 /** Set stem: the prior CNN and two tiny ViTs trained from scratch on its renderings of A's glyph classes, inverted STEM_INVERSIONS' ways (KINDS_STEM). */

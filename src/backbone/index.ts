@@ -1,4 +1,4 @@
-export { backboneAccuracy, backboneClassifier, pretrainBackbone } from './pretrain';
+export { backboneAccuracy, backboneClassifier, pretrainBackbone, randomPatchPositions } from './pretrain';
 export type { PretrainOptions, PretrainResult } from './pretrain';
 export {
   loadShippedBackbone,

@@ -15,6 +15,7 @@ import {
   trainSupervised,
 } from '../training/supervised';
 import { flattenTree, variablesOf } from '../model/tensor-tree';
+import type { SeededRandom } from '../random/seeded-random';
 
 export interface PretrainOptions extends Partial<Omit<SupervisedOptions, 'run' | 'normalize'>>, RunControl {
   config?: ViTConfig; // default TINY_VIT
@@ -80,16 +81,21 @@ export function backboneClassifier(
     logits: (images, training, step) => {
       if (!training || !step || kept === patches || step.progress >= 1 - fullTokenFraction)
         return head.apply(backbone.forward(images).features);
-      const rows = Array.from({ length: images.shape[0] }, () =>
-        step.random
-          .permutation(patches)
-          .slice(0, kept)
-          .sort((a, b) => a - b),
-      );
-      const patchPositions = tf.tensor2d(rows, [rows.length, kept], 'int32');
+      const patchPositions = randomPatchPositions(step.random, images.shape[0], patches, kept);
       return head.apply(backbone.forward(images, { patchPositions }).features);
     },
   };
+}
+
+/** For each of `batch` images, `kept` of its `patches` patch indices drawn from `random`, ascending: int32 [batch, kept], the forward's patchPositions. */
+export function randomPatchPositions(random: SeededRandom, batch: number, patches: number, kept: number): tf.Tensor2D {
+  const rows = Array.from({ length: batch }, () =>
+    random
+      .permutation(patches)
+      .slice(0, kept)
+      .sort((a, b) => a - b),
+  );
+  return tf.tensor2d(rows, [batch, kept], 'int32');
 }
 
 /** Base-class accuracy of backbone + head on `indices` (no augmentation). */

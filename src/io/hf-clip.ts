@@ -9,7 +9,14 @@ import { writeJsonAtomic } from './atomic-write';
 import { checkHfPreprocessor, completeConfig, declaredClipClass, hfVisionConfigJson, readHfVisionConfig } from './hf-clip-config';
 import type { HfClipClass } from './peft-names';
 import { convToPatchMatrix, identity, patchMatrixToConv, transposeValues } from './layouts';
-import { type SafetensorsEntry, type WritableTensor, readSafetensors, toFloat32, writeSafetensors } from './safetensors';
+import {
+  type SafetensorsContents,
+  type SafetensorsEntry,
+  type WritableTensor,
+  readSafetensors,
+  toFloat32,
+  writeSafetensors,
+} from './safetensors';
 
 /**
  * Hugging Face CLIP vision checkpoints ↔ ViTWeights.
@@ -39,6 +46,11 @@ export interface LoadedVisionTower {
 
 /** Keys a CLIPModel / older transformers file may hold that the vision tower does not use. */
 const IGNORED = [/^text_model\./, /^text_projection\./, /^logit_scale$/, /(^|\.)position_ids$/];
+
+/** Where a save to `target` writes: the path itself when it ends in .safetensors, else model.safetensors in that directory. */
+export function weightsFileFor(target: string): string {
+  return target.endsWith('.safetensors') ? target : path.join(target, 'model.safetensors');
+}
 
 /** A file path, or a directory holding model.safetensors (MissingResourceError when there is none). */
 export function resolveWeightsFile(target: string): string {
@@ -116,7 +128,12 @@ function layerIndices(names: string[], prefix: string, file: string): number {
  */
 export function loadHfClipVision(target: string, options: HfClipLoadOptions = {}): LoadedVisionTower {
   const file = resolveWeightsFile(target);
-  const { tensors } = readSafetensors(file);
+  return hfClipFromContents(file, readSafetensors(file), options);
+}
+
+/** loadHfClipVision on a file already read (`file` its path: config.json lies beside it). */
+export function hfClipFromContents(file: string, contents: SafetensorsContents, options: HfClipLoadOptions = {}): LoadedVisionTower {
+  const { tensors } = contents;
   const prefix = tensors.has('vision_model.embeddings.class_embedding') ? 'vision_model.' : '';
   const taker = new TensorTaker(tensors, file);
   const n = (name: string) => `${prefix}${name}`;
@@ -249,7 +266,7 @@ export function saveHfClipVision(target: string, config: ViTConfig, weights: ViT
   validateViTConfig(config);
   if (config.convStem) throw new ConfigError('saveHfClipVision: a ViT with a conv stem (ViTConfig.convStem) has no CLIP checkpoint layout');
   validateViTWeights(config, weights);
-  const file = target.endsWith('.safetensors') ? target : path.join(target, 'model.safetensors');
+  const file = weightsFileFor(target);
   const { width, channels, patchSize, mlpWidth, projectionDim } = config;
   const out: Record<string, WritableTensor> = {};
   const put = (name: string, shape: number[], data: Float32Array) => {

@@ -1,10 +1,9 @@
-import * as path from 'path';
 import { type ViTConfig, validateViTConfig } from '../model/config';
 import { randomViTWeights } from '../model/init';
 import { flattenTree, treeTensors } from '../model/tensor-tree';
 import { validateViTWeights } from '../model/validate-weights';
 import type { ViTWeights } from '../model/weights';
-import { type LoadedVisionTower, loadHfClipVision, resolveWeightsFile } from './hf-clip';
+import { hfClipFromContents, type LoadedVisionTower, resolveWeightsFile, weightsFileFor } from './hf-clip';
 import { readSafetensors, writeSafetensors } from './safetensors';
 import { configFromSafetensors, treeFromSafetensors } from './tensor-tree-file';
 
@@ -19,19 +18,19 @@ const VIT_FORMAT = 'lora-recycle/vit@1';
 export function saveVitFile(target: string, config: ViTConfig, weights: ViTWeights): void {
   validateViTConfig(config);
   validateViTWeights(config, weights);
-  const file = target.endsWith('.safetensors') ? target : path.join(target, 'model.safetensors');
-  writeSafetensors(file, flattenTree(weights), { format: VIT_FORMAT, config: JSON.stringify(config) });
+  writeSafetensors(weightsFileFor(target), flattenTree(weights), { format: VIT_FORMAT, config: JSON.stringify(config) });
 }
 
 /**
  * A vision tower from `target` (a .safetensors file or a directory holding model.safetensors):
- * a lora-recycle/vit@1 file (saveVitFile), else a Hugging Face CLIP checkpoint (loadHfClipVision).
+ * a lora-recycle/vit@1 file (saveVitFile), else a Hugging Face CLIP checkpoint (loadHfClipVision),
+ * read once either way.
  * Every tensor's shape is checked against the stored configuration. The caller owns the tensors.
  */
 export function loadVisionTower(target: string): LoadedVisionTower {
   const file = resolveWeightsFile(target);
   const contents = readSafetensors(file);
-  if (contents.metadata.format !== VIT_FORMAT) return loadHfClipVision(target);
+  if (contents.metadata.format !== VIT_FORMAT) return hfClipFromContents(file, contents);
   const config = configFromSafetensors<ViTConfig>(contents, file, VIT_FORMAT, 'ViTConfig', validateViTConfig);
   const template = randomViTWeights(config, 0);
   try {

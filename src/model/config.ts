@@ -59,6 +59,11 @@ export function patchEmbeddingInputs(config: ViTConfig): number {
   return stem ? stem[stem.length - 1] : config.patchSize * config.patchSize * config.channels;
 }
 
+/** Input channels of each conv stem stage: the image's, then each previous stage's output. */
+export function convStemInputs(config: ViTConfig): number[] {
+  return [config.channels, ...(config.convStem ?? [])].slice(0, config.convStem?.length ?? 0);
+}
+
 /** Throws a ConfigError naming the first inconsistent field. */
 export function validateViTConfig(config: ViTConfig): void {
   const positive: Exclude<keyof ViTConfig, 'convStem' | 'layerNormEps'>[] = [

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { patchEmbeddingInputs, type ViTConfig } from './config';
+import { convStemInputs, patchEmbeddingInputs, type ViTConfig } from './config';
 import type { BlockWeights, ConvWeights, LayerNormWeights, LinearWeights, ViTWeights } from './weights';
 
 /**
@@ -27,7 +27,7 @@ export function randomViTWeights(config: ViTConfig, seed = 0): ViTWeights {
     fc2: dense(config.mlpWidth, d),
   });
   const side = config.imageSize / config.patchSize;
-  const stemInputs = [config.channels, ...(config.convStem ?? [])];
+  const stemInputs = convStemInputs(config);
   const stem = config.convStem?.map(
     (out, i): ConvWeights => ({
       kernel: normal([3, 3, stemInputs[i], out], Math.sqrt(2 / (9 * stemInputs[i]))) as tf.Tensor4D,

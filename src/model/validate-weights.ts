@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import { ShapeError } from '../errors';
-import { patchCount, patchEmbeddingInputs, type ViTConfig } from './config';
+import { convStemInputs, patchCount, patchEmbeddingInputs, type ViTConfig } from './config';
 import type { LayerNormWeights, LinearWeights, ViTWeights } from './weights';
 
 /** Throws a ShapeError naming the first tensor whose shape does not fit `config`. */
@@ -25,7 +25,7 @@ export function validateViTWeights(config: ViTConfig, weights: ViTWeights): void
     throw new ShapeError(`ViT weights: the config asks for ${stem.length} conv stem stages, found ${weights.stem?.length ?? 0}`);
   }
   stem.forEach((out, i) => {
-    expect(weights.stem?.[i].kernel, [3, 3, i === 0 ? config.channels : stem[i - 1], out], `stem.${i}.kernel`);
+    expect(weights.stem?.[i].kernel, [3, 3, convStemInputs(config)[i], out], `stem.${i}.kernel`);
     expect(weights.stem?.[i].bias, [out], `stem.${i}.bias`);
   });
   expect(weights.patchEmbedding, [patchEmbeddingInputs(config), d], 'patchEmbedding');
